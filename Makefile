@@ -1,0 +1,136 @@
+# Pregón build. `make help` lists the targets.
+#
+# Layout: lib/ (shared by every binary) -> build/lib/libpregon.a; each program folder
+# (fcgi/, worker/, sandbox/, ctl/) -> one binary in build/bin/; tests/unit/test_*.c ->
+# one cmocka binary each in build/tests/.  `make asan` builds the same into build-asan/.
+
+SHELL    := /bin/bash
+BUILD    ?= build
+CC       ?= cc
+SANITIZE ?=
+PKGS     := libcurl json-c libsodium libmariadb
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -fno-strict-aliasing -MMD -MP -Ilib $(PKG_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lcsv -lpthread -lm
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC     := $(wildcard lib/*.c)
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBPREGON   := $(BUILD)/lib/libpregon.a
+
+FCGI_SRC    := $(wildcard fcgi/*.c)
+WORKER_SRC  := $(wildcard worker/*.c)
+SANDBOX_SRC := $(wildcard sandbox/*.c)
+CTL_SRC     := $(wildcard ctl/*.c)
+HELLO_SRC   := bench/hello-fcgi.c
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+BINS := $(BUILD)/bin/pregon-fcgi $(BUILD)/bin/pregon-worker $(BUILD)/bin/pregon-sandbox \
+        $(BUILD)/bin/pregonctl
+ifneq ($(wildcard $(HELLO_SRC)),)
+BINS += $(BUILD)/bin/pregon-hello
+endif
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all asan deps test test-unit test-integration test-asan run start stop bench fmt \
+        fmt-check clean help
+
+all: $(BINS) $(UNIT_BINS)
+
+help:
+	@echo "make            build everything into build/"
+	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
+	@echo "make deps       install the Debian packages Pregón needs (idempotent)"
+	@echo "make run        start the whole stack in the foreground (Ctrl-C stops it)"
+	@echo "make start/stop the same, in the background"
+	@echo "make test       install what is needed, build, run every test"
+	@echo "make test-asan  the same tests against the sanitizer build"
+	@echo "make bench      run every benchmark in bench/"
+	@echo "make fmt        format the C sources with clang-format"
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBPREGON): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/pregon-fcgi: $(FCGI_SRC:%.c=$(BUILD)/%.o) $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LDLIBS)
+
+$(BUILD)/bin/pregon-worker: $(WORKER_SRC:%.c=$(BUILD)/%.o) $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/pregon-sandbox: $(SANDBOX_SRC:%.c=$(BUILD)/%.o) $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+
+$(BUILD)/bin/pregonctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/pregon-hello: $(BUILD)/bench/hello-fcgi.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=1 all
+
+deps:
+	@scripts/deps.sh
+
+# The test driver builds nothing itself: it is handed the build directory.
+test: deps
+	$(MAKE) all
+	@scripts/test.sh $(BUILD)
+
+test-asan: deps
+	$(MAKE) asan
+	@scripts/test.sh build-asan
+
+test-unit: all
+	@scripts/test.sh $(BUILD) unit
+
+test-integration: all
+	@scripts/test.sh $(BUILD) integration
+
+run: deps all
+	@scripts/stack.sh run
+
+start: deps all
+	@scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+bench: deps all
+	@set -e; for b in bench/*; do [ -x "$$b" ] && [ -f "$$b" ] || continue; \
+	    echo "== $$b"; "$$b"; done
+
+fmt:
+	clang-format -i $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] sandbox/*.[ch] ctl/*.[ch] \
+	    tests/unit/*.[ch] bench/*.c)
+
+fmt-check:
+	@clang-format --dry-run -Werror $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] \
+	    sandbox/*.[ch] ctl/*.[ch] tests/unit/*.[ch] bench/*.c)
+
+clean:
+	rm -rf build build-asan tests/out
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

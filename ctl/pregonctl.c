@@ -1,0 +1,177 @@
+/* pregonctl: the operator's command-line tool.
+ *
+ *   pregonctl [-c FILE] key-create
+ *   pregonctl [-c FILE] account-add --name N --waba-id ID --phone-number-id ID
+ *             [--display-phone N] [--verify-token T] [--graph-base-url URL] [--sandbox]
+ *             (the access token and app secret come from $PREGON_ACCESS_TOKEN and
+ *              $PREGON_APP_SECRET, never from the command line, where `ps` would show them)
+ *   pregonctl [-c FILE] check
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "secret.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check\n"
+                    "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
+}
+
+static int cmd_key_create(const struct config *cfg)
+{
+    char err[512] = "";
+    if (secret_key_create(cfg->secrets_key_file, err, sizeof err) < 0) {
+        fprintf(stderr, "pregonctl: %s\n", err);
+        return 1;
+    }
+    printf("created %s\n", cfg->secrets_key_file);
+    return 0;
+}
+
+static int cmd_account_add(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"waba-id", required_argument, NULL, 'w'},
+        {"phone-number-id", required_argument, NULL, 'p'},
+        {"display-phone", required_argument, NULL, 'd'},
+        {"verify-token", required_argument, NULL, 'v'},
+        {"graph-base-url", required_argument, NULL, 'g'},
+        {"sandbox", no_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name = NULL, *waba = NULL, *phone = NULL, *display = "", *verify = "",
+               *base = NULL;
+    int sandbox = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': name = optarg; break;
+        case 'w': waba = optarg; break;
+        case 'p': phone = optarg; break;
+        case 'd': display = optarg; break;
+        case 'v': verify = optarg; break;
+        case 'g': base = optarg; break;
+        case 's': sandbox = 1; break;
+        default: usage(); return 2;
+        }
+    }
+    const char *token = getenv("PREGON_ACCESS_TOKEN");
+    const char *app_secret = getenv("PREGON_APP_SECRET");
+    if (!name || !waba || !phone || !token || !*token || !app_secret || !*app_secret) {
+        fprintf(stderr, "pregonctl: account-add needs --name, --waba-id, --phone-number-id and "
+                        "PREGON_ACCESS_TOKEN and PREGON_APP_SECRET in the environment\n");
+        return 2;
+    }
+
+    struct secret_key key;
+    char err[512] = "";
+    if (secret_key_load(&key, cfg->secrets_key_file, err, sizeof err) < 0) {
+        fprintf(stderr, "pregonctl: %s\n", err);
+        return 1;
+    }
+    size_t tlen = 0, slen = 0;
+    unsigned char *tok_enc = secret_seal(&key, token, strlen(token), &tlen);
+    unsigned char *sec_enc = secret_seal(&key, app_secret, strlen(app_secret), &slen);
+    secret_key_wipe(&key);
+    int rc = 1;
+    struct db *db = NULL;
+    if (!tok_enc || !sec_enc) {
+        fprintf(stderr, "pregonctl: out of memory\n");
+        goto out;
+    }
+    db = db_open(cfg);
+    if (!db || db_ensure(db) != DB_OK) {
+        fprintf(stderr, "pregonctl: database: %s\n", db ? db_error(db) : "out of memory");
+        goto out;
+    }
+    struct db_res res;
+    int r = db_exec(db,
+                    "INSERT INTO wa_accounts (name, waba_id, phone_number_id, display_phone, "
+                    "graph_base_url, access_token_enc, app_secret_enc, verify_token, is_sandbox) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    DB_ARGS(DB_STR(name), DB_STR(waba), DB_STR(phone), DB_STR(display),
+                            DB_STR(base), DB_STRN((const char *)tok_enc, tlen),
+                            DB_STRN((const char *)sec_enc, slen), DB_STR(verify),
+                            DB_INT(sandbox)),
+                    &res);
+    if (r == DB_ERR_DUP) {
+        fprintf(stderr, "pregonctl: an account with phone number id %s exists already\n", phone);
+        goto out;
+    }
+    if (r != DB_OK) {
+        fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
+        goto out;
+    }
+    printf("account %llu added\n", res.insert_id);
+    rc = 0;
+out:
+    db_close(db);
+    free(tok_enc);
+    free(sec_enc);
+    return rc;
+}
+
+static int cmd_check(const struct config *cfg)
+{
+    struct secret_key key;
+    char err[512] = "";
+    int rc = 0;
+    if (secret_key_load(&key, cfg->secrets_key_file, err, sizeof err) < 0) {
+        printf("secrets key: FAIL %s\n", err);
+        rc = 1;
+    } else {
+        printf("secrets key: ok\n");
+        secret_key_wipe(&key);
+    }
+    struct db *db = db_open(cfg);
+    if (!db || db_ping(db) != DB_OK) {
+        printf("database: FAIL %s\n", db ? db_error(db) : "out of memory");
+        rc = 1;
+    } else {
+        printf("database: ok\n");
+    }
+    db_close(db);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int i = 1;
+    if (i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)) {
+        path = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc) {
+        usage();
+        return 2;
+    }
+    log_init("pregonctl", "warn", NULL);
+    struct config cfg;
+    char err[512] = "";
+    if (config_load(&cfg, path, err, sizeof err) < 0) {
+        fprintf(stderr, "pregonctl: %s\n", err);
+        return 1;
+    }
+    const char *cmd = argv[i];
+    int rc;
+    if (strcmp(cmd, "key-create") == 0)
+        rc = cmd_key_create(&cfg);
+    else if (strcmp(cmd, "account-add") == 0)
+        rc = cmd_account_add(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "check") == 0)
+        rc = cmd_check(&cfg);
+    else {
+        usage();
+        rc = 2;
+    }
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,259 @@
+/* pregon-fcgi: the FastCGI responder behind nginx (JSON API and Meta's webhook).
+ *
+ *   pregon-fcgi [-c FILE]
+ *
+ * It opens the unix socket named by fcgi_socket (or, when started by spawn-fcgi or Apache's
+ * mod_fcgid, uses the listening socket it inherits as fd 0), then runs fcgi_procs processes
+ * that accept on it, restarting any that dies. SIGTERM or SIGINT stop it cleanly. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "db.h"
+#include "log.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static int set_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: a blocked accept() must return */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void handle(struct app *app, FCGX_Request *fr)
+{
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.fcgi = fr;
+    req.app = app;
+    req.method = http_env(&req, "REQUEST_METHOD");
+    req.path = http_env(&req, "PATH_INFO");
+    if (!req.path || !*req.path)
+        req.path = http_env(&req, "DOCUMENT_URI");
+    req.query = http_env(&req, "QUERY_STRING");
+    req.content_type = http_env(&req, "CONTENT_TYPE");
+    req.remote_addr = http_env(&req, "REMOTE_ADDR");
+    const char *cl = http_env(&req, "CONTENT_LENGTH");
+    req.content_length = -1;
+    if (cl && *cl) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(cl, &end, 10);
+        if (!errno && *end == '\0' && v >= 0)
+            req.content_length = v;
+    }
+    if (!req.method || !req.path)
+        http_error(&req, 400, "bad_request", "missing request method or path", NULL);
+    else
+        app_dispatch(&req);
+
+    /* Drain what the handler did not read, so the kept-alive connection stays in step. */
+    char sink[16384];
+    while (FCGX_GetStr(sink, sizeof sink, fr->in) > 0)
+        ;
+    if (log_enabled(LOG_DEBUG))
+        log_debug("%s %s -> %d", req.method ? req.method : "-", req.path ? req.path : "-",
+                  req.status);
+    free(req.body);
+}
+
+static int child_main(struct app *app, int listen_fd)
+{
+    app->db = db_open(&app->cfg);
+    if (!app->db) {
+        log_error("out of memory");
+        return 1;
+    }
+    FCGX_Request fr;
+    if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("FCGX_InitRequest failed");
+        db_close(app->db);
+        return 1;
+    }
+    while (!stopping) {
+        if (FCGX_Accept_r(&fr) < 0) {
+            if (stopping)
+                break;
+            if (errno == EINTR)
+                continue;
+            log_error("accept failed: %s", strerror(errno));
+            break;
+        }
+        handle(app, &fr);
+        FCGX_Finish_r(&fr);
+    }
+    FCGX_Free(&fr, 1);
+    db_close(app->db);
+    app->db = NULL;
+    return 0;
+}
+
+static int open_socket(const struct config *cfg)
+{
+    /* Under spawn-fcgi or mod_fcgid the listening socket is fd 0. */
+    if (!FCGX_IsCGI())
+        return 0;
+    struct stat st;
+    if (lstat(cfg->fcgi_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(cfg->fcgi_socket);
+    mode_t old = umask(0117);
+    int fd = FCGX_OpenSocket(cfg->fcgi_socket, 1024);
+    umask(old);
+    if (fd < 0) {
+        log_error("cannot listen on %s: %s", cfg->fcgi_socket, strerror(errno));
+        return -1;
+    }
+    /* nginx workers reach the socket through its group, never through "others". */
+    if (cfg->fcgi_socket_group && *cfg->fcgi_socket_group) {
+        struct group *g = getgrnam(cfg->fcgi_socket_group);
+        if (!g || chown(cfg->fcgi_socket, (uid_t)-1, g->gr_gid) < 0) {
+            log_error("cannot give %s to group %s", cfg->fcgi_socket, cfg->fcgi_socket_group);
+            close(fd);
+            return -1;
+        }
+    }
+    if (chmod(cfg->fcgi_socket, 0660) < 0) {
+        log_error("chmod %s: %s", cfg->fcgi_socket, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int drop_privileges(const char *user)
+{
+    if (!user || !*user || geteuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        log_error("run_as_user %s does not exist", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0) {
+        log_error("cannot become %s: %s", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        log_error("privileges were not dropped");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct app app;
+    char err[512] = "";
+    if (config_load(&app.cfg, config_path_from_args(argc, argv), err, sizeof err) < 0) {
+        fprintf(stderr, "pregon-fcgi: %s\n", err);
+        return 1;
+    }
+    if (log_init("fcgi", app.cfg.log_level, app.cfg.log_file) < 0) {
+        fprintf(stderr, "pregon-fcgi: cannot open log file %s\n", app.cfg.log_file);
+        return 1;
+    }
+    if (set_signals() < 0 || FCGX_Init() != 0) {
+        log_error("initialisation failed");
+        return 1;
+    }
+    /* The key is read before privileges are dropped; the webhook needs it for app secrets. */
+    if (secret_key_load(&app.key, app.cfg.secrets_key_file, err, sizeof err) == 0)
+        app.have_key = 1;
+    else
+        log_warn("no secrets key (%s): webhooks can't be verified", err);
+
+    int fd = open_socket(&app.cfg);
+    if (fd < 0)
+        return 1;
+    if (drop_privileges(app.cfg.run_as_user) < 0)
+        return 1;
+
+    int nprocs = app.cfg.fcgi_procs;
+    pid_t *kids = calloc((size_t)nprocs, sizeof *kids);
+    if (!kids) {
+        log_error("out of memory");
+        return 1;
+    }
+    log_info("listening on %s with %d processes", fd == 0 ? "fd 0" : app.cfg.fcgi_socket,
+             nprocs);
+    time_t last_fork_burst = 0;
+    int burst = 0;
+    while (!stopping) {
+        for (int i = 0; i < nprocs && !stopping; i++) {
+            if (kids[i] > 0)
+                continue;
+            /* A child that dies at once again and again must not spin the CPU. */
+            time_t now = time(NULL);
+            if (now == last_fork_burst && ++burst > nprocs * 2) {
+                sleep(1);
+                burst = 0;
+            } else if (now != last_fork_burst) {
+                last_fork_burst = now;
+                burst = 0;
+            }
+            pid_t pid = fork();
+            if (pid < 0) {
+                log_error("fork: %s", strerror(errno));
+                sleep(1);
+                continue;
+            }
+            if (pid == 0) {
+                free(kids);
+                int rc = child_main(&app, fd);
+                secret_key_wipe(&app.key);
+                config_free(&app.cfg);
+                _exit(rc);
+            }
+            kids[i] = pid;
+        }
+        int status;
+        pid_t dead = waitpid(-1, &status, 0);
+        if (dead < 0)
+            continue; /* EINTR: a stop signal */
+        for (int i = 0; i < nprocs; i++) {
+            if (kids[i] == dead) {
+                kids[i] = 0;
+                if (!stopping)
+                    log_warn("process %d ended (status %d); starting another", (int)dead,
+                             status);
+            }
+        }
+    }
+    for (int i = 0; i < nprocs; i++)
+        if (kids[i] > 0)
+            kill(kids[i], SIGTERM);
+    for (int i = 0; i < nprocs; i++)
+        if (kids[i] > 0)
+            waitpid(kids[i], NULL, 0);
+    if (fd != 0)
+        unlink(app.cfg.fcgi_socket);
+    free(kids);
+    secret_key_wipe(&app.key);
+    config_free(&app.cfg);
+    log_info("stopped");
+    return 0;
+}

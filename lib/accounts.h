@@ -1,0 +1,38 @@
+/* WhatsApp accounts with their secrets decrypted, for the processes that need them (the
+ * webhook to verify signatures, the worker to send). Secrets never leave these structs
+ * except into an Authorization header or an HMAC. */
+#ifndef PREGON_ACCOUNTS_H
+#define PREGON_ACCOUNTS_H
+
+#include <stddef.h>
+
+struct db;
+struct secret_key;
+
+struct account {
+    long long id;
+    char waba_id[33];
+    char phone_number_id[33];
+    char display_phone[33];
+    char graph_version[17];
+    char *graph_base_url; /* NULL: the configured default */
+    char *access_token;   /* decrypted; NULL when missing or undecryptable */
+    char *app_secret;     /* decrypted; NULL when missing or undecryptable */
+    char verify_token[129];
+    char default_country[3];
+    int is_sandbox;
+    int throughput_mps;
+    int campaigns_enabled;
+};
+
+struct account_list {
+    struct account *v;
+    size_t n;
+};
+
+/* Loads every account. Returns a db_rc; on success free with accounts_free(). */
+int accounts_load(struct db *db, const struct secret_key *key, struct account_list *out);
+void accounts_free(struct account_list *l);
+const struct account *accounts_find(const struct account_list *l, long long id);
+
+#endif

@@ -1,0 +1,214 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ctype { C_STR, C_INT, C_SIZE };
+
+struct ckey {
+    const char *name;
+    enum ctype type;
+    size_t off;
+    const char *def;
+};
+
+#define S(n, d) {#n, C_STR, offsetof(struct config, n), d}
+#define I(n, d) {#n, C_INT, offsetof(struct config, n), d}
+#define Z(n, d) {#n, C_SIZE, offsetof(struct config, n), d}
+
+/* The one list of settings; docs/configuration.md and config/pregon.conf.example follow it. */
+static const struct ckey keys[] = {
+    S(db_host, "127.0.0.1"),
+    I(db_port, "3306"),
+    S(db_socket, ""),
+    S(db_name, "pregon"),
+    S(db_user, "pregon"),
+    S(db_password, ""),
+    S(fcgi_socket, "var/run/pregon-fcgi.sock"),
+    S(fcgi_socket_group, ""),
+    I(fcgi_procs, "4"),
+    Z(body_limit, "104857600"),
+    Z(webhook_body_limit, "4194304"),
+    S(run_as_user, ""),
+    S(public_url, "http://127.0.0.1:8080"),
+    S(auth_mode, "none"),
+    S(graph_base_url, "https://graph.facebook.com"),
+    S(graph_version, "v25.0"),
+    S(secrets_key_file, "var/secret.key"),
+    I(worker_batch, "200"),
+    I(worker_inflight, "64"),
+    I(worker_poll_ms, "200"),
+    I(worker_lease_s, "120"),
+    I(http_connect_timeout_ms, "5000"),
+    I(http_timeout_ms, "30000"),
+    S(log_level, "info"),
+    S(log_file, ""),
+};
+
+static const struct ckey *find_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int set_value(struct config *cfg, const struct ckey *k, const char *val, char *err,
+                     size_t errlen)
+{
+    char *base = (char *)cfg;
+    char *end;
+
+    switch (k->type) {
+    case C_STR: {
+        char **slot = (char **)(base + k->off);
+        char *dup = strdup(val);
+        if (!dup) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(*slot);
+        *slot = dup;
+        return 0;
+    }
+    case C_INT: {
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (errno || end == val || *end || v < 0 || v > 1000000000) {
+            snprintf(err, errlen, "%s: not a valid number: %s", k->name, val);
+            return -1;
+        }
+        *(int *)(base + k->off) = (int)v;
+        return 0;
+    }
+    case C_SIZE: {
+        errno = 0;
+        unsigned long long v = strtoull(val, &end, 10);
+        if (errno || end == val || *end) {
+            snprintf(err, errlen, "%s: not a valid size: %s", k->name, val);
+            return -1;
+        }
+        *(size_t *)(base + k->off) = (size_t)v;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int read_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *val = trim(eq + 1);
+        const struct ckey *k = find_key(name, strlen(name));
+        if (!k) {
+            snprintf(err, errlen, "%s:%d: unknown setting '%s'", path, lineno, name);
+            rc = -1;
+            break;
+        }
+        char sub[512];
+        if (set_value(cfg, k, val, sub, sizeof sub) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (set_value(cfg, &keys[i], keys[i].def, err, errlen) < 0)
+            goto fail;
+
+    if (!path)
+        path = getenv("PREGON_CONFIG");
+    if (path && *path) {
+        if (read_file(cfg, path, err, errlen) < 0)
+            goto fail;
+        cfg->path = strdup(path);
+        if (!cfg->path)
+            goto fail;
+    }
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char env[80] = "PREGON_";
+        size_t n = strlen(env);
+        for (const char *p = keys[i].name; *p && n < sizeof env - 1; p++)
+            env[n++] = (char)toupper((unsigned char)*p);
+        env[n] = '\0';
+        const char *v = getenv(env);
+        if (v) {
+            char sub[512];
+            if (set_value(cfg, &keys[i], v, sub, sizeof sub) < 0) {
+                snprintf(err, errlen, "environment %s: %s", env, sub);
+                goto fail;
+            }
+        }
+    }
+    if (cfg->fcgi_procs < 1)
+        cfg->fcgi_procs = 1;
+    if (cfg->worker_batch < 1)
+        cfg->worker_batch = 1;
+    if (cfg->worker_inflight < 1)
+        cfg->worker_inflight = 1;
+    return 0;
+fail:
+    config_free(cfg);
+    return -1;
+}
+
+void config_free(struct config *cfg)
+{
+    char *base = (char *)cfg;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].type == C_STR) {
+            char **slot = (char **)(base + keys[i].off);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+    free(cfg->path);
+    cfg->path = NULL;
+}
+
+const char *config_path_from_args(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            return argv[i + 1];
+    return NULL;
+}

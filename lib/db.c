@@ -1,0 +1,555 @@
+#include "db.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+#define DB_CACHE 96
+
+struct db_cached {
+    char *sql;
+    unsigned long hash;
+    MYSQL_STMT *st;
+    unsigned long long last_use;
+};
+
+struct db {
+    const struct config *cfg;
+    MYSQL *conn;
+    int in_tx;
+    unsigned int errnum;
+    char err[512];
+    unsigned long long tick, reconnects;
+    struct db_cached cache[DB_CACHE];
+};
+
+static unsigned long sql_hash(const char *s)
+{
+    unsigned long h = 5381;
+    for (; *s; s++)
+        h = h * 33 ^ (unsigned char)*s;
+    return h;
+}
+
+static void cache_clear(struct db *db)
+{
+    for (int i = 0; i < DB_CACHE; i++) {
+        if (db->cache[i].st)
+            mysql_stmt_close(db->cache[i].st);
+        free(db->cache[i].sql);
+        memset(&db->cache[i], 0, sizeof db->cache[i]);
+    }
+}
+
+static void set_err(struct db *db, unsigned int num, const char *msg)
+{
+    db->errnum = num;
+    snprintf(db->err, sizeof db->err, "%s", msg ? msg : "unknown database error");
+}
+
+static int classify(unsigned int num, const char *sqlstate)
+{
+    switch (num) {
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONN_HOST_ERROR:
+    case CR_CONNECTION_ERROR:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+    case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
+        return DB_ERR_CONN;
+    case ER_LOCK_DEADLOCK:
+    case ER_LOCK_WAIT_TIMEOUT:
+        return DB_ERR_RETRY;
+    case ER_DUP_ENTRY:
+        return DB_ERR_DUP;
+    case ER_TABLEACCESS_DENIED_ERROR:
+    case ER_COLUMNACCESS_DENIED_ERROR:
+        return DB_ERR_DENIED;
+    }
+    if (sqlstate && strcmp(sqlstate, "45000") == 0)
+        return DB_ERR_DENIED;
+    return DB_ERR;
+}
+
+static void disconnect(struct db *db)
+{
+    cache_clear(db);
+    if (db->conn)
+        mysql_close(db->conn);
+    db->conn = NULL;
+    db->in_tx = 0;
+}
+
+static int connect_now(struct db *db)
+{
+    const struct config *c = db->cfg;
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        set_err(db, 0, "out of memory");
+        return DB_ERR_CONN;
+    }
+    unsigned int timeout = 5;
+    unsigned int rw_timeout = 60;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* Every session works in UTC and READ COMMITTED: claims use SKIP LOCKED and must not keep
+     * gap locks; times are stored in UTC and shown in the account's zone by the UI. */
+    mysql_options(m, MYSQL_INIT_COMMAND,
+                  "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED'");
+    const char *sock = c->db_socket && *c->db_socket ? c->db_socket : NULL;
+    if (!mysql_real_connect(m, sock ? NULL : c->db_host, c->db_user, c->db_password, c->db_name,
+                            sock ? 0 : (unsigned)c->db_port, sock, CLIENT_FOUND_ROWS)) {
+        set_err(db, mysql_errno(m), mysql_error(m));
+        mysql_close(m);
+        return DB_ERR_CONN;
+    }
+    db->conn = m;
+    return DB_OK;
+}
+
+struct db *db_open(const struct config *cfg)
+{
+    struct db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->cfg = cfg;
+    if (connect_now(db) != DB_OK)
+        log_warn("database: %s", db->err);
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    disconnect(db);
+    free(db);
+}
+
+const char *db_error(const struct db *db)
+{
+    return db->err;
+}
+
+unsigned int db_errno(const struct db *db)
+{
+    return db->errnum;
+}
+
+unsigned long long db_reconnects(const struct db *db)
+{
+    return db->reconnects;
+}
+
+int db_ensure(struct db *db)
+{
+    if (db->conn)
+        return DB_OK;
+    int rc = connect_now(db);
+    if (rc == DB_OK)
+        db->reconnects++;
+    return rc;
+}
+
+int db_ping(struct db *db)
+{
+    if (db_ensure(db) != DB_OK)
+        return DB_ERR_CONN;
+    if (mysql_ping(db->conn) != 0) {
+        set_err(db, mysql_errno(db->conn), mysql_error(db->conn));
+        disconnect(db);
+        return DB_ERR_CONN;
+    }
+    return DB_OK;
+}
+
+/* Handles a failure on the connection: lost connections are dropped so the next call
+ * reconnects. Returns the classified code. */
+static int fail_conn(struct db *db, unsigned int num, const char *msg, const char *state)
+{
+    set_err(db, num, msg);
+    int rc = classify(num, state);
+    if (rc == DB_ERR_CONN)
+        disconnect(db);
+    return rc;
+}
+
+int db_simple(struct db *db, const char *sql)
+{
+    int rc = db_ensure(db);
+    if (rc != DB_OK)
+        return rc;
+    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0)
+        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+                         mysql_sqlstate(db->conn));
+    MYSQL_RES *r = mysql_store_result(db->conn);
+    if (r)
+        mysql_free_result(r);
+    return DB_OK;
+}
+
+int db_begin(struct db *db)
+{
+    int rc = db_simple(db, "START TRANSACTION");
+    if (rc == DB_OK)
+        db->in_tx = 1;
+    return rc;
+}
+
+int db_commit(struct db *db)
+{
+    if (!db->conn) {
+        set_err(db, CR_SERVER_LOST, "connection lost before commit");
+        return DB_ERR_CONN;
+    }
+    db->in_tx = 0;
+    if (mysql_commit(db->conn) != 0)
+        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+                         mysql_sqlstate(db->conn));
+    return DB_OK;
+}
+
+int db_rollback(struct db *db)
+{
+    db->in_tx = 0;
+    if (!db->conn)
+        return DB_OK; /* the server rolled back when the connection went */
+    if (mysql_rollback(db->conn) != 0)
+        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+                         mysql_sqlstate(db->conn));
+    return DB_OK;
+}
+
+static MYSQL_STMT *stmt_get(struct db *db, const char *sql, int *rc)
+{
+    unsigned long h = sql_hash(sql);
+    int victim = 0;
+    db->tick++;
+    for (int i = 0; i < DB_CACHE; i++) {
+        struct db_cached *c = &db->cache[i];
+        if (c->st && c->hash == h && strcmp(c->sql, sql) == 0) {
+            c->last_use = db->tick;
+            return c->st;
+        }
+        if (!db->cache[i].st || c->last_use < db->cache[victim].last_use)
+            victim = i;
+        if (!db->cache[i].st)
+            break;
+    }
+    struct db_cached *c = &db->cache[victim];
+    if (c->st) {
+        mysql_stmt_close(c->st);
+        free(c->sql);
+        memset(c, 0, sizeof *c);
+    }
+    MYSQL_STMT *st = mysql_stmt_init(db->conn);
+    if (!st) {
+        set_err(db, 0, "out of memory");
+        *rc = DB_ERR;
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        unsigned int num = mysql_stmt_errno(st);
+        char msg[512], state[8];
+        snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
+        snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
+        mysql_stmt_close(st);
+        *rc = fail_conn(db, num, msg, state);
+        return NULL;
+    }
+    c->sql = strdup(sql);
+    if (!c->sql) {
+        mysql_stmt_close(st);
+        set_err(db, 0, "out of memory");
+        *rc = DB_ERR;
+        return NULL;
+    }
+    c->hash = h;
+    c->st = st;
+    c->last_use = db->tick;
+    return st;
+}
+
+/* Drops a statement from the cache (after an error left it in an unknown state). */
+static void stmt_forget(struct db *db, MYSQL_STMT *st)
+{
+    for (int i = 0; i < DB_CACHE; i++) {
+        if (db->cache[i].st == st) {
+            mysql_stmt_close(st);
+            free(db->cache[i].sql);
+            memset(&db->cache[i], 0, sizeof db->cache[i]);
+            return;
+        }
+    }
+}
+
+static int bind_args(struct db *db, MYSQL_STMT *st, const db_arg *args, size_t nargs)
+{
+    unsigned long want = mysql_stmt_param_count(st);
+    if (want != nargs) {
+        snprintf(db->err, sizeof db->err, "statement wants %lu parameters, got %zu", want, nargs);
+        db->errnum = 0;
+        return DB_ERR;
+    }
+    if (nargs == 0)
+        return DB_OK;
+    MYSQL_BIND *b = calloc(nargs, sizeof *b);
+    if (!b) {
+        set_err(db, 0, "out of memory");
+        return DB_ERR;
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        switch (args[i].t) {
+        case DB_T_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case DB_T_INT:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)&args[i].i;
+            break;
+        case DB_T_DOUBLE:
+            b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[i].buffer = (void *)&args[i].d;
+            break;
+        case DB_T_STR:
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)args[i].s;
+            b[i].buffer_length = (unsigned long)args[i].n;
+            break;
+        }
+    }
+    /* Connector/C copies what it needs from the bind array at bind time. */
+    int bad = mysql_stmt_bind_param(st, b);
+    free(b);
+    if (bad) {
+        set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        return DB_ERR;
+    }
+    return DB_OK;
+}
+
+/* Prepares (or reuses), binds and executes; retries once on a lost connection outside a
+ * transaction, since nothing of the statement can have been applied. */
+static MYSQL_STMT *run(struct db *db, const char *sql, const db_arg *args, size_t nargs, int *rcp)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = db_ensure(db);
+        if (rc != DB_OK) {
+            *rcp = rc;
+            return NULL;
+        }
+        MYSQL_STMT *st = stmt_get(db, sql, &rc);
+        if (!st) {
+            if (rc == DB_ERR_CONN && !db->in_tx && attempt == 0)
+                continue;
+            *rcp = rc;
+            return NULL;
+        }
+        rc = bind_args(db, st, args, nargs);
+        if (rc != DB_OK) {
+            *rcp = rc;
+            return NULL;
+        }
+        if (mysql_stmt_execute(st) != 0) {
+            unsigned int num = mysql_stmt_errno(st);
+            char msg[512], state[8];
+            snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
+            snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
+            int was_tx = db->in_tx;
+            rc = fail_conn(db, num, msg, state);
+            if (rc != DB_ERR_CONN)
+                mysql_stmt_reset(st);
+            if (rc == DB_ERR_CONN && !was_tx && attempt == 0) {
+                log_warn("database connection lost, reconnecting: %s", msg);
+                continue;
+            }
+            *rcp = rc;
+            return NULL;
+        }
+        *rcp = DB_OK;
+        return st;
+    }
+    *rcp = DB_ERR_CONN;
+    return NULL;
+}
+
+int db_exec(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_res *res)
+{
+    int rc;
+    MYSQL_STMT *st = run(db, sql, args, nargs, &rc);
+    if (!st)
+        return rc;
+    if (res) {
+        res->affected = mysql_stmt_affected_rows(st);
+        res->insert_id = mysql_stmt_insert_id(st);
+    }
+    /* A statement that returns rows through db_exec: drain them. */
+    if (mysql_stmt_field_count(st) > 0)
+        mysql_stmt_free_result(st);
+    return DB_OK;
+}
+
+void db_rows_free(struct db_rows *rows)
+{
+    if (!rows)
+        return;
+    free(rows->v);
+    free(rows->len);
+    free(rows->names);
+    free(rows->arena);
+    memset(rows, 0, sizeof *rows);
+}
+
+int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs,
+             struct db_rows *rows)
+{
+    memset(rows, 0, sizeof *rows);
+    int rc;
+    MYSQL_STMT *st = run(db, sql, args, nargs, &rc);
+    if (!st)
+        return rc;
+
+    MYSQL_RES *meta = NULL;
+    MYSQL_BIND *b = NULL;
+    unsigned long *lens = NULL;
+    my_bool *nulls = NULL;
+    char **bufs = NULL;
+    size_t ncols = mysql_stmt_field_count(st);
+    rc = DB_ERR;
+
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    if (mysql_stmt_store_result(st) != 0) {
+        rc = fail_conn(db, mysql_stmt_errno(st), mysql_stmt_error(st), mysql_stmt_sqlstate(st));
+        goto out;
+    }
+    meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        set_err(db, 0, "statement returned no result set");
+        goto out;
+    }
+    size_t nrows = (size_t)mysql_stmt_num_rows(st);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+
+    /* One arena holds every value and name: its size is known from max_length. */
+    size_t rowbytes = 0, namebytes = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        rowbytes += fields[c].max_length + 1;
+        namebytes += strlen(fields[c].name) + 1;
+    }
+    rows->ncols = ncols;
+    rows->nrows = nrows;
+    rows->arena = malloc(rowbytes * nrows + namebytes + 1);
+    rows->v = calloc(nrows * ncols + 1, sizeof *rows->v);
+    rows->len = calloc(nrows * ncols + 1, sizeof *rows->len);
+    rows->names = calloc(ncols + 1, sizeof *rows->names);
+    b = calloc(ncols + 1, sizeof *b);
+    lens = calloc(ncols + 1, sizeof *lens);
+    nulls = calloc(ncols + 1, sizeof *nulls);
+    bufs = calloc(ncols + 1, sizeof *bufs);
+    if (!rows->arena || !rows->v || !rows->len || !rows->names || !b || !lens || !nulls ||
+        !bufs) {
+        set_err(db, 0, "out of memory");
+        goto out;
+    }
+    char *p = rows->arena;
+    for (size_t c = 0; c < ncols; c++) {
+        size_t n = strlen(fields[c].name) + 1;
+        memcpy(p, fields[c].name, n);
+        rows->names[c] = p;
+        p += n;
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        bufs[c] = malloc(fields[c].max_length + 1);
+        if (!bufs[c]) {
+            set_err(db, 0, "out of memory");
+            goto out;
+        }
+        b[c].buffer_type = MYSQL_TYPE_STRING;
+        b[c].buffer = bufs[c];
+        b[c].buffer_length = fields[c].max_length + 1;
+        b[c].length = &lens[c];
+        b[c].is_null = &nulls[c];
+    }
+    if (ncols && mysql_stmt_bind_result(st, b) != 0) {
+        set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        goto out;
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        int f = mysql_stmt_fetch(st);
+        if (f == 1 || f == MYSQL_NO_DATA) {
+            set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+            goto out;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            size_t i = r * ncols + c;
+            if (nulls[c]) {
+                rows->v[i] = NULL;
+                rows->len[i] = 0;
+                continue;
+            }
+            memcpy(p, bufs[c], lens[c]);
+            p[lens[c]] = '\0';
+            rows->v[i] = p;
+            rows->len[i] = lens[c];
+            p += lens[c] + 1;
+        }
+    }
+    rc = DB_OK;
+out:
+    if (bufs)
+        for (size_t c = 0; c < ncols; c++)
+            free(bufs[c]);
+    free(bufs);
+    free(b);
+    free(lens);
+    free(nulls);
+    if (meta)
+        mysql_free_result(meta);
+    if (db->conn) {
+        mysql_stmt_free_result(st);
+        if (rc != DB_OK && rc != DB_ERR_CONN)
+            stmt_forget(db, st);
+    }
+    if (rc != DB_OK)
+        db_rows_free(rows);
+    return rc;
+}
+
+const char *db_val(const struct db_rows *rows, size_t r, size_t c)
+{
+    if (r >= rows->nrows || c >= rows->ncols)
+        return NULL;
+    return rows->v[r * rows->ncols + c];
+}
+
+long long db_int(const struct db_rows *rows, size_t r, size_t c, long long dflt)
+{
+    const char *v = db_val(rows, r, c);
+    if (!v)
+        return dflt;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v)
+        return dflt;
+    return x;
+}
+
+int db_col(const struct db_rows *rows, const char *name)
+{
+    for (size_t c = 0; c < rows->ncols; c++)
+        if (strcmp(rows->names[c], name) == 0)
+            return (int)c;
+    return -1;
+}

@@ -1,0 +1,92 @@
+/* MariaDB access for every Pregón program: one connection per process, prepared statements
+ * only (cached per connection), reconnection after the server went away. */
+#ifndef PREGON_DB_H
+#define PREGON_DB_H
+
+#include <stddef.h>
+#include <string.h>
+
+struct config;
+struct db;
+
+enum db_rc {
+    DB_OK = 0,
+    DB_ERR = -1,       /* anything else; message in db_error() */
+    DB_ERR_CONN = -2,  /* connection lost (inside a transaction: redo the transaction) */
+    DB_ERR_RETRY = -3, /* deadlock or lock wait timeout: redo the transaction */
+    DB_ERR_DUP = -4,   /* duplicate key */
+    DB_ERR_DENIED = -5 /* refused by a trigger (SQLSTATE 45000) or a missing grant */
+};
+
+enum db_type { DB_T_NULL, DB_T_INT, DB_T_STR, DB_T_DOUBLE };
+
+typedef struct {
+    enum db_type t;
+    long long i;
+    double d;
+    const char *s;
+    size_t n;
+} db_arg;
+
+#define DB_NULL         ((db_arg){.t = DB_T_NULL})
+#define DB_INT(x)       ((db_arg){.t = DB_T_INT, .i = (long long)(x)})
+#define DB_DBL(x)       ((db_arg){.t = DB_T_DOUBLE, .d = (double)(x)})
+#define DB_STRN(x, len) db_arg_str((x), (len))
+#define DB_STR(x)       db_arg_str((x), (size_t)-1)
+/* For a statement with parameters: db_exec(db, sql, DB_ARGS(DB_INT(1), DB_STR(s)), &res). */
+#define DB_ARGS(...)    (db_arg[]){__VA_ARGS__}, sizeof((db_arg[]){__VA_ARGS__}) / sizeof(db_arg)
+#define DB_NOARGS       NULL, 0
+
+/* A string argument; NULL becomes SQL NULL; len (size_t)-1 means strlen. */
+static inline db_arg db_arg_str(const char *s, size_t len)
+{
+    db_arg a = {.t = s ? DB_T_STR : DB_T_NULL, .s = s, .n = 0};
+    if (s)
+        a.n = len == (size_t)-1 ? strlen(s) : len;
+    return a;
+}
+
+struct db_res {
+    unsigned long long affected;
+    unsigned long long insert_id;
+};
+
+/* A fetched result: every value as text (NULL for SQL NULL). Free with db_rows_free(). */
+struct db_rows {
+    size_t nrows, ncols;
+    char **v;            /* nrows * ncols */
+    unsigned long *len;  /* lengths, same layout */
+    char **names;        /* ncols column names */
+    char *arena;
+};
+
+/* Connects with the settings in cfg (the struct must outlive the handle).
+ * Returns NULL only when out of memory; check db_connected() / db_error(). */
+struct db *db_open(const struct config *cfg);
+void db_close(struct db *db);
+const char *db_error(const struct db *db);
+unsigned int db_errno(const struct db *db);
+/* Makes sure the connection is up, reconnecting if needed. Returns DB_OK or DB_ERR_CONN. */
+int db_ensure(struct db *db);
+int db_ping(struct db *db);
+unsigned long long db_reconnects(const struct db *db);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/* res may be NULL. */
+int db_exec(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_res *res);
+/* rows is always initialised, also on error. */
+int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs,
+             struct db_rows *rows);
+void db_rows_free(struct db_rows *rows);
+
+const char *db_val(const struct db_rows *rows, size_t r, size_t c);
+long long db_int(const struct db_rows *rows, size_t r, size_t c, long long dflt);
+int db_col(const struct db_rows *rows, const char *name); /* -1 if absent */
+
+/* Runs a statement without parameters and outside data (session settings, DDL). */
+int db_simple(struct db *db, const char *sql);
+
+#endif
