@@ -129,6 +129,13 @@ static int read_file(struct config *cfg, const char *path, char *err, size_t err
             break;
         }
         *eq = '\0';
+        /* A '#' after white space starts a comment, so values may still contain '#'. */
+        for (char *h = eq + 1; *h; h++) {
+            if (*h == '#' && h > eq + 1 && (h[-1] == ' ' || h[-1] == '\t')) {
+                *h = '\0';
+                break;
+            }
+        }
         char *name = trim(s), *val = trim(eq + 1);
         const struct ckey *k = find_key(name, strlen(name));
         if (!k) {

@@ -103,6 +103,7 @@ char csvin_delimiter(const struct csvin *c)
 
 size_t csvin_memory(const struct csvin *c)
 {
+    /* Debian's csv.h (3.0.3) lacks the const on csv_get_buffer_size(); it only reads */
     return csv_get_buffer_size((struct csv_parser *)&c->p) + c->hcap + c->row_cap +
            c->fields_cap * (2 * sizeof(size_t) + sizeof(char *));
 }
@@ -191,7 +192,7 @@ static void on_row(int ch, void *data)
     (void)ch;
     struct csvin *c = data;
     c->in_record = 0;
-    if (!c->rc && c->row_nonempty) {
+    if (!c->rc && c->row_nonempty && c->fn) {
         for (size_t i = 0; i < c->nfields; i++)
             c->ptrs[i] = c->row + c->offs[i];
         c->ptrs[c->nfields] = NULL;
@@ -232,8 +233,7 @@ static void parse_line(struct csvin *c, const char *s, size_t n)
             int e = csv_error(&c->p);
             if (e == CSV_EPARSE)
                 fail(c, CSVIN_EQUOTE, c->line,
-                     "malformed quoting (a quote inside an unquoted "
-                     "field, or text after a closing quote)");
+                     "malformed quoting (a stray quote, or text after a closing quote)");
             else
                 fail(c, CSVIN_ENOMEM, c->line, "out of memory");
             return;
