@@ -1026,9 +1026,8 @@ int cloudapi_parse_send(long http_status, const char *body, size_t len, struct c
             char msg[sizeof r->message];
             memcpy(msg, r->message, sizeof msg);
             synth(r, CLOUDAPI_CODE_BAD_ANSWER,
-                  "Graph API error with HTTP %ld and no valid "
-                  "code: %s",
-                  http_status, msg);
+                  "Graph API error with HTTP %ld and no valid code: %s", http_status,
+                  msg[0] ? msg : "(no message)");
             goto out;
         }
         r->code = (int)code;
@@ -1743,7 +1742,7 @@ static char *render_where(const char *text, const char *where, const char *const
     return out;
 }
 
-char *cloudapi_render_text(const char *text, const char *const *names, const char *const *values,
+char *cloudapi_render_text(const char *text, const char *const *values, const char *const *names,
                            size_t n, char *err, size_t errlen)
 {
     return render_where(text, "text", names, values, n, err, errlen);

@@ -181,9 +181,10 @@ char *cloudapi_slots_message_json(const struct cloudapi_message *m, const struct
 
 /* Replaces every {{x}} in text with its value: names NULL = positional ({{k}} takes
    values[k-1]), else {{x}} takes values[i] where names[i] is "x". A placeholder without a
-   non-empty value, or a malformed one, is an error naming it. Returns a malloc'd string
-   the caller frees, or NULL with err set. */
-char *cloudapi_render_text(const char *text, const char *const *names, const char *const *values,
+   non-empty value, or a malformed one, is an error naming it. Values are inserted as they
+   are (never expanded again). Returns a malloc'd string the caller frees, or NULL with err
+   set. */
+char *cloudapi_render_text(const char *text, const char *const *values, const char *const *names,
                            size_t n, char *err, size_t errlen);
 
 /* What the recipient reads. All strings malloc'd, NULL when the part does not exist. */

@@ -1168,21 +1168,21 @@ static void test_render_text(void **state)
     char err[256];
     const char *pv[] = {"Ana", "Robótica"};
     char *s = cloudapi_render_text("Hola {{1}}, el curso de {{2}} empieza el lunes. Chau {{1}}.",
-                                   NULL, pv, 2, err, sizeof err);
+                                   pv, NULL, 2, err, sizeof err);
     assert_non_null(s);
     assert_string_equal(s, "Hola Ana, el curso de Robótica empieza el lunes. Chau Ana.");
     free(s);
 
     const char *names[] = {"course", "first_name"};
     const char *nv[] = {"Robótica", "Ana"};
-    s = cloudapi_render_text("{{first_name}}: {{course}}", names, nv, 2, err, sizeof err);
+    s = cloudapi_render_text("{{first_name}}: {{course}}", nv, names, 2, err, sizeof err);
     assert_non_null(s);
     assert_string_equal(s, "Ana: Robótica");
     free(s);
 
     /* values that look like placeholders are not expanded again */
     const char *tricky[] = {"{{2}}", "x"};
-    s = cloudapi_render_text("{{1}}{{2}}", NULL, tricky, 2, err, sizeof err);
+    s = cloudapi_render_text("{{1}}{{2}}", tricky, NULL, 2, err, sizeof err);
     assert_string_equal(s, "{{2}}x");
     free(s);
 
@@ -1193,18 +1193,18 @@ static void test_render_text(void **state)
     assert_string_equal(s, "");
     free(s);
 
-    assert_null(cloudapi_render_text("Hola {{3}}", NULL, pv, 2, err, sizeof err));
+    assert_null(cloudapi_render_text("Hola {{3}}", pv, NULL, 2, err, sizeof err));
     assert_string_equal(err, "missing value for text {{3}}");
-    assert_null(cloudapi_render_text("Hola {{nombre}}", names, nv, 2, err, sizeof err));
+    assert_null(cloudapi_render_text("Hola {{nombre}}", nv, names, 2, err, sizeof err));
     assert_string_equal(err, "missing value for text {{nombre}}");
-    assert_null(cloudapi_render_text("Hola {{nombre}}", NULL, nv, 2, err, sizeof err));
+    assert_null(cloudapi_render_text("Hola {{nombre}}", nv, NULL, 2, err, sizeof err));
     assert_contains(err, "needs named values");
     const char *empty[] = {""};
-    assert_null(cloudapi_render_text("{{1}}", NULL, empty, 1, err, sizeof err));
+    assert_null(cloudapi_render_text("{{1}}", empty, NULL, 1, err, sizeof err));
     assert_contains(err, "missing value");
-    assert_null(cloudapi_render_text("{{1}", NULL, pv, 2, err, sizeof err));
+    assert_null(cloudapi_render_text("{{1}", pv, NULL, 2, err, sizeof err));
     assert_contains(err, "malformed");
-    assert_null(cloudapi_render_text(NULL, NULL, pv, 2, err, sizeof err));
+    assert_null(cloudapi_render_text(NULL, pv, NULL, 2, err, sizeof err));
     assert_null(cloudapi_render_text("{{1}}", NULL, NULL, 2, err, sizeof err));
 }
 
