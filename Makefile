@@ -41,7 +41,14 @@ endif
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps test test-unit test-integration test-asan run start stop bench fmt \
-        fmt-check clean help
+        fmt-check clean help install
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/pregon
+DOCDIR     ?= $(PREFIX)/share/doc/pregon
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 all: $(BINS) $(UNIT_BINS)
 
@@ -90,6 +97,29 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBPREGON)
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 all
+
+# Binaries, the static UI, migrations, nginx/systemd/logrotate/Apache examples and the example
+# configuration, in the usual places (PREFIX, DESTDIR as usual). Asset links in index.html get
+# the version, so browsers fetch new assets after an upgrade despite long cache lifetimes.
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/scripts \
+	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/pregon
+	install -m 755 $(BUILD)/bin/pregon-fcgi $(BUILD)/bin/pregon-worker $(BUILD)/bin/pregonctl \
+	    $(BUILD)/bin/pregon-sandbox $(DESTDIR)$(BINDIR)/
+	cd www && find . -type d -exec install -d $(DESTDIR)$(DATADIR)/www/{} \; && \
+	    find . -type f -exec install -m 644 {} $(DESTDIR)$(DATADIR)/www/{} \;
+	sed -i 's/?v=dev/?v=$(VERSION)/g' $(DESTDIR)$(DATADIR)/www/index.html
+	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	install -m 755 scripts/migrate.sh $(DESTDIR)$(DATADIR)/scripts/
+	install -m 644 nginx/pregon.conf nginx/security-headers.conf $(DESTDIR)$(DATADIR)/nginx/
+	cd deploy && find . -type d -exec install -d $(DESTDIR)$(DATADIR)/deploy/{} \; && \
+	    find . -type f -exec install -m 644 {} $(DESTDIR)$(DATADIR)/deploy/{} \;
+	chmod 755 $(DESTDIR)$(DATADIR)/deploy/apache/pregon.fcgi
+	sed -i -e 's|/usr/local/share/pregon|$(DATADIR)|g' -e 's|/usr/local/bin|$(BINDIR)|g' \
+	    -e 's|/usr/local/share/doc/pregon|$(DOCDIR)|g' -e 's|/etc/pregon/|$(SYSCONFDIR)/pregon/|g' \
+	    $(DESTDIR)$(DATADIR)/nginx/pregon.conf $(DESTDIR)$(DATADIR)/deploy/systemd/*.service
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 config/pregon.conf.example $(DESTDIR)$(SYSCONFDIR)/pregon/
 
 deps:
 	@scripts/deps.sh

@@ -1,0 +1,152 @@
+"""Deployment pieces: `make install`, the production nginx site and the systemd units."""
+
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import urllib.request
+
+from harness import ROOT, check, eq, free_port
+
+
+def test_make_install_lays_out_everything(s):
+    dest = tempfile.mkdtemp(prefix="pregon-install-")
+    try:
+        r = subprocess.run(["make", "-s", "install", "DESTDIR=" + dest, "PREFIX=/usr",
+                            "BUILD=" + s.build], cwd=ROOT, capture_output=True, text=True)
+        eq(r.returncode, 0, "make install: " + r.stderr[-2000:])
+        for path in ("usr/bin/pregon-fcgi", "usr/bin/pregon-worker", "usr/bin/pregonctl",
+                     "usr/share/pregon/www/index.html", "usr/share/pregon/sql/001_core.sql",
+                     "usr/share/pregon/scripts/migrate.sh", "usr/share/pregon/nginx/pregon.conf",
+                     "usr/share/pregon/deploy/systemd/pregon-fcgi.service",
+                     "usr/share/pregon/deploy/logrotate/pregon",
+                     "usr/share/pregon/deploy/apache/htaccess",
+                     "etc/pregon/pregon.conf.example", "usr/share/doc/pregon/README.md"):
+            check(os.path.exists(os.path.join(dest, path)), "installed: " + path)
+        check(os.access(os.path.join(dest, "usr/bin/pregon-worker"), os.X_OK), "executable")
+        with open(os.path.join(dest, "usr/share/pregon/deploy/systemd/pregon-worker.service")) as f:
+            unit = f.read()
+        check("ExecStart=/usr/bin/pregon-worker -c /etc/pregon/pregon.conf" in unit,
+              "unit follows PREFIX: " + unit)
+        with open(os.path.join(dest, "usr/share/pregon/nginx/pregon.conf")) as f:
+            site = f.read()
+        check("/usr/local" not in site and "root /usr/share/pregon/www;" in site,
+              "site follows PREFIX")
+        with open(os.path.join(dest, "usr/share/pregon/www/index.html")) as f:
+            index = f.read()
+        check("?v=dev" not in index, "asset links carry the version")
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_systemd_units_verify(s):
+    if not shutil.which("systemd-analyze"):
+        return  # not a systemd machine: nothing to verify against
+    tmp = tempfile.mkdtemp(prefix="pregon-units-")
+    try:
+        names = []
+        for name in ("pregon-fcgi.service", "pregon-worker.service"):
+            with open(os.path.join(ROOT, "deploy", "systemd", name)) as f:
+                unit = f.read()
+            # verify checks that ExecStart exists: point it at the binaries just built.
+            unit = unit.replace("/usr/local/bin", os.path.join(s.build, "bin"))
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(unit)
+            names.append(path)
+        r = subprocess.run(["systemd-analyze", "verify"] + names, capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        eq(r.returncode, 0, "systemd-analyze verify: " + out)
+        check("Unknown" not in out and "Invalid" not in out, "no unknown or invalid keys: " + out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_production_nginx_site_serves_the_app(s):
+    tmp = tempfile.mkdtemp(prefix="pregon-prod-nginx-")
+    os.chmod(tmp, 0o755)
+    pid = None
+    try:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                            "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                           capture_output=True, text=True)
+        eq(r.returncode, 0, "throwaway certificate: " + r.stderr)
+        os.chmod(key, 0o644)
+        http_port, https_port = free_port(), free_port()
+        with open(os.path.join(ROOT, "nginx", "pregon.conf")) as f:
+            site = f.read()
+        site = (site.replace("listen 80;", "listen 127.0.0.1:%d;" % http_port)
+                .replace("listen [::]:80;", "")
+                .replace("listen 443 ssl http2;", "listen 127.0.0.1:%d ssl http2;" % https_port)
+                .replace("listen [::]:443 ssl http2;", "")
+                .replace("/etc/ssl/pregon/fullchain.pem", cert)
+                .replace("/etc/ssl/pregon/privkey.pem", key)
+                .replace("/usr/local/share/pregon/www", os.path.join(ROOT, "www"))
+                .replace("/usr/local/share/pregon/nginx", os.path.join(ROOT, "nginx"))
+                .replace("/run/pregon/fcgi.sock", os.path.join(s.var, "run", "pregon-fcgi.sock")))
+        with open(os.path.join(tmp, "site.conf"), "w") as f:
+            f.write(site)
+        user = "user www-data www-data;" if os.getuid() == 0 else ""
+        main = """%s
+worker_processes 1;
+daemon off;
+pid %s/nginx.pid;
+error_log %s/error.log warn;
+events { worker_connections 256; }
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi; proxy_temp_path %s/proxy;
+    uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;
+    include %s/site.conf;
+}
+""" % ((user,) + (tmp,) * 8)
+        conf = os.path.join(tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(main)
+        r = subprocess.run(["nginx", "-t", "-p", tmp, "-c", conf], capture_output=True, text=True)
+        eq(r.returncode, 0, "nginx -t: " + r.stderr)
+        pid = subprocess.Popen(["nginx", "-p", tmp, "-c", conf], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def health():
+            try:
+                with urllib.request.urlopen("https://127.0.0.1:%d/api/health" % https_port,
+                                            context=ctx, timeout=5) as resp:
+                    return resp.status, dict(resp.headers), resp.read().decode()
+            except OSError:
+                return None
+
+        status, headers, body = s.wait_for("the production site", health, timeout=20)
+        eq(status, 200, "health over HTTPS")
+        check('"database":"ok"' in body, "the app answers through the production site")
+        check("max-age=" in headers.get("Strict-Transport-Security", ""), "HSTS")
+        check("default-src 'self'" in headers.get("Content-Security-Policy", ""), "CSP")
+        eq(headers.get("X-Frame-Options"), "DENY", "frame options")
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **kw):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open("http://127.0.0.1:%d/api/health" % http_port, timeout=5)
+            raise AssertionError("plain HTTP was served")
+        except urllib.error.HTTPError as e:
+            eq(e.code, 301, "HTTP redirects to HTTPS")
+            check(e.headers["Location"].startswith("https://"), "to https")
+        with urllib.request.urlopen("https://127.0.0.1:%d/app.js" % https_port, context=ctx,
+                                    timeout=5) as resp:
+            check("max-age=86400" in resp.headers.get("Cache-Control", ""), "assets cached")
+            check("default-src" in resp.headers.get("Content-Security-Policy", ""),
+                  "security headers on assets too")
+    finally:
+        if pid:
+            pid.terminate()
+            pid.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
