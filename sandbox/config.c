@@ -191,7 +191,8 @@ static int parse_rule(json_object *o, struct rule *r, char *err, size_t errlen)
     json_object_object_foreach(o, key, val)
     {
         (void)val;
-        if (strcmp(key, "to") && strcmp(key, "code") && strcmp(key, "mode") && strcmp(key, "times")) {
+        if (strcmp(key, "to") && strcmp(key, "code") && strcmp(key, "mode") &&
+            strcmp(key, "times")) {
             snprintf(err, errlen, "unknown key errors[].%.64s", key);
             return -1;
         }
@@ -244,9 +245,10 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     json_object_object_foreach(in, key, val)
     {
         (void)val;
-        static const char *const keys[] = {
-            "latency_ms", "rate_limit", "webhooks", "statuses", "webhook_delay_ms", "errors",
-            "error_rate", "record_requests", "strict_components", "webhook_url", "app_secret"};
+        static const char *const keys[] = {"latency_ms",  "rate_limit",       "webhooks",
+                                           "statuses",    "webhook_delay_ms", "errors",
+                                           "error_rate",  "record_requests",  "strict_components",
+                                           "webhook_url", "app_secret"};
         size_t i;
         for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strcmp(key, keys[i]))
@@ -426,8 +428,9 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     goto out;
 
 bad_rate:
-    snprintf(err, errlen,
-             "error_rate must be {\"code\":N,\"percent\":0..100,\"mode\":\"sync\"|\"async\"} or null");
+    snprintf(
+        err, errlen,
+        "error_rate must be {\"code\":N,\"percent\":0..100,\"mode\":\"sync\"|\"async\"} or null");
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -472,7 +475,8 @@ json_object *sb_cfg_json(void)
         json_object *er = json_object_new_object();
         json_object_object_add(er, "code", json_object_new_int(cur.rate_code));
         json_object_object_add(er, "percent", json_object_new_double(cur.rate_percent));
-        json_object_object_add(er, "mode", json_object_new_string(cur.rate_async ? "async" : "sync"));
+        json_object_object_add(er, "mode",
+                               json_object_new_string(cur.rate_async ? "async" : "sync"));
         json_object_object_add(o, "error_rate", er);
     } else {
         json_object_object_add(o, "error_rate", NULL);

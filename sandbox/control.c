@@ -45,8 +45,12 @@ static void handle_config(const struct sb_req *rq, struct sb_reply *rp)
         sb_reply_plain_error(rp, 400, "%s", err);
         return;
     }
+    if (json_object_object_get_ex(in, "app_secret", NULL)) /* never log the secret */
+        json_object_object_add(in, "app_secret", json_object_new_string("(hidden)"));
+    sb_log("config changed: %.400s",
+           json_object_to_json_string_ext(in,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(in);
-    sb_log("config changed: %.300s", rq->body);
     sb_reply_json(rp, 200, sb_cfg_json());
 }
 

@@ -75,8 +75,9 @@ static const struct sb_meta_error known[] = {
      "Template has been paused too many times due to low quality and is now permanently "
      "disabled."},
     {133004, "Server temporarily unavailable", "Server is temporarily unavailable."},
-    {133010, "Account not registered", "Phone number not registered on the WhatsApp Business "
-                                       "Platform."},
+    {133010, "Account not registered",
+     "Phone number not registered on the WhatsApp Business "
+     "Platform."},
 };
 
 static const struct sb_meta_error generic = {-1, "Error", "Injected error."};

@@ -4,6 +4,7 @@
 #include "sandbox.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +80,9 @@ static int check_param(json_object *p, const char *where, size_t i, char *d, siz
     if (json_object_object_get_ex(p, "parameter_name", &pn) &&
         (!json_object_is_type(pn, json_type_string) ||
          !valid_param_name(json_object_get_string(pn)))) {
-        snprintf(d, dl, "%s: parameters[%zu].parameter_name must be lower-case letters, digits "
-                        "and underscores",
+        snprintf(d, dl,
+                 "%s: parameters[%zu].parameter_name must be lower-case letters, digits "
+                 "and underscores",
                  where, i);
         return 100;
     }
@@ -92,8 +94,8 @@ static int check_param(json_object *p, const char *where, size_t i, char *d, siz
         }
     } else if (!strcmp(type, "payload") || !strcmp(type, "coupon_code")) {
         if (!obj_has_string(p, type, true)) {
-            snprintf(d, dl, "%s: parameters[%zu] of type %s needs a non-empty \"%s\" string",
-                     where, i, type, type);
+            snprintf(d, dl, "%s: parameters[%zu] of type %s needs a non-empty \"%s\" string", where,
+                     i, type, type);
             return 100;
         }
     } else if (!strcmp(type, "image") || !strcmp(type, "video") || !strcmp(type, "document")) {
@@ -101,8 +103,9 @@ static int check_param(json_object *p, const char *where, size_t i, char *d, siz
         if (!json_object_object_get_ex(p, type, &v) || !json_object_is_type(v, json_type_object) ||
             (!(link = sb_json_str(v, "link")) && !obj_has_string(v, "id", true)) ||
             (link && strncmp(link, "https://", 8) && strncmp(link, "http://", 7))) {
-            snprintf(d, dl, "%s: parameters[%zu] of type %s needs {\"link\":\"http(s)://...\"} "
-                            "or {\"id\":\"...\"}",
+            snprintf(d, dl,
+                     "%s: parameters[%zu] of type %s needs {\"link\":\"http(s)://...\"} "
+                     "or {\"id\":\"...\"}",
                      where, i, type);
             return 100;
         }
@@ -112,8 +115,9 @@ static int check_param(json_object *p, const char *where, size_t i, char *d, siz
             !obj_has_string(v, "fallback_value", true) || !obj_has_string(v, "code", true) ||
             !json_object_object_get_ex(v, "amount_1000", &amount) ||
             !json_object_is_type(amount, json_type_int)) {
-            snprintf(d, dl, "%s: parameters[%zu] of type currency needs fallback_value, code and "
-                            "amount_1000",
+            snprintf(d, dl,
+                     "%s: parameters[%zu] of type currency needs fallback_value, code and "
+                     "amount_1000",
                      where, i);
             return 100;
         }
@@ -195,17 +199,18 @@ static int check_components(json_object *arr, struct comps *cs, char *d, size_t 
             *(header ? &cs->header : &cs->body) = cp;
             *(header ? &cs->has_header : &cs->has_body) = true;
         } else if (!strcasecmp(type, "button")) {
-            static const char *const subs[] = {"quick_reply", "url",  "copy_code", "flow",
-                                               "catalog",     "mpm",  "voice_call",
-                                               "order_details", "phone_number"};
+            static const char *const subs[] = {"quick_reply", "url",           "copy_code",
+                                               "flow",        "catalog",       "mpm",
+                                               "voice_call",  "order_details", "phone_number"};
             size_t s;
             cp.sub_type = sb_json_str(c, "sub_type");
             for (s = 0; cp.sub_type && s < sizeof subs / sizeof subs[0]; s++)
                 if (!strcasecmp(cp.sub_type, subs[s]))
                     break;
             if (!cp.sub_type || s == sizeof subs / sizeof subs[0]) {
-                snprintf(d, dl, "template.components[%zu]: a button needs a valid \"sub_type\" "
-                                "(quick_reply, url, copy_code, ...)",
+                snprintf(d, dl,
+                         "template.components[%zu]: a button needs a valid \"sub_type\" "
+                         "(quick_reply, url, copy_code, ...)",
                          i);
                 return 100;
             }
@@ -220,8 +225,9 @@ static int check_components(json_object *arr, struct comps *cs, char *d, size_t 
             cs->buttons[cp.index] = cp;
             cs->has_button[cp.index] = true;
         } else {
-            snprintf(d, dl, "template.components[%zu] has an invalid type \"%.40s\" (header, "
-                            "body or button)",
+            snprintf(d, dl,
+                     "template.components[%zu] has an invalid type \"%.40s\" (header, "
+                     "body or button)",
                      i, type);
             return 100;
         }
@@ -256,16 +262,17 @@ static int check_text_params(const struct sb_template *t, const char *what, cons
     bool seen[SB_TMPL_MAX_PARAMS] = {false};
 
     if ((int)c->nparams != expected) {
-        snprintf(d, dl, "%s: number of localizable_params (%zu) does not match the expected "
-                        "number of params (%d)",
+        snprintf(d, dl,
+                 "%s: number of localizable_params (%zu) does not match the expected "
+                 "number of params (%d)",
                  what, c->nparams, expected);
         return 132000;
     }
     for (size_t i = 0; i < c->nparams; i++) {
         json_object *p = json_object_array_get_idx(c->params, i);
         const char *type = param_type(p);
-        if (strcmp(type, "text") && !(allow_rich && (!strcmp(type, "currency") ||
-                                                     !strcmp(type, "date_time")))) {
+        if (strcmp(type, "text") &&
+            !(allow_rich && (!strcmp(type, "currency") || !strcmp(type, "date_time")))) {
             snprintf(d, dl, "%s: parameter %zu is of type %s, the template expects text", what,
                      i + 1, type);
             return 132012;
@@ -275,8 +282,9 @@ static int check_text_params(const struct sb_template *t, const char *what, cons
         const char *name = sb_json_str(p, "parameter_name");
         int k;
         if (!name) {
-            snprintf(d, dl, "%s: parameter %zu has no parameter_name; template %s uses named "
-                            "parameters",
+            snprintf(d, dl,
+                     "%s: parameter %zu has no parameter_name; template %s uses named "
+                     "parameters",
                      what, i + 1, t->name);
             return 100;
         }
@@ -300,16 +308,17 @@ static int check_header(const struct sb_template *t, const struct comps *cs, boo
 
     if (!cs->has_header) {
         if (strict && t->header_params > 0) {
-            snprintf(d, dl, "header: number of localizable_params (0) does not match the "
-                            "expected number of params (%d)",
+            snprintf(d, dl,
+                     "header: number of localizable_params (0) does not match the "
+                     "expected number of params (%d)",
                      t->header_params);
             return 132000;
         }
         return 0;
     }
     if (t->header == SB_HDR_NONE || t->header == SB_HDR_TEXT) {
-        int code = check_text_params(t, "header", &cs->header, t->header_params,
-                                     t->header_names, false, d, dl);
+        int code = check_text_params(t, "header", &cs->header, t->header_params, t->header_names,
+                                     false, d, dl);
         if (code)
             return code;
         if (t->header == SB_HDR_TEXT) {
@@ -324,8 +333,9 @@ static int check_header(const struct sb_template *t, const struct comps *cs, boo
         return 0;
     }
     if (cs->header.nparams != 1) {
-        snprintf(d, dl, "header: number of localizable_params (%zu) does not match the expected "
-                        "number of params (1)",
+        snprintf(d, dl,
+                 "header: number of localizable_params (%zu) does not match the expected "
+                 "number of params (1)",
                  cs->header.nparams);
         return 132000;
     }
@@ -342,8 +352,7 @@ static int check_body(const struct sb_template *t, const struct comps *cs, char 
 {
     static const struct comp none = {0};
     const struct comp *c = cs->has_body ? &cs->body : &none;
-    int code = check_text_params(t, "body", c, t->body_params, t->body_names,
-                                 true, d, dl);
+    int code = check_text_params(t, "body", c, t->body_params, t->body_names, true, d, dl);
     if (code)
         return code;
     size_t len = t->body_fixed_len;
@@ -357,16 +366,17 @@ static int check_body(const struct sb_template *t, const struct comps *cs, char 
     return 0;
 }
 
-static int check_buttons(const struct sb_template *t, const struct comps *cs, bool strict,
-                         char *d, size_t dl)
+static int check_buttons(const struct sb_template *t, const struct comps *cs, bool strict, char *d,
+                         size_t dl)
 {
     static const char *const sub_for[] = {"quick_reply", "url", "phone_number", "copy_code"};
 
     for (int i = 0; i < 10; i++) {
         if (!cs->has_button[i]) {
             if (strict && i < t->nbuttons && t->button_dynamic[i]) {
-                snprintf(d, dl, "button at index %d: number of localizable_params (0) does not "
-                                "match the expected number of params (1)",
+                snprintf(d, dl,
+                         "button at index %d: number of localizable_params (0) does not "
+                         "match the expected number of params (1)",
                          i);
                 return 132000;
             }
@@ -379,19 +389,21 @@ static int check_buttons(const struct sb_template *t, const struct comps *cs, bo
         }
         const struct sb_button *b = &t->buttons[i];
         if (strcasecmp(c->sub_type, sub_for[b->type])) {
-            snprintf(d, dl, "button at index %d: sub_type %.20s does not match the template's "
-                            "%s button",
+            snprintf(d, dl,
+                     "button at index %d: sub_type %.20s does not match the template's "
+                     "%s button",
                      i, c->sub_type, sub_for[b->type]);
             return 132012;
         }
-        const char *want = b->type == SB_BTN_URL ? "text"
-                           : b->type == SB_BTN_COPY_CODE ? "coupon_code"
+        const char *want = b->type == SB_BTN_URL           ? "text"
+                           : b->type == SB_BTN_COPY_CODE   ? "coupon_code"
                            : b->type == SB_BTN_QUICK_REPLY ? "payload"
                                                            : NULL;
         size_t expected = t->button_dynamic[i] ? 1 : 0;
         if (b->type == SB_BTN_QUICK_REPLY ? c->nparams > 1 : c->nparams != expected) {
-            snprintf(d, dl, "button at index %d: number of localizable_params (%zu) does not "
-                            "match the expected number of params (%zu)",
+            snprintf(d, dl,
+                     "button at index %d: number of localizable_params (%zu) does not "
+                     "match the expected number of params (%zu)",
                      i, c->nparams, expected);
             return 132000;
         }
@@ -421,8 +433,9 @@ static int validate_send(json_object *root, struct send_info *si, bool strict, c
     }
     s = sb_json_str(root, "messaging_product");
     if (!s || strcmp(s, "whatsapp")) {
-        snprintf(d, dl, s ? "messaging_product must be \"whatsapp\""
-                          : "The parameter messaging_product is required.");
+        snprintf(d, dl,
+                 s ? "messaging_product must be \"whatsapp\""
+                   : "The parameter messaging_product is required.");
         return 100;
     }
     if (json_object_object_get_ex(root, "recipient_type", &v) &&
@@ -435,14 +448,16 @@ static int validate_send(json_object *root, struct send_info *si, bool strict, c
         return 100;
     }
     if (!(si->to_packed = sb_msisdn_pack(si->to))) {
-        snprintf(d, dl, "to must be a phone number with its country code: an optional \"+\" and "
-                        "8 to 15 digits");
+        snprintf(d, dl,
+                 "to must be a phone number with its country code: an optional \"+\" and "
+                 "8 to 15 digits");
         return 100;
     }
     s = sb_json_str(root, "type");
     if (!s || strcmp(s, "template")) {
-        snprintf(d, dl, s ? "type must be \"template\" (the sandbox sends template messages only)"
-                          : "The parameter type is required.");
+        snprintf(d, dl,
+                 s ? "type must be \"template\" (the sandbox sends template messages only)"
+                   : "The parameter type is required.");
         return 100;
     }
     si->callback = NULL;
@@ -493,8 +508,9 @@ static int validate_send(json_object *root, struct send_info *si, bool strict, c
     const struct sb_template *t = sb_tmpl_get(si->tmpl_idx);
     if (strcmp(t->status, "APPROVED")) {
         if (!strcmp(t->status, "PAUSED")) {
-            snprintf(d, dl, "Template %s is paused due to low quality so it cannot be sent in a "
-                            "template message.",
+            snprintf(d, dl,
+                     "Template %s is paused due to low quality so it cannot be sent in a "
+                     "template message.",
                      t->name);
             return 132015;
         }
@@ -513,6 +529,27 @@ static int validate_send(json_object *root, struct send_info *si, bool strict, c
 }
 
 /* ---- endpoints ------------------------------------------------------------------------ */
+
+/* Logs why a send was refused (a bug in the caller, worth seeing), at most 10 lines a second
+ * so a broken campaign cannot flood the log. Injected errors and rate limiting are not
+ * logged: tests ask for those. */
+static void log_rejection(int code, const char *details)
+{
+    static atomic_uint_fast64_t window;
+    static atomic_uint lines, suppressed;
+    uint64_t now = sb_mono_ms() / 1000, w = atomic_load(&window);
+
+    if (w != now && atomic_compare_exchange_strong(&window, &w, now)) {
+        unsigned n = atomic_exchange(&suppressed, 0);
+        atomic_store(&lines, 0);
+        if (n)
+            sb_log("(%u more rejected sends not logged)", n);
+    }
+    if (atomic_fetch_add(&lines, 1) < 10)
+        sb_log("rejected send: (#%d) %s", code, details);
+    else
+        atomic_fetch_add(&suppressed, 1);
+}
 
 static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply *rp)
 {
@@ -545,11 +582,13 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
     }
     if (!root) {
         sb_store_count_rejected();
+        log_rejection(100, "The request body is not valid JSON");
         sb_reply_meta_error(rp, 100, "The request body is not valid JSON");
         return;
     }
     if ((code = validate_send(root, &si, cfg.strict_components, details, sizeof details)) != 0) {
         sb_store_count_rejected();
+        log_rejection(code, details);
         sb_reply_meta_error(rp, code, details);
         goto out;
     }
@@ -615,8 +654,9 @@ out:
 static const char *self_host(const struct sb_req *rq)
 {
     const char *h = sb_req_header(rq, "Host");
-    if (!h || !*h || strlen(h) > 255 || h[strspn(h, "abcdefghijklmnopqrstuvwxyz"
-                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")])
+    if (!h || !*h || strlen(h) > 255 ||
+        h[strspn(h, "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")])
         return sb_opts.listen;
     return h;
 }
@@ -634,9 +674,8 @@ static int cursor_decode(const char *s, int *idx)
     unsigned char plain[16];
     size_t n;
     unsigned long long v;
-    if (strlen(s) > 20 ||
-        sodium_base642bin(plain, sizeof plain - 1, s, strlen(s), NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    if (strlen(s) > 20 || sodium_base642bin(plain, sizeof plain - 1, s, strlen(s), NULL, &n, NULL,
+                                            sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return -1;
     plain[n] = '\0';
     if (sb_parse_uint((const char *)plain, 100000, &v) < 0)
@@ -801,7 +840,10 @@ static void unsupported(struct sb_reply *rp, const char *method, const char *id)
     snprintf(d, sizeof d,
              "Unsupported %s request. Object with ID '%.64s' does not exist, cannot be loaded "
              "due to missing permissions, or does not support this operation.",
-             !strcmp(method, "POST") ? "post" : !strcmp(method, "GET") ? "get" : "delete", id);
+             !strcmp(method, "POST")  ? "post"
+             : !strcmp(method, "GET") ? "get"
+                                      : "delete",
+             id);
     sb_reply_meta_error(rp, 100, d);
 }
 
@@ -836,6 +878,7 @@ void sb_graph_handle(const struct sb_req *rq, struct sb_reply *rp)
             sb_cfg_snapshot(&cfg);
             rp->delay_ms = cfg.latency_ms;
             sb_store_count_rejected();
+            log_rejection(190, "wrong or missing access token");
         }
         sb_reply_meta_error(rp, 190, "Invalid OAuth access token.");
         return;
@@ -846,6 +889,7 @@ void sb_graph_handle(const struct sb_req *rq, struct sb_reply *rp)
     if (is_send) {
         if (phone < 0) {
             sb_store_count_rejected();
+            log_rejection(100, "unknown phone number id");
             unsupported(rp, rq->method, seg[1]);
             return;
         }

@@ -140,11 +140,13 @@ static int set_uint(unsigned *dst, const char *name, const char *v, unsigned lon
 static bool valid_id(const char *s)
 {
     size_t n = strlen(s);
-    return n > 0 && n < SB_ID_MAX && s[strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
-                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-+")] == '\0';
+    return n > 0 && n < SB_ID_MAX &&
+           s[strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-+")] == '\0';
 }
 
-/* Appends to a comma-separated list; `replace` drops what came from the environment. */
+/* Appends to a comma-separated list; the first command-line value drops what came from the
+ * environment. */
 static int add_to_list(char **list, bool *from_cli, bool cli, const char *v)
 {
     if (cli && !*from_cli) {
@@ -311,8 +313,7 @@ static int parse_options(int argc, char **argv)
     snprintf(sb_opts.waba_id, sizeof sb_opts.waba_id, "102290129340398");
     if (set_str(&sb_opts.listen, "127.0.0.1:8090") < 0 || set_str(&sb_opts.webhook_url, "") < 0 ||
         set_str(&sb_opts.app_secret, "sandbox-app-secret") < 0 ||
-        set_str(&sb_opts.access_token, "sandbox-token") < 0 ||
-        set_str(&phone_list, "106540352242922") < 0 || set_str(&display_list, "15550001111") < 0)
+        set_str(&sb_opts.access_token, "sandbox-token") < 0)
         return -1;
 
     /* the environment first, so the command line wins */
@@ -346,6 +347,10 @@ static int parse_options(int argc, char **argv)
         return fail("unexpected argument \"%s\"", argv[optind]);
     if (!*sb_opts.access_token)
         return fail("--access-token must not be empty");
+    /* defaults only now, so the environment's lists replace them instead of extending them */
+    if ((!phone_list && set_str(&phone_list, "106540352242922") < 0) ||
+        (!display_list && set_str(&display_list, "15550001111") < 0))
+        return -1;
     return build_phones();
 }
 

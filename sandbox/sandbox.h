@@ -15,7 +15,7 @@ struct MHD_Connection;
 
 #define SB_VERSION          "1.0"
 #define SB_MAX_PHONES       16
-#define SB_ID_MAX           32    /* phone number ids, WABA ids, display numbers */
+#define SB_ID_MAX           32         /* phone number ids, WABA ids, display numbers */
 #define SB_SEND_BODY_MAX    (1u << 20) /* Graph requests */
 #define SB_CONTROL_BODY_MAX (8u << 20) /* control API (webhook bodies reach 3 MB at Meta) */
 #define SB_CALLBACK_MAX     512        /* biz_opaque_callback_data */
@@ -88,7 +88,7 @@ int sb_json_uint(json_object *obj, const char *key, unsigned long long max,
 
 struct sb_req {
     const char *method;
-    const char *url; /* path only, no query */
+    const char *url;  /* path only, no query */
     const char *body; /* NUL-terminated; body_len excludes the NUL */
     size_t body_len;
     struct MHD_Connection *conn;
@@ -210,7 +210,7 @@ struct sb_accept {
     int phone_idx;
     int tmpl_idx;
     uint64_t to_packed;
-    bool to_plus; /* `to` was sent with a leading '+' */
+    bool to_plus;         /* `to` was sent with a leading '+' */
     const char *callback; /* NULL = none */
     size_t callback_len;
     const char *request; /* NULL = not recorded */

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #define REC_CHUNK   16384
+#define MAX_CHUNKS  65536 /* 1G messages; a fixed table so readers never see it move */
 #define ARENA_BLOCK (1u << 20)
 
 struct rec {
@@ -46,9 +47,13 @@ struct window {
     unsigned max;
 };
 
+/* Records and arena strings never move and are only freed by a reset, which takes
+ * reset_lock for writing; so a listing holds reset_lock for reading and needs store_lock only
+ * to read nrecs, and senders are not held up while it builds its answer. */
+static pthread_rwlock_t reset_lock;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rec **chunks;
-static size_t nchunks, chunks_cap;
+static struct rec *chunks[MAX_CHUNKS];
+static size_t nchunks;
 static uint64_t nrecs; /* == last seq */
 static struct arena_block *arena;
 static size_t arena_bytes;
@@ -153,6 +158,13 @@ int sb_store_init(void)
         wamid_prefix[i] = (unsigned char)(now >> (24 - 8 * i));
     randombytes_buf(wamid_prefix + 4, 4);
     crypto_shorthash_keygen(hash_key);
+    pthread_rwlockattr_t attr;
+    /* a reset must not starve behind a steady stream of sends */
+    if (pthread_rwlockattr_init(&attr) != 0 ||
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP) != 0 ||
+        pthread_rwlock_init(&reset_lock, &attr) != 0)
+        return -1;
+    pthread_rwlockattr_destroy(&attr);
     for (int i = 0; i < SB_MAX_PHONES; i++)
         if (pthread_mutex_init(&windows[i].lock, NULL) != 0)
             return -1;
@@ -161,11 +173,11 @@ int sb_store_init(void)
 
 static void clear_all(void)
 {
-    for (size_t i = 0; i < nchunks; i++)
+    for (size_t i = 0; i < nchunks; i++) {
         free(chunks[i]);
-    free(chunks);
-    chunks = NULL;
-    nchunks = chunks_cap = 0;
+        chunks[i] = NULL;
+    }
+    nchunks = 0;
     nrecs = 0;
     arena_free();
     set_free(&dedup);
@@ -175,12 +187,14 @@ static void clear_all(void)
 
 void sb_store_reset(void)
 {
+    pthread_rwlock_wrlock(&reset_lock);
     pthread_mutex_lock(&store_lock);
     clear_all();
     atomic_store(&n_accepted, 0);
     atomic_store(&n_rejected, 0);
     atomic_store(&n_rate_limited, 0);
     pthread_mutex_unlock(&store_lock);
+    pthread_rwlock_unlock(&reset_lock);
     for (int i = 0; i < SB_MAX_PHONES; i++) {
         pthread_mutex_lock(&windows[i].lock);
         windows[i].count = windows[i].head = 0;
@@ -197,6 +211,7 @@ void sb_store_free(void)
         windows[i].ts = NULL;
         pthread_mutex_destroy(&windows[i].lock);
     }
+    pthread_rwlock_destroy(&reset_lock);
 }
 
 /* ---- wamids --------------------------------------------------------------------------- */
@@ -283,17 +298,10 @@ uint64_t sb_store_accept(const struct sb_accept *a)
     uint64_t seq = 0;
 
     atomic_fetch_add(&n_accepted, 1);
+    pthread_rwlock_rdlock(&reset_lock);
     pthread_mutex_lock(&store_lock);
     if (nrecs % REC_CHUNK == 0 && nrecs / REC_CHUNK == nchunks) {
-        if (nchunks == chunks_cap) {
-            size_t ncap = chunks_cap ? chunks_cap * 2 : 64;
-            struct rec **nc = realloc(chunks, ncap * sizeof *nc);
-            if (!nc)
-                goto oom;
-            chunks = nc;
-            chunks_cap = ncap;
-        }
-        if (!(chunks[nchunks] = malloc(REC_CHUNK * sizeof(struct rec))))
+        if (nchunks == MAX_CHUNKS || !(chunks[nchunks] = malloc(REC_CHUNK * sizeof(struct rec))))
             goto oom;
         nchunks++;
         arena_bytes += REC_CHUNK * sizeof(struct rec);
@@ -313,9 +321,11 @@ uint64_t sb_store_accept(const struct sb_accept *a)
         duplicates++;
     set_add(&recipients, a->to_packed);
     pthread_mutex_unlock(&store_lock);
+    pthread_rwlock_unlock(&reset_lock);
     return seq;
 oom:
     pthread_mutex_unlock(&store_lock);
+    pthread_rwlock_unlock(&reset_lock);
     sb_log("out of memory: message %llu accepted but not recorded",
            (unsigned long long)a->wamid_ctr);
     return 0;
@@ -342,8 +352,9 @@ void sb_store_stats(json_object *into)
     json_object_object_add(into, "unique_recipients", json_object_new_int64((int64_t)recipients.n));
     json_object_object_add(into, "duplicates", json_object_new_int64((int64_t)duplicates));
     json_object_object_add(into, "recorded", json_object_new_int64((int64_t)nrecs));
-    json_object_object_add(into, "store_bytes",
-                           json_object_new_int64((int64_t)(arena_bytes + (dedup.cap + recipients.cap) * 8)));
+    json_object_object_add(
+        into, "store_bytes",
+        json_object_new_int64((int64_t)(arena_bytes + (dedup.cap + recipients.cap) * 8)));
     pthread_mutex_unlock(&store_lock);
     for (int i = 0; i < sb_opts.nphones; i++) {
         pthread_mutex_lock(&windows[i].lock);
@@ -362,8 +373,11 @@ json_object *sb_store_messages_json(uint64_t after, unsigned limit, const char *
     uint64_t last = after;
     unsigned n = 0;
 
+    pthread_rwlock_rdlock(&reset_lock);
     pthread_mutex_lock(&store_lock);
-    for (uint64_t seq = after + 1; seq <= nrecs && n < limit; seq++) {
+    uint64_t end = nrecs; /* records up to here are complete and will not change */
+    pthread_mutex_unlock(&store_lock);
+    for (uint64_t seq = after + 1; seq <= end && n < limit; seq++) {
         const struct rec *r = rec_at(seq);
         const struct sb_template *t = sb_tmpl_get(r->tmpl_idx);
         char wamid[SB_WAMID_LEN], digits[24], shown[26];
@@ -393,7 +407,7 @@ json_object *sb_store_messages_json(uint64_t after, unsigned limit, const char *
         json_object_array_add(arr, m);
         n++;
     }
-    pthread_mutex_unlock(&store_lock);
+    pthread_rwlock_unlock(&reset_lock);
     json_object_object_add(root, "messages", arr);
     json_object_object_add(root, "next_after", json_object_new_int64((int64_t)last));
     return root;

@@ -135,7 +135,8 @@ char *sb_json_take_text(json_object *obj, size_t *len)
 const char *sb_json_str(json_object *obj, const char *key)
 {
     json_object *v;
-    if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+    if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+        !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
 }
@@ -151,8 +152,7 @@ int sb_json_bool(json_object *obj, const char *key, bool *out)
     return 0;
 }
 
-int sb_json_uint(json_object *obj, const char *key, unsigned long long max,
-                 unsigned long long *out)
+int sb_json_uint(json_object *obj, const char *key, unsigned long long max, unsigned long long *out)
 {
     json_object *v;
     if (!json_object_object_get_ex(obj, key, &v))

@@ -50,8 +50,8 @@ struct answer {
 };
 
 static pthread_mutex_t wh_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wh_wake;   /* dispatchers: work or a new earliest due time */
-static pthread_cond_t wh_idle;   /* flush waiter: something finished */
+static pthread_cond_t wh_wake; /* dispatchers: work or a new earliest due time */
+static pthread_cond_t wh_idle; /* flush waiter: something finished */
 static struct whmsg **heap;
 static size_t hn, hcap;
 static uint64_t order_next, gen;
@@ -341,7 +341,8 @@ static char *batch_body(struct whmsg **batch, size_t n, size_t *len)
         json_object *meta = json_object_new_object();
         json_object_object_add(meta, "display_phone_number",
                                json_object_new_string(sb_opts.phones[p].display));
-        json_object_object_add(meta, "phone_number_id", json_object_new_string(sb_opts.phones[p].id));
+        json_object_object_add(meta, "phone_number_id",
+                               json_object_new_string(sb_opts.phones[p].id));
         json_object_object_add(value, "messaging_product", json_object_new_string("whatsapp"));
         json_object_object_add(value, "metadata", meta);
         json_object_object_add(value, "statuses", statuses);
@@ -554,7 +555,8 @@ void sb_wh_stats(json_object *into)
     json_object_object_add(into, "webhook_events", json_object_new_int64((int64_t)st_events));
     json_object_object_add(into, "webhooks_failed", json_object_new_int64((int64_t)st_failed));
     json_object_object_add(into, "webhooks_pending", json_object_new_int64((int64_t)st_pending));
-    json_object_object_add(into, "webhook_events_dropped", json_object_new_int64((int64_t)st_dropped));
+    json_object_object_add(into, "webhook_events_dropped",
+                           json_object_new_int64((int64_t)st_dropped));
     json_object_object_add(into, "webhook_events_overflow",
                            json_object_new_int64((int64_t)st_overflow));
     json_object_object_add(into, "webhook_queue", json_object_new_int64((int64_t)hn));

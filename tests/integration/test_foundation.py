@@ -69,7 +69,7 @@ def test_campaign_end_to_end(s):
 
     # What the sandbox received: each recipient exactly once, with the mapped parameters.
     msgs = s.sandbox_get("/_sandbox/messages?limit=1000").json()["messages"]
-    mine = [m for m in msgs if m["callback_data"].startswith("pregon:%d:" % c["id"])]
+    mine = [m for m in msgs if (m["callback_data"] or "").startswith("pregon:%d:" % c["id"])]
     eq(len(mine), 3, "messages accepted by the sandbox")
     ana = [m for m in mine if m["to"] == "+5493875551001"][0]
     body = ana["request"]["template"]["components"][0]["parameters"]
