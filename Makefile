@@ -21,6 +21,12 @@ ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+# libFuzzer targets (tests/fuzz/): `make fuzz-build` sets this with CC=clang BUILD=build-fuzz.
+ifeq ($(SANITIZE),fuzz)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
 
 LIB_SRC     := $(wildcard lib/*.c)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -32,6 +38,8 @@ SANDBOX_SRC := $(wildcard sandbox/*.c)
 CTL_SRC     := $(wildcard ctl/*.c)
 HELLO_SRC   := bench/hello-fcgi.c
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 300
 
 BINS := $(BUILD)/bin/pregon-fcgi $(BUILD)/bin/pregon-worker $(BUILD)/bin/pregon-sandbox \
         $(BUILD)/bin/pregonctl
@@ -39,9 +47,10 @@ ifneq ($(wildcard $(HELLO_SRC)),)
 BINS += $(BUILD)/bin/pregon-hello
 endif
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all asan deps test test-unit test-integration test-asan run start stop bench fmt \
-        fmt-check clean help install
+        fmt-check clean help fuzz fuzz-build fuzzers install
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -62,6 +71,7 @@ help:
 	@echo "make test-asan  the same tests against the sanitizer build"
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make fmt        format the C sources with clang-format"
+	@echo "make fuzz       run every fuzz target for FUZZ_SECONDS (300) each (tests/fuzz/)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -97,6 +107,18 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBPREGON)
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 all
+
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzzers: $(FUZZ_BINS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SANITIZE=fuzz fuzzers
+
+fuzz: deps fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Binaries, the static UI, migrations, nginx/systemd/logrotate/Apache examples and the example
 # configuration, in the usual places (PREFIX, DESTDIR as usual). Asset links in index.html get
@@ -154,13 +176,13 @@ bench: deps all
 
 fmt:
 	clang-format -i $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] sandbox/*.[ch] ctl/*.[ch] \
-	    tests/unit/*.[ch] bench/*.c)
+	    tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c)
 
 fmt-check:
 	@clang-format --dry-run -Werror $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] \
 	    sandbox/*.[ch] ctl/*.[ch] tests/unit/*.[ch] bench/*.c)
 
 clean:
-	rm -rf build build-asan tests/out
+	rm -rf build build-asan build-fuzz tests/out
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,7 +5,17 @@
  *             [--display-phone N] [--verify-token T] [--graph-base-url URL] [--sandbox]
  *             (the access token and app secret come from $PREGON_ACCESS_TOKEN and
  *              $PREGON_APP_SECRET, never from the command line, where `ps` would show them)
- *   pregonctl [-c FILE] check
+ *   pregonctl [-c FILE] check             (the key, the database, every secret decrypts)
+ *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
+ *   pregonctl [-c FILE] user-reset-password --email E [--enable]
+ *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
+ *   pregonctl [-c FILE] user-list
+ *   pregonctl [-c FILE] user-init         (the first superadmin, when there is no user:
+ *                                          $PREGON_ADMIN_EMAIL, $PREGON_ADMIN_PASSWORD)
+ *   pregonctl [-c FILE] rotate-key        (re-encrypts every secret under a new key)
+ *   pregonctl [-c FILE] webhooks-apply [--all] [--older-than SECONDS]
+ *             (applies stored webhook events not applied yet, and statuses waiting for
+ *              their wamid; --all also retries events that failed to apply 5 times)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,13 +23,17 @@
 #include <string.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "db.h"
 #include "log.h"
 #include "secret.h"
+#include "webhook_apply.h"
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check\n"
+    fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check |\n"
+                    "       user-create ... | user-reset-password ... | user-list | user-init |\n"
+                    "       rotate-key | webhooks-apply [--all] [--older-than S]\n"
                     "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
 }
 
@@ -118,6 +132,42 @@ out:
     return rc;
 }
 
+static int cmd_webhooks_apply(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"older-than", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    int all = 0, older = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': all = 1; break;
+        case 'o': older = atoi(optarg); break;
+        default: usage(); return 2;
+        }
+    }
+    struct db *db = db_open(cfg);
+    if (!db || db_ensure(db) != DB_OK) {
+        fprintf(stderr, "pregonctl: database: %s\n", db ? db_error(db) : "out of memory");
+        db_close(db);
+        return 1;
+    }
+    struct webhook_stats st;
+    int n = webhook_sweep(db, NULL, older < 0 ? 0 : older, all, &st);
+    if (n < 0) {
+        fprintf(stderr, "pregonctl: webhooks-apply: %s\n", db_error(db));
+        db_close(db);
+        return 1;
+    }
+    printf("applied %d stored webhook events (%d statuses applied, %d duplicates, %d waiting "
+           "for their wamid, %d inbound messages)\n",
+           n, st.applied, st.duplicates, st.unmatched, st.messages);
+    db_close(db);
+    return 0;
+}
+
 static int cmd_check(const struct config *cfg)
 {
     struct secret_key key;
@@ -138,6 +188,8 @@ static int cmd_check(const struct config *cfg)
         printf("database: ok\n");
     }
     db_close(db);
+    if (rc == 0 && ctl_check_secrets(cfg) != 0)
+        rc = 1;
     return rc;
 }
 
@@ -168,6 +220,21 @@ int main(int argc, char **argv)
         rc = cmd_account_add(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "check") == 0)
         rc = cmd_check(&cfg);
+    else if (strcmp(cmd, "webhooks-apply") == 0)
+        rc = cmd_webhooks_apply(&cfg, argc - i, argv + i);
+    else if (sodium_init() < 0) {
+        fprintf(stderr, "pregonctl: libsodium failed to initialise\n");
+        rc = 1;
+    } else if (strcmp(cmd, "user-create") == 0)
+        rc = ctl_user_create(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "user-reset-password") == 0)
+        rc = ctl_user_reset_password(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "user-list") == 0)
+        rc = ctl_user_list(&cfg);
+    else if (strcmp(cmd, "user-init") == 0)
+        rc = ctl_user_init(&cfg);
+    else if (strcmp(cmd, "rotate-key") == 0)
+        rc = ctl_rotate_key(&cfg);
     else {
         usage();
         rc = 2;

@@ -36,15 +36,98 @@ int access_check(struct request *req, const struct route *route);
 /* Answers 503 when the database is unreachable; returns 0 when it is up. */
 int app_need_db(struct request *req);
 
+/* A cached template, as campaigns need it (api-templates.c). */
+struct tmpl_info {
+    long long id;
+    char *components; /* JSON text, malloc'd */
+    char status[33];
+    char category[33];
+    int missing;
+    int named;
+};
+
 /* api-health.c */
 void api_health(struct request *req);
+/* api-metrics.c */
+void api_metrics(struct request *req);
 /* api-campaigns.c */
 void api_campaigns_create(struct request *req);
 void api_campaigns_list(struct request *req);
 void api_campaigns_get(struct request *req);
 void api_campaigns_start(struct request *req);
+void api_campaigns_update(struct request *req);
+void api_campaigns_delete(struct request *req);
+void api_campaigns_clone(struct request *req);
+void api_campaigns_preflight(struct request *req);
+void api_campaigns_preview(struct request *req);
+void api_campaigns_test(struct request *req);
+void api_campaigns_pause(struct request *req);
+void api_campaigns_resume(struct request *req);
+void api_campaigns_cancel(struct request *req);
+void api_campaigns_retry(struct request *req);
 /* api-recipients.c */
 void api_recipients_upload(struct request *req);
+void api_recipients_from_contacts(struct request *req);
+void api_recipients_from_list(struct request *req);
+void api_recipients_list(struct request *req);
+void api_recipients_clear(struct request *req);
+void api_recipients_imports(struct request *req);
+/* api-accounts.c */
+void api_accounts_list(struct request *req);
+void api_accounts_get(struct request *req);
+void api_accounts_create(struct request *req);
+void api_accounts_update(struct request *req);
+void api_accounts_delete(struct request *req);
+/* api-templates.c */
+void api_templates_sync(struct request *req);
+void api_templates_list(struct request *req);
+void api_templates_get(struct request *req);
+void api_templates_preview(struct request *req);
+/* Finds the cached template; 0 found (free with templates_info_free), 1 absent, -1 db error. */
+int templates_lookup(struct db *db, long long account_id, const char *name, const char *lang,
+                     struct tmpl_info *t);
+void templates_info_free(struct tmpl_info *t);
+/* {"header_format", "header", "body", "footer", "buttons", "text"} of a rendered template, or
+ * NULL with err set. Caller owns the result. */
+json_object *templates_preview_json(const char *components, const char *const *values,
+                                    size_t nvalues, char *err, size_t errlen);
+/* Renders components with mapping and vars and answers 200 {..., "values", "preview"} (extra,
+ * taken, may be NULL, holds more members) or 422 naming the slot without a value. */
+void templates_answer_preview(struct request *req, const char *components, json_object *map,
+                              json_object *vars, json_object *extra);
+/* api-contacts.c */
+void api_contacts_list(struct request *req);
+void api_contacts_get(struct request *req);
+void api_contacts_create(struct request *req);
+void api_contacts_update(struct request *req);
+void api_contacts_delete(struct request *req);
+void api_contacts_import(struct request *req);
+void api_tags_list(struct request *req);
+/* api-optouts.c */
+/* The country numbers without a country code are read in: the first account's, else AR. */
+void app_default_country(struct db *db, char out[3]);
+void api_optouts_list(struct request *req);
+void api_optouts_create(struct request *req);
+void api_optouts_delete(struct request *req);
+/* api-stats.c */
+void api_campaigns_log(struct request *req);
+void api_campaigns_log_csv(struct request *req);
+void api_campaigns_failed_csv(struct request *req);
+void api_campaigns_stats(struct request *req);
+void api_campaigns_audit(struct request *req);
+void api_audit_list(struct request *req);
+/* api-session.c (accounts and sessions: docs/security.md) */
+void api_session_login(struct request *req);
+void api_session_logout(struct request *req);
+void api_me(struct request *req);
+void api_me_password(struct request *req);
+/* api-users.c */
+void api_users_list(struct request *req);
+void api_users_create(struct request *req);
+void api_users_get(struct request *req);
+void api_users_update(struct request *req);
+void api_users_password(struct request *req);
+/* api-audit.c: api_audit_list (declared above) */
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);

@@ -1,11 +1,17 @@
 #include "http.h"
 
+#include "app.h"
+#include "db.h"
+#include "log.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "httpin.h"
 
 static const char *reason(int status)
 {
@@ -23,6 +29,7 @@ static const char *reason(int status)
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "";
@@ -38,8 +45,31 @@ void http_begin(struct request *req, int status, const char *content_type, const
 {
     req->status = status;
     FCGX_FPrintF(req->fcgi->out,
-                 "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s\r\n", status,
-                 reason(status), content_type, extra ? extra : "");
+                 "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s%s\r\n",
+                 status, reason(status), content_type, req->extra_headers, extra ? extra : "");
+}
+
+int http_add_header(struct request *req, const char *name, const char *value)
+{
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return -1;
+    size_t n = strlen(req->extra_headers);
+    int w = snprintf(req->extra_headers + n, sizeof req->extra_headers - n, "%s: %s\r\n", name,
+                     value);
+    if (w < 0 || (size_t)w >= sizeof req->extra_headers - n) {
+        req->extra_headers[n] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int http_is_https(struct request *req)
+{
+    const char *https = http_env(req, "HTTPS");
+    if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
+        return 1;
+    const char *proto = http_env(req, "HTTP_X_FORWARDED_PROTO");
+    return proto && strcasecmp(proto, "https") == 0;
 }
 
 void http_write(struct request *req, const char *data, size_t len)
@@ -104,7 +134,8 @@ int http_read_body(struct request *req, size_t limit)
                     limit);
         return -1;
     }
-    size_t cap = req->content_length > 0 ? (size_t)req->content_length + 1 : 4096;
+    /* One byte over the announced length, so the end of the body is seen without growing. */
+    size_t cap = req->content_length > 0 ? (size_t)req->content_length + 2 : 4096;
     char *buf = malloc(cap);
     if (!buf) {
         http_error(req, 500, "internal", "out of memory", NULL);
@@ -154,76 +185,16 @@ json_object *http_json_body(struct request *req, size_t limit)
         http_error(req, 400, "invalid_json", "the request body must be a JSON object", NULL);
         return NULL;
     }
-    json_tokener *tok = json_tokener_new();
-    if (!tok) {
-        http_error(req, 500, "internal", "out of memory", NULL);
-        return NULL;
-    }
-    json_object *o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success || !o) {
-        json_object_put(o);
-        http_errorf(req, 400, "invalid_json", NULL, "the request body is not valid JSON: %s",
-                    json_tokener_error_desc(jerr == json_tokener_success
-                                                ? json_tokener_continue
-                                                : jerr));
-        return NULL;
-    }
-    for (; used < req->body_len; used++) {
-        char c = req->body[used];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            json_object_put(o);
-            http_error(req, 400, "invalid_json", "the request body has data after the JSON",
-                       NULL);
-            return NULL;
-        }
-    }
-    if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        http_error(req, 400, "invalid_json", "the request body must be a JSON object", NULL);
-        return NULL;
-    }
+    char err[256];
+    json_object *o = httpin_json_object(req->body, req->body_len, err, sizeof err);
+    if (!o)
+        http_error(req, 400, "invalid_json", err, NULL);
     return o;
 }
 
 char *http_query_param(const char *query, const char *name)
 {
-    if (!query)
-        return NULL;
-    size_t nl = strlen(name);
-    const char *p = query;
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
-        if (seg > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            const char *v = p + nl + 1;
-            size_t vl = seg - nl - 1;
-            /* '+' means space in query strings; curl unescapes only %XX. */
-            char *tmp = strndup(v, vl);
-            if (!tmp)
-                return NULL;
-            for (char *c = tmp; *c; c++)
-                if (*c == '+')
-                    *c = ' ';
-            int outlen = 0;
-            char *dec = curl_easy_unescape(NULL, tmp, (int)vl, &outlen);
-            free(tmp);
-            if (!dec)
-                return NULL;
-            char *out = NULL;
-            /* A NUL inside a parameter is never legitimate. */
-            if (memchr(dec, '\0', (size_t)outlen) == NULL)
-                out = strndup(dec, (size_t)outlen);
-            curl_free(dec);
-            return out;
-        }
-        if (!amp)
-            break;
-        p = amp + 1;
-    }
-    return NULL;
+    return httpin_query_param(query, name);
 }
 
 const char *json_str(json_object *o, const char *key)
@@ -232,4 +203,74 @@ const char *json_str(json_object *o, const char *key)
     if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
+}
+
+json_object *json_str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+int http_query_ll(struct request *req, const char *name, long long dflt, long long min,
+                  long long max, long long *out)
+{
+    char *v = http_query_param(req->query, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    int bad = !*v || *end || errno || n < min || n > max;
+    free(v);
+    if (bad) {
+        http_errorf(req, 400, "invalid_parameter", name, "%s must be an integer from %lld to %lld",
+                    name, min, max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int json_int_member(struct request *req, json_object *o, const char *key, long long min,
+                    long long max, long long *out, int *present)
+{
+    json_object *v;
+    if (present)
+        *present = 0;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : min - 1;
+    if (!json_object_is_type(v, json_type_int) || n < min || n > max) {
+        http_errorf(req, 400, "invalid_field", key, "%s must be an integer from %lld to %lld",
+                    key, min, max);
+        return -1;
+    }
+    *out = n;
+    if (present)
+        *present = 1;
+    return 0;
+}
+
+int json_bool_member(struct request *req, json_object *o, const char *key, int *out,
+                     int *present)
+{
+    json_object *v;
+    if (present)
+        *present = 0;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        http_errorf(req, 400, "invalid_field", key, "%s must be true or false", key);
+        return -1;
+    }
+    *out = json_object_get_boolean(v);
+    if (present)
+        *present = 1;
+    return 0;
+}
+
+void http_db_error(struct request *req, const char *what)
+{
+    log_error("%s: %s", what, db_error(req->app->db));
+    http_errorf(req, 500, "database_error", NULL, "the database failed: %s", what);
 }

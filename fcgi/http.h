@@ -26,9 +26,16 @@ struct request {
     int nids;
     enum role role;
     const char *user; /* who acts, for created_by and audit */
+    const char *route; /* the matched route's pattern, for metrics; NULL when none */
     int status;       /* status sent, 0 before answering */
     char *body;       /* read by http_read_body; freed after the request */
     size_t body_len;
+    /* who signed in (fcgi/auth.c); user points at user_email then */
+    long long user_id;    /* 0: nobody (anonymous, or auth_mode none) */
+    long long session_id; /* 0: no session */
+    char user_email[256];
+    char csrf[48];            /* the session's CSRF token */
+    char extra_headers[1024]; /* added to the answer's headers, e.g. Set-Cookie */
 };
 
 const char *http_env(struct request *req, const char *name);
@@ -55,11 +62,37 @@ void http_text(struct request *req, int status, const char *content_type, const 
 void http_begin(struct request *req, int status, const char *content_type, const char *extra);
 void http_write(struct request *req, const char *data, size_t len);
 
+/* Adds "Name: value" to the headers of the answer still to be sent (values with CR or LF
+ * are refused). Returns 0, or -1 when refused or out of room. */
+int http_add_header(struct request *req, const char *name, const char *value);
+/* 1 when the request came over HTTPS (to nginx, or to a proxy in front of it). */
+int http_is_https(struct request *req);
+
 /* Finds a query parameter, URL-decoded into a newly malloc'd string (caller frees); NULL if
  * absent. */
 char *http_query_param(const char *query, const char *name);
 
 /* Reads a JSON member as a string; NULL when absent or not a string. */
 const char *json_str(json_object *o, const char *key);
+
+/* A new JSON string, or NULL (JSON null) when s is NULL. */
+json_object *json_str_or_null(const char *s);
+
+/* Reads query parameter name as an integer in [min, max]; dflt when absent. Returns 0, or
+ * answers 400 naming the parameter and returns -1. */
+int http_query_ll(struct request *req, const char *name, long long dflt, long long min,
+                  long long max, long long *out);
+
+/* Reads JSON member key as an integer in [min, max] into *out when present (*present = 1).
+ * Returns 0, or answers 400 naming the member and returns -1. null counts as absent. */
+int json_int_member(struct request *req, json_object *o, const char *key, long long min,
+                    long long max, long long *out, int *present);
+
+/* Reads JSON member key as a boolean into *out when present. Returns 0 or answers 400, -1. */
+int json_bool_member(struct request *req, json_object *o, const char *key, int *out,
+                     int *present);
+
+/* Logs the database error and answers 500 database_error naming what failed. */
+void http_db_error(struct request *req, const char *what);
 
 #endif

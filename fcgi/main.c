@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,8 +21,11 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
+#include "userauth.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -77,6 +81,11 @@ static void handle(struct app *app, FCGX_Request *fr)
     if (log_enabled(LOG_DEBUG))
         log_debug("%s %s -> %d", req.method ? req.method : "-", req.path ? req.path : "-",
                   req.status);
+    /* Routes, not raw paths, as labels: a bounded set whatever clients send. */
+    char labels[160];
+    snprintf(labels, sizeof labels, "route=\"%s %s\",status=\"%d\"",
+             req.route ? req.method : "-", req.route ? req.route : "unmatched", req.status);
+    metrics_add("pregon_http_requests_total", labels, 1);
     free(req.body);
 }
 
@@ -94,6 +103,16 @@ static int child_main(struct app *app, int listen_fd)
         return 1;
     }
     while (!stopping) {
+        /* Before blocking for the next request, give counts a second to be joined by more,
+         * then flush them: an idle process must not sit on them. */
+        if (metrics_pending()) {
+            struct pollfd p = {.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd, .events = POLLIN};
+            int n = poll(&p, 1, 1000);
+            if (n == 0)
+                metrics_flush(app->db, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+        }
         if (FCGX_Accept_r(&fr) < 0) {
             if (stopping)
                 break;
@@ -104,7 +123,9 @@ static int child_main(struct app *app, int listen_fd)
         }
         handle(app, &fr);
         FCGX_Finish_r(&fr);
+        metrics_flush(app->db, 5.0);
     }
+    metrics_flush(app->db, 0);
     FCGX_Free(&fr, 1);
     db_close(app->db);
     app->db = NULL;
@@ -164,16 +185,49 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
+/* --routes: the route table as JSON, for the permission tests (tests/integration). */
+static int print_routes(void)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < app_nroutes; i++) {
+        const struct route *r = &app_routes[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "method", json_object_new_string(r->method));
+        json_object_object_add(o, "pattern", json_object_new_string(r->pattern));
+        json_object_object_add(o, "min_role",
+                               json_object_new_string(userauth_role_name((int)r->min_role)));
+        json_object_object_add(o, "csrf", json_object_new_boolean(auth_route_needs_csrf(r)));
+        json_object_array_add(arr, o);
+    }
+    puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(arr);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct app app;
     char err[512] = "";
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--routes") == 0)
+            return print_routes();
     if (config_load(&app.cfg, config_path_from_args(argc, argv), err, sizeof err) < 0) {
         fprintf(stderr, "pregon-fcgi: %s\n", err);
         return 1;
     }
     if (log_init("fcgi", app.cfg.log_level, app.cfg.log_file) < 0) {
         fprintf(stderr, "pregon-fcgi: cannot open log file %s\n", app.cfg.log_file);
+        return 1;
+    }
+    if (strcmp(app.cfg.auth_mode, "sessions") != 0 && strcmp(app.cfg.auth_mode, "none") != 0) {
+        log_error("auth_mode must be \"sessions\" or \"none\", not \"%s\"", app.cfg.auth_mode);
+        return 1;
+    }
+    if (strcmp(app.cfg.auth_mode, "none") == 0)
+        log_warn("auth_mode is none: whoever reaches the API acts as superadmin");
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
         return 1;
     }
     if (set_signals() < 0 || FCGX_Init() != 0) {

@@ -3,42 +3,118 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 
 const struct route app_routes[] = {
     {"GET", "/api/health", ROLE_ANONYMOUS, api_health},
+    /* Anonymous, but only for the addresses in metrics_allow (checked by the handler). */
+    {"GET", "/metrics", ROLE_ANONYMOUS, api_metrics},
     {"GET", "/api/campaigns", ROLE_VIEWER, api_campaigns_list},
     {"POST", "/api/campaigns", ROLE_ADMIN, api_campaigns_create},
     {"GET", "/api/campaigns/{id}", ROLE_VIEWER, api_campaigns_get},
+    {"PATCH", "/api/campaigns/{id}", ROLE_ADMIN, api_campaigns_update},
+    {"DELETE", "/api/campaigns/{id}", ROLE_ADMIN, api_campaigns_delete},
     {"POST", "/api/campaigns/{id}/recipients", ROLE_ADMIN, api_recipients_upload},
+    {"GET", "/api/campaigns/{id}/recipients", ROLE_VIEWER, api_recipients_list},
+    {"DELETE", "/api/campaigns/{id}/recipients", ROLE_ADMIN, api_recipients_clear},
+    {"POST", "/api/campaigns/{id}/recipients/contacts", ROLE_ADMIN, api_recipients_from_contacts},
+    {"POST", "/api/campaigns/{id}/recipients/list", ROLE_ADMIN, api_recipients_from_list},
+    {"GET", "/api/campaigns/{id}/imports", ROLE_VIEWER, api_recipients_imports},
     {"POST", "/api/campaigns/{id}/start", ROLE_ADMIN, api_campaigns_start},
+    {"POST", "/api/campaigns/{id}/clone", ROLE_ADMIN, api_campaigns_clone},
+    {"POST", "/api/campaigns/{id}/preflight", ROLE_ADMIN, api_campaigns_preflight},
+    {"POST", "/api/campaigns/{id}/preview", ROLE_VIEWER, api_campaigns_preview},
+    {"POST", "/api/campaigns/{id}/test", ROLE_ADMIN, api_campaigns_test},
+    {"POST", "/api/campaigns/{id}/pause", ROLE_ADMIN, api_campaigns_pause},
+    {"POST", "/api/campaigns/{id}/resume", ROLE_ADMIN, api_campaigns_resume},
+    {"POST", "/api/campaigns/{id}/cancel", ROLE_ADMIN, api_campaigns_cancel},
+    {"POST", "/api/campaigns/{id}/retry", ROLE_ADMIN, api_campaigns_retry},
+    {"GET", "/api/campaigns/{id}/log", ROLE_VIEWER, api_campaigns_log},
+    {"GET", "/api/campaigns/{id}/log.csv", ROLE_VIEWER, api_campaigns_log_csv},
+    {"GET", "/api/campaigns/{id}/failed.csv", ROLE_VIEWER, api_campaigns_failed_csv},
+    {"GET", "/api/campaigns/{id}/stats", ROLE_VIEWER, api_campaigns_stats},
+    {"GET", "/api/campaigns/{id}/audit", ROLE_ADMIN, api_campaigns_audit},
+    {"GET", "/api/accounts", ROLE_VIEWER, api_accounts_list},
+    {"POST", "/api/accounts", ROLE_SUPERADMIN, api_accounts_create},
+    {"GET", "/api/accounts/{id}", ROLE_VIEWER, api_accounts_get},
+    {"PATCH", "/api/accounts/{id}", ROLE_SUPERADMIN, api_accounts_update},
+    {"DELETE", "/api/accounts/{id}", ROLE_SUPERADMIN, api_accounts_delete},
+    {"POST", "/api/templates/sync", ROLE_ADMIN, api_templates_sync},
+    {"GET", "/api/templates", ROLE_VIEWER, api_templates_list},
+    {"GET", "/api/templates/{id}", ROLE_VIEWER, api_templates_get},
+    {"POST", "/api/templates/{id}/preview", ROLE_VIEWER, api_templates_preview},
+    {"GET", "/api/contacts", ROLE_VIEWER, api_contacts_list},
+    {"POST", "/api/contacts", ROLE_ADMIN, api_contacts_create},
+    {"POST", "/api/contacts/import", ROLE_ADMIN, api_contacts_import},
+    {"GET", "/api/contacts/{id}", ROLE_VIEWER, api_contacts_get},
+    {"PATCH", "/api/contacts/{id}", ROLE_ADMIN, api_contacts_update},
+    {"DELETE", "/api/contacts/{id}", ROLE_ADMIN, api_contacts_delete},
+    {"GET", "/api/tags", ROLE_VIEWER, api_tags_list},
+    {"GET", "/api/opt-outs", ROLE_VIEWER, api_optouts_list},
+    {"POST", "/api/opt-outs", ROLE_ADMIN, api_optouts_create},
+    {"DELETE", "/api/opt-outs", ROLE_ADMIN, api_optouts_delete},
+    {"GET", "/api/audit", ROLE_SUPERADMIN, api_audit_list},
+    /* accounts and sessions (docs/security.md) */
+    {"POST", "/api/session", ROLE_ANONYMOUS, api_session_login},
+    {"DELETE", "/api/session", ROLE_VIEWER, api_session_logout},
+    {"GET", "/api/me", ROLE_VIEWER, api_me},
+    {"POST", "/api/me/password", ROLE_VIEWER, api_me_password},
+    {"GET", "/api/users", ROLE_SUPERADMIN, api_users_list},
+    {"POST", "/api/users", ROLE_SUPERADMIN, api_users_create},
+    {"GET", "/api/users/{id}", ROLE_SUPERADMIN, api_users_get},
+    {"PATCH", "/api/users/{id}", ROLE_SUPERADMIN, api_users_update},
+    {"POST", "/api/users/{id}/password", ROLE_SUPERADMIN, api_users_password},
     {"GET", "/webhook", ROLE_ANONYMOUS, webhook_verify},
     {"POST", "/webhook", ROLE_ANONYMOUS, webhook_receive},
 };
 const size_t app_nroutes = sizeof app_routes / sizeof app_routes[0];
 
-/* Until accounts and roles exist (auth_mode "none"), whoever reaches the API acts as the
- * operator; scripts/stack.sh binds it to 127.0.0.1 only. */
-static enum role identify(struct request *req)
+/* The role of whoever sends the request: from the session cookie (auth_mode "sessions", the
+ * default), or, only when auth_mode "none" is configured explicitly, the operator as
+ * superadmin for whoever reaches the API (docs/security.md). -1: the database is away. */
+static int identify(struct request *req)
 {
     if (strcmp(req->app->cfg.auth_mode, "none") == 0) {
         req->user = "operator";
         return ROLE_SUPERADMIN;
     }
-    return ROLE_ANONYMOUS;
+    return auth_identify(req);
 }
 
 int access_check(struct request *req, const struct route *route)
 {
-    req->role = identify(req);
-    if (req->role >= route->min_role)
-        return 1;
-    if (req->role == ROLE_ANONYMOUS)
-        http_error(req, 401, "unauthenticated", "sign in first", NULL);
-    else
-        http_error(req, 403, "forbidden", "your role does not allow this", NULL);
-    return 0;
+    int role = identify(req);
+    if (role < 0) {
+        if (route->min_role > ROLE_ANONYMOUS) {
+            http_error(req, 503, "database_unavailable",
+                       "the database is not reachable; try again", NULL);
+            return 0;
+        }
+        role = ROLE_ANONYMOUS;
+    }
+    req->role = (enum role)role;
+    if (req->role < route->min_role) {
+        if (req->role == ROLE_ANONYMOUS)
+            http_error(req, 401, "unauthenticated", "sign in first", NULL);
+        else
+            http_error(req, 403, "forbidden", "your role does not allow this", NULL);
+        return 0;
+    }
+    /* Cross-site requests: a foreign Origin never changes anything under /api/, and a
+     * session's state-changing requests carry its CSRF token. */
+    if (auth_state_changing(req->method) && strncmp(req->path, "/api/", 5) == 0 &&
+        !auth_origin_ok(req)) {
+        http_error(req, 403, "origin_mismatch", "the request comes from another site", NULL);
+        return 0;
+    }
+    if (req->session_id && auth_route_needs_csrf(route) && !auth_csrf_ok(req)) {
+        http_error(req, 403, "csrf_failed",
+                   "missing or wrong X-CSRF-Token header (GET /api/me gives it)", NULL);
+        return 0;
+    }
+    return 1;
 }
 
 int app_need_db(struct request *req)
@@ -69,6 +145,7 @@ void app_dispatch(struct request *req)
         }
         memcpy(req->ids, ids, sizeof ids);
         req->nids = nids;
+        req->route = r->pattern;
         if (!access_check(req, r))
             return;
         r->handler(req);

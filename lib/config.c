@@ -34,7 +34,13 @@ static const struct ckey keys[] = {
     Z(webhook_body_limit, "4194304"),
     S(run_as_user, ""),
     S(public_url, "http://127.0.0.1:8080"),
-    S(auth_mode, "none"),
+    S(auth_mode, "sessions"),
+    I(session_idle_timeout, "3600"),
+    I(session_lifetime, "43200"),
+    I(login_window, "900"),
+    I(login_max_failures_account, "5"),
+    I(login_max_failures_address, "30"),
+    S(metrics_allow, "127.0.0.1,::1"),
     S(graph_base_url, "https://graph.facebook.com"),
     S(graph_version, "v25.0"),
     S(secrets_key_file, "var/secret.key"),
@@ -44,6 +50,22 @@ static const struct ckey keys[] = {
     I(worker_lease_s, "120"),
     I(http_connect_timeout_ms, "5000"),
     I(http_timeout_ms, "30000"),
+    I(worker_heartbeat_s, "5"),
+    I(worker_dead_s, "30"),
+    I(worker_pace_chunk_ms, "250"),
+    I(worker_arm_ahead_ms, "200"),
+    I(worker_max_attempts, "5"),
+    S(worker_ramp_steps, "10,20,40"),
+    I(worker_ramp_every, "50"),
+    I(worker_ramp_max_error_pct, "5"),
+    I(worker_breaker_window, "50"),
+    I(worker_breaker_min, "20"),
+    I(worker_breaker_pct, "50"),
+    I(worker_param_pause, "3"),
+    I(worker_pair_gap_s, "6"),
+    I(worker_throttle_pause_ms, "1000"),
+    I(worker_schedule_margin_s, "300"),
+    S(worker_lock_file, "var/run/pregon-worker.lock"),
     S(log_level, "info"),
     S(log_file, ""),
 };
@@ -192,6 +214,30 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->worker_batch = 1;
     if (cfg->worker_inflight < 1)
         cfg->worker_inflight = 1;
+    if (cfg->worker_heartbeat_s < 1)
+        cfg->worker_heartbeat_s = 1;
+    if (cfg->worker_dead_s < 2 * cfg->worker_heartbeat_s)
+        cfg->worker_dead_s = 2 * cfg->worker_heartbeat_s;
+    if (cfg->worker_lease_s < cfg->worker_dead_s)
+        cfg->worker_lease_s = cfg->worker_dead_s;
+    if (cfg->worker_pace_chunk_ms < 10)
+        cfg->worker_pace_chunk_ms = 10;
+    if (cfg->worker_max_attempts < 1)
+        cfg->worker_max_attempts = 1;
+    if (cfg->worker_breaker_window < 1)
+        cfg->worker_breaker_window = 1;
+    if (cfg->worker_breaker_window > 1000)
+        cfg->worker_breaker_window = 1000;
+    if (cfg->session_idle_timeout < 1)
+        cfg->session_idle_timeout = 1;
+    if (cfg->session_lifetime < 1)
+        cfg->session_lifetime = 1;
+    if (cfg->login_window < 1)
+        cfg->login_window = 1;
+    if (cfg->login_max_failures_account < 1)
+        cfg->login_max_failures_account = 1;
+    if (cfg->login_max_failures_address < 1)
+        cfg->login_max_failures_address = 1;
     return 0;
 fail:
     config_free(cfg);

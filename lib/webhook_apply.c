@@ -1,17 +1,26 @@
 #include "webhook_apply.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "accounts.h"
+#include "cloudapi.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
 #include "msgstatus.h"
+#include "optout.h"
 
-int webhook_callback_format(char *out, size_t outlen, long long campaign_id,
-                            long long recipient_id)
+#define CHUNK          64 /* rows per multi-row statement */
+#define SWEEP_EVENTS   64 /* stored events per sweep transaction */
+#define MAX_ATTEMPTS   5  /* failed applies before only an explicit sweep retries */
+#define RETRY_24H_S    86400
+#define KEYWORDS_TTL_S 30
+
+int webhook_callback_format(char *out, size_t outlen, long long campaign_id, long long recipient_id)
 {
     int n = snprintf(out, outlen, "pregon:%lld:%lld", campaign_id, recipient_id);
     return n > 0 && (size_t)n < outlen ? 0 : -1;
@@ -29,14 +38,14 @@ int webhook_callback_parse(const char *s, long long *campaign_id, long long *rec
     return 0;
 }
 
+/* ---- JSON helpers ---------------------------------------------------------------------- */
+
 static const char *jstr(json_object *o, const char *k)
 {
     json_object *v;
-    if (!o || !json_object_object_get_ex(o, k, &v))
+    if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
-    if (json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    return NULL;
+    return json_object_get_string(v);
 }
 
 static json_object *jget(json_object *o, const char *k, json_type t)
@@ -47,183 +56,1561 @@ static json_object *jget(json_object *o, const char *k, json_type t)
     return v;
 }
 
-/* Counter changes of one payload, per campaign, applied once at the end. */
-struct deltas {
-    long long campaign[64];
-    struct msg_delta d[64];
-    size_t n;
-};
-
-static struct msg_delta *delta_for(struct deltas *ds, long long campaign_id)
+/* A member that may be a string or a number ("timestamp": "1750030073" or 1731705721;
+ * message_template_id as a number), as text in buf. NULL when absent or another type. */
+static const char *jscalar(json_object *o, const char *k, char *buf, size_t len)
 {
-    for (size_t i = 0; i < ds->n; i++)
-        if (ds->campaign[i] == campaign_id)
-            return &ds->d[i];
-    if (ds->n == sizeof ds->campaign / sizeof ds->campaign[0])
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, k, &v))
         return NULL;
-    ds->campaign[ds->n] = campaign_id;
-    memset(&ds->d[ds->n], 0, sizeof ds->d[0]);
-    return &ds->d[ds->n++];
+    if (json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    if (json_object_is_type(v, json_type_int)) {
+        snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+        return buf;
+    }
+    return NULL;
 }
 
-static int flush_deltas(struct db *db, struct deltas *ds)
+/* Unix seconds of an event; now when absent or nonsense. */
+static long long event_time(json_object *o)
 {
-    for (size_t i = 0; i < ds->n; i++) {
-        int rc = counters_apply(db, ds->campaign[i], &ds->d[i]);
-        if (rc != DB_OK)
-            return rc;
+    char buf[32];
+    const char *s = jscalar(o, "timestamp", buf, sizeof buf);
+    long long t = 0;
+    if (s) {
+        char *end;
+        t = strtoll(s, &end, 10);
+        if (*end != '\0')
+            t = 0;
     }
-    ds->n = 0;
+    /* 2001..2100: anything else is not a real event time */
+    if (t < 1000000000LL || t > 4102444800LL)
+        t = (long long)time(NULL);
+    return t;
+}
+
+/* "+<digits>" from a wa_id (digits with country code, no plus). -1 when it is not one. */
+static int wa_phone(const char *wa_id, char out[17])
+{
+    size_t n = 0;
+    if (!wa_id)
+        return -1;
+    out[n++] = '+';
+    for (const char *p = wa_id; *p; p++) {
+        if (*p == '+' && p == wa_id)
+            continue;
+        if (*p < '0' || *p > '9' || n >= 16)
+            return -1;
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return n >= 8 ? 0 : -1;
+}
+
+/* Copies s into out cut to fit (on a UTF-8 boundary). */
+static const char *cut(const char *s, char *out, size_t outlen)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n >= outlen) {
+        n = outlen - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* ---- small caches (each process is single-threaded) ------------------------------------ */
+
+/* Campaign -> account: never changes, looked up to check a status belongs to the account
+ * whose app signed it. */
+static _Thread_local struct {
+    long long campaign, account;
+} camp_cache[512];
+
+static int campaign_account(struct db *db, long long cid, long long *account)
+{
+    size_t slot = (size_t)(cid % 512);
+    if (camp_cache[slot].campaign == cid) {
+        *account = camp_cache[slot].account;
+        return DB_OK;
+    }
+    struct db_rows r;
+    int rc =
+        db_query(db, "SELECT account_id FROM campaigns WHERE id = ?", DB_ARGS(DB_INT(cid)), &r);
+    if (rc != DB_OK)
+        return rc;
+    *account = r.nrows ? db_int(&r, 0, 0, 0) : 0;
+    db_rows_free(&r);
+    if (*account) {
+        camp_cache[slot].campaign = cid;
+        camp_cache[slot].account = *account;
+    }
     return DB_OK;
 }
 
-static int apply_status(struct db *db, json_object *s, struct deltas *ds,
-                        struct webhook_stats *st)
+/* Per thread: the FastCGI app applies from its request thread and its applier thread. */
+static _Thread_local char **kw_list;
+static _Thread_local size_t kw_n;
+static _Thread_local time_t kw_loaded;
+
+static void keywords_get(struct db *db, const char *const **list, size_t *n)
 {
-    st->statuses++;
-    const char *wamid = jstr(s, "id"), *status = jstr(s, "status");
-    const char *ts = jstr(s, "timestamp"), *cb = jstr(s, "biz_opaque_callback_data");
-    enum msg_status next = msg_status_parse(status);
-    if (!wamid || strlen(wamid) > 160 || (next != MSG_SENT && next != MSG_DELIVERED &&
-                                          next != MSG_READ && next != MSG_FAILED)) {
-        st->ignored++;
-        return DB_OK;
+    time_t now = time(NULL);
+    if (!kw_loaded || now - kw_loaded >= KEYWORDS_TTL_S) {
+        struct db_rows r;
+        if (db_query(db, "SELECT keyword FROM opt_out_keywords", DB_NOARGS, &r) == DB_OK) {
+            char **v = calloc(r.nrows + 1, sizeof *v);
+            size_t m = 0;
+            for (size_t i = 0; v && i < r.nrows; i++)
+                if (db_val(&r, i, 0) && (v[m] = strdup(db_val(&r, i, 0))) != NULL)
+                    m++;
+            db_rows_free(&r);
+            if (v) {
+                for (size_t i = 0; i < kw_n; i++)
+                    free(kw_list[i]);
+                free(kw_list);
+                kw_list = v;
+                kw_n = m;
+                kw_loaded = now;
+            }
+        } else if (!kw_loaded) {
+            log_warn("opt-out keywords unreadable (%s); using the defaults", db_error(db));
+            *list = optout_default_keywords;
+            *n = optout_default_nkeywords;
+            return;
+        }
     }
-    long long when = ts ? atoll(ts) : 0;
-    if (when <= 0)
-        when = (long long)time(NULL);
-    struct db_rows r;
-    int rc = db_query(db,
-                      "SELECT id, campaign_id, status FROM recipients WHERE wamid = ? FOR UPDATE",
-                      DB_ARGS(DB_STR(wamid)), &r);
-    if (rc != DB_OK)
-        return rc;
-    long long cid, rid;
-    if (r.nrows == 0 && webhook_callback_parse(cb, &cid, &rid) == 0) {
-        db_rows_free(&r);
-        /* The worker may not have recorded the answer yet: our callback data finds it. */
-        rc = db_query(db,
-                      "SELECT id, campaign_id, status FROM recipients "
-                      "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
-                      "FOR UPDATE",
-                      DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(wamid)), &r);
+    *list = (const char *const *)kw_list;
+    *n = kw_n;
+}
+
+/* ---- one batch of payloads -------------------------------------------------------------- */
+
+struct st_item {
+    const char *wamid, *raw, *cb, *etext;
+    enum msg_status next;
+    long long t, account, event_id;
+    int code;
+    int fresh;   /* first time we see this (wamid, status) */
+    int pending; /* came from message_statuses, waiting for its wamid */
+    long rec;    /* index into recs, -1 none */
+};
+
+struct rec {
+    long long id, campaign, account;
+    enum msg_status st;
+    char phone[17];
+    char wamid[161];
+    int has_wamid;
+    long long t_sent, t_deliv, t_read, t_failed, retry_at;
+    int err_mode; /* 0 keep, 1 set, 2 clear */
+    int code;
+    char etext[1024];
+    int touched;
+};
+
+struct camp {
+    long long id;
+    struct msg_delta d;
+    int replies;
+};
+
+struct batch {
+    struct db *db;
+    struct webhook_stats *st;
+    struct st_item *items;
+    size_t nitems, capitems;
+    struct rec *recs;
+    size_t nrecs, caprecs;
+    struct camp *camps;
+    size_t ncamps, capcamps;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->items);
+    free(b->recs);
+    free(b->camps);
+    memset(b, 0, sizeof *b);
+}
+
+static struct camp *camp_get(struct batch *b, long long cid)
+{
+    for (size_t i = 0; i < b->ncamps; i++)
+        if (b->camps[i].id == cid)
+            return &b->camps[i];
+    if (grow((void **)&b->camps, &b->capcamps, b->ncamps + 1, sizeof *b->camps) < 0)
+        return NULL;
+    struct camp *c = &b->camps[b->ncamps++];
+    memset(c, 0, sizeof *c);
+    c->id = cid;
+    return c;
+}
+
+static void delta_add(struct msg_delta *a, const struct msg_delta *d)
+{
+    a->pending += d->pending;
+    a->sending += d->sending;
+    a->sent += d->sent;
+    a->delivered += d->delivered;
+    a->read += d->read;
+    a->failed += d->failed;
+    a->blocked += d->blocked;
+    a->cancelled += d->cancelled;
+    a->unknown += d->unknown;
+}
+
+static int cmp_camp(const void *a, const void *b)
+{
+    long long x = ((const struct camp *)a)->id, y = ((const struct camp *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Counter changes last, in campaign order: the campaign row is the hot one, held briefly. */
+static int flush_camps(struct batch *b)
+{
+    if (b->ncamps > 1)
+        qsort(b->camps, b->ncamps, sizeof *b->camps, cmp_camp);
+    for (size_t i = 0; i < b->ncamps; i++) {
+        struct camp *c = &b->camps[i];
+        int rc = counters_apply(b->db, c->id, &c->d);
+        if (rc == DB_OK && c->replies)
+            rc = db_exec(b->db,
+                         "UPDATE campaigns SET replies_count = replies_count + ? WHERE id = ?",
+                         DB_ARGS(DB_INT(c->replies), DB_INT(c->id)), NULL);
         if (rc != DB_OK)
             return rc;
     }
-    if (r.nrows == 0) {
-        db_rows_free(&r);
-        st->unmatched++;
-        return DB_OK;
-    }
-    long long id = db_int(&r, 0, 0, 0), campaign_id = db_int(&r, 0, 1, 0);
-    enum msg_status cur = msg_status_parse(db_val(&r, 0, 2));
-    db_rows_free(&r);
+    b->ncamps = 0;
+    return DB_OK;
+}
 
-    struct msg_delta d = {0};
-    if (!msg_transition(cur, next, &d)) {
-        st->ignored++;
+/* "?,?,?" (n times `one`, comma separated) into buf. */
+static void repeat_sql(char *buf, size_t len, const char *one, size_t n)
+{
+    size_t o = 0, l = strlen(one);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && o + l + 2 < len; i++) {
+        if (i)
+            buf[o++] = ',';
+        memcpy(buf + o, one, l);
+        o += l;
+        buf[o] = '\0';
+    }
+}
+
+/* Statement sizes are rounded up to a power of two (the last row repeated), so a handful of
+ * prepared statements serve every batch. */
+static size_t bucket(size_t n)
+{
+    size_t b = 1;
+    while (b < n)
+        b *= 2;
+    return b;
+}
+
+/* ---- the opt-out list --------------------------------------------------------------------- */
+
+static int optout_add(struct batch *b, const char *phone, const char *source, const char *detail,
+                      long long campaign)
+{
+    char d[512];
+    struct db_res res;
+    int rc = db_exec(b->db,
+                     "INSERT IGNORE INTO opt_outs (phone, source, detail, campaign_id) "
+                     "VALUES (?, ?, ?, ?)",
+                     DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(cut(detail, d, sizeof d)),
+                             campaign ? DB_INT(campaign) : DB_NULL),
+                     &res);
+    if (rc != DB_OK || res.affected == 0)
+        return rc;
+    b->st->optouts++;
+    return db_exec(b->db,
+                   "INSERT INTO opt_out_events (phone, action, source, detail, campaign_id, actor) "
+                   "VALUES (?, 'opt_out', ?, ?, ?, 'webhook')",
+                   DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(d[0] ? d : NULL),
+                           campaign ? DB_INT(campaign) : DB_NULL),
+                   NULL);
+}
+
+static int optout_lift(struct batch *b, const char *phone, const char *source, const char *detail)
+{
+    char d[512];
+    struct db_res res;
+    int rc = db_exec(b->db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(phone)), &res);
+    if (rc != DB_OK || res.affected == 0)
+        return rc;
+    b->st->lifts++;
+    return db_exec(b->db,
+                   "INSERT INTO opt_out_events (phone, action, source, detail, actor) "
+                   "VALUES (?, 'lift', ?, ?, 'webhook')",
+                   DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(cut(detail, d, sizeof d))), NULL);
+}
+
+/* ---- pausing ------------------------------------------------------------------------------- */
+
+static int pause_campaign(struct batch *b, long long cid, const char *kind, int resumable,
+                          const char *reason)
+{
+    char r[1200];
+    struct db_res res;
+    int rc = db_exec(
+        b->db,
+        "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = ?, "
+        "resumable = ? WHERE id = ? AND status IN ('running', 'scheduled')",
+        DB_ARGS(DB_STR(cut(reason, r, sizeof r)), DB_STR(kind), DB_INT(resumable), DB_INT(cid)),
+        &res);
+    if (rc == DB_OK && res.affected)
+        log_warn("campaign %lld paused: %s", cid, r);
+    return rc;
+}
+
+static int pause_account(struct batch *b, long long account, const char *kind, int resumable,
+                         const char *reason)
+{
+    char r[1200];
+    struct db_res res;
+    int rc = db_exec(
+        b->db,
+        "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = ?, "
+        "resumable = ? WHERE account_id = ? AND status IN ('running', 'scheduled')",
+        DB_ARGS(DB_STR(cut(reason, r, sizeof r)), DB_STR(kind), DB_INT(resumable), DB_INT(account)),
+        &res);
+    if (rc == DB_OK && res.affected)
+        log_warn("%llu campaigns of account %lld paused: %s", res.affected, account, r);
+    return rc;
+}
+
+/* ---- routing -------------------------------------------------------------------------------- */
+
+static int src_verified(const struct webhook_src *src, long long id)
+{
+    if (src->nverified == 0)
+        return 1;
+    for (size_t i = 0; i < src->nverified; i++)
+        if (src->verified[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The account a messages change is for: its phone number id, else the WABA (entry.id) when
+ * that WABA has one number only. 0 when none of ours (or not signed by its app). */
+static long long route_messages(const struct webhook_src *src, const char *waba,
+                                const char *phone_id)
+{
+    const struct account_list *l = src->accounts;
+    long long found = 0;
+    int n_waba = 0;
+    for (size_t i = 0; l && i < l->n; i++) {
+        const struct account *a = &l->v[i];
+        if (phone_id && strcmp(a->phone_number_id, phone_id) == 0) {
+            found = a->id;
+            n_waba = 1;
+            break;
+        }
+        if (!phone_id && waba && strcmp(a->waba_id, waba) == 0) {
+            found = a->id;
+            n_waba++;
+        }
+    }
+    if (!found || n_waba != 1 || !src_verified(src, found))
+        return 0;
+    return found;
+}
+
+/* ---- statuses -------------------------------------------------------------------------------- */
+
+static int collect_status(struct batch *b, json_object *s, long long account, long long event_id)
+{
+    b->st->statuses++;
+    const char *wamid = jstr(s, "id"), *raw = jstr(s, "status");
+    enum msg_status next = msg_status_parse(raw);
+    if (!wamid || !*wamid || strlen(wamid) > 160 ||
+        (next != MSG_SENT && next != MSG_DELIVERED && next != MSG_READ && next != MSG_FAILED)) {
+        b->st->ignored++;
         return DB_OK;
     }
-    int code = 0;
-    const char *etext = NULL;
+    if (grow((void **)&b->items, &b->capitems, b->nitems + 1, sizeof *b->items) < 0)
+        return DB_ERR;
+    struct st_item *it = &b->items[b->nitems++];
+    memset(it, 0, sizeof *it);
+    it->wamid = wamid;
+    it->raw = raw;
+    it->next = next;
+    it->t = event_time(s);
+    it->cb = jstr(s, "biz_opaque_callback_data");
+    it->account = account;
+    it->event_id = event_id;
+    it->rec = -1;
     json_object *errs = jget(s, "errors", json_type_array);
     if (next == MSG_FAILED && errs && json_object_array_length(errs) > 0) {
         json_object *e = json_object_array_get_idx(errs, 0), *c;
         if (json_object_object_get_ex(e, "code", &c))
-            code = json_object_get_int(c);
-        json_object *ed = jget(e, "error_data", json_type_object);
-        etext = jstr(ed, "details");
-        if (!etext)
-            etext = jstr(e, "title");
-        if (!etext)
-            etext = jstr(e, "message");
+            it->code = json_object_get_int(c);
+        it->etext = jstr(jget(e, "error_data", json_type_object), "details");
+        if (!it->etext)
+            it->etext = jstr(e, "message");
+        if (!it->etext)
+            it->etext = jstr(e, "title");
     }
-    char etext_cut[1024];
-    snprintf(etext_cut, sizeof etext_cut, "%s", etext ? etext : "");
-    /* One statement for every status: times are kept per status, the first one wins. */
-    rc = db_exec(db,
-                 "UPDATE recipients SET status = ?, wamid = COALESCE(wamid, ?), "
-                 "sent_at = COALESCE(sent_at, FROM_UNIXTIME(?)), "
-                 "delivered_at = IF(? >= 2, COALESCE(delivered_at, FROM_UNIXTIME(?)), delivered_at), "
-                 "read_at = IF(? = 3, COALESCE(read_at, FROM_UNIXTIME(?)), read_at), "
-                 "failed_at = IF(? = 9, COALESCE(failed_at, FROM_UNIXTIME(?)), failed_at), "
-                 "last_error_code = IF(? = 9, ?, last_error_code), "
-                 "last_error_text = IF(? = 9, ?, last_error_text) WHERE id = ?",
-                 DB_ARGS(DB_STR(msg_status_name(next)), DB_STR(wamid), DB_INT(when),
-                         DB_INT(next == MSG_DELIVERED ? 2 : next == MSG_READ ? 3 : 0),
-                         DB_INT(when), DB_INT(next == MSG_READ ? 3 : 0), DB_INT(when),
-                         DB_INT(next == MSG_FAILED ? 9 : 0), DB_INT(when),
-                         DB_INT(next == MSG_FAILED ? 9 : 0), code ? DB_INT(code) : DB_NULL,
-                         DB_INT(next == MSG_FAILED ? 9 : 0), etext ? DB_STR(etext_cut) : DB_NULL,
-                         DB_INT(id)),
-                 NULL);
-    if (rc != DB_OK)
-        return rc;
-    struct msg_delta *acc = delta_for(ds, campaign_id);
-    if (!acc) {
-        rc = flush_deltas(db, ds);
-        if (rc != DB_OK)
-            return rc;
-        acc = delta_for(ds, campaign_id);
-    }
-    acc->pending += d.pending;
-    acc->sending += d.sending;
-    acc->sent += d.sent;
-    acc->delivered += d.delivered;
-    acc->read += d.read;
-    acc->failed += d.failed;
-    acc->blocked += d.blocked;
-    acc->cancelled += d.cancelled;
-    acc->unknown += d.unknown;
-    st->applied++;
     return DB_OK;
 }
 
-static int apply_all(struct db *db, json_object *payload, struct webhook_stats *st)
+static long find_rec_by_wamid(struct batch *b, const char *wamid)
 {
-    struct deltas ds;
-    ds.n = 0;
-    json_object *entries = jget(payload, "entry", json_type_array);
-    for (size_t i = 0; entries && i < json_object_array_length(entries); i++) {
-        json_object *changes = jget(json_object_array_get_idx(entries, i), "changes",
-                                    json_type_array);
+    for (size_t i = 0; i < b->nrecs; i++)
+        if (b->recs[i].has_wamid && strcmp(b->recs[i].wamid, wamid) == 0)
+            return (long)i;
+    return -1;
+}
+
+static long find_rec_by_id(struct batch *b, long long id)
+{
+    for (size_t i = 0; i < b->nrecs; i++)
+        if (b->recs[i].id == id)
+            return (long)i;
+    return -1;
+}
+
+/* Adds the rows (id, campaign_id, status, wamid, phone) as recipients of the batch. */
+static int add_recs(struct batch *b, struct db_rows *r)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        long long id = db_int(r, i, 0, 0);
+        if (find_rec_by_id(b, id) >= 0)
+            continue;
+        if (grow((void **)&b->recs, &b->caprecs, b->nrecs + 1, sizeof *b->recs) < 0)
+            return DB_ERR;
+        struct rec *c = &b->recs[b->nrecs++];
+        memset(c, 0, sizeof *c);
+        c->id = id;
+        c->campaign = db_int(r, i, 1, 0);
+        c->st = msg_status_parse(db_val(r, i, 2));
+        if (db_val(r, i, 3)) {
+            snprintf(c->wamid, sizeof c->wamid, "%s", db_val(r, i, 3));
+            c->has_wamid = 1;
+        }
+        snprintf(c->phone, sizeof c->phone, "%s", db_val(r, i, 4) ? db_val(r, i, 4) : "");
+        int rc = campaign_account(b->db, c->campaign, &c->account);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return DB_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Locks the recipients of every status (by wamid, in wamid order so concurrent batches lock
+ * in the same order; then by our callback data for wamids the worker has not recorded). */
+static int lock_recipients(struct batch *b)
+{
+    size_t n = 0;
+    const char **w = malloc((b->nitems + 1) * sizeof *w);
+    if (!w)
+        return DB_ERR;
+    for (size_t i = 0; i < b->nitems; i++)
+        w[n++] = b->items[i].wamid;
+    qsort(w, n, sizeof *w, cmp_str);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || strcmp(w[m - 1], w[i]) != 0)
+            w[m++] = w[i];
+    int rc = DB_OK;
+    char ph[CHUNK * 2 + 8], sql[CHUNK * 2 + 256];
+    for (size_t off = 0; off < m && rc == DB_OK; off += CHUNK) {
+        size_t k = m - off < CHUNK ? m - off : CHUNK, kb = bucket(k);
+        db_arg args[CHUNK];
+        for (size_t i = 0; i < kb; i++)
+            args[i] = DB_STR(w[off + (i < k ? i : k - 1)]);
+        repeat_sql(ph, sizeof ph, "?", kb);
+        snprintf(sql, sizeof sql,
+                 "SELECT id, campaign_id, status, wamid, phone FROM recipients "
+                 "WHERE wamid IN (%s) FOR UPDATE",
+                 ph);
+        struct db_rows r;
+        rc = db_query(b->db, sql, args, kb, &r);
+        if (rc == DB_OK) {
+            rc = add_recs(b, &r);
+            db_rows_free(&r);
+        }
+    }
+    free(w);
+    for (size_t i = 0; i < b->nitems && rc == DB_OK; i++) {
+        struct st_item *it = &b->items[i];
+        it->rec = find_rec_by_wamid(b, it->wamid);
+        long long cid, rid;
+        if (it->rec >= 0 || webhook_callback_parse(it->cb, &cid, &rid) != 0)
+            continue;
+        it->rec = find_rec_by_id(b, rid);
+        if (it->rec >= 0) {
+            if (b->recs[it->rec].campaign != cid ||
+                (b->recs[it->rec].has_wamid && strcmp(b->recs[it->rec].wamid, it->wamid) != 0))
+                it->rec = -1;
+            continue;
+        }
+        struct db_rows r;
+        rc = db_query(b->db,
+                      "SELECT id, campaign_id, status, wamid, phone FROM recipients "
+                      "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
+                      "FOR UPDATE",
+                      DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(it->wamid)), &r);
+        if (rc != DB_OK)
+            break;
+        rc = add_recs(b, &r);
+        db_rows_free(&r);
+        it->rec = find_rec_by_id(b, rid);
+    }
+    /* A status only touches recipients of the account it was routed to. */
+    for (size_t i = 0; i < b->nitems && rc == DB_OK; i++) {
+        struct st_item *it = &b->items[i];
+        if (it->rec >= 0 && it->account && b->recs[it->rec].account != it->account) {
+            log_warn("status for %s routed to account %lld but the message is account %lld's",
+                     it->wamid, it->account, b->recs[it->rec].account);
+            it->rec = -2; /* foreign: neither applied nor kept waiting */
+        }
+    }
+    return rc;
+}
+
+/* Records each new (wamid, status) in message_statuses; marks the items that are new.
+ * Statuses without a recipient stay there unapplied until the wamid is recorded. */
+static int dedupe_statuses(struct batch *b)
+{
+    /* Sorted (wamid, status) so concurrent inserts take the key locks in one order. */
+    size_t n = 0;
+    size_t *ix = malloc((b->nitems + 1) * sizeof *ix);
+    if (!ix)
+        return DB_ERR;
+    for (size_t i = 0; i < b->nitems; i++)
+        if (b->items[i].rec != -2 && !b->items[i].pending)
+            ix[n++] = i;
+    /* insertion sort is fine: payloads carry tens to hundreds of statuses */
+    for (size_t i = 1; i < n; i++) {
+        size_t v = ix[i], j = i;
+        while (j > 0) {
+            const struct st_item *a = &b->items[ix[j - 1]], *c = &b->items[v];
+            int d = strcmp(a->wamid, c->wamid);
+            if (d < 0 || (d == 0 && strcmp(a->raw, c->raw) <= 0))
+                break;
+            ix[j] = ix[j - 1];
+            j--;
+        }
+        ix[j] = v;
+    }
+    int rc = DB_OK;
+    enum { PER = 10 };
+    char rows[CHUNK * 64], sql[CHUNK * 64 + 512];
+    char(*etext)[1024] = malloc(CHUNK * sizeof *etext);
+    char(*cb)[512] = malloc(CHUNK * sizeof *cb);
+    db_arg *args = malloc(CHUNK * PER * sizeof *args);
+    if (!etext || !cb || !args)
+        rc = DB_ERR;
+    for (size_t off = 0; off < n && rc == DB_OK; off += CHUNK) {
+        size_t k = n - off < CHUNK ? n - off : CHUNK, kb = bucket(k), a = 0;
+        for (size_t i = 0; i < kb; i++) {
+            size_t j = i < k ? i : k - 1;
+            struct st_item *it = &b->items[ix[off + j]];
+            if (i == j) {
+                cut(it->etext, etext[j], sizeof etext[j]);
+                cut(it->cb, cb[j], sizeof cb[j]);
+            }
+            long long rid = it->rec >= 0 ? b->recs[it->rec].id : 0;
+            args[a++] = DB_STR(it->wamid);
+            args[a++] = DB_STR(it->raw);
+            args[a++] = DB_INT(it->t);
+            args[a++] = it->account ? DB_INT(it->account) : DB_NULL;
+            args[a++] = rid ? DB_INT(rid) : DB_NULL;
+            args[a++] = it->cb ? DB_STR(cb[j]) : DB_NULL;
+            args[a++] = it->code ? DB_INT(it->code) : DB_NULL;
+            args[a++] = it->etext ? DB_STR(etext[j]) : DB_NULL;
+            args[a++] = it->event_id ? DB_INT(it->event_id) : DB_NULL;
+            args[a++] = DB_INT(rid);
+        }
+        repeat_sql(rows, sizeof rows, "(?,?,FROM_UNIXTIME(?),?,?,?,?,?,?,IF(? > 0, NOW(3), NULL))",
+                   kb);
+        snprintf(sql, sizeof sql,
+                 "INSERT IGNORE INTO message_statuses (wamid, status, event_at, account_id, "
+                 "recipient_id, callback, error_code, error_text, event_id, applied_at) "
+                 "VALUES %s RETURNING wamid, status",
+                 rows);
+        struct db_rows r;
+        rc = db_query(b->db, sql, args, a, &r);
+        if (rc != DB_OK)
+            break;
+        for (size_t i = 0; i < r.nrows; i++) {
+            const char *w = db_val(&r, i, 0), *s = db_val(&r, i, 1);
+            for (size_t j = 0; j < k; j++) {
+                struct st_item *it = &b->items[ix[off + j]];
+                if (!it->fresh && strcmp(it->wamid, w) == 0 && strcmp(it->raw, s) == 0) {
+                    it->fresh = 1;
+                    break;
+                }
+            }
+        }
+        db_rows_free(&r);
+    }
+    for (size_t i = 0; i < b->nitems; i++) {
+        struct st_item *it = &b->items[i];
+        if (it->pending || it->rec == -2)
+            continue;
+        if (!it->fresh)
+            b->st->duplicates++;
+        else if (it->rec < 0)
+            b->st->unmatched++;
+    }
+    free(etext);
+    free(cb);
+    free(args);
+    free(ix);
+    return rc;
+}
+
+static void tmin(long long *slot, long long t)
+{
+    if (*slot == 0 || t < *slot)
+        *slot = t;
+}
+
+/* What a failed status's error code means for the campaign and the number (spec §2, the same
+ * table the worker follows). */
+static int failed_policy(struct batch *b, struct st_item *it, struct rec *c)
+{
+    if (!it->code)
+        return DB_OK;
+    enum cloudapi_action a = cloudapi_classify(it->code, CLOUDAPI_HTTP_WEBHOOK);
+    char reason[1200];
+    snprintf(reason, sizeof reason, "Meta error %d (%s) in a status webhook: %s", it->code,
+             cloudapi_action_name(a), it->etext ? it->etext : cloudapi_explain(it->code, "es"));
+    switch (a) {
+    case CLOUDAPI_ACT_OPTOUT:
+        return c->phone[0] ? optout_add(b, c->phone, "error_131050", it->etext, c->campaign)
+                           : DB_OK;
+    case CLOUDAPI_ACT_RETRY_24H:
+        /* Meta's per-user marketing cap: not before 24 h, when it may be sent again. */
+        c->retry_at = it->t + RETRY_24H_S;
+        return DB_OK;
+    case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
+    case CLOUDAPI_ACT_STOP_CAMPAIGN:
+        return pause_campaign(b, c->campaign, "error", 1, reason);
+    case CLOUDAPI_ACT_PAUSE_NUMBER:
+    case CLOUDAPI_ACT_STOP_ACCOUNT:
+    case CLOUDAPI_ACT_STOP_NUMBER:
+        return c->account ? pause_account(b, c->account, "error", 1, reason) : DB_OK;
+    default:
+        return DB_OK;
+    }
+}
+
+static int apply_item(struct batch *b, struct st_item *it)
+{
+    struct rec *c = &b->recs[it->rec];
+    enum msg_status cur = c->st;
+    c->touched = 1;
+    if (!c->has_wamid) {
+        snprintf(c->wamid, sizeof c->wamid, "%s", it->wamid);
+        c->has_wamid = 1;
+    }
+    /* Times: the earliest event implying each stage, whatever the order of arrival. */
+    if (cur == MSG_SENDING || cur == MSG_SENT || cur == MSG_DELIVERED || cur == MSG_READ ||
+        cur == MSG_FAILED || cur == MSG_UNKNOWN) {
+        tmin(&c->t_sent, it->t);
+        if (it->next == MSG_DELIVERED || it->next == MSG_READ)
+            tmin(&c->t_deliv, it->t);
+        if (it->next == MSG_READ)
+            tmin(&c->t_read, it->t);
+    }
+    struct msg_delta d = {0};
+    if (!msg_transition(cur, it->next, &d)) {
+        b->st->ignored++;
+        return DB_OK;
+    }
+    struct camp *k = camp_get(b, c->campaign);
+    if (!k)
+        return DB_ERR;
+    delta_add(&k->d, &d);
+    b->st->applied++;
+    c->st = it->next;
+    if (it->next == MSG_FAILED) {
+        c->t_failed = it->t;
+        c->err_mode = 1;
+        c->code = it->code;
+        cut(it->etext ? it->etext : "", c->etext, sizeof c->etext);
+        return failed_policy(b, it, c);
+    }
+    if (cur == MSG_FAILED) {
+        /* A later delivery proves the failure wrong. */
+        c->err_mode = 2;
+        c->t_failed = 0;
+        c->retry_at = 0;
+    }
+    return DB_OK;
+}
+
+static int update_recs(struct batch *b)
+{
+    for (size_t i = 0; i < b->nrecs; i++) {
+        struct rec *c = &b->recs[i];
+        if (!c->touched)
+            continue;
+        int rc = db_exec(
+            b->db,
+            "UPDATE recipients SET status = ?, wamid = COALESCE(wamid, ?), "
+            "sent_at = IF(? > 0, LEAST(COALESCE(sent_at, FROM_UNIXTIME(?)), FROM_UNIXTIME(?)), "
+            "sent_at), "
+            "delivered_at = IF(? > 0, LEAST(COALESCE(delivered_at, FROM_UNIXTIME(?)), "
+            "FROM_UNIXTIME(?)), delivered_at), "
+            "read_at = IF(? > 0, LEAST(COALESCE(read_at, FROM_UNIXTIME(?)), FROM_UNIXTIME(?)), "
+            "read_at), "
+            "failed_at = CASE ? WHEN 1 THEN FROM_UNIXTIME(?) WHEN 2 THEN NULL ELSE failed_at END, "
+            "last_error_code = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL ELSE last_error_code END, "
+            "last_error_text = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL ELSE last_error_text END, "
+            "next_attempt_at = IF(? > 0, FROM_UNIXTIME(?), next_attempt_at) WHERE id = ?",
+            DB_ARGS(DB_STR(msg_status_name(c->st)), DB_STR(c->wamid), DB_INT(c->t_sent),
+                    DB_INT(c->t_sent), DB_INT(c->t_sent), DB_INT(c->t_deliv), DB_INT(c->t_deliv),
+                    DB_INT(c->t_deliv), DB_INT(c->t_read), DB_INT(c->t_read), DB_INT(c->t_read),
+                    DB_INT(c->err_mode), DB_INT(c->t_failed), DB_INT(c->err_mode),
+                    c->code ? DB_INT(c->code) : DB_NULL, DB_INT(c->err_mode),
+                    c->etext[0] ? DB_STR(c->etext) : DB_NULL, DB_INT(c->retry_at),
+                    DB_INT(c->retry_at), DB_INT(c->id)),
+            NULL);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return DB_OK;
+}
+
+/* Marks pending statuses as ours to apply (another process may be applying them too). */
+static int claim_pending(struct batch *b)
+{
+    for (size_t i = 0; i < b->nitems; i++) {
+        struct st_item *it = &b->items[i];
+        if (!it->pending || it->rec < 0)
+            continue;
+        struct db_res res;
+        int rc =
+            db_exec(b->db,
+                    "UPDATE message_statuses SET applied_at = NOW(3), recipient_id = ? "
+                    "WHERE wamid = ? AND status = ? AND applied_at IS NULL",
+                    DB_ARGS(DB_INT(b->recs[it->rec].id), DB_STR(it->wamid), DB_STR(it->raw)), &res);
+        if (rc != DB_OK)
+            return rc;
+        it->fresh = res.affected == 1;
+    }
+    return DB_OK;
+}
+
+static int apply_statuses(struct batch *b)
+{
+    if (b->nitems == 0)
+        return DB_OK;
+    int rc = lock_recipients(b);
+    if (rc == DB_OK)
+        rc = dedupe_statuses(b);
+    if (rc == DB_OK)
+        rc = claim_pending(b);
+    for (size_t i = 0; i < b->nitems && rc == DB_OK; i++)
+        if (b->items[i].fresh && b->items[i].rec >= 0)
+            rc = apply_item(b, &b->items[i]);
+    if (rc == DB_OK)
+        rc = update_recs(b);
+    return rc;
+}
+
+/* ---- inbound messages -------------------------------------------------------------------- */
+
+static int apply_message(struct batch *b, json_object *m, long long account, long long event_id)
+{
+    const char *id = jstr(m, "id"), *type = jstr(m, "type");
+    char phone[17];
+    if (!id || !*id || strlen(id) > 160 || !type || wa_phone(jstr(m, "from"), phone) < 0) {
+        b->st->other++;
+        return DB_OK;
+    }
+    const char *text = NULL, *payload = NULL, *source = "keyword";
+    int optout = 0;
+    const char *const *kw = NULL;
+    size_t nkw = 0;
+    if (strcmp(type, "text") == 0) {
+        text = jstr(jget(m, "text", json_type_object), "body");
+    } else if (strcmp(type, "button") == 0) {
+        json_object *btn = jget(m, "button", json_type_object);
+        payload = jstr(btn, "payload");
+        text = jstr(btn, "text");
+        source = "button";
+    } else if (strcmp(type, "interactive") == 0) {
+        json_object *in = jget(m, "interactive", json_type_object);
+        json_object *rep = jget(in, "button_reply", json_type_object);
+        if (!rep)
+            rep = jget(in, "list_reply", json_type_object);
+        payload = jstr(rep, "id");
+        text = jstr(rep, "title");
+        source = "button";
+    }
+    if (text || payload) {
+        keywords_get(b->db, &kw, &nkw);
+        optout = optout_match(payload, kw, nkw) || optout_match(text, kw, nkw);
+    }
+    const char *ctx = jstr(jget(m, "context", json_type_object), "id");
+    if (ctx && strlen(ctx) > 160)
+        ctx = NULL;
+    long long rid = 0, cid = 0;
+    int rc;
+    if (ctx) {
+        struct db_rows r;
+        rc = db_query(b->db, "SELECT id, campaign_id FROM recipients WHERE wamid = ?",
+                      DB_ARGS(DB_STR(ctx)), &r);
+        if (rc != DB_OK)
+            return rc;
+        if (r.nrows) {
+            rid = db_int(&r, 0, 0, 0);
+            cid = db_int(&r, 0, 1, 0);
+        }
+        db_rows_free(&r);
+        long long acc = 0;
+        if (cid && (rc = campaign_account(b->db, cid, &acc)) != DB_OK)
+            return rc;
+        if (cid && account && acc != account)
+            rid = cid = 0; /* an answer to another account's message */
+    }
+    char body[4096], pl[1024];
+    long long t = event_time(m);
+    struct db_res res;
+    rc = db_exec(b->db,
+                 "INSERT IGNORE INTO inbound_messages (wamid, account_id, phone, type, body, "
+                 "payload, context_wamid, campaign_id, recipient_id, opt_out, sent_at, event_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?)",
+                 DB_ARGS(DB_STR(id), account ? DB_INT(account) : DB_NULL, DB_STR(phone),
+                         DB_STRN(type, strlen(type) > 32 ? 32 : strlen(type)),
+                         DB_STR(cut(text, body, sizeof body)), DB_STR(cut(payload, pl, sizeof pl)),
+                         DB_STR(ctx), cid ? DB_INT(cid) : DB_NULL, rid ? DB_INT(rid) : DB_NULL,
+                         DB_INT(optout), DB_INT(t), event_id ? DB_INT(event_id) : DB_NULL),
+                 &res);
+    if (rc != DB_OK || res.affected == 0)
+        return rc; /* a message seen before changes nothing */
+    b->st->messages++;
+    if (rid) {
+        b->st->replies++;
+        rc = db_exec(b->db,
+                     "UPDATE recipients SET replied_at = LEAST(COALESCE(replied_at, "
+                     "FROM_UNIXTIME(?)), FROM_UNIXTIME(?)) WHERE id = ?",
+                     DB_ARGS(DB_INT(t), DB_INT(t), DB_INT(rid)), NULL);
+        if (rc != DB_OK)
+            return rc;
+        struct camp *k = camp_get(b, cid);
+        if (!k)
+            return DB_ERR;
+        k->replies++;
+    }
+    if (optout)
+        rc = optout_add(b, phone, source,
+                        payload && optout_match(payload, kw, nkw) ? payload : text, cid);
+    return rc;
+}
+
+/* ---- user preferences ------------------------------------------------------------------------ */
+
+static int apply_preference(struct batch *b, json_object *p, long long account)
+{
+    const char *value = jstr(p, "value"), *category = jstr(p, "category");
+    const char *detail = jstr(p, "detail");
+    char phone[17], d[512];
+    if (!value || (strcmp(value, "stop") != 0 && strcmp(value, "resume") != 0) ||
+        wa_phone(jstr(p, "wa_id"), phone) < 0) {
+        b->st->other++;
+        return DB_OK;
+    }
+    if (!category || strlen(category) > 64)
+        category = "marketing_messages";
+    long long t = event_time(p);
+    struct db_rows r;
+    int rc = db_query(b->db,
+                      "SELECT value, UNIX_TIMESTAMP(event_at) FROM user_preferences "
+                      "WHERE phone = ? AND category = ? FOR UPDATE",
+                      DB_ARGS(DB_STR(phone), DB_STR(category)), &r);
+    if (rc != DB_OK)
+        return rc;
+    int stale = 0;
+    if (r.nrows) {
+        long long have = db_int(&r, 0, 1, 0);
+        /* Older than what we have, or the same event again: nothing to do. */
+        stale = have > t || (have == t && db_val(&r, 0, 0) && strcmp(db_val(&r, 0, 0), value) == 0);
+    }
+    db_rows_free(&r);
+    if (stale)
+        return DB_OK;
+    rc = db_exec(b->db,
+                 "INSERT INTO user_preferences (phone, category, value, detail, event_at, "
+                 "account_id) VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), ?) ON DUPLICATE KEY UPDATE "
+                 "value = VALUES(value), detail = VALUES(detail), event_at = VALUES(event_at), "
+                 "account_id = VALUES(account_id)",
+                 DB_ARGS(DB_STR(phone), DB_STR(category), DB_STR(value),
+                         DB_STR(cut(detail, d, sizeof d)), DB_INT(t),
+                         account ? DB_INT(account) : DB_NULL),
+                 NULL);
+    if (rc != DB_OK)
+        return rc;
+    if (strcmp(value, "stop") == 0)
+        return optout_add(b, phone, "user_preferences", detail, 0);
+    return optout_lift(b, phone, "user_preferences", detail);
+}
+
+/* ---- templates, quality, account ---------------------------------------------------------- */
+
+static int apply_template(struct batch *b, json_object *v, long long account)
+{
+    char idbuf[32], why[512], name_buf[513], lang_buf[17];
+    const char *event = jstr(v, "event");
+    const char *meta_id = jscalar(v, "message_template_id", idbuf, sizeof idbuf);
+    const char *name = jstr(v, "message_template_name");
+    const char *lang = jstr(v, "message_template_language");
+    if (!event || (!meta_id && !(name && lang))) {
+        b->st->other++;
+        return DB_OK;
+    }
+    int rc;
+    if (!name || !lang) {
+        struct db_rows r;
+        rc = db_query(b->db,
+                      "SELECT name, language FROM templates WHERE account_id = ? AND meta_id = ?",
+                      DB_ARGS(DB_INT(account), DB_STR(meta_id)), &r);
+        if (rc != DB_OK)
+            return rc;
+        if (r.nrows == 0) {
+            db_rows_free(&r);
+            b->st->other++;
+            return DB_OK;
+        }
+        name = cut(db_val(&r, 0, 0), name_buf, sizeof name_buf);
+        lang = cut(db_val(&r, 0, 1), lang_buf, sizeof lang_buf);
+        db_rows_free(&r);
+    }
+    json_object *info = jget(v, "other_info", json_type_object);
+    const char *reason = jstr(v, "reason"), *title = jstr(info, "title");
+    const char *desc = jstr(info, "description");
+    snprintf(why, sizeof why, "%s%s%s%s%s", reason ? reason : "", title ? " " : "",
+             title ? title : "", desc ? ": " : "", desc ? desc : "");
+    char st[33];
+    cut(event, st, sizeof st);
+    rc = db_exec(b->db,
+                 "INSERT INTO templates (account_id, meta_id, name, language, status, "
+                 "status_reason) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+                 "status = VALUES(status), status_reason = VALUES(status_reason), "
+                 "meta_id = IF(VALUES(meta_id) = '', meta_id, VALUES(meta_id))",
+                 DB_ARGS(DB_INT(account), DB_STR(meta_id ? meta_id : ""),
+                         DB_STRN(name, strlen(name) > 512 ? 512 : strlen(name)),
+                         DB_STRN(lang, strlen(lang) > 16 ? 16 : strlen(lang)), DB_STR(st),
+                         DB_STR(why[0] ? why : NULL)),
+                 NULL);
+    if (rc != DB_OK)
+        return rc;
+    char reason_text[1200];
+    if (strcmp(event, "PAUSED") == 0 || strcmp(event, "DISABLED") == 0) {
+        snprintf(reason_text, sizeof reason_text, "Meta %s the template %s (%s)%s%s",
+                 strcmp(event, "PAUSED") == 0 ? "paused" : "disabled", name, lang,
+                 why[0] ? ": " : "", why);
+        struct db_res res;
+        rc = db_exec(b->db,
+                     "UPDATE campaigns SET status = IF(status = 'paused', status, 'paused'), "
+                     "pause_reason = ?, pause_kind = 'template', resumable = 0 "
+                     "WHERE account_id = ? AND template_name = ? AND template_language = ? "
+                     "AND status IN ('running', 'scheduled', 'paused')",
+                     DB_ARGS(DB_STR(reason_text), DB_INT(account), DB_STR(name), DB_STR(lang)),
+                     &res);
+        if (rc == DB_OK && res.affected)
+            log_warn("%llu campaigns paused: %s", res.affected, reason_text);
+        return rc;
+    }
+    if (strcmp(event, "REINSTATED") == 0 || strcmp(event, "APPROVED") == 0) {
+        snprintf(reason_text, sizeof reason_text,
+                 "Meta %s the template %s (%s): the campaign can be resumed",
+                 strcmp(event, "APPROVED") == 0 ? "approved" : "reinstated", name, lang);
+        return db_exec(b->db,
+                       "UPDATE campaigns SET resumable = 1, pause_reason = ? "
+                       "WHERE account_id = ? AND template_name = ? AND template_language = ? "
+                       "AND status = 'paused' AND pause_kind = 'template'",
+                       DB_ARGS(DB_STR(reason_text), DB_INT(account), DB_STR(name), DB_STR(lang)),
+                       NULL);
+    }
+    return DB_OK;
+}
+
+static int same_digits(const char *a, const char *b)
+{
+    if (!a || !b)
+        return 0;
+    for (;;) {
+        while (*a && (*a < '0' || *a > '9'))
+            a++;
+        while (*b && (*b < '0' || *b > '9'))
+            b++;
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+        a++;
+        b++;
+    }
+}
+
+static int apply_quality(struct batch *b, json_object *v, const long long *acc, size_t nacc)
+{
+    const char *event = jstr(v, "event");
+    const char *tier = jstr(v, "max_daily_conversations_per_business");
+    if (!tier)
+        tier = jstr(v, "current_limit");
+    if (!event) {
+        b->st->other++;
+        return DB_OK;
+    }
+    const char *rating = jstr(v, "current_quality_rating");
+    if (!rating)
+        rating = jstr(v, "quality_rating");
+    if (!rating && strcmp(event, "FLAGGED") == 0)
+        rating = "RED";
+    if (!rating && strcmp(event, "UNFLAGGED") == 0)
+        rating = "GREEN";
+    long long mps = strcmp(event, "THROUGHPUT_UPGRADE") == 0 ? 1000 : 0;
+    char e[65], t[17], q[17];
+    size_t matched = nacc;
+    const long long *target = acc;
+    for (size_t i = 0; i < matched; i++) {
+        int rc = db_exec(b->db,
+                         "UPDATE wa_accounts SET quality_event = ?, quality_updated_at = NOW(3), "
+                         "messaging_tier = COALESCE(?, messaging_tier), "
+                         "quality_rating = COALESCE(?, quality_rating), "
+                         "throughput_mps = IF(? > 0, ?, throughput_mps) WHERE id = ?",
+                         DB_ARGS(DB_STR(cut(event, e, sizeof e)), DB_STR(cut(tier, t, sizeof t)),
+                                 DB_STR(cut(rating, q, sizeof q)), DB_INT(mps), DB_INT(mps),
+                                 DB_INT(target[i])),
+                         NULL);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return DB_OK;
+}
+
+static int apply_account_update(struct batch *b, json_object *v, long long account)
+{
+    const char *event = jstr(v, "event");
+    if (!event) {
+        b->st->other++;
+        return DB_OK;
+    }
+    json_object *details = json_object_new_object();
+    if (!details)
+        return DB_ERR;
+    static const char *const keys[] = {"restriction_info", "ban_info", "violation_info"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_object *x;
+        if (json_object_object_get_ex(v, keys[i], &x))
+            json_object_object_add(details, keys[i], json_object_get(x));
+    }
+    char info[1024], e[65];
+    cut(json_object_object_length(details)
+            ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN)
+            : NULL,
+        info, sizeof info);
+    int has_info = json_object_object_length(details) > 0;
+    json_object_put(details);
+    int rc = db_exec(b->db,
+                     "UPDATE wa_accounts SET account_event = ?, account_updated_at = NOW(3), "
+                     "restriction = IF(? IN ('ACCOUNT_RESTRICTION', 'ACCOUNT_VIOLATION', "
+                     "'DISABLED_UPDATE', 'ACCOUNT_DELETED'), ?, restriction) WHERE id = ?",
+                     DB_ARGS(DB_STR(cut(event, e, sizeof e)), DB_STR(e),
+                             DB_STR(has_info ? info : e), DB_INT(account)),
+                     NULL);
+    if (rc != DB_OK)
+        return rc;
+    const char *ban = jstr(jget(v, "ban_info", json_type_object), "waba_ban_state");
+    char reason[1200];
+    snprintf(reason, sizeof reason, "Meta account_update %s%s%s", e, has_info ? ": " : "",
+             has_info ? info : "");
+    if (strcmp(event, "DISABLED_UPDATE") == 0 && ban && strcmp(ban, "REINSTATE") == 0)
+        return db_exec(b->db,
+                       "UPDATE campaigns SET resumable = 1 WHERE account_id = ? "
+                       "AND status = 'paused' AND pause_kind = 'account'",
+                       DB_ARGS(DB_INT(account)), NULL);
+    if (strcmp(event, "ACCOUNT_RESTRICTION") == 0 || strcmp(event, "ACCOUNT_VIOLATION") == 0)
+        return pause_account(b, account, "account", 1, reason);
+    if (strcmp(event, "DISABLED_UPDATE") == 0 || strcmp(event, "ACCOUNT_DELETED") == 0)
+        return pause_account(b, account, "account", 0, reason);
+    return DB_OK;
+}
+
+/* ---- walking payloads ------------------------------------------------------------------------ */
+
+struct ev {
+    json_object *payload;
+    long long id;
+    struct webhook_src src;
+};
+
+/* Accounts of a WABA (entry.id) that signed the payload; for phone_number_quality_update the
+ * one whose display number it names when there are several. */
+static size_t waba_accounts(const struct webhook_src *src, const char *waba, const char *display,
+                            long long *out, size_t max)
+{
+    size_t n = 0;
+    const struct account_list *l = src->accounts;
+    for (size_t i = 0; waba && l && i < l->n && n < max; i++)
+        if (strcmp(l->v[i].waba_id, waba) == 0 && src_verified(src, l->v[i].id))
+            out[n++] = l->v[i].id;
+    if (display && n > 1) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct account *a = accounts_find(l, out[i]);
+            if (a && same_digits(a->display_phone, display))
+                out[m++] = out[i];
+        }
+        n = m;
+    }
+    return n;
+}
+
+/* Pass 1 (statuses = 1): collects every status. Pass 2: everything else, in order. */
+static int walk(struct batch *b, const struct ev *e, int statuses)
+{
+    json_object *entries = jget(e->payload, "entry", json_type_array);
+    if (!entries) {
+        if (statuses)
+            b->st->other++;
+        return DB_OK;
+    }
+    for (size_t i = 0; i < json_object_array_length(entries); i++) {
+        json_object *entry = json_object_array_get_idx(entries, i);
+        char wbuf[40];
+        const char *waba = jscalar(entry, "id", wbuf, sizeof wbuf);
+        json_object *changes = jget(entry, "changes", json_type_array);
         for (size_t j = 0; changes && j < json_object_array_length(changes); j++) {
             json_object *ch = json_object_array_get_idx(changes, j);
             const char *field = jstr(ch, "field");
-            json_object *value = jget(ch, "value", json_type_object);
-            if (!field || strcmp(field, "messages") != 0 || !value) {
-                st->other++;
+            json_object *v = jget(ch, "value", json_type_object);
+            if (!field || !v) {
+                if (statuses)
+                    b->st->other++;
                 continue;
             }
-            json_object *statuses = jget(value, "statuses", json_type_array);
-            for (size_t k = 0; statuses && k < json_object_array_length(statuses); k++) {
-                int rc = apply_status(db, json_object_array_get_idx(statuses, k), &ds, st);
-                if (rc != DB_OK)
-                    return rc;
+            int rc = DB_OK;
+            if (strcmp(field, "messages") == 0) {
+                const char *pid = jstr(jget(v, "metadata", json_type_object), "phone_number_id");
+                long long acc = route_messages(&e->src, waba, pid);
+                json_object *list = jget(v, statuses ? "statuses" : "messages", json_type_array);
+                if (!list)
+                    continue;
+                if (!acc) {
+                    b->st->unrouted++;
+                    continue;
+                }
+                for (size_t k = 0; k < json_object_array_length(list) && rc == DB_OK; k++) {
+                    json_object *x = json_object_array_get_idx(list, k);
+                    rc = statuses ? collect_status(b, x, acc, e->id)
+                                  : apply_message(b, x, acc, e->id);
+                }
+            } else if (statuses) {
+                continue;
+            } else if (strcmp(field, "user_preferences") == 0) {
+                const char *pid = jstr(jget(v, "metadata", json_type_object), "phone_number_id");
+                long long acc = route_messages(&e->src, waba, pid);
+                json_object *list = jget(v, "user_preferences", json_type_array);
+                if (!acc) {
+                    b->st->unrouted++;
+                    continue;
+                }
+                for (size_t k = 0; list && k < json_object_array_length(list) && rc == DB_OK; k++)
+                    rc = apply_preference(b, json_object_array_get_idx(list, k), acc);
+            } else if (strcmp(field, "message_template_status_update") == 0 ||
+                       strcmp(field, "phone_number_quality_update") == 0 ||
+                       strcmp(field, "account_update") == 0) {
+                long long acc[64];
+                int quality = field[0] == 'p';
+                size_t n = waba_accounts(&e->src, waba,
+                                         quality ? jstr(v, "display_phone_number") : NULL, acc, 64);
+                if (n == 0) {
+                    b->st->unrouted++;
+                    continue;
+                }
+                if (quality)
+                    rc = apply_quality(b, v, acc, n);
+                for (size_t k = 0; !quality && k < n && rc == DB_OK; k++)
+                    rc = field[0] == 'm' ? apply_template(b, v, acc[k])
+                                         : apply_account_update(b, v, acc[k]);
+            } else {
+                b->st->other++; /* kept in webhook_events, nothing to do */
             }
-            if (jget(value, "messages", json_type_array))
-                st->other++;
+            if (rc != DB_OK)
+                return rc;
         }
     }
-    return flush_deltas(db, &ds);
+    return DB_OK;
 }
 
-int webhook_apply(struct db *db, json_object *payload, struct webhook_stats *st)
+/* Applies the events inside the caller's transaction. */
+static int apply_events(struct db *db, const struct ev *evs, size_t n, struct webhook_stats *st)
 {
-    for (int attempt = 0; attempt < 3; attempt++) {
-        memset(st, 0, sizeof *st);
-        int rc = db_begin(db);
+    struct batch b;
+    memset(&b, 0, sizeof b);
+    b.db = db;
+    b.st = st;
+    int rc = DB_OK;
+    for (size_t i = 0; i < n && rc == DB_OK; i++)
+        rc = walk(&b, &evs[i], 1);
+    if (rc == DB_OK)
+        rc = apply_statuses(&b);
+    for (size_t i = 0; i < n && rc == DB_OK; i++)
+        rc = walk(&b, &evs[i], 0);
+    if (rc == DB_OK)
+        rc = flush_camps(&b);
+    batch_free(&b);
+    return rc;
+}
+
+/* ---- storing and the sweep ------------------------------------------------------------------- */
+
+static void verified_csv(const struct webhook_src *src, char *out, size_t len)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < src->nverified && o + 24 < len; i++)
+        o += (size_t)snprintf(out + o, len - o, "%s%lld", i ? "," : "", src->verified[i]);
+}
+
+static size_t parse_csv(const char *s, long long *out, size_t max)
+{
+    size_t n = 0;
+    while (s && *s && n < max) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s)
+            break;
+        if (v > 0)
+            out[n++] = v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end != ',')
+            break;
+    }
+    return n;
+}
+
+int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
+                  const char *body, size_t len, long long *event_id)
+{
+    char csv[256];
+    struct db_res res;
+    verified_csv(src, csv, sizeof csv);
+    *event_id = 0;
+    int rc =
+        db_exec(db,
+                "INSERT INTO webhook_events (signature, verified_accounts, body) "
+                "VALUES (?, ?, ?)",
+                DB_ARGS(DB_STR(signature), DB_STR(csv[0] ? csv : NULL), DB_STRN(body, len)), &res);
+    if (rc == DB_OK)
+        *event_id = (long long)res.insert_id;
+    return rc;
+}
+
+static int mark_failed(struct db *db, long long id, const char *msg, int give_up)
+{
+    char m[1024];
+    return db_exec(db,
+                   "UPDATE webhook_events SET apply_error = ?, "
+                   "apply_attempts = IF(?, 999, apply_attempts + 1) WHERE id = ?",
+                   DB_ARGS(DB_STR(cut(msg, m, sizeof m)), DB_INT(give_up), DB_INT(id)), NULL);
+}
+
+struct stored {
+    struct ev *evs;
+    size_t n;
+    long long verified[SWEEP_EVENTS][16];
+};
+
+static void stored_free(struct stored *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        json_object_put(s->evs[i].payload);
+    free(s->evs);
+    s->evs = NULL;
+    s->n = 0;
+}
+
+/* Locks and parses up to max unapplied events (one id when only > 0). Bodies that are not
+ * JSON are marked and left out. */
+static int claim_events(struct db *db, const struct account_list *accounts, int older_than_s,
+                        int include_failed, long long only, size_t max, struct stored *s)
+{
+    struct db_rows r;
+    int rc;
+    if (only)
+        rc = db_query(db,
+                      "SELECT id, body, verified_accounts FROM webhook_events "
+                      "WHERE id = ? AND applied_at IS NULL FOR UPDATE SKIP LOCKED",
+                      DB_ARGS(DB_INT(only)), &r);
+    else
+        rc = db_query(db,
+                      "SELECT id, body, verified_accounts FROM webhook_events "
+                      "WHERE applied_at IS NULL AND apply_attempts < ? "
+                      "AND received_at <= NOW(3) - INTERVAL ? SECOND "
+                      "ORDER BY applied_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                      DB_ARGS(DB_INT(include_failed ? 1000000 : MAX_ATTEMPTS), DB_INT(older_than_s),
+                              DB_INT((long long)max)),
+                      &r);
+    if (rc != DB_OK)
+        return rc;
+    s->evs = calloc(r.nrows + 1, sizeof *s->evs);
+    if (!s->evs) {
+        db_rows_free(&r);
+        return DB_ERR;
+    }
+    for (size_t i = 0; i < r.nrows && rc == DB_OK; i++) {
+        long long id = db_int(&r, i, 0, 0);
+        const char *body = db_val(&r, i, 1);
+        size_t len = r.len[i * r.ncols + 1];
+        json_tokener *tok = json_tokener_new();
+        json_object *o = tok && body ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
+        int ok = o && json_tokener_get_error(tok) == json_tokener_success &&
+                 json_object_is_type(o, json_type_object);
+        json_tokener_free(tok);
+        if (!ok) {
+            json_object_put(o);
+            log_error("webhook event %lld is not a JSON object; left unapplied", id);
+            rc = mark_failed(db, id, "the stored body is not a JSON object", 1);
+            continue;
+        }
+        struct ev *e = &s->evs[s->n];
+        e->payload = o;
+        e->id = id;
+        e->src.accounts = accounts;
+        e->src.verified = s->verified[s->n];
+        e->src.nverified = parse_csv(db_val(&r, i, 2), s->verified[s->n], 16);
+        s->n++;
+    }
+    db_rows_free(&r);
+    return rc;
+}
+
+static int mark_applied(struct db *db, const struct stored *s)
+{
+    if (s->n == 0)
+        return DB_OK;
+    char ph[SWEEP_EVENTS * 2 + 8], sql[SWEEP_EVENTS * 2 + 128];
+    db_arg args[SWEEP_EVENTS];
+    size_t kb = bucket(s->n);
+    for (size_t i = 0; i < kb; i++)
+        args[i] = DB_INT(s->evs[i < s->n ? i : s->n - 1].id);
+    repeat_sql(ph, sizeof ph, "?", kb);
+    snprintf(sql, sizeof sql,
+             "UPDATE webhook_events SET applied_at = NOW(3), apply_error = NULL WHERE id IN (%s)",
+             ph);
+    return db_exec(db, sql, args, kb, NULL);
+}
+
+/* One transaction: claim, apply, mark. Returns events applied (0: none left) or a db_rc. */
+static int sweep_once(struct db *db, const struct account_list *accounts, int older_than_s,
+                      int include_failed, long long only, struct webhook_stats *st)
+{
+    struct stored s;
+    memset(&s, 0, sizeof s);
+    int rc = db_begin(db);
+    if (rc != DB_OK)
+        return rc;
+    rc =
+        claim_events(db, accounts, older_than_s, include_failed, only, only ? 1 : SWEEP_EVENTS, &s);
+    size_t n = s.n;
+    if (rc == DB_OK && n)
+        rc = apply_events(db, s.evs, n, st);
+    if (rc == DB_OK)
+        rc = mark_applied(db, &s);
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        if (rc != DB_ERR_RETRY && rc != DB_ERR_CONN && n > 1 && !only) {
+            /* One bad event must not hold the others back: apply them one by one. */
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", db_error(db));
+            log_warn("webhook sweep of %zu events failed (%s); applying them one by one", n, msg);
+            int done = 0;
+            for (size_t i = 0; i < n; i++) {
+                struct webhook_stats one;
+                memset(&one, 0, sizeof one);
+                int r1 = sweep_once(db, accounts, 0, 1, s.evs[i].id, &one);
+                if (r1 > 0)
+                    done += r1;
+            }
+            stored_free(&s);
+            return done;
+        }
+        if (only && rc != DB_ERR_RETRY && rc != DB_ERR_CONN) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", db_error(db));
+            log_error("webhook event %lld not applied: %s", only, msg);
+            mark_failed(db, only, msg, 0);
+        }
+        stored_free(&s);
+        return rc;
+    }
+    st->events += (int)n;
+    stored_free(&s);
+    return (int)n;
+}
+
+int webhook_sweep(struct db *db, const struct account_list *accounts, int older_than_s,
+                  int include_failed, struct webhook_stats *st)
+{
+    struct account_list own;
+    memset(&own, 0, sizeof own);
+    memset(st, 0, sizeof *st);
+    if (!accounts) {
+        int rc = accounts_load(db, NULL, &own);
         if (rc != DB_OK)
             return rc;
-        rc = apply_all(db, payload, st);
-        if (rc == DB_OK)
-            rc = db_commit(db);
-        if (rc == DB_OK)
-            return DB_OK;
-        db_rollback(db);
-        if (rc != DB_ERR_RETRY)
-            return rc;
-        log_warn("webhook apply: %s; retrying", db_error(db));
+        accounts = &own;
     }
-    return DB_ERR_RETRY;
+    int total = 0, rc = DB_OK, retries = 0;
+    for (;;) {
+        int n = sweep_once(db, accounts, older_than_s, include_failed, 0, st);
+        if (n == DB_ERR_RETRY && retries++ < 5)
+            continue;
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        if (n == 0)
+            break;
+        total += n;
+    }
+    if (rc == DB_OK) {
+        /* Statuses that came before their wamid was known, which may be known by now. */
+        rc = db_begin(db);
+        if (rc == DB_OK) {
+            rc = webhook_apply_pending(db, 0);
+            rc = rc == DB_OK ? db_commit(db) : rc;
+            if (rc != DB_OK)
+                db_rollback(db);
+        }
+    }
+    if (own.v)
+        accounts_free(&own);
+    return rc == DB_OK ? total : rc;
+}
+
+static int lock_query(struct db *db, const char *sql)
+{
+    struct db_rows r;
+    int rc = db_query(db, sql, DB_NOARGS, &r);
+    if (rc != DB_OK)
+        return rc;
+    int got = r.nrows && db_int(&r, 0, 0, 0) == 1;
+    db_rows_free(&r);
+    return got;
+}
+
+int webhook_apply_queue(struct db *db, const struct account_list *accounts,
+                        struct webhook_stats *st)
+{
+    int total = 0;
+    memset(st, 0, sizeof *st);
+    /* Bounded, so the process that happens to hold the lock under a steady stream still
+     * answers its own request quickly; whatever is left is taken by the next requests. */
+    for (int round = 0; round < 2; round++) {
+        int got = lock_query(db, "SELECT GET_LOCK('pregon_webhook_apply', 0)");
+        if (got <= 0)
+            return got < 0 ? got : total; /* someone else is applying: they will take ours */
+        int rc = DB_OK, retries = 0;
+        for (int batch = 0; batch < (round == 0 ? 2 : 1);) {
+            int n = sweep_once(db, accounts, 0, 0, 0, st);
+            if (n == DB_ERR_RETRY && retries++ < 5)
+                continue;
+            if (n <= 0) {
+                rc = n;
+                break;
+            }
+            total += n;
+            batch++;
+        }
+        lock_query(db, "SELECT RELEASE_LOCK('pregon_webhook_apply')");
+        if (rc < 0)
+            return rc;
+        /* An event stored while we held the lock, by a process that then found it taken,
+         * is ours to apply: look once more after letting go. */
+        got = lock_query(db, "SELECT EXISTS (SELECT 1 FROM webhook_events "
+                             "WHERE applied_at IS NULL AND apply_attempts < 5)");
+        if (got <= 0)
+            return got < 0 ? got : total;
+    }
+    st->backlog = 1; /* more than we take in one request: someone must drain it */
+    return total;
+}
+
+int webhook_apply_pending(struct db *db, long long campaign_id)
+{
+    struct db_rows r;
+    /* A plain read sees the caller's own uncommitted wamids. */
+    int rc = db_query(db,
+                      "SELECT ms.wamid, ms.status, UNIX_TIMESTAMP(ms.event_at), ms.account_id, "
+                      "ms.callback, ms.error_code, ms.error_text, ms.event_id "
+                      "FROM message_statuses ms JOIN recipients r ON r.wamid = ms.wamid "
+                      "WHERE ms.applied_at IS NULL AND (? = 0 OR r.campaign_id = ?) "
+                      "ORDER BY ms.wamid, ms.status LIMIT 1000",
+                      DB_ARGS(DB_INT(campaign_id), DB_INT(campaign_id)), &r);
+    if (rc != DB_OK || r.nrows == 0) {
+        if (rc == DB_OK)
+            db_rows_free(&r);
+        return rc;
+    }
+    struct webhook_stats st;
+    memset(&st, 0, sizeof st);
+    struct batch b;
+    memset(&b, 0, sizeof b);
+    b.db = db;
+    b.st = &st;
+    if (grow((void **)&b.items, &b.capitems, r.nrows, sizeof *b.items) < 0) {
+        db_rows_free(&r);
+        return DB_ERR;
+    }
+    for (size_t i = 0; i < r.nrows; i++) {
+        struct st_item *it = &b.items[b.nitems++];
+        memset(it, 0, sizeof *it);
+        it->wamid = db_val(&r, i, 0);
+        it->raw = db_val(&r, i, 1);
+        it->next = msg_status_parse(it->raw);
+        it->t = db_int(&r, i, 2, 0);
+        it->account = db_int(&r, i, 3, 0);
+        it->cb = db_val(&r, i, 4);
+        it->code = (int)db_int(&r, i, 5, 0);
+        it->etext = db_val(&r, i, 6);
+        it->event_id = db_int(&r, i, 7, 0);
+        it->pending = 1;
+        it->rec = -1;
+    }
+    rc = apply_statuses(&b);
+    if (rc == DB_OK)
+        rc = flush_camps(&b);
+    if (rc == DB_OK && st.applied)
+        log_info("%d statuses applied once their send was recorded", st.applied);
+    batch_free(&b);
+    db_rows_free(&r);
+    return rc;
 }

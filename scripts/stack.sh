@@ -24,6 +24,8 @@ HTTP_PORT=${PREGON_HTTP_PORT:-8080}
 DB_PORT=${PREGON_DB_PORT:-3307}
 SANDBOX_PORT=${PREGON_SANDBOX_PORT:-8090}
 FCGI_PROCS=${PREGON_FCGI_PROCS:-4}
+# Fewer than 3 can't keep a process free beside nginx's kept connections (see fcgi_keepalive).
+[ "$FCGI_PROCS" -ge 3 ] || FCGI_PROCS=3
 WORKERS=${PREGON_WORKERS:-1}
 ME=$(id -un)
 CONF=$VAR/pregon.conf
@@ -176,9 +178,18 @@ pick_nginx_user() {
     fi
 }
 
+# Idle FastCGI connections nginx may keep per worker (2 workers): together fewer than the
+# FastCGI processes, so a process is always free for a new connection (see the template).
+fcgi_keepalive() {
+    local k=$(((FCGI_PROCS - 1) / 2))
+    [ "$k" -ge 1 ] || k=1
+    echo "$k"
+}
+
 write_nginx_conf() {
     sed -e "s|@USER_LINE@|$NGINX_USER_LINE|" -e "s|@VAR@|$VAR|g" -e "s|@WWW@|$ROOT/www|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@FCGI_SOCKET@|$RUN/pregon-fcgi.sock|g" \
+        -e "s|@FCGI_KEEPALIVE@|$(fcgi_keepalive)|g" \
         "$ROOT/nginx/pregon-dev.conf.in" >"$VAR/nginx/nginx.conf"
     nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 2>>"$LOG/nginx-error.log" ||
         die "nginx configuration test failed (see $LOG/nginx-error.log)"
@@ -198,6 +209,10 @@ cmd_start() {
     provision_db
     write_config
     ensure_secrets
+    # The first superadmin, once: from PREGON_ADMIN_EMAIL/PREGON_ADMIN_PASSWORD, or a random
+    # password printed below and nowhere else (pregonctl user-reset-password replaces it).
+    local first_admin
+    first_admin=$("$BUILD/bin/pregonctl" -c "$CONF" user-init) || die "could not create the first superadmin"
     # shellcheck disable=SC1091
     . "$VAR/sandbox.env"
     PREGON_SANDBOX_ACCESS_TOKEN=$SANDBOX_TOKEN PREGON_SANDBOX_APP_SECRET=$SANDBOX_APP_SECRET \
@@ -220,7 +235,14 @@ cmd_start() {
     say "  webhook:        http://127.0.0.1:$HTTP_PORT/webhook (verify token in $VAR/sandbox.env)"
     say "  sandbox Graph:  http://127.0.0.1:$SANDBOX_PORT/ (no real WhatsApp account configured)"
     say "  MariaDB:        127.0.0.1:$DB_PORT, socket $RUN/mysqld.sock; logs in $LOG"
-    say "  sign-in: not needed yet: the API is open to whoever reaches 127.0.0.1:$HTTP_PORT"
+    if [ "${PREGON_AUTH_MODE:-}" = none ] || grep -qE '^[[:space:]]*auth_mode[[:space:]]*=[[:space:]]*none' "$CONF"; then
+        say "  sign-in: OFF (auth_mode = none): whoever reaches 127.0.0.1:$HTTP_PORT is superadmin"
+    elif [ -n "$first_admin" ]; then
+        say "  sign-in:        $(sed -n 's/^first superadmin created: //p' <<<"$first_admin")"
+        say "  password:       $(sed -n 's/^password: //p' <<<"$first_admin")"
+    else
+        say "  sign-in: with your account (build/bin/pregonctl -c $CONF user-list; user-reset-password)"
+    fi
 }
 
 stop_one() {

@@ -2,7 +2,8 @@
 # The test driver behind `make test`: cmocka unit tests, then the integration suite against
 # an isolated stack. Ends with one line "N passed, N failed" and fails when anything failed.
 #
-# usage: test.sh BUILD_DIR [unit|integration]
+# usage: test.sh BUILD_DIR [unit|fuzz|integration]
+# FUZZ_SMOKE_SECONDS (default 2): how long each fuzz target runs (make fuzz runs them long).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,28 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
         printf '   %-24s %s passed, %s failed\n' "$name" "$p" "$f"
         [ "$f" -eq 0 ] || sed 's/^/      /' "$log" | grep -E 'FAIL|ERROR|error|Sanitizer' | head -20
     done
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = fuzz ]; then
+    secs=${FUZZ_SMOKE_SECONDS:-2}
+    echo "== fuzz smoke (libFuzzer + ASan/UBSan, ${secs}s per target, tests/fuzz/)"
+    # The fuzz targets have a build of their own (clang, build-fuzz/) whatever BUILD is; the
+    # lock keeps runs started side by side from compiling into it at once.
+    log=$OUT/fuzz.log
+    if flock "$ROOT/tests/out/.fuzz-build.lock" make -s -C "$ROOT" fuzz-build \
+        >"$OUT/fuzz-build.log" 2>&1; then
+        "$ROOT/tests/fuzz/run.sh" "$secs" >"$log" 2>&1
+        sed '$d' "$log"
+        p=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log" | tail -1)
+        f=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | tail -1)
+        [ -n "$p" ] || { p=0; f=1; }
+    else
+        echo "   building the fuzz targets failed (see $OUT/fuzz-build.log)"
+        p=0
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then

@@ -1,14 +1,20 @@
-/* pregon-worker: the long-running sender.
+/* pregon-worker: the sender.
  *
- *   pregon-worker [-c FILE]
+ *   pregon-worker [-c FILE] [--drain SECONDS]
  *
- * Any number of workers, on one machine or several, share the database: claims use
- * SELECT ... FOR UPDATE SKIP LOCKED, so none sends what another has claimed. SIGTERM or
- * SIGINT: stop claiming, finish what is in flight, record it, release the rest, exit 0. */
+ * Any number of workers, on one machine or several, share the database (docs/worker.md).
+ * SIGTERM or SIGINT: stop claiming, finish what is in flight, record every result, release
+ * what never started, exit 0. SIGHUP: read the configuration again (pace, progressive start,
+ * breaker, timeouts; the database and worker_inflight need a restart).
+ * --drain SECONDS: work for at most that long (less when there is nothing to do) and exit;
+ * for cron on shared hosting. A lock (worker_lock_file) keeps two drains from overlapping. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -16,55 +22,23 @@
 #include "secret.h"
 #include "worker.h"
 
-#define HEARTBEAT_S      5
-#define LEASE_CHECK_S    10
-#define ACCOUNTS_RELOAD_S 15
-
-static volatile int stopping;
+volatile sig_atomic_t worker_sig_stop, worker_sig_hup;
 
 static void on_stop(int sig)
 {
     (void)sig;
-    stopping = 1;
+    worker_sig_stop = 1;
 }
 
-/* One pass over the running campaigns: a batch of each. Returns how many were sent. */
-static size_t work_once(struct worker *w)
+static void on_hup(int sig)
 {
-    struct campaign *camps = NULL;
-    size_t ncamps = 0, sent = 0;
-    if (claim_running_campaigns(w, &camps, &ncamps) != DB_OK) {
-        log_warn("listing campaigns: %s", db_error(w->db));
-        return 0;
-    }
-    for (size_t i = 0; i < ncamps && !stopping; i++) {
-        struct campaign *c = &camps[i];
-        const struct account *acc = accounts_find(&w->accounts, c->account_id);
-        if (!acc)
-            continue;
-        int limit = c->batch_size < w->cfg.worker_batch ? c->batch_size : w->cfg.worker_batch;
-        struct batch b;
-        int rc = claim_batch(w, c, limit, &b);
-        if (rc != DB_OK) {
-            log_warn("claiming for campaign %lld: %s", c->id, db_error(w->db));
-            continue;
-        }
-        if (b.n == 0) {
-            claim_complete_if_done(w, c->id);
-            continue;
-        }
-        b.acc = acc;
-        send_build(w, &b);
-        send_batch(w, &b);
-        claim_record(w, &b);
-        sent += b.n;
-        if (log_enabled(LOG_DEBUG))
-            log_debug("campaign %lld: batch of %zu recorded", c->id, b.n);
-        batch_free(&b);
-        claim_complete_if_done(w, c->id);
-    }
-    claim_campaigns_free(camps, ncamps);
-    return sent;
+    (void)sig;
+    worker_sig_hup = 1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pregon-worker [-c FILE] [--drain SECONDS]\n");
 }
 
 int main(int argc, char **argv)
@@ -72,7 +46,25 @@ int main(int argc, char **argv)
     static struct worker w;
     static struct secret_key key;
     char err[512] = "";
-    if (config_load(&w.cfg, config_path_from_args(argc, argv), err, sizeof err) < 0) {
+    long drain_s = 0;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            i++;
+        } else if (!strcmp(argv[i], "--drain") && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            drain_s = strtol(argv[++i], &end, 10);
+            if (errno || *end || drain_s < 1 || drain_s > 86400) {
+                usage();
+                return 2;
+            }
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    w.config_path = config_path_from_args(argc, argv);
+    if (config_load(&w.cfg, w.config_path, err, sizeof err) < 0) {
         fprintf(stderr, "pregon-worker: %s\n", err);
         return 1;
     }
@@ -80,65 +72,105 @@ int main(int argc, char **argv)
         fprintf(stderr, "pregon-worker: cannot open log file %s\n", w.cfg.log_file);
         return 1;
     }
+    w.nramp = pace_ramp_parse(w.cfg.worker_ramp_steps, w.ramp_steps, PACE_RAMP_MAX);
+    if (w.nramp < 0) {
+        log_error("worker_ramp_steps must be increasing messages/s like 10,20,40: %s",
+                  w.cfg.worker_ramp_steps);
+        return 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    w.stopping = &stopping;
+
+    int lock_fd = -1;
+    if (drain_s) {
+        lock_fd = open(w.cfg.worker_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd < 0) {
+            log_error("cannot open the lock file %s: %s", w.cfg.worker_lock_file, strerror(errno));
+            return 1;
+        }
+        if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            log_info("another draining worker holds %s; nothing to do", w.cfg.worker_lock_file);
+            close(lock_fd);
+            config_free(&w.cfg);
+            return 0;
+        }
+        w.drain_deadline_us = now_us() + (long long)drain_s * 1000000;
+    }
 
     if (secret_key_load(&key, w.cfg.secrets_key_file, err, sizeof err) < 0) {
         log_error("%s", err);
         return 1;
     }
     w.key = &key;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cond, NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || send_init(&w) < 0) {
         log_error("libcurl initialisation failed");
         return 1;
     }
-    w.db = db_open(&w.cfg);
-    if (!w.db) {
+    struct db *db = db_open(&w.cfg);
+    if (!db) {
         log_error("out of memory");
         return 1;
     }
     /* Wait for the database rather than exit: it may be starting or restarting. */
-    while (!stopping && (db_ensure(w.db) != DB_OK || claim_register(&w) != DB_OK)) {
-        log_warn("database not reachable (%s); retrying", db_error(w.db));
+    while (!worker_sig_stop && (db_ensure(db) != DB_OK || claim_register(&w, db) != DB_OK)) {
+        log_warn("database not reachable (%s); retrying", db_error(db));
         sleep(1);
     }
-    log_info("worker %lld started", w.worker_id);
-
-    double last_beat = 0, last_lease = 0, last_accounts = 0;
-    while (!stopping) {
-        double now = now_monotonic();
-        if (now - last_accounts >= ACCOUNTS_RELOAD_S) {
-            struct account_list fresh;
-            if (accounts_load(w.db, &key, &fresh) == DB_OK) {
-                accounts_free(&w.accounts);
-                w.accounts = fresh;
-                last_accounts = now;
-            }
-        }
-        if (now - last_beat >= HEARTBEAT_S) {
-            claim_heartbeat(&w);
-            last_beat = now;
-        }
-        if (now - last_lease >= LEASE_CHECK_S) {
-            claim_recover_leases(&w);
-            last_lease = now;
-        }
-        if (work_once(&w) == 0 && !stopping)
-            usleep((useconds_t)w.cfg.worker_poll_ms * 1000);
+    db_close(db);
+    if (worker_sig_stop) {
+        send_cleanup(&w);
+        curl_global_cleanup();
+        secret_key_wipe(&key);
+        config_free(&w.cfg);
+        return 0;
     }
-    claim_unregister(&w);
+    log_info("worker %lld started%s", w.worker_id, drain_s ? " (draining)" : "");
+
+    pthread_t claimer, recorder, beat;
+    if (pthread_create(&beat, NULL, heartbeat_main, &w) != 0 ||
+        pthread_create(&recorder, NULL, recorder_main, &w) != 0 ||
+        pthread_create(&claimer, NULL, claimer_main, &w) != 0) {
+        log_error("cannot start threads");
+        return 1;
+    }
+    send_loop(&w);
+    pthread_join(recorder, NULL);
+    pthread_join(claimer, NULL);
+    pthread_join(beat, NULL);
     log_info("worker %lld stopped", w.worker_id);
-    accounts_free(&w.accounts);
+
+    struct acct *a = w.accts;
+    while (a) {
+        struct acct *next = a->next;
+        endpoint_put(a->ep);
+        free(a);
+        a = next;
+    }
+    struct camp *c = w.camps;
+    while (c) {
+        struct camp *next = c->next;
+        json_object_put(c->body_params);
+        json_object_put(c->param_map);
+        if (c->have_slots)
+            cloudapi_slots_free(&c->slots);
+        free(c);
+        c = next;
+    }
+    free(w.heap);
     send_cleanup(&w);
-    db_close(w.db);
     curl_global_cleanup();
     secret_key_wipe(&key);
     config_free(&w.cfg);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return 0;
 }

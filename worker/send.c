@@ -1,5 +1,6 @@
-/* Building the Cloud API requests of a batch and sending them with the libcurl multi
- * interface: many in flight, connections kept alive, paced to the number's throughput. */
+/* Building the Cloud API requests and sending them with the libcurl multi interface: many
+ * in flight, connections kept alive (HTTP/2 when the server offers it over TLS), each request
+ * started at the slot the claimer gave it and never before. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include "webhook_apply.h"
 #include "worker.h"
 
-#define MAX_ATTEMPTS 5
 #define MAX_RESPONSE (1024 * 1024)
 
 double now_monotonic(void)
@@ -21,49 +21,130 @@ double now_monotonic(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long long now_ms(void)
+long long now_us(void)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int send_init(struct worker *w)
+/* ---- queues and the slot heap (callers hold mu) ------------------------------------------ */
+
+void jobq_push(struct jobq *q, struct job *j)
 {
-    w->multi = curl_multi_init();
-    if (!w->multi)
-        return -1;
-    curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->cfg.worker_inflight);
-    w->neasy = w->cfg.worker_inflight;
-    w->easy = calloc((size_t)w->neasy, sizeof *w->easy);
-    if (!w->easy)
-        return -1;
-    for (int i = 0; i < w->neasy; i++) {
-        w->easy[i] = curl_easy_init();
-        if (!w->easy[i])
-            return -1;
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->n++;
+}
+
+struct job *jobq_pop(struct jobq *q)
+{
+    struct job *j = q->head;
+    if (!j)
+        return NULL;
+    q->head = j->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->n--;
+    j->next = NULL;
+    return j;
+}
+
+static void heap_swap(struct worker *w, size_t a, size_t b)
+{
+    struct job *t = w->heap[a];
+    w->heap[a] = w->heap[b];
+    w->heap[b] = t;
+    w->heap[a]->heap_idx = (int)a;
+    w->heap[b]->heap_idx = (int)b;
+}
+
+static void heap_up(struct worker *w, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (w->heap[p]->slot_us <= w->heap[i]->slot_us)
+            break;
+        heap_swap(w, p, i);
+        i = p;
     }
+}
+
+static void heap_down(struct worker *w, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->nheap && w->heap[l]->slot_us < w->heap[m]->slot_us)
+            m = l;
+        if (r < w->nheap && w->heap[r]->slot_us < w->heap[m]->slot_us)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(w, i, m);
+        i = m;
+    }
+}
+
+int heap_push(struct worker *w, struct job *j)
+{
+    if (w->nheap == w->capheap) {
+        size_t cap = w->capheap ? w->capheap * 2 : 256;
+        struct job **nh = realloc(w->heap, cap * sizeof *nh);
+        if (!nh)
+            return -1;
+        w->heap = nh;
+        w->capheap = cap;
+    }
+    w->heap[w->nheap] = j;
+    j->heap_idx = (int)w->nheap;
+    w->nheap++;
+    heap_up(w, w->nheap - 1);
     return 0;
 }
 
-void send_cleanup(struct worker *w)
+void heap_remove(struct worker *w, struct job *j)
 {
-    for (int i = 0; w->easy && i < w->neasy; i++)
-        if (w->easy[i])
-            curl_easy_cleanup(w->easy[i]);
-    free(w->easy);
-    w->easy = NULL;
-    if (w->multi)
-        curl_multi_cleanup(w->multi);
-    w->multi = NULL;
+    size_t i = (size_t)j->heap_idx;
+    if (j->heap_idx < 0 || i >= w->nheap || w->heap[i] != j)
+        return;
+    w->nheap--;
+    if (i != w->nheap) {
+        w->heap[i] = w->heap[w->nheap];
+        w->heap[i]->heap_idx = (int)i;
+        heap_down(w, i);
+        heap_up(w, i);
+    }
+    j->heap_idx = -1;
 }
 
-/* The value of one body parameter for a recipient: fixed, from its CSV column, or the
- * fallback. NULL when none applies. */
+struct job *heap_pop(struct worker *w)
+{
+    if (!w->nheap)
+        return NULL;
+    struct job *j = w->heap[0];
+    heap_remove(w, j);
+    return j;
+}
+
+/* ---- building a request ---------------------------------------------------------------- */
+
+/* The value of one mapped parameter for a recipient: a plain string (fixed), {"value"},
+ * {"column"} from its variables, or the fallback. NULL when none applies. */
 static const char *param_value(json_object *p, json_object *vars)
 {
     json_object *v;
+    if (!p)
+        return NULL;
+    if (json_object_is_type(p, json_type_string))
+        return json_object_get_string(p);
+    if (json_object_is_type(p, json_type_array) && json_object_array_length(p) == 1)
+        return param_value(json_object_array_get_idx(p, 0), vars);
+    if (!json_object_is_type(p, json_type_object))
+        return NULL;
     if (json_object_object_get_ex(p, "value", &v) && json_object_is_type(v, json_type_string))
         return json_object_get_string(v);
     if (json_object_object_get_ex(p, "column", &v) && json_object_is_type(v, json_type_string)) {
@@ -72,101 +153,143 @@ static const char *param_value(json_object *p, json_object *vars)
             json_object_is_type(cell, json_type_string) && json_object_get_string_len(cell) > 0)
             return json_object_get_string(cell);
     }
-    if (json_object_object_get_ex(p, "fallback", &v) && json_object_is_type(v, json_type_string))
+    if (json_object_object_get_ex(p, "fallback", &v) && json_object_is_type(v, json_type_string) &&
+        json_object_get_string_len(v) > 0)
         return json_object_get_string(v);
     return NULL;
 }
 
 static void set_failed(struct job *j, int code, const char *text)
 {
-    j->done = 1;
     j->out.status = MSG_FAILED;
     j->out.log_outcome = "failed";
     j->out.code = code;
     snprintf(j->out.text, sizeof j->out.text, "%s", text);
 }
 
-void send_build(struct worker *w, struct batch *b)
+/* The param_map item for slot i of the template: positional sections are arrays indexed by
+ * the slot's position within its component, named ones objects keyed by the slot's name;
+ * buttons are {"<index>": item}. */
+static json_object *map_item(json_object *map, const struct cloudapi_slots *s, size_t i)
 {
-    (void)w;
-    const struct campaign *c = b->camp;
-    size_t np = c->params ? json_object_array_length(c->params) : 0;
-    struct cloudapi_param *params = calloc(np + 1, sizeof *params);
-    for (size_t i = 0; i < b->n; i++) {
-        struct job *j = &b->jobs[i];
-        if (!params) {
+    const struct cloudapi_slot *sl = &s->v[i];
+    json_object *sec = NULL, *it = NULL;
+    const char *key = sl->component == CLOUDAPI_C_HEADER ? "header"
+                      : sl->component == CLOUDAPI_C_BODY ? "body"
+                                                         : "buttons";
+    if (!json_object_object_get_ex(map, key, &sec) || !sec)
+        return NULL;
+    if (sl->component == CLOUDAPI_C_BUTTON) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", sl->index);
+        if (json_object_is_type(sec, json_type_object) && json_object_object_get_ex(sec, idx, &it))
+            return it;
+        if (json_object_is_type(sec, json_type_array))
+            return json_object_array_get_idx(sec, (size_t)sl->index);
+        return NULL;
+    }
+    if (json_object_is_type(sec, json_type_object)) {
+        if (sl->name[0] && json_object_object_get_ex(sec, sl->name, &it))
+            return it;
+        return NULL;
+    }
+    if (json_object_is_type(sec, json_type_array)) {
+        size_t pos = 0;
+        for (size_t k = 0; k < i; k++)
+            if (s->v[k].component == sl->component && s->v[k].index == sl->index)
+                pos++;
+        return json_object_array_get_idx(sec, pos);
+    }
+    return NULL;
+}
+
+int send_build(struct job *j)
+{
+    const struct camp *c = j->camp;
+    json_object *vars = NULL;
+    /* The vars travel in resp until the request is built. */
+    if (j->resp)
+        vars = json_tokener_parse(j->resp);
+    free(j->resp);
+    j->resp = NULL;
+    j->resp_len = j->resp_cap = 0;
+
+    char cb[64], err[256] = "";
+    webhook_callback_format(cb, sizeof cb, c->id, j->id);
+    struct cloudapi_message m = {.to = j->phone,
+                                 .template_name = c->template_name,
+                                 .language = c->language,
+                                 .callback_data = cb};
+    const char *missing = NULL;
+    if (c->have_slots) {
+        /* The full mapping: header, body and button parameters, positional or named. */
+        const char **values = calloc(c->slots.n + 1, sizeof *values);
+        if (!values) {
+            json_object_put(vars);
             set_failed(j, 0, "out of memory");
-            continue;
+            return -1;
         }
-        json_object *vars = NULL;
-        /* vars were stored by us as a JSON object; the body is freed after building. */
-        if (j->resp)
-            vars = json_tokener_parse(j->resp);
-        free(j->resp);
-        j->resp = NULL;
-        const char *missing = NULL;
+        for (size_t i = 0; i < c->slots.n && !missing; i++) {
+            values[i] = param_value(map_item(c->param_map, &c->slots, i), vars);
+            if (!values[i])
+                missing = "a template parameter has no value for this recipient";
+        }
+        if (!missing)
+            j->body = cloudapi_slots_message_json(&m, &c->slots, values, c->slots.n, &j->body_len,
+                                                  err, sizeof err);
+        free(values);
+    } else {
+        /* body_params: positional body parameters only. */
+        size_t np = c->body_params ? json_object_array_length(c->body_params) : 0;
+        struct cloudapi_param *params = calloc(np + 1, sizeof *params);
+        if (!params) {
+            json_object_put(vars);
+            set_failed(j, 0, "out of memory");
+            return -1;
+        }
         for (size_t k = 0; k < np; k++) {
             params[k].type = CLOUDAPI_P_TEXT;
-            params[k].name = NULL;
-            params[k].value = param_value(json_object_array_get_idx(c->params, k), vars);
+            params[k].value = param_value(json_object_array_get_idx(c->body_params, k), vars);
             if (!params[k].value)
                 missing = "a template parameter has no value for this recipient";
         }
-        char cb[64], err[256] = "";
-        webhook_callback_format(cb, sizeof cb, c->id, j->id);
-        struct cloudapi_component comp = {.type = CLOUDAPI_C_BODY, .params = params,
-                                          .nparams = np};
-        struct cloudapi_message m = {.to = j->phone,
-                                     .template_name = c->template_name,
-                                     .language = c->language,
-                                     .components = np ? &comp : NULL,
-                                     .ncomponents = np ? 1 : 0,
-                                     .callback_data = cb};
+        struct cloudapi_component comp = {.type = CLOUDAPI_C_BODY, .params = params, .nparams = np};
+        m.components = np ? &comp : NULL;
+        m.ncomponents = np ? 1 : 0;
         if (!missing)
             j->body = cloudapi_message_json(&m, &j->body_len, err, sizeof err);
-        json_object_put(vars);
-        if (missing)
-            set_failed(j, 0, missing);
-        else if (!j->body)
-            set_failed(j, 0, err);
+        free(params);
     }
-    free(params);
+    json_object_put(vars);
+    if (missing || !j->body) {
+        set_failed(j, 0, missing ? missing : err);
+        return -1;
+    }
+    return 0;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* ---- the answer ------------------------------------------------------------------------- */
+
+static long long now_ms(void)
 {
-    struct job *j = userdata;
-    size_t n = size * nmemb;
-    if (j->resp_len + n > MAX_RESPONSE)
-        return 0;
-    if (j->resp_len + n + 1 > j->resp_cap) {
-        size_t cap = (j->resp_len + n + 1) * 2;
-        char *nb = realloc(j->resp, cap);
-        if (!nb)
-            return 0;
-        j->resp = nb;
-        j->resp_cap = cap;
-    }
-    memcpy(j->resp + j->resp_len, ptr, n);
-    j->resp_len += n;
-    j->resp[j->resp_len] = '\0';
-    return n;
+    return now_us() / 1000;
 }
 
 /* Turns the answer into what happens to the recipient (spec §2, decided on the code). */
-static void decide(struct job *j)
+static void decide(struct worker *w, struct job *j)
 {
     struct outcome *o = &j->out;
     if (j->curl_rc != CURLE_OK) {
         /* No connection was made: the request surely never reached Meta. */
-        int safe = j->curl_rc == CURLE_COULDNT_CONNECT || j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
+        int safe = j->curl_rc == CURLE_COULDNT_CONNECT ||
+                   j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
                    j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY;
         cloudapi_parse_send(0, j->curl_err, strlen(j->curl_err), &j->res);
         o->code = 0;
-        snprintf(o->text, sizeof o->text, "network: %s", j->curl_err[0] ? j->curl_err
-                                                                        : curl_easy_strerror(j->curl_rc));
+        snprintf(o->text, sizeof o->text, "network: %s",
+                 j->curl_err[0] ? j->curl_err : curl_easy_strerror(j->curl_rc));
         if (!safe) {
-            /* It may have reached Meta: never resend by ourselves; a status webhook or an
+            /* It may have reached Meta: never resent by ourselves; a status webhook or an
              * operator settles it. */
             o->status = MSG_UNKNOWN;
             o->log_outcome = "unknown";
@@ -176,8 +299,12 @@ static void decide(struct job *j)
     } else {
         cloudapi_parse_send(j->http_status, j->resp, j->resp_len, &j->res);
         o->code = j->res.code > 0 ? j->res.code : 0;
-        snprintf(o->text, sizeof o->text, "%s", j->res.details[0] ? j->res.details : j->res.message);
+        snprintf(o->text, sizeof o->text, "%s",
+                 j->res.details[0] ? j->res.details : j->res.message);
     }
+    free(j->resp);
+    j->resp = NULL;
+    j->resp_len = j->resp_cap = 0;
     if (j->res.accepted) {
         o->status = MSG_SENT;
         o->log_outcome = "sent";
@@ -192,7 +319,7 @@ static void decide(struct job *j)
     case CLOUDAPI_ACT_RETRY_PAIR:
     case CLOUDAPI_ACT_RETRY_24H:
     case CLOUDAPI_ACT_RETRY_MAINTENANCE:
-        if (j->attempt >= MAX_ATTEMPTS || delay < 0) {
+        if (j->attempt >= w->cfg.worker_max_attempts || delay < 0) {
             o->status = MSG_FAILED;
             o->log_outcome = "failed";
             return;
@@ -216,20 +343,82 @@ static void decide(struct job *j)
         o->retry_at_ms = now_ms();
         return;
     default:
-        o->status = MSG_FAILED;
+        o->status = j->res.code == 130403 ? MSG_BLOCKED : MSG_FAILED;
         o->log_outcome = j->res.code == 130403 ? "blocked" : "failed";
-        if (j->res.code == 130403)
-            o->status = MSG_BLOCKED;
         return;
     }
 }
 
-static void start_job(struct worker *w, struct batch *b, struct job *j, CURL *e,
-                      struct curl_slist *hdrs, const char *url)
+/* ---- sending ---------------------------------------------------------------------------- */
+
+int send_init(struct worker *w)
 {
+    w->multi = curl_multi_init();
+    if (!w->multi)
+        return -1;
+    curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->cfg.worker_inflight);
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->cfg.worker_inflight);
+    w->neasy = w->cfg.worker_inflight;
+    w->easy = calloc((size_t)w->neasy, sizeof *w->easy);
+    w->free_idx = calloc((size_t)w->neasy, sizeof *w->free_idx);
+    if (!w->easy || !w->free_idx)
+        return -1;
+    for (int i = 0; i < w->neasy; i++) {
+        w->easy[i] = curl_easy_init();
+        if (!w->easy[i])
+            return -1;
+        w->free_idx[w->nfree++] = i;
+    }
+    return 0;
+}
+
+void send_cleanup(struct worker *w)
+{
+    for (int i = 0; w->easy && i < w->neasy; i++)
+        if (w->easy[i])
+            curl_easy_cleanup(w->easy[i]);
+    free(w->easy);
+    free(w->free_idx);
+    w->easy = NULL;
+    w->free_idx = NULL;
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    w->multi = NULL;
+}
+
+void send_wakeup(struct worker *w)
+{
+    if (w->multi)
+        curl_multi_wakeup(w->multi);
+}
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct job *j = userdata;
+    size_t n = size * nmemb;
+    if (j->resp_len + n > MAX_RESPONSE)
+        return 0;
+    if (j->resp_len + n + 1 > j->resp_cap) {
+        size_t cap = (j->resp_len + n + 1) * 2;
+        char *nb = realloc(j->resp, cap);
+        if (!nb)
+            return 0;
+        j->resp = nb;
+        j->resp_cap = cap;
+    }
+    memcpy(j->resp + j->resp_len, ptr, n);
+    j->resp_len += n;
+    j->resp[j->resp_len] = '\0';
+    return n;
+}
+
+static void start_job(struct worker *w, struct job *j, int slot)
+{
+    CURL *e = w->easy[slot];
     curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
@@ -242,57 +431,57 @@ static void start_job(struct worker *w, struct batch *b, struct job *j, CURL *e,
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     j->curl_err[0] = '\0';
-    j->started = 1;
-    (void)b;
     curl_multi_add_handle(w->multi, e);
 }
 
-void send_batch(struct worker *w, struct batch *b)
+void send_loop(struct worker *w)
 {
-    const struct account *acc = b->acc;
-    char url[1024];
-    const char *base = acc->graph_base_url ? acc->graph_base_url : w->cfg.graph_base_url;
-    snprintf(url, sizeof url, "%s/%s/%s/messages", base, acc->graph_version, acc->phone_number_id);
-    /* The token only ever goes into this header. */
-    char *auth = NULL;
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    if (acc->access_token && asprintf(&auth, "Authorization: Bearer %s", acc->access_token) > 0)
-        hdrs = curl_slist_append(hdrs, auth);
-    if (auth) {
-        sodium_memzero(auth, strlen(auth));
-        free(auth);
+    struct job **batch = calloc((size_t)w->neasy + 1, sizeof *batch);
+    if (!batch) {
+        log_error("out of memory");
+        return;
     }
-    double interval = acc->throughput_mps > 0 ? 1.0 / acc->throughput_mps : 0;
-
-    size_t next = 0, running = 0;
-    int *free_idx = calloc((size_t)w->neasy, sizeof *free_idx);
-    int nfree = 0;
-    for (int i = 0; free_idx && i < w->neasy; i++)
-        free_idx[nfree++] = i;
-    while (free_idx) {
-        /* Start what the pace and the pool allow. */
-        while (next < b->n && nfree > 0 && !*w->stopping) {
-            struct job *j = &b->jobs[next];
-            if (j->done) {
-                next++;
+    for (;;) {
+        /* Take what is due, as many as there are free handles. A job that missed its slot by
+         * more than its tolerance goes back for a new slot: late sends never bunch up. */
+        size_t nb = 0;
+        long long wait_us = 50000;
+        int finished = 0;
+        pthread_mutex_lock(&w->mu);
+        long long t = now_us();
+        while (w->nheap && w->nfree - (int)nb > 0) {
+            struct job *j = w->heap[0];
+            if (j->slot_us > t) {
+                wait_us = j->slot_us - t;
+                break;
+            }
+            heap_pop(w);
+            if (j->tol_us > 0 && j->slot_us + j->tol_us < t) {
+                jobq_push(&w->reslot, j);
                 continue;
             }
-            double now = now_monotonic();
-            if (now < w->next_send_at)
-                break;
-            w->next_send_at = (w->next_send_at > now - interval ? w->next_send_at : now) + interval;
-            start_job(w, b, j, w->easy[free_idx[--nfree]], hdrs, url);
-            next++;
-            running++;
+            j->started = 1;
+            batch[nb++] = j;
         }
-        if (running == 0 && (next >= b->n || *w->stopping))
+        if (w->nheap && w->nfree - (int)nb <= 0)
+            wait_us = 50000;
+        w->inflight += (int)nb;
+        if (w->claimer_done && w->nheap == 0 && w->inflight == 0)
+            finished = 1;
+        pthread_mutex_unlock(&w->mu);
+        if (finished)
             break;
+        for (size_t i = 0; i < nb; i++)
+            start_job(w, batch[i], w->free_idx[--w->nfree]);
+
         int still = 0;
         curl_multi_perform(w->multi, &still);
         CURLMsg *msg;
         int left;
+        size_t ndone = 0;
         while ((msg = curl_multi_info_read(w->multi, &left))) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -304,29 +493,39 @@ void send_batch(struct worker *w, struct batch *b)
             curl_multi_remove_handle(w->multi, e);
             for (int i = 0; i < w->neasy; i++)
                 if (w->easy[i] == e)
-                    free_idx[nfree++] = i;
-            running--;
-            j->done = 1;
-            decide(j);
+                    w->free_idx[w->nfree++] = i;
+            decide(w, j);
+            free(j->body);
+            j->body = NULL;
+            batch[ndone++] = j;
+            if (ndone == (size_t)w->neasy) {
+                pthread_mutex_lock(&w->mu);
+                for (size_t i = 0; i < ndone; i++)
+                    jobq_push(&w->done, batch[i]);
+                w->inflight -= (int)ndone;
+                pthread_cond_broadcast(&w->cond);
+                pthread_mutex_unlock(&w->mu);
+                ndone = 0;
+            }
         }
-        int wait_ms = 100;
-        if (next < b->n && nfree > 0 && !*w->stopping) {
-            double gap = w->next_send_at - now_monotonic();
-            wait_ms = gap > 0 ? (int)(gap * 1000) + 1 : 0;
+        if (ndone) {
+            pthread_mutex_lock(&w->mu);
+            for (size_t i = 0; i < ndone; i++)
+                jobq_push(&w->done, batch[i]);
+            w->inflight -= (int)ndone;
+            pthread_cond_broadcast(&w->cond);
+            pthread_mutex_unlock(&w->mu);
+            continue; /* handles came free: look at the heap again at once */
         }
-        if (wait_ms > 0 || running > 0)
+        int wait_ms = (int)((wait_us + 999) / 1000);
+        if (wait_ms > 50)
+            wait_ms = 50;
+        if (wait_ms > 0)
             curl_multi_poll(w->multi, NULL, 0, wait_ms, NULL);
     }
-    /* Claimed but never started (stopping): released without counting an attempt. */
-    for (size_t i = 0; i < b->n; i++) {
-        struct job *j = &b->jobs[i];
-        if (!j->done && !j->started) {
-            j->out.status = MSG_PENDING;
-            j->out.log_outcome = NULL;
-            j->out.release = 1;
-            j->done = 1;
-        }
-    }
-    free(free_idx);
-    curl_slist_free_all(hdrs);
+    free(batch);
+    pthread_mutex_lock(&w->mu);
+    w->sender_done = 1;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
 }

@@ -1,43 +1,108 @@
-/* The sending worker: claims batches of recipients, sends them to the Cloud API, records
- * every outcome. */
+/* The sending worker: claims recipients, sends them to the Cloud API at the pace Meta allows,
+ * records every outcome. Three threads, each with its own role (docs/worker.md):
+ *   - the claimer (claim.c, pace.c): campaigns, claims, the rate budget, arming, recovery;
+ *   - the sender (send.c, the main thread): libcurl multi, starts each request at its slot;
+ *   - the recorder (record.c): writes outcomes, pauses, breaker, progressive start.
+ * They share only the queues below, under one mutex. */
 #ifndef PREGON_WORKER_H
 #define PREGON_WORKER_H
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "accounts.h"
 #include "cloudapi.h"
 #include "config.h"
 #include "msgstatus.h"
+#include "pace.h"
 
 struct db;
+struct job;
 
-struct campaign {
+struct jobq {
+    struct job *head, *tail;
+    size_t n;
+};
+
+/* Where an account's requests go; shared by its jobs, freed with the last one. */
+struct endpoint {
+    char *url;
+    struct curl_slist *hdrs; /* holds the token: never logged */
+    int refs;
+};
+
+/* A campaign as the worker knows it. Config fields are written by the claimer only;
+ * br/ramp_* by the recorder only; refs/running under the mutex. */
+struct camp {
+    struct camp *next;
     long long id, account_id;
     char template_name[513];
     char language[17];
-    json_object *params; /* body_params mapping */
-    int batch_size;
+    json_object *body_params; /* array or NULL */
+    json_object *param_map;   /* object with header/body/buttons, or NULL */
+    struct cloudapi_slots slots;
+    int have_slots;
+    int batch_size, interval_ms, daily_cap, win_start, win_end, ramp_step;
+    int running, seen, refs;
+    /* claimer: this campaign's own timeline (interval, progressive start) */
+    long long cap_interval_us;
+    long long cslot_next, cslot_left;
+    int sendable;            /* running and not waiting */
+    char wait[256];          /* the wait_reason last written */
+    long long claimed_total; /* for round robin */
+    int claim_empty;         /* last claim found nothing */
+    /* recorder */
+    struct pace_breaker br;
+    int ramp_seen_step, ramp_attempts, ramp_errors;
+};
+
+/* An account as the claimer paces it. */
+struct acct {
+    struct acct *next;
+    long long id;
+    char waba_id[33];
+    char timezone[65];
+    char tier[20];
+    int mps;
+    double factor;                           /* < 1 after 130429s, recovers slowly */
+    long long throttled_us;                  /* last 130429, local clock */
+    int throttle_pending;                    /* recorder saw 130429: hold the timeline */
+    long long slot_next, slot_left, slot_iv; /* reserved account slots, local clock */
+    long long tier_used;                     /* unique users in 24 h (cached) */
+    double tier_checked;
+    struct endpoint *ep;
+    int seen;
+    char pace_key[40];
+    int pace_row;      /* the timeline row exists */
+    struct jobq waitq; /* claimer: jobs waiting for a slot (armed or not), in order */
 };
 
 /* What the worker decided about one send. */
 struct outcome {
     enum msg_status status;  /* new recipient status */
-    const char *log_outcome; /* send_log.outcome */
-    long long retry_at_ms;   /* for pending again: when, unix ms */
+    const char *log_outcome; /* send_log.outcome, NULL = no row (released) */
+    long long retry_at_ms;   /* pending again: when, unix ms */
     int release;             /* never sent: back to pending without an attempt */
     int code;
     char text[1024];
 };
 
 struct job {
+    struct job *next;
     long long id, contact_id;
+    struct camp *camp;
+    struct acct *acct;
+    struct endpoint *ep;
+    unsigned long long token;
     char phone[17];
     int attempt;
     char *body; /* request JSON, malloc'd */
     size_t body_len;
-    int started, done;
+    long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
+    int armed, started, heap_idx;
+    int solo; /* record row by row (its group did not match as a whole) */
     long http_status;
     CURLcode curl_rc;
     char curl_err[CURL_ERROR_SIZE];
@@ -47,48 +112,73 @@ struct job {
     struct outcome out;
 };
 
-struct batch {
-    const struct campaign *camp;
-    const struct account *acc;
-    unsigned long long token;
-    struct job *jobs;
-    size_t n;
-};
-
 struct worker {
     struct config cfg;
-    struct db *db;
+    const char *config_path;
     struct secret_key *key;
-    struct account_list accounts;
-    long long worker_id;
+    long long worker_id; /* under mu */
+    int ramp_steps[PACE_RAMP_MAX], nramp;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* recorder waits on it */
+    /* armed jobs waiting for their slot: a min-heap on slot_us (claimer -> sender) */
+    struct job **heap;
+    size_t nheap, capheap;
+    struct jobq done;   /* sender -> recorder */
+    struct jobq reslot; /* sender -> claimer: missed their slot */
+    int inflight;
+    struct camp *camps; /* claimer adds; freed when not running and unreferenced */
+    struct acct *accts;
+    volatile int stopping; /* stop claiming; release; finish */
+    int claimer_done, sender_done, recorder_done;
+    int reload; /* SIGHUP seen */
+    long long drain_deadline_us;
+    int idle_passes;
+
+    /* claimer only: claims whose commit answer was lost */
+    struct orphan {
+        unsigned long long token;
+        long long campaign_id;
+    } orphans[64];
+    size_t norphans;
+
+    /* sender only */
     CURLM *multi;
-    CURL **easy; /* pool of worker_inflight handles, reused for keep-alive */
-    int neasy;
-    double next_send_at; /* pacing: monotonic seconds when the next send may start */
-    volatile int *stopping;
+    CURL **easy;
+    int neasy, *free_idx, nfree;
 };
 
-/* claim.c */
-int claim_register(struct worker *w);
-void claim_heartbeat(struct worker *w);
-int claim_running_campaigns(struct worker *w, struct campaign **out, size_t *n);
-void claim_campaigns_free(struct campaign *v, size_t n);
-/* Claims up to limit pending recipients of the campaign; 0 claimed is not an error. */
-int claim_batch(struct worker *w, const struct campaign *c, int limit, struct batch *b);
-/* Records every outcome of the batch; retried until the database takes it. */
-void claim_record(struct worker *w, struct batch *b);
-void claim_complete_if_done(struct worker *w, long long campaign_id);
-void claim_recover_leases(struct worker *w);
-void claim_unregister(struct worker *w);
-void batch_free(struct batch *b);
+extern volatile sig_atomic_t worker_sig_stop, worker_sig_hup;
 
-/* send.c */
+long long now_us(void); /* wall clock, microseconds */
+double now_monotonic(void);
+
+/* claim.c: the claimer thread */
+void *claimer_main(void *arg);
+void *heartbeat_main(void *arg);
+void claim_heartbeat(struct worker *w, struct db *db);
+int claim_register(struct worker *w, struct db *db);
+void claim_unregister(struct worker *w, struct db *db);
+void job_free(struct job *j);
+void endpoint_put(struct endpoint *ep);
+
+/* record.c: the recorder thread */
+void *recorder_main(void *arg);
+
+/* send.c: the sender (main thread) */
 int send_init(struct worker *w);
 void send_cleanup(struct worker *w);
-/* Builds every request of the batch; jobs whose request can't be built get their outcome. */
-void send_build(struct worker *w, struct batch *b);
-/* Sends the batch at the account's pace; fills each job's outcome. */
-void send_batch(struct worker *w, struct batch *b);
-double now_monotonic(void);
+void send_loop(struct worker *w);
+/* Builds the request of a claimed job (claimer thread); 0, or -1 with the job's outcome set
+ * to failed and the reason. */
+int send_build(struct job *j);
+void send_wakeup(struct worker *w);
+
+/* queues and the heap (callers hold mu) */
+void jobq_push(struct jobq *q, struct job *j);
+struct job *jobq_pop(struct jobq *q);
+int heap_push(struct worker *w, struct job *j);
+struct job *heap_pop(struct worker *w);
+void heap_remove(struct worker *w, struct job *j);
 
 #endif

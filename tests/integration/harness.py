@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import pwd
+import secrets as pysecrets
 import socket
 import subprocess
 import tempfile
@@ -27,16 +28,46 @@ def free_port():
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, cookies=None):
         self.status = status
         self.headers = headers
         self.body = body
+        self.cookies = cookies or []  # every Set-Cookie header value
 
     def json(self):
         return json.loads(self.body)
 
     def __repr__(self):
         return "<%d %s>" % (self.status, self.body[:300])
+
+    def error_code(self):
+        try:
+            return self.json()["error"]["code"]
+        except Exception:
+            return None
+
+
+class Session:
+    """A signed-in user: the session cookie's token and the CSRF token."""
+
+    def __init__(self, token, csrf, user, email=None, password=None):
+        self.token = token
+        self.csrf = csrf
+        self.user = user
+        self.email = email
+        self.password = password
+
+    @property
+    def cookie(self):
+        return "pregon_session=" + self.token
+
+    def __repr__(self):
+        return "<Session %s %s>" % (self.user.get("email"), self.user.get("role"))
+
+
+# request(auth=...): the stack's superadmin session unless told otherwise.
+DEFAULT = object()
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class Stack:
@@ -60,8 +91,16 @@ class Stack:
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:log_path=" + self.var + "/log/asan",
             "UBSAN_OPTIONS": "print_stacktrace=1:log_path=" + self.var + "/log/ubsan",
         })
+        # The first superadmin (scripts/stack.sh -> pregonctl user-init); every request signs
+        # in as it unless a test asks for another role or none (request(auth=...)).
+        self.admin_email = "superadmin@pregon.test"
+        self.admin_password = "Pw-" + pysecrets.token_urlsafe(18)
+        self.env["PREGON_ADMIN_EMAIL"] = self.admin_email
+        self.env["PREGON_ADMIN_PASSWORD"] = self.admin_password
         if extra_env:
             self.env.update(extra_env)
+        self.session = None
+        self.role_sessions = {}
         self.base = "http://127.0.0.1:%d" % self.http_port
         self.sandbox = "http://127.0.0.1:%d" % self.sandbox_port
 
@@ -80,6 +119,12 @@ class Stack:
                 self.secrets[k] = v
         with open(os.path.join(self.var, "db-password")) as f:
             self.db_password = f.read().strip()
+        self.start_output = r.stdout
+        if self.auth_mode() != "none":
+            self.session = self.login(self.admin_email, self.admin_password)
+
+    def auth_mode(self):
+        return self.request("GET", "/api/health", auth=None).json().get("auth", "sessions")
 
     def stop(self):
         return self.stack("stop")
@@ -106,12 +151,83 @@ class Stack:
                     break
         return found
 
+    def restart_mariadb(self, down_s=0.0):
+        """Stops the stack's MariaDB (SIGTERM through its pid file, as stack.sh stop does),
+        waits down_s seconds and starts it again with the command scripts/stack.sh uses."""
+        run = os.path.join(self.var, "run")
+        with open(os.path.join(run, "mariadb.pid")) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 15)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        time.sleep(down_s)
+        log = open(os.path.join(self.var, "log", "mariadb.log"), "ab")
+        me = pwd.getpwuid(os.getuid()).pw_name
+        p = subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--datadir=" + os.path.join(self.var, "db"),
+             "--socket=" + os.path.join(run, "mysqld.sock"), "--port=%d" % self.db_port,
+             "--bind-address=127.0.0.1", "--pid-file=" + os.path.join(run, "mysqld.pid"),
+             "--log-error=" + os.path.join(self.var, "log", "mariadb.log"), "--user=" + me,
+             "--skip-name-resolve", "--innodb-buffer-pool-size=512M",
+             "--innodb-log-file-size=256M", "--max-connections=1000", "--max-allowed-packet=64M",
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+             "--default-time-zone=+00:00"],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        with open(os.path.join(run, "mariadb.pid"), "w") as f:
+            f.write(str(p.pid))
+        self.wait_for("MariaDB back", lambda: self._db_up(), timeout=60)
+
+    def _db_up(self):
+        try:
+            self.query("SELECT 1")
+            return True
+        except Exception:
+            return False
+
     # --- HTTP ---------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None, base=None):
+    def request(self, method, path, body=None, headers=None, base=None, auth=DEFAULT,
+                csrf=True):
+        """One HTTP request. To the stack (base None) it goes signed in: auth=DEFAULT is the
+        stack's superadmin, a role name ("viewer", "admin", "superadmin") a user of that role,
+        a Session that session, None no session. csrf=False leaves out X-CSRF-Token. A Cookie
+        or X-CSRF-Token in headers wins."""
+        sess = None
+        if base is None:
+            if auth is DEFAULT:
+                sess = self.session
+            elif isinstance(auth, str):
+                sess = self.session_for(auth)
+            elif isinstance(auth, Session):
+                sess = auth
+        hdrs = dict(headers or {})
+        names = {k.lower() for k in hdrs}
+        if sess is not None:
+            if "cookie" not in names:
+                hdrs["Cookie"] = sess.cookie
+            if csrf and method.upper() in STATE_CHANGING and "x-csrf-token" not in names:
+                hdrs["X-CSRF-Token"] = sess.csrf
+        r = self._send(method, path, body, hdrs, base)
+        # The default session ended (a test changed the superadmin): sign in again, once. An
+        # "unauthenticated" answer comes from the access check, before any handler ran.
+        if (auth is DEFAULT and sess is not None and r.status == 401 and
+                r.error_code() == "unauthenticated" and "cookie" not in names):
+            self.session = self.login(self.admin_email, self.admin_password)
+            hdrs["Cookie"] = self.session.cookie
+            if "X-CSRF-Token" in hdrs:
+                hdrs["X-CSRF-Token"] = self.session.csrf
+            r = self._send(method, path, body, hdrs, base)
+        return r
+
+    def _send(self, method, path, body, hdrs, base):
         url = (base or self.base) + path
         data = body
-        hdrs = dict(headers or {})
         if isinstance(body, (dict, list)):
             data = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
@@ -120,9 +236,57 @@ class Stack:
         req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
-                return Response(r.status, dict(r.headers), r.read().decode("utf-8", "replace"))
+                return Response(r.status, dict(r.headers), r.read().decode("utf-8", "replace"),
+                                r.headers.get_all("Set-Cookie"))
         except urllib.error.HTTPError as e:
-            return Response(e.code, dict(e.headers), e.read().decode("utf-8", "replace"))
+            return Response(e.code, dict(e.headers), e.read().decode("utf-8", "replace"),
+                            e.headers.get_all("Set-Cookie"))
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def login_response(self, email, password, headers=None):
+        return self.request("POST", "/api/session", {"email": email, "password": password},
+                            headers=headers, auth=None)
+
+    def login(self, email, password):
+        """Signs in; returns a Session or raises AssertionError."""
+        r = self.login_response(email, password)
+        if r.status != 200:
+            raise AssertionError("sign-in of %s failed: %r" % (email, r))
+        token = None
+        for c in r.cookies:
+            first = c.split(";", 1)[0]
+            name, _, value = first.partition("=")
+            if name.strip() == "pregon_session":
+                token = value.strip()
+        if not token:
+            raise AssertionError("no session cookie in %r" % (r.cookies,))
+        body = r.json()
+        return Session(token, body["csrf_token"], body["user"], email, password)
+
+    def create_user(self, email, role, password=None, name=""):
+        """Creates a user as the superadmin; returns (user, password)."""
+        password = password or "Pw-" + pysecrets.token_urlsafe(15)
+        r = self.request("POST", "/api/users", {"email": email, "role": role,
+                                                "password": password, "name": name})
+        if r.status != 201:
+            raise AssertionError("creating %s failed: %r" % (email, r))
+        return r.json(), password
+
+    def session_for(self, role):
+        """A signed-in user of that role, made on first use and kept (re-signed in when its
+        session ended)."""
+        sess = self.role_sessions.get(role)
+        if sess is not None:
+            if self.request("GET", "/api/me", auth=sess).status == 200:
+                return sess
+            sess = self.login(sess.email, sess.password)
+        else:
+            email = "%s-%s@pregon.test" % (role, pysecrets.token_hex(4))
+            _, password = self.create_user(email, role)
+            sess = self.login(email, password)
+        self.role_sessions[role] = sess
+        return sess
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

@@ -8,7 +8,17 @@ import pymysql
 
 from harness import check, eq
 
-CSV_OK = "phone,name,day\n+5493875551001,Ana,martes\n0387 15 555-1002,Beto,\n(0387) 155551003,Caro,jueves\n"
+CSV_OK = ("phone,name,day,consent\n+5493875551001,Ana,martes,si\n0387 15 555-1002,Beto,,si\n"
+          "(0387) 155551003,Caro,jueves,si\n")
+
+# Issue 3: consent is mandatory, start needs acknowledge_risk and an APPROVED template in the
+# cache (synced from the sandbox).
+START = {"acknowledge_risk": True}
+
+
+def synced(s):
+    r = s.post("/api/templates/sync", {})
+    eq(r.status, 200, "template sync: %r" % r)
 
 
 def test_health_reports_database_and_sandbox(s):
@@ -36,7 +46,8 @@ def test_campaign_end_to_end(s):
     rep = r.json()
     eq(rep["accepted"], 3, "accepted rows: %s" % rep)
     eq(rep["rejected_total"], 0, "rejected rows")
-    r = s.post("/api/campaigns/%d/start" % c["id"], {})
+    synced(s)
+    r = s.post("/api/campaigns/%d/start" % c["id"], START)
     eq(r.status, 200, "start")
     eq(r.json()["status"], "running", "running after start")
 
@@ -82,7 +93,7 @@ def test_campaign_end_to_end(s):
 
 def test_forged_signature_changes_nothing(s):
     c = s.create_campaign(name="Firma")
-    eq(s.upload(c["id"], "phone,name\n+5493875552001,Ana\n").status, 200, "upload")
+    eq(s.upload(c["id"], "phone,name,consent\n+5493875552001,Ana,si\n").status, 200, "upload")
     rec = s.query("SELECT id, status FROM recipients WHERE campaign_id = %s", (c["id"],))[0]
     # Give the recipient a wamid as if it had been sent, then forge a "read" for it.
     s.query("UPDATE recipients SET status = 'sent', wamid = 'wamid.FORGED1' WHERE id = %s",
@@ -126,14 +137,14 @@ def test_verification_handshake(s):
 
 def test_csv_with_bad_rows_reports_lines(s):
     c = s.create_campaign(name="Filas malas")
-    csv = ("\ufeffTelefono;Name;Day\r\n"
-           "+5493875553001;Ana;lunes\r\n"      # line 2 ok
-           "12;Beto;martes\r\n"                 # line 3 too short
-           "+5493875553001;Ana bis;x\r\n"       # line 4 duplicate of line 2
-           "\r\n"                               # line 5 blank, skipped
-           "0387 15 555-3004;;x\r\n"            # line 6 missing name (no fallback)
-           "abc;Dora;x\r\n"                     # line 7 letters
-           "\"+54 9 387 555-3007\";\"Eva; la \"\"jefa\"\"\";x\r\n")  # line 8 ok, quoted
+    csv = ("\ufeffTelefono;Name;Day;Consent\r\n"
+           "+5493875553001;Ana;lunes;si\r\n"      # line 2 ok
+           "12;Beto;martes;si\r\n"                 # line 3 too short
+           "+5493875553001;Ana bis;x;si\r\n"       # line 4 duplicate of line 2
+           "\r\n"                                  # line 5 blank, skipped
+           "0387 15 555-3004;;x;si\r\n"            # line 6 missing name (no fallback)
+           "abc;Dora;x;si\r\n"                     # line 7 letters
+           "\"+54 9 387 555-3007\";\"Eva; la \"\"jefa\"\"\";x;si\r\n")  # line 8 ok, quoted
     r = s.upload(c["id"], csv)
     eq(r.status, 200, "upload with bad rows is still accepted")
     rep = r.json()
@@ -188,18 +199,19 @@ def test_api_errors_are_clear(s):
     eq(s.get("/api/campaigns/0").status, 404, "id 0 is no id")
     eq(s.get("/api/campaigns/1%2F..%2F..").status, 404, "path tricks")
     c = s.create_campaign(name="Sin destinatarios")
-    r = s.post("/api/campaigns/%d/start" % c["id"], {})
+    r = s.post("/api/campaigns/%d/start" % c["id"], START)
     eq(r.status, 409, "start without recipients")
     eq(r.json()["error"]["code"], "no_recipients", "code")
 
 
 def test_upload_only_to_drafts(s):
     c = s.create_campaign(name="Ya corriendo")
-    eq(s.upload(c["id"], "phone,name\n+5493875555001,Ana\n").status, 200, "upload")
-    eq(s.post("/api/campaigns/%d/start" % c["id"], {}).status, 200, "start")
-    r = s.upload(c["id"], "phone,name\n+5493875555002,Beto\n")
+    eq(s.upload(c["id"], "phone,name,consent\n+5493875555001,Ana,si\n").status, 200, "upload")
+    synced(s)
+    eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
+    r = s.upload(c["id"], "phone,name,consent\n+5493875555002,Beto,si\n")
     eq(r.status, 409, "upload to a running campaign")
-    r = s.post("/api/campaigns/%d/start" % c["id"], {})
+    r = s.post("/api/campaigns/%d/start" % c["id"], START)
     eq(r.status, 409, "start twice")
 
 
@@ -235,8 +247,9 @@ def test_permanent_error_fails_recipient(s):
         {"to": "+5493875556002", "code": 131026, "mode": "sync", "times": -1}]})
     eq(r.status, 200, "inject error")
     c = s.create_campaign(name="Error permanente")
-    s.upload(c["id"], "phone,name\n+5493875556001,Ana\n+5493875556002,Beto\n")
-    s.post("/api/campaigns/%d/start" % c["id"], {})
+    s.upload(c["id"], "phone,name,consent\n+5493875556001,Ana,si\n+5493875556002,Beto,si\n")
+    synced(s)
+    eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
     g = s.wait_for("completed", lambda: (lambda g: g if g["status"] == "completed" else None)(
         s.get("/api/campaigns/%d" % c["id"]).json()), timeout=60)
     eq(g["counters"]["failed"], 1, "one failed")

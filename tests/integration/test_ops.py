@@ -140,9 +140,12 @@ http {
         except urllib.error.HTTPError as e:
             eq(e.code, 301, "HTTP redirects to HTTPS")
             check(e.headers["Location"].startswith("https://"), "to https")
+        with urllib.request.urlopen("https://127.0.0.1:%d/favicon.svg" % https_port, context=ctx,
+                                    timeout=5) as resp:
+            check("max-age=2592000" in resp.headers.get("Cache-Control", ""), "images cached")
         with urllib.request.urlopen("https://127.0.0.1:%d/app.js" % https_port, context=ctx,
                                     timeout=5) as resp:
-            check("max-age=86400" in resp.headers.get("Cache-Control", ""), "assets cached")
+            eq(resp.headers.get("Cache-Control"), "no-cache", "modules revalidated")
             check("default-src" in resp.headers.get("Content-Security-Policy", ""),
                   "security headers on assets too")
     finally:

@@ -1,0 +1,211 @@
+/* /api/opt-outs: the numbers that must never get a message, kept by number (they survive the
+ * deletion of a contact) with every opt-out and lifting recorded in opt_out_events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "audit.h"
+#include "db.h"
+#include "e164.h"
+#include "log.h"
+
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
+
+/* The country numbers without a country code are read in: the only account's, else AR. */
+void app_default_country(struct db *db, char out[3])
+{
+    struct db_rows r;
+    snprintf(out, 3, "AR");
+    if (db_query(db, "SELECT default_country FROM wa_accounts ORDER BY is_sandbox, id LIMIT 1",
+                 DB_NOARGS, &r) == DB_OK) {
+        if (r.nrows && db_val(&r, 0, 0))
+            snprintf(out, 3, "%s", db_val(&r, 0, 0));
+        db_rows_free(&r);
+    }
+}
+
+/* Normalizes a phone given by the API (field names it in the error). Returns 0 or answers. */
+static int api_phone(struct request *req, const char *in, const char *field, char out[E164_MAX + 1])
+{
+    char cc[3];
+    app_default_country(req->app->db, cc);
+    int st = in ? e164_normalize(in, strlen(in), cc, out) : E164_EMPTY;
+    if (st != E164_OK) {
+        http_errorf(req, 400, "invalid_field", field, "%s is not a valid phone number (%s)",
+                    field, e164_strerror(st));
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *optout_json(const struct db_rows *r, size_t i)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "phone", json_str_or_null(db_val(r, i, 0)));
+    json_object_object_add(o, "source", json_str_or_null(db_val(r, i, 1)));
+    json_object_object_add(o, "detail", json_str_or_null(db_val(r, i, 2)));
+    json_object_object_add(o, "campaign_id",
+                           db_val(r, i, 3) ? json_object_new_int64(db_int(r, i, 3, 0)) : NULL);
+    json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 4)));
+    return o;
+}
+
+#define OPTOUT_COLUMNS "phone, source, detail, campaign_id, " TS("created_at")
+
+void api_optouts_list(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    char *phone = http_query_param(req->query, "phone");
+    char *after = http_query_param(req->query, "after");
+    char *source = http_query_param(req->query, "source");
+    long long limit;
+    char e164[E164_MAX + 1] = "";
+    if (http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
+        goto out;
+    if (phone && api_phone(req, phone, "phone", e164) < 0)
+        goto out;
+    struct db_rows r;
+    if (db_query(req->app->db,
+                 "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE (? IS NULL OR phone = ?) AND "
+                 "phone > ? AND (? IS NULL OR source = ?) ORDER BY phone LIMIT ?",
+                 DB_ARGS(DB_STR(phone ? e164 : NULL), DB_STR(phone ? e164 : NULL),
+                         DB_STR(after ? after : ""), DB_STR(source), DB_STR(source),
+                         DB_INT(limit)),
+                 &r) != DB_OK) {
+        http_db_error(req, "list the opt-outs");
+        goto out;
+    }
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < r.nrows; i++)
+        json_object_array_add(arr, optout_json(&r, i));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "opt_outs", arr);
+    json_object_object_add(o, "next_after", r.nrows == (size_t)limit
+                                                ? json_object_new_string(db_val(&r, r.nrows - 1, 0))
+                                                : NULL);
+    db_rows_free(&r);
+    http_json(req, 200, o);
+out:
+    free(phone);
+    free(after);
+    free(source);
+}
+
+/* {"phone": "...", "detail": "...", "source": "api"} */
+void api_optouts_create(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    json_object *in = http_json_body(req, 16 * 1024);
+    if (!in)
+        return;
+    char e164[E164_MAX + 1];
+    const char *detail = json_str(in, "detail"), *source = json_str(in, "source");
+    struct db *db = req->app->db;
+    if (api_phone(req, json_str(in, "phone"), "phone", e164) < 0)
+        goto out;
+    if (detail && strlen(detail) > 500) {
+        http_error(req, 400, "invalid_field", "detail has at most 500 characters", "detail");
+        goto out;
+    }
+    if (!source)
+        source = "api";
+    if (strcmp(source, "api") && strcmp(source, "import") && strcmp(source, "keyword") &&
+        strcmp(source, "button")) {
+        http_error(req, 400, "invalid_field", "source is api, import, keyword or button",
+                   "source");
+        goto out;
+    }
+    struct db_res res;
+    if (db_begin(db) != DB_OK ||
+        db_exec(db, "INSERT IGNORE INTO opt_outs (phone, source, detail) VALUES (?, ?, ?)",
+                DB_ARGS(DB_STR(e164), DB_STR(source), DB_STR(detail)), &res) != DB_OK) {
+        db_rollback(db);
+        http_db_error(req, "store the opt-out");
+        goto out;
+    }
+    int created = res.affected == 1;
+    if (created) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "phone", json_object_new_string(e164));
+        json_object_object_add(d, "source", json_object_new_string(source));
+        if (db_exec(db,
+                    "INSERT INTO opt_out_events (phone, action, source, detail, actor) VALUES "
+                    "(?, 'opt_out', ?, ?, ?)",
+                    DB_ARGS(DB_STR(e164), DB_STR(source), DB_STR(detail), DB_STR(req->user)),
+                    NULL) != DB_OK ||
+            audit_write(req, "optout.create", "opt_out", 0, 0, d) != DB_OK) {
+            db_rollback(db);
+            http_db_error(req, "store the opt-out");
+            goto out;
+        }
+    }
+    if (db_commit(db) != DB_OK) {
+        db_rollback(db);
+        http_db_error(req, "store the opt-out");
+        goto out;
+    }
+    struct db_rows r;
+    if (db_query(db, "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE phone = ?",
+                 DB_ARGS(DB_STR(e164)), &r) != DB_OK || r.nrows == 0) {
+        http_db_error(req, "read the opt-out");
+        goto out;
+    }
+    json_object *o = optout_json(&r, 0);
+    db_rows_free(&r);
+    json_object_object_add(o, "created", json_object_new_boolean(created));
+    http_json(req, created ? 201 : 200, o);
+out:
+    json_object_put(in);
+}
+
+/* DELETE /api/opt-outs?phone=...&detail=...: the person asked to hear from us again. */
+void api_optouts_delete(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    char *phone = http_query_param(req->query, "phone");
+    char *detail = http_query_param(req->query, "detail");
+    char e164[E164_MAX + 1];
+    struct db *db = req->app->db;
+    if (!phone) {
+        http_error(req, 400, "invalid_parameter", "phone is required: ?phone=%2B549...", "phone");
+        goto out;
+    }
+    if (api_phone(req, phone, "phone", e164) < 0)
+        goto out;
+    if (detail && strlen(detail) > 500) {
+        http_error(req, 400, "invalid_parameter", "detail has at most 500 characters", "detail");
+        goto out;
+    }
+    struct db_res res;
+    if (db_begin(db) != DB_OK ||
+        db_exec(db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(e164)), &res) !=
+            DB_OK) {
+        db_rollback(db);
+        http_db_error(req, "lift the opt-out");
+        goto out;
+    }
+    if (res.affected == 0) {
+        db_rollback(db);
+        http_error(req, 404, "not_found", "that number has not opted out", "phone");
+        goto out;
+    }
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "phone", json_object_new_string(e164));
+    if (db_exec(db,
+                "INSERT INTO opt_out_events (phone, action, source, detail, actor) VALUES (?, "
+                "'lift', 'api', ?, ?)",
+                DB_ARGS(DB_STR(e164), DB_STR(detail), DB_STR(req->user)), NULL) != DB_OK ||
+        audit_write(req, "optout.lift", "opt_out", 0, 0, d) != DB_OK || db_commit(db) != DB_OK) {
+        db_rollback(db);
+        http_db_error(req, "lift the opt-out");
+        goto out;
+    }
+    http_text(req, 204, "application/json; charset=utf-8", "", 0);
+out:
+    free(phone);
+    free(detail);
+}

@@ -1,0 +1,425 @@
+/* Reports on one campaign: the send log (JSON with a cursor, and CSV), the failed recipients
+ * as CSV with Meta's explanation, the statistics (funnel, failures by code, messages per
+ * minute) and the campaign's audit trail. Nothing here counts recipients per request: the
+ * funnel is the campaign's counters, the per-minute figures come from send_minutes. */
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apival.h"
+#include "app.h"
+#include "cloudapi.h"
+#include "db.h"
+#include "log.h"
+
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
+#define CHUNK   5000
+
+static int campaign_exists(struct request *req)
+{
+    struct db_rows r;
+    if (db_query(req->app->db, "SELECT id FROM campaigns WHERE id = ?",
+                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
+        http_db_error(req, "read the campaign");
+        return 0;
+    }
+    size_t n = r.nrows;
+    db_rows_free(&r);
+    if (!n)
+        http_error(req, 404, "not_found", "no such campaign", NULL);
+    return n != 0;
+}
+
+static const char *lang_of(struct request *req, char **owned)
+{
+    *owned = http_query_param(req->query, "lang");
+    return *owned && strncmp(*owned, "en", 2) == 0 ? "en" : "es";
+}
+
+#define LOG_COLUMNS                                                                            \
+    "id, " TS("created_at") ", phone, lead_id, template_name, template_language, attempt, "   \
+    "outcome, http_status, error_code, error_text, wamid, recipient_id"
+
+/* GET /api/campaigns/{id}/log?after=ID&limit=N&outcome=failed */
+void api_campaigns_log(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    char *outcome = http_query_param(req->query, "outcome"), *lang_s = NULL;
+    const char *lang = lang_of(req, &lang_s);
+    long long after, limit;
+    if (http_query_ll(req, "after", 0, 0, 1LL << 62, &after) < 0 ||
+        http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
+        goto out;
+    if (outcome && strcmp(outcome, "sent") && strcmp(outcome, "failed") &&
+        strcmp(outcome, "blocked") && strcmp(outcome, "retry") && strcmp(outcome, "unknown")) {
+        http_error(req, 400, "invalid_parameter",
+                   "outcome is sent, failed, blocked, retry or unknown", "outcome");
+        goto out;
+    }
+    if (!campaign_exists(req))
+        goto out;
+    struct db_rows r;
+    if (db_query(req->app->db,
+                 "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND id > ? AND "
+                 "(? IS NULL OR outcome = ?) ORDER BY id LIMIT ?",
+                 DB_ARGS(DB_INT(req->ids[0]), DB_INT(after), DB_STR(outcome), DB_STR(outcome),
+                         DB_INT(limit)),
+                 &r) != DB_OK) {
+        http_db_error(req, "read the log");
+        goto out;
+    }
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < r.nrows; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, 0, 0)));
+        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, 1)));
+        json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, 2)));
+        json_object_object_add(o, "lead_id", db_val(&r, i, 3)
+                                                 ? json_object_new_int64(db_int(&r, i, 3, 0))
+                                                 : NULL);
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, 4)));
+        json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, 5)));
+        json_object_object_add(o, "template", t);
+        json_object_object_add(o, "attempt", json_object_new_int64(db_int(&r, i, 6, 0)));
+        json_object_object_add(o, "outcome", json_str_or_null(db_val(&r, i, 7)));
+        json_object_object_add(o, "http_status", db_val(&r, i, 8)
+                                                     ? json_object_new_int64(db_int(&r, i, 8, 0))
+                                                     : NULL);
+        if (db_val(&r, i, 9)) {
+            int code = (int)db_int(&r, i, 9, 0);
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "code", json_object_new_int(code));
+            json_object_object_add(e, "text", json_str_or_null(db_val(&r, i, 10)));
+            json_object_object_add(e, "explanation",
+                                   json_object_new_string(cloudapi_explain(code, lang)));
+            json_object_object_add(o, "error", e);
+        } else {
+            json_object_object_add(o, "error", NULL);
+        }
+        json_object_object_add(o, "wamid", json_str_or_null(db_val(&r, i, 11)));
+        json_object_object_add(o, "recipient_id", json_object_new_int64(db_int(&r, i, 12, 0)));
+        json_object_array_add(arr, o);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "entries", arr);
+    json_object_object_add(o, "next_after",
+                           r.nrows == (size_t)limit
+                               ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0))
+                               : NULL);
+    db_rows_free(&r);
+    http_json(req, 200, o);
+out:
+    free(outcome);
+    free(lang_s);
+}
+
+/* One CSV line built with libcsv's quoting; cells a spreadsheet would run as formulas get a
+ * leading apostrophe. */
+struct csvline {
+    char *buf;
+    size_t len, cap;
+};
+
+static void cell(struct csvline *l, const char *s)
+{
+    char tmp[2200];
+    if (!s)
+        s = "";
+    if (apival_formula_risky(s)) {
+        snprintf(tmp, sizeof tmp, "'%s", s);
+        s = tmp;
+    }
+    size_t n = strlen(s);
+    size_t need = l->len + 2 * n + 4;
+    if (need > l->cap) {
+        size_t ncap = need * 2;
+        char *nb = realloc(l->buf, ncap);
+        if (!nb)
+            return;
+        l->buf = nb;
+        l->cap = ncap;
+    }
+    if (l->len)
+        l->buf[l->len++] = ',';
+    l->len += csv_write(l->buf + l->len, l->cap - l->len, s, n);
+}
+
+static void end_line(struct request *req, struct csvline *l)
+{
+    http_write(req, l->buf, l->len);
+    http_write(req, "\r\n", 2);
+    l->len = 0;
+}
+
+static void csv_begin(struct request *req, const char *name)
+{
+    char extra[256];
+    snprintf(extra, sizeof extra, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
+    http_begin(req, 200, "text/csv; charset=utf-8", extra);
+    http_write(req, "\xEF\xBB\xBF", 3); /* BOM: Excel then reads UTF-8 */
+}
+
+void api_campaigns_log_csv(struct request *req)
+{
+    if (app_need_db(req) < 0 || !campaign_exists(req))
+        return;
+    char *lang_s = NULL;
+    const char *lang = lang_of(req, &lang_s);
+    char name[64];
+    snprintf(name, sizeof name, "campaign-%lld-log.csv", req->ids[0]);
+    struct csvline l = {0};
+    long long after = 0;
+    static const char *head[] = {"id",         "at",          "phone",       "lead_id",
+                                 "template",   "language",    "attempt",     "outcome",
+                                 "http_status", "error_code", "error_text", "explanation",
+                                 "wamid"};
+    int begun = 0;
+    for (;;) {
+        struct db_rows r;
+        if (db_query(req->app->db,
+                     "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND id > ? "
+                     "ORDER BY id LIMIT ?",
+                     DB_ARGS(DB_INT(req->ids[0]), DB_INT(after), DB_INT(CHUNK)), &r) != DB_OK) {
+            if (!begun)
+                http_db_error(req, "read the log");
+            else
+                log_error("log export of campaign %lld cut short: %s", req->ids[0],
+                          db_error(req->app->db));
+            break;
+        }
+        if (!begun) {
+            csv_begin(req, name);
+            for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
+                cell(&l, head[k]);
+            end_line(req, &l);
+            begun = 1;
+        }
+        for (size_t i = 0; i < r.nrows; i++) {
+            for (size_t k = 0; k < 10; k++)
+                cell(&l, db_val(&r, i, k));
+            cell(&l, db_val(&r, i, 10));
+            cell(&l, db_val(&r, i, 9) ? cloudapi_explain((int)db_int(&r, i, 9, 0), lang) : "");
+            cell(&l, db_val(&r, i, 11));
+            end_line(req, &l);
+        }
+        size_t n = r.nrows;
+        if (n)
+            after = db_int(&r, n - 1, 0, 0);
+        db_rows_free(&r);
+        if (n < CHUNK)
+            break;
+    }
+    free(l.buf);
+    free(lang_s);
+}
+
+void api_campaigns_failed_csv(struct request *req)
+{
+    if (app_need_db(req) < 0 || !campaign_exists(req))
+        return;
+    char *lang_s = NULL;
+    const char *lang = lang_of(req, &lang_s);
+    char name[64];
+    snprintf(name, sizeof name, "campaign-%lld-failed.csv", req->ids[0]);
+    struct csvline l = {0};
+    static const char *head[] = {"phone",      "status",     "name",        "lead_id",
+                                 "attempts",   "error_code", "error_text",  "explanation",
+                                 "can_retry",  "failed_at",  "wamid"};
+    static const char *states[] = {"failed", "blocked"};
+    int begun = 0;
+    for (int s = 0; s < 2; s++) {
+        char after[20] = "";
+        for (;;) {
+            struct db_rows r;
+            if (db_query(req->app->db,
+                         "SELECT phone, status, JSON_VALUE(vars, '$.name'), JSON_VALUE(vars, "
+                         "'$.lead_id'), attempts, last_error_code, last_error_text, " TS(
+                             "failed_at") ", wamid FROM recipients WHERE campaign_id = ? AND "
+                                          "status = ? AND phone > ? ORDER BY phone LIMIT ?",
+                         DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after),
+                                 DB_INT(CHUNK)),
+                         &r) != DB_OK) {
+                if (!begun)
+                    http_db_error(req, "read the recipients");
+                s = 2;
+                break;
+            }
+            if (!begun) {
+                csv_begin(req, name);
+                for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
+                    cell(&l, head[k]);
+                end_line(req, &l);
+                begun = 1;
+            }
+            for (size_t i = 0; i < r.nrows; i++) {
+                for (size_t k = 0; k < 7; k++)
+                    cell(&l, db_val(&r, i, k));
+                int has = db_val(&r, i, 5) != NULL;
+                int code = (int)db_int(&r, i, 5, 0);
+                cell(&l, has ? cloudapi_explain(code, lang) : "");
+                enum cloudapi_action a = cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK);
+                int retry = s == 0 && a != CLOUDAPI_ACT_FAIL && a != CLOUDAPI_ACT_OPTOUT &&
+                            a != CLOUDAPI_ACT_INVALID_NUMBER && a != CLOUDAPI_ACT_STOP_CAMPAIGN;
+                cell(&l, retry ? "yes" : "no");
+                cell(&l, db_val(&r, i, 7));
+                cell(&l, db_val(&r, i, 8));
+                end_line(req, &l);
+            }
+            size_t n = r.nrows;
+            if (n)
+                snprintf(after, sizeof after, "%s", db_val(&r, n - 1, 0));
+            db_rows_free(&r);
+            if (n < CHUNK)
+                break;
+        }
+    }
+    free(l.buf);
+    free(lang_s);
+}
+
+/* GET /api/campaigns/{id}/stats?minutes=N */
+void api_campaigns_stats(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    char *lang_s = NULL;
+    const char *lang = lang_of(req, &lang_s);
+    long long minutes;
+    if (http_query_ll(req, "minutes", 1440, 1, 10080, &minutes) < 0)
+        goto out;
+    struct db_rows r;
+    if (db_query(req->app->db,
+                 "SELECT total_count, pending_count + sending_count, sent_count, delivered_count, "
+                 "read_count, failed_count, blocked_count, cancelled_count, unknown_count, status "
+                 "FROM campaigns WHERE id = ?",
+                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
+        http_db_error(req, "read the campaign");
+        goto out;
+    }
+    if (r.nrows == 0) {
+        db_rows_free(&r);
+        http_error(req, 404, "not_found", "no such campaign", NULL);
+        goto out;
+    }
+    json_object *o = json_object_new_object(), *f = json_object_new_object();
+    static const char *names[] = {"total",  "pending", "sent",      "delivered", "read",
+                                  "failed", "blocked", "cancelled", "unknown"};
+    long long v[9];
+    for (size_t k = 0; k < 9; k++) {
+        v[k] = db_int(&r, 0, k, 0);
+        json_object_object_add(f, names[k], json_object_new_int64(v[k]));
+    }
+    json_object_object_add(o, "status", json_str_or_null(db_val(&r, 0, 9)));
+    db_rows_free(&r);
+    json_object *rates = json_object_new_object();
+    json_object_object_add(rates, "delivered_of_sent",
+                           v[2] ? json_object_new_double((double)v[3] / (double)v[2]) : NULL);
+    json_object_object_add(rates, "read_of_delivered",
+                           v[3] ? json_object_new_double((double)v[4] / (double)v[3]) : NULL);
+    long long attempted = v[2] + v[5] + v[6];
+    json_object_object_add(rates, "failed_of_attempted",
+                           attempted ? json_object_new_double((double)(v[5] + v[6]) /
+                                                              (double)attempted)
+                                     : NULL);
+    json_object_object_add(f, "rates", rates);
+    json_object_object_add(o, "campaign_id", json_object_new_int64(req->ids[0]));
+    json_object_object_add(o, "funnel", f);
+    /* Failures by Meta's code: only the failed and blocked recipients are read (index range). */
+    json_object *fc = json_object_new_array();
+    if (db_query(req->app->db,
+                 "SELECT last_error_code, status, COUNT(*), MAX(last_error_text) FROM recipients "
+                 "WHERE campaign_id = ? AND status IN ('failed', 'blocked') GROUP BY "
+                 "last_error_code, status ORDER BY COUNT(*) DESC",
+                 DB_ARGS(DB_INT(req->ids[0])), &r) == DB_OK) {
+        for (size_t i = 0; i < r.nrows; i++) {
+            json_object *x = json_object_new_object();
+            int has = db_val(&r, i, 0) != NULL;
+            int code = (int)db_int(&r, i, 0, 0);
+            json_object_object_add(x, "code", has ? json_object_new_int(code) : NULL);
+            json_object_object_add(x, "status", json_str_or_null(db_val(&r, i, 1)));
+            json_object_object_add(x, "count", json_object_new_int64(db_int(&r, i, 2, 0)));
+            json_object_object_add(x, "example", json_str_or_null(db_val(&r, i, 3)));
+            json_object_object_add(x, "explanation",
+                                   has ? json_object_new_string(cloudapi_explain(code, lang))
+                                       : NULL);
+            json_object_object_add(
+                x, "action",
+                has ? json_object_new_string(cloudapi_action_name(
+                          cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK)))
+                    : NULL);
+            json_object_array_add(fc, x);
+        }
+        db_rows_free(&r);
+    }
+    json_object_object_add(o, "failures_by_code", fc);
+    json_object *pm = json_object_new_array();
+    if (db_query(req->app->db,
+                 "SELECT * FROM (SELECT DATE_FORMAT(minute, '%Y-%m-%dT%H:%i:00Z') AS m, sent, "
+                 "failed, blocked, retried, unknown, minute FROM send_minutes WHERE campaign_id "
+                 "= ? ORDER BY minute DESC LIMIT ?) x ORDER BY minute",
+                 DB_ARGS(DB_INT(req->ids[0]), DB_INT(minutes)), &r) == DB_OK) {
+        for (size_t i = 0; i < r.nrows; i++) {
+            json_object *x = json_object_new_object();
+            json_object_object_add(x, "minute", json_str_or_null(db_val(&r, i, 0)));
+            json_object_object_add(x, "sent", json_object_new_int64(db_int(&r, i, 1, 0)));
+            json_object_object_add(x, "failed", json_object_new_int64(db_int(&r, i, 2, 0)));
+            json_object_object_add(x, "blocked", json_object_new_int64(db_int(&r, i, 3, 0)));
+            json_object_object_add(x, "retried", json_object_new_int64(db_int(&r, i, 4, 0)));
+            json_object_object_add(x, "unknown", json_object_new_int64(db_int(&r, i, 5, 0)));
+            json_object_array_add(pm, x);
+        }
+        db_rows_free(&r);
+    }
+    json_object_object_add(o, "per_minute", pm);
+    http_json(req, 200, o);
+out:
+    free(lang_s);
+}
+
+/* GET /api/campaigns/{id}/audit?before=ID&limit=N */
+void api_campaigns_audit(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    long long before, limit;
+    if (http_query_ll(req, "before", 0, 0, 1LL << 62, &before) < 0 ||
+        http_query_ll(req, "limit", 100, 1, 500, &limit) < 0)
+        return;
+    if (before == 0)
+        before = 1LL << 62;
+    struct db_rows r;
+    if (db_query(req->app->db,
+                 "SELECT id, " TS("created_at") ", actor, address, action, target_type, target_id, "
+                 "detail FROM audit_log WHERE campaign_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                 DB_ARGS(DB_INT(req->ids[0]), DB_INT(before), DB_INT(limit)), &r) != DB_OK) {
+        http_db_error(req, "read the audit log");
+        return;
+    }
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < r.nrows; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, 0, 0)));
+        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, 1)));
+        json_object_object_add(o, "actor", json_str_or_null(db_val(&r, i, 2)));
+        json_object_object_add(o, "address", json_str_or_null(db_val(&r, i, 3)));
+        json_object_object_add(o, "action", json_str_or_null(db_val(&r, i, 4)));
+        json_object_object_add(o, "target_type", json_str_or_null(db_val(&r, i, 5)));
+        json_object_object_add(o, "target_id", db_val(&r, i, 6)
+                                                   ? json_object_new_int64(db_int(&r, i, 6, 0))
+                                                   : NULL);
+        json_object *d = db_val(&r, i, 7) ? json_tokener_parse(db_val(&r, i, 7)) : NULL;
+        json_object_object_add(o, "detail", d);
+        json_object_array_add(arr, o);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "entries", arr);
+    json_object_object_add(o, "next_before",
+                           r.nrows == (size_t)limit
+                               ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0))
+                               : NULL);
+    db_rows_free(&r);
+    http_json(req, 200, o);
+}

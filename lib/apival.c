@@ -1,0 +1,169 @@
+#include "apival.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static long long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int apival_parse_time(const char *s, char out[24], time_t *t)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec = 0, ms = 0;
+    if (!s || strlen(s) < 17 || strlen(s) > 40)
+        return -1;
+    if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi))
+        return -1;
+    const char *p = s + 16;
+    if (*p == ':') {
+        if (digits(p + 1, 2, &sec))
+            return -1;
+        p += 3;
+        if (*p == '.' || *p == ',') {
+            p++;
+            int nd = 0, frac = 0;
+            while (*p >= '0' && *p <= '9') {
+                if (nd < 3)
+                    frac = frac * 10 + (*p - '0');
+                nd++;
+                p++;
+            }
+            if (nd == 0 || nd > 9)
+                return -1;
+            for (int k = nd; k < 3; k++)
+                frac *= 10;
+            ms = frac;
+        }
+    }
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        int sign = *p == '-' ? -1 : 1;
+        if (digits(p + 1, 2, &oh))
+            return -1;
+        p += 3;
+        if (*p == ':')
+            p++;
+        if (digits(p, 2, &om))
+            return -1;
+        p += 2;
+        if (oh > 14 || om > 59)
+            return -1;
+        off = sign * (oh * 60 + om);
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    if (y < 1971 || y > 9998 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    int md = mdays[mo - 1] + (mo == 2 && leap(y));
+    if (d < 1 || d > md)
+        return -1;
+    long long epoch = days_from_civil(y, mo, d) * 86400LL + h * 3600 + mi * 60 + sec - off * 60LL;
+    time_t tt = (time_t)epoch;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return -1;
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    if (strlen(tmp) != 23)
+        return -1;
+    memcpy(out, tmp, 24);
+    if (t)
+        *t = tt;
+    return 0;
+}
+
+int apival_consent(const char *s, size_t len)
+{
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0)
+        return 0;
+    static const char *yes[] = {"yes", "si", "sí", "sÍ", "SÍ", "true", "1", "x", "y", "s", "ok",
+                                "verdadero", "opt-in", "optin"};
+    static const char *no[] = {"no", "false", "0", "n", "falso"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strlen(yes[i]) == len && strncasecmp(s, yes[i], len) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strlen(no[i]) == len && strncasecmp(s, no[i], len) == 0)
+            return -1;
+    /* A date (when consent was given) counts as yes: 2025-03-01, 01/03/2025. */
+    if (len >= 8 && len <= 30 && s[0] >= '0' && s[0] <= '9') {
+        int nd = 0, sep = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] >= '0' && s[i] <= '9')
+                nd++;
+            else if (s[i] == '-' || s[i] == '/' || s[i] == '.')
+                sep++;
+            else if (!(s[i] == ' ' || s[i] == ':' || s[i] == 'T' || s[i] == 'Z' || s[i] == '+'))
+                return -2;
+        }
+        if (nd >= 6 && sep >= 2)
+            return 1;
+    }
+    return -2;
+}
+
+long long apival_tier_limit(const char *tier)
+{
+    if (!tier)
+        return 0;
+    static const struct {
+        const char *name;
+        long long n;
+    } t[] = {{"TIER_250", 250},       {"TIER_1K", 1000},     {"TIER_2K", 2000},
+             {"TIER_10K", 10000},     {"TIER_100K", 100000}, {"TIER_UNLIMITED", -1}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(tier, t[i].name) == 0)
+            return t[i].n;
+    return 0;
+}
+
+int apival_formula_risky(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    if (*s == '=' || *s == '@' || *s == '\t' || *s == '\r')
+        return 1;
+    if (*s == '+' || *s == '-')
+        return !(s[1] >= '0' && s[1] <= '9');
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* Small pure helpers for values the API takes and gives: times, consent cells, messaging
+ * tiers, spreadsheet-safe cells. No I/O, no locale, no global state. */
+#ifndef PREGON_APIVAL_H
+#define PREGON_APIVAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Parses an ISO 8601 time with an explicit offset: "2026-03-01T09:30:00Z",
+ * "2026-03-01T09:30-03:00", "2026-03-01 09:30:00.250+01:00". Writes the UTC time as
+ * "YYYY-MM-DD HH:MM:SS.mmm" into out and the Unix time into *t (t may be NULL).
+ * Returns 0, or -1 when malformed, out of range or without offset. */
+int apival_parse_time(const char *s, char out[24], time_t *t);
+
+/* Consent cell of a CSV row: 1 yes ("yes", "si", "sí", "true", "1", "x", "y", "s", "ok",
+ * a date), 0 empty, -1 an explicit no ("no", "false", "0", "n"), -2 anything else. Case and
+ * surrounding spaces are ignored. */
+int apival_consent(const char *s, size_t len);
+
+/* Unique users per moving 24 h of a messaging tier: TIER_250 -> 250, TIER_2K -> 2000,
+ * TIER_10K, TIER_100K, TIER_UNLIMITED -> -1; 0 for anything else. */
+long long apival_tier_limit(const char *tier);
+
+/* 1 when a spreadsheet would read the cell as a formula (starts with =, @, a tab or CR, or
+ * with + or - not followed by a digit): such cells are exported with a leading '. */
+int apival_formula_risky(const char *s);
+
+#endif

@@ -1,0 +1,127 @@
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+
+#define MAX_SERIES 256
+
+struct series {
+    char name[64];
+    char labels[256];
+    double value;
+};
+
+static struct series reg[MAX_SERIES];
+static int nreg;
+static double last_flush;
+
+/* Histogram buckets (upper bounds); latencies in seconds, sizes in items. */
+static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double size_buckets[] = {1, 5, 10, 25, 50, 100, 200, 500, 1000};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void metrics_add(const char *name, const char *labels, double delta)
+{
+    if (!labels)
+        labels = "";
+    for (int i = 0; i < nreg; i++) {
+        if (strcmp(reg[i].name, name) == 0 && strcmp(reg[i].labels, labels) == 0) {
+            reg[i].value += delta;
+            return;
+        }
+    }
+    if (nreg == MAX_SERIES || strlen(name) >= sizeof reg[0].name ||
+        strlen(labels) >= sizeof reg[0].labels)
+        return; /* a bounded registry: an unexpected label explosion never eats memory */
+    snprintf(reg[nreg].name, sizeof reg[nreg].name, "%s", name);
+    snprintf(reg[nreg].labels, sizeof reg[nreg].labels, "%s", labels);
+    reg[nreg].value = delta;
+    nreg++;
+}
+
+void metrics_observe(const char *name, double value)
+{
+    int is_size = strstr(name, "size") != NULL;
+    const double *b = is_size ? size_buckets : latency_buckets;
+    size_t nb = is_size ? sizeof size_buckets / sizeof size_buckets[0]
+                        : sizeof latency_buckets / sizeof latency_buckets[0];
+    char metric[80], labels[64];
+    snprintf(metric, sizeof metric, "%s_bucket", name);
+    for (size_t i = 0; i < nb; i++) {
+        if (value <= b[i]) {
+            /* Stored per bucket, not cumulative: /metrics adds them up when it prints. */
+            snprintf(labels, sizeof labels, "le=\"%g\"", b[i]);
+            metrics_add(metric, labels, 1);
+            break;
+        }
+        if (i == nb - 1)
+            metrics_add(metric, "le=\"+Inf\"", 1);
+    }
+    snprintf(metric, sizeof metric, "%s_sum", name);
+    metrics_add(metric, "", value);
+    snprintf(metric, sizeof metric, "%s_count", name);
+    metrics_add(metric, "", 1);
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+    const struct series *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
+int metrics_flush(struct db *db, double min_interval_s)
+{
+    double now = now_s();
+    if (nreg == 0 || (min_interval_s > 0 && now - last_flush < min_interval_s))
+        return DB_OK;
+    /* Every process writes the rows in the same order, so concurrent flushes never deadlock. */
+    qsort(reg, (size_t)nreg, sizeof reg[0], series_cmp);
+    char *sql = malloc((size_t)nreg * 16 + 160);
+    db_arg *args = calloc((size_t)nreg * 3, sizeof *args);
+    if (!sql || !args) {
+        free(sql);
+        free(args);
+        return DB_ERR;
+    }
+    size_t o = (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
+    size_t a = 0;
+    for (int i = 0; i < nreg; i++) {
+        o += (size_t)sprintf(sql + o, "%s(?,?,?)", i ? "," : "");
+        args[a++] = DB_STR(reg[i].name);
+        args[a++] = DB_STR(reg[i].labels);
+        args[a++] = DB_DBL(reg[i].value);
+    }
+    sprintf(sql + o, " ON DUPLICATE KEY UPDATE value = value + VALUES(value)");
+    int rc = db_exec(db, sql, args, a, NULL);
+    free(sql);
+    free(args);
+    if (rc == DB_OK) {
+        nreg = 0;
+        last_flush = now;
+    } else {
+        log_warn("metrics flush: %s", db_error(db));
+    }
+    return rc;
+}
+
+int metrics_pending(void)
+{
+    return nreg > 0;
+}
+
+void metrics_reset(void)
+{
+    nreg = 0;
+}

@@ -1,0 +1,161 @@
+#include "pace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+long long pace_interval_us(int mps)
+{
+    if (mps <= 0)
+        return 0;
+    double slack = mps / 200.0;
+    if (slack < 1)
+        slack = 1;
+    double eff = mps - slack;
+    if (eff < 0.5)
+        eff = mps > 1 ? mps - 0.5 : mps * 0.9;
+    long long us = (long long)(1e6 / eff + 0.999);
+    return us > 0 ? us : 1;
+}
+
+int pace_chunk(long long interval_us, int chunk_ms, int demand)
+{
+    long long n;
+    if (interval_us <= 0)
+        n = demand > 0 ? demand : 1;
+    else
+        n = (long long)chunk_ms * 1000 / interval_us;
+    if (n < 1)
+        n = 1;
+    if (demand > 0 && n > demand)
+        n = demand;
+    if (n > 100000)
+        n = 100000;
+    return (int)n;
+}
+
+long long pace_tolerance_us(long long interval_us)
+{
+    return interval_us > 2000 ? interval_us : 2000;
+}
+
+long long pace_reserve(long long *next_us, long long earliest_us, long long interval_us, int n)
+{
+    long long first = *next_us > earliest_us ? *next_us : earliest_us;
+    if (n < 1)
+        n = 1;
+    *next_us = first + (long long)n * (interval_us > 0 ? interval_us : 0);
+    return first;
+}
+
+int pace_ramp_parse(const char *s, int *steps, int max)
+{
+    int n = 0;
+    if (!s)
+        return 0;
+    const char *p = s;
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return 0;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 1000 || n >= max || (n && v <= steps[n - 1]))
+            return -1;
+        steps[n++] = (int)v;
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (*p == ',') {
+            p++;
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                return -1;
+        } else if (*p) {
+            return -1;
+        }
+    }
+    return n;
+}
+
+int pace_ramp_cap(const int *steps, int nsteps, int step)
+{
+    if (step < 0)
+        step = 0;
+    return step < nsteps ? steps[step] : 0;
+}
+
+int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pct)
+{
+    if (every < 1 || attempts < every)
+        return 0;
+    return (long long)errors * 100 <= (long long)max_error_pct * attempts;
+}
+
+void pace_breaker_init(struct pace_breaker *b, int window)
+{
+    memset(b, 0, sizeof *b);
+    if (window < 1)
+        window = 1;
+    if (window > PACE_BREAKER_MAX)
+        window = PACE_BREAKER_MAX;
+    b->window = window;
+}
+
+void pace_breaker_add(struct pace_breaker *b, enum pace_kind k)
+{
+    if (b->window < 1)
+        pace_breaker_init(b, 50);
+    if (b->n == b->window) {
+        unsigned char old = b->ring[b->pos];
+        if (old != PACE_OK)
+            b->errors--;
+        if (old == PACE_PARAM_ERROR)
+            b->params--;
+    } else {
+        b->n++;
+    }
+    b->ring[b->pos] = (unsigned char)k;
+    if (k != PACE_OK)
+        b->errors++;
+    if (k == PACE_PARAM_ERROR)
+        b->params++;
+    b->pos = (b->pos + 1) % b->window;
+}
+
+int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct)
+{
+    if (b->n < min_attempts || b->n == 0 || pct <= 0)
+        return 0;
+    return (long long)b->errors * 100 >= (long long)pct * b->n;
+}
+
+int pace_window_wait_min(int start_h, int end_h, int m)
+{
+    if (start_h < 0 || end_h < 0 || start_h > 23 || end_h > 24 || start_h == end_h % 24)
+        return 0;
+    m = ((m % 1440) + 1440) % 1440;
+    int s = start_h * 60, e = end_h * 60;
+    int open = s < e ? (m >= s && m < e) : (m >= s || m < e);
+    if (open)
+        return 0;
+    return ((s - m) % 1440 + 1440) % 1440;
+}
+
+long pace_tier_limit(const char *tier)
+{
+    if (!tier)
+        return 250;
+    if (!strcmp(tier, "TIER_UNLIMITED"))
+        return -1;
+    if (!strcmp(tier, "TIER_100K"))
+        return 100000;
+    if (!strcmp(tier, "TIER_10K"))
+        return 10000;
+    if (!strcmp(tier, "TIER_2K"))
+        return 2000;
+    if (!strcmp(tier, "TIER_1K"))
+        return 1000;
+    return 250;
+}

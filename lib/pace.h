@@ -1,0 +1,74 @@
+/* The sending worker's arithmetic, kept pure so it can be tested alone: the per-number rate
+ * budget (slots on a shared timeline), progressive start, the circuit breaker, the send
+ * window and the messaging tier. No I/O, no clocks: callers pass the times. */
+#ifndef PREGON_PACE_H
+#define PREGON_PACE_H
+
+#include <stddef.h>
+
+/* ---- rate: slots on a timeline ------------------------------------------------------- */
+
+/* Microseconds between two slots for a limit of mps messages/s. The pace keeps a little
+ * below the limit (max(1, mps/200) messages/s less) so that jitter between us and Meta
+ * never makes a one-second window hold more than mps. mps <= 0: 0 (unlimited). */
+long long pace_interval_us(int mps);
+
+/* Slots to reserve at once: about chunk_ms worth at this interval, at least 1, at most
+ * demand (what is waiting) when demand > 0. interval_us 0 (unlimited): demand or 1. */
+int pace_chunk(long long interval_us, int chunk_ms, int demand);
+
+/* How late a slot may still be used: one interval, at least 2 ms. A later slot is
+ * dropped rather than used, so late sends never bunch up. */
+long long pace_tolerance_us(long long interval_us);
+
+/* Reserves n consecutive slots on a timeline whose next free slot is *next_us, none before
+ * earliest_us. Returns the first slot and advances *next_us past the last one. */
+long long pace_reserve(long long *next_us, long long earliest_us, long long interval_us, int n);
+
+/* ---- progressive start ----------------------------------------------------------------- */
+
+#define PACE_RAMP_MAX 16
+
+/* Parses "10,20,40" (messages/s per step, increasing, each 1..1000). Returns the number of
+ * steps (0 for an empty string) or -1 when malformed. */
+int pace_ramp_parse(const char *s, int *steps, int max);
+
+/* The messages/s cap of a campaign at ramp step `step`: steps[step], or 0 (no cap: the
+ * number's own rate) once past the last step. */
+int pace_ramp_cap(const int *steps, int nsteps, int step);
+
+/* Whether a campaign at a step may move to the next one: `every` attempts done at this step
+ * with at most max_error_pct percent errors. */
+int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pct);
+
+/* ---- circuit breaker ------------------------------------------------------------------- */
+
+#define PACE_BREAKER_MAX 1000
+
+enum pace_kind { PACE_OK = 0, PACE_ERROR = 1, PACE_PARAM_ERROR = 2 };
+
+/* Outcomes of the last `window` attempts of one campaign. */
+struct pace_breaker {
+    unsigned char ring[PACE_BREAKER_MAX];
+    int window, pos, n, errors, params;
+};
+
+void pace_breaker_init(struct pace_breaker *b, int window);
+void pace_breaker_add(struct pace_breaker *b, enum pace_kind k);
+/* 1 when at least min_attempts are in the window and errors reach pct percent of them. */
+int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct);
+
+/* ---- send window ----------------------------------------------------------------------- */
+
+/* Whether local minute-of-day m (0..1439) is inside [start_h, end_h) hours; start > end wraps
+ * midnight; start == end or either < 0: always open. Returns the minutes until the window
+ * opens (0 = open now). */
+int pace_window_wait_min(int start_h, int end_h, int m);
+
+/* ---- messaging tier ---------------------------------------------------------------------- */
+
+/* Unique users per moving 24 h for "TIER_250", "TIER_2K", "TIER_10K", "TIER_100K" (also
+ * "TIER_1K"); -1 for "TIER_UNLIMITED" and anything unknown is treated as the lowest, 250. */
+long pace_tier_limit(const char *tier);
+
+#endif

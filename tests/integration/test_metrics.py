@@ -1,0 +1,63 @@
+"""What operators monitor: GET /metrics (Prometheus text) and the detailed GET /api/health."""
+
+import re
+import time
+
+from harness import check, eq
+
+# Label values may hold any character but an unescaped quote, so match quoted strings.
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                  r'(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? '
+                  r'(-?[0-9.]+(?:e[+-]?[0-9]+)?|[+-]Inf|NaN)$')
+
+
+def parse_metrics(text):
+    series, types = {}, {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        check(m, "malformed metrics line: %r" % line)
+        series[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return series, types
+
+
+def test_health_is_detailed_for_monitoring(s):
+    h = s.get("/api/health").json()
+    eq(h["database"], "ok", "database")
+    check(h["workers_alive"] >= 1, "the worker heartbeats: %r" % h)
+    w = h["workers"][0]
+    check(w["heartbeat_age_s"] < 30 and w["last_heartbeat"].endswith("Z"), "heartbeat: %r" % w)
+    check(isinstance(h["webhook_backlog"], int), "webhook backlog")
+    check("oldest_pending_age_s" in h, "oldest pending age present (null when nothing waits)")
+
+
+def test_metrics_are_prometheus_text(s):
+    c = s.create_campaign(name="Métricas")
+    # issue 3: consent is mandatory; start needs an APPROVED (synced) template and
+    # acknowledge_risk.
+    s.upload(c["id"], "phone,name,consent\n+5493875557001,Ana,si\n+5493875557002,Beto,si\n")
+    s.post("/api/templates/sync", {})
+    s.post("/api/campaigns/%d/start" % c["id"], {"acknowledge_risk": True})
+    s.wait_for("completed", lambda: s.get("/api/campaigns/%d" % c["id"]).json()["status"]
+               == "completed", timeout=60)
+    time.sleep(2)  # an idle process flushes its counts after a second
+    for _ in range(3):
+        s.get("/api/health")
+    r = s.get("/metrics")
+    eq(r.status, 200, "metrics from 127.0.0.1")
+    check(r.headers.get("Content-Type", "").startswith("text/plain"), "content type")
+    series, types = parse_metrics(r.body)
+    eq(series[("pregon_database_up", "")], 1.0, "database up")
+    eq(types.get("pregon_http_requests_total"), "counter", "request counter typed")
+    reqs = [v for (n, l), v in series.items() if n == "pregon_http_requests_total"
+            and 'route="POST /api/campaigns/{id}/start"' in l and 'status="200"' in l]
+    check(reqs and reqs[0] >= 1, "the start request was counted: %r" % reqs)
+    check(any(n == "pregon_worker_heartbeat_age_seconds" for n, _ in series), "heartbeats")
+    check(("pregon_webhook_backlog", "") in series, "webhook backlog gauge")

@@ -1,0 +1,455 @@
+"""Meta's webhooks through nginx and the FastCGI app: the payload files under
+tests/data/webhooks/ (each with the state it must produce), a shuffled and duplicated replay
+of 10,000 statuses, requests that must be refused, and events stored but not applied."""
+
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+
+from harness import ROOT, check, eq
+
+DATA = os.path.join(ROOT, "tests", "data", "webhooks")
+SANDBOX = {"waba": "102290129340398", "phone_id": "106540352242922", "display": "15550001111"}
+SECOND = {"waba": "222000111222333", "phone_id": "222000111222444", "display": "15550002222"}
+
+
+def _uniq():
+    return "%x%04x" % (int(time.time() * 1000) % 0xffffffff, random.randrange(0x10000))
+
+
+def _sign(secret, raw):
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def _ctl(s, *args, env=None):
+    e = dict(s.env)
+    e.update(env or {})
+    return subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                           os.path.join(s.var, "pregon.conf")] + list(args),
+                          env=e, capture_output=True, text=True, timeout=120)
+
+
+class SecondAccount:
+    """Another WhatsApp account (own WABA, number and App Secret) on the same endpoint,
+    removed again at the end so later tests see one account."""
+
+    def __init__(self, s):
+        self.s = s
+        self.secret = "%032x" % random.getrandbits(128)
+        r = _ctl(s, "account-add", "--sandbox", "--name", "Segunda", "--waba-id", SECOND["waba"],
+                 "--phone-number-id", SECOND["phone_id"], "--display-phone",
+                 "+" + SECOND["display"], "--verify-token", "v" + _uniq(),
+                 env={"PREGON_ACCESS_TOKEN": "t" + _uniq(), "PREGON_APP_SECRET": self.secret})
+        eq(r.returncode, 0, "account-add: %s %s" % (r.stdout, r.stderr))
+        self.id = s.query("SELECT id FROM wa_accounts WHERE phone_number_id = %s",
+                          (SECOND["phone_id"],))[0]["id"]
+
+    def remove(self):
+        q = self.s.query
+        camps = [r["id"] for r in q("SELECT id FROM campaigns WHERE account_id = %s", (self.id,))]
+        for cid in camps:
+            q("DELETE FROM recipients WHERE campaign_id = %s", (cid,), admin=True)
+        q("DELETE FROM campaigns WHERE account_id = %s", (self.id,), admin=True)
+        q("DELETE FROM templates WHERE account_id = %s", (self.id,), admin=True)
+        q("DELETE FROM wa_accounts WHERE id = %s", (self.id,), admin=True)
+
+
+def _account_id(s, phone_id):
+    return s.query("SELECT id FROM wa_accounts WHERE phone_number_id = %s", (phone_id,))[0]["id"]
+
+
+def make_campaign(s, account_id, states, template=None, status="running"):
+    """A campaign with one recipient per state, made directly in the database (as if the
+    worker had sent them): recipients that had a message get wamid.<uniq>_<i>."""
+    u = _uniq()
+    template = template or "tpl_" + u
+    counts = {}
+    for st in states:
+        counts[st["status"]] = counts.get(st["status"], 0) + 1
+    funnel = {"sent": 0, "delivered": 0, "read": 0}
+    for st in states:
+        stage = {"sent": 1, "delivered": 2, "read": 3, "failed": 1}.get(st["status"], 0)
+        for i, name in enumerate(("sent", "delivered", "read")):
+            if stage > i:
+                funnel[name] += 1
+    conn = s.db(admin=True)
+    try:
+        with conn.cursor() as c:
+            c.execute("INSERT INTO campaigns (account_id, name, template_name, template_language, "
+                      "status, total_count, pending_count, sending_count, sent_count, "
+                      "delivered_count, read_count, failed_count, unknown_count, started_at) "
+                      "VALUES (%s, %s, %s, 'es_AR', %s, %s, %s, %s, %s, %s, %s, %s, %s, NOW(3))",
+                      (account_id, "Webhooks " + u, template, status, len(states),
+                       counts.get("pending", 0), counts.get("sending", 0), funnel["sent"],
+                       funnel["delivered"], funnel["read"], counts.get("failed", 0),
+                       counts.get("unknown", 0)))
+            cid = c.lastrowid
+            rows = []
+            base = random.randrange(10**6, 10**7)
+            for i, st in enumerate(states):
+                phone = "+549387%07d" % ((base + i) % 10**7)
+                has = st.get("wamid", st["status"] not in ("pending",))
+                wamid = "wamid.%s_%d" % (u, i)
+                rows.append((cid, phone, st["status"], wamid if has else None,
+                             "2100-01-01" if st["status"] == "pending" else "2000-01-01",
+                             st.get("claim_token")))
+            c.executemany("INSERT INTO recipients (campaign_id, phone, status, wamid, "
+                          "next_attempt_at, claim_token) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+            c.execute("SELECT id, phone FROM recipients WHERE campaign_id = %s ORDER BY id",
+                      (cid,))
+            recs = c.fetchall()
+    finally:
+        conn.close()
+    return {"id": cid, "template": template, "uniq": u,
+            "recipients": [{"id": r[0], "phone": r[1], "wamid": "wamid.%s_%d" % (u, i)}
+                           for i, r in enumerate(recs)]}
+
+
+def _subst(text, ctx):
+    for k in sorted(ctx, key=len, reverse=True):
+        text = text.replace(k, str(ctx[k]))
+    return text
+
+
+def _fmt(v):
+    if v is None:
+        return None
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    return v
+
+
+def _match(what, got, want):
+    for k, w in want.items():
+        if k.endswith("~"):
+            g = got.get(k[:-1])
+            check(g is not None and w in str(g), "%s: %s = %r should contain %r" %
+                  (what, k[:-1], g, w))
+            continue
+        g = _fmt(got.get(k))
+        if w == "set":
+            check(g is not None, "%s: %s should be set" % (what, k))
+        else:
+            eq(g, w, "%s: %s" % (what, k))
+
+
+def check_state(s, camp, acct_id, ctx, expect, where):
+    if "recipients" in expect:
+        rows = s.query("SELECT * FROM recipients WHERE campaign_id = %s ORDER BY id",
+                       (camp["id"],))
+        eq(len(rows), len(expect["recipients"]), where + ": recipients")
+        for i, (row, want) in enumerate(zip(rows, expect["recipients"])):
+            _match("%s recipient %d" % (where, i), row, want)
+    if "counters" in expect or "campaign" in expect:
+        row = s.query("SELECT * FROM campaigns WHERE id = %s", (camp["id"],))[0]
+        _match(where + " counters", row,
+               {k + "_count": v for k, v in expect.get("counters", {}).items()})
+        _match(where + " campaign", row, expect.get("campaign", {}))
+    for phone, source in expect.get("opt_outs", {}).items():
+        rows = s.query("SELECT source FROM opt_outs WHERE phone = %s", ("+" + phone,))
+        eq(rows[0]["source"] if rows else None, source, where + ": opt-out of " + phone)
+    for phone, actions in expect.get("opt_out_events", {}).items():
+        rows = s.query("SELECT action FROM opt_out_events WHERE phone = %s ORDER BY id",
+                       ("+" + phone,))
+        eq([r["action"] for r in rows], actions, where + ": opt-out events of " + phone)
+    for phone, n in expect.get("inbound", {}).items():
+        eq(s.query("SELECT COUNT(*) AS n FROM inbound_messages WHERE phone = %s",
+                   ("+" + phone,))[0]["n"], n, where + ": inbound messages of " + phone)
+    if "template" in expect:
+        rows = s.query("SELECT * FROM templates WHERE account_id = %s AND name = %s AND "
+                       "language = 'es_AR'", (acct_id, camp["template"]))
+        check(rows, where + ": template cached")
+        _match(where + " template", rows[0], expect["template"])
+    if "account" in expect:
+        _match(where + " account", s.query("SELECT * FROM wa_accounts WHERE id = %s",
+                                           (acct_id,))[0], expect["account"])
+    if "waiting" in expect:
+        wamids = [r["wamid"] for r in camp["recipients"]]
+        n = s.query("SELECT COUNT(*) AS n FROM message_statuses WHERE applied_at IS NULL AND "
+                    "wamid IN (%s)" % ",".join(["%s"] * len(wamids)), wamids)[0]["n"]
+        eq(n, expect["waiting"], where + ": statuses waiting for their wamid")
+
+
+def run_case(s, name, second):
+    with open(os.path.join(DATA, name)) as f:
+        case = json.load(f)
+    acct = SECOND if case.get("account") == "second" else SANDBOX
+    acct_id = second.id if acct is SECOND else _account_id(s, SANDBOX["phone_id"])
+    secrets = {"sandbox": s.secrets["SANDBOX_APP_SECRET"], "second": second.secret}
+    camp = make_campaign(s, acct_id, case["campaign"]["recipients"],
+                         status=case["campaign"].get("status", "running"))
+    ctx = {"$WABA": acct["waba"], "$PHONE_ID": acct["phone_id"], "$DISPLAY": acct["display"],
+           "$TEMPLATE": camp["template"], "$U": camp["uniq"], "$CAMPAIGN": camp["id"]}
+    for i, r in enumerate(camp["recipients"]):
+        ctx["$W%d" % i] = r["wamid"]
+        ctx["$CB%d" % i] = "pregon:%d:%d" % (camp["id"], r["id"])
+        ctx["$P%d" % i] = r["phone"][1:]
+    for n, step in enumerate(case["steps"]):
+        where = "%s step %d" % (name, n + 1)
+        before = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
+        if "payload" in step:
+            raw = _subst(json.dumps(step["payload"]), ctx).encode()
+            secret = secrets[step.get("sign_with", case.get("account", "sandbox"))]
+            r = s.post_webhook(None, raw=raw, signature=_sign(secret, raw))
+            eq(r.status, step.get("expect", {}).get("http", 200), where + ": %r" % r)
+        if "sql" in step:
+            for stmt in _subst(step["sql"], ctx).split(";"):
+                if stmt.strip():
+                    s.query(stmt, admin=True)
+        if step.get("sweep"):
+            r = _ctl(s, "webhooks-apply")
+            eq(r.returncode, 0, where + ": webhooks-apply %s %s" % (r.stdout, r.stderr))
+        expect = json.loads(_subst(json.dumps(step.get("expect", {})), ctx))
+        if "stored" in expect:
+            after = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
+            eq(after - before, expect["stored"], where + ": events stored")
+        check_state(s, camp, acct_id, ctx, expect, where)
+
+
+def test_payload_files(s):
+    names = sorted(n for n in os.listdir(DATA) if n.endswith(".json"))
+    check(len(names) >= 20, "payload files found")
+    second = SecondAccount(s)
+    failures = []
+    try:
+        for name in names:
+            try:
+                run_case(s, name, second)
+            except AssertionError as e:
+                failures.append("%s: %s" % (name, e))
+    finally:
+        second.remove()
+    check(not failures, "%d of %d payload files failed:\n  %s" %
+          (len(failures), len(names), "\n  ".join(failures)))
+
+
+def _status_payload(statuses):
+    return {"object": "whatsapp_business_account", "entry": [{"id": SANDBOX["waba"], "changes": [
+        {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {
+            "display_phone_number": SANDBOX["display"], "phone_number_id": SANDBOX["phone_id"]},
+            "statuses": statuses}}]}]}
+
+
+def test_rejected_requests_change_nothing(s):
+    acct = _account_id(s, SANDBOX["phone_id"])
+    camp = make_campaign(s, acct, [{"status": "sent"}])
+    wamid = camp["recipients"][0]["wamid"]
+    payload = _status_payload([{"id": wamid, "status": "read", "timestamp": "1750030000",
+                                "recipient_id": camp["recipients"][0]["phone"][1:]}])
+    raw = json.dumps(payload).encode()
+    good = s.sign(raw)
+    before = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
+    # forged, missing, malformed, signed by the wrong secret
+    for sig in ("sha256=" + "0" * 64, "", "sha256=zz", "sha1=" + "0" * 40, good.upper(),
+                _sign("not-the-secret", raw)):
+        eq(s.post_webhook(None, raw=raw, signature=sig).status, 401, "signature %r" % sig)
+    # truncated body with the signature of the whole one; replayed signature, changed body
+    eq(s.post_webhook(None, raw=raw[:-10], signature=good).status, 401, "truncated")
+    changed = raw.replace(b'"read"', b'"sent"')
+    eq(s.post_webhook(None, raw=changed, signature=good).status, 401, "replayed, changed")
+    # a truncated body signed as it is: verified but not JSON
+    cut = raw[:-10]
+    r = s.post_webhook(None, raw=cut, signature=s.sign(cut))
+    eq(r.status, 400, "truncated JSON")
+    eq(r.json()["error"]["code"], "invalid_json", "code")
+    # oversized: above the limit (4 MiB, nginx and the app) by a little and by a lot
+    for size in (4 * 1024 * 1024 + 100, 6 * 1024 * 1024):
+        big = json.dumps({"object": "whatsapp_business_account", "pad": "x" * size}).encode()
+        try:
+            status = s.post_webhook(None, raw=big, signature=s.sign(big)).status
+        except OSError:  # nginx may close the connection while the body is still coming
+            status = 413
+        eq(status, 413, "oversized %d" % size)
+    eq(s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"], before, "nothing stored")
+    eq(s.query("SELECT status FROM recipients WHERE id = %s",
+               (camp["recipients"][0]["id"],))[0]["status"], "sent", "nothing applied")
+    # Meta's largest bodies (3 MB) are taken.
+    statuses = [{"id": "wamid.BIG%07d" % i, "status": "delivered", "timestamp": "1750030000",
+                 "recipient_id": "5493875550000"} for i in range(27000)]
+    statuses.insert(0, {"id": wamid, "status": "read", "timestamp": "1750030001",
+                        "recipient_id": camp["recipients"][0]["phone"][1:]})
+    big = json.dumps(_status_payload(statuses)).encode()
+    check(2.8e6 < len(big) < 3.2e6, "a 3 MB body (%d)" % len(big))
+    eq(s.post_webhook(None, raw=big).status, 200, "3 MB body")
+    eq(s.query("SELECT status FROM recipients WHERE id = %s",
+               (camp["recipients"][0]["id"],))[0]["status"], "read", "applied")
+    s.query("DELETE FROM message_statuses WHERE wamid LIKE 'wamid.BIG%%'")
+
+
+def _final_state(s, cid):
+    rows = s.query("SELECT status, sent_at, delivered_at, read_at, failed_at, last_error_code "
+                   "FROM recipients WHERE campaign_id = %s ORDER BY id", (cid,))
+    c = s.query("SELECT pending_count, sending_count, sent_count, delivered_count, read_count, "
+                "failed_count, blocked_count, unknown_count FROM campaigns WHERE id = %s",
+                (cid,))[0]
+    return [tuple(_fmt(v) for v in r.values()) for r in rows], c
+
+
+def _post_all(s, payloads, threads):
+    errors = []
+
+    def run(part):
+        for p in part:
+            r = s.post_webhook(p)
+            if r.status != 200:
+                errors.append(r)
+
+    ts = [threading.Thread(target=run, args=(payloads[i::threads],)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    eq(errors, [], "every request answered 200")
+
+
+def test_replay_shuffled_with_duplicates(s):
+    """10,000 status events for a campaign, 30 % duplicated and shuffled, end exactly where
+    the same events in order end: recipient states, times and counters."""
+    n = 4000
+    acct = _account_id(s, SANDBOX["phone_id"])
+    a = make_campaign(s, acct, [{"status": "sent"}] * n)
+    b = make_campaign(s, acct, [{"status": "sent"}] * n)
+    rnd = random.Random(20250615)
+    plans = []
+    for i in range(n):
+        t = 1750030000 + i
+        k = rnd.random()
+        if k < 0.1:
+            plans.append([("sent", t), ("failed", t + 30)])
+        elif k < 0.4:
+            plans.append([("sent", t), ("delivered", t + 5)])
+        else:
+            plans.append([("sent", t), ("delivered", t + 5), ("read", t + 60 + i % 7)])
+    events = [(i, st, t) for i, p in enumerate(plans) for st, t in p]
+    events = events[:10000]
+    eq(len(events), 10000, "10,000 events")
+
+    def item(camp, ev):
+        i, st, t = ev
+        d = {"id": camp["recipients"][i]["wamid"], "status": st, "timestamp": str(t),
+             "recipient_id": camp["recipients"][i]["phone"][1:]}
+        if st == "failed":
+            d["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+        return d
+
+    def payloads(camp, evs, per):
+        return [_status_payload([item(camp, e) for e in evs[k:k + per]])
+                for k in range(0, len(evs), per)]
+
+    _post_all(s, payloads(a, events, 50), 1)
+    mixed = events + rnd.sample(events, 3000)
+    rnd.shuffle(mixed)
+    eq(len(mixed), 13000, "30 % duplicated")
+    # several connections at once, bodies of varied sizes, as Meta sends them
+    parts, k = [], 0
+    while k < len(mixed):
+        m = rnd.choice((1, 5, 20, 80))
+        parts.append(mixed[k:k + m])
+        k += m
+    _post_all(s, [_status_payload([item(b, e) for e in p]) for p in parts], 4)
+    rows_a, cnt_a = _final_state(s, a["id"])
+    rows_b, cnt_b = _final_state(s, b["id"])
+    eq(rows_b, rows_a, "recipient states, times and codes")
+    eq(cnt_b, cnt_a, "counters")
+    check(cnt_a["read_count"] > 0 and cnt_a["failed_count"] > 0, "a mix of outcomes: %r" % cnt_a)
+    eq(cnt_a["sent_count"], n, "every recipient counted sent once")
+    real = {}
+    for i, st, t in events:
+        real.setdefault(i, set()).add(st)
+    eq(cnt_a["read_count"], sum(1 for v in real.values() if "read" in v), "read count")
+    eq(cnt_a["failed_count"], sum(1 for v in real.values() if v == {"sent", "failed"}),
+       "failed count")
+
+
+def _event_body(s, wamid, status, ts):
+    return json.dumps(_status_payload([{"id": wamid, "status": status, "timestamp": str(ts),
+                                        "recipient_id": "5493875550000"}])).encode()
+
+
+def test_stored_but_not_applied_is_applied_later(s):
+    """A body stored but never applied (the process died, the database failed) is applied by
+    `pregonctl webhooks-apply`, and by the FastCGI processes themselves after a restart."""
+    acct = _account_id(s, SANDBOX["phone_id"])
+    camp = make_campaign(s, acct, [{"status": "sent"}, {"status": "sent"}])
+    w0, w1 = camp["recipients"][0]["wamid"], camp["recipients"][1]["wamid"]
+    for w in (w0, w1):
+        body = _event_body(s, w, "delivered", 1750030100)
+        s.query("INSERT INTO webhook_events (signature, body, received_at) VALUES "
+                "(%s, %s, NOW(3) - INTERVAL 1 MINUTE)", (s.sign(body), body))
+    r = _ctl(s, "webhooks-apply")
+    eq(r.returncode, 0, "webhooks-apply: %s" % r.stderr)
+    check("applied" in r.stdout, r.stdout)
+    rows = s.query("SELECT status FROM recipients WHERE campaign_id = %s ORDER BY id",
+                   (camp["id"],))
+    eq([x["status"] for x in rows], ["delivered", "delivered"], "applied by the sweep")
+    eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE applied_at IS NULL AND "
+               "apply_attempts < 5")[0]["n"], 0, "nothing left unapplied")
+    eq(s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (camp["id"],))[0]
+       ["delivered_count"], 2, "counted")
+
+    # Kill every FastCGI process (as a crash would) with a stored, unapplied event waiting:
+    # the processes started in their place apply it at their first request.
+    body = _event_body(s, w0, "read", 1750030200)
+    s.query("INSERT INTO webhook_events (signature, body, received_at) VALUES "
+            "(%s, %s, NOW(3) - INTERVAL 1 MINUTE)", (s.sign(body), body))
+    master = int(open(os.path.join(s.var, "run", "fcgi.pid")).read())
+    kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    for pid in kids.split():
+        os.kill(int(pid), signal.SIGKILL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r = s.post_webhook(None, raw=_event_body(s, w1, "read", 1750030300))
+        if r.status == 200:
+            break
+        time.sleep(0.2)
+    eq(r.status, 200, "answered after the restart")
+    rows = s.query("SELECT status FROM recipients WHERE campaign_id = %s ORDER BY id",
+                   (camp["id"],))
+    eq([x["status"] for x in rows], ["read", "read"], "stored event applied after restart")
+    # And a body that cannot be applied is kept, marked, and never blocks the others.
+    s.query("INSERT INTO webhook_events (signature, body, received_at) VALUES "
+            "('sha256=x', 'not json', NOW(3) - INTERVAL 1 MINUTE)")
+    eq(_ctl(s, "webhooks-apply").returncode, 0, "sweep with a bad row")
+    row = s.query("SELECT applied_at, apply_error FROM webhook_events WHERE body = 'not json'")[0]
+    check(row["applied_at"] is None and row["apply_error"], "bad row marked: %r" % row)
+    s.query("DELETE FROM webhook_events WHERE body = 'not json'", admin=True)
+
+
+def test_sandbox_statuses_before_send_recorded(s):
+    """A real campaign through the sandbox with its webhooks off; the statuses then arrive
+    (twice, shuffled) and settle every recipient exactly once."""
+    eq(s.sandbox_post("/_sandbox/config", {"webhooks": False}).status, 200, "webhooks off")
+    try:
+        c = s.create_campaign(name="Webhooks diferidos")
+        # issue 3: consent is mandatory; start needs acknowledge_risk and a synced template
+        csv = "phone,name,consent\n" + "".join("+54938755%05d,N%d,si\n" % (70000 + i, i)
+                                                for i in range(40))
+        eq(s.upload(c["id"], csv).status, 200, "upload")
+        s.post("/api/templates/sync", {})
+        eq(s.post("/api/campaigns/%d/start" % c["id"], {"acknowledge_risk": True}).status, 200,
+           "start")
+        s.wait_for("sent", lambda: s.query(
+            "SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s AND status = 'sent'",
+            (c["id"],))[0]["n"] == 40, timeout=60)
+        recs = s.query("SELECT id, wamid, phone FROM recipients WHERE campaign_id = %s",
+                       (c["id"],))
+        items = []
+        for r in recs:
+            for st, dt in (("sent", 0), ("delivered", 2), ("read", 4)):
+                items.append({"id": r["wamid"], "status": st, "timestamp": str(1750030000 + dt),
+                              "recipient_id": r["phone"][1:],
+                              "biz_opaque_callback_data": "pregon:%d:%d" % (c["id"], r["id"])})
+        items = items + items
+        random.shuffle(items)
+        for k in range(0, len(items), 30):
+            eq(s.post_webhook(_status_payload(items[k:k + 30])).status, 200, "posted")
+        g = s.get("/api/campaigns/%d" % c["id"]).json()["counters"]
+        eq((g["sent"], g["delivered"], g["read"], g["failed"]), (40, 40, 40, 0), "counters")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})

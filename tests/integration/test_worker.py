@@ -1,0 +1,441 @@
+"""The sending worker (issue 4): claims on the index, exactly once across workers and crashes,
+MariaDB restarts, the rate across workers, errors by class, shutdown, drain, schedules and the
+pace rules (window, daily cap, tier, pair rate, progressive start, opt-outs)."""
+
+import json
+import random
+import signal
+import subprocess
+import time
+
+from harness import check, eq
+from workerkit import (AccountSettings, Workers, campaign, check_counters, make_campaign,
+                       phones, received, wait_status)
+
+
+def test_claim_query_uses_the_index(s):
+    cid = make_campaign(s, "EXPLAIN", phones("01", 3), start=False)
+    # The worker's claim, as it sends it (worker/claim.c).
+    rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id FROM recipients "
+                   "FORCE INDEX (ix_recipients_claim) WHERE campaign_id = %s AND status = 'pending' "
+                   "AND next_attempt_at <= NOW(3) "
+                   "ORDER BY next_attempt_at, id LIMIT 200 FOR UPDATE SKIP LOCKED", (cid,))
+    eq(len(rows), 1, "one table")
+    r = rows[0]
+    eq(r["key"], "ix_recipients_claim", "claim index: %r" % r)
+    check(r["type"] in ("range", "ref"), "no full scan: %r" % r)
+    check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
+    # Recovery finds a worker's claims by index too.
+    r = s.query("EXPLAIN SELECT id FROM recipients WHERE claimed_by = 1 AND status = 'sending'")[0]
+    eq(r["key"], "ix_recipients_claimed", "recovery index: %r" % r)
+
+
+def test_two_workers_10000_recipients_each_once(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    s.sandbox_post("/_sandbox/config", {"record_requests": False, "statuses": ["sent"]})
+    try:
+        with AccountSettings(s, throughput_mps=1000), Workers(s) as w:
+            w.start()
+            w.start()
+            nums = phones("10", 10000)
+            t0 = time.time()
+            cid = make_campaign(s, "Diez mil", nums)
+            wait_status(s, cid, ("completed",), timeout=120)
+            took = time.time() - t0
+            got = received(s, cid)
+            eq(len(got), 10000, "every recipient reached the sandbox")
+            eq(max(got.values()), 1, "none twice")
+            st = s.sandbox_get("/_sandbox/stats").json()
+            eq(st["duplicates"], 0, "sandbox duplicates")
+            eq(st["rate_limited"], 0, "no 130429")
+            mps = max(st["max_per_second"].values())
+            check(mps <= 1000, "never over the number's 1000/s across both workers: %d" % mps)
+            rows = check_counters(s, cid)
+            eq(rows.get("sent", 0) + rows.get("delivered", 0) + rows.get("read", 0), 10000, "sent")
+            workers = s.query("SELECT DISTINCT worker_id FROM send_log WHERE campaign_id = %s",
+                              (cid,))
+            eq(len(workers), 2, "both workers sent")
+            eq(s.query("SELECT COUNT(*) AS n FROM send_log WHERE campaign_id = %s", (cid,))[0]["n"],
+               10000, "one log row each")
+            print("      10000 recipients, 2 workers, 1000/s: %.1fs, max %d in a second" % (
+                took, mps))
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def settle_unknowns(s, cid, got):
+    """In-doubt recipients: those the sandbox received are settled by its webhooks; the rest
+    never left, and an operator retries them."""
+    def settled():
+        rows = s.query("SELECT id, status FROM recipients WHERE campaign_id = %s AND "
+                       "status = 'unknown'", (cid,))
+        return [r for r in rows if r["id"] in got] == []
+    s.wait_for("webhooks settle the unknowns the sandbox received", settled, timeout=60)
+    left = s.query("SELECT id FROM recipients WHERE campaign_id = %s AND status = 'unknown'",
+                   (cid,))
+    return [r["id"] for r in left]
+
+
+def quiet(s, cid, still_s=3):
+    """Waits until nothing changes any more: sends, webhooks, recoveries."""
+    def snap():
+        st = s.sandbox_get("/_sandbox/stats").json()
+        rows = s.query("SELECT status, COUNT(*) AS n FROM recipients WHERE campaign_id = %s "
+                       "GROUP BY status", (cid,))
+        return (st["accepted"], st.get("webhooks_pending", 0),
+                tuple(sorted((r["status"], r["n"]) for r in rows)))
+    last, since = snap(), time.time()
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = snap()
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= still_s and not now[1]:
+            return
+    raise AssertionError("campaign %d never settled: %r" % (cid, last))
+
+
+def test_kill_9_at_random_moments_nothing_twice_nothing_lost(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    # Answers after 150 ms, so kills catch requests in flight, and posts statuses 5 s later,
+    # after the recovery made those unknown: the webhooks must settle them.
+    s.sandbox_post("/_sandbox/config", {"record_requests": False, "latency_ms": 150,
+                                        "webhook_delay_ms": 5000})
+    rnd = random.Random(4)
+    try:
+        with AccountSettings(s, throughput_mps=400), Workers(s) as w:
+            a, b = w.start(), w.start()
+            nums = phones("20", 3000)
+            cid = make_campaign(s, "kill -9", nums)
+            live = [a, b]
+            for i in range(5):
+                time.sleep(rnd.uniform(0.4, 1.4))
+                victim = live.pop(rnd.randrange(len(live)))
+                w.kill(victim, signal.SIGKILL)
+                live.append(w.start())
+            wait_status(s, cid, ("completed",), timeout=120)
+            quiet(s, cid)
+            got = received(s, cid)
+            check(max(got.values()) == 1, "nothing sent twice")
+            eq(s.sandbox_get("/_sandbox/stats").json()["duplicates"], 0, "sandbox duplicates")
+            unknown_total = s.query("SELECT COUNT(DISTINCT recipient_id) AS n FROM send_log "
+                                    "WHERE campaign_id = %s AND outcome = 'unknown'",
+                                    (cid,))[0]["n"]
+            never_left = settle_unknowns(s, cid, got)
+            # Statuses only move forward: the sandbox's read status ends every received one.
+            rows = {r["status"]: r["n"] for r in s.query(
+                "SELECT status, COUNT(*) AS n FROM recipients WHERE campaign_id = %s "
+                "GROUP BY status", (cid,))}
+            eq(rows.get("read", 0), len(got), "every received one read: %r" % rows)
+            for rid in never_left:
+                check(rid not in got, "an unknown recipient that was received: %d" % rid)
+            eq(len(got) + len(never_left), 3000, "every recipient either received or in doubt")
+            check_counters(s, cid)
+            print("      %d in doubt after 5 kills: %d settled by webhooks, %d never left" % (
+                unknown_total, unknown_total - len(never_left), len(never_left)))
+            check(unknown_total > len(never_left), "some in-doubt sends were settled by webhooks")
+            # The operator retries the unknowns that never left: each goes out once.
+            if never_left:
+                s.query("UPDATE recipients SET status = 'pending' WHERE id IN (%s)" % ",".join(
+                    str(x) for x in never_left), admin=True)
+                s.query("UPDATE campaigns SET status = 'running', unknown_count = unknown_count "
+                        "- %s, pending_count = pending_count + %s WHERE id = %s",
+                        (len(never_left), len(never_left), cid), admin=True)
+                wait_status(s, cid, ("completed",), timeout=60)
+                quiet(s, cid)
+            got = received(s, cid)
+            eq(len(got), 3000, "all received in the end")
+            eq(max(got.values()), 1, "still none twice")
+            check_counters(s, cid)
+            eq(s.query("SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s AND "
+                       "status IN ('sending', 'pending')", (cid,))[0]["n"], 0, "nothing left")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_mariadb_restart_mid_campaign(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    s.sandbox_post("/_sandbox/config", {"record_requests": False, "statuses": ["sent"]})
+    try:
+        with AccountSettings(s, throughput_mps=500), Workers(s, PREGON_WORKER_DEAD_S=30) as w:
+            w.start()
+            nums = phones("30", 3000)
+            cid = make_campaign(s, "MariaDB restart", nums)
+            s.wait_for("sending", lambda: campaign(s, cid)["sent_count"] > 300, timeout=30)
+            s.restart_mariadb(down_s=2)
+            wait_status(s, cid, ("completed",), timeout=120)
+            got = received(s, cid)
+            eq(len(got), 3000, "nothing lost")
+            eq(max(got.values()), 1, "nothing twice")
+            rows = check_counters(s, cid)
+            eq(rows.get("unknown", 0), 0, "no unknowns: the worker kept its results")
+            eq(s.query("SELECT COUNT(*) AS n FROM send_log WHERE campaign_id = %s AND "
+                       "outcome = 'sent'", (cid,))[0]["n"], 3000, "every send logged once")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def log_rows(s, cid, phone):
+    return [(r["outcome"], r["error_code"]) for r in s.query(
+        "SELECT outcome, error_code FROM send_log WHERE campaign_id = %s AND phone = %s "
+        "ORDER BY id", (cid, phone))]
+
+
+def recipient(s, cid, phone):
+    return s.query("SELECT * FROM recipients WHERE campaign_id = %s AND phone = %s",
+                   (cid, phone))[0]
+
+
+def test_errors_by_class(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    n = phones("40", 7)
+    retry, throttle, ecosystem, undeliverable, stopped, business_blocked, opted = n
+    s.sandbox_post("/_sandbox/config", {"errors": [
+        {"to": retry, "code": 131000, "times": 1},
+        {"to": throttle, "code": 130429, "times": 1},
+        {"to": ecosystem, "code": 131049, "times": -1},
+        {"to": undeliverable, "code": 131026, "times": -1},
+        {"to": stopped, "code": 131050, "times": -1},
+        {"to": business_blocked, "code": 130403, "times": -1}]})
+    try:
+        with Workers(s) as w:
+            w.start()
+            # issue 3: an upload refuses numbers already opted out, so the opt-out comes after
+            # it, before the start.
+            cid = make_campaign(s, "Errores", n, start=False)
+            s.query("INSERT IGNORE INTO opt_outs (phone, source) VALUES (%s, 'api')", (opted,))
+            eq(s.post("/api/campaigns/%d/start" % cid, {"acknowledge_risk": True}).status, 200,
+               "start")
+            s.wait_for("retries done", lambda: recipient(s, cid, retry)["status"] == "read" and
+                       recipient(s, cid, throttle)["status"] in ("sent", "delivered", "read"),
+                       timeout=90)
+            eq(log_rows(s, cid, retry), [("retry", 131000), ("sent", None)], "retryable")
+            eq(log_rows(s, cid, throttle), [("retry", 130429), ("sent", None)], "throughput")
+            r = recipient(s, cid, ecosystem)
+            eq(r["status"], "pending", "131049 waits")
+            check(r["next_attempt_at"].timestamp() > time.time() + 23.9 * 3600,
+                  "no sooner than 24 h: %s" % r["next_attempt_at"])
+            eq(log_rows(s, cid, ecosystem), [("retry", 131049)], "131049 log")
+            eq(recipient(s, cid, undeliverable)["status"], "failed", "131026 fails")
+            eq(log_rows(s, cid, undeliverable), [("failed", 131026)], "131026 log")
+            eq(recipient(s, cid, stopped)["status"], "blocked", "131050 blocks")
+            eq(log_rows(s, cid, stopped), [("blocked", 131050)], "131050 log")
+            check(s.query("SELECT * FROM opt_outs WHERE phone = %s AND source = 'error_131050'",
+                          (stopped,)), "131050 adds to the opt-out list")
+            check(s.query("SELECT * FROM opt_out_events WHERE phone = %s", (stopped,)),
+                  "and an opt-out event")
+            eq(recipient(s, cid, business_blocked)["status"], "blocked", "130403")
+            eq(recipient(s, cid, opted)["status"], "blocked", "opted out before sending")
+            eq(log_rows(s, cid, opted), [("blocked", None)], "opt-out log row")
+            check(opted not in [m["to"] for m in s.sandbox_get(
+                "/_sandbox/messages?limit=1000").json()["messages"]], "the opted-out never sent")
+            check_counters(s, cid)
+
+            # Campaign level: a template problem pauses this campaign, with the reason.
+            s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 132001}]})
+            c2 = make_campaign(s, "Plantilla", phones("41", 3))
+            c = wait_status(s, c2, ("paused",), timeout=30)
+            check("132001" in c["pause_reason"], "reason names the code: %s" % c["pause_reason"])
+            check(s.query("SELECT * FROM send_log WHERE campaign_id = %s AND error_code = 132001",
+                          (c2,)), "logged")
+            eq(s.query("SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s AND "
+                       "status = 'pending'", (c2,))[0]["n"], 3, "recipients wait, not failed")
+            check_counters(s, c2)
+
+            # Parameter errors that repeat pause the campaign.
+            s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 132000}]})
+            c3 = make_campaign(s, "Parametros", phones("42", 8))
+            c = wait_status(s, c3, ("paused",), timeout=30)
+            check("parameter errors repeat" in c["pause_reason"], c["pause_reason"])
+
+            # Account level: every campaign of the account pauses, nothing else is sent.
+            s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 190}]})
+            c4 = make_campaign(s, "Cuenta A", phones("43", 3))
+            c5 = make_campaign(s, "Cuenta B", phones("44", 3), start=False)
+            s.query("UPDATE campaigns SET status = 'scheduled', scheduled_at = NOW() + "
+                    "INTERVAL 1 HOUR WHERE id = %s", (c5,))
+            c = wait_status(s, c4, ("paused",), timeout=30)
+            check("190" in c["pause_reason"], c["pause_reason"])
+            c = campaign(s, c5)
+            eq(c["status"], "paused", "the account's other campaigns pause too")
+            check("190" in c["pause_reason"], c["pause_reason"])
+
+            # Circuit breaker over the last attempts: the figures are in the reason.
+            s.sandbox_post("/_sandbox/config", {"errors": [], "error_rate": {
+                "code": 131000, "percent": 100}})
+        with Workers(s, PREGON_WORKER_BREAKER_MIN=10, PREGON_WORKER_MAX_ATTEMPTS=9) as w:
+            w.start()
+            c6 = make_campaign(s, "Interruptor", phones("45", 12))
+            c = wait_status(s, c6, ("paused",), timeout=60)
+            check(c["pause_reason"].startswith("circuit breaker: "), c["pause_reason"])
+            check("errors in the last" in c["pause_reason"], c["pause_reason"])
+            check_counters(s, c6)
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_sandbox_at_80_per_second_gets_no_130429(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    s.sandbox_post("/_sandbox/config", {"rate_limit": 80, "record_requests": False})
+    try:
+        acc = s.query("SELECT throughput_mps FROM wa_accounts WHERE is_sandbox = 1")[0]
+        eq(acc["throughput_mps"], 80, "default pace")
+        with Workers(s) as w:
+            w.start()
+            w.start()
+            cid = make_campaign(s, "Ochenta", phones("50", 480))
+            wait_status(s, cid, ("completed",), timeout=60)
+            st = s.sandbox_get("/_sandbox/stats").json()
+            eq(st["rate_limited"], 0, "no 130429 at all")
+            check(max(st["max_per_second"].values()) <= 80, st["max_per_second"])
+            eq(s.query("SELECT COUNT(*) AS n FROM send_log WHERE campaign_id = %s AND "
+                       "error_code = 130429", (cid,))[0]["n"], 0, "none logged")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_sigterm_finishes_records_releases_exits_0(s):
+    with AccountSettings(s, throughput_mps=20), Workers(s) as w:
+        p = w.start()
+        cid = make_campaign(s, "SIGTERM", phones("60", 200))
+        s.wait_for("some sent", lambda: campaign(s, cid)["sent_count"] >= 10, timeout=30)
+        eq(w.kill(p, signal.SIGTERM), 0, "exit status")
+        c = campaign(s, cid)
+        eq(c["sending_count"], 0, "nothing left claimed")
+        eq(s.query("SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s AND "
+                   "(status = 'sending' OR armed_at IS NOT NULL)", (cid,))[0]["n"], 0, "rows")
+        eq(c["unknown_count"], 0, "nothing in doubt after a clean stop")
+        check(c["pending_count"] > 0, "the rest waits")
+        check_counters(s, cid)
+        eq(s.query("SELECT stopped_at IS NOT NULL AS s FROM workers ORDER BY id DESC LIMIT 1")[0]
+           ["s"], 1, "unregistered")
+        s.query("UPDATE campaigns SET status = 'paused' WHERE id = %s", (cid,))
+
+
+def test_drain_mode_exits_and_never_overlaps(s):
+    with Workers(s) as w:
+        cid = make_campaign(s, "Drain", phones("61", 20))
+        t0 = time.time()
+        a = w.start("--drain", "20")
+        time.sleep(0.5)
+        b = w.start("--drain", "20")
+        eq(b.wait(timeout=10), 0, "the second drain exits at once")
+        check(time.time() - t0 < 5, "at once")
+        wait_status(s, cid, ("completed",), timeout=30)
+        eq(a.wait(timeout=30), 0, "the drain exits by itself when done")
+        check(time.time() - t0 < 21, "within its time")
+        with open(s.var + "/log/wtest2.log") as f:
+            check("another draining worker" in f.read(), "says why")
+
+
+def test_scheduled_campaigns(s):
+    with Workers(s) as w:
+        w.start()
+        on_time = make_campaign(s, "Programada", phones("62", 3), start=False)
+        s.query("UPDATE campaigns SET status = 'scheduled', scheduled_at = NOW(3) + INTERVAL 2 "
+                "SECOND WHERE id = %s", (on_time,))
+        late = make_campaign(s, "Atrasada", phones("63", 3), start=False)
+        s.query("UPDATE campaigns SET status = 'scheduled', scheduled_at = NOW(3) - INTERVAL 1 "
+                "HOUR WHERE id = %s", (late,))
+        c = wait_status(s, late, ("paused",), timeout=10)
+        check("missed" in c["pause_reason"], c["pause_reason"])
+        eq(c["sent_count"], 0, "an overdue schedule does not fire")
+        c = wait_status(s, on_time, ("running", "completed"), timeout=10)
+        lag = (c["started_at"] - c["scheduled_at"]).total_seconds()
+        check(0 <= lag < 2, "started on time (%.2fs late)" % lag)
+        wait_status(s, on_time, ("completed",), timeout=30)
+
+
+def test_send_window_and_daily_cap_wait(s):
+    tz = s.query("SELECT timezone FROM wa_accounts WHERE is_sandbox = 1")[0]["timezone"]
+    with Workers(s) as w:
+        w.start()
+        # A window that is closed now in the account's timezone (two hours from now).
+        hour = int(subprocess.run(["date", "+%H"], env={"TZ": tz}, capture_output=True,
+                                  text=True).stdout)
+        start, end = (hour + 2) % 24, (hour + 3) % 24
+        cid = make_campaign(s, "Ventana", phones("64", 3), start=False)
+        s.query("UPDATE campaigns SET send_window_start = %s, send_window_end = %s WHERE id = %s",
+                (start, end, cid))
+        s.post("/api/campaigns/%d/start" % cid, {"acknowledge_risk": True})
+        s.wait_for("wait reason", lambda: campaign(s, cid)["wait_reason"], timeout=10)
+        c = campaign(s, cid)
+        check("send window" in c["wait_reason"], c["wait_reason"])
+        time.sleep(1)
+        eq(campaign(s, cid)["sent_count"], 0, "nothing sent outside the window")
+        eq(campaign(s, cid)["status"], "running", "it waits, it does not fail")
+        s.query("UPDATE campaigns SET send_window_start = %s, send_window_end = %s WHERE id = %s",
+                (hour, (hour + 1) % 24, cid))
+        c = wait_status(s, cid, ("completed",), timeout=30)
+        eq(c["wait_reason"], None, "no reason once it sends")
+
+        cid = make_campaign(s, "Tope diario", phones("65", 8), start=False)
+        s.query("UPDATE campaigns SET daily_cap = 5 WHERE id = %s", (cid,))
+        s.post("/api/campaigns/%d/start" % cid, {"acknowledge_risk": True})
+        s.wait_for("cap reached", lambda: "daily cap" in (campaign(s, cid)["wait_reason"] or ""),
+                   timeout=30)
+        time.sleep(1)
+        c = campaign(s, cid)
+        eq(c["sent_count"], 5, "five sent, the rest wait for tomorrow")
+        eq(c["pending_count"], 3, "pending")
+        s.query("UPDATE campaigns SET status = 'paused' WHERE id = %s", (cid,))
+
+
+def test_messaging_tier_waits_and_resumes(s):
+    with Workers(s) as w, AccountSettings(s, messaging_tier="TIER_250"):
+        w.start()
+        used = s.query("SELECT COUNT(*) AS n FROM contact_pace WHERE last_send_at > NOW(3) - "
+                       "INTERVAL 1 DAY")[0]["n"]
+        check(used >= 250, "earlier tests reached more than 250 users today (%d)" % used)
+        cid = make_campaign(s, "Tier", phones("66", 3))
+        s.wait_for("tier reason", lambda: "messaging tier" in (
+            campaign(s, cid)["wait_reason"] or ""), timeout=15)
+        eq(campaign(s, cid)["sent_count"], 0, "nothing over the tier")
+        s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE is_sandbox = 1",
+                admin=True)
+        wait_status(s, cid, ("completed",), timeout=40)
+
+
+def test_pair_rate_across_campaigns(s):
+    num = phones("67", 1)
+    with Workers(s) as w:
+        w.start()
+        a = make_campaign(s, "Par A", num)
+        b = make_campaign(s, "Par B", num)
+        wait_status(s, a, ("completed",), timeout=30)
+        wait_status(s, b, ("completed",), timeout=30)
+        msgs = [m for m in s.sandbox_get("/_sandbox/messages?limit=10000").json()["messages"]
+                if m["to"] == num[0]]
+        eq(len(msgs), 2, "both campaigns reached the number")
+        gap = abs(msgs[1]["at_ms"] - msgs[0]["at_ms"]) / 1000.0
+        check(gap >= 6, "never two messages to one number within 6 s: %.2fs" % gap)
+
+
+def test_progressive_start_raises_step_by_step(s):
+    with Workers(s, PREGON_WORKER_RAMP_STEPS="5,10", PREGON_WORKER_RAMP_EVERY=10) as w:
+        w.start()
+        t0 = time.time()
+        cid = make_campaign(s, "Progresivo", phones("68", 40))
+        wait_status(s, cid, ("completed",), timeout=60)
+        took = time.time() - t0
+        eq(campaign(s, cid)["ramp_step"], 2, "went through both steps")
+        # 10 at 5/s, 10 at 10/s, then the number's own pace: about 3 s at least.
+        check(took >= 2.8, "began slowly: %.1fs" % took)
+        times = sorted(r["t"] for r in s.query(
+            "SELECT UNIX_TIMESTAMP(created_at) AS t FROM send_log WHERE campaign_id = %s",
+            (cid,)))
+        first10 = float(times[9] - times[0])
+        check(first10 >= 1.6, "the first ten at about 5/s: %.2fs" % first10)
+
+
+def test_sighup_reloads(s):
+    with Workers(s) as w:
+        p = w.start()
+        time.sleep(1)
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        check(p.poll() is None, "still running")
+        with open(s.var + "/log/wtest%d.log" % w.n) as f:
+            check("configuration reloaded" in f.read(), "reloaded")
+    _ = json

@@ -1,0 +1,209 @@
+"""Helpers for the worker tests: run our own pregon-worker processes (short heartbeats and
+leases, no progressive start unless asked) instead of the stack's, campaigns in bulk, and the
+checks every worker test ends with."""
+
+import os
+import signal
+import subprocess
+import time
+
+from harness import check, eq
+
+FAST = {
+    "PREGON_WORKER_HEARTBEAT_S": "1",
+    "PREGON_WORKER_DEAD_S": "3",
+    "PREGON_WORKER_LEASE_S": "20",
+    "PREGON_WORKER_RAMP_STEPS": "",
+    "PREGON_WORKER_POLL_MS": "50",
+}
+
+
+class Workers:
+    """Our worker processes for one test; the stack's own workers are stopped meanwhile and
+    started again by close()."""
+
+    def __init__(self, s, **env):
+        self.s = s
+        self.procs = {}
+        self.n = 0
+        self.env = dict(s.env)
+        self.env.update(FAST)
+        self.env["PREGON_WORKER_LOCK_FILE"] = os.path.join(s.var, "run", "drain.lock")
+        self.env.update({k: str(v) for k, v in env.items()})
+        self.stopped = self._stop_stack_workers()
+
+    def _run(self):
+        return os.path.join(self.s.var, "run")
+
+    def _stop_stack_workers(self):
+        names = []
+        for f in sorted(os.listdir(self._run())):
+            if not (f.startswith("worker") and f.endswith(".pid")):
+                continue
+            path = os.path.join(self._run(), f)
+            with open(path) as fh:
+                pid = int(fh.read().strip())
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            wait_gone(pid, 30)
+            os.unlink(path)
+            names.append(f[:-4])
+        return names
+
+    def start(self, *args, **env):
+        self.n += 1
+        name = "wtest%d" % self.n
+        e = dict(self.env)
+        e.update({k: str(v) for k, v in env.items()})
+        log = open(os.path.join(self.s.var, "log", name + ".log"), "ab")
+        p = subprocess.Popen([os.path.join(self.s.build, "bin", "pregon-worker"), "-c",
+                              os.path.join(self.s.var, "pregon.conf")] + list(args),
+                             env=e, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        # So that stack.sh stop ends it too if the test dies.
+        with open(os.path.join(self._run(), name + ".pid"), "w") as f:
+            f.write(str(p.pid))
+        self.procs[name] = p
+        return p
+
+    def kill(self, p, sig=signal.SIGKILL):
+        p.send_signal(sig)
+        return p.wait(timeout=60)
+
+    def close(self):
+        for name, p in self.procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            try:
+                os.unlink(os.path.join(self._run(), name + ".pid"))
+            except FileNotFoundError:
+                pass
+        for name in self.stopped:
+            log = open(os.path.join(self.s.var, "log", name + ".log"), "ab")
+            p = subprocess.Popen([os.path.join(self.s.build, "bin", "pregon-worker"), "-c",
+                                  os.path.join(self.s.var, "pregon.conf")], env=self.s.env,
+                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+            log.close()
+            with open(os.path.join(self._run(), name + ".pid"), "w") as f:
+                f.write(str(p.pid))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def wait_gone(pid, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def sandbox_account(s):
+    return s.query("SELECT id, throughput_mps, messaging_tier FROM wa_accounts "
+                   "WHERE is_sandbox = 1 ORDER BY id LIMIT 1", admin=True)[0]
+
+
+class AccountSettings:
+    """Changes the sandbox account for one test and puts it back."""
+
+    def __init__(self, s, **cols):
+        self.s = s
+        self.acc = sandbox_account(s)
+        self.cols = cols
+
+    def __enter__(self):
+        for k, v in self.cols.items():
+            self.s.query("UPDATE wa_accounts SET %s = %%s WHERE id = %%s" % k,
+                         (v, self.acc["id"]), admin=True)
+        return self.acc
+
+    def __exit__(self, *exc):
+        self.s.query("UPDATE wa_accounts SET throughput_mps = %s, messaging_tier = %s "
+                     "WHERE id = %s", (self.acc["throughput_mps"], self.acc["messaging_tier"],
+                                       self.acc["id"]), admin=True)
+
+
+def phones(prefix, n):
+    """n distinct Argentine mobile numbers starting with +54938755 + prefix."""
+    return ["+549387%s%05d" % (prefix, i) for i in range(n)]
+
+
+def make_campaign(s, name, numbers, start=True, params=None, **extra):
+    c = s.create_campaign(name=name, params=params if params is not None else [{"column": "name"},
+                          "Robótica", {"column": "day", "fallback": "lunes"}], **extra)
+    # issue 3: consent is mandatory, start needs acknowledge_risk and a synced APPROVED template
+    csv = "phone,name,consent\n" + "".join("%s,N%d,si\n" % (p, i) for i, p in enumerate(numbers))
+    r = s.upload(c["id"], csv)
+    eq(r.status, 200, "upload: %r" % r)
+    eq(r.json()["accepted"], len(numbers), "accepted")
+    if not getattr(s, "templates_synced", False):
+        eq(s.post("/api/templates/sync", {}).status, 200, "template sync")
+        s.templates_synced = True
+    if start:
+        r = s.post("/api/campaigns/%d/start" % c["id"], {"acknowledge_risk": True})
+        eq(r.status, 200, "start: %r" % r)
+    return c["id"]
+
+
+def campaign(s, cid):
+    return s.query("SELECT * FROM campaigns WHERE id = %s", (cid,))[0]
+
+
+def wait_status(s, cid, statuses, timeout=120):
+    return s.wait_for("campaign %d %s" % (cid, statuses), lambda: (
+        lambda c: c if c["status"] in statuses else None)(campaign(s, cid)), timeout=timeout)
+
+
+def received(s, cid):
+    """What the sandbox accepted for the campaign: {recipient_id: count}."""
+    out = {}
+    after = 0
+    prefix = "pregon:%d:" % cid
+    while True:
+        r = s.sandbox_get("/_sandbox/messages?limit=10000&after=%d" % after).json()
+        for m in r["messages"]:
+            cb = m.get("callback_data") or ""
+            if cb.startswith(prefix):
+                rid = int(cb[len(prefix):])
+                out[rid] = out.get(rid, 0) + 1
+        if not r["messages"] or not r.get("next_after"):
+            break
+        after = r["next_after"]
+    return out
+
+
+def check_counters(s, cid):
+    """The campaign's counters equal what its recipient rows say."""
+    c = campaign(s, cid)
+    rows = {r["status"]: r["n"] for r in s.query(
+        "SELECT status, COUNT(*) AS n FROM recipients WHERE campaign_id = %s GROUP BY status",
+        (cid,))}
+    g = lambda *k: sum(rows.get(x, 0) for x in k)  # noqa: E731
+    want = {"pending": g("pending"), "sending": g("sending"), "unknown": g("unknown"),
+            "blocked": g("blocked"), "cancelled": g("cancelled"),
+            "read": g("read"), "delivered": g("delivered", "read")}
+    for k, v in want.items():
+        eq(c[k + "_count"], v, "campaign %d %s_count vs rows %r" % (cid, k, rows))
+    check(c["sent_count"] >= g("sent", "delivered", "read"), "sent_count %d < rows %r" % (
+        c["sent_count"], rows))
+    eq(c["total_count"], sum(rows.values()), "total_count")
+    return rows

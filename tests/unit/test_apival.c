@@ -1,0 +1,76 @@
+/* API values: times with offsets, consent cells, messaging tiers, spreadsheet-safe cells. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "apival.h"
+
+static void times_need_an_offset(void **state)
+{
+    (void)state;
+    char out[24];
+    time_t t;
+    assert_int_equal(apival_parse_time("2026-03-02T09:00:00-03:00", out, &t), 0);
+    assert_string_equal(out, "2026-03-02 12:00:00.000");
+    assert_int_equal(apival_parse_time("2026-03-02T12:00:00Z", out, NULL), 0);
+    assert_int_equal((long long)t, 1772452800LL);
+    assert_int_equal(apival_parse_time("2024-02-29 23:30:15.25+0530", out, NULL), 0);
+    assert_string_equal(out, "2024-02-29 18:00:15.250");
+    assert_int_equal(apival_parse_time("2026-12-31T23:59Z", out, NULL), 0);
+    assert_string_equal(out, "2026-12-31 23:59:00.000");
+    static const char *bad[] = {"2026-03-02T09:00:00",  "2026-02-29T09:00:00Z",
+                                "2026-13-01T09:00:00Z", "2026-03-02T24:00:00Z",
+                                "2026-03-02T09:00:00+15:00", "mañana", "", "2026-03-02Z",
+                                "2026-03-02T09:00:00Zjunk", "2026-03-02T09:60:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (apival_parse_time(bad[i], out, NULL) == 0)
+            fail_msg("accepted %s", bad[i]);
+}
+
+static void consent_cells(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int want;
+    } c[] = {{"si", 1},     {" Sí ", 1},      {"SÍ", 1},    {"yes", 1},       {"TRUE", 1},
+             {"1", 1},      {"x", 1},         {"2025-03-01", 1}, {"01/03/2025 10:00", 1},
+             {"", 0},       {"  ", 0},        {"no", -1},   {"NO", -1},       {"0", -1},
+             {"false", -1}, {"quizás", -2},   {"2", -2},    {"12-3", -2}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (apival_consent(c[i].s, strlen(c[i].s)) != c[i].want)
+            fail_msg("'%s': %d, want %d", c[i].s, apival_consent(c[i].s, strlen(c[i].s)),
+                     c[i].want);
+}
+
+static void tiers_and_formulas(void **state)
+{
+    (void)state;
+    assert_int_equal(apival_tier_limit("TIER_250"), 250);
+    assert_int_equal(apival_tier_limit("TIER_2K"), 2000);
+    assert_int_equal(apival_tier_limit("TIER_100K"), 100000);
+    assert_int_equal(apival_tier_limit("TIER_UNLIMITED"), -1);
+    assert_int_equal(apival_tier_limit("tier_250"), 0);
+    assert_int_equal(apival_tier_limit(NULL), 0);
+    assert_true(apival_formula_risky("=HYPERLINK(\"x\")"));
+    assert_true(apival_formula_risky("@SUM(1)"));
+    assert_true(apival_formula_risky("+cmd"));
+    assert_true(apival_formula_risky("-x"));
+    assert_false(apival_formula_risky("+5493875551234"));
+    assert_false(apival_formula_risky("-5"));
+    assert_false(apival_formula_risky("Ana"));
+    assert_false(apival_formula_risky(""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(times_need_an_offset),
+        cmocka_unit_test(consent_cells),
+        cmocka_unit_test(tiers_and_formulas),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

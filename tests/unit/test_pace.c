@@ -1,0 +1,119 @@
+/* The worker's pace arithmetic: slots, progressive start, breaker, send window, tier. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pace.h"
+
+static void interval_keeps_below_the_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(pace_interval_us(0), 0);
+    /* 80/s paces at 79/s: 81 slots span more than a second plus one interval of jitter. */
+    long long i80 = pace_interval_us(80);
+    assert_int_equal(i80, 12659);
+    assert_true(80 * i80 > 1000000 + 0);
+    /* 1000/s paces at 995/s: within 1% of the limit, never over it. */
+    long long i1000 = pace_interval_us(1000);
+    assert_true(i1000 >= 1005 && i1000 <= 1006);
+    assert_true(pace_interval_us(1) > 1000000);
+}
+
+static void reserve_chunks_never_overlap(void **state)
+{
+    (void)state;
+    long long next = 0, iv = pace_interval_us(80);
+    int n = pace_chunk(iv, 250, 0);
+    assert_int_equal(n, 19);
+    long long a = pace_reserve(&next, 1000000, iv, n);
+    assert_int_equal(a, 1000000);
+    long long b = pace_reserve(&next, 1000000, iv, n); /* a second worker, same moment */
+    assert_int_equal(b, a + n * iv);
+    long long c = pace_reserve(&next, 99000000, iv, 1); /* idle timeline: starts now */
+    assert_int_equal(c, 99000000);
+    assert_int_equal(next, 99000000 + iv);
+    assert_int_equal(pace_chunk(iv, 250, 5), 5);
+    assert_int_equal(pace_chunk(0, 250, 300), 300);
+    assert_int_equal(pace_chunk(2000000, 250, 0), 1);
+    assert_int_equal(pace_tolerance_us(iv), iv);
+    assert_int_equal(pace_tolerance_us(1005), 2000);
+}
+
+static void ramp_steps(void **state)
+{
+    (void)state;
+    int s[PACE_RAMP_MAX];
+    assert_int_equal(pace_ramp_parse("10,20, 40", s, PACE_RAMP_MAX), 3);
+    assert_int_equal(s[2], 40);
+    assert_int_equal(pace_ramp_parse("", s, PACE_RAMP_MAX), 0);
+    assert_int_equal(pace_ramp_parse("20,10", s, PACE_RAMP_MAX), -1);
+    assert_int_equal(pace_ramp_parse("10,", s, PACE_RAMP_MAX), -1);
+    assert_int_equal(pace_ramp_parse("x", s, PACE_RAMP_MAX), -1);
+    assert_int_equal(pace_ramp_parse("0", s, PACE_RAMP_MAX), -1);
+    pace_ramp_parse("10,20", s, PACE_RAMP_MAX);
+    assert_int_equal(pace_ramp_cap(s, 2, 0), 10);
+    assert_int_equal(pace_ramp_cap(s, 2, 1), 20);
+    assert_int_equal(pace_ramp_cap(s, 2, 2), 0);
+    assert_true(pace_ramp_should_raise(100, 5, 100, 5));
+    assert_false(pace_ramp_should_raise(100, 6, 100, 5));
+    assert_false(pace_ramp_should_raise(99, 0, 100, 5));
+}
+
+static void breaker_rolls(void **state)
+{
+    (void)state;
+    struct pace_breaker b;
+    pace_breaker_init(&b, 10);
+    for (int i = 0; i < 4; i++)
+        pace_breaker_add(&b, PACE_ERROR);
+    assert_false(pace_breaker_tripped(&b, 5, 50)); /* too few attempts yet */
+    pace_breaker_add(&b, PACE_OK);
+    assert_true(pace_breaker_tripped(&b, 5, 50)); /* 4 of 5 */
+    for (int i = 0; i < 10; i++)
+        pace_breaker_add(&b, PACE_OK);
+    assert_int_equal(b.errors, 0);
+    assert_false(pace_breaker_tripped(&b, 5, 50));
+    pace_breaker_add(&b, PACE_PARAM_ERROR);
+    assert_int_equal(b.params, 1);
+    assert_int_equal(b.n, 10);
+}
+
+static void send_window(void **state)
+{
+    (void)state;
+    assert_int_equal(pace_window_wait_min(-1, -1, 100), 0);
+    assert_int_equal(pace_window_wait_min(9, 18, 9 * 60), 0);
+    assert_int_equal(pace_window_wait_min(9, 18, 18 * 60), 15 * 60);
+    assert_int_equal(pace_window_wait_min(9, 18, 8 * 60 + 30), 30);
+    assert_int_equal(pace_window_wait_min(22, 6, 23 * 60), 0); /* wraps midnight */
+    assert_int_equal(pace_window_wait_min(22, 6, 5 * 60), 0);
+    assert_int_equal(pace_window_wait_min(22, 6, 6 * 60), 16 * 60);
+    assert_int_equal(pace_window_wait_min(8, 8, 0), 0);
+}
+
+static void tiers(void **state)
+{
+    (void)state;
+    assert_int_equal(pace_tier_limit("TIER_250"), 250);
+    assert_int_equal(pace_tier_limit("TIER_2K"), 2000);
+    assert_int_equal(pace_tier_limit("TIER_100K"), 100000);
+    assert_int_equal(pace_tier_limit("TIER_UNLIMITED"), -1);
+    assert_int_equal(pace_tier_limit("nonsense"), 250);
+    assert_int_equal(pace_tier_limit(NULL), 250);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(interval_keeps_below_the_limit),
+        cmocka_unit_test(reserve_chunks_never_overlap),
+        cmocka_unit_test(ramp_steps),
+        cmocka_unit_test(breaker_rolls),
+        cmocka_unit_test(send_window),
+        cmocka_unit_test(tiers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

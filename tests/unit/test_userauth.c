@@ -1,0 +1,135 @@
+/* Password policy, e-mail addresses, roles, Argon2id hashes, session and CSRF tokens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "userauth.h"
+
+static void roles(void **state)
+{
+    (void)state;
+    assert_int_equal(userauth_role_parse("viewer"), USERAUTH_VIEWER);
+    assert_int_equal(userauth_role_parse("admin"), USERAUTH_ADMIN);
+    assert_int_equal(userauth_role_parse("superadmin"), USERAUTH_SUPERADMIN);
+    assert_int_equal(userauth_role_parse("Admin"), -1);
+    assert_int_equal(userauth_role_parse("anonymous"), -1);
+    assert_int_equal(userauth_role_parse(""), -1);
+    assert_int_equal(userauth_role_parse(NULL), -1);
+    assert_string_equal(userauth_role_name(USERAUTH_ADMIN), "admin");
+    assert_string_equal(userauth_role_name(0), "anonymous");
+    assert_string_equal(userauth_role_name(99), "anonymous");
+}
+
+static void emails(void **state)
+{
+    (void)state;
+    char out[USERAUTH_EMAIL_MAX + 1];
+    assert_int_equal(userauth_email_normalize("  Ana.Perez@Escuela.EDU.ar \n", out, sizeof out), 0);
+    assert_string_equal(out, "ana.perez@escuela.edu.ar");
+    assert_int_equal(userauth_email_normalize("josé@correo.ar", out, sizeof out), 0);
+    static const char *const bad[] = {"",       "a",     "@x",    "x@",    "a@b@c",    "a b@c",
+                                      "a@b\tc", "<a@b>", "a\"@b", "a@b;c", "\xff@x.y", NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(userauth_email_normalize(bad[i], out, sizeof out), -1);
+        assert_string_equal(out, "");
+    }
+    char longer[300];
+    memset(longer, 'a', sizeof longer);
+    longer[10] = '@';
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(userauth_email_normalize(longer, out, sizeof out), -1);
+}
+
+static void policy(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    assert_int_equal(userauth_password_check("correct horse", 13, "a@b.c", &why), 0);
+    assert_int_equal(userauth_password_check("ñandú ñandú", strlen("ñandú ñandú"), NULL, &why), 0);
+    assert_int_equal(userauth_password_check("short", 5, NULL, &why), -1);
+    assert_non_null(why);
+    /* ten bytes but five characters */
+    assert_int_equal(userauth_password_check("ññññá", strlen("ññññá"), NULL, &why), -1);
+    assert_int_equal(userauth_password_check("aaaaaaaaaaaa", 12, NULL, &why), -1);
+    assert_int_equal(userauth_password_check("Ana@Escuela.ar", 14, "ana@escuela.ar", &why), -1);
+    assert_int_equal(userauth_password_check("with\nnewline!", 13, NULL, &why), -1);
+    assert_int_equal(userauth_password_check("nul\0inside12", 12, NULL, &why), -1);
+    assert_int_equal(userauth_password_check("bad utf8 \xff\xfe!!", 13, NULL, &why), -1);
+    assert_int_equal(userauth_password_check(NULL, 0, NULL, &why), -1);
+    char big[USERAUTH_PASSWORD_MAX + 2];
+    memset(big, 'x', sizeof big);
+    big[0] = 'y';
+    assert_int_equal(userauth_password_check(big, sizeof big, NULL, &why), -1);
+    assert_int_equal(userauth_password_check(big, USERAUTH_PASSWORD_MAX, NULL, &why), 0);
+}
+
+static void hashes(void **state)
+{
+    (void)state;
+    char h[USERAUTH_HASH_MAX], h2[USERAUTH_HASH_MAX];
+    assert_int_equal(userauth_password_hash("correct horse", 13, h), 0);
+    assert_int_equal(strncmp(h, "$argon2id$", 10), 0);
+    assert_int_equal(userauth_password_hash("correct horse", 13, h2), 0);
+    assert_string_not_equal(h, h2); /* salted */
+    int rehash = -1;
+    assert_int_equal(userauth_password_verify(h, "correct horse", 13, &rehash), 1);
+    assert_int_equal(rehash, 0);
+    assert_int_equal(userauth_password_verify(h, "correct horsE", 13, NULL), 0);
+    assert_int_equal(userauth_password_verify(h, "correct horse", 12, NULL), 0);
+    assert_int_equal(userauth_password_verify("", "x", 1, NULL), 0);
+    assert_int_equal(userauth_password_verify("$argon2id$garbage", "x", 1, NULL), 0);
+    assert_int_equal(userauth_password_verify(NULL, "x", 1, NULL), 0);
+    userauth_password_dummy("anything", 8);
+}
+
+static void tokens(void **state)
+{
+    (void)state;
+    unsigned char raw[USERAUTH_TOKEN_BYTES], raw2[USERAUTH_TOKEN_BYTES];
+    char text[USERAUTH_TOKEN_TEXT], text2[USERAUTH_TOKEN_TEXT];
+    userauth_token_new(raw, text);
+    userauth_token_new(raw2, text2);
+    assert_int_equal(strlen(text), 43);
+    assert_string_not_equal(text, text2);
+    unsigned char back[USERAUTH_TOKEN_BYTES];
+    assert_int_equal(userauth_token_decode(text, back), 0);
+    assert_memory_equal(raw, back, sizeof raw);
+    assert_int_equal(userauth_token_decode("", back), -1);
+    assert_int_equal(userauth_token_decode(NULL, back), -1);
+    char bad[50];
+    snprintf(bad, sizeof bad, "%s=", text);
+    assert_int_equal(userauth_token_decode(bad, back), -1);
+    memcpy(bad, text, sizeof text);
+    bad[5] = '+'; /* not base64url */
+    assert_int_equal(userauth_token_decode(bad, back), -1);
+
+    char h1[USERAUTH_TOKEN_HASH], h2[USERAUTH_TOKEN_HASH];
+    userauth_token_hash(raw, h1);
+    userauth_token_hash(raw, h2);
+    assert_string_equal(h1, h2);
+    assert_int_equal(strlen(h1), 64);
+    char c1[USERAUTH_TOKEN_TEXT], c2[USERAUTH_TOKEN_TEXT];
+    userauth_csrf_token(raw, c1);
+    userauth_csrf_token(raw2, c2);
+    assert_string_not_equal(c1, c2);
+    assert_string_not_equal(c1, text);
+    assert_int_equal(userauth_csrf_equal(c1, c1), 1);
+    assert_int_equal(userauth_csrf_equal(c2, c1), 0);
+    assert_int_equal(userauth_csrf_equal("", c1), 0);
+    assert_int_equal(userauth_csrf_equal(NULL, c1), 0);
+    assert_int_equal(userauth_csrf_equal("", ""), 0);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roles),  cmocka_unit_test(emails), cmocka_unit_test(policy),
+        cmocka_unit_test(hashes), cmocka_unit_test(tokens),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,452 @@
+/* The recorder thread: writes every outcome (recipient row only under its claim token, one
+ * send_log row each, counters, opt-outs) in one transaction per group, retrying until the
+ * database takes it; and acts on what the outcomes say: pauses (campaign, account), the
+ * circuit breaker, 130429 slow-downs, progressive start. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "db.h"
+#include "log.h"
+#include "webhook_apply.h"
+#include "worker.h"
+
+#define RECORD_MAX 1000
+
+struct camp_delta {
+    struct camp *c;
+    struct msg_delta d;
+};
+
+/* A pause decided while recording, applied in the same transaction. */
+struct pause {
+    int account; /* 1: every campaign of the account */
+    long long id;
+    char reason[1200];
+};
+
+static size_t pad_n(size_t n)
+{
+    size_t p = 1;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+static struct msg_delta *delta_for(struct camp_delta *v, size_t *n, struct camp *c)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i].c == c)
+            return &v[i].d;
+    v[*n].c = c;
+    memset(&v[*n].d, 0, sizeof v[*n].d);
+    return &v[(*n)++].d;
+}
+
+/* The sent outcomes of one claim token, in one statement: the wamid of each by position. */
+static int record_sent_group(struct db *db, struct job **v, size_t n, unsigned long long token,
+                             size_t *affected)
+{
+    size_t pn = pad_n(n);
+    char *sql = malloc(pn * 6 + 600);
+    db_arg *args = calloc(pn * 3 + 2, sizeof *args);
+    int rc = DB_ERR;
+    *affected = 0;
+    if (!sql || !args)
+        goto out;
+    size_t o = (size_t)sprintf(sql, "UPDATE recipients SET status = 'sent', wamid = ELT(FIELD(id");
+    size_t a = 0;
+    for (size_t i = 0; i < pn; i++) {
+        o += (size_t)sprintf(sql + o, ",?");
+        args[a++] = DB_INT(v[i < n ? i : n - 1]->id);
+    }
+    o += (size_t)sprintf(sql + o, ")");
+    for (size_t i = 0; i < pn; i++) {
+        o += (size_t)sprintf(sql + o, ",?");
+        args[a++] = DB_STR(v[i < n ? i : n - 1]->res.wamid);
+    }
+    o += (size_t)sprintf(sql + o, "), sent_at = COALESCE(sent_at, NOW(3)), last_error_code = NULL, "
+                                  "last_error_text = NULL, claim_token = NULL, claimed_by = NULL, "
+                                  "lease_until = NULL, armed_at = NULL WHERE id IN (");
+    for (size_t i = 0; i < pn; i++) {
+        o += (size_t)sprintf(sql + o, "%s?", i ? "," : "");
+        args[a++] = DB_INT(v[i < n ? i : n - 1]->id);
+    }
+    sprintf(sql + o, ") AND claim_token = ? AND status = 'sending'");
+    args[a++] = DB_INT((long long)token);
+    struct db_res res;
+    rc = db_exec(db, sql, args, a, &res);
+    if (rc == DB_OK)
+        *affected = (size_t)res.affected;
+out:
+    free(sql);
+    free(args);
+    return rc;
+}
+
+/* One outcome that is not a plain send, or a send whose group did not match as a whole. */
+static int record_one(struct db *db, struct job *j, int *matched)
+{
+    const struct outcome *o = &j->out;
+    const char *st = msg_status_name(o->status);
+    struct db_res res;
+    int rc;
+    if (o->release) {
+        rc = db_exec(
+            db,
+            "UPDATE recipients SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, "
+            "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "
+            "WHERE id = ? AND claim_token = ? AND status = 'sending'",
+            DB_ARGS(DB_INT(j->id), DB_INT((long long)j->token)), &res);
+    } else {
+        rc = db_exec(db,
+                     "UPDATE recipients SET status = ?, wamid = COALESCE(?, wamid), "
+                     "last_error_code = ?, last_error_text = ?, "
+                     "next_attempt_at = IF(? > 0, FROM_UNIXTIME(? / 1000), next_attempt_at), "
+                     "sent_at = IF(? = 'sent', COALESCE(sent_at, NOW(3)), sent_at), "
+                     "failed_at = IF(? IN ('failed', 'blocked'), NOW(3), failed_at), "
+                     "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "
+                     "WHERE id = ? AND claim_token = ? AND status = 'sending'",
+                     DB_ARGS(DB_STR(st), j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL,
+                             o->code ? DB_INT(o->code) : DB_NULL,
+                             o->text[0] ? DB_STR(o->text) : DB_NULL, DB_INT(o->retry_at_ms),
+                             DB_INT(o->retry_at_ms), DB_STR(st), DB_STR(st), DB_INT(j->id),
+                             DB_INT((long long)j->token)),
+                     &res);
+    }
+    if (rc != DB_OK)
+        return rc;
+    *matched = res.affected == 1;
+    if (!*matched && !o->release && j->res.accepted)
+        /* A status webhook (or the recovery of a worker thought dead) got there first and
+         * counted it; keep the wamid so later statuses find it. */
+        rc = db_exec(db, "UPDATE recipients SET wamid = COALESCE(wamid, ?) WHERE id = ?",
+                     DB_ARGS(DB_STR(j->res.wamid), DB_INT(j->id)), NULL);
+    return rc;
+}
+
+static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
+{
+    size_t nlog = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->out.log_outcome)
+            nlog++;
+    if (!nlog)
+        return DB_OK;
+    db_arg *args = calloc(nlog * 12 + 1, sizeof *args);
+    char *sql = malloc(nlog * 64 + 512);
+    if (!args || !sql) {
+        free(args);
+        free(sql);
+        return DB_ERR;
+    }
+    long long wid = w->worker_id;
+    /* IGNORE: a retry after a commit whose answer was lost finds its rows there already
+     * (uq_send_log_attempt). */
+    size_t o =
+        (size_t)sprintf(sql, "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, "
+                             "lead_id, template_name, template_language, attempt, "
+                             "outcome, http_status, error_code, error_text, wamid, "
+                             "worker_id) VALUES ");
+    size_t a = 0, rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = v[i];
+        if (!j->out.log_outcome)
+            continue;
+        o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?,?,?,%lld)", rows++ ? "," : "", wid);
+        args[a++] = DB_INT(j->camp->id);
+        args[a++] = DB_INT(j->id);
+        args[a++] = DB_STR(j->phone);
+        args[a++] = j->contact_id ? DB_INT(j->contact_id) : DB_NULL;
+        args[a++] = DB_STR(j->camp->template_name);
+        args[a++] = DB_STR(j->camp->language);
+        args[a++] = DB_INT(j->attempt);
+        args[a++] = DB_STR(j->out.log_outcome);
+        args[a++] = j->http_status ? DB_INT(j->http_status) : DB_NULL;
+        args[a++] = j->out.code ? DB_INT(j->out.code) : DB_NULL;
+        args[a++] = j->out.text[0] ? DB_STR(j->out.text) : DB_NULL;
+        args[a++] = j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL;
+    }
+    int rc = db_exec(db, sql, args, a, NULL);
+    free(args);
+    free(sql);
+    return rc;
+}
+
+/* 131050: the user stopped marketing messages from us; on the list for good. */
+static int record_optout(struct db *db, struct job *j)
+{
+    struct db_res res;
+    int rc = db_exec(db,
+                     "INSERT IGNORE INTO opt_outs (phone, source, detail, campaign_id) "
+                     "VALUES (?, 'error_131050', ?, ?)",
+                     DB_ARGS(DB_STR(j->phone), DB_STR(j->out.text), DB_INT(j->camp->id)), &res);
+    if (rc == DB_OK && res.affected)
+        rc = db_exec(db,
+                     "INSERT INTO opt_out_events (phone, action, source, detail, campaign_id, "
+                     "actor) VALUES (?, 'opt_out', 'error_131050', ?, ?, 'worker')",
+                     DB_ARGS(DB_STR(j->phone), DB_STR(j->out.text), DB_INT(j->camp->id)), NULL);
+    return rc;
+}
+
+/* What the outcomes mean beyond each recipient: pauses, breaker, throttle, ramp. Runs on
+ * the recorder's own state (br/ramp_*) before the transaction; pauses go into it. */
+static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p, size_t maxp)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = v[i];
+        struct camp *c = j->camp;
+        if (j->out.release)
+            continue;
+        enum cloudapi_action a = j->res.accepted ? CLOUDAPI_ACT_NONE : j->res.action;
+        int build_failed = !j->started;
+        enum pace_kind k = PACE_OK;
+        if (build_failed || a == CLOUDAPI_ACT_FAIL_PARAM)
+            k = PACE_PARAM_ERROR;
+        else if (!j->res.accepted && a != CLOUDAPI_ACT_OPTOUT && a != CLOUDAPI_ACT_RETRY_THROTTLE &&
+                 a != CLOUDAPI_ACT_RETRY_PAIR)
+            k = PACE_ERROR; /* throughput and pair-rate limits slow us down, not the campaign */
+        pace_breaker_add(&c->br, k);
+        if (c->ramp_seen_step != c->ramp_step) {
+            c->ramp_seen_step = c->ramp_step;
+            c->ramp_attempts = c->ramp_errors = 0;
+        }
+        c->ramp_attempts++;
+        if (k != PACE_OK)
+            c->ramp_errors++;
+        if (a == CLOUDAPI_ACT_RETRY_THROTTLE && j->acct) {
+            pthread_mutex_lock(&w->mu);
+            j->acct->throttle_pending = 1;
+            pthread_mutex_unlock(&w->mu);
+        }
+        if (np >= maxp)
+            continue;
+        char why[1100] = "";
+        const char *last = j->out.text;
+        int account = 0;
+        switch (a) {
+        case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
+        case CLOUDAPI_ACT_STOP_CAMPAIGN:
+            snprintf(why, sizeof why, "Meta error %d (%s): %.300s", j->res.code,
+                     cloudapi_action_name(a), last);
+            break;
+        case CLOUDAPI_ACT_PAUSE_NUMBER:
+        case CLOUDAPI_ACT_STOP_ACCOUNT:
+        case CLOUDAPI_ACT_STOP_NUMBER:
+            snprintf(why, sizeof why, "Meta error %d (%s) on the account: %.300s", j->res.code,
+                     cloudapi_action_name(a), last);
+            account = 1;
+            break;
+        default:
+            break;
+        }
+        if (!why[0] && c->br.params >= w->cfg.worker_param_pause && w->cfg.worker_param_pause > 0)
+            snprintf(why, sizeof why,
+                     "parameter errors repeat: %d of the last %d attempts (last: %d %.300s)",
+                     c->br.params, c->br.n, j->out.code, last);
+        if (!why[0] &&
+            pace_breaker_tripped(&c->br, w->cfg.worker_breaker_min, w->cfg.worker_breaker_pct))
+            snprintf(why, sizeof why,
+                     "circuit breaker: %d errors in the last %d attempts (%d%%, threshold %d%%); "
+                     "last: %d %.300s",
+                     c->br.errors, c->br.n, c->br.errors * 100 / (c->br.n ? c->br.n : 1),
+                     w->cfg.worker_breaker_pct, j->out.code, last);
+        if (!why[0])
+            continue;
+        int dup = 0;
+        for (size_t x = 0; x < np; x++)
+            if (p[x].account == account && p[x].id == (account ? c->account_id : c->id))
+                dup = 1;
+        if (dup)
+            continue;
+        p[np].account = account;
+        p[np].id = account ? c->account_id : c->id;
+        snprintf(p[np].reason, sizeof p[np].reason, "%s", why);
+        np++;
+        if (!account)
+            pace_breaker_init(&c->br, w->cfg.worker_breaker_window); /* fresh after a resume */
+    }
+    return np;
+}
+
+static int apply_pauses(struct db *db, const struct pause *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++) {
+        struct db_res res;
+        int rc;
+        if (p[i].account)
+            rc = db_exec(db,
+                         "UPDATE campaigns SET status = 'paused', pause_reason = ? "
+                         "WHERE account_id = ? AND status IN ('running', 'scheduled')",
+                         DB_ARGS(DB_STR(p[i].reason), DB_INT(p[i].id)), &res);
+        else
+            rc = db_exec(db,
+                         "UPDATE campaigns SET status = 'paused', pause_reason = ? "
+                         "WHERE id = ? AND status = 'running'",
+                         DB_ARGS(DB_STR(p[i].reason), DB_INT(p[i].id)), &res);
+        if (rc != DB_OK)
+            return rc;
+        if (res.affected)
+            log_warn("%s %lld paused: %s", p[i].account ? "account" : "campaign", p[i].id,
+                     p[i].reason);
+    }
+    return DB_OK;
+}
+
+/* Records a group of finished jobs in one transaction. */
+static int record_once(struct worker *w, struct db *db, struct job **v, size_t n,
+                       const struct pause *p, size_t np)
+{
+    struct camp_delta *deltas = calloc(n + 1, sizeof *deltas);
+    struct job **grp = calloc(n + 1, sizeof *grp);
+    size_t nd = 0;
+    int rc = deltas && grp ? db_begin(db) : DB_ERR;
+    /* Plain sends by claim token in one statement each; when a group does not match as a
+     * whole (a webhook or a recovery got there first), row by row. */
+    for (size_t i = 0; i < n && rc == DB_OK;) {
+        size_t k = 0;
+        unsigned long long tok = v[i]->token;
+        size_t start = i;
+        for (; i < n && v[i]->token == tok; i++)
+            if (v[i]->out.status == MSG_SENT && !v[i]->out.release && !v[i]->solo)
+                grp[k++] = v[i];
+        if (k) {
+            size_t affected;
+            rc = record_sent_group(db, grp, k, tok, &affected);
+            if (rc == DB_OK && affected == k) {
+                struct msg_delta *d = delta_for(deltas, &nd, grp[0]->camp);
+                for (size_t x = 0; x < k; x++)
+                    msg_delta_move(d, MSG_SENDING, MSG_SENT);
+                for (size_t x = 0; x < k; x++)
+                    grp[x]->out.release = 2; /* recorded */
+            } else if (rc == DB_OK && affected != 0) {
+                /* Partly applied: cannot tell which rows; redo the whole thing row by row. */
+                rc = DB_ERR_RETRY;
+                for (size_t x = 0; x < k; x++)
+                    grp[x]->solo = 1;
+            }
+        }
+        for (size_t x = start; x < i && rc == DB_OK; x++) {
+            struct job *j = v[x];
+            if (j->out.release == 2)
+                continue;
+            int matched = 0;
+            rc = record_one(db, j, &matched);
+            if (rc == DB_OK && matched)
+                msg_delta_move(delta_for(deltas, &nd, j->camp), MSG_SENDING, j->out.status);
+            if (rc == DB_OK && matched && j->res.action == CLOUDAPI_ACT_OPTOUT && !j->res.accepted)
+                rc = record_optout(db, j);
+        }
+    }
+    if (rc == DB_OK)
+        rc = insert_log(w, db, v, n);
+    for (size_t i = 0; i < nd && rc == DB_OK; i++)
+        rc = counters_apply(db, deltas[i].c->id, &deltas[i].d);
+    if (rc == DB_OK)
+        rc = apply_pauses(db, p, np);
+    /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
+     * same transaction as the wamids they wait for. */
+    for (size_t i = 0; i < nd && rc == DB_OK; i++)
+        rc = webhook_apply_pending(db, deltas[i].c->id);
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        for (size_t i = 0; i < n; i++)
+            if (v[i]->out.release == 2)
+                v[i]->out.release = 0;
+    }
+    free(deltas);
+    free(grp);
+    return rc;
+}
+
+/* A campaign whose step is done with few errors moves to the next (all workers see it). */
+static void ramp_up(struct worker *w, struct db *db, struct job **v, size_t n)
+{
+    if (w->nramp == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct camp *c = v[i]->camp;
+        if (c->ramp_seen_step != c->ramp_step || c->ramp_step >= w->nramp)
+            continue;
+        if (!pace_ramp_should_raise(c->ramp_attempts, c->ramp_errors, w->cfg.worker_ramp_every,
+                                    w->cfg.worker_ramp_max_error_pct)) {
+            if (c->ramp_attempts >= w->cfg.worker_ramp_every)
+                c->ramp_attempts = c->ramp_errors = 0; /* too many errors: stay, look again */
+            continue;
+        }
+        struct db_res res;
+        if (db_exec(db, "UPDATE campaigns SET ramp_step = ? WHERE id = ? AND ramp_step = ?",
+                    DB_ARGS(DB_INT(c->ramp_step + 1), DB_INT(c->id), DB_INT(c->ramp_step)),
+                    &res) == DB_OK &&
+            res.affected)
+            log_info("campaign %lld: progressive start, step %d -> %d", c->id, c->ramp_step,
+                     c->ramp_step + 1);
+        c->ramp_attempts = c->ramp_errors = 0;
+        c->ramp_seen_step = c->ramp_step + 1; /* until the claimer reads it back */
+    }
+}
+
+static int by_token(const void *a, const void *b)
+{
+    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+    if (x->token != y->token)
+        return x->token < y->token ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void *recorder_main(void *arg)
+{
+    struct worker *w = arg;
+    struct db *db = db_open(&w->cfg);
+    struct job **v = calloc(RECORD_MAX, sizeof *v);
+    struct pause *pauses = calloc(16, sizeof *pauses);
+    if (!db || !v || !pauses) {
+        log_error("out of memory");
+        exit(1);
+    }
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&w->mu);
+        while (w->done.n == 0 && !w->sender_done)
+            pthread_cond_wait(&w->cond, &w->mu);
+        if (w->done.n == 0 && w->sender_done) {
+            pthread_mutex_unlock(&w->mu);
+            break;
+        }
+        struct job *j;
+        while (n < RECORD_MAX && (j = jobq_pop(&w->done)))
+            v[n++] = j;
+        pthread_mutex_unlock(&w->mu);
+        qsort(v, n, sizeof *v, by_token);
+        size_t np = judge(w, v, n, pauses, 16);
+        /* The results are only in memory: keep trying until the database takes them, whatever
+         * happens to it in between (restart, network). */
+        int delay_ms = 50;
+        for (;;) {
+            int rc = record_once(w, db, v, n, pauses, np);
+            if (rc == DB_OK)
+                break;
+            log_warn("recording %zu results failed (%s); retrying", n, db_error(db));
+            usleep((useconds_t)delay_ms * 1000);
+            if (delay_ms < 2000)
+                delay_ms *= 2;
+        }
+        ramp_up(w, db, v, n);
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < n; i++)
+            job_free(v[i]);
+        pthread_mutex_unlock(&w->mu);
+    }
+    free(v);
+    free(pauses);
+    db_close(db);
+    pthread_mutex_lock(&w->mu);
+    w->recorder_done = 1;
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}

@@ -1,0 +1,324 @@
+// One campaign, live while it runs: progress, funnel, messages per minute, failures by code
+// with what to do, recipients, the send log, actions and exports.
+import { h, field, nextId } from '../dom.js';
+import { get, post, del, qs, listOf, cursorOf } from '../api.js';
+import { t, has, getLang } from '../i18n.js';
+import { num, date, duration, pct } from '../format.js';
+import { funnel, perMinute, legend } from '../charts.js';
+import { explain } from '../errors.js';
+import { statusChip, progressBar, table, empty, errorBox, loading, toast, busy, dialog, confirmDialog, section } from '../ui.js';
+
+const LIVE = new Set(['running', 'scheduled', 'paused']);
+const POLL_MS = 3000;
+const RSTATES = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled', 'unknown'];
+
+export async function render(root, params, ctx) {
+  const id = Number(params.id);
+  const head = h('div', { class: 'page-head' });
+  const actions = h('div', { class: 'actions', role: 'group', 'aria-label': t('camp.actions') });
+  const notice = h('div', { 'aria-live': 'polite' });
+  const summary = h('div', { class: 'card camp-summary' }, loading());
+  const charts = h('div', { class: 'grid-2' });
+  const failures = h('section', { class: 'card', 'aria-labelledby': 'fail-h' });
+  const recips = h('section', { class: 'card', 'aria-labelledby': 'rec-h' });
+  const logBox = h('section', { class: 'card', 'aria-labelledby': 'log-h' });
+  const auditBox = ctx.can('admin') ? h('section', { class: 'card', 'aria-labelledby': 'aud-h' }) : null;
+  root.append(head, actions, notice, summary, charts, failures, recips, logBox, auditBox);
+
+  let c = null, stats = null, stopped = false, timer = null;
+
+  async function loadCampaign() {
+    c = await get(`/api/campaigns/${id}`);
+    drawHead();
+    drawActions();
+    drawSummary();
+  }
+  async function loadStats() {
+    try { stats = await get(`/api/campaigns/${id}/stats?lang=${getLang()}`); } catch (e) { stats = { error: e }; }
+    drawCharts();
+    drawFailures();
+  }
+
+  function drawHead() {
+    head.replaceChildren(
+      h('div',
+        h('p', { class: 'crumbs' }, h('a', { href: '#/campaigns' }, t('campaigns.title')), ' / ', `#${c.id}`),
+        h('h1', { id: 'page-title', tabindex: '-1' }, c.name || `#${c.id}`, ' ', statusChip(c.status),
+          c.sandbox ? h('span', { class: 'badge-sandbox badge-sm' }, t('sandbox.badge')) : null),
+        h('p', { class: 'muted' }, t('camp.templateLine', { name: c.template.name, lang: c.template.language }),
+          ' · ', t('camp.createdBy', { who: c.created_by || '—', when: date(c.created_at) }))));
+  }
+
+  function act(label, path, opts = {}) {
+    const b = h('button', { type: 'button', class: opts.class || 'btn' }, label);
+    b.addEventListener('click', async () => {
+      let body = opts.body ? { ...opts.body } : {};
+      if (opts.confirm) {
+        const ok = await opts.confirm(body);
+        if (!ok) return;
+      }
+      await busy(b, async () => {
+        try {
+          const r = await post(`/api/campaigns/${id}/${path}`, body);
+          toast(opts.done ? opts.done(r) : t('camp.done'));
+          await refresh();
+        } catch (e) { toast(e.message, 'error'); }
+      });
+    });
+    return b;
+  }
+
+  function drawActions() {
+    const list = [];
+    const admin = ctx.can('admin');
+    const s = c.status;
+    if (admin) {
+      if (s === 'draft') list.push(h('a', { class: 'btn btn-primary', href: `#/campaigns/${id}/edit?step=${c.counters.total ? 5 : 1}` }, t('camp.continue')));
+      if (s === 'running' || s === 'scheduled') {
+        list.push(act(t('camp.pause'), 'pause', {
+          confirm: async (body) => {
+            const reason = h('input', { type: 'text', maxlength: 500, id: nextId('why') });
+            const v = await dialog(t('camp.pauseTitle'), h('div', field(t('camp.pauseWhy'), reason).wrap),
+              [{ label: t('common.cancel'), value: 'cancel', class: 'btn btn-ghost' }, { label: t('camp.pause'), value: 'ok', class: 'btn btn-primary' }]);
+            if (v !== 'ok') return false;
+            if (reason.value.trim()) body.reason = reason.value.trim();
+            return true;
+          },
+          done: () => t('camp.paused'),
+        }));
+      }
+      if (s === 'paused') list.push(act(t('camp.resume'), 'resume', { class: 'btn btn-primary', done: () => t('camp.resumed') }));
+      if (['running', 'paused', 'completed', 'failed'].includes(s) && (c.counters.failed || c.counters.unknown)) {
+        list.push(act(t('camp.retry'), 'retry', {
+          body: { acknowledge_risk: true },
+          confirm: async (body) => {
+            const unk = h('input', { type: 'checkbox', id: nextId('unk') });
+            const v = await dialog(t('camp.retryTitle'), h('div', h('p', t('camp.retryText', { failed: num(c.counters.failed), unknown: num(c.counters.unknown) })),
+              c.counters.unknown ? h('div', { class: 'check' }, unk, h('label', { for: unk.id }, t('camp.retryUnknown'))) : null,
+              h('p', { class: 'alert alert-warn' }, t('camp.retryRisk'))),
+            [{ label: t('common.cancel'), value: 'cancel', class: 'btn btn-ghost' }, { label: t('camp.retry'), value: 'ok', class: 'btn btn-primary' }]);
+            if (v !== 'ok') return false;
+            if (unk.checked) body.include_unknown = true;
+            return true;
+          },
+          done: (r) => t('camp.retried', { n: num(((r.retried && r.retried.failed) || 0) + ((r.retried && r.retried.unknown) || 0)) }),
+        }));
+      }
+      if (['scheduled', 'running', 'paused'].includes(s)) {
+        list.push(act(t('camp.cancel'), 'cancel', {
+          class: 'btn btn-danger',
+          confirm: () => confirmDialog(t('camp.cancelTitle'), t('camp.cancelText'), t('camp.cancel'), true),
+          done: () => t('camp.cancelled'),
+        }));
+      }
+      list.push(act(t('camp.clone'), 'clone', {
+        class: 'btn btn-ghost',
+        body: {},
+        confirm: async (body) => {
+          const name = nextId('mode');
+          const opts = ['none', 'all', 'failed'].map((m, i) => {
+            const r = h('input', { type: 'radio', name, id: nextId('m'), value: m, checked: i === 0 });
+            return { r, el: h('div', { class: 'check' }, r, h('label', { for: r.id }, t('camp.clone.' + m))) };
+          });
+          const v = await dialog(t('camp.cloneTitle'), h('fieldset', h('legend', t('camp.cloneWhich')), opts.map((o) => o.el)),
+            [{ label: t('common.cancel'), value: 'cancel', class: 'btn btn-ghost' }, { label: t('camp.clone'), value: 'ok', class: 'btn btn-primary' }]);
+          if (v !== 'ok') return false;
+          body.recipients = opts.find((o) => o.r.checked).r.value;
+          return true;
+        },
+        done: (r) => { setTimeout(() => ctx.navigate(`/campaigns/${r.id}/edit?step=${r.counters && r.counters.total ? 4 : 3}`), 0); return t('camp.cloned', { id: r.id }); },
+      }));
+      if (s === 'draft') {
+        const b = h('button', { type: 'button', class: 'btn btn-danger' }, t('camp.delete'));
+        b.addEventListener('click', async () => {
+          if (!await confirmDialog(t('camp.deleteTitle'), t('camp.deleteText'), t('camp.delete'), true)) return;
+          try { await del(`/api/campaigns/${id}`); toast(t('camp.deleted')); ctx.navigate('/campaigns'); } catch (e) { toast(e.message, 'error'); }
+        });
+        list.push(b);
+      }
+    } else {
+      list.push(h('p', { class: 'alert alert-info role-note' }, t('camp.viewerNote')));
+    }
+    list.push(h('a', { class: 'btn btn-ghost', href: `/api/campaigns/${id}/log.csv?lang=${getLang()}`, download: `campania-${id}-log.csv` }, t('camp.exportLog')),
+      h('a', { class: 'btn btn-ghost', href: `/api/campaigns/${id}/failed.csv?lang=${getLang()}`, download: `campania-${id}-fallidos.csv` }, t('camp.exportFailed')));
+    actions.replaceChildren(...list);
+  }
+
+  function drawSummary() {
+    const p = c.progress || {};
+    const n = c.counters || {};
+    notice.replaceChildren(
+      c.pause_reason && c.status === 'paused' ? h('div', { class: 'alert alert-warn', role: 'status' }, h('strong', t('camp.pauseReason')), ': ', c.pause_reason) : null,
+      c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
+      c.wait_reason ? h('p', { class: 'alert alert-info' }, c.wait_reason) : null,
+      c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null);
+    summary.replaceChildren(
+      h('h2', { class: 'sr-only' }, t('camp.progress')),
+      h('div', { class: 'big-progress' },
+        h('div', { class: 'row' }, h('span', { class: 'pct' }, `${p.percent ?? pct(p.done, n.total)}%`),
+          h('span', { class: 'muted' }, t('camp.doneOf', { done: num(p.done), total: num(n.total) }))),
+        progressBar(n, { large: true, legend: true })),
+      h('dl', { class: 'stats' },
+        h('div', { class: 'stat' }, h('dt', t('camp.rate')), h('dd', p.rate_per_minute != null ? t('camp.ratePerMin', { n: num(Math.round(p.rate_per_minute)) }) : '—')),
+        h('div', { class: 'stat' }, h('dt', t('camp.etaLabel')), h('dd', p.eta_seconds != null ? duration(p.eta_seconds) : '—')),
+        h('div', { class: 'stat' }, h('dt', t('count.pending')), h('dd', num(n.pending))),
+        h('div', { class: 'stat' }, h('dt', t('count.blocked')), h('dd', num(n.blocked))),
+        h('div', { class: 'stat' }, h('dt', t('count.cancelled')), h('dd', num(n.cancelled))),
+        h('div', { class: 'stat' }, h('dt', t('count.unknown')), h('dd', num(n.unknown)))),
+      h('details', { class: 'pace' }, h('summary', t('camp.settings')),
+        h('dl', { class: 'kv' },
+          h('dt', t('wiz.batch')), h('dd', num(c.batch_size)),
+          h('dt', t('wiz.interval')), h('dd', `${num((c.interval_ms || 0) / 1000)} s`),
+          h('dt', t('wiz.cap')), h('dd', c.daily_cap != null ? num(c.daily_cap) : t('wiz.noCap')),
+          h('dt', t('wiz.window')), h('dd', c.send_window ? `${c.send_window.start}:00–${c.send_window.end}:00 (${c.send_window.timezone || ''})` : '—'),
+          h('dt', t('camp.started')), h('dd', date(c.started_at)),
+          h('dt', t('camp.completed')), h('dd', date(c.completed_at || c.cancelled_at)))));
+  }
+
+  function drawCharts() {
+    const n = c.counters || {};
+    const f = (stats && stats.funnel) || {};
+    const steps = [
+      { key: 'total', label: t('count.total'), value: f.total ?? n.total },
+      { key: 'sent', label: t('count.sent'), value: f.sent ?? n.sent },
+      { key: 'delivered', label: t('count.delivered'), value: f.delivered ?? n.delivered },
+      { key: 'read', label: t('count.read'), value: f.read ?? n.read },
+    ];
+    const pm = stats && (stats.per_minute || stats.messages_per_minute || stats.minutes) || [];
+    charts.replaceChildren(
+      h('section', { class: 'card', 'aria-labelledby': 'fun-h' }, h('h2', { id: 'fun-h' }, t('chart.funnel')), funnel(steps),
+        h('p', { class: 'small muted' }, t('chart.funnelNote'))),
+      h('section', { class: 'card', 'aria-labelledby': 'pm-h' }, h('h2', { id: 'pm-h' }, t('chart.perMinute')), perMinute(Array.isArray(pm) ? pm : []),
+        legend([['seg-sent', t('count.sent')], ['seg-failed', t('count.failed')]]),
+        stats && stats.error ? h('p', { class: 'small muted' }, t('camp.statsUnavailable')) : null));
+  }
+
+  function drawFailures() {
+    const list = (stats && (stats.failures_by_code || stats.failures || stats.errors)) || [];
+    const rows = Array.isArray(list) ? list : Object.entries(list).map(([code, count]) => ({ code, count }));
+    failures.replaceChildren(h('h2', { id: 'fail-h' }, t('camp.failures')),
+      rows.length ? table([
+        { label: t('camp.code'), class: 'num', cell: (x) => String(x.code ?? x.error_code ?? '') },
+        { label: t('camp.count'), class: 'num', cell: (x) => num(x.count ?? x.n) },
+        { label: t('camp.statusCol'), cell: (x) => x.status ? statusChip(x.status) : '' },
+        { label: t('camp.meaning'), cell: (x) => h('div', x.code == null ? t('camp.noCode') : explain(x.code, x.explanation),
+          x.example ? h('span', { class: 'block small muted' }, t('camp.example'), ': ', x.example) : null) },
+      ], rows, { caption: t('camp.failures') }) : empty(n0(c.counters.failed) ? t('camp.failuresLoading') : t('camp.noFailures')));
+  }
+
+  // Recipients: status filter, phone search, cursor pagination.
+  const rq = { status: '', q: '', cursor: null, stack: [] };
+  const rStatus = h('select', {}, h('option', { value: '' }, t('camp.allStatuses')), RSTATES.map((s) => h('option', { value: s }, t('status.' + s))));
+  const rSearch = h('input', { type: 'search', placeholder: t('camp.phoneSearchPh'), inputmode: 'tel' });
+  const rList = h('div', { 'aria-live': 'polite' });
+  const rPrev = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled: true }, t('common.prev'));
+  const rNext = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled: true }, t('common.next'));
+  const rForm = h('form', { class: 'filters', role: 'search', 'aria-label': t('camp.recipients') },
+    field(t('campaigns.status'), rStatus).wrap, field(t('camp.phoneSearch'), rSearch).wrap,
+    h('button', { type: 'submit', class: 'btn' }, t('common.filter')));
+  recips.append(h('h2', { id: 'rec-h' }, t('camp.recipients')), rForm, rList, h('div', { class: 'pager' }, rPrev, rNext));
+  let rPage = null;
+  async function loadRecipients(cursorParam) {
+    try {
+      const body = await get(`/api/campaigns/${id}/recipients` + qs({ status: rq.status, phone: rq.q, limit: 25, ...(cursorParam || {}) }));
+      const items = listOf(body, 'recipients');
+      rPage = { items, next: cursorOf(body) };
+      rNext.disabled = !rPage.next;
+      rPrev.disabled = !rq.stack.length;
+      rList.replaceChildren(items.length ? table([
+        { label: t('camp.phone'), cell: (r) => r.phone || '' },
+        { label: t('campaigns.status'), cell: (r) => statusChip(r.status) },
+        { label: t('camp.attempts'), class: 'num', cell: (r) => num(r.attempts) },
+        { label: t('camp.lastChange'), cell: (r) => date(r.read_at || r.delivered_at || r.sent_at || r.failed_at || r.created_at) },
+        { label: t('camp.error'), cell: (r) => errorCell(r.error) },
+      ], items, { caption: t('camp.recipients') }) : empty(t('camp.noRecipients')));
+    } catch (e) {
+      rList.replaceChildren(e.status === 404 || e.status === 405 ? empty(t('camp.endpointMissing')) : errorBox(e));
+    }
+  }
+  rForm.addEventListener('submit', (ev) => { ev.preventDefault(); rq.status = rStatus.value; rq.q = rSearch.value.trim(); rq.stack = []; rq.cursor = null; loadRecipients(); });
+  rStatus.addEventListener('change', () => rForm.requestSubmit());
+  rNext.addEventListener('click', () => {
+    if (!rPage || !rPage.next) return;
+    rq.stack.push(rq.cursor);
+    rq.cursor = { [rPage.next.key]: rPage.next.value };
+    loadRecipients(rq.cursor);
+  });
+  rPrev.addEventListener('click', () => { rq.cursor = rq.stack.pop() || null; loadRecipients(rq.cursor); });
+
+  // The send log (newest first).
+  const lList = h('div', { 'aria-live': 'polite' });
+  const lMore = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', hidden: true }, t('common.more'));
+  logBox.append(h('h2', { id: 'log-h' }, t('camp.log')), h('p', { class: 'hint' }, t('camp.logNote')), lList, lMore);
+  let logRows = [], logCursor = null;
+  async function loadLog(more) {
+    try {
+      const body = await get(`/api/campaigns/${id}/log` + qs({ limit: 25, lang: getLang(), ...(more && logCursor ? { [logCursor.key]: logCursor.value } : {}) }));
+      const items = listOf(body, 'entries', 'log');
+      logRows = more ? logRows.concat(items) : items;
+      logCursor = cursorOf(body);
+      lMore.hidden = !logCursor;
+      lList.replaceChildren(logRows.length ? table([
+        { label: t('camp.when'), cell: (r) => date(r.at || r.created_at, { dateStyle: 'short', timeStyle: 'medium' }) },
+        { label: t('camp.phone'), cell: (r) => r.phone || '' },
+        { label: t('camp.outcome'), cell: (r) => statusChip('out_' + (r.outcome || r.status)) },
+        { label: t('camp.template'), cell: (r) => r.template && typeof r.template === 'object' ? `${r.template.name || ''} (${r.template.language || ''})` : (r.template || '') },
+        { label: t('camp.lead'), cell: (r) => r.lead_id ?? '' },
+        { label: t('camp.attempt'), class: 'num', cell: (r) => r.attempt != null ? num(r.attempt) : '' },
+        { label: t('camp.error'), cell: (r) => errorCell(r.error) },
+      ], logRows, { caption: t('camp.log') }) : empty(t('camp.noLog')));
+    } catch (e) {
+      lList.replaceChildren(e.status === 404 || e.status === 405 ? empty(t('camp.endpointMissing')) : errorBox(e));
+    }
+  }
+  lMore.addEventListener('click', () => loadLog(true));
+
+  async function loadAudit() {
+    if (!auditBox) return;
+    try {
+      const body = await get(`/api/campaigns/${id}/audit`);
+      const items = listOf(body, 'entries', 'audit');
+      auditBox.replaceChildren(h('h2', { id: 'aud-h' }, t('camp.audit')), items.length ? table([
+        { label: t('camp.when'), cell: (r) => date(r.at || r.created_at) },
+        { label: t('audit.actor'), cell: (r) => r.actor || '' },
+        { label: t('audit.action'), cell: (r) => has('action.' + r.action) ? t('action.' + r.action) : r.action },
+        { label: t('audit.address'), cell: (r) => r.address || '' },
+      ], items, { caption: t('camp.audit') }) : empty(t('audit.none')));
+    } catch (e) {
+      auditBox.replaceChildren(h('h2', { id: 'aud-h' }, t('camp.audit')), e.status === 404 || e.status === 405 ? empty(t('camp.endpointMissing')) : errorBox(e));
+    }
+  }
+
+  async function refresh() {
+    await loadCampaign();
+    await Promise.all([loadStats(), logRows.length <= 25 ? loadLog(false) : null,
+      !rq.stack.length ? loadRecipients(rq.cursor) : null, loadAudit()]);
+  }
+
+  try {
+    await loadCampaign();
+  } catch (e) {
+    summary.replaceChildren(errorBox(e));
+    head.replaceChildren(h('h1', { id: 'page-title', tabindex: '-1' }, t('camp.notFound')));
+    return;
+  }
+  await Promise.all([loadStats(), loadRecipients(), loadLog(false), loadAudit()]);
+
+  async function tick() {
+    if (stopped) return;
+    if (c && LIVE.has(c.status) && !document.hidden) {
+      try { await refresh(); } catch { /* keep the last view */ }
+    }
+    timer = setTimeout(tick, POLL_MS);
+  }
+  timer = setTimeout(tick, POLL_MS);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+function n0(v) { return Number(v) > 0; }
+
+function errorCell(e) {
+  if (!e) return '';
+  const code = e.code != null ? `${e.code}: ` : '';
+  return h('span', { title: e.code != null ? explain(e.code, e.explanation) : '' }, code + (e.text || ''));
+}
