@@ -124,6 +124,10 @@ fuzz: deps fuzz-build
 # configuration, in the usual places (PREFIX, DESTDIR as usual). Asset links in index.html get
 # the version, so browsers fetch new assets after an upgrade despite long cache lifetimes.
 install: $(BINS)
+	$(MAKE) install-files
+
+# The copying alone, for binaries built already (the tests install a sanitizer build as is).
+install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/scripts \
 	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/pregon
 	install -m 755 $(BUILD)/bin/pregon-fcgi $(BUILD)/bin/pregon-worker $(BUILD)/bin/pregonctl \

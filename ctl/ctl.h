@@ -22,4 +22,11 @@ int ctl_rotate_key(const struct config *cfg);
 /* Decrypts every stored secret with the current key; prints a line for check. */
 int ctl_check_secrets(const struct config *cfg);
 
+/* migrate --admin-defaults FILE [--host H]...: runs scripts/migrate.sh (ctl/ctl-ops.c). */
+int ctl_migrate(const struct config *cfg, int argc, char **argv);
+/* campaign-status ID: status, pause reason and counters of one campaign. */
+int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
+/* Each account's Graph API with its token: GET /{version}/{phone_number_id}. */
+int ctl_check_meta(const struct config *cfg);
+
 #endif

@@ -5,7 +5,10 @@
  *             [--display-phone N] [--verify-token T] [--graph-base-url URL] [--sandbox]
  *             (the access token and app secret come from $PREGON_ACCESS_TOKEN and
  *              $PREGON_APP_SECRET, never from the command line, where `ps` would show them)
- *   pregonctl [-c FILE] check             (the key, the database, every secret decrypts)
+ *   pregonctl [-c FILE] check [--graph]   (the key, the database, every secret decrypts;
+ *                                          --graph: each account's Graph API answers its token)
+ *   pregonctl [-c FILE] migrate --admin-defaults FILE [--host H]...
+ *   pregonctl [-c FILE] campaign-status ID
  *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
  *   pregonctl [-c FILE] user-reset-password --email E [--enable]
  *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
@@ -31,9 +34,10 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check |\n"
+    fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check [--graph] |\n"
                     "       user-create ... | user-reset-password ... | user-list | user-init |\n"
-                    "       rotate-key | webhooks-apply [--all] [--older-than S]\n"
+                    "       rotate-key | webhooks-apply [--all] [--older-than S] |\n"
+                    "       migrate --admin-defaults FILE [--host H]... | campaign-status ID\n"
                     "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
 }
 
@@ -168,8 +172,9 @@ static int cmd_webhooks_apply(const struct config *cfg, int argc, char **argv)
     return 0;
 }
 
-static int cmd_check(const struct config *cfg)
+static int cmd_check(const struct config *cfg, int argc, char **argv)
 {
+    int graph = argc > 1 && strcmp(argv[1], "--graph") == 0;
     struct secret_key key;
     char err[512] = "";
     int rc = 0;
@@ -189,6 +194,8 @@ static int cmd_check(const struct config *cfg)
     }
     db_close(db);
     if (rc == 0 && ctl_check_secrets(cfg) != 0)
+        rc = 1;
+    if (rc == 0 && graph && ctl_check_meta(cfg) != 0)
         rc = 1;
     return rc;
 }
@@ -219,7 +226,11 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "account-add") == 0)
         rc = cmd_account_add(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "check") == 0)
-        rc = cmd_check(&cfg);
+        rc = cmd_check(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = ctl_migrate(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "campaign-status") == 0)
+        rc = ctl_campaign_status(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "webhooks-apply") == 0)
         rc = cmd_webhooks_apply(&cfg, argc - i, argv + i);
     else if (sodium_init() < 0) {

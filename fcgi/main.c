@@ -147,6 +147,9 @@ static int open_socket(const struct config *cfg)
         log_error("cannot listen on %s: %s", cfg->fcgi_socket, strerror(errno));
         return -1;
     }
+    /* "host:port" is TCP (another host's nginx reaches it): no file to protect. */
+    if (!strchr(cfg->fcgi_socket, '/') && strchr(cfg->fcgi_socket, ':'))
+        return fd;
     /* nginx workers reach the socket through its group, never through "others". */
     if (cfg->fcgi_socket_group && *cfg->fcgi_socket_group) {
         struct group *g = getgrnam(cfg->fcgi_socket_group);
@@ -303,7 +306,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nprocs; i++)
         if (kids[i] > 0)
             waitpid(kids[i], NULL, 0);
-    if (fd != 0)
+    if (fd != 0 && strchr(app.cfg.fcgi_socket, '/'))
         unlink(app.cfg.fcgi_socket);
     free(kids);
     secret_key_wipe(&app.key);

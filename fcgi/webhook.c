@@ -14,6 +14,7 @@
 #include "db.h"
 #include "hmac.h"
 #include "log.h"
+#include "metrics.h"
 #include "webhook_apply.h"
 
 #define ACCOUNTS_TTL 15 /* seconds: a new app secret is picked up that fast */
@@ -224,6 +225,7 @@ void webhook_receive(struct request *req)
                  verdict == HMAC_MISSING     ? "missing"
                  : verdict == HMAC_MALFORMED ? "malformed"
                                              : "wrong");
+        metrics_add("pregon_webhook_requests_total", "result=\"rejected\"", 1);
         http_error(req, 401, "invalid_signature",
                    verdict == HMAC_MISSING ? "X-Hub-Signature-256 is missing"
                                            : "X-Hub-Signature-256 does not match the body",
@@ -262,6 +264,20 @@ void webhook_receive(struct request *req)
     int n = webhook_apply_queue(req->app->db, &accounts, &st);
     if (n < 0 || st.backlog || !applier_started)
         applier_kick(req); /* the first request also starts it: events from before a restart */
+    metrics_add("pregon_webhook_requests_total", "result=\"stored\"", 1);
+    if (n > 0) {
+        static const char *kinds[] = {"status", "status_duplicate", "status_unmatched",
+                                      "message", "opt_out", "opt_out_lift", "other"};
+        int counts[] = {st.applied, st.duplicates, st.unmatched, st.messages, st.optouts,
+                        st.lifts, st.other + st.unrouted};
+        char labels[48];
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+            if (!counts[k])
+                continue;
+            snprintf(labels, sizeof labels, "type=\"%s\"", kinds[k]);
+            metrics_add("pregon_webhook_events_total", labels, counts[k]);
+        }
+    }
     if (n < 0)
         log_warn("webhook event %lld stored, not applied yet: %s", event_id,
                  db_error(req->app->db));

@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@ struct series {
     double value;
 };
 
+/* The worker counts from several threads; the lock is only ever held for a few
+ * microseconds (never across the database write). */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct series reg[MAX_SERIES];
 static int nreg;
 static double last_flush;
@@ -31,7 +35,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void add_locked(const char *name, const char *labels, double delta);
+
 void metrics_add(const char *name, const char *labels, double delta)
+{
+    pthread_mutex_lock(&mu);
+    add_locked(name, labels, delta);
+    pthread_mutex_unlock(&mu);
+}
+
+static void add_locked(const char *name, const char *labels, double delta)
 {
     if (!labels)
         labels = "";
@@ -84,44 +97,63 @@ static int series_cmp(const void *a, const void *b)
 int metrics_flush(struct db *db, double min_interval_s)
 {
     double now = now_s();
-    if (nreg == 0 || (min_interval_s > 0 && now - last_flush < min_interval_s))
+    if (!metrics_pending() || (min_interval_s > 0 && now - last_flush < min_interval_s))
         return DB_OK;
-    /* Every process writes the rows in the same order, so concurrent flushes never deadlock. */
-    qsort(reg, (size_t)nreg, sizeof reg[0], series_cmp);
-    char *sql = malloc((size_t)nreg * 16 + 160);
-    db_arg *args = calloc((size_t)nreg * 3, sizeof *args);
-    if (!sql || !args) {
-        free(sql);
-        free(args);
+    /* Take the counts out under the lock; write them without it. */
+    pthread_mutex_lock(&mu);
+    int n = nreg;
+    struct series *snap = malloc(sizeof *snap * (size_t)(n ? n : 1));
+    if (snap) {
+        memcpy(snap, reg, sizeof *snap * (size_t)n);
+        nreg = 0;
+    }
+    pthread_mutex_unlock(&mu);
+    if (!snap)
         return DB_ERR;
+    /* Every process writes the rows in the same order, so concurrent flushes never deadlock. */
+    qsort(snap, (size_t)n, sizeof snap[0], series_cmp);
+    char *sql = malloc((size_t)n * 16 + 160);
+    db_arg *args = calloc((size_t)n * 3 + 1, sizeof *args);
+    int rc = DB_ERR;
+    if (sql && args) {
+        size_t o = (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
+        size_t a = 0;
+        for (int i = 0; i < n; i++) {
+            o += (size_t)sprintf(sql + o, "%s(?,?,?)", i ? "," : "");
+            args[a++] = DB_STR(snap[i].name);
+            args[a++] = DB_STR(snap[i].labels);
+            args[a++] = DB_DBL(snap[i].value);
+        }
+        sprintf(sql + o, " ON DUPLICATE KEY UPDATE value = value + VALUES(value)");
+        rc = db_exec(db, sql, args, a, NULL);
     }
-    size_t o = (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
-    size_t a = 0;
-    for (int i = 0; i < nreg; i++) {
-        o += (size_t)sprintf(sql + o, "%s(?,?,?)", i ? "," : "");
-        args[a++] = DB_STR(reg[i].name);
-        args[a++] = DB_STR(reg[i].labels);
-        args[a++] = DB_DBL(reg[i].value);
-    }
-    sprintf(sql + o, " ON DUPLICATE KEY UPDATE value = value + VALUES(value)");
-    int rc = db_exec(db, sql, args, a, NULL);
     free(sql);
     free(args);
     if (rc == DB_OK) {
-        nreg = 0;
         last_flush = now;
     } else {
+        /* Not written: the counts go with the next flush. */
         log_warn("metrics flush: %s", db_error(db));
+        pthread_mutex_lock(&mu);
+        for (int i = 0; i < n; i++)
+            add_locked(snap[i].name, snap[i].labels, snap[i].value);
+        pthread_mutex_unlock(&mu);
     }
+    free(snap);
     return rc;
 }
 
 int metrics_pending(void)
 {
-    return nreg > 0;
+    pthread_mutex_lock(&mu);
+    int n = nreg;
+    pthread_mutex_unlock(&mu);
+    return n > 0;
 }
 
 void metrics_reset(void)
 {
+    pthread_mutex_lock(&mu);
     nreg = 0;
+    pthread_mutex_unlock(&mu);
 }

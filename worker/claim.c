@@ -15,6 +15,7 @@
 #include "counters.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker.h"
 
 #define MAX_BATCH    1000
@@ -1274,8 +1275,11 @@ void *heartbeat_main(void *arg)
             claim_heartbeat(w, db);
             last = mono;
         }
+        /* The counts for /metrics ride on the heartbeat's connection too. */
+        metrics_flush(db, 2.0);
         usleep(50000);
     }
+    metrics_flush(db, 0);
     claim_unregister(w, db);
     db_close(db);
     return NULL;
@@ -1468,8 +1472,10 @@ void *claimer_main(void *arg)
             if (limit < 1)
                 limit = w->cfg.worker_batch;
             int got = claim_batch(w, db, c, a, limit);
-            if (got > 0)
+            if (got > 0) {
                 worked = 1;
+                metrics_observe("pregon_claim_batch_size", got);
+            }
             else if (got < 0)
                 log_warn("claiming for campaign %lld: %s", c->id, db_error(db));
         }

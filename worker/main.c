@@ -152,6 +152,7 @@ int main(int argc, char **argv)
     while (a) {
         struct acct *next = a->next;
         endpoint_put(a->ep);
+        free(a->sent_ring);
         free(a);
         a = next;
     }

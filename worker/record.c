@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "webhook_apply.h"
 #include "worker.h"
 
@@ -399,6 +400,30 @@ static int by_token(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* What /metrics reports about sending: outcomes by Meta's code and request latency, added to
+ * the shared counters by the heartbeat thread every 2 s (and at exit). */
+static void count_outcomes(struct db *db, struct job **v, size_t n)
+{
+    static unsigned long long reconnects_seen;
+    char labels[96];
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = v[i];
+        if (!j->out.log_outcome)
+            continue;
+        snprintf(labels, sizeof labels, "outcome=\"%s\",code=\"%d\"", j->out.log_outcome,
+                 j->out.code);
+        metrics_add("pregon_messages_total", labels, 1);
+        if (j->started)
+            metrics_observe("pregon_send_latency_seconds", j->latency_s);
+    }
+    unsigned long long rc = db_reconnects(db);
+    if (rc > reconnects_seen) {
+        metrics_add("pregon_database_reconnects_total", "process=\"worker\"",
+                    (double)(rc - reconnects_seen));
+        reconnects_seen = rc;
+    }
+}
+
 void *recorder_main(void *arg)
 {
     struct worker *w = arg;
@@ -436,6 +461,7 @@ void *recorder_main(void *arg)
             if (delay_ms < 2000)
                 delay_ms *= 2;
         }
+        count_outcomes(db, v, n);
         ramp_up(w, db, v, n);
         pthread_mutex_lock(&w->mu);
         for (size_t i = 0; i < n; i++)

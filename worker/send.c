@@ -437,6 +437,41 @@ static void start_job(struct worker *w, struct job *j, int slot)
     curl_multi_add_handle(w->multi, e);
 }
 
+/* This worker never starts more than mps - 1 sends to one number in any second, whatever
+ * the jitter of the slots: the margin the far side's one-second window needs. 0 = may start
+ * now, else microseconds to wait. */
+static long long window_wait(struct acct *a, long long t)
+{
+    int cap = a->mps > 1 ? a->mps - 1 : 1;
+    if (cap > 100000)
+        return 0;
+    if (cap != a->ring_cap) {
+        long long *r = realloc(a->sent_ring, (size_t)cap * sizeof *r);
+        if (!r)
+            return 0;
+        a->sent_ring = r;
+        a->ring_cap = cap;
+        a->ring_n = a->ring_head = 0;
+    }
+    if (a->ring_n < cap)
+        return 0;
+    long long oldest = a->sent_ring[a->ring_head];
+    return oldest + 1000000 > t ? oldest + 1000000 - t : 0;
+}
+
+static void window_note(struct acct *a, long long t)
+{
+    if (a->ring_cap <= 0 || !a->sent_ring)
+        return;
+    if (a->ring_n < a->ring_cap) {
+        a->sent_ring[(a->ring_head + a->ring_n) % a->ring_cap] = t;
+        a->ring_n++;
+    } else {
+        a->sent_ring[a->ring_head] = t;
+        a->ring_head = (a->ring_head + 1) % a->ring_cap;
+    }
+}
+
 void send_loop(struct worker *w)
 {
     struct job **batch = calloc((size_t)w->neasy + 1, sizeof *batch);
@@ -463,6 +498,14 @@ void send_loop(struct worker *w)
                 jobq_push(&w->reslot, j);
                 continue;
             }
+            long long ww = j->acct ? window_wait(j->acct, t) : 0;
+            if (ww > 0) {
+                /* Over the one-second window: a later slot. */
+                jobq_push(&w->reslot, j);
+                continue;
+            }
+            if (j->acct)
+                window_note(j->acct, t);
             j->started = 1;
             batch[nb++] = j;
         }
@@ -490,6 +533,7 @@ void send_loop(struct worker *w)
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
             j->curl_rc = msg->data.result;
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->http_status);
+            curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &j->latency_s);
             curl_multi_remove_handle(w->multi, e);
             for (int i = 0; i < w->neasy; i++)
                 if (w->easy[i] == e)

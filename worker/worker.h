@@ -77,6 +77,9 @@ struct acct {
     char pace_key[40];
     int pace_row;      /* the timeline row exists */
     struct jobq waitq; /* claimer: jobs waiting for a slot (armed or not), in order */
+    /* sender: start times of this worker's last sends to the number (a 1 s window) */
+    long long *sent_ring;
+    int ring_cap, ring_n, ring_head;
 };
 
 /* What the worker decided about one send. */
@@ -104,6 +107,7 @@ struct job {
     int armed, started, heap_idx;
     int solo; /* record row by row (its group did not match as a whole) */
     long http_status;
+    double latency_s; /* the request's total time, for the latency histogram */
     CURLcode curl_rc;
     char curl_err[CURL_ERROR_SIZE];
     char *resp;

@@ -38,7 +38,14 @@ def test_health_is_detailed_for_monitoring(s):
     check("oldest_pending_age_s" in h, "oldest pending age present (null when nothing waits)")
 
 
+def sent_metric(s):
+    series, _ = parse_metrics(s.get("/metrics").body)
+    return sum(v for (n, l), v in series.items()
+               if n == "pregon_messages_total" and 'outcome="sent"' in l)
+
+
 def test_metrics_are_prometheus_text(s):
+    before = sent_metric(s)
     c = s.create_campaign(name="Métricas")
     # issue 3: consent is mandatory; start needs an APPROVED (synced) template and
     # acknowledge_risk.
@@ -58,6 +65,18 @@ def test_metrics_are_prometheus_text(s):
     eq(types.get("pregon_http_requests_total"), "counter", "request counter typed")
     reqs = [v for (n, l), v in series.items() if n == "pregon_http_requests_total"
             and 'route="POST /api/campaigns/{id}/start"' in l and 'status="200"' in l]
-    check(reqs and reqs[0] >= 1, "the start request was counted: %r" % reqs)
+    check(reqs and reqs[0] >= 1, "the start request was counted: %r" % [
+        (l, v) for (n, l), v in series.items() if n == "pregon_http_requests_total"])
     check(any(n == "pregon_worker_heartbeat_age_seconds" for n, _ in series), "heartbeats")
     check(("pregon_webhook_backlog", "") in series, "webhook backlog gauge")
+    eq(types.get("pregon_send_latency_seconds"), "histogram", "send latency histogram")
+    eq(types.get("pregon_claim_batch_size"), "histogram", "claim batch sizes")
+    lat = series[("pregon_send_latency_seconds_count", "")]
+    inf = [v for (n, l), v in series.items()
+           if n == "pregon_send_latency_seconds_bucket" and 'le="+Inf"' in l]
+    check(not inf or inf[0] <= lat, "cumulative buckets end at the count")
+    # The worker's counts follow its sends: this campaign's two are in them (the worker adds
+    # its counts every 2 s).
+    s.wait_for("the worker's counts", lambda: sent_metric(s) - before == 2, timeout=20)
+    ws = [v for (n, l), v in series.items() if n == "pregon_webhook_events_total"]
+    check(sum(ws) > 0, "webhook events by type counted")

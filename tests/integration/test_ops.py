@@ -13,7 +13,7 @@ from harness import ROOT, check, eq, free_port
 def test_make_install_lays_out_everything(s):
     dest = tempfile.mkdtemp(prefix="pregon-install-")
     try:
-        r = subprocess.run(["make", "-s", "install", "DESTDIR=" + dest, "PREFIX=/usr",
+        r = subprocess.run(["make", "-s", "install-files", "DESTDIR=" + dest, "PREFIX=/usr",
                             "BUILD=" + s.build], cwd=ROOT, capture_output=True, text=True)
         eq(r.returncode, 0, "make install: " + r.stderr[-2000:])
         for path in ("usr/bin/pregon-fcgi", "usr/bin/pregon-worker", "usr/bin/pregonctl",
@@ -153,3 +153,29 @@ http {
             pid.terminate()
             pid.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_pregonctl_operator_commands(s):
+    ctl = os.path.join(s.build, "bin", "pregonctl")
+    conf = os.path.join(s.var, "pregon.conf")
+    r = subprocess.run([ctl, "-c", conf, "check", "--graph"], capture_output=True, text=True, env=s.env)
+    eq(r.returncode, 0, "check: " + r.stdout + r.stderr)
+    check("database: ok" in r.stdout, "database checked")
+    check("graph api, account" in r.stdout and "sandbox): ok" in r.stdout,
+          "the sandbox answers the account's token: " + r.stdout)
+    token = s.secrets["SANDBOX_TOKEN"]
+    check(token not in r.stdout + r.stderr, "the token never printed")
+    # Migrations again: nothing to apply, grants re-asserted, exit 0.
+    r = subprocess.run([ctl, "-c", conf, "migrate", "--admin-defaults",
+                        os.path.join(s.var, "admin.cnf")], capture_output=True, text=True,
+                       env=dict(s.env, PREGON_DATADIR=ROOT))
+    eq(r.returncode, 0, "migrate: " + r.stdout + r.stderr)
+    check("applying" not in r.stdout, "nothing left to apply")
+    c = s.create_campaign(name="Estado CLI")
+    r = subprocess.run([ctl, "-c", conf, "campaign-status", str(c["id"])], capture_output=True,
+                       text=True, env=s.env)
+    eq(r.returncode, 0, "campaign-status: " + r.stderr)
+    check("Estado CLI" in r.stdout and "draft" in r.stdout, r.stdout)
+    r = subprocess.run([ctl, "-c", conf, "campaign-status", "999999999"], capture_output=True,
+                       text=True, env=s.env)
+    eq(r.returncode, 1, "unknown campaign")
