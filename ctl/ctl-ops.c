@@ -117,10 +117,9 @@ int ctl_campaign_status(const struct config *cfg, int argc, char **argv)
         db_close(db);
         return 1;
     }
-    static const char *labels[] = {"id",     "name",      "status",  "pause reason",
-                                   "total",  "pending",   "sent",    "delivered",
-                                   "read",   "failed",    "blocked", "cancelled",
-                                   "unknown", "started",  "completed"};
+    static const char *labels[] = {
+        "id",   "name",   "status",  "pause reason", "total",   "pending", "sent",     "delivered",
+        "read", "failed", "blocked", "cancelled",    "unknown", "started", "completed"};
     for (size_t c = 0; c < r.ncols && c < sizeof labels / sizeof labels[0]; c++)
         printf("%-13s %s\n", labels[c], db_val(&r, 0, c) ? db_val(&r, 0, c) : "");
     db_rows_free(&r);
@@ -159,9 +158,9 @@ int ctl_check_meta(const struct config *cfg)
     for (size_t i = 0; c && i < l.n; i++) {
         const struct account *a = &l.v[i];
         char url[1024], *auth = NULL;
-        snprintf(url, sizeof url, "%s/%s/%s", a->graph_base_url ? a->graph_base_url
-                                                                : cfg->graph_base_url,
-                 a->graph_version, a->phone_number_id);
+        snprintf(url, sizeof url, "%s/%s/%s",
+                 a->graph_base_url ? a->graph_base_url : cfg->graph_base_url, a->graph_version,
+                 a->phone_number_id);
         if (!a->access_token) {
             printf("graph api, account %lld: FAIL no access token\n", a->id);
             rc = 1;
@@ -186,8 +185,9 @@ int ctl_check_meta(const struct config *cfg)
         curl_slist_free_all(h);
         if (cr != CURLE_OK || status != 200) {
             printf("graph api, account %lld (%s): FAIL %s\n", a->id, a->phone_number_id,
-                   cr != CURLE_OK ? curl_easy_strerror(cr) : status == 401 ? "token refused"
-                                                                         : "unexpected answer");
+                   cr != CURLE_OK  ? curl_easy_strerror(cr)
+                   : status == 401 ? "token refused"
+                                   : "unexpected answer");
             rc = 1;
         } else {
             printf("graph api, account %lld (%s%s): ok\n", a->id, a->phone_number_id,

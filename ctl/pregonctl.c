@@ -64,20 +64,35 @@ static int cmd_account_add(const struct config *cfg, int argc, char **argv)
         {"sandbox", no_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    const char *name = NULL, *waba = NULL, *phone = NULL, *display = "", *verify = "",
-               *base = NULL;
+    const char *name = NULL, *waba = NULL, *phone = NULL, *display = "", *verify = "", *base = NULL;
     int sandbox = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': name = optarg; break;
-        case 'w': waba = optarg; break;
-        case 'p': phone = optarg; break;
-        case 'd': display = optarg; break;
-        case 'v': verify = optarg; break;
-        case 'g': base = optarg; break;
-        case 's': sandbox = 1; break;
-        default: usage(); return 2;
+        case 'n':
+            name = optarg;
+            break;
+        case 'w':
+            waba = optarg;
+            break;
+        case 'p':
+            phone = optarg;
+            break;
+        case 'd':
+            display = optarg;
+            break;
+        case 'v':
+            verify = optarg;
+            break;
+        case 'g':
+            base = optarg;
+            break;
+        case 's':
+            sandbox = 1;
+            break;
+        default:
+            usage();
+            return 2;
         }
     }
     const char *token = getenv("PREGON_ACCESS_TOKEN");
@@ -116,8 +131,7 @@ static int cmd_account_add(const struct config *cfg, int argc, char **argv)
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     DB_ARGS(DB_STR(name), DB_STR(waba), DB_STR(phone), DB_STR(display),
                             DB_STR(base), DB_STRN((const char *)tok_enc, tlen),
-                            DB_STRN((const char *)sec_enc, slen), DB_STR(verify),
-                            DB_INT(sandbox)),
+                            DB_STRN((const char *)sec_enc, slen), DB_STR(verify), DB_INT(sandbox)),
                     &res);
     if (r == DB_ERR_DUP) {
         fprintf(stderr, "pregonctl: an account with phone number id %s exists already\n", phone);
@@ -147,9 +161,15 @@ static int cmd_webhooks_apply(const struct config *cfg, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'a': all = 1; break;
-        case 'o': older = atoi(optarg); break;
-        default: usage(); return 2;
+        case 'a':
+            all = 1;
+            break;
+        case 'o':
+            older = atoi(optarg);
+            break;
+        default:
+            usage();
+            return 2;
         }
     }
     struct db *db = db_open(cfg);

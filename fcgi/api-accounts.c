@@ -16,14 +16,14 @@
 #define JSON_LIMIT (64 * 1024)
 #define TS(col)    "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
-#define ACCOUNT_COLUMNS                                                                         \
-    "id, name, waba_id, phone_number_id, display_phone, graph_version, graph_base_url, "       \
-    "access_token_enc, app_secret_enc, verify_token, is_sandbox, default_country, timezone, " \
-    "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, " TS("created_at")     \
-    ", " TS("updated_at")
+#define ACCOUNT_COLUMNS                                                                            \
+    "id, name, waba_id, phone_number_id, display_phone, graph_version, graph_base_url, "           \
+    "access_token_enc, app_secret_enc, verify_token, is_sandbox, default_country, timezone, "      \
+    "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, " TS(                      \
+        "created_at") ", " TS("updated_at")
 
-static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i,
-                                 size_t c, int encrypted)
+static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
+                                 int encrypted)
 {
     json_object *o = json_object_new_object();
     const char *blob = db_val(r, i, c);
@@ -34,8 +34,8 @@ static json_object *secret_state(struct request *req, const struct db_rows *r, s
         if (!encrypted) {
             secret_mask(blob, mask, sizeof mask);
         } else if (req->app->have_key) {
-            char *plain = secret_open(&req->app->key, (const unsigned char *)blob,
-                                      r->len[i * r->ncols + c]);
+            char *plain =
+                secret_open(&req->app->key, (const unsigned char *)blob, r->len[i * r->ncols + c]);
             if (plain)
                 secret_mask(plain, mask, sizeof mask);
             else
@@ -71,8 +71,8 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "throughput_mps", json_object_new_int64(db_int(r, i, 13, 0)));
     json_object_object_add(o, "messaging_tier", json_str_or_null(db_val(r, i, 14)));
     long long lim = apival_tier_limit(db_val(r, i, 14));
-    json_object_object_add(o, "daily_unique_users_limit", lim > 0 ? json_object_new_int64(lim)
-                                                                  : NULL);
+    json_object_object_add(o, "daily_unique_users_limit",
+                           lim > 0 ? json_object_new_int64(lim) : NULL);
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
     json_object_object_add(o, "campaigns_enabled",
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
@@ -101,8 +101,8 @@ void api_accounts_list(struct request *req)
     if (app_need_db(req) < 0)
         return;
     struct db_rows rows;
-    if (db_query(req->app->db, "SELECT " ACCOUNT_COLUMNS " FROM wa_accounts ORDER BY id",
-                 DB_NOARGS, &rows) != DB_OK) {
+    if (db_query(req->app->db, "SELECT " ACCOUNT_COLUMNS " FROM wa_accounts ORDER BY id", DB_NOARGS,
+                 &rows) != DB_OK) {
         http_db_error(req, "list the accounts");
         return;
     }
@@ -216,16 +216,16 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         }
     }
     const char *str;
-#define STRFIELD(key, check, msg)                                                              \
-    do {                                                                                       \
-        if (json_object_object_get_ex(in, key, &v)) {                                          \
-            str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL; \
-            if (!str || !(check)) {                                                            \
-                http_error(req, 400, "invalid_field", msg, key);                               \
-                return -1;                                                                     \
-            }                                                                                  \
-            set_add(s, key, DB_STR(str), key);                                                 \
-        }                                                                                      \
+#define STRFIELD(key, check, msg)                                                                  \
+    do {                                                                                           \
+        if (json_object_object_get_ex(in, key, &v)) {                                              \
+            str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;     \
+            if (!str || !(check)) {                                                                \
+                http_error(req, 400, "invalid_field", msg, key);                                   \
+                return -1;                                                                         \
+            }                                                                                      \
+            set_add(s, key, DB_STR(str), key);                                                     \
+        }                                                                                          \
     } while (0)
     STRFIELD("name", *str && strlen(str) <= 120, "name has 1 to 120 characters");
     STRFIELD("waba_id", all_digits(str, 32), "waba_id is the WABA's numeric id");
@@ -293,8 +293,7 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         }
         if (!req->app->have_key) {
             http_error(req, 503, "no_secrets_key",
-                       "the server has no secrets key, so it cannot store credentials",
-                       secrets[k]);
+                       "the server has no secrets key, so it cannot store credentials", secrets[k]);
             return -1;
         }
         size_t blen = 0;
@@ -369,8 +368,8 @@ void api_accounts_create(struct request *req)
     int rc = db_exec(db, sql, s.args, s.n, &res);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_error(req, 409, "duplicate",
-                   "an account with that phone_number_id exists already", "phone_number_id");
+        http_error(req, 409, "duplicate", "an account with that phone_number_id exists already",
+                   "phone_number_id");
         goto out;
     }
     json_object *detail = json_object_new_object();
@@ -407,15 +406,13 @@ void api_accounts_update(struct request *req)
     char sql[1024];
     int len = snprintf(sql, sizeof sql, "UPDATE wa_accounts SET ");
     for (size_t i = 0; i < s.n; i++)
-        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s%s = ?", i ? ", " : "",
-                        s.cols[i]);
+        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s%s = ?", i ? ", " : "", s.cols[i]);
     snprintf(sql + len, sizeof sql - (size_t)len, " WHERE id = ?");
     s.args[s.n] = DB_INT(req->ids[0]);
     struct db *db = req->app->db;
     struct db_rows ex;
-    if (db_begin(db) != DB_OK ||
-        db_query(db, "SELECT id FROM wa_accounts WHERE id = ? FOR UPDATE",
-                 DB_ARGS(DB_INT(req->ids[0])), &ex) != DB_OK) {
+    if (db_begin(db) != DB_OK || db_query(db, "SELECT id FROM wa_accounts WHERE id = ? FOR UPDATE",
+                                          DB_ARGS(DB_INT(req->ids[0])), &ex) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "read the account");
         goto out;
@@ -430,8 +427,8 @@ void api_accounts_update(struct request *req)
     int rc = db_exec(db, sql, s.args, s.n + 1, NULL);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_error(req, 409, "duplicate",
-                   "an account with that phone_number_id exists already", "phone_number_id");
+        http_error(req, 409, "duplicate", "an account with that phone_number_id exists already",
+                   "phone_number_id");
         goto out;
     }
     json_object *detail = json_object_new_object();

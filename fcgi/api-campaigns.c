@@ -25,20 +25,33 @@
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 /* Column order is what campaign_json reads. */
-#define CAMPAIGN_COLUMNS                                                                        \
-    "c.id, c.account_id, a.phone_number_id, c.name, c.template_name, c.template_language, "  \
-    "c.body_params, c.status, c.pause_reason, c.batch_size, c.created_by, " TS("c.created_at") \
-    ", " TS("c.started_at") ", " TS("c.completed_at") ", c.total_count, c.pending_count, "      \
-    "c.sending_count, c.sent_count, c.delivered_count, c.read_count, c.failed_count, "         \
-    "c.blocked_count, c.cancelled_count, c.unknown_count, a.is_sandbox, "                      \
-    "c.param_map, c.interval_ms, c.daily_cap, c.send_window_start, c.send_window_end, "        \
-    TS("c.scheduled_at") ", " TS("c.cancelled_at") ", c.cloned_from, t.id, t.status, "         \
-    "t.missing_since IS NOT NULL, a.throughput_mps, a.timezone, a.campaigns_enabled, "         \
-    TS("c.updated_at") ", (SELECT COALESCE(SUM(m.sent + m.failed + m.blocked + m.unknown), 0) "  \
-    "FROM send_minutes m WHERE m.campaign_id = c.id AND m.minute >= NOW() - INTERVAL 5 MINUTE)"
-#define CAMPAIGN_FROM                                                                          \
-    " FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "  \
-    "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "             \
+#define CAMPAIGN_COLUMNS                                                                                                                                                                     \
+    "c.id, c.account_id, a.phone_number_id, c.name, c.template_name, c.template_language, "                                                                                                  \
+    "c.body_params, c.status, c.pause_reason, c.batch_size, c.created_by, " TS(                                                                                                              \
+        "c.created_at") ", " TS("c.started_at") ", " TS("c.completed_at") ", c.total_count, "                                                                                                \
+                                                                          "c.pending_count, "                                                                                                \
+                                                                          "c.sending_count, "                                                                                                \
+                                                                          "c.sent_count, "                                                                                                   \
+                                                                          "c.delivered_count, "                                                                                              \
+                                                                          "c.read_count, "                                                                                                   \
+                                                                          "c.failed_count, "                                                                                                 \
+                                                                          "c.blocked_count, "                                                                                                \
+                                                                          "c.cancelled_count, "                                                                                              \
+                                                                          "c.unknown_count, "                                                                                                \
+                                                                          "a.is_sandbox, "                                                                                                   \
+                                                                          "c.param_map, "                                                                                                    \
+                                                                          "c.interval_ms, "                                                                                                  \
+                                                                          "c.daily_cap, "                                                                                                    \
+                                                                          "c.send_window_start, "                                                                                            \
+                                                                          "c.send_window_end,"                                                                                               \
+                                                                          " " TS("c.scheduled_at") ", " TS(                                                                                  \
+                                                                              "c.cancelled_at") ", c.cloned_from, t.id, t.status, "                                                          \
+                                                                                                "t.missing_since IS NOT NULL, a.throughput_mps, a.timezone, a.campaigns_enabled, " TS(       \
+                                                                                                    "c.updated_at") ", (SELECT COALESCE(SUM(m.sent + m.failed + m.blocked + m.unknown), 0) " \
+                                                                                                                    "FROM send_minutes m WHERE m.campaign_id = c.id AND m.minute >= NOW() - INTERVAL 5 MINUTE)"
+#define CAMPAIGN_FROM                                                                              \
+    " FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "        \
+    "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
     "c.template_language"
 
 static json_object *parse_json_or(const char *s, json_object *dflt)
@@ -72,8 +85,8 @@ static json_object *campaign_json(const struct db_rows *r, size_t i)
     json_object *t = json_object_new_object();
     json_object_object_add(t, "name", json_str_or_null(db_val(r, i, 4)));
     json_object_object_add(t, "language", json_str_or_null(db_val(r, i, 5)));
-    json_object_object_add(t, "id", db_val(r, i, 33) ? json_object_new_int64(db_int(r, i, 33, 0))
-                                                     : NULL);
+    json_object_object_add(t, "id",
+                           db_val(r, i, 33) ? json_object_new_int64(db_int(r, i, 33, 0)) : NULL);
     json_object_object_add(t, "status", json_str_or_null(db_val(r, i, 34)));
     json_object_object_add(t, "missing", json_object_new_boolean(db_int(r, i, 35, 0) != 0));
     json_object_object_add(o, "template", t);
@@ -120,9 +133,9 @@ static json_object *campaign_json(const struct db_rows *r, size_t i)
     long long done = total - pending;
     json_object *p = json_object_new_object();
     json_object_object_add(p, "done", json_object_new_int64(done));
-    json_object_object_add(p, "percent", json_object_new_double(
-                                             total ? floor(1000.0 * (double)done / (double)total) / 10
-                                                   : 0.0));
+    json_object_object_add(
+        p, "percent",
+        json_object_new_double(total ? floor(1000.0 * (double)done / (double)total) / 10 : 0.0));
     {
         json_object_object_add(p, "rate_per_minute", json_object_new_double(recent_per_min));
         double rate = recent_per_min / 60.0;
@@ -135,9 +148,9 @@ static json_object *campaign_json(const struct db_rows *r, size_t i)
             json_object_object_add(p, "eta_seconds",
                                    json_object_new_int64((long long)ceil((double)pending / rate)));
         }
-        json_object_object_add(p, "eta_basis",
-                               json_object_new_string(recent_per_min > 0 ? "last 5 minutes"
-                                                                         : "configured rate"));
+        json_object_object_add(
+            p, "eta_basis",
+            json_object_new_string(recent_per_min > 0 ? "last 5 minutes" : "configured rate"));
     }
     json_object_object_add(o, "progress", p);
     json_object_object_add(o, "sandbox", json_object_new_boolean(db_int(r, i, 24, 0) != 0));
@@ -162,8 +175,8 @@ static void answer_campaign(struct request *req, long long id, int status)
 static int valid_chars(const char *s, const char *extra)
 {
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              (*s >= 'A' && *s <= 'Z') || strchr(extra, *s)))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') ||
+              strchr(extra, *s)))
             return 0;
     return 1;
 }
@@ -185,10 +198,10 @@ struct settings {
 static int read_settings(struct request *req, json_object *in, struct settings *s)
 {
     json_object *v;
-    static const char *known[] = {"name",       "template_name", "template_language",
-                                  "phone_number_id", "account_id", "params",
-                                  "body_params", "batch_size",   "interval_ms",
-                                  "daily_cap",  "send_window"};
+    static const char *known[] = {
+        "name",        "template_name", "template_language", "phone_number_id",
+        "account_id",  "params",        "body_params",       "batch_size",
+        "interval_ms", "daily_cap",     "send_window"};
     json_object_object_foreach(in, key, val)
     {
         (void)val;
@@ -203,8 +216,7 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     if (json_object_object_get_ex(in, "name", &v)) {
         s->name = json_str(in, "name");
         if (!s->name || !*s->name || strlen(s->name) > 200) {
-            http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)",
-                       "name");
+            http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)", "name");
             return -1;
         }
     }
@@ -253,8 +265,7 @@ static int read_settings(struct request *req, json_object *in, struct settings *
                                       -1);
             if (!ps || !pe || s->wstart == s->wend) {
                 http_error(req, 400, "invalid_field",
-                           "send_window needs different start and end hours (0-23)",
-                           "send_window");
+                           "send_window needs different start and end hours (0-23)", "send_window");
                 return -1;
             }
         }
@@ -348,8 +359,8 @@ static int check_mapping(struct request *req, long long account_id, const char *
 
 static const char *json_text(json_object *o)
 {
-    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 void api_campaigns_create(struct request *req)
@@ -504,10 +515,9 @@ void api_campaigns_list(struct request *req)
                       "c.account_id = ?) AND (? IS NULL OR c.name LIKE ?) AND (? IS NULL OR "
                       "c.template_name = ?) AND (? IS NULL OR c.created_by = ?) "
                       "ORDER BY c.id DESC LIMIT ?",
-                      DB_ARGS(DB_INT(before_id), DB_STR(status), DB_STR(status),
-                              DB_INT(account_id), DB_INT(account_id), DB_STR(q ? like : NULL),
-                              DB_STR(q ? like : NULL), DB_STR(tname), DB_STR(tname), DB_STR(by),
-                              DB_STR(by), DB_INT(limit)),
+                      DB_ARGS(DB_INT(before_id), DB_STR(status), DB_STR(status), DB_INT(account_id),
+                              DB_INT(account_id), DB_STR(q ? like : NULL), DB_STR(q ? like : NULL),
+                              DB_STR(tname), DB_STR(tname), DB_STR(by), DB_STR(by), DB_INT(limit)),
                       &rows);
     if (rc != DB_OK) {
         http_db_error(req, "list the campaigns");
@@ -760,7 +770,8 @@ static void run_action(struct request *req, action_fn fn, int needs_body)
     } else if (rc == 0 && f.status == 0) {
         struct db_rows rows;
         if (db_query(db, "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_FROM " WHERE c.id = ?",
-                     DB_ARGS(DB_INT(req->ids[0])), &rows) == DB_OK && rows.nrows == 1) {
+                     DB_ARGS(DB_INT(req->ids[0])), &rows) == DB_OK &&
+            rows.nrows == 1) {
             json_object *o = campaign_json(&rows, 0);
             json_object_object_foreach(extra, k, v)
             {
@@ -911,8 +922,8 @@ void api_campaigns_clone(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    json_object *in = req->content_length > 0 ? http_json_body(req, JSON_LIMIT)
-                                              : json_object_new_object();
+    json_object *in =
+        req->content_length > 0 ? http_json_body(req, JSON_LIMIT) : json_object_new_object();
     if (!in)
         return;
     struct db *db = req->app->db;
@@ -965,21 +976,19 @@ void api_campaigns_clone(struct request *req)
     if (strcmp(mode, "none") != 0) {
         struct db_res r2;
         /* Opted-out numbers stay behind. */
-        int rc = db_exec(db,
-                         "INSERT INTO recipients (campaign_id, phone, contact_id, vars) SELECT ?, "
-                         "r.phone, r.contact_id, r.vars FROM recipients r WHERE r.campaign_id = ? "
-                         "AND (? = 0 OR r.status IN ('failed', 'unknown')) AND NOT EXISTS "
-                         "(SELECT 1 FROM opt_outs o WHERE o.phone = r.phone)",
-                         DB_ARGS(DB_INT(nid), DB_INT(req->ids[0]),
-                                 DB_INT(strcmp(mode, "failed") == 0)),
-                         &r2);
+        int rc = db_exec(
+            db,
+            "INSERT INTO recipients (campaign_id, phone, contact_id, vars) SELECT ?, "
+            "r.phone, r.contact_id, r.vars FROM recipients r WHERE r.campaign_id = ? "
+            "AND (? = 0 OR r.status IN ('failed', 'unknown')) AND NOT EXISTS "
+            "(SELECT 1 FROM opt_outs o WHERE o.phone = r.phone)",
+            DB_ARGS(DB_INT(nid), DB_INT(req->ids[0]), DB_INT(strcmp(mode, "failed") == 0)), &r2);
         copied = (long long)r2.affected;
         json_object *def = json_object_new_object();
         json_object_object_add(def, "from_campaign", json_object_new_int64(req->ids[0]));
         json_object_object_add(def, "recipients", json_object_new_string(mode));
         if (rc != DB_OK ||
-            db_exec(db,
-                    "UPDATE campaigns SET total_count = ?, pending_count = ? WHERE id = ?",
+            db_exec(db, "UPDATE campaigns SET total_count = ?, pending_count = ? WHERE id = ?",
                     DB_ARGS(DB_INT(copied), DB_INT(copied), DB_INT(nid)), NULL) != DB_OK ||
             db_exec(db,
                     "INSERT INTO audience_imports (campaign_id, kind, definition, rows_read, "
@@ -1035,8 +1044,9 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
                           "at is a time with its offset, e.g. 2026-03-02T09:00:00-03:00");
         time_t now = time(NULL);
         if (t <= now)
-            return refuse(f, 400, "invalid_field", "at", "at is in the past; leave it out to "
-                                                         "start now");
+            return refuse(f, 400, "invalid_field", "at",
+                          "at is in the past; leave it out to "
+                          "start now");
         if (t > now + 366 * 86400)
             return refuse(f, 400, "invalid_field", "at", "at is more than a year away");
     } else {
@@ -1053,13 +1063,14 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
         return -1;
     /* Numbers that opted out after they were added stay pending: the worker checks the
      * opt-out list before every send and records them as blocked in the send log. */
-    int rc = at ? db_exec(req->app->db,
-                          "UPDATE campaigns SET status = 'scheduled', scheduled_at = ? WHERE id = ?",
-                          DB_ARGS(DB_STR(when), DB_INT(c->id)), NULL)
-                : db_exec(req->app->db,
-                          "UPDATE campaigns SET status = 'running', scheduled_at = NULL, "
-                          "started_at = NOW(3), pause_reason = NULL WHERE id = ?",
-                          DB_ARGS(DB_INT(c->id)), NULL);
+    int rc =
+        at ? db_exec(req->app->db,
+                     "UPDATE campaigns SET status = 'scheduled', scheduled_at = ? WHERE id = ?",
+                     DB_ARGS(DB_STR(when), DB_INT(c->id)), NULL)
+           : db_exec(req->app->db,
+                     "UPDATE campaigns SET status = 'running', scheduled_at = NULL, "
+                     "started_at = NOW(3), pause_reason = NULL WHERE id = ?",
+                     DB_ARGS(DB_INT(c->id)), NULL);
     if (rc != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
@@ -1093,7 +1104,8 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
     char why[700];
     snprintf(why, sizeof why, "paused by %s%s%s", req->user, reason ? ": " : "",
              reason ? reason : "");
-    if (db_exec(req->app->db, "UPDATE campaigns SET status = 'paused', pause_reason = ? WHERE id = ?",
+    if (db_exec(req->app->db,
+                "UPDATE campaigns SET status = 'paused', pause_reason = ? WHERE id = ?",
                 DB_ARGS(DB_STR(why), DB_INT(c->id)), NULL) != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
@@ -1177,8 +1189,10 @@ static int retryable(int code)
     case CLOUDAPI_ACT_FAIL:
     case CLOUDAPI_ACT_OPTOUT:
     case CLOUDAPI_ACT_INVALID_NUMBER:
-    case CLOUDAPI_ACT_STOP_CAMPAIGN: return 0;
-    default: return 1;
+    case CLOUDAPI_ACT_STOP_CAMPAIGN:
+        return 0;
+    default:
+        return 1;
     }
 }
 
@@ -1309,14 +1323,14 @@ void api_campaigns_preflight(struct request *req)
     }
     json_object *o = json_object_new_object(), *errors = json_object_new_array(),
                 *warnings = json_object_new_array();
-#define PUSH(arr, code, ...)                                                                   \
-    do {                                                                                       \
-        char m_[512];                                                                          \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                                  \
-        json_object *x_ = json_object_new_object();                                            \
-        json_object_object_add(x_, "code", json_object_new_string(code));                      \
-        json_object_object_add(x_, "message", json_object_new_string(m_));                     \
-        json_object_array_add(arr, x_);                                                        \
+#define PUSH(arr, code, ...)                                                                       \
+    do {                                                                                           \
+        char m_[512];                                                                              \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+        json_object *x_ = json_object_new_object();                                                \
+        json_object_object_add(x_, "code", json_object_new_string(code));                          \
+        json_object_object_add(x_, "message", json_object_new_string(m_));                         \
+        json_object_array_add(arr, x_);                                                            \
     } while (0)
     json_object_object_add(o, "campaign_id", json_object_new_int64(c.id));
     json_object_object_add(o, "status", json_object_new_string(c.status));
@@ -1420,8 +1434,8 @@ void api_campaigns_preflight(struct request *req)
     json_object_object_add(b, "limit", limit > 0 ? json_object_new_int64(limit) : NULL);
     json_object_object_add(b, "used_last_24h", json_object_new_int64(used));
     long long remaining = limit > 0 ? (limit > used ? limit - used : 0) : -1;
-    json_object_object_add(b, "remaining", remaining >= 0 ? json_object_new_int64(remaining)
-                                                          : NULL);
+    json_object_object_add(b, "remaining",
+                           remaining >= 0 ? json_object_new_int64(remaining) : NULL);
     json_object_object_add(b, "campaign_daily_cap",
                            c.has_cap ? json_object_new_int64(c.cap) : NULL);
     json_object_object_add(o, "daily_budget", b);
@@ -1458,8 +1472,7 @@ void api_campaigns_preflight(struct request *req)
              "the template offers no way to opt out (no STOP text or quick reply)");
     if (strcmp(c.quality, "RED") == 0 || strcmp(c.quality, "YELLOW") == 0)
         PUSH(warnings, "low_quality",
-             "the number's quality rating is %s: a large send now risks a restriction",
-             c.quality);
+             "the number's quality rating is %s: a large send now risks a restriction", c.quality);
     if (sendable_n > 1000)
         PUSH(warnings, "template_pacing",
              "Meta may hold messages of a new or just-unpaused template (template pacing) "
@@ -1510,8 +1523,8 @@ void api_campaigns_preview(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    json_object *in = req->content_length > 0 ? http_json_body(req, JSON_LIMIT)
-                                              : json_object_new_object();
+    json_object *in =
+        req->content_length > 0 ? http_json_body(req, JSON_LIMIT) : json_object_new_object();
     if (!in)
         return;
     struct camp c;
@@ -1543,8 +1556,7 @@ void api_campaigns_preview(struct request *req)
         json_object *v;
         if (json_object_object_get_ex(in, "vars", &v)) {
             if (!json_object_is_type(v, json_type_object)) {
-                http_error(req, 400, "invalid_field", "vars is an object of column: value",
-                           "vars");
+                http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
                 goto out;
             }
             vars = json_object_get(v);
@@ -1674,8 +1686,7 @@ void api_campaigns_test(struct request *req)
     json_object_object_add(d, "accepted", json_object_new_boolean(res.accepted));
     if (res.accepted) {
         json_object_object_add(o, "wamid", json_object_new_string(res.wamid));
-        json_object_object_add(o, "held_for_quality_assessment",
-                               json_object_new_boolean(res.held));
+        json_object_object_add(o, "held_for_quality_assessment", json_object_new_boolean(res.held));
         json_object_object_add(d, "wamid", json_object_new_string(res.wamid));
     } else {
         json_object *e = json_object_new_object();

@@ -18,11 +18,46 @@
 #define MAX_REPORTED 1000
 #define TS(col)      "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
-#define CONTACT_COLUMNS                                                                        \
-    "c.id, c.phone, c.name, c.lead_id, c.attributes, " TS("c.consent_at") ", c.consent_source, " \
-    TS("c.created_at") ", " TS("c.updated_at") ", (SELECT GROUP_CONCAT(t.tag ORDER BY t.tag "   \
-    "SEPARATOR '\\n') FROM contact_tags t WHERE t.contact_id = c.id), EXISTS (SELECT 1 FROM "   \
-    "opt_outs o WHERE o.phone = c.phone)"
+#define CONTACT_COLUMNS                                                                            \
+    "c.id, c.phone, c.name, c.lead_id, c.attributes, " TS(                                         \
+        "c.consent_at") ", c.consent_source, " TS("c.created_at") ", " TS("c.updated_at") ", "     \
+                                                                                          "(SELEC" \
+                                                                                          "T "     \
+                                                                                          "GROUP_" \
+                                                                                          "CONCAT" \
+                                                                                          "(t."    \
+                                                                                          "tag "   \
+                                                                                          "ORDER " \
+                                                                                          "BY "    \
+                                                                                          "t.tag " \
+                                                                                          "SEPARA" \
+                                                                                          "TOR "   \
+                                                                                          "'\\n')" \
+                                                                                          " FROM " \
+                                                                                          "contac" \
+                                                                                          "t_"     \
+                                                                                          "tags "  \
+                                                                                          "t "     \
+                                                                                          "WHERE " \
+                                                                                          "t."     \
+                                                                                          "contac" \
+                                                                                          "t_id "  \
+                                                                                          "= "     \
+                                                                                          "c.id)," \
+                                                                                          " EXIST" \
+                                                                                          "S "     \
+                                                                                          "(SELEC" \
+                                                                                          "T 1 "   \
+                                                                                          "FROM "  \
+                                                                                          "opt_"   \
+                                                                                          "outs "  \
+                                                                                          "o "     \
+                                                                                          "WHERE " \
+                                                                                          "o."     \
+                                                                                          "phone " \
+                                                                                          "= "     \
+                                                                                          "c."     \
+                                                                                          "phone)"
 
 static json_object *contact_json(const struct db_rows *r, size_t i)
 {
@@ -121,10 +156,9 @@ void api_contacts_list(struct request *req)
         json_object_array_add(arr, contact_json(&r, i));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "contacts", arr);
-    json_object_object_add(o, "next_after",
-                           r.nrows == (size_t)limit
-                               ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0))
-                               : NULL);
+    json_object_object_add(
+        o, "next_after",
+        r.nrows == (size_t)limit ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0)) : NULL);
     db_rows_free(&r);
     http_json(req, 200, o);
 out:
@@ -173,8 +207,8 @@ struct contact_in {
 static int read_contact(struct request *req, json_object *in, struct contact_in *c)
 {
     json_object *v;
-    static const char *known[] = {"phone", "name", "lead_id", "attributes", "tags", "consent",
-                                  "country"};
+    static const char *known[] = {"phone", "name",    "lead_id", "attributes",
+                                  "tags",  "consent", "country"};
     json_object_object_foreach(in, key, val)
     {
         (void)val;
@@ -306,9 +340,9 @@ void api_contacts_create(struct request *req)
         "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, consent_source) "
         "VALUES (?, ?, ?, ?, IF(?, COALESCE(?, NOW(3)), NULL), ?)",
         DB_ARGS(DB_STR(c.phone), DB_STR(c.name ? c.name : ""), DB_STR(c.lead_id),
-                DB_STR(c.attributes ? json_object_to_json_string_ext(c.attributes,
-                                                                     JSON_C_TO_STRING_PLAIN)
-                                    : "{}"),
+                DB_STR(c.attributes
+                           ? json_object_to_json_string_ext(c.attributes, JSON_C_TO_STRING_PLAIN)
+                           : "{}"),
                 DB_INT(has_consent), DB_STR(c.consent_at[0] ? c.consent_at : NULL),
                 DB_STR(has_consent ? c.consent_source : NULL)),
         &res);
@@ -344,9 +378,8 @@ void api_contacts_update(struct request *req)
     if (read_contact(req, in, &c) < 0)
         goto out;
     struct db_rows r;
-    if (db_begin(db) != DB_OK ||
-        db_query(db, "SELECT id FROM contacts WHERE id = ? FOR UPDATE", DB_ARGS(DB_INT(id)), &r) !=
-            DB_OK) {
+    if (db_begin(db) != DB_OK || db_query(db, "SELECT id FROM contacts WHERE id = ? FOR UPDATE",
+                                          DB_ARGS(DB_INT(id)), &r) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "read the contact");
         goto out;
@@ -365,9 +398,9 @@ void api_contacts_update(struct request *req)
         "COALESCE(?, NOW(3))), consent_at), consent_source = IF(?, ?, consent_source) WHERE id = ?",
         DB_ARGS(DB_STR(c.has_phone ? c.phone : NULL), DB_INT(c.has_name),
                 DB_STR(c.name ? c.name : ""), DB_INT(c.has_lead), DB_STR(c.lead_id),
-                DB_STR(c.attributes ? json_object_to_json_string_ext(c.attributes,
-                                                                     JSON_C_TO_STRING_PLAIN)
-                                    : NULL),
+                DB_STR(c.attributes
+                           ? json_object_to_json_string_ext(c.attributes, JSON_C_TO_STRING_PLAIN)
+                           : NULL),
                 DB_INT(c.has_consent), DB_INT(c.consent_null),
                 DB_STR(c.consent_at[0] ? c.consent_at : NULL), DB_INT(c.has_consent),
                 DB_STR(c.consent_null ? NULL : c.consent_source), DB_INT(id)),
@@ -403,8 +436,9 @@ void api_contacts_delete(struct request *req)
     struct db *db = req->app->db;
     struct db_res res;
     if (db_begin(db) != DB_OK ||
-        db_exec(db, "UPDATE recipients SET contact_id = NULL WHERE contact_id = ? AND status = "
-                    "'pending'",
+        db_exec(db,
+                "UPDATE recipients SET contact_id = NULL WHERE contact_id = ? AND status = "
+                "'pending'",
                 DB_ARGS(DB_INT(req->ids[0])), NULL) != DB_OK ||
         db_exec(db, "DELETE FROM contacts WHERE id = ?", DB_ARGS(DB_INT(req->ids[0])), &res) !=
             DB_OK) {
@@ -431,7 +465,7 @@ void api_contacts_delete(struct request *req)
 struct crow {
     char phone[E164_MAX + 1];
     size_t line;
-    int consent; /* 1 yes, 0 not given */
+    int consent;                         /* 1 yes, 0 not given */
     char *name, *lead_id, *attrs, *tags; /* malloc'd; tags '\n'-separated */
 };
 
@@ -658,8 +692,9 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
         for (size_t i = 0; i < n; i++)
             if (!(u->cols[i] = strdup(f[i])))
                 return cfail(u, 500, "internal", NULL, "out of memory");
-        static const char *ph[] = {"phone", "telefono", "teléfono", "phone_number", "numero",
-                                   "número", "celular", "whatsapp", NULL};
+        static const char *ph[] = {"phone",        "telefono", "teléfono",
+                                   "phone_number", "numero",   "número",
+                                   "celular",      "whatsapp", NULL};
         u->phone_idx = -1;
         for (int a = 0; ph[a] && u->phone_idx < 0; a++)
             u->phone_idx = csvin_header_index(f, n, ph[a]);
@@ -719,8 +754,7 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
     c->consent = consent == 1;
     if (u->name_idx >= 0 && (size_t)u->name_idx < n && lens[u->name_idx])
         c->name = strndup(f[u->name_idx], lens[u->name_idx] > 200 ? 200 : lens[u->name_idx]);
-    if (u->lead_idx >= 0 && (size_t)u->lead_idx < n && lens[u->lead_idx] &&
-        lens[u->lead_idx] <= 64)
+    if (u->lead_idx >= 0 && (size_t)u->lead_idx < n && lens[u->lead_idx] && lens[u->lead_idx] <= 64)
         c->lead_id = strndup(f[u->lead_idx], lens[u->lead_idx]);
     if (u->tags_idx >= 0 && (size_t)u->tags_idx < n && lens[u->tags_idx]) {
         c->tags = strndup(f[u->tags_idx], lens[u->tags_idx]);
@@ -735,8 +769,8 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
             continue;
         json_object_object_add(a, u->cols[i], json_object_new_string_len(f[i], (int)lens[i]));
     }
-    c->attrs = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+    c->attrs = strdup(
+        json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(a);
     u->nbatch++;
     return u->nbatch == BATCH ? cflush(u) : 0;

@@ -71,8 +71,8 @@ void api_health(struct request *req)
         }
         add_workers(db, o);
         add_oldest_pending(db, o);
-        if (db_query(db, "SELECT COUNT(*) FROM webhook_events WHERE applied_at IS NULL",
-                     DB_NOARGS, &rows) == DB_OK) {
+        if (db_query(db, "SELECT COUNT(*) FROM webhook_events WHERE applied_at IS NULL", DB_NOARGS,
+                     &rows) == DB_OK) {
             json_object_object_add(o, "webhook_backlog",
                                    json_object_new_int64(db_int(&rows, 0, 0, 0)));
             db_rows_free(&rows);

@@ -115,9 +115,6 @@ void api_metrics(struct request *req)
     int up = db_ping(db) == DB_OK;
     outf(&o, "# HELP pregon_database_up Whether this FastCGI process reaches the database.\n");
     outf(&o, "# TYPE pregon_database_up gauge\npregon_database_up %d\n", up);
-    outf(&o, "# TYPE pregon_database_reconnects_total counter\n"
-             "pregon_database_reconnects_total{process=\"fcgi\"} %llu\n",
-         db_reconnects(db));
     if (!up) {
         http_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.buf, o.len);
         free(o.buf);
@@ -141,8 +138,8 @@ void api_metrics(struct request *req)
         outf(&o, "# HELP pregon_queue_depth Recipients not yet answered by Meta, per campaign.\n"
                  "# TYPE pregon_queue_depth gauge\n");
         for (size_t i = 0; i < r.nrows; i++)
-            outf(&o, "pregon_queue_depth{campaign_id=\"%s\",status=\"%s\"} %s\n",
-                 db_val(&r, i, 0), db_val(&r, i, 1), db_val(&r, i, 2));
+            outf(&o, "pregon_queue_depth{campaign_id=\"%s\",status=\"%s\"} %s\n", db_val(&r, i, 0),
+                 db_val(&r, i, 1), db_val(&r, i, 2));
         db_rows_free(&r);
     }
     if (db_query(db,
@@ -165,8 +162,9 @@ void api_metrics(struct request *req)
     }
     if (db_query(db, "SELECT COUNT(*) FROM webhook_events WHERE applied_at IS NULL", DB_NOARGS,
                  &r) == DB_OK) {
-        outf(&o, "# HELP pregon_webhook_backlog Stored webhook events not applied yet.\n"
-                 "# TYPE pregon_webhook_backlog gauge\npregon_webhook_backlog %s\n",
+        outf(&o,
+             "# HELP pregon_webhook_backlog Stored webhook events not applied yet.\n"
+             "# TYPE pregon_webhook_backlog gauge\npregon_webhook_backlog %s\n",
              db_val(&r, 0, 0));
         db_rows_free(&r);
     }

@@ -32,8 +32,8 @@ static int api_phone(struct request *req, const char *in, const char *field, cha
     app_default_country(req->app->db, cc);
     int st = in ? e164_normalize(in, strlen(in), cc, out) : E164_EMPTY;
     if (st != E164_OK) {
-        http_errorf(req, 400, "invalid_field", field, "%s is not a valid phone number (%s)",
-                    field, e164_strerror(st));
+        http_errorf(req, 400, "invalid_field", field, "%s is not a valid phone number (%s)", field,
+                    e164_strerror(st));
         return -1;
     }
     return 0;
@@ -71,8 +71,7 @@ void api_optouts_list(struct request *req)
                  "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE (? IS NULL OR phone = ?) AND "
                  "phone > ? AND (? IS NULL OR source = ?) ORDER BY phone LIMIT ?",
                  DB_ARGS(DB_STR(phone ? e164 : NULL), DB_STR(phone ? e164 : NULL),
-                         DB_STR(after ? after : ""), DB_STR(source), DB_STR(source),
-                         DB_INT(limit)),
+                         DB_STR(after ? after : ""), DB_STR(source), DB_STR(source), DB_INT(limit)),
                  &r) != DB_OK) {
         http_db_error(req, "list the opt-outs");
         goto out;
@@ -82,9 +81,9 @@ void api_optouts_list(struct request *req)
         json_object_array_add(arr, optout_json(&r, i));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "opt_outs", arr);
-    json_object_object_add(o, "next_after", r.nrows == (size_t)limit
-                                                ? json_object_new_string(db_val(&r, r.nrows - 1, 0))
-                                                : NULL);
+    json_object_object_add(
+        o, "next_after",
+        r.nrows == (size_t)limit ? json_object_new_string(db_val(&r, r.nrows - 1, 0)) : NULL);
     db_rows_free(&r);
     http_json(req, 200, o);
 out:
@@ -114,8 +113,7 @@ void api_optouts_create(struct request *req)
         source = "api";
     if (strcmp(source, "api") && strcmp(source, "import") && strcmp(source, "keyword") &&
         strcmp(source, "button")) {
-        http_error(req, 400, "invalid_field", "source is api, import, keyword or button",
-                   "source");
+        http_error(req, 400, "invalid_field", "source is api, import, keyword or button", "source");
         goto out;
     }
     struct db_res res;
@@ -149,7 +147,8 @@ void api_optouts_create(struct request *req)
     }
     struct db_rows r;
     if (db_query(db, "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE phone = ?",
-                 DB_ARGS(DB_STR(e164)), &r) != DB_OK || r.nrows == 0) {
+                 DB_ARGS(DB_STR(e164)), &r) != DB_OK ||
+        r.nrows == 0) {
         http_db_error(req, "read the opt-out");
         goto out;
     }
@@ -182,8 +181,7 @@ void api_optouts_delete(struct request *req)
     }
     struct db_res res;
     if (db_begin(db) != DB_OK ||
-        db_exec(db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(e164)), &res) !=
-            DB_OK) {
+        db_exec(db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(e164)), &res) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "lift the opt-out");
         goto out;

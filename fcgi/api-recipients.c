@@ -107,8 +107,8 @@ struct upload {
     enum source src;
     char country[3];
     json_object *map;
-    int had_rows;     /* the campaign had recipients before: check duplicates against them */
-    int relaxed;      /* unique and foreign key checks are off for this session */
+    int had_rows;      /* the campaign had recipients before: check duplicates against them */
+    int relaxed;       /* unique and foreign key checks are off for this session */
     int have_contacts; /* the contacts table is not empty */
     struct phone_set optouts;
     /* header */
@@ -124,7 +124,7 @@ struct upload {
     size_t nbatch;
     /* report */
     long long rows, accepted;
-    double db_s; /* time spent in the database, for the log */
+    double db_s;            /* time spent in the database, for the log */
     json_object *rejected;  /* array, first MAX_REPORTED */
     json_object *by_reason; /* reason -> count */
     long long rejected_total;
@@ -155,8 +155,7 @@ static void reject(struct upload *u, size_t line, const char *phone, const char 
     json_object_array_add(u->rejected, r);
 }
 
-static int fail(struct upload *u, int status, const char *code, const char *field,
-                const char *msg)
+static int fail(struct upload *u, int status, const char *code, const char *field, const char *msg)
 {
     u->failed_status = status;
     snprintf(u->fail_code, sizeof u->fail_code, "%s", code);
@@ -165,11 +164,11 @@ static int fail(struct upload *u, int status, const char *code, const char *fiel
     return -1;
 }
 
-static const char *phone_aliases[] = {"phone", "telefono", "teléfono", "phone_number",
-                                      "numero", "número", "celular", "whatsapp", "movil",
-                                      "móvil", NULL};
-static const char *consent_aliases[] = {"consent", "consentimiento", "opt_in", "optin",
-                                        "acepta", NULL};
+static const char *phone_aliases[] = {"phone",  "telefono", "teléfono", "phone_number",
+                                      "numero", "número",   "celular",  "whatsapp",
+                                      "movil",  "móvil",    NULL};
+static const char *consent_aliases[] = {"consent", "consentimiento", "opt_in",
+                                        "optin",   "acepta",         NULL};
 
 static int take_header(struct upload *u, size_t n, char **fields)
 {
@@ -299,8 +298,8 @@ static int flush_batch(struct upload *u)
                 if (!p->consent && db_int(&rows, r, 2, 0))
                     p->consent = 1;
                 if (!p->vars) {
-                    json_object *cv = contact_vars(db_val(&rows, r, 3), db_val(&rows, r, 4),
-                                                   db_val(&rows, r, 5));
+                    json_object *cv =
+                        contact_vars(db_val(&rows, r, 3), db_val(&rows, r, 4), db_val(&rows, r, 5));
                     p->vars = strdup(json_object_to_json_string_ext(
                         cv, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                     json_object_put(cv);
@@ -363,8 +362,7 @@ static int flush_batch(struct upload *u)
     for (size_t i = 0; i < n; i++) {
         if (skip[i])
             continue;
-        len += snprintf(isql + len, sizeof isql - (size_t)len,
-                        rowsin ? ",(?,?,?,?)" : "(?,?,?,?)");
+        len += snprintf(isql + len, sizeof isql - (size_t)len, rowsin ? ",(?,?,?,?)" : "(?,?,?,?)");
         args[na++] = DB_INT(u->campaign_id);
         args[na++] = DB_STR(u->batch[i].phone);
         args[na++] = u->batch[i].contact_id ? DB_INT(u->batch[i].contact_id) : DB_NULL;
@@ -524,8 +522,9 @@ static int load_campaign(struct upload *u)
     }
     if (strcmp(db_val(&rows, 0, 0), "draft") != 0) {
         char msg[128];
-        snprintf(msg, sizeof msg, "recipients can only be added to a draft campaign (this one is "
-                                  "%s)",
+        snprintf(msg, sizeof msg,
+                 "recipients can only be added to a draft campaign (this one is "
+                 "%s)",
                  db_val(&rows, 0, 0));
         db_rows_free(&rows);
         return fail(u, 409, "invalid_state", NULL, msg);
@@ -536,8 +535,8 @@ static int load_campaign(struct upload *u)
     /* Into a campaign without recipients, under its lock, every number is new (the upload
      * dedupes its own rows) and the campaign exists: the checks InnoDB would repeat per row
      * and per index are skipped. Restored in finish(). */
-    if (!u->had_rows && db_simple(u->db, "SET SESSION unique_checks = 0, foreign_key_checks = 0") ==
-                            DB_OK)
+    if (!u->had_rows &&
+        db_simple(u->db, "SET SESSION unique_checks = 0, foreign_key_checks = 0") == DB_OK)
         u->relaxed = 1;
     u->have_contacts = db_int(&rows, 0, 4, 0) != 0;
     db_rows_free(&rows);
@@ -929,8 +928,8 @@ void api_recipients_from_contacts(struct request *req)
                 break;
             continue;
         }
-        json_object *vars = contact_vars(db_val(&rows, i, 2), db_val(&rows, i, 3),
-                                         db_val(&rows, i, 4));
+        json_object *vars =
+            contact_vars(db_val(&rows, i, 2), db_val(&rows, i, 3), db_val(&rows, i, 4));
         char msg[160];
         if (!db_int(&rows, i, 5, 0)) {
             reject(u, 0, p->phone, "no_consent", "the contact has no consent on record");
@@ -957,8 +956,10 @@ void api_recipients_from_contacts(struct request *req)
         flush(u);
 answer:;
     json_object *def = json_object_new_object();
-    json_object_object_add(def, "include_tags", inc ? json_object_get(inc) : json_object_new_array());
-    json_object_object_add(def, "exclude_tags", exc ? json_object_get(exc) : json_object_new_array());
+    json_object_object_add(def, "include_tags",
+                           inc ? json_object_get(inc) : json_object_new_array());
+    json_object_object_add(def, "exclude_tags",
+                           exc ? json_object_get(exc) : json_object_new_array());
     json_object_object_add(def, "match", json_object_new_string(all ? "all" : "any"));
     finish(u, "contacts", def);
     upload_free(u);
@@ -1033,9 +1034,27 @@ void api_recipients_list(struct request *req)
         req->app->db,
         "SELECT r.id, r.phone, r.contact_id, r.vars, r.status, r.attempts, r.wamid, "
         "r.last_error_code, r.last_error_text, " TS("r.created_at") ", " TS("r.sent_at") ", " TS(
-            "r.delivered_at") ", " TS("r.read_at") ", " TS("r.failed_at") ", " TS("r.next_attempt_at")
-        " FROM recipients r WHERE r.campaign_id = ? AND (? IS NULL OR r.status = ?) AND "
-        "(? IS NULL OR r.phone LIKE ?) AND r.phone > ? ORDER BY r.phone LIMIT ?",
+            "r.delivered_at") ", " TS("r.read_at") ", " TS("r.failed_at") ", " TS("r.next_attempt_"
+                                                                                  "at") " FROM "
+                                                                                        "recipients"
+                                                                                        " r WHERE "
+                                                                                        "r."
+                                                                                        "campaign_"
+                                                                                        "id = ? "
+                                                                                        "AND (? IS "
+                                                                                        "NULL OR "
+                                                                                        "r.status "
+                                                                                        "= ?) AND "
+                                                                                        "(? IS "
+                                                                                        "NULL OR "
+                                                                                        "r.phone "
+                                                                                        "LIKE ?) "
+                                                                                        "AND "
+                                                                                        "r.phone > "
+                                                                                        "? ORDER "
+                                                                                        "BY "
+                                                                                        "r.phone "
+                                                                                        "LIMIT ?",
         DB_ARGS(DB_INT(req->ids[0]), DB_STR(status), DB_STR(status), DB_STR(phone ? like : NULL),
                 DB_STR(phone ? like : NULL), DB_STR(after ? after : ""), DB_INT(limit)),
         &rows);
@@ -1048,9 +1067,9 @@ void api_recipients_list(struct request *req)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_int64(db_int(&rows, i, 0, 0)));
         json_object_object_add(o, "phone", json_str_or_null(db_val(&rows, i, 1)));
-        json_object_object_add(o, "contact_id", db_val(&rows, i, 2)
-                                                    ? json_object_new_int64(db_int(&rows, i, 2, 0))
-                                                    : NULL);
+        json_object_object_add(o, "contact_id",
+                               db_val(&rows, i, 2) ? json_object_new_int64(db_int(&rows, i, 2, 0))
+                                                   : NULL);
         json_object *vars = db_val(&rows, i, 3) ? json_tokener_parse(db_val(&rows, i, 3)) : NULL;
         json_object_object_add(o, "vars", vars ? vars : json_object_new_object());
         json_object_object_add(o, "status", json_str_or_null(db_val(&rows, i, 4)));
@@ -1069,8 +1088,8 @@ void api_recipients_list(struct request *req)
         } else {
             json_object_object_add(o, "error", NULL);
         }
-        static const char *tn[] = {"created_at",   "sent_at",   "delivered_at",
-                                   "read_at",      "failed_at", "next_attempt_at"};
+        static const char *tn[] = {"created_at", "sent_at",   "delivered_at",
+                                   "read_at",    "failed_at", "next_attempt_at"};
         for (int k = 0; k < 6; k++)
             json_object_object_add(o, tn[k], json_str_or_null(db_val(&rows, i, 9 + (size_t)k)));
         json_object_array_add(arr, o);
@@ -1147,7 +1166,7 @@ void api_recipients_imports(struct request *req)
     if (db_query(req->app->db,
                  "SELECT id, kind, definition, rows_read, accepted, rejected, rejected_by_reason, "
                  "actor, " TS("created_at") " FROM audience_imports WHERE campaign_id = ? ORDER BY "
-                 "id",
+                                            "id",
                  DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
         http_db_error(req, "read the imports");
         return;

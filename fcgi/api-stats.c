@@ -37,9 +37,9 @@ static const char *lang_of(struct request *req, char **owned)
     return *owned && strncmp(*owned, "en", 2) == 0 ? "en" : "es";
 }
 
-#define LOG_COLUMNS                                                                            \
-    "id, " TS("created_at") ", phone, lead_id, template_name, template_language, attempt, "   \
-    "outcome, http_status, error_code, error_text, wamid, recipient_id"
+#define LOG_COLUMNS                                                                                \
+    "id, " TS("created_at") ", phone, lead_id, template_name, template_language, attempt, "        \
+                            "outcome, http_status, error_code, error_text, wamid, recipient_id"
 
 /* GET /api/campaigns/{id}/log?after=ID&limit=N&outcome=failed */
 void api_campaigns_log(struct request *req)
@@ -76,18 +76,16 @@ void api_campaigns_log(struct request *req)
         json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, 0, 0)));
         json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, 1)));
         json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, 2)));
-        json_object_object_add(o, "lead_id", db_val(&r, i, 3)
-                                                 ? json_object_new_int64(db_int(&r, i, 3, 0))
-                                                 : NULL);
+        json_object_object_add(
+            o, "lead_id", db_val(&r, i, 3) ? json_object_new_int64(db_int(&r, i, 3, 0)) : NULL);
         json_object *t = json_object_new_object();
         json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, 4)));
         json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, 5)));
         json_object_object_add(o, "template", t);
         json_object_object_add(o, "attempt", json_object_new_int64(db_int(&r, i, 6, 0)));
         json_object_object_add(o, "outcome", json_str_or_null(db_val(&r, i, 7)));
-        json_object_object_add(o, "http_status", db_val(&r, i, 8)
-                                                     ? json_object_new_int64(db_int(&r, i, 8, 0))
-                                                     : NULL);
+        json_object_object_add(
+            o, "http_status", db_val(&r, i, 8) ? json_object_new_int64(db_int(&r, i, 8, 0)) : NULL);
         if (db_val(&r, i, 9)) {
             int code = (int)db_int(&r, i, 9, 0);
             json_object *e = json_object_new_object();
@@ -105,10 +103,9 @@ void api_campaigns_log(struct request *req)
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "entries", arr);
-    json_object_object_add(o, "next_after",
-                           r.nrows == (size_t)limit
-                               ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0))
-                               : NULL);
+    json_object_object_add(
+        o, "next_after",
+        r.nrows == (size_t)limit ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0)) : NULL);
     db_rows_free(&r);
     http_json(req, 200, o);
 out:
@@ -172,10 +169,9 @@ void api_campaigns_log_csv(struct request *req)
     snprintf(name, sizeof name, "campaign-%lld-log.csv", req->ids[0]);
     struct csvline l = {0};
     long long after = 0;
-    static const char *head[] = {"id",         "at",          "phone",       "lead_id",
-                                 "template",   "language",    "attempt",     "outcome",
-                                 "http_status", "error_code", "error_text", "explanation",
-                                 "wamid"};
+    static const char *head[] = {
+        "id",      "at",          "phone",      "lead_id",    "template",    "language", "attempt",
+        "outcome", "http_status", "error_code", "error_text", "explanation", "wamid"};
     int begun = 0;
     for (;;) {
         struct db_rows r;
@@ -225,23 +221,23 @@ void api_campaigns_failed_csv(struct request *req)
     char name[64];
     snprintf(name, sizeof name, "campaign-%lld-failed.csv", req->ids[0]);
     struct csvline l = {0};
-    static const char *head[] = {"phone",      "status",     "name",        "lead_id",
-                                 "attempts",   "error_code", "error_text",  "explanation",
-                                 "can_retry",  "failed_at",  "wamid"};
+    static const char *head[] = {"phone",     "status",     "name",       "lead_id",
+                                 "attempts",  "error_code", "error_text", "explanation",
+                                 "can_retry", "failed_at",  "wamid"};
     static const char *states[] = {"failed", "blocked"};
     int begun = 0;
     for (int s = 0; s < 2; s++) {
         char after[20] = "";
         for (;;) {
             struct db_rows r;
-            if (db_query(req->app->db,
-                         "SELECT phone, status, JSON_VALUE(vars, '$.name'), JSON_VALUE(vars, "
-                         "'$.lead_id'), attempts, last_error_code, last_error_text, " TS(
-                             "failed_at") ", wamid FROM recipients WHERE campaign_id = ? AND "
-                                          "status = ? AND phone > ? ORDER BY phone LIMIT ?",
-                         DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after),
-                                 DB_INT(CHUNK)),
-                         &r) != DB_OK) {
+            if (db_query(
+                    req->app->db,
+                    "SELECT phone, status, JSON_VALUE(vars, '$.name'), JSON_VALUE(vars, "
+                    "'$.lead_id'), attempts, last_error_code, last_error_text, " TS(
+                        "failed_at") ", wamid FROM recipients WHERE campaign_id = ? AND "
+                                     "status = ? AND phone > ? ORDER BY phone LIMIT ?",
+                    DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after), DB_INT(CHUNK)),
+                    &r) != DB_OK) {
                 if (!begun)
                     http_db_error(req, "read the recipients");
                 s = 2;
@@ -320,10 +316,9 @@ void api_campaigns_stats(struct request *req)
     json_object_object_add(rates, "read_of_delivered",
                            v[3] ? json_object_new_double((double)v[4] / (double)v[3]) : NULL);
     long long attempted = v[2] + v[5] + v[6];
-    json_object_object_add(rates, "failed_of_attempted",
-                           attempted ? json_object_new_double((double)(v[5] + v[6]) /
-                                                              (double)attempted)
-                                     : NULL);
+    json_object_object_add(
+        rates, "failed_of_attempted",
+        attempted ? json_object_new_double((double)(v[5] + v[6]) / (double)attempted) : NULL);
     json_object_object_add(f, "rates", rates);
     json_object_object_add(o, "campaign_id", json_object_new_int64(req->ids[0]));
     json_object_object_add(o, "funnel", f);
@@ -345,11 +340,10 @@ void api_campaigns_stats(struct request *req)
             json_object_object_add(x, "explanation",
                                    has ? json_object_new_string(cloudapi_explain(code, lang))
                                        : NULL);
-            json_object_object_add(
-                x, "action",
-                has ? json_object_new_string(cloudapi_action_name(
-                          cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK)))
-                    : NULL);
+            json_object_object_add(x, "action",
+                                   has ? json_object_new_string(cloudapi_action_name(
+                                             cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK)))
+                                       : NULL);
             json_object_array_add(fc, x);
         }
         db_rows_free(&r);
@@ -393,7 +387,8 @@ void api_campaigns_audit(struct request *req)
     struct db_rows r;
     if (db_query(req->app->db,
                  "SELECT id, " TS("created_at") ", actor, address, action, target_type, target_id, "
-                 "detail FROM audit_log WHERE campaign_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                                                "detail FROM audit_log WHERE campaign_id = ? AND "
+                                                "id < ? ORDER BY id DESC LIMIT ?",
                  DB_ARGS(DB_INT(req->ids[0]), DB_INT(before), DB_INT(limit)), &r) != DB_OK) {
         http_db_error(req, "read the audit log");
         return;
@@ -407,19 +402,17 @@ void api_campaigns_audit(struct request *req)
         json_object_object_add(o, "address", json_str_or_null(db_val(&r, i, 3)));
         json_object_object_add(o, "action", json_str_or_null(db_val(&r, i, 4)));
         json_object_object_add(o, "target_type", json_str_or_null(db_val(&r, i, 5)));
-        json_object_object_add(o, "target_id", db_val(&r, i, 6)
-                                                   ? json_object_new_int64(db_int(&r, i, 6, 0))
-                                                   : NULL);
+        json_object_object_add(
+            o, "target_id", db_val(&r, i, 6) ? json_object_new_int64(db_int(&r, i, 6, 0)) : NULL);
         json_object *d = db_val(&r, i, 7) ? json_tokener_parse(db_val(&r, i, 7)) : NULL;
         json_object_object_add(o, "detail", d);
         json_object_array_add(arr, o);
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "entries", arr);
-    json_object_object_add(o, "next_before",
-                           r.nrows == (size_t)limit
-                               ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0))
-                               : NULL);
+    json_object_object_add(
+        o, "next_before",
+        r.nrows == (size_t)limit ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0)) : NULL);
     db_rows_free(&r);
     http_json(req, 200, o);
 }

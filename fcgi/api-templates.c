@@ -17,10 +17,10 @@
 #define MAX_PAGES  200
 #define TS(col)    "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
-#define TEMPLATE_COLUMNS                                                                       \
-    "t.id, t.account_id, t.meta_id, t.name, t.language, t.category, t.status, "               \
-    "t.parameter_format, t.components, t.params, t.status_reason, " TS("t.synced_at") ", "    \
-    TS("t.missing_since")
+#define TEMPLATE_COLUMNS                                                                           \
+    "t.id, t.account_id, t.meta_id, t.name, t.language, t.category, t.status, "                    \
+    "t.parameter_format, t.components, t.params, t.status_reason, " TS("t.synced_at") ", " TS(     \
+        "t.missing_since")
 
 static json_object *parse_or(const char *s, json_object *dflt)
 {
@@ -42,8 +42,7 @@ static json_object *template_json(const struct db_rows *r, size_t i)
     json_object_object_add(o, "category", json_str_or_null(db_val(r, i, 5)));
     json_object_object_add(o, "status", json_str_or_null(db_val(r, i, 6)));
     json_object_object_add(o, "parameter_format", json_str_or_null(db_val(r, i, 7)));
-    json_object_object_add(o, "components",
-                           parse_or(db_val(r, i, 8), json_object_new_array()));
+    json_object_object_add(o, "components", parse_or(db_val(r, i, 8), json_object_new_array()));
     json_object_object_add(o, "params", parse_or(db_val(r, i, 9), json_object_new_array()));
     const char *reason = db_val(r, i, 10);
     json_object_object_add(o, "status_reason", json_str_or_null(reason));
@@ -151,9 +150,8 @@ static char *slots_json(const struct cloudapi_slots *s)
                                                           : "button"));
         if (sl->component == CLOUDAPI_C_BUTTON)
             json_object_object_add(o, "index", json_object_new_int(sl->index));
-        json_object_object_add(o, "type",
-                               json_object_new_string((unsigned)sl->type < 6 ? types[sl->type]
-                                                                             : "text"));
+        json_object_object_add(
+            o, "type", json_object_new_string((unsigned)sl->type < 6 ? types[sl->type] : "text"));
         json_object_object_add(o, "name", json_str_or_null(sl->name[0] ? sl->name : NULL));
         parammap_slot_label(sl, label, sizeof label);
         json_object_object_add(o, "label", json_object_new_string(label));
@@ -264,8 +262,8 @@ static int sync_account(struct request *req, const struct account *acc, long lon
 
     struct db *db = req->app->db;
     struct db_rows now;
-    if (rc == 0 && (db_begin(db) != DB_OK ||
-                    db_query(db, "SELECT NOW(3)", DB_NOARGS, &now) != DB_OK)) {
+    if (rc == 0 &&
+        (db_begin(db) != DB_OK || db_query(db, "SELECT NOW(3)", DB_NOARGS, &now) != DB_OK)) {
         db_rollback(db);
         rc = fail_sync(r, 500, "database_error", "%s", "could not begin the sync");
     }
@@ -304,8 +302,8 @@ static int sync_account(struct request *req, const struct account *acc, long lon
                     &res);
                 free(params);
                 if (erc != DB_OK) {
-                    rc = fail_sync(r, 500, "database_error", "could not store template %s",
-                                   t->name);
+                    rc =
+                        fail_sync(r, 500, "database_error", "could not store template %s", t->name);
                     break;
                 }
                 r->fetched++;
@@ -480,8 +478,7 @@ void templates_answer_preview(struct request *req, const char *components, json_
     char err[512];
     if (cloudapi_template_slots(components, &s, err, sizeof err) != 0) {
         json_object_put(extra);
-        http_errorf(req, 422, "template_unsupported", NULL, "the template cannot be sent: %s",
-                    err);
+        http_errorf(req, 422, "template_unsupported", NULL, "the template cannot be sent: %s", err);
         return;
     }
     const char **values = calloc(s.n + 1, sizeof *values);

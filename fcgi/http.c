@@ -16,23 +16,40 @@
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "";
     }
 }
 
@@ -45,8 +62,8 @@ void http_begin(struct request *req, int status, const char *content_type, const
 {
     req->status = status;
     FCGX_FPrintF(req->fcgi->out,
-                 "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s%s\r\n",
-                 status, reason(status), content_type, req->extra_headers, extra ? extra : "");
+                 "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s%s\r\n", status,
+                 reason(status), content_type, req->extra_headers, extra ? extra : "");
 }
 
 int http_add_header(struct request *req, const char *name, const char *value)
@@ -54,8 +71,8 @@ int http_add_header(struct request *req, const char *name, const char *value)
     if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
         return -1;
     size_t n = strlen(req->extra_headers);
-    int w = snprintf(req->extra_headers + n, sizeof req->extra_headers - n, "%s: %s\r\n", name,
-                     value);
+    int w =
+        snprintf(req->extra_headers + n, sizeof req->extra_headers - n, "%s: %s\r\n", name, value);
     if (w < 0 || (size_t)w >= sizeof req->extra_headers - n) {
         req->extra_headers[n] = '\0';
         return -1;
@@ -130,8 +147,7 @@ int http_read_body(struct request *req, size_t limit)
     if (req->body)
         return 0;
     if (req->content_length > (long long)limit) {
-        http_errorf(req, 413, "body_too_large", NULL, "the request body is over %zu bytes",
-                    limit);
+        http_errorf(req, 413, "body_too_large", NULL, "the request body is over %zu bytes", limit);
         return -1;
     }
     /* One byte over the announced length, so the end of the body is seen without growing. */
@@ -146,8 +162,8 @@ int http_read_body(struct request *req, size_t limit)
         if (n + 1 >= cap) {
             if (cap > limit) {
                 free(buf);
-                http_errorf(req, 413, "body_too_large", NULL,
-                            "the request body is over %zu bytes", limit);
+                http_errorf(req, 413, "body_too_large", NULL, "the request body is over %zu bytes",
+                            limit);
                 return -1;
             }
             size_t ncap = cap * 2;
@@ -241,8 +257,8 @@ int json_int_member(struct request *req, json_object *o, const char *key, long l
         return 0;
     long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : min - 1;
     if (!json_object_is_type(v, json_type_int) || n < min || n > max) {
-        http_errorf(req, 400, "invalid_field", key, "%s must be an integer from %lld to %lld",
-                    key, min, max);
+        http_errorf(req, 400, "invalid_field", key, "%s must be an integer from %lld to %lld", key,
+                    min, max);
         return -1;
     }
     *out = n;
@@ -251,8 +267,7 @@ int json_int_member(struct request *req, json_object *o, const char *key, long l
     return 0;
 }
 
-int json_bool_member(struct request *req, json_object *o, const char *key, int *out,
-                     int *present)
+int json_bool_member(struct request *req, json_object *o, const char *key, int *out, int *present)
 {
     json_object *v;
     if (present)

@@ -25,10 +25,10 @@ struct request {
     long long ids[ROUTE_MAX_IDS];
     int nids;
     enum role role;
-    const char *user; /* who acts, for created_by and audit */
+    const char *user;  /* who acts, for created_by and audit */
     const char *route; /* the matched route's pattern, for metrics; NULL when none */
-    int status;       /* status sent, 0 before answering */
-    char *body;       /* read by http_read_body; freed after the request */
+    int status;        /* status sent, 0 before answering */
+    char *body;        /* read by http_read_body; freed after the request */
     size_t body_len;
     /* who signed in (fcgi/auth.c); user points at user_email then */
     long long user_id;    /* 0: nobody (anonymous, or auth_mode none) */
@@ -89,8 +89,7 @@ int json_int_member(struct request *req, json_object *o, const char *key, long l
                     long long max, long long *out, int *present);
 
 /* Reads JSON member key as a boolean into *out when present. Returns 0 or answers 400, -1. */
-int json_bool_member(struct request *req, json_object *o, const char *key, int *out,
-                     int *present);
+int json_bool_member(struct request *req, json_object *o, const char *key, int *out, int *present);
 
 /* Logs the database error and answers 500 database_error naming what failed. */
 void http_db_error(struct request *req, const char *what);

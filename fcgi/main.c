@@ -83,8 +83,8 @@ static void handle(struct app *app, FCGX_Request *fr)
                   req.status);
     /* Routes, not raw paths, as labels: a bounded set whatever clients send. */
     char labels[160];
-    snprintf(labels, sizeof labels, "route=\"%s %s\",status=\"%d\"",
-             req.route ? req.method : "-", req.route ? req.route : "unmatched", req.status);
+    snprintf(labels, sizeof labels, "route=\"%s %s\",status=\"%d\"", req.route ? req.method : "-",
+             req.route ? req.route : "unmatched", req.status);
     metrics_add("pregon_http_requests_total", labels, 1);
     free(req.body);
 }
@@ -202,8 +202,8 @@ static int print_routes(void)
         json_object_object_add(o, "csrf", json_object_new_boolean(auth_route_needs_csrf(r)));
         json_object_array_add(arr, o);
     }
-    puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+    puts(json_object_to_json_string_ext(arr,
+                                        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(arr);
     return 0;
 }
@@ -255,8 +255,7 @@ int main(int argc, char **argv)
         log_error("out of memory");
         return 1;
     }
-    log_info("listening on %s with %d processes", fd == 0 ? "fd 0" : app.cfg.fcgi_socket,
-             nprocs);
+    log_info("listening on %s with %d processes", fd == 0 ? "fd 0" : app.cfg.fcgi_socket, nprocs);
     time_t last_fork_burst = 0;
     int burst = 0;
     while (!stopping) {
@@ -295,8 +294,7 @@ int main(int argc, char **argv)
             if (kids[i] == dead) {
                 kids[i] = 0;
                 if (!stopping)
-                    log_warn("process %d ended (status %d); starting another", (int)dead,
-                             status);
+                    log_warn("process %d ended (status %d); starting another", (int)dead, status);
             }
         }
     }

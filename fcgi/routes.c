@@ -88,8 +88,8 @@ int access_check(struct request *req, const struct route *route)
     int role = identify(req);
     if (role < 0) {
         if (route->min_role > ROLE_ANONYMOUS) {
-            http_error(req, 503, "database_unavailable",
-                       "the database is not reachable; try again", NULL);
+            http_error(req, 503, "database_unavailable", "the database is not reachable; try again",
+                       NULL);
             return 0;
         }
         role = ROLE_ANONYMOUS;
@@ -122,8 +122,7 @@ int app_need_db(struct request *req)
     if (db_ensure(req->app->db) == DB_OK)
         return 0;
     log_error("database unavailable: %s", db_error(req->app->db));
-    http_error(req, 503, "database_unavailable", "the database is not reachable; try again",
-               NULL);
+    http_error(req, 503, "database_unavailable", "the database is not reachable; try again", NULL);
     return -1;
 }
 

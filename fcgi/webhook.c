@@ -266,10 +266,11 @@ void webhook_receive(struct request *req)
         applier_kick(req); /* the first request also starts it: events from before a restart */
     metrics_add("pregon_webhook_requests_total", "result=\"stored\"", 1);
     if (n > 0) {
-        static const char *kinds[] = {"status", "status_duplicate", "status_unmatched",
-                                      "message", "opt_out", "opt_out_lift", "other"};
-        int counts[] = {st.applied, st.duplicates, st.unmatched, st.messages, st.optouts,
-                        st.lifts, st.other + st.unrouted};
+        static const char *kinds[] = {"status",  "status_duplicate", "status_unmatched",
+                                      "message", "opt_out",          "opt_out_lift",
+                                      "other"};
+        int counts[] = {st.applied, st.duplicates, st.unmatched,          st.messages,
+                        st.optouts, st.lifts,      st.other + st.unrouted};
         char labels[48];
         for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
             if (!counts[k])

@@ -7,8 +7,7 @@
 #include "db.h"
 #include "secret.h"
 
-static char *open_secret(const struct secret_key *key, const struct db_rows *r, size_t i,
-                         size_t c)
+static char *open_secret(const struct secret_key *key, const struct db_rows *r, size_t i, size_t c)
 {
     const char *blob = db_val(r, i, c);
     if (!blob || !key)

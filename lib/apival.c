@@ -116,8 +116,8 @@ int apival_consent(const char *s, size_t len)
         len--;
     if (len == 0)
         return 0;
-    static const char *yes[] = {"yes", "si", "sí", "sÍ", "SÍ", "true", "1", "x", "y", "s", "ok",
-                                "verdadero", "opt-in", "optin"};
+    static const char *yes[] = {"yes", "si", "sí", "sÍ", "SÍ",        "true",   "1",
+                                "x",   "y",  "s",  "ok", "verdadero", "opt-in", "optin"};
     static const char *no[] = {"no", "false", "0", "n", "falso"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         if (strlen(yes[i]) == len && strncasecmp(s, yes[i], len) == 0)
@@ -149,8 +149,8 @@ long long apival_tier_limit(const char *tier)
     static const struct {
         const char *name;
         long long n;
-    } t[] = {{"TIER_250", 250},       {"TIER_1K", 1000},     {"TIER_2K", 2000},
-             {"TIER_10K", 10000},     {"TIER_100K", 100000}, {"TIER_UNLIMITED", -1}};
+    } t[] = {{"TIER_250", 250},   {"TIER_1K", 1000},     {"TIER_2K", 2000},
+             {"TIER_10K", 10000}, {"TIER_100K", 100000}, {"TIER_UNLIMITED", -1}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(tier, t[i].name) == 0)
             return t[i].n;

@@ -15,9 +15,18 @@ struct ckey {
     const char *def;
 };
 
-#define S(n, d) {#n, C_STR, offsetof(struct config, n), d}
-#define I(n, d) {#n, C_INT, offsetof(struct config, n), d}
-#define Z(n, d) {#n, C_SIZE, offsetof(struct config, n), d}
+#define S(n, d)                                                                                    \
+    {                                                                                              \
+#n, C_STR, offsetof(struct config, n), d                                                   \
+    }
+#define I(n, d)                                                                                    \
+    {                                                                                              \
+#n, C_INT, offsetof(struct config, n), d                                                   \
+    }
+#define Z(n, d)                                                                                    \
+    {                                                                                              \
+#n, C_SIZE, offsetof(struct config, n), d                                                  \
+    }
 
 /* The one list of settings; docs/configuration.md and config/pregon.conf.example follow it. */
 static const struct ckey keys[] = {

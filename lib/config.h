@@ -27,7 +27,7 @@ struct config {
     int login_window;               /* seconds over which failed sign-ins are counted */
     int login_max_failures_account; /* failed sign-ins per e-mail within the window */
     int login_max_failures_address; /* failed sign-ins per client address within the window */
-    char *metrics_allow; /* addresses that may read /metrics, comma-separated */
+    char *metrics_allow;            /* addresses that may read /metrics, comma-separated */
     /* Cloud API */
     char *graph_base_url;
     char *graph_version;
@@ -40,22 +40,22 @@ struct config {
     int worker_lease_s;
     int http_connect_timeout_ms;
     int http_timeout_ms;
-    int worker_heartbeat_s;     /* how often a worker says it is alive */
-    int worker_dead_s;          /* silent this long: its claims are recovered by the others */
-    int worker_pace_chunk_ms;   /* rate budget taken from the database this much at a time */
-    int worker_arm_ahead_ms;    /* requests committed as "may have left" this far ahead */
-    int worker_max_attempts;    /* retryable errors: attempts before the recipient fails */
-    char *worker_ramp_steps;    /* progressive start: messages/s per step, "" = off */
-    int worker_ramp_every;      /* attempts per step before raising */
+    int worker_heartbeat_s;   /* how often a worker says it is alive */
+    int worker_dead_s;        /* silent this long: its claims are recovered by the others */
+    int worker_pace_chunk_ms; /* rate budget taken from the database this much at a time */
+    int worker_arm_ahead_ms;  /* requests committed as "may have left" this far ahead */
+    int worker_max_attempts;  /* retryable errors: attempts before the recipient fails */
+    char *worker_ramp_steps;  /* progressive start: messages/s per step, "" = off */
+    int worker_ramp_every;    /* attempts per step before raising */
     int worker_ramp_max_error_pct;
-    int worker_breaker_window;  /* circuit breaker: last N attempts of a campaign */
-    int worker_breaker_min;     /* ... at least this many before it may trip */
-    int worker_breaker_pct;     /* ... trips at this error percentage (0 = off) */
-    int worker_param_pause;     /* parameter errors in the window that pause the campaign */
-    int worker_pair_gap_s;      /* least seconds between two messages to one number */
+    int worker_breaker_window;    /* circuit breaker: last N attempts of a campaign */
+    int worker_breaker_min;       /* ... at least this many before it may trip */
+    int worker_breaker_pct;       /* ... trips at this error percentage (0 = off) */
+    int worker_param_pause;       /* parameter errors in the window that pause the campaign */
+    int worker_pair_gap_s;        /* least seconds between two messages to one number */
     int worker_throttle_pause_ms; /* a 130429 holds the number's timeline this long */
     int worker_schedule_margin_s; /* later than this, a schedule waits for an operator */
-    char *worker_lock_file;     /* --drain: only one draining worker at a time */
+    char *worker_lock_file;       /* --drain: only one draining worker at a time */
     /* logging */
     char *log_level;
     char *log_file;

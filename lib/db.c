@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_CACHE 96
 
@@ -156,8 +157,10 @@ int db_ensure(struct db *db)
     if (db->conn)
         return DB_OK;
     int rc = connect_now(db);
-    if (rc == DB_OK)
+    if (rc == DB_OK) {
         db->reconnects++;
+        metrics_add("pregon_database_reconnects_total", "", 1);
+    }
     return rc;
 }
 
@@ -179,6 +182,13 @@ static int fail_conn(struct db *db, unsigned int num, const char *msg, const cha
 {
     set_err(db, num, msg);
     int rc = classify(num, state);
+    /* Duplicates and refusals are answers, not database trouble. */
+    if (rc == DB_ERR_CONN || rc == DB_ERR_RETRY || rc == DB_ERR)
+        metrics_add("pregon_database_errors_total",
+                    rc == DB_ERR_CONN    ? "kind=\"connection\""
+                    : rc == DB_ERR_RETRY ? "kind=\"deadlock_or_timeout\""
+                                         : "kind=\"other\"",
+                    1);
     if (rc == DB_ERR_CONN)
         disconnect(db);
     return rc;
@@ -410,8 +420,7 @@ void db_rows_free(struct db_rows *rows)
     memset(rows, 0, sizeof *rows);
 }
 
-int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs,
-             struct db_rows *rows)
+int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_rows *rows)
 {
     memset(rows, 0, sizeof *rows);
     int rc;
@@ -457,8 +466,7 @@ int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs,
     lens = calloc(ncols + 1, sizeof *lens);
     nulls = calloc(ncols + 1, sizeof *nulls);
     bufs = calloc(ncols + 1, sizeof *bufs);
-    if (!rows->arena || !rows->v || !rows->len || !rows->names || !b || !lens || !nulls ||
-        !bufs) {
+    if (!rows->arena || !rows->v || !rows->len || !rows->names || !b || !lens || !nulls || !bufs) {
         set_err(db, 0, "out of memory");
         goto out;
     }

@@ -34,8 +34,8 @@ typedef struct {
 #define DB_STRN(x, len) db_arg_str((x), (len))
 #define DB_STR(x)       db_arg_str((x), (size_t)-1)
 /* For a statement with parameters: db_exec(db, sql, DB_ARGS(DB_INT(1), DB_STR(s)), &res). */
-#define DB_ARGS(...)    (db_arg[]){__VA_ARGS__}, sizeof((db_arg[]){__VA_ARGS__}) / sizeof(db_arg)
-#define DB_NOARGS       NULL, 0
+#define DB_ARGS(...) (db_arg[]){__VA_ARGS__}, sizeof((db_arg[]){__VA_ARGS__}) / sizeof(db_arg)
+#define DB_NOARGS    NULL, 0
 
 /* A string argument; NULL becomes SQL NULL; len (size_t)-1 means strlen. */
 static inline db_arg db_arg_str(const char *s, size_t len)
@@ -54,9 +54,9 @@ struct db_res {
 /* A fetched result: every value as text (NULL for SQL NULL). Free with db_rows_free(). */
 struct db_rows {
     size_t nrows, ncols;
-    char **v;            /* nrows * ncols */
-    unsigned long *len;  /* lengths, same layout */
-    char **names;        /* ncols column names */
+    char **v;           /* nrows * ncols */
+    unsigned long *len; /* lengths, same layout */
+    char **names;       /* ncols column names */
     char *arena;
 };
 

@@ -40,8 +40,8 @@ void log_json(enum log_level level, const char *msg, json_object *fields)
         json_object_put(fields);
         return;
     }
-    json_object *o = fields && json_object_is_type(fields, json_type_object) ? fields
-                                                                               : json_object_new_object();
+    json_object *o =
+        fields && json_object_is_type(fields, json_type_object) ? fields : json_object_new_object();
     if (o != fields)
         json_object_put(fields);
     struct timeval tv;

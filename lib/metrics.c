@@ -116,7 +116,8 @@ int metrics_flush(struct db *db, double min_interval_s)
     db_arg *args = calloc((size_t)n * 3 + 1, sizeof *args);
     int rc = DB_ERR;
     if (sql && args) {
-        size_t o = (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
+        size_t o =
+            (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
         size_t a = 0;
         for (int i = 0; i < n; i++) {
             o += (size_t)sprintf(sql + o, "%s(?,?,?)", i ? "," : "");

@@ -28,23 +28,34 @@ const char *msg_status_name(enum msg_status s)
 static int stage(enum msg_status s)
 {
     switch (s) {
-    case MSG_SENT: return 1;
-    case MSG_DELIVERED: return 2;
-    case MSG_READ: return 3;
-    default: return 0;
+    case MSG_SENT:
+        return 1;
+    case MSG_DELIVERED:
+        return 2;
+    case MSG_READ:
+        return 3;
+    default:
+        return 0;
     }
 }
 
 static int *slot(struct msg_delta *d, enum msg_status s)
 {
     switch (s) {
-    case MSG_PENDING: return &d->pending;
-    case MSG_SENDING: return &d->sending;
-    case MSG_FAILED: return &d->failed;
-    case MSG_BLOCKED: return &d->blocked;
-    case MSG_CANCELLED: return &d->cancelled;
-    case MSG_UNKNOWN: return &d->unknown;
-    default: return NULL; /* funnel stages are cumulative, handled apart */
+    case MSG_PENDING:
+        return &d->pending;
+    case MSG_SENDING:
+        return &d->sending;
+    case MSG_FAILED:
+        return &d->failed;
+    case MSG_BLOCKED:
+        return &d->blocked;
+    case MSG_CANCELLED:
+        return &d->cancelled;
+    case MSG_UNKNOWN:
+        return &d->unknown;
+    default:
+        return NULL; /* funnel stages are cumulative, handled apart */
     }
 }
 

@@ -48,8 +48,9 @@ static json_object *norm_item(json_object *it, char *err, size_t errlen)
             }
         }
     } else {
-        seterr(err, errlen, "an item is a string, {\"value\": ...} or {\"column\": ..., "
-                            "\"fallback\": ...}");
+        seterr(err, errlen,
+               "an item is a string, {\"value\": ...} or {\"column\": ..., "
+               "\"fallback\": ...}");
         return NULL;
     }
     if ((value && column) || (!value && !column) || (value && fallback)) {
@@ -150,7 +151,8 @@ json_object *parammap_normalize(json_object *in, char *err, size_t errlen, char 
     if (!in || json_object_is_type(in, json_type_null))
         return out;
     if (!json_object_is_type(in, json_type_object)) {
-        seterr(err, errlen, "params is an object: {\"header\": ..., \"body\": ..., \"buttons\": ...}");
+        seterr(err, errlen,
+               "params is an object: {\"header\": ..., \"body\": ..., \"buttons\": ...}");
         json_object_put(out);
         return NULL;
     }
@@ -167,8 +169,9 @@ json_object *parammap_normalize(json_object *in, char *err, size_t errlen, char 
         } else if (strcmp(key, "buttons") == 0) {
             if (!json_object_is_type(val, json_type_object)) {
                 snprintf(field, fieldlen, "params.buttons");
-                seterr(err, errlen, "params.buttons is an object keyed by button index: "
-                                    "{\"0\": ...}");
+                seterr(err, errlen,
+                       "params.buttons is an object keyed by button index: "
+                       "{\"0\": ...}");
                 json_object_put(out);
                 return NULL;
             }
@@ -196,7 +199,8 @@ json_object *parammap_normalize(json_object *in, char *err, size_t errlen, char 
                     }
                     item = json_object_array_get_idx(v, 0);
                 }
-                json_object *it = ++count > PARAMMAP_MAX_ITEMS ? NULL : norm_item(item, e, sizeof e);
+                json_object *it =
+                    ++count > PARAMMAP_MAX_ITEMS ? NULL : norm_item(item, e, sizeof e);
                 if (!it) {
                     snprintf(field, fieldlen, "params.buttons.%s", k);
                     snprintf(err, errlen, "params.buttons.%s: %s", k,
@@ -310,8 +314,9 @@ int parammap_check(json_object *map, const struct cloudapi_slots *s, char *err, 
             have += s->v[i].component == ct;
         if (json_object_is_type(sec, json_type_array)) {
             if (json_object_array_length(sec) > have) {
-                snprintf(err, errlen, "the template's %s has %zu parameter%s; the mapping gives %zu",
-                         secs[k], have, have == 1 ? "" : "s", json_object_array_length(sec));
+                snprintf(err, errlen,
+                         "the template's %s has %zu parameter%s; the mapping gives %zu", secs[k],
+                         have, have == 1 ? "" : "s", json_object_array_length(sec));
                 return -1;
             }
         } else {
@@ -366,8 +371,7 @@ int parammap_values(json_object *map, const struct cloudapi_slots *s, json_objec
             const char *col = item_str(it, "column");
             json_object *cell;
             if (col && vars && json_object_object_get_ex(vars, col, &cell) &&
-                json_object_is_type(cell, json_type_string) &&
-                json_object_get_string_len(cell) > 0)
+                json_object_is_type(cell, json_type_string) && json_object_get_string_len(cell) > 0)
                 v = json_object_get_string(cell);
             else
                 v = item_str(it, "fallback");
@@ -386,8 +390,7 @@ int parammap_values(json_object *map, const struct cloudapi_slots *s, json_objec
     return 0;
 }
 
-static void add_columns(json_object *it, const char **cols, const char **fbs, size_t max,
-                        size_t *n)
+static void add_columns(json_object *it, const char **cols, const char **fbs, size_t max, size_t *n)
 {
     const char *c = item_str(it, "column"), *fb = item_str(it, "fallback");
     if (!c)

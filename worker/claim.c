@@ -1475,8 +1475,7 @@ void *claimer_main(void *arg)
             if (got > 0) {
                 worked = 1;
                 metrics_observe("pregon_claim_batch_size", got);
-            }
-            else if (got < 0)
+            } else if (got < 0)
                 log_warn("claiming for campaign %lld: %s", c->id, db_error(db));
         }
         rr++;

@@ -402,9 +402,8 @@ static int by_token(const void *a, const void *b)
 
 /* What /metrics reports about sending: outcomes by Meta's code and request latency, added to
  * the shared counters by the heartbeat thread every 2 s (and at exit). */
-static void count_outcomes(struct db *db, struct job **v, size_t n)
+static void count_outcomes(struct job **v, size_t n)
 {
-    static unsigned long long reconnects_seen;
     char labels[96];
     for (size_t i = 0; i < n; i++) {
         const struct job *j = v[i];
@@ -415,12 +414,6 @@ static void count_outcomes(struct db *db, struct job **v, size_t n)
         metrics_add("pregon_messages_total", labels, 1);
         if (j->started)
             metrics_observe("pregon_send_latency_seconds", j->latency_s);
-    }
-    unsigned long long rc = db_reconnects(db);
-    if (rc > reconnects_seen) {
-        metrics_add("pregon_database_reconnects_total", "process=\"worker\"",
-                    (double)(rc - reconnects_seen));
-        reconnects_seen = rc;
     }
 }
 
@@ -461,7 +454,7 @@ void *recorder_main(void *arg)
             if (delay_ms < 2000)
                 delay_ms *= 2;
         }
-        count_outcomes(db, v, n);
+        count_outcomes(v, n);
         ramp_up(w, db, v, n);
         pthread_mutex_lock(&w->mu);
         for (size_t i = 0; i < n; i++)

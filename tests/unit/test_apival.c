@@ -21,10 +21,16 @@ static void times_need_an_offset(void **state)
     assert_string_equal(out, "2024-02-29 18:00:15.250");
     assert_int_equal(apival_parse_time("2026-12-31T23:59Z", out, NULL), 0);
     assert_string_equal(out, "2026-12-31 23:59:00.000");
-    static const char *bad[] = {"2026-03-02T09:00:00",  "2026-02-29T09:00:00Z",
-                                "2026-13-01T09:00:00Z", "2026-03-02T24:00:00Z",
-                                "2026-03-02T09:00:00+15:00", "mañana", "", "2026-03-02Z",
-                                "2026-03-02T09:00:00Zjunk", "2026-03-02T09:60:00Z"};
+    static const char *bad[] = {"2026-03-02T09:00:00",
+                                "2026-02-29T09:00:00Z",
+                                "2026-13-01T09:00:00Z",
+                                "2026-03-02T24:00:00Z",
+                                "2026-03-02T09:00:00+15:00",
+                                "mañana",
+                                "",
+                                "2026-03-02Z",
+                                "2026-03-02T09:00:00Zjunk",
+                                "2026-03-02T09:60:00Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (apival_parse_time(bad[i], out, NULL) == 0)
             fail_msg("accepted %s", bad[i]);
@@ -36,10 +42,12 @@ static void consent_cells(void **state)
     static const struct {
         const char *s;
         int want;
-    } c[] = {{"si", 1},     {" Sí ", 1},      {"SÍ", 1},    {"yes", 1},       {"TRUE", 1},
-             {"1", 1},      {"x", 1},         {"2025-03-01", 1}, {"01/03/2025 10:00", 1},
-             {"", 0},       {"  ", 0},        {"no", -1},   {"NO", -1},       {"0", -1},
-             {"false", -1}, {"quizás", -2},   {"2", -2},    {"12-3", -2}};
+    } c[] = {{"si", 1},      {" Sí ", 1},       {"SÍ", 1},
+             {"yes", 1},     {"TRUE", 1},       {"1", 1},
+             {"x", 1},       {"2025-03-01", 1}, {"01/03/2025 10:00", 1},
+             {"", 0},        {"  ", 0},         {"no", -1},
+             {"NO", -1},     {"0", -1},         {"false", -1},
+             {"quizás", -2}, {"2", -2},         {"12-3", -2}};
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (apival_consent(c[i].s, strlen(c[i].s)) != c[i].want)
             fail_msg("'%s': %d, want %d", c[i].s, apival_consent(c[i].s, strlen(c[i].s)),

@@ -80,16 +80,18 @@ static void checks_against_slots(void **state)
                            "\"Robótica\"],\"buttons\":{\"0\":{\"column\":\"code\"}}}",
                            err, sizeof err, field);
     assert_int_equal(parammap_check(ok, &s, err, sizeof err), 0);
-    json_object *missing = norm("{\"body\":[\"a\",\"b\"],\"buttons\":{\"0\":\"c\"}}", err,
-                                sizeof err, field);
+    json_object *missing =
+        norm("{\"body\":[\"a\",\"b\"],\"buttons\":{\"0\":\"c\"}}", err, sizeof err, field);
     assert_int_equal(parammap_check(missing, &s, err, sizeof err), -1);
     assert_string_equal(err, "header {{1}} has no value in the mapping");
     json_object *extra = norm("{\"header\":[\"a\"],\"body\":[\"a\",\"b\",\"c\"],\"buttons\":"
-                              "{\"0\":\"c\"}}", err, sizeof err, field);
+                              "{\"0\":\"c\"}}",
+                              err, sizeof err, field);
     assert_int_equal(parammap_check(extra, &s, err, sizeof err), -1);
     assert_non_null(strstr(err, "has 2 parameters"));
     json_object *btn = norm("{\"header\":[\"a\"],\"body\":[\"a\",\"b\"],\"buttons\":{\"0\":\"c\","
-                            "\"1\":\"d\"}}", err, sizeof err, field);
+                            "\"1\":\"d\"}}",
+                            err, sizeof err, field);
     assert_int_equal(parammap_check(btn, &s, err, sizeof err), -1);
     assert_string_equal(err, "the template's button 1 takes no parameter");
     /* values for a recipient: column, fallback, fixed */
@@ -127,7 +129,8 @@ static void named_templates_map_by_name(void **state)
     struct cloudapi_slots s;
     assert_int_equal(cloudapi_template_slots(NAMED, &s, err, sizeof err), 0);
     json_object *m = norm("{\"body\":{\"course\":\"Robótica\",\"first_name\":{\"column\":\"name\","
-                          "\"fallback\":\"amigo\"}}}", err, sizeof err, field);
+                          "\"fallback\":\"amigo\"}}}",
+                          err, sizeof err, field);
     assert_int_equal(parammap_check(m, &s, err, sizeof err), 0);
     const char *v[4];
     assert_int_equal(parammap_values(m, &s, NULL, v, err, sizeof err), 0);
