@@ -12,6 +12,7 @@
 #include "db.h"
 #include "e164.h"
 #include "log.h"
+#include "phoneset.h"
 
 #define JSON_LIMIT   (256 * 1024)
 #define BATCH        500
@@ -479,8 +480,7 @@ struct cimport {
     int phone_idx, consent_idx, name_idx, lead_idx, tags_idx;
     char **extra_tags;
     size_t nextra;
-    uint64_t *seen;
-    size_t seen_cap, seen_n;
+    struct phoneset seen;
     struct crow batch[BATCH];
     size_t nbatch;
     long long rows, stored, rejected_total;
@@ -515,36 +515,6 @@ static void creject(struct cimport *u, size_t line, const char *reason, const ch
     json_object_object_add(r, "reason", json_object_new_string(reason));
     json_object_object_add(r, "message", json_object_new_string(msg));
     json_object_array_add(u->rejected, r);
-}
-
-static int seen_add(struct cimport *u, uint64_t v)
-{
-    if ((u->seen_n + 1) * 2 > u->seen_cap) {
-        size_t ncap = u->seen_cap ? u->seen_cap * 2 : 1024;
-        uint64_t *ns = calloc(ncap, sizeof *ns);
-        if (!ns)
-            return -1;
-        for (size_t i = 0; i < u->seen_cap; i++) {
-            if (!u->seen[i])
-                continue;
-            size_t j = (size_t)(u->seen[i] * 0x9E3779B97F4A7C15ull) & (ncap - 1);
-            while (ns[j])
-                j = (j + 1) & (ncap - 1);
-            ns[j] = u->seen[i];
-        }
-        free(u->seen);
-        u->seen = ns;
-        u->seen_cap = ncap;
-    }
-    size_t j = (size_t)(v * 0x9E3779B97F4A7C15ull) & (u->seen_cap - 1);
-    while (u->seen[j]) {
-        if (u->seen[j] == v)
-            return 0;
-        j = (j + 1) & (u->seen_cap - 1);
-    }
-    u->seen[j] = v;
-    u->seen_n++;
-    return 1;
 }
 
 static void crow_free(struct crow *r)
@@ -731,7 +701,7 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
         creject(u, line, e164_reason_code(st), msg);
         return 0;
     }
-    int added = seen_add(u, strtoull(c->phone + 1, NULL, 10));
+    int added = phoneset_add(&u->seen, phoneset_key(c->phone));
     if (added < 0)
         return cfail(u, 500, "internal", NULL, "out of memory");
     if (!added) {
@@ -860,7 +830,7 @@ answer:
     for (size_t i = 0; i < u->ncols; i++)
         free(u->cols[i]);
     free(u->cols);
-    free(u->seen);
+    phoneset_free(&u->seen);
     free(u->extra_tags);
     json_object_put(u->rejected);
     json_object_put(u->by_reason);

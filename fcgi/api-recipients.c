@@ -19,6 +19,7 @@
 #include "db.h"
 #include "e164.h"
 #include "log.h"
+#include "phoneset.h"
 #include "msgstatus.h"
 #include "parammap.h"
 
@@ -28,61 +29,6 @@
 #define MAX_FIELDS   256
 #define MAX_PARAMS   64
 #define JSON_LIMIT   (8 * 1024 * 1024)
-
-/* Phone numbers as integers (at most 15 digits) in an open-addressing set: dedupe of a
- * million-row file without a million allocations. */
-struct phone_set {
-    uint64_t *slots;
-    size_t cap, n;
-};
-
-static int phone_set_add(struct phone_set *s, uint64_t v) /* 1 added, 0 present, -1 oom */
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 4096;
-        uint64_t *ns = calloc(ncap, sizeof *ns);
-        if (!ns)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i])
-                continue;
-            size_t j = (size_t)(s->slots[i] * 0x9E3779B97F4A7C15ull) & (ncap - 1);
-            while (ns[j])
-                j = (j + 1) & (ncap - 1);
-            ns[j] = s->slots[i];
-        }
-        free(s->slots);
-        s->slots = ns;
-        s->cap = ncap;
-    }
-    size_t j = (size_t)(v * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == v)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slots[j] = v;
-    s->n++;
-    return 1;
-}
-
-static int phone_set_has(const struct phone_set *s, uint64_t v)
-{
-    if (!s->cap)
-        return 0;
-    size_t j = (size_t)(v * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == v)
-            return 1;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return 0;
-}
-
-static uint64_t phone_key(const char *e164)
-{
-    return strtoull(e164 + 1, NULL, 10);
-}
 
 enum source { SRC_CSV, SRC_LIST, SRC_CONTACTS };
 
@@ -110,7 +56,7 @@ struct upload {
     int had_rows;      /* the campaign had recipients before: check duplicates against them */
     int relaxed;       /* unique and foreign key checks are off for this session */
     int have_contacts; /* the contacts table is not empty */
-    struct phone_set optouts;
+    struct phoneset optouts;
     /* header */
     int have_header;
     size_t ncols;
@@ -119,7 +65,7 @@ struct upload {
     struct param_need needs[MAX_PARAMS];
     size_t nneeds;
     /* work */
-    struct phone_set seen;
+    struct phoneset seen;
     struct pending_row batch[BATCH_ROWS];
     size_t nbatch;
     /* report */
@@ -403,8 +349,8 @@ static struct pending_row *take_phone(struct upload *u, size_t line, const char 
         reject(u, line, NULL, e164_reason_code(st), msg);
         return NULL;
     }
-    uint64_t key = phone_key(phone);
-    int added = phone_set_add(&u->seen, key);
+    uint64_t key = phoneset_key(phone);
+    int added = phoneset_add(&u->seen, key);
     if (added < 0) {
         *err = fail(u, 500, "internal", NULL, "out of memory");
         return NULL;
@@ -416,7 +362,7 @@ static struct pending_row *take_phone(struct upload *u, size_t line, const char 
         reject(u, line, phone, "duplicate", msg);
         return NULL;
     }
-    if (phone_set_has(&u->optouts, key)) {
+    if (phoneset_has(&u->optouts, key)) {
         char msg[96];
         snprintf(msg, sizeof msg, "%s opted out of messages from this business", phone);
         reject(u, line, phone, "opted_out", msg);
@@ -551,7 +497,7 @@ static int load_campaign(struct upload *u)
         return fail(u, 500, "database_error", NULL, "could not read the opt-outs");
     for (size_t i = 0; i < rows.nrows; i++) {
         const char *ph = db_val(&rows, i, 0);
-        if (ph && ph[0] == '+' && phone_set_add(&u->optouts, phone_key(ph)) < 0) {
+        if (ph && ph[0] == '+' && phoneset_add(&u->optouts, phoneset_key(ph)) < 0) {
             db_rows_free(&rows);
             return fail(u, 500, "internal", NULL, "out of memory");
         }
@@ -567,8 +513,8 @@ static void upload_free(struct upload *u)
     free(u->cols);
     for (size_t i = 0; i < u->nbatch; i++)
         free(u->batch[i].vars);
-    free(u->seen.slots);
-    free(u->optouts.slots);
+    phoneset_free(&u->seen);
+    phoneset_free(&u->optouts);
     json_object_put(u->map);
     json_object_put(u->rejected);
     json_object_put(u->by_reason);
