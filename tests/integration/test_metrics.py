@@ -77,6 +77,6 @@ def test_metrics_are_prometheus_text(s):
     check(not inf or inf[0] <= lat, "cumulative buckets end at the count")
     # The worker's counts follow its sends: this campaign's two are in them (the worker adds
     # its counts every 2 s).
-    s.wait_for("the worker's counts", lambda: sent_metric(s) - before == 2, timeout=20)
+    s.wait_for("the worker's counts", lambda: sent_metric(s) - before >= 2, timeout=20)
     ws = [v for (n, l), v in series.items() if n == "pregon_webhook_events_total"]
     check(sum(ws) > 0, "webhook events by type counted")
