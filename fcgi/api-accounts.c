@@ -199,22 +199,25 @@ static void set_add(struct account_set *s, const char *col, db_arg a, const char
 static int read_fields(struct request *req, json_object *in, int creating, struct account_set *s)
 {
     json_object *v;
-    json_object_object_foreach(in, key, val)
-    {
-        static const char *known[] = {
-            "name",           "waba_id",        "phone_number_id", "display_phone",
-            "graph_version",  "graph_base_url", "access_token",    "app_secret",
-            "verify_token",   "sandbox",        "default_country", "timezone",
-            "throughput_mps", "messaging_tier", "quality_rating",  "campaigns_enabled"};
-        size_t k = 0;
-        while (k < sizeof known / sizeof known[0] && strcmp(known[k], key) != 0)
-            k++;
-        (void)val;
-        if (k == sizeof known / sizeof known[0]) {
-            http_errorf(req, 400, "unknown_field", key, "%s is not a field of an account", key);
-            return -1;
-        }
-    }
+    static const char *const known[] = {"name",
+                                        "waba_id",
+                                        "phone_number_id",
+                                        "display_phone",
+                                        "graph_version",
+                                        "graph_base_url",
+                                        "access_token",
+                                        "app_secret",
+                                        "verify_token",
+                                        "sandbox",
+                                        "default_country",
+                                        "timezone",
+                                        "throughput_mps",
+                                        "messaging_tier",
+                                        "quality_rating",
+                                        "campaigns_enabled",
+                                        NULL};
+    if (http_json_only(req, in, known, "a field of an account") < 0)
+        return -1;
     const char *str;
 #define STRFIELD(key, check, msg)                                                                  \
     do {                                                                                           \

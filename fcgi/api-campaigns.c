@@ -198,21 +198,12 @@ struct settings {
 static int read_settings(struct request *req, json_object *in, struct settings *s)
 {
     json_object *v;
-    static const char *known[] = {
+    static const char *const known[] = {
         "name",        "template_name", "template_language", "phone_number_id",
         "account_id",  "params",        "body_params",       "batch_size",
-        "interval_ms", "daily_cap",     "send_window"};
-    json_object_object_foreach(in, key, val)
-    {
-        (void)val;
-        size_t k = 0;
-        while (k < sizeof known / sizeof known[0] && strcmp(known[k], key) != 0)
-            k++;
-        if (k == sizeof known / sizeof known[0]) {
-            http_errorf(req, 400, "unknown_field", key, "%s is not a setting of a campaign", key);
-            return -1;
-        }
-    }
+        "interval_ms", "daily_cap",     "send_window",       NULL};
+    if (http_json_only(req, in, known, "a setting of a campaign") < 0)
+        return -1;
     if (json_object_object_get_ex(in, "name", &v)) {
         s->name = json_str(in, "name");
         if (!s->name || !*s->name || strlen(s->name) > 200) {
@@ -458,6 +449,22 @@ out:
     json_object_put(body);
     json_object_put(s.map);
     json_object_put(in);
+}
+
+/* Whether campaign {id} of the path exists; answers 404 (or the database error) when not. */
+int api_campaign_exists(struct request *req)
+{
+    struct db_rows r;
+    if (db_query(req->app->db, "SELECT id FROM campaigns WHERE id = ?",
+                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
+        http_db_error(req, "read the campaign");
+        return 0;
+    }
+    size_t n = r.nrows;
+    db_rows_free(&r);
+    if (!n)
+        http_error(req, 404, "not_found", "no such campaign", NULL);
+    return n != 0;
 }
 
 void api_campaigns_get(struct request *req)

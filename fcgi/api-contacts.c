@@ -208,19 +208,10 @@ struct contact_in {
 static int read_contact(struct request *req, json_object *in, struct contact_in *c)
 {
     json_object *v;
-    static const char *known[] = {"phone", "name",    "lead_id", "attributes",
-                                  "tags",  "consent", "country"};
-    json_object_object_foreach(in, key, val)
-    {
-        (void)val;
-        size_t k = 0;
-        while (k < sizeof known / sizeof known[0] && strcmp(known[k], key) != 0)
-            k++;
-        if (k == sizeof known / sizeof known[0]) {
-            http_errorf(req, 400, "unknown_field", key, "%s is not a field of a contact", key);
-            return -1;
-        }
-    }
+    static const char *const known[] = {"phone", "name",    "lead_id", "attributes",
+                                        "tags",  "consent", "country", NULL};
+    if (http_json_only(req, in, known, "a field of a contact") < 0)
+        return -1;
     if (json_object_object_get_ex(in, "phone", &v)) {
         char cc[3];
         const char *country = json_str(in, "country");

@@ -917,21 +917,6 @@ answer:;
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
-static int campaign_exists(struct request *req)
-{
-    struct db_rows r;
-    if (db_query(req->app->db, "SELECT id FROM campaigns WHERE id = ?",
-                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
-        http_db_error(req, "read the campaign");
-        return 0;
-    }
-    size_t n = r.nrows;
-    db_rows_free(&r);
-    if (!n)
-        http_error(req, 404, "not_found", "no such campaign", NULL);
-    return n != 0;
-}
-
 /* ?status=failed&phone=+549387&after=<phone>&limit=100: recipients in phone order. */
 void api_recipients_list(struct request *req)
 {
@@ -973,7 +958,7 @@ void api_recipients_list(struct request *req)
                    "after");
         goto out;
     }
-    if (!campaign_exists(req))
+    if (!api_campaign_exists(req))
         goto out;
     struct db_rows rows;
     int rc = db_query(
@@ -1106,7 +1091,7 @@ void api_recipients_imports(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    if (!campaign_exists(req))
+    if (!api_campaign_exists(req))
         return;
     struct db_rows r;
     if (db_query(req->app->db,

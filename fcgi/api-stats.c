@@ -16,21 +16,6 @@
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 #define CHUNK   5000
 
-static int campaign_exists(struct request *req)
-{
-    struct db_rows r;
-    if (db_query(req->app->db, "SELECT id FROM campaigns WHERE id = ?",
-                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
-        http_db_error(req, "read the campaign");
-        return 0;
-    }
-    size_t n = r.nrows;
-    db_rows_free(&r);
-    if (!n)
-        http_error(req, 404, "not_found", "no such campaign", NULL);
-    return n != 0;
-}
-
 static const char *lang_of(struct request *req, char **owned)
 {
     *owned = http_query_param(req->query, "lang");
@@ -58,7 +43,7 @@ void api_campaigns_log(struct request *req)
                    "outcome is sent, failed, blocked, retry or unknown", "outcome");
         goto out;
     }
-    if (!campaign_exists(req))
+    if (!api_campaign_exists(req))
         goto out;
     struct db_rows r;
     if (db_query(req->app->db,
@@ -161,7 +146,7 @@ static void csv_begin(struct request *req, const char *name)
 
 void api_campaigns_log_csv(struct request *req)
 {
-    if (app_need_db(req) < 0 || !campaign_exists(req))
+    if (app_need_db(req) < 0 || !api_campaign_exists(req))
         return;
     char *lang_s = NULL;
     const char *lang = lang_of(req, &lang_s);
@@ -214,7 +199,7 @@ void api_campaigns_log_csv(struct request *req)
 
 void api_campaigns_failed_csv(struct request *req)
 {
-    if (app_need_db(req) < 0 || !campaign_exists(req))
+    if (app_need_db(req) < 0 || !api_campaign_exists(req))
         return;
     char *lang_s = NULL;
     const char *lang = lang_of(req, &lang_s);

@@ -25,19 +25,7 @@
 
 static int only_members(struct request *req, json_object *in, const char *const *allowed)
 {
-    json_object_object_foreach(in, key, val)
-    {
-        (void)val;
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(key, *a) == 0)
-                ok = 1;
-        if (!ok) {
-            http_error(req, 400, "unknown_field", "unknown member in the body", key);
-            return -1;
-        }
-    }
-    return 0;
+    return http_json_only(req, in, allowed, "a member of this body");
 }
 
 /* A display name: UTF-8, no control characters, at most 200 characters. Stored verbatim. */

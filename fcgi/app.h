@@ -33,6 +33,10 @@ void app_dispatch(struct request *req);
  * it has answered 401/403 and returns 0. */
 int access_check(struct request *req, const struct route *route);
 
+/* Whether campaign {id} of the path exists; answers 404 (or the database error) when not
+ * (api-campaigns.c). */
+int api_campaign_exists(struct request *req);
+
 /* Answers 503 when the database is unreachable; returns 0 when it is up. */
 int app_need_db(struct request *req);
 

@@ -213,6 +213,22 @@ char *http_query_param(const char *query, const char *name)
     return httpin_query_param(query, name);
 }
 
+int http_json_only(struct request *req, json_object *in, const char *const *known, const char *what)
+{
+    json_object_object_foreach(in, key, val)
+    {
+        (void)val;
+        const char *const *k = known;
+        while (*k && strcmp(*k, key) != 0)
+            k++;
+        if (!*k) {
+            http_errorf(req, 400, "unknown_field", key, "%s is not %s", key, what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 const char *json_str(json_object *o, const char *key)
 {
     json_object *v;

@@ -72,6 +72,11 @@ int http_is_https(struct request *req);
  * absent. */
 char *http_query_param(const char *query, const char *name);
 
+/* Checks that every member of the object in is named in known (NULL-terminated); otherwise
+ * answers 400 unknown_field naming the member ("X is not <what>") and returns -1. */
+int http_json_only(struct request *req, json_object *in, const char *const *known,
+                   const char *what);
+
 /* Reads a JSON member as a string; NULL when absent or not a string. */
 const char *json_str(json_object *o, const char *key);
 
