@@ -26,6 +26,10 @@ int ctl_check_secrets(const struct config *cfg);
 int ctl_migrate(const struct config *cfg, int argc, char **argv);
 /* campaign-status ID: status, pause reason and counters of one campaign. */
 int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
+/* contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC] [--dry-run] [--json]
+ * (ctl/ctl-contacts.c): the API's contact import. Exit 0 every row stored, 3 stored with some
+ * rows rejected (listed with their line), 1 nothing imported. */
+int ctl_contacts_import(const struct config *cfg, int argc, char **argv);
 /* Each account's Graph API with its token: GET /{version}/{phone_number_id}. */
 int ctl_check_meta(const struct config *cfg);
 

@@ -9,6 +9,8 @@
  *                                          --graph: each account's Graph API answers its token)
  *   pregonctl [-c FILE] migrate --admin-defaults FILE [--host H]...
  *   pregonctl [-c FILE] campaign-status ID
+ *   pregonctl [-c FILE] contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC]
+ *             [--dry-run] [--json]  (the API's contact import; exit 3 when rows were rejected)
  *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
  *   pregonctl [-c FILE] user-reset-password --email E [--enable]
  *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
@@ -37,7 +39,8 @@ static void usage(void)
     fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check [--graph] |\n"
                     "       user-create ... | user-reset-password ... | user-list | user-init |\n"
                     "       rotate-key | webhooks-apply [--all] [--older-than S] |\n"
-                    "       migrate --admin-defaults FILE [--host H]... | campaign-status ID\n"
+                    "       migrate --admin-defaults FILE [--host H]... | campaign-status ID |\n"
+                    "       contacts-import FILE [--tags a,b] [--consent-source S] ...\n"
                     "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
 }
 
@@ -251,6 +254,8 @@ int main(int argc, char **argv)
         rc = ctl_migrate(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "campaign-status") == 0)
         rc = ctl_campaign_status(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "contacts-import") == 0)
+        rc = ctl_contacts_import(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "webhooks-apply") == 0)
         rc = cmd_webhooks_apply(&cfg, argc - i, argv + i);
     else if (sodium_init() < 0) {

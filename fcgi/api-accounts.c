@@ -1,11 +1,14 @@
 /* /api/accounts: the WhatsApp accounts campaigns send from. Secrets (access token, app
  * secret, verify token) are write-only: stored encrypted (verify token as Meta needs it back),
  * shown only as "set" and a mask. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "account_health.h"
 #include "apival.h"
 #include "app.h"
 #include "audit.h"
@@ -14,13 +17,24 @@
 #include "log.h"
 
 #define JSON_LIMIT (64 * 1024)
-#define TS(col)    "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
 #define ACCOUNT_COLUMNS                                                                            \
     "id, name, waba_id, phone_number_id, display_phone, graph_version, graph_base_url, "           \
     "access_token_enc, app_secret_enc, verify_token, is_sandbox, default_country, timezone, "      \
     "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, " TS(                      \
-        "created_at") ", " TS("updated_at")
+        "created_at") ", " TS("updated_at") ", quality_event, " TS("quality_updated_at") ", "      \
+                                                                                         "account" \
+                                                                                         "_event," \
+                                                                                         " restri" \
+                                                                                         "ction,"  \
+                                                                                         " " TS(   \
+                                                                                             "acc" \
+                                                                                             "oun" \
+                                                                                             "t_"  \
+                                                                                             "upd" \
+                                                                                             "ate" \
+                                                                                             "d_"  \
+                                                                                             "at")
 
 static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
                                  int encrypted)
@@ -45,6 +59,70 @@ static json_object *secret_state(struct request *req, const struct db_rows *r, s
         json_object_object_add(o, "masked", json_object_new_string(mask));
     }
     return o;
+}
+
+/* The dashboard's view of the account: the messaging tier budget used in the moving 24 h
+ * (contact_pace, what the worker counts), what Meta last said (webhook_apply stores
+ * phone_number_quality_update and account_update) and the campaigns Meta's events paused. */
+static void add_health(struct request *req, json_object *o, const struct db_rows *r, size_t i,
+                       long long lim)
+{
+    long long id = db_int(r, i, 0, 0), used = 0;
+    int ok = account_tier_used(req->app->db, id, &used) == DB_OK;
+    json_object *t = json_object_new_object();
+    json_object_object_add(t, "used_last_24h", ok ? json_object_new_int64(used) : NULL);
+    json_object_object_add(t, "limit", lim > 0 ? json_object_new_int64(lim) : NULL);
+    json_object_object_add(
+        t, "remaining", ok && lim > 0 ? json_object_new_int64(used < lim ? lim - used : 0) : NULL);
+    json_object_object_add(
+        t, "percent",
+        ok && lim > 0 ? json_object_new_double(floor(1000.0 * (double)used / (double)lim) / 10)
+                      : NULL);
+    json_object_object_add(o, "tier_usage", t);
+
+    json_object *h = json_object_new_object();
+    json_object_object_add(h, "quality_event", json_str_or_null(db_val(r, i, 19)));
+    json_object_object_add(h, "quality_updated_at", json_str_or_null(db_val(r, i, 20)));
+    json_object_object_add(h, "account_event", json_str_or_null(db_val(r, i, 21)));
+    const char *restr = db_val(r, i, 22);
+    json_object *parsed = restr ? json_tokener_parse(restr) : NULL;
+    json_object_object_add(h, "restriction",
+                           parsed ? parsed : json_str_or_null(restr)); /* text when no details */
+    json_object_object_add(h, "account_updated_at", json_str_or_null(db_val(r, i, 23)));
+    time_t until = 0;
+    int restricted = account_restricted(db_val(r, i, 21), restr, time(NULL), &until);
+    json_object_object_add(h, "restricted", json_object_new_boolean(restricted));
+    char when[32] = "";
+    if (until > 0) {
+        struct tm tm;
+        gmtime_r(&until, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    json_object_object_add(h, "restriction_until",
+                           restricted && when[0] ? json_object_new_string(when) : NULL);
+    json_object_object_add(o, "health", h);
+
+    /* Campaigns stopped by Meta (a template, the account, an error code), not by a person. */
+    json_object *arr = json_object_new_array();
+    struct db_rows c;
+    if (db_query(req->app->db,
+                 "SELECT id, name, pause_kind, pause_reason, resumable FROM campaigns WHERE "
+                 "account_id = ? AND status = 'paused' AND pause_kind IN ('template', 'account', "
+                 "'error') ORDER BY updated_at DESC LIMIT 20",
+                 DB_ARGS(DB_INT(id)), &c) == DB_OK) {
+        for (size_t k = 0; k < c.nrows; k++) {
+            json_object *x = json_object_new_object();
+            json_object_object_add(x, "campaign_id", json_object_new_int64(db_int(&c, k, 0, 0)));
+            json_object_object_add(x, "name", json_str_or_null(db_val(&c, k, 1)));
+            json_object_object_add(x, "pause_kind", json_str_or_null(db_val(&c, k, 2)));
+            json_object_object_add(x, "pause_reason", json_str_or_null(db_val(&c, k, 3)));
+            json_object_object_add(x, "resumable",
+                                   json_object_new_boolean(db_int(&c, k, 4, 1) != 0));
+            json_object_array_add(arr, x);
+        }
+        db_rows_free(&c);
+    }
+    json_object_object_add(o, "paused_by_meta", arr);
 }
 
 static json_object *account_json(struct request *req, const struct db_rows *r, size_t i)
@@ -78,6 +156,7 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 17)));
     json_object_object_add(o, "updated_at", json_str_or_null(db_val(r, i, 18)));
+    add_health(req, o, r, i, lim);
     return o;
 }
 

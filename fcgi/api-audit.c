@@ -13,8 +13,6 @@
 #include "csvin.h"
 #include "db.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
-
 /* 1 when query has a parameter called name, whatever its value. */
 static int param_present(const char *query, const char *name)
 {

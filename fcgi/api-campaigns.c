@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "account_health.h"
 #include "accounts.h"
 #include "apival.h"
 #include "app.h"
@@ -23,7 +24,6 @@
 
 #define JSON_LIMIT (256 * 1024)
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 /* Column order is what campaign_json reads. */
 #define CAMPAIGN_COLUMNS                                                                                                                                                                     \
     "c.id, c.account_id, a.phone_number_id, c.name, c.template_name, c.template_language, "                                                                                                  \
@@ -49,6 +49,11 @@
                                                                                                 "t.missing_since IS NOT NULL, a.throughput_mps, a.timezone, a.campaigns_enabled, " TS(       \
                                                                                                     "c.updated_at") ", (SELECT COALESCE(SUM(m.sent + m.failed + m.blocked + m.unknown), 0) " \
                                                                                                                     "FROM send_minutes m WHERE m.campaign_id = c.id AND m.minute >= NOW() - INTERVAL 5 MINUTE)"
+/* Appended after CAMPAIGN_COLUMNS, read by add_pause_state from CAMPAIGN_MORE_AT on. */
+#define CAMPAIGN_MORE                                                                              \
+    ", c.wait_reason, c.pause_kind, c.resumable, c.replies_count, a.account_event, "               \
+    "a.restriction"
+#define CAMPAIGN_MORE_AT 41
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "        \
     "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
@@ -70,6 +75,49 @@ static double configured_rate(long long throughput, long long interval_ms)
     if (interval_ms > 0 && 1000.0 / (double)interval_ms < r)
         r = 1000.0 / (double)interval_ms;
     return r;
+}
+
+/* Why the campaign waits (worker), who paused it last and whether a resume would be accepted
+ * now: not while Meta must lift the cause (campaigns.resumable = 0, set by the webhook applier
+ * for a PAUSED/DISABLED template or a disabled account), the template is not APPROVED, the
+ * account is restricted or its campaigns are switched off. */
+static void add_pause_state(json_object *o, const struct db_rows *r, size_t i, const char *status)
+{
+    size_t m = CAMPAIGN_MORE_AT;
+    json_object_object_add(o, "wait_reason", json_str_or_null(db_val(r, i, m)));
+    json_object_object_add(o, "pause_kind", json_str_or_null(db_val(r, i, m + 1)));
+    json_object_object_add(o, "replies_count", json_object_new_int64(db_int(r, i, m + 3, 0)));
+    const char *code = NULL, *msg = NULL;
+    const char *tstatus = db_val(r, i, 34);
+    time_t until;
+    if (!status || strcmp(status, "paused") != 0) {
+        code = "not_paused";
+        msg = "only a paused campaign can be resumed";
+    } else if (db_int(r, i, m + 2, 1) == 0) {
+        code = "meta_must_lift";
+        msg = "Meta must lift the cause of the pause first (see the pause reason)";
+    } else if (!db_int(r, i, 38, 1)) {
+        code = "campaigns_disabled";
+        msg = "campaigns are disabled for this WhatsApp account";
+    } else if (!tstatus || db_int(r, i, 35, 0)) {
+        code = "template_missing";
+        msg = "the template is not in the cache or no longer exists at Meta";
+    } else if (strcmp(tstatus, "APPROVED") != 0) {
+        code = "template_not_approved";
+        msg = "the template is not APPROVED";
+    } else if (account_restricted(db_val(r, i, m + 4), db_val(r, i, m + 5), time(NULL), &until)) {
+        code = "account_restricted";
+        msg = "Meta restricts the WhatsApp account";
+    }
+    json_object_object_add(o, "resumable", json_object_new_boolean(code == NULL));
+    if (code && strcmp(code, "not_paused") != 0) {
+        json_object *b = json_object_new_object();
+        json_object_object_add(b, "code", json_object_new_string(code));
+        json_object_object_add(b, "message", json_object_new_string(msg));
+        json_object_object_add(o, "resume_blocked", b);
+    } else {
+        json_object_object_add(o, "resume_blocked", NULL);
+    }
 }
 
 /* Messages per minute over the last five minutes: column 40 (from send_minutes, never the
@@ -154,13 +202,15 @@ static json_object *campaign_json(const struct db_rows *r, size_t i)
     }
     json_object_object_add(o, "progress", p);
     json_object_object_add(o, "sandbox", json_object_new_boolean(db_int(r, i, 24, 0) != 0));
+    add_pause_state(o, r, i, status);
     return o;
 }
 
 static void answer_campaign(struct request *req, long long id, int status)
 {
     struct db_rows rows;
-    if (db_query(req->app->db, "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_FROM " WHERE c.id = ?",
+    if (db_query(req->app->db,
+                 "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_MORE CAMPAIGN_FROM " WHERE c.id = ?",
                  DB_ARGS(DB_INT(id)), &rows) != DB_OK) {
         http_db_error(req, "read the campaign");
         return;
@@ -517,7 +567,7 @@ void api_campaigns_list(struct request *req)
     }
     struct db_rows rows;
     int rc = db_query(req->app->db,
-                      "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_FROM
+                      "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_MORE CAMPAIGN_FROM
                       " WHERE c.id < ? AND (? IS NULL OR c.status = ?) AND (? = 0 OR "
                       "c.account_id = ?) AND (? IS NULL OR c.name LIKE ?) AND (? IS NULL OR "
                       "c.template_name = ?) AND (? IS NULL OR c.created_by = ?) "
@@ -560,6 +610,7 @@ struct camp {
     char tier[17], quality[17], tz[65];
     int has_cap, scheduled_future, started;
     char name[201];
+    int resumable, restricted; /* campaigns.resumable; Meta restricts the account now */
 };
 
 /* Reads (and, in a transaction, locks) the campaign. Returns 0, 1 when absent, -1 db error. */
@@ -567,14 +618,15 @@ static int camp_load(struct db *db, long long id, int lock, struct camp *c)
 {
     memset(c, 0, sizeof *c);
     struct db_rows r;
-    char sql[1024];
+    char sql[1400];
     snprintf(sql, sizeof sql,
              "SELECT c.id, c.account_id, c.status, c.template_name, c.template_language, "
              "c.param_map, c.total_count, c.pending_count, c.sending_count, c.failed_count, "
              "c.unknown_count, a.campaigns_enabled, a.access_token_enc IS NOT NULL, "
              "a.app_secret_enc IS NOT NULL, a.is_sandbox, a.default_country, a.throughput_mps, "
              "c.interval_ms, c.daily_cap, a.messaging_tier, a.quality_rating, a.timezone, "
-             "c.scheduled_at > NOW(3), c.started_at IS NOT NULL, c.name "
+             "c.scheduled_at > NOW(3), c.started_at IS NOT NULL, c.name, c.resumable, "
+             "a.account_event, a.restriction "
              "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id WHERE c.id = ?%s",
              lock ? " FOR UPDATE" : "");
     if (db_query(db, sql, DB_ARGS(DB_INT(id)), &r) != DB_OK)
@@ -609,6 +661,9 @@ static int camp_load(struct db *db, long long id, int lock, struct camp *c)
     c->scheduled_future = (int)db_int(&r, 0, 22, 0);
     c->started = (int)db_int(&r, 0, 23, 0);
     snprintf(c->name, sizeof c->name, "%s", db_val(&r, 0, 24));
+    c->resumable = (int)db_int(&r, 0, 25, 1);
+    time_t until;
+    c->restricted = account_restricted(db_val(&r, 0, 26), db_val(&r, 0, 27), time(NULL), &until);
     db_rows_free(&r);
     return 0;
 }
@@ -776,7 +831,7 @@ static void run_action(struct request *req, action_fn fn, int needs_body)
         /* answered already (a validation inside the action) */
     } else if (rc == 0 && f.status == 0) {
         struct db_rows rows;
-        if (db_query(db, "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_FROM " WHERE c.id = ?",
+        if (db_query(db, "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_MORE CAMPAIGN_FROM " WHERE c.id = ?",
                      DB_ARGS(DB_INT(req->ids[0])), &rows) == DB_OK &&
             rows.nrows == 1) {
             json_object *o = campaign_json(&rows, 0);
@@ -1076,7 +1131,8 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
                      DB_ARGS(DB_STR(when), DB_INT(c->id)), NULL)
            : db_exec(req->app->db,
                      "UPDATE campaigns SET status = 'running', scheduled_at = NULL, "
-                     "started_at = NOW(3), pause_reason = NULL WHERE id = ?",
+                     "started_at = NOW(3), pause_reason = NULL, pause_kind = NULL, resumable = 1 "
+                     "WHERE id = ?",
                      DB_ARGS(DB_INT(c->id)), NULL);
     if (rc != DB_OK)
         return -1;
@@ -1111,9 +1167,11 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
     char why[700];
     snprintf(why, sizeof why, "paused by %s%s%s", req->user, reason ? ": " : "",
              reason ? reason : "");
-    if (db_exec(req->app->db,
-                "UPDATE campaigns SET status = 'paused', pause_reason = ? WHERE id = ?",
-                DB_ARGS(DB_STR(why), DB_INT(c->id)), NULL) != DB_OK)
+    if (db_exec(
+            req->app->db,
+            "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = 'operator', "
+            "resumable = 1 WHERE id = ?",
+            DB_ARGS(DB_STR(why), DB_INT(c->id)), NULL) != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
     json_object_object_add(d, "from", json_object_new_string(c->status));
@@ -1134,12 +1192,20 @@ static int do_resume(struct request *req, json_object *in, struct camp *c, struc
     static const char *const ok[] = {"paused"};
     if (not_in(c, f, "be resumed (only a paused one can)", ok, 1))
         return -1;
+    if (!c->resumable)
+        return refuse(f, 409, "not_resumable", NULL,
+                      "Meta must lift the cause of this pause first (a paused or disabled "
+                      "template, a disabled account): see the pause reason");
+    if (c->restricted)
+        return refuse(f, 409, "account_restricted", NULL,
+                      "Meta restricts this WhatsApp account: resume once the restriction ends");
     if (sendable(req, c, f, NULL, NULL))
         return -1;
     /* A campaign paused before its scheduled time goes back to waiting for it. */
     const char *to = !c->started && c->scheduled_future ? "scheduled" : "running";
     if (db_exec(req->app->db,
-                "UPDATE campaigns SET status = ?, pause_reason = NULL, started_at = IF(? = "
+                "UPDATE campaigns SET status = ?, pause_reason = NULL, pause_kind = NULL, "
+                "started_at = IF(? = "
                 "'running', COALESCE(started_at, NOW(3)), started_at) WHERE id = ?",
                 DB_ARGS(DB_STR(to), DB_STR(to), DB_INT(c->id)), NULL) != DB_OK)
         return -1;
@@ -1291,10 +1357,11 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
         return -1;
     }
     if ((strcmp(c->status, "completed") == 0 || strcmp(c->status, "failed") == 0) &&
-        db_exec(db,
-                "UPDATE campaigns SET status = 'running', completed_at = NULL, pause_reason = NULL "
-                "WHERE id = ?",
-                DB_ARGS(DB_INT(c->id)), NULL) != DB_OK) {
+        db_exec(
+            db,
+            "UPDATE campaigns SET status = 'running', completed_at = NULL, pause_reason = NULL, "
+            "pause_kind = NULL WHERE id = ?",
+            DB_ARGS(DB_INT(c->id)), NULL) != DB_OK) {
         json_object_put(kept);
         return -1;
     }
@@ -1426,16 +1493,10 @@ void api_campaigns_preflight(struct request *req)
         PUSH(warnings, "no_app_secret",
              "the account has no app secret: status webhooks cannot be verified, so delivery "
              "and read counts will not move");
-    /* Budget: unique users reached in the last 24 h against the messaging tier. */
+    /* Budget: unique users reached in the last 24 h against the messaging tier, from the
+     * worker's own source (contact_pace), never a scan of the send log. */
     long long limit = apival_tier_limit(c.tier), used = 0;
-    if (db_query(db,
-                 "SELECT COUNT(DISTINCT s.phone) FROM send_log s JOIN campaigns c2 ON c2.id = "
-                 "s.campaign_id WHERE s.created_at >= NOW(3) - INTERVAL 1 DAY AND s.outcome = "
-                 "'sent' AND c2.account_id = ?",
-                 DB_ARGS(DB_INT(c.account_id)), &r) == DB_OK) {
-        used = db_int(&r, 0, 0, 0);
-        db_rows_free(&r);
-    }
+    account_tier_used(db, c.account_id, &used);
     json_object *b = json_object_new_object();
     json_object_object_add(b, "messaging_tier", json_object_new_string(c.tier));
     json_object_object_add(b, "limit", limit > 0 ? json_object_new_int64(limit) : NULL);

@@ -10,8 +10,6 @@
 #include "e164.h"
 #include "log.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
-
 /* The country numbers without a country code are read in: the only account's, else AR. */
 void app_default_country(struct db *db, char out[3])
 {

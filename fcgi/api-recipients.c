@@ -451,6 +451,23 @@ static int on_row(void *ctx, size_t line, size_t n, char **fields, const size_t 
     return commit_row(u);
 }
 
+/* A row the CSV reader had to drop (a field over MAX_FIELD bytes, more than MAX_FIELDS
+ * columns): rejected with its line like any other bad row, and the upload goes on. The header
+ * names the columns, so without it nothing can be read: that stops the upload. */
+static int on_skip(void *ctx, size_t line, int status, const char *what)
+{
+    struct upload *u = ctx;
+    char msg[160];
+    if (!u->have_header) {
+        snprintf(msg, sizeof msg, "line %zu: the header row is unusable (%s)", line, what);
+        return fail(u, 400, "invalid_csv", "body", msg);
+    }
+    u->rows++;
+    snprintf(msg, sizeof msg, "the row is dropped: %s", what);
+    reject(u, line, NULL, status == CSVIN_ETOO_MANY ? "too_many_fields" : "field_too_long", msg);
+    return 0;
+}
+
 /* Locks the campaign (imports into one campaign run one at a time) and reads what the rows
  * are checked against: the account's country, the mapping, the opt-out list. */
 static int load_campaign(struct upload *u)
@@ -627,6 +644,7 @@ void api_recipients_upload(struct request *req)
         http_error(req, 500, "internal", "out of memory", NULL);
         return;
     }
+    csvin_on_skip(csv, on_skip);
     size_t total = 0;
     int rc = db_begin(u->db);
     if (rc != DB_OK) {
@@ -914,8 +932,6 @@ answer:;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
-
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
 /* ?status=failed&phone=+549387&after=<phone>&limit=100: recipients in phone order. */
 void api_recipients_list(struct request *req)

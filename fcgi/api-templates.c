@@ -15,7 +15,6 @@
 
 #define JSON_LIMIT (256 * 1024)
 #define MAX_PAGES  200
-#define TS(col)    "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
 #define TEMPLATE_COLUMNS                                                                           \
     "t.id, t.account_id, t.meta_id, t.name, t.language, t.category, t.status, "                    \

@@ -135,5 +135,12 @@ void api_users_password(struct request *req);
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);
+/* The process's applier thread (own connection): started with the process, stopped (joined)
+ * before it exits. Returns -1 when it cannot start. */
+int webhook_applier_start(struct app *app);
+void webhook_applier_stop(void);
+
+/* A DATETIME column as the API's timestamp text; every session runs in UTC (lib/db.c). */
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
 #endif

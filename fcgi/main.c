@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,13 @@
 #include "userauth.h"
 
 static volatile sig_atomic_t stopping;
+
+/* Each process serves REQUEST_THREADS requests at once. POST /webhook runs on any of them
+ * in parallel (webhook.c is written for it: concurrent webhooks share one commit); every
+ * other request holds app_mu, so the API code and the process's connection see one request
+ * at a time, as always. */
+#define REQUEST_THREADS 4
+static pthread_mutex_t app_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_stop(int sig)
 {
@@ -69,11 +77,21 @@ static void handle(struct app *app, FCGX_Request *fr)
         if (!errno && *end == '\0' && v >= 0)
             req.content_length = v;
     }
-    if (!req.method || !req.path)
-        http_error(&req, 400, "bad_request", "missing request method or path", NULL);
-    else
-        app_dispatch(&req);
-
+    int webhook = req.method && req.path && strcmp(req.method, "POST") == 0 &&
+                  strcmp(req.path, "/webhook") == 0;
+    if (webhook) {
+        /* Anonymous, no session: nothing of app_dispatch's access checks applies. */
+        req.route = "/webhook";
+        req.role = ROLE_ANONYMOUS;
+        webhook_receive(&req);
+    } else {
+        pthread_mutex_lock(&app_mu);
+        if (!req.method || !req.path)
+            http_error(&req, 400, "bad_request", "missing request method or path", NULL);
+        else
+            app_dispatch(&req);
+        pthread_mutex_unlock(&app_mu);
+    }
     /* Drain what the handler did not read, so the kept-alive connection stays in step. */
     char sink[16384];
     while (FCGX_GetStr(sink, sizeof sink, fr->in) > 0)
@@ -89,27 +107,33 @@ static void handle(struct app *app, FCGX_Request *fr)
     free(req.body);
 }
 
-static int child_main(struct app *app, int listen_fd)
+struct serve_arg {
+    struct app *app;
+    int listen_fd;
+    int main_thread; /* the one that gets the stop signals and flushes idle counts */
+};
+
+/* One request thread's accept loop. */
+static void *serve(void *p)
 {
-    app->db = db_open(&app->cfg);
-    if (!app->db) {
-        log_error("out of memory");
-        return 1;
-    }
+    struct serve_arg *a = p;
+    struct app *app = a->app;
     FCGX_Request fr;
-    if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+    if (FCGX_InitRequest(&fr, a->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("FCGX_InitRequest failed");
-        db_close(app->db);
-        return 1;
+        return NULL;
     }
     while (!stopping) {
         /* Before blocking for the next request, give counts a second to be joined by more,
          * then flush them: an idle process must not sit on them. */
-        if (metrics_pending()) {
-            struct pollfd p = {.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd, .events = POLLIN};
-            int n = poll(&p, 1, 1000);
-            if (n == 0)
+        if (a->main_thread && metrics_pending()) {
+            struct pollfd pf = {.fd = fr.ipcFd >= 0 ? fr.ipcFd : a->listen_fd, .events = POLLIN};
+            int n = poll(&pf, 1, 1000);
+            if (n == 0) {
+                pthread_mutex_lock(&app_mu);
                 metrics_flush(app->db, 0);
+                pthread_mutex_unlock(&app_mu);
+            }
             if (n < 0 && errno == EINTR)
                 continue;
         }
@@ -123,12 +147,53 @@ static int child_main(struct app *app, int listen_fd)
         }
         handle(app, &fr);
         FCGX_Finish_r(&fr);
-        metrics_flush(app->db, 5.0);
+        if (a->main_thread) {
+            pthread_mutex_lock(&app_mu);
+            metrics_flush(app->db, 5.0);
+            pthread_mutex_unlock(&app_mu);
+        }
     }
-    metrics_flush(app->db, 0);
     FCGX_Free(&fr, 1);
+    return NULL;
+}
+
+static int child_main(struct app *app, int listen_fd)
+{
+    app->db = db_open(&app->cfg);
+    if (!app->db) {
+        log_error("out of memory");
+        return 1;
+    }
+    /* Webhook events are applied off the request path, by this thread (webhook.c). */
+    if (webhook_applier_start(app) < 0)
+        log_error("cannot start the webhook applier thread; stored events wait for "
+                  "another process or pregonctl webhooks-apply");
+    /* The other request threads start with signals blocked: a stop signal interrupts the
+     * main thread's accept(); the process then exits, ending them. */
+    struct serve_arg args[REQUEST_THREADS];
+    pthread_t threads[REQUEST_THREADS];
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (int i = 1; i < REQUEST_THREADS; i++) {
+        args[i] = (struct serve_arg){.app = app, .listen_fd = listen_fd, .main_thread = 0};
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&threads[i], &at, serve, &args[i]) != 0)
+            log_warn("cannot start request thread %d; serving with fewer", i);
+        pthread_attr_destroy(&at);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    args[0] = (struct serve_arg){.app = app, .listen_fd = listen_fd, .main_thread = 1};
+    serve(&args[0]);
+    webhook_applier_stop();
+    pthread_mutex_lock(&app_mu); /* a request in another thread finishes first */
+    metrics_flush(app->db, 0);
     db_close(app->db);
     app->db = NULL;
+    /* The other request threads end with the process (_exit), mid-request at worst: an
+     * unanswered webhook is delivered again by Meta, and storing is idempotent to apply. */
     return 0;
 }
 

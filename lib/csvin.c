@@ -49,6 +49,11 @@ struct csvin {
     size_t nfields, fields_cap;
     int row_nonempty;
 
+    /* a record that broke a limit: its fields are dropped until it ends (csvin_on_skip) */
+    csvin_skip_fn skip_fn;
+    int skip_status;
+    char skip_what[64];
+
     /* during csv_parse() */
     csvin_row_fn fn;
     void *ctx;
@@ -84,6 +89,33 @@ void csvin_free(struct csvin *c)
     free(c->lens);
     free(c->ptrs);
     free(c);
+}
+
+void csvin_on_skip(struct csvin *c, csvin_skip_fn fn)
+{
+    c->skip_fn = fn;
+}
+
+/* Marks the current record as skipped (first reason wins). */
+static void skip_record(struct csvin *c, int status, const char *what)
+{
+    if (c->skip_status)
+        return;
+    c->skip_status = status;
+    snprintf(c->skip_what, sizeof c->skip_what, "%s", what);
+}
+
+/* Drops what libcsv holds of the field being read, keeping only the bytes its state machine
+ * takes back at the end of the field (the trailing spaces and a closing quote). The field
+ * belongs to a skipped record, so its content never matters. */
+static void skip_field_buffer(struct csvin *c)
+{
+    size_t spaces = c->p.spaces < 64 ? c->p.spaces : 64;
+    size_t keep = spaces + 1 < c->p.entry_pos ? spaces + 1 : c->p.entry_pos;
+    if (keep)
+        memmove(c->p.entry_buf, c->p.entry_buf + c->p.entry_pos - keep, keep);
+    c->p.entry_pos = keep;
+    c->p.spaces = spaces;
 }
 
 const char *csvin_error(const struct csvin *c)
@@ -146,15 +178,29 @@ static void on_field(void *s, size_t len, void *data)
     struct csvin *c = data;
     if (c->rc)
         return;
+    if (c->skip_status) {
+        c->field_line = c->line;
+        return;
+    }
     if (len > c->max_field) {
         char what[64];
         snprintf(what, sizeof what, "field longer than %zu bytes", c->max_field);
+        if (c->skip_fn) {
+            skip_record(c, CSVIN_EFIELD_LONG, what);
+            c->field_line = c->line;
+            return;
+        }
         fail(c, CSVIN_EFIELD_LONG, c->field_line, what);
         return;
     }
     if (c->nfields == c->max_fields) {
         char what[64];
         snprintf(what, sizeof what, "more than %zu fields", c->max_fields);
+        if (c->skip_fn) {
+            skip_record(c, CSVIN_ETOO_MANY, what);
+            c->field_line = c->line;
+            return;
+        }
         fail(c, CSVIN_ETOO_MANY, c->rec_line, what);
         return;
     }
@@ -192,7 +238,14 @@ static void on_row(int ch, void *data)
     (void)ch;
     struct csvin *c = data;
     c->in_record = 0;
-    if (!c->rc && c->row_nonempty && c->fn) {
+    if (!c->rc && c->skip_status) {
+        int r = c->skip_fn(c->ctx, c->rec_line, c->skip_status, c->skip_what);
+        if (r) {
+            c->rc = r;
+            snprintf(c->err, sizeof c->err, "line %zu: stopped by the skip callback", c->rec_line);
+        }
+        c->skip_status = 0;
+    } else if (!c->rc && c->row_nonempty && c->fn) {
         for (size_t i = 0; i < c->nfields; i++)
             c->ptrs[i] = c->row + c->offs[i];
         c->ptrs[c->nfields] = NULL;
@@ -243,9 +296,14 @@ static void parse_line(struct csvin *c, const char *s, size_t n)
         if (c->p.entry_pos > c->max_field + c->p.spaces + 1) {
             char what[64];
             snprintf(what, sizeof what, "field longer than %zu bytes", c->max_field);
-            fail(c, CSVIN_EFIELD_LONG, c->field_line, what);
-            return;
+            if (!c->skip_fn) {
+                fail(c, CSVIN_EFIELD_LONG, c->field_line, what);
+                return;
+            }
+            skip_record(c, CSVIN_EFIELD_LONG, what);
         }
+        if (c->skip_status)
+            skip_field_buffer(c);
         s += k;
         n -= k;
     }

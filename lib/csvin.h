@@ -44,6 +44,17 @@ void csvin_free(struct csvin *c);
 typedef int (*csvin_row_fn)(void *ctx, size_t line, size_t nfields, char **fields,
                             const size_t *lens);
 
+/* Called instead of the row callback for a record that breaks a limit: a field longer than
+ * max_field (status CSVIN_EFIELD_LONG) or more than max_fields fields (CSVIN_ETOO_MANY). line
+ * = where the record starts; what = the reason in English ("field longer than 65536 bytes").
+ * The record's content is dropped as it streams by, so memory stays bounded. Return 0 to go
+ * on, non-zero to stop as the row callback does. */
+typedef int (*csvin_skip_fn)(void *ctx, size_t line, int status, const char *what);
+
+/* Installs fn (NULL: none, the default). Without it, a record that breaks a limit stops the
+ * parse with that status. Call before the first csvin_feed(). */
+void csvin_on_skip(struct csvin *c, csvin_skip_fn fn);
+
 /* Parses the next chunk of the input, of any size, calling fn for each complete record.
  * Returns 0, a negative enum csvin_status (see csvin_error()), or the non-zero value fn
  * returned. Errors and stops are sticky: later calls return the same value. */

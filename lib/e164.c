@@ -1,8 +1,9 @@
 /* E.164 normalization: one linear pass to collect digits, then per-country rules.
  *
  * Country rules (both for national input and for "+CC ..." input of that country):
- *   AR +54  WhatsApp mobiles are +54 9 <area><subscriber> (10 digits): drop trunk 0 and the
- *           "15" after the area code, insert the 9.
+ *   AR +54  WhatsApp mobiles are +54 9 <area><subscriber> (10 digits; area codes of 2, 3 or 4
+ *           digits, local numbers of 8, 7 or 6): drop trunk 0 and the "15" after the area code,
+ *           insert the 9 (checked against libphonenumber's AR metadata).
  *   MX +52  10 digits; drop the legacy mobile 1 and the old 044/045/01 national prefixes.
  *   CO +57  10 digits: mobiles 3..., landlines 60X...
  *   ES +34  9 digits starting with 6-9.
@@ -217,7 +218,11 @@ static int starts(const char *d, size_t n, const char *prefix)
     return n >= k && memcmp(d, prefix, k) == 0;
 }
 
-/* Argentine 3-digit area codes; 11 is the only 2-digit one and the others have 4 digits. */
+/* Argentine 3-digit area codes; 11 is the only 2-digit one and the others have 4 digits. The
+ * list is the one of libphonenumber's AR metadata (resources/PhoneNumberMetadata.xml, the
+ * mobile pattern: 2(?:2[013]|3[067]|49|6[01346]|80|9[147-9])|3(?:36|4[12358]|5[138]|6[24]|
+ * 7[069]|8[013578])). Where a 4-digit code begins like one of these (2202, 2972, 3435, ...),
+ * its local number is 6 digits and the "15" search below still finds it. */
 static const uint8_t ar_area3_table[1000] = {
     [220] = 1, [221] = 1, [223] = 1, [230] = 1, [236] = 1, [237] = 1, [249] = 1, [260] = 1,
     [261] = 1, [263] = 1, [264] = 1, [266] = 1, [280] = 1, [291] = 1, [294] = 1, [297] = 1,

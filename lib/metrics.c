@@ -97,10 +97,14 @@ static int series_cmp(const void *a, const void *b)
 int metrics_flush(struct db *db, double min_interval_s)
 {
     double now = now_s();
-    if (!metrics_pending() || (min_interval_s > 0 && now - last_flush < min_interval_s))
-        return DB_OK;
-    /* Take the counts out under the lock; write them without it. */
+    /* Take the counts out under the lock; write them without it. (A process may flush from
+     * more than one thread, each with its own connection: the FastCGI applier.) */
     pthread_mutex_lock(&mu);
+    if (nreg == 0 || (min_interval_s > 0 && now - last_flush < min_interval_s)) {
+        pthread_mutex_unlock(&mu);
+        return DB_OK;
+    }
+    last_flush = now;
     int n = nreg;
     struct series *snap = malloc(sizeof *snap * (size_t)(n ? n : 1));
     if (snap) {
@@ -130,9 +134,7 @@ int metrics_flush(struct db *db, double min_interval_s)
     }
     free(sql);
     free(args);
-    if (rc == DB_OK) {
-        last_flush = now;
-    } else {
+    if (rc != DB_OK) {
         /* Not written: the counts go with the next flush. */
         log_warn("metrics flush: %s", db_error(db));
         pthread_mutex_lock(&mu);

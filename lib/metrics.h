@@ -2,7 +2,7 @@
  *
  * A process counts in memory (metrics_add, metrics_observe) and now and then adds its counts
  * to the table metric_counters with one statement (metrics_flush); GET /metrics reads the
- * table. Not thread-safe: one registry per process, as every Pregón process is single-threaded. */
+ * table. One registry per process, shared by its threads (a mutex guards it). */
 #ifndef PREGON_METRICS_H
 #define PREGON_METRICS_H
 

@@ -75,6 +75,12 @@ static void funnel_up(struct msg_delta *d, int from, int to)
 
 void msg_delta_move(struct msg_delta *d, enum msg_status from, enum msg_status to)
 {
+    msg_delta_move_counted(d, from, to, 0);
+}
+
+void msg_delta_move_counted(struct msg_delta *d, enum msg_status from, enum msg_status to,
+                            int already_sent)
+{
     if (from == to)
         return;
     int *a = slot(d, from), *b = slot(d, to);
@@ -83,6 +89,8 @@ void msg_delta_move(struct msg_delta *d, enum msg_status from, enum msg_status t
     if (b)
         (*b)++;
     int sf = stage(from), st = stage(to);
+    if (already_sent && sf < 1)
+        sf = 1; /* the funnel's sent stage holds it since its first acceptance */
     if (st > sf)
         funnel_up(d, sf, st);
 }
@@ -128,6 +136,16 @@ int msg_transition(enum msg_status cur, enum msg_status next, struct msg_delta *
     default:
         return 0; /* read is final; pending, blocked, cancelled never had a message */
     }
+}
+
+int msg_transition_counted(enum msg_status cur, enum msg_status next, int already_sent,
+                           struct msg_delta *d)
+{
+    int r = msg_transition(cur, next, d);
+    /* From sending or unknown, msg_transition counts exactly one sent. */
+    if (r && already_sent && (cur == MSG_SENDING || cur == MSG_UNKNOWN))
+        d->sent--;
+    return r;
 }
 
 int msg_delta_is_zero(const struct msg_delta *d)

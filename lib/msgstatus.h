@@ -35,6 +35,19 @@ int msg_transition(enum msg_status cur, enum msg_status next, struct msg_delta *
  * changes decided by the sender (claim, outcome, retry, cancel). */
 void msg_delta_move(struct msg_delta *d, enum msg_status from, enum msg_status to);
 
+/* msg_delta_move for a recipient that may have been counted as sent already: an earlier
+ * attempt was accepted (its sent_at is set) and an operator's retry sent it again. Then
+ * reaching sent (or beyond) does not count it a second time. already_sent 0: the same as
+ * msg_delta_move. */
+void msg_delta_move_counted(struct msg_delta *d, enum msg_status from, enum msg_status to,
+                            int already_sent);
+
+/* msg_transition for a recipient that may have been counted as sent already (its sent_at is
+ * set: an earlier attempt was accepted, then an operator's retry sent it again). A status
+ * event for it while it is sending or unknown does not count it as sent a second time. */
+int msg_transition_counted(enum msg_status cur, enum msg_status next, int already_sent,
+                           struct msg_delta *d);
+
 int msg_delta_is_zero(const struct msg_delta *d);
 
 #endif

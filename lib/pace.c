@@ -1,20 +1,28 @@
 #include "pace.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+long long pace_margin_us(int mps)
+{
+    if (mps <= 0)
+        return 0;
+    long long slot = 1000000LL / mps;
+    return slot > PACE_MARGIN_US ? slot : PACE_MARGIN_US;
+}
 
 long long pace_interval_us(int mps)
 {
     if (mps <= 0)
         return 0;
-    double slack = mps / 200.0;
-    if (slack < 1)
-        slack = 1;
-    double eff = mps - slack;
-    if (eff < 0.5)
-        eff = mps > 1 ? mps - 0.5 : mps * 0.9;
-    long long us = (long long)(1e6 / eff + 0.999);
+    long long us = (1000000LL + pace_margin_us(mps) + mps - 1) / mps;
     return us > 0 ? us : 1;
+}
+
+long long pace_window_us(int mps)
+{
+    return 1000000LL + pace_margin_us(mps) / 2;
 }
 
 int pace_chunk(long long interval_us, int chunk_ms, int demand)
@@ -35,7 +43,7 @@ int pace_chunk(long long interval_us, int chunk_ms, int demand)
 
 long long pace_tolerance_us(long long interval_us)
 {
-    return interval_us > 2000 ? interval_us : 2000;
+    return interval_us > 3000 ? interval_us : 3000;
 }
 
 long long pace_reserve(long long *next_us, long long earliest_us, long long interval_us, int n)
@@ -129,6 +137,16 @@ int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct
     if (b->n < min_attempts || b->n == 0 || pct <= 0)
         return 0;
     return (long long)b->errors * 100 >= (long long)pct * b->n;
+}
+
+int pace_param_pause(const struct pace_breaker *b, int threshold, int last_code, const char *last,
+                     char *why, size_t len)
+{
+    if (threshold <= 0 || b->params < threshold)
+        return 0;
+    snprintf(why, len, "parameter errors repeat: %d of the last %d attempts (last: %d %.300s)",
+             b->params, b->n, last_code, last ? last : "");
+    return 1;
 }
 
 int pace_window_wait_min(int start_h, int end_h, int m)

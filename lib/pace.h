@@ -8,18 +8,36 @@
 
 /* ---- rate: slots on a timeline ------------------------------------------------------- */
 
-/* Microseconds between two slots for a limit of mps messages/s. The pace keeps a little
- * below the limit (max(1, mps/200) messages/s less) so that jitter between us and Meta
- * never makes a one-second window hold more than mps. mps <= 0: 0 (unlimited). */
+/* The jitter a limit must survive, as time rather than as a fraction of the rate: the far
+ * side counts a sliding one-second window on its own clock, and a request may reach it a
+ * few ms later or earlier than it left (scheduling on either side). Slots are spaced so
+ * that mps of them span one second plus this margin: PACE_MARGIN_US, or one slot's worth
+ * when that is more (slow numbers can afford it: 80/s keeps 12.5 ms). */
+#define PACE_MARGIN_US 8000
+
+/* The margin for a limit of mps messages/s (above). */
+long long pace_margin_us(int mps);
+
+/* Microseconds between two slots for a limit of mps messages/s: (1 s + margin) / mps, so
+ * 80/s paces at 79.0/s and 1000/s at 992/s, and any one-second window holds at most mps
+ * sends even when they reach the far side up to the margin apart from when they were due.
+ * mps <= 0: 0 (unlimited). */
 long long pace_interval_us(int mps);
 
 /* Slots to reserve at once: about chunk_ms worth at this interval, at least 1, at most
  * demand (what is waiting) when demand > 0. interval_us 0 (unlimited): demand or 1. */
 int pace_chunk(long long interval_us, int chunk_ms, int demand);
 
-/* How late a slot may still be used: one interval, at least 2 ms. A later slot is
+/* How late a slot may still be used: one interval, at least 3 ms (a loaded machine wakes
+ * up that late routinely; dropping such slots wasted ~1% of the rate). A later slot is
  * dropped rather than used, so late sends never bunch up. */
 long long pace_tolerance_us(long long interval_us);
+
+/* The sender's own safety net: at most mps starts in any pace_window_us(mps), on its own
+ * clock. A second plus half the margin: slots that are on time or late within their
+ * tolerance never trip it, while a burst after a stall cannot exceed mps in the far side's
+ * second. */
+long long pace_window_us(int mps);
 
 /* Reserves n consecutive slots on a timeline whose next free slot is *next_us, none before
  * earliest_us. Returns the first slot and advances *next_us past the last one. */
@@ -57,6 +75,12 @@ void pace_breaker_init(struct pace_breaker *b, int window);
 void pace_breaker_add(struct pace_breaker *b, enum pace_kind k);
 /* 1 when at least min_attempts are in the window and errors reach pct percent of them. */
 int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct);
+/* The rule for parameter errors (100, 132000, 132012), shared by the worker's recorder and
+ * the webhook applier (statuses `failed` with those codes): with threshold (> 0) or more of
+ * them among the attempts in the window, the campaign pauses. Returns 1 and writes the
+ * reason into why (last_code, last: the latest error) when it must, else 0. */
+int pace_param_pause(const struct pace_breaker *b, int threshold, int last_code, const char *last,
+                     char *why, size_t len);
 
 /* ---- send window ----------------------------------------------------------------------- */
 

@@ -13,12 +13,24 @@
 #include "log.h"
 #include "msgstatus.h"
 #include "optout.h"
+#include "pace.h"
 
 #define CHUNK          64 /* rows per multi-row statement */
 #define SWEEP_EVENTS   64 /* stored events per sweep transaction */
 #define MAX_ATTEMPTS   5  /* failed applies before only an explicit sweep retries */
 #define RETRY_24H_S    86400
 #define KEYWORDS_TTL_S 30
+
+/* The worker's window and parameter-error threshold (webhook_apply_set_policy). */
+static int policy_window = 50, policy_param_pause = 3;
+
+void webhook_apply_set_policy(int breaker_window, int param_pause)
+{
+    policy_window = breaker_window < 1                  ? 1
+                    : breaker_window > PACE_BREAKER_MAX ? PACE_BREAKER_MAX
+                                                        : breaker_window;
+    policy_param_pause = param_pause;
+}
 
 int webhook_callback_format(char *out, size_t outlen, long long campaign_id, long long recipient_id)
 {
@@ -212,12 +224,15 @@ struct rec {
     int code;
     char etext[1024];
     int touched;
+    int was_sent; /* sent_at was set when loaded: an earlier attempt is counted as sent */
 };
 
 struct camp {
     long long id;
     struct msg_delta d;
     int replies;
+    int param_code;       /* a `failed` with a parameter error (100, 132000, 132012) came */
+    char param_text[512]; /* ... its details */
 };
 
 struct batch {
@@ -492,7 +507,8 @@ static long find_rec_by_id(struct batch *b, long long id)
     return -1;
 }
 
-/* Adds the rows (id, campaign_id, status, wamid, phone) as recipients of the batch. */
+/* Adds the rows (id, campaign_id, status, wamid, phone, sent_at IS NOT NULL) as recipients
+ * of the batch. */
 static int add_recs(struct batch *b, struct db_rows *r)
 {
     for (size_t i = 0; i < r->nrows; i++) {
@@ -511,6 +527,7 @@ static int add_recs(struct batch *b, struct db_rows *r)
             c->has_wamid = 1;
         }
         snprintf(c->phone, sizeof c->phone, "%s", db_val(r, i, 4) ? db_val(r, i, 4) : "");
+        c->was_sent = db_int(r, i, 5, 0) != 0;
         int rc = campaign_account(b->db, c->campaign, &c->account);
         if (rc != DB_OK)
             return rc;
@@ -546,10 +563,11 @@ static int lock_recipients(struct batch *b)
         for (size_t i = 0; i < kb; i++)
             args[i] = DB_STR(w[off + (i < k ? i : k - 1)]);
         repeat_sql(ph, sizeof ph, "?", kb);
-        snprintf(sql, sizeof sql,
-                 "SELECT id, campaign_id, status, wamid, phone FROM recipients "
-                 "WHERE wamid IN (%s) FOR UPDATE",
-                 ph);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM recipients "
+            "WHERE wamid IN (%s) FOR UPDATE",
+            ph);
         struct db_rows r;
         rc = db_query(b->db, sql, args, kb, &r);
         if (rc == DB_OK) {
@@ -572,11 +590,12 @@ static int lock_recipients(struct batch *b)
             continue;
         }
         struct db_rows r;
-        rc = db_query(b->db,
-                      "SELECT id, campaign_id, status, wamid, phone FROM recipients "
-                      "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
-                      "FOR UPDATE",
-                      DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(it->wamid)), &r);
+        rc = db_query(
+            b->db,
+            "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM recipients "
+            "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
+            "FOR UPDATE",
+            DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(it->wamid)), &r);
         if (rc != DB_OK)
             break;
         rc = add_recs(b, &r);
@@ -595,6 +614,20 @@ static int lock_recipients(struct batch *b)
     return rc;
 }
 
+struct item_key {
+    const char *wamid, *raw;
+    size_t ix;
+};
+
+static int cmp_item_key(const void *a, const void *b)
+{
+    const struct item_key *x = a, *y = b;
+    int d = strcmp(x->wamid, y->wamid);
+    if (!d)
+        d = strcmp(x->raw, y->raw);
+    return d ? d : (x->ix > y->ix) - (x->ix < y->ix);
+}
+
 /* Records each new (wamid, status) in message_statuses; marks the items that are new.
  * Statuses without a recipient stay there unapplied until the wamid is recorded. */
 static int dedupe_statuses(struct batch *b)
@@ -602,24 +635,24 @@ static int dedupe_statuses(struct batch *b)
     /* Sorted (wamid, status) so concurrent inserts take the key locks in one order. */
     size_t n = 0;
     size_t *ix = malloc((b->nitems + 1) * sizeof *ix);
-    if (!ix)
+    struct item_key *keys = malloc((b->nitems + 1) * sizeof *keys);
+    if (!ix || !keys) {
+        free(ix);
+        free(keys);
         return DB_ERR;
-    for (size_t i = 0; i < b->nitems; i++)
-        if (b->items[i].rec != -2 && !b->items[i].pending)
-            ix[n++] = i;
-    /* insertion sort is fine: payloads carry tens to hundreds of statuses */
-    for (size_t i = 1; i < n; i++) {
-        size_t v = ix[i], j = i;
-        while (j > 0) {
-            const struct st_item *a = &b->items[ix[j - 1]], *c = &b->items[v];
-            int d = strcmp(a->wamid, c->wamid);
-            if (d < 0 || (d == 0 && strcmp(a->raw, c->raw) <= 0))
-                break;
-            ix[j] = ix[j - 1];
-            j--;
-        }
-        ix[j] = v;
     }
+    for (size_t i = 0; i < b->nitems; i++)
+        if (b->items[i].rec != -2 && !b->items[i].pending) {
+            keys[n].wamid = b->items[i].wamid;
+            keys[n].raw = b->items[i].raw;
+            keys[n].ix = i;
+            n++;
+        }
+    /* a 3 MB body carries tens of thousands of statuses: qsort, never quadratic */
+    qsort(keys, n, sizeof *keys, cmp_item_key);
+    for (size_t i = 0; i < n; i++)
+        ix[i] = keys[i].ix;
+    free(keys);
     int rc = DB_OK;
     enum { PER = 10 };
     char rows[CHUNK * 64], sql[CHUNK * 64 + 512];
@@ -715,6 +748,17 @@ static int failed_policy(struct batch *b, struct st_item *it, struct rec *c)
     case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
     case CLOUDAPI_ACT_STOP_CAMPAIGN:
         return pause_campaign(b, c->campaign, "error", 1, reason);
+    case CLOUDAPI_ACT_FAIL_PARAM: {
+        /* Decided once the batch's recipients are written (param_pauses): the window is
+         * the campaign's latest outcomes, this batch's included. */
+        struct camp *k = camp_get(b, c->campaign);
+        if (!k)
+            return DB_ERR;
+        k->param_code = it->code;
+        cut(it->etext ? it->etext : cloudapi_explain(it->code, "es"), k->param_text,
+            sizeof k->param_text);
+        return DB_OK;
+    }
     case CLOUDAPI_ACT_PAUSE_NUMBER:
     case CLOUDAPI_ACT_STOP_ACCOUNT:
     case CLOUDAPI_ACT_STOP_NUMBER:
@@ -743,7 +787,7 @@ static int apply_item(struct batch *b, struct st_item *it)
             tmin(&c->t_read, it->t);
     }
     struct msg_delta d = {0};
-    if (!msg_transition(cur, it->next, &d)) {
+    if (!msg_transition_counted(cur, it->next, c->was_sent, &d)) {
         b->st->ignored++;
         return DB_OK;
     }
@@ -769,35 +813,105 @@ static int apply_item(struct batch *b, struct st_item *it)
     return DB_OK;
 }
 
+/* Writes the touched recipients, CHUNK rows per statement: each row's new values are a row
+ * of a derived table joined on the id (the times keep the earliest event, as one by one). */
 static int update_recs(struct batch *b)
 {
-    for (size_t i = 0; i < b->nrecs; i++) {
-        struct rec *c = &b->recs[i];
-        if (!c->touched)
+    enum { PER = 11 };
+    size_t n = 0;
+    size_t *ix = malloc((b->nrecs + 1) * sizeof *ix);
+    db_arg *args = malloc(CHUNK * PER * sizeof *args);
+    static const char more[] = " UNION ALL SELECT ?,?,?,?,?,?,?,?,?,?,?";
+    size_t rows_len = CHUNK * sizeof more + 1, sql_len = rows_len + 1536;
+    char *rows = malloc(rows_len), *sql = malloc(sql_len);
+    int rc = ix && args && rows && sql ? DB_OK : DB_ERR;
+    for (size_t i = 0; rc == DB_OK && i < b->nrecs; i++)
+        if (b->recs[i].touched)
+            ix[n++] = i;
+    for (size_t off = 0; off < n && rc == DB_OK; off += CHUNK) {
+        size_t k = n - off < CHUNK ? n - off : CHUNK, kb = bucket(k), a = 0;
+        for (size_t i = 0; i < kb; i++) {
+            const struct rec *c = &b->recs[ix[off + (i < k ? i : k - 1)]];
+            args[a++] = DB_INT(c->id);
+            args[a++] = DB_STR(msg_status_name(c->st));
+            args[a++] = DB_STR(c->wamid);
+            args[a++] = DB_INT(c->t_sent);
+            args[a++] = DB_INT(c->t_deliv);
+            args[a++] = DB_INT(c->t_read);
+            args[a++] = DB_INT(c->err_mode);
+            args[a++] = DB_INT(c->t_failed);
+            args[a++] = c->code ? DB_INT(c->code) : DB_NULL;
+            args[a++] = c->etext[0] ? DB_STR(c->etext) : DB_NULL;
+            args[a++] = DB_INT(c->retry_at);
+        }
+        rows[0] = '\0';
+        for (size_t i = 1; i < kb; i++)
+            memcpy(rows + (i - 1) * (sizeof more - 1), more, sizeof more);
+        snprintf(sql, sql_len,
+                 "UPDATE recipients r JOIN (SELECT ? AS id, ? AS st, ? AS w, ? AS ts, ? AS td, "
+                 "? AS tr, ? AS em, ? AS tf, ? AS code, ? AS et, ? AS ra%s) v ON r.id = v.id "
+                 "SET r.status = v.st, r.wamid = COALESCE(r.wamid, v.w), "
+                 "r.sent_at = IF(v.ts > 0, LEAST(COALESCE(r.sent_at, FROM_UNIXTIME(v.ts)), "
+                 "FROM_UNIXTIME(v.ts)), r.sent_at), "
+                 "r.delivered_at = IF(v.td > 0, LEAST(COALESCE(r.delivered_at, "
+                 "FROM_UNIXTIME(v.td)), FROM_UNIXTIME(v.td)), r.delivered_at), "
+                 "r.read_at = IF(v.tr > 0, LEAST(COALESCE(r.read_at, FROM_UNIXTIME(v.tr)), "
+                 "FROM_UNIXTIME(v.tr)), r.read_at), "
+                 "r.failed_at = CASE v.em WHEN 1 THEN FROM_UNIXTIME(v.tf) WHEN 2 THEN NULL "
+                 "ELSE r.failed_at END, "
+                 "r.last_error_code = CASE v.em WHEN 1 THEN v.code WHEN 2 THEN NULL "
+                 "ELSE r.last_error_code END, "
+                 "r.last_error_text = CASE v.em WHEN 1 THEN v.et WHEN 2 THEN NULL "
+                 "ELSE r.last_error_text END, "
+                 "r.next_attempt_at = IF(v.ra > 0, FROM_UNIXTIME(v.ra), r.next_attempt_at)",
+                 rows);
+        rc = db_exec(b->db, sql, args, a, NULL);
+    }
+    free(ix);
+    free(args);
+    free(rows);
+    free(sql);
+    return rc;
+}
+
+/* The worker's rule for parameter errors (lib/pace: pace_param_pause), over the campaign's
+ * latest outcomes as its recipients record them (the worker's sends and these statuses). */
+static int param_pauses(struct batch *b)
+{
+    for (size_t i = 0; i < b->ncamps; i++) {
+        struct camp *k = &b->camps[i];
+        if (!k->param_code || policy_param_pause <= 0)
             continue;
-        int rc = db_exec(
-            b->db,
-            "UPDATE recipients SET status = ?, wamid = COALESCE(wamid, ?), "
-            "sent_at = IF(? > 0, LEAST(COALESCE(sent_at, FROM_UNIXTIME(?)), FROM_UNIXTIME(?)), "
-            "sent_at), "
-            "delivered_at = IF(? > 0, LEAST(COALESCE(delivered_at, FROM_UNIXTIME(?)), "
-            "FROM_UNIXTIME(?)), delivered_at), "
-            "read_at = IF(? > 0, LEAST(COALESCE(read_at, FROM_UNIXTIME(?)), FROM_UNIXTIME(?)), "
-            "read_at), "
-            "failed_at = CASE ? WHEN 1 THEN FROM_UNIXTIME(?) WHEN 2 THEN NULL ELSE failed_at END, "
-            "last_error_code = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL ELSE last_error_code END, "
-            "last_error_text = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL ELSE last_error_text END, "
-            "next_attempt_at = IF(? > 0, FROM_UNIXTIME(?), next_attempt_at) WHERE id = ?",
-            DB_ARGS(DB_STR(msg_status_name(c->st)), DB_STR(c->wamid), DB_INT(c->t_sent),
-                    DB_INT(c->t_sent), DB_INT(c->t_sent), DB_INT(c->t_deliv), DB_INT(c->t_deliv),
-                    DB_INT(c->t_deliv), DB_INT(c->t_read), DB_INT(c->t_read), DB_INT(c->t_read),
-                    DB_INT(c->err_mode), DB_INT(c->t_failed), DB_INT(c->err_mode),
-                    c->code ? DB_INT(c->code) : DB_NULL, DB_INT(c->err_mode),
-                    c->etext[0] ? DB_STR(c->etext) : DB_NULL, DB_INT(c->retry_at),
-                    DB_INT(c->retry_at), DB_INT(c->id)),
-            NULL);
+        struct db_rows r;
+        int rc = db_query(b->db,
+                          "SELECT status, last_error_code FROM recipients WHERE campaign_id = ? "
+                          "AND status IN ('sent', 'delivered', 'read', 'failed', 'blocked') "
+                          "ORDER BY COALESCE(failed_at, sent_at) DESC, id DESC LIMIT ?",
+                          DB_ARGS(DB_INT(k->id), DB_INT(policy_window)), &r);
         if (rc != DB_OK)
             return rc;
+        struct pace_breaker br;
+        pace_breaker_init(&br, policy_window);
+        for (size_t j = r.nrows; j-- > 0;) { /* oldest first, as they happened */
+            long long code = db_int(&r, j, 1, 0);
+            int failed = db_val(&r, j, 0) && strcmp(db_val(&r, j, 0), "failed") == 0;
+            enum pace_kind kind = PACE_OK;
+            if (failed &&
+                cloudapi_classify((int)code, CLOUDAPI_HTTP_WEBHOOK) == CLOUDAPI_ACT_FAIL_PARAM)
+                kind = PACE_PARAM_ERROR;
+            else if (failed)
+                kind = PACE_ERROR;
+            pace_breaker_add(&br, kind);
+        }
+        db_rows_free(&r);
+        char why[1100];
+        if (pace_param_pause(&br, policy_param_pause, k->param_code, k->param_text, why,
+                             sizeof why)) {
+            rc = pause_campaign(b, k->id, "parameters", 1, why);
+            if (rc != DB_OK)
+                return rc;
+        }
+        k->param_code = 0;
     }
     return DB_OK;
 }
@@ -836,6 +950,8 @@ static int apply_statuses(struct batch *b)
             rc = apply_item(b, &b->items[i]);
     if (rc == DB_OK)
         rc = update_recs(b);
+    if (rc == DB_OK)
+        rc = param_pauses(b);
     return rc;
 }
 
@@ -1013,7 +1129,8 @@ static int apply_template(struct batch *b, json_object *v, long long account)
     snprintf(why, sizeof why, "%s%s%s%s%s", reason ? reason : "", title ? " " : "",
              title ? title : "", desc ? ": " : "", desc ? desc : "");
     char st[33];
-    cut(event, st, sizeof st);
+    /* REINSTATED is an event, not a status: the template is usable again, as APPROVED. */
+    cut(strcmp(event, "REINSTATED") == 0 ? "APPROVED" : event, st, sizeof st);
     rc = db_exec(b->db,
                  "INSERT INTO templates (account_id, meta_id, name, language, status, "
                  "status_reason) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -1331,6 +1448,43 @@ int webhook_store(struct db *db, const struct webhook_src *src, const char *sign
     return rc;
 }
 
+int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n)
+{
+    static const char one[] = ",(?,?,?)";
+    if (n == 0 || n > WEBHOOK_STORE_MAX)
+        return DB_ERR;
+    char sql[128 + WEBHOOK_STORE_MAX * sizeof one];
+    char(*csv)[256] = malloc(n * sizeof *csv);
+    db_arg *args = malloc(n * 3 * sizeof *args);
+    int rc = DB_ERR;
+    if (csv && args) {
+        size_t o = (size_t)snprintf(sql, sizeof sql,
+                                    "INSERT INTO webhook_events (signature, "
+                                    "verified_accounts, body) VALUES (?,?,?)");
+        for (size_t i = 0; i < n; i++) {
+            if (i) {
+                memcpy(sql + o, one, sizeof one);
+                o += sizeof one - 1;
+            }
+            verified_csv(v[i].src, csv[i], sizeof csv[i]);
+            args[3 * i] = DB_STR(v[i].signature);
+            args[3 * i + 1] = DB_STR(csv[i][0] ? csv[i] : NULL);
+            args[3 * i + 2] = DB_STRN(v[i].body, v[i].len);
+        }
+        /* One statement, one commit; RETURNING gives the ids in the rows' order. */
+        snprintf(sql + o, sizeof sql - o, " RETURNING id");
+        struct db_rows r;
+        rc = db_query(db, sql, args, 3 * n, &r);
+        for (size_t i = 0; i < n; i++)
+            *v[i].event_id = rc == DB_OK && i < r.nrows ? db_int(&r, i, 0, 0) : 0;
+        if (rc == DB_OK)
+            db_rows_free(&r);
+    }
+    free(csv);
+    free(args);
+    return rc;
+}
+
 static int mark_failed(struct db *db, long long id, const char *msg, int give_up)
 {
     char m[1024];
@@ -1343,7 +1497,7 @@ static int mark_failed(struct db *db, long long id, const char *msg, int give_up
 struct stored {
     struct ev *evs;
     size_t n;
-    long long verified[SWEEP_EVENTS][16];
+    long long (*verified)[16]; /* per event: the accounts that signed it */
 };
 
 static void stored_free(struct stored *s)
@@ -1351,7 +1505,9 @@ static void stored_free(struct stored *s)
     for (size_t i = 0; i < s->n; i++)
         json_object_put(s->evs[i].payload);
     free(s->evs);
+    free(s->verified);
     s->evs = NULL;
+    s->verified = NULL;
     s->n = 0;
 }
 
@@ -1379,7 +1535,8 @@ static int claim_events(struct db *db, const struct account_list *accounts, int 
     if (rc != DB_OK)
         return rc;
     s->evs = calloc(r.nrows + 1, sizeof *s->evs);
-    if (!s->evs) {
+    s->verified = calloc(r.nrows + 1, sizeof *s->verified);
+    if (!s->evs || !s->verified) {
         db_rows_free(&r);
         return DB_ERR;
     }
@@ -1414,32 +1571,57 @@ static int mark_applied(struct db *db, const struct stored *s)
 {
     if (s->n == 0)
         return DB_OK;
-    char ph[SWEEP_EVENTS * 2 + 8], sql[SWEEP_EVENTS * 2 + 128];
-    db_arg args[SWEEP_EVENTS];
     size_t kb = bucket(s->n);
-    for (size_t i = 0; i < kb; i++)
-        args[i] = DB_INT(s->evs[i < s->n ? i : s->n - 1].id);
-    repeat_sql(ph, sizeof ph, "?", kb);
-    snprintf(sql, sizeof sql,
-             "UPDATE webhook_events SET applied_at = NOW(3), apply_error = NULL WHERE id IN (%s)",
-             ph);
-    return db_exec(db, sql, args, kb, NULL);
+    char *ph = malloc(kb * 2 + 8), *sql = malloc(kb * 2 + 128);
+    db_arg *args = malloc(kb * sizeof *args);
+    int rc = DB_ERR;
+    if (ph && sql && args) {
+        for (size_t i = 0; i < kb; i++)
+            args[i] = DB_INT(s->evs[i < s->n ? i : s->n - 1].id);
+        repeat_sql(ph, kb * 2 + 8, "?", kb);
+        snprintf(sql, kb * 2 + 128,
+                 "UPDATE webhook_events SET applied_at = NOW(3), apply_error = NULL "
+                 "WHERE id IN (%s)",
+                 ph);
+        rc = db_exec(db, sql, args, kb, NULL);
+    }
+    free(ph);
+    free(sql);
+    free(args);
+    return rc;
+}
+
+static void stats_add(struct webhook_stats *a, const struct webhook_stats *b)
+{
+    a->statuses += b->statuses;
+    a->applied += b->applied;
+    a->duplicates += b->duplicates;
+    a->ignored += b->ignored;
+    a->unmatched += b->unmatched;
+    a->messages += b->messages;
+    a->replies += b->replies;
+    a->optouts += b->optouts;
+    a->lifts += b->lifts;
+    a->unrouted += b->unrouted;
+    a->other += b->other;
+    a->events += b->events;
 }
 
 /* One transaction: claim, apply, mark. Returns events applied (0: none left) or a db_rc. */
 static int sweep_once(struct db *db, const struct account_list *accounts, int older_than_s,
-                      int include_failed, long long only, struct webhook_stats *st)
+                      int include_failed, long long only, size_t batch, struct webhook_stats *st)
 {
     struct stored s;
+    struct webhook_stats part; /* counted only once committed */
     memset(&s, 0, sizeof s);
+    memset(&part, 0, sizeof part);
     int rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
-    rc =
-        claim_events(db, accounts, older_than_s, include_failed, only, only ? 1 : SWEEP_EVENTS, &s);
+    rc = claim_events(db, accounts, older_than_s, include_failed, only, only ? 1 : batch, &s);
     size_t n = s.n;
     if (rc == DB_OK && n)
-        rc = apply_events(db, s.evs, n, st);
+        rc = apply_events(db, s.evs, n, &part);
     if (rc == DB_OK)
         rc = mark_applied(db, &s);
     if (rc == DB_OK)
@@ -1453,9 +1635,7 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
             log_warn("webhook sweep of %zu events failed (%s); applying them one by one", n, msg);
             int done = 0;
             for (size_t i = 0; i < n; i++) {
-                struct webhook_stats one;
-                memset(&one, 0, sizeof one);
-                int r1 = sweep_once(db, accounts, 0, 1, s.evs[i].id, &one);
+                int r1 = sweep_once(db, accounts, 0, 1, s.evs[i].id, 1, st);
                 if (r1 > 0)
                     done += r1;
             }
@@ -1471,6 +1651,7 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
         stored_free(&s);
         return rc;
     }
+    stats_add(st, &part);
     st->events += (int)n;
     stored_free(&s);
     return (int)n;
@@ -1490,7 +1671,7 @@ int webhook_sweep(struct db *db, const struct account_list *accounts, int older_
     }
     int total = 0, rc = DB_OK, retries = 0;
     for (;;) {
-        int n = sweep_once(db, accounts, older_than_s, include_failed, 0, st);
+        int n = sweep_once(db, accounts, older_than_s, include_failed, 0, SWEEP_EVENTS, st);
         if (n == DB_ERR_RETRY && retries++ < 5)
             continue;
         if (n < 0) {
@@ -1527,20 +1708,35 @@ static int lock_query(struct db *db, const char *sql)
     return got;
 }
 
-int webhook_apply_queue(struct db *db, const struct account_list *accounts,
-                        struct webhook_stats *st)
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
+                  int (*busy)(void), int (*refresh)(void), struct webhook_stats *st)
 {
     int total = 0;
     memset(st, 0, sizeof *st);
-    /* Bounded, so the process that happens to hold the lock under a steady stream still
-     * answers its own request quickly; whatever is left is taken by the next requests. */
-    for (int round = 0; round < 2; round++) {
+    if (batch < 1)
+        batch = 1;
+    for (;;) {
         int got = lock_query(db, "SELECT GET_LOCK('pregon_webhook_apply', 0)");
-        if (got <= 0)
+        if (got <= 0) {
+            st->contended = got == 0;
             return got < 0 ? got : total; /* someone else is applying: they will take ours */
+        }
         int rc = DB_OK, retries = 0;
-        for (int batch = 0; batch < (round == 0 ? 2 : 1);) {
-            int n = sweep_once(db, accounts, 0, 0, 0, st);
+        double behind_since = 0; /* since when every batch came back full */
+        for (;;) {
+            double t0 = mono_s();
+            if (refresh && refresh() < 0) {
+                rc = DB_ERR_CONN;
+                break;
+            }
+            int n = sweep_once(db, accounts, 0, 0, 0, batch, st);
             if (n == DB_ERR_RETRY && retries++ < 5)
                 continue;
             if (n <= 0) {
@@ -1548,23 +1744,63 @@ int webhook_apply_queue(struct db *db, const struct account_list *accounts,
                 break;
             }
             total += n;
-            batch++;
+            if ((size_t)n < batch)
+                behind_since = 0;
+            else if (behind_since == 0)
+                behind_since = t0;
+            int lagging = behind_since > 0 && mono_s() - behind_since > WEBHOOK_MAX_LAG_S;
+            if (busy && !lagging && busy()) {
+                /* Requests keep coming: leave them most of the 2 cores (the lock held, so
+                 * no other applier steps in), then take what gathered meanwhile in one
+                 * batch; full speed as soon as they stop. */
+                double pause = (mono_s() - t0) * WEBHOOK_BUSY_PAUSE;
+                struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            if ((size_t)n < batch)
+                break; /* all taken (what came meanwhile: the look below) */
         }
         lock_query(db, "SELECT RELEASE_LOCK('pregon_webhook_apply')");
         if (rc < 0)
             return rc;
-        /* An event stored while we held the lock, by a process that then found it taken,
-         * is ours to apply: look once more after letting go. */
+        /* An event stored while we held the lock, by a process whose applier then found it
+         * taken, is ours to apply: look once more after letting go. */
         got = lock_query(db, "SELECT EXISTS (SELECT 1 FROM webhook_events "
                              "WHERE applied_at IS NULL AND apply_attempts < 5)");
         if (got <= 0)
             return got < 0 ? got : total;
     }
-    st->backlog = 1; /* more than we take in one request: someone must drain it */
-    return total;
 }
 
+static int apply_pending(struct db *db, long long campaign_id, struct webhook_stats *out);
+
 int webhook_apply_pending(struct db *db, long long campaign_id)
+{
+    struct webhook_stats st;
+    memset(&st, 0, sizeof st);
+    return apply_pending(db, campaign_id, &st);
+}
+
+int webhook_apply_waiting(struct db *db, struct webhook_stats *st)
+{
+    struct webhook_stats part;
+    memset(st, 0, sizeof *st);
+    memset(&part, 0, sizeof part);
+    int rc = db_begin(db);
+    if (rc != DB_OK)
+        return rc;
+    rc = apply_pending(db, 0, &part);
+    rc = rc == DB_OK ? db_commit(db) : rc;
+    if (rc != DB_OK) {
+        db_rollback(db);
+        return rc;
+    }
+    *st = part;
+    return part.applied;
+}
+
+static int apply_pending(struct db *db, long long campaign_id, struct webhook_stats *out)
 {
     struct db_rows r;
     /* A plain read sees the caller's own uncommitted wamids. */
@@ -1610,6 +1846,8 @@ int webhook_apply_pending(struct db *db, long long campaign_id)
         rc = flush_camps(&b);
     if (rc == DB_OK && st.applied)
         log_info("%d statuses applied once their send was recorded", st.applied);
+    if (rc == DB_OK)
+        *out = st;
     batch_free(&b);
     db_rows_free(&r);
     return rc;

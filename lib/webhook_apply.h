@@ -1,5 +1,6 @@
 /* Applying verified webhook payloads from Meta to our state (spec §4). Shared by the FastCGI
- * app, which stores each request and then applies the stored events in batches, the sweep
+ * app, which stores each request, answers, and applies the stored events in large batches
+ * from each process's applier thread (webhook_drain), the sweep
  * that applies what was stored but not applied (pregonctl webhooks-apply; the worker's
  * loop), and the worker, which applies statuses that arrived before it recorded their send.
  *
@@ -29,7 +30,7 @@ struct webhook_stats {
     int unrouted;   /* changes for no account of ours, or not signed by that account's app */
     int other;      /* changes of fields or shapes we keep but don't act on */
     int events;     /* stored events applied */
-    int backlog;    /* webhook_apply_queue stopped with events still waiting */
+    int contended;  /* webhook_drain: another process was applying (it takes ours too) */
 };
 
 /* Where a payload came from: the accounts it can be routed to and which of them signed it. */
@@ -45,15 +46,36 @@ struct webhook_src {
 int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
                   const char *body, size_t len, long long *event_id);
 
-/* Applies every stored event not applied yet, many per transaction, when no other process
- * is doing it (a server-wide lock taken without waiting): under load one process applies
- * the events of all in batches while the others only store and answer. The process that
- * lets go looks once more, so an event stored meanwhile is never left behind. It stops after
- * a few batches so its own request is answered quickly; st->backlog then says events are
- * still waiting (webhook_sweep drains them). Returns the number of events it applied (0:
- * someone else is applying), or a negative db_rc. */
-int webhook_apply_queue(struct db *db, const struct account_list *accounts,
-                        struct webhook_stats *st);
+/* Several verified bodies stored with one multi-row INSERT and one commit (the FastCGI
+ * process's concurrent requests, group commit): all are stored or none. Returns DB_OK and
+ * sets each *event_id, else a db_rc (answer 503 to all of them). At most WEBHOOK_STORE_MAX. */
+#define WEBHOOK_STORE_MAX 32
+struct webhook_stored {
+    const struct webhook_src *src;
+    const char *signature, *body;
+    size_t len;
+    long long *event_id;
+};
+int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
+
+/* Applies every stored event not applied yet, up to batch per transaction, when no other
+ * process is doing it (a server-wide lock taken without waiting): under load one applier
+ * drains the events of all processes in large batches while the others only store and
+ * answer. It keeps the lock until nothing is left, then lets go and looks once more, so an
+ * event stored meanwhile is never left behind. While busy() says requests keep arriving, it
+ * pauses WEBHOOK_BUSY_PAUSE times as long as each batch took before the next one (applying
+ * then uses a tenth of the time it holds the lock), so a burst is stored and answered
+ * first and applied at full speed as soon as it ends (busy may be NULL: never pause). Load
+ * that never ends must not leave statuses unapplied for ever: once every batch has come
+ * back full for WEBHOOK_MAX_LAG_S (a backlog that is not shrinking), it stops pausing
+ * until it catches up. refresh (may be NULL) runs before each batch with the lock held: it brings
+ * *accounts up to date (an account added a moment ago), negative to give up. st counts what was
+ * committed. Returns the number of events it applied (0: none, or someone else is
+ * applying), or a negative db_rc. */
+#define WEBHOOK_BUSY_PAUSE 9.0
+#define WEBHOOK_MAX_LAG_S  30.0
+int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
+                  int (*busy)(void), int (*refresh)(void), struct webhook_stats *st);
 
 /* Applies stored events not applied yet, oldest first, up to 32 per transaction, then the
  * statuses waiting for their wamid. Only events received at least older_than_s seconds ago
@@ -68,6 +90,17 @@ int webhook_sweep(struct db *db, const struct account_list *accounts, int older_
  * after recording a batch's wamids), so the statuses and the send are committed together.
  * Returns a db_rc. */
 int webhook_apply_pending(struct db *db, long long campaign_id);
+
+/* webhook_apply_pending for every campaign in its own transaction (the FastCGI applier's
+ * periodic look). st counts what was committed. Returns the statuses applied, or a negative
+ * db_rc. */
+int webhook_apply_waiting(struct db *db, struct webhook_stats *st);
+
+/* The worker's policy for statuses `failed` with a parameter error (100, 132000, 132012):
+ * param_pause of them among the campaign's last breaker_window outcomes pause it (the
+ * config's worker_breaker_window and worker_param_pause; defaults 50 and 3). Call before
+ * applying (not thread-safe). */
+void webhook_apply_set_policy(int breaker_window, int param_pause);
 
 /* The biz_opaque_callback_data we send: identifies the recipient row. */
 int webhook_callback_format(char *out, size_t outlen, long long campaign_id,

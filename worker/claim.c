@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +189,7 @@ static struct endpoint *endpoint_new(const struct worker *w, const struct accoun
         free(ep);
         return NULL;
     }
+    ep->tls = strncasecmp(ep->url, "https:", 6) == 0;
     ep->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     char *auth = NULL;
     if (acc->access_token && asprintf(&auth, "Authorization: Bearer %s", acc->access_token) > 0) {
@@ -289,17 +291,21 @@ static long long pace_take(struct db *db, const char *key, int *row_exists, long
     return first - offset;
 }
 
-/* A 130429: hold the number's timeline for every worker. */
+/* A 130429: hold the number's timeline for every worker and slow it down. A burst of
+ * 130429s answers one excess: one hold and one cut per worker_throttle_pause_ms, not one
+ * per answer (holding again for each answer that trickles in kept the number silent for
+ * seconds and halved the realistic run). */
 static void pace_hold(struct worker *w, struct db *db, struct acct *a)
 {
-    long long until_us = now_us() + (long long)w->cfg.worker_throttle_pause_ms * 1000;
-    db_exec(db,
-            "UPDATE pace_timelines SET next_slot_us = GREATEST(next_slot_us, ?) WHERE pace_key = ?",
-            DB_ARGS(DB_INT(until_us), DB_STR(a->pace_key)), NULL);
-    a->slot_left = 0;
-    /* A burst of 130429s answers one excess: slow down once per hold, not once per answer. */
-    if (now_us() - a->throttled_us < (long long)w->cfg.worker_throttle_pause_ms * 1000)
+    long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
+    if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
+    /* The timeline is on the database's clock, like every slot. */
+    db_exec(db,
+            "UPDATE pace_timelines SET next_slot_us = GREATEST(next_slot_us, "
+            "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) + ?) WHERE pace_key = ?",
+            DB_ARGS(DB_INT(pause_us), DB_STR(a->pace_key)), NULL);
+    a->slot_left = 0;
     a->factor *= 0.8;
     if (a->factor < 0.25)
         a->factor = 0.25;
@@ -395,7 +401,7 @@ static void schedule_campaigns(struct worker *w, struct db *db)
     if (db_exec(db,
                 "UPDATE campaigns SET status = 'paused', pause_reason = CONCAT('the schedule (', "
                 "DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s UTC'), ') was missed by more than ', "
-                "?, ' s; start it again to send') "
+                "?, ' s; start it again to send'), pause_kind = 'schedule', resumable = 1 "
                 "WHERE status = 'scheduled' AND scheduled_at < NOW(3) - INTERVAL ? SECOND",
                 DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s),
                         DB_INT(w->cfg.worker_schedule_margin_s)),
@@ -564,16 +570,16 @@ static int send_log_blocked(struct db *db, struct worker *w, struct camp *c, str
                             size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc =
-            db_exec(db,
-                    "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
-                    "template_name, template_language, attempt, outcome, error_text, "
-                    "worker_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'blocked', ?, ?)",
-                    DB_ARGS(DB_INT(c->id), DB_INT(v[i]->id), DB_STR(v[i]->phone),
-                            v[i]->contact_id ? DB_INT(v[i]->contact_id) : DB_NULL,
-                            DB_STR(c->template_name), DB_STR(c->language), DB_INT(v[i]->attempt),
-                            DB_STR("opted out: not sent"), DB_INT(w->worker_id)),
-                    NULL);
+        int rc = db_exec(db,
+                         "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
+                         "template_name, template_language, attempt, outcome, error_text, "
+                         "worker_id, claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, 'blocked', ?, ?, ?)",
+                         DB_ARGS(DB_INT(c->id), DB_INT(v[i]->id), DB_STR(v[i]->phone),
+                                 v[i]->contact_id ? DB_INT(v[i]->contact_id) : DB_NULL,
+                                 DB_STR(c->template_name), DB_STR(c->language),
+                                 DB_INT(v[i]->attempt), DB_STR("opted out: not sent"),
+                                 DB_INT(w->worker_id), DB_INT((long long)v[i]->token)),
+                         NULL);
         if (rc != DB_OK)
             return rc;
     }
@@ -597,6 +603,18 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     int minute;
     tz_local(a->timezone, time(NULL), &minute, date, sizeof date);
 
+    /* The business's lock row: claims of every worker for numbers of this business (the
+     * pair rate and the messaging tier are per business) take turns, so two workers
+     * claiming at the same moment cannot both see a number as free or both spend the
+     * last of the tier. Created once, outside the transaction. */
+    char lock_key[40];
+    snprintf(lock_key, sizeof lock_key, "w:%s", a->waba_id);
+    if (!a->lock_row) {
+        if (db_exec(db, "INSERT IGNORE INTO pace_timelines (pace_key) VALUES (?)",
+                    DB_ARGS(DB_STR(lock_key)), NULL) != DB_OK)
+            return DB_ERR;
+        a->lock_row = 1;
+    }
     int rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
@@ -604,6 +622,26 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     struct job **v = NULL;
     long long *ids = NULL;
     size_t n = 0;
+    rc = db_query(db, "SELECT next_slot_us FROM pace_timelines WHERE pace_key = ? FOR UPDATE",
+                  DB_ARGS(DB_STR(lock_key)), &r);
+    if (rc != DB_OK)
+        goto fail;
+    if (r.nrows == 0)
+        a->lock_row = 0; /* deleted meanwhile: created again next time */
+    db_rows_free(&r);
+    long lim = pace_tier_limit(a->tier);
+    if (lim >= 0) {
+        /* Under the lock the count is exact: every other claim has committed its users. */
+        rc = db_query(db,
+                      "SELECT COUNT(*) FROM contact_pace WHERE waba_id = ? AND "
+                      "last_send_at > NOW(3) - INTERVAL 1 DAY",
+                      DB_ARGS(DB_STR(a->waba_id)), &r);
+        if (rc != DB_OK)
+            goto fail;
+        a->tier_used = db_int(&r, 0, 0, 0);
+        a->tier_checked = now_monotonic();
+        db_rows_free(&r);
+    }
     if (c->daily_cap > 0) {
         /* The day's row serializes the claims of every worker for this campaign. */
         rc = db_exec(db, "INSERT IGNORE INTO campaign_days (campaign_id, day) VALUES (?, ?)",
@@ -627,7 +665,8 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     /* ix_recipients_claim (campaign_id, status, next_attempt_at, id) gives these rows in
      * order: no filesort, no scan beyond what is claimed. */
     rc = db_query(db,
-                  "SELECT id, phone, vars, attempts, contact_id FROM recipients "
+                  "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL "
+                  "FROM recipients "
                   "FORCE INDEX (ix_recipients_claim) "
                   "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "
                   "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
@@ -659,6 +698,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         j->resp = db_val(&r, i, 2) ? strdup(db_val(&r, i, 2)) : NULL;
         j->attempt = (int)db_int(&r, i, 3, 0) + 1;
         j->contact_id = db_int(&r, i, 4, 0);
+        j->was_sent = (int)db_int(&r, i, 5, 0);
         j->token = token;
         ids[i] = j->id;
     }
@@ -692,10 +732,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         free(fate);
         goto fail;
     }
-    long lim = pace_tier_limit(a->tier);
     long long tier_room = lim < 0 ? -1 : lim - a->tier_used;
-    if (lim >= 0 && a->tier_checked < -1e8)
-        tier_room = 0; /* not counted yet: nobody new until it is */
     unsigned char *seen24 = calloc(n, 1);
     for (size_t k = 0; k < r.nrows; k++)
         for (size_t i = 0; i < n; i++)
@@ -774,22 +811,31 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         if (rc == DB_OK) {
             /* The pair rate and the tier read this: one row per user, the last message. */
             size_t pn = pad_n(ngo);
-            char *sql = malloc(pn * 24 + 200);
+            char *sql = malloc(pn * 72 + 200);
             db_arg *args = calloc(pn * 2 + 1, sizeof *args);
             if (!sql || !args) {
                 rc = DB_ERR;
             } else {
+                /* When it will really leave: after the jobs already waiting for the
+                 * number's slots. The pair-rate check allows 2 s beyond the gap; a queue of
+                 * several seconds (a slow number, a big batch) would eat it. */
+                long long iv = acct_interval(a);
+                long long ahead_ms = (long long)(a->waitq.n + ngo) * iv / 1000;
+                if (ahead_ms > 3600000)
+                    ahead_ms = 3600000;
                 size_t o = (size_t)sprintf(sql, "INSERT INTO contact_pace (waba_id, phone, "
                                                 "last_send_at) VALUES ");
                 size_t an = 0, m = 0;
                 for (size_t i = 0; i < n; i++) {
                     if (fate[i] != GO)
                         continue;
-                    o += (size_t)sprintf(sql + o, "%s(?, ?, NOW(3))", m++ ? "," : "");
+                    o += (size_t)sprintf(sql + o,
+                                         "%s(?, ?, NOW(3) + INTERVAL %lld * 1000 MICROSECOND)",
+                                         m++ ? "," : "", ahead_ms);
                     args[an++] = DB_STR(a->waba_id);
                     args[an++] = DB_STR(v[i]->phone);
                 }
-                sprintf(sql + o, " ON DUPLICATE KEY UPDATE last_send_at = NOW(3)");
+                sprintf(sql + o, " ON DUPLICATE KEY UPDATE last_send_at = VALUES(last_send_at)");
                 rc = db_exec(db, sql, args, an, NULL);
             }
             free(sql);
@@ -1190,9 +1236,10 @@ static void recover(struct worker *w, struct db *db)
             rc = exec_in(db,
                          "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "
                          "template_name, template_language, attempt, outcome, error_text, "
-                         "worker_id) SELECT r.campaign_id, r.id, r.phone, r.contact_id, "
-                         "c.template_name, c.template_language, r.attempts, 'unknown', "
-                         "'the worker sending it stopped', ? FROM recipients r "
+                         "worker_id, claim_token) SELECT r.campaign_id, r.id, r.phone, "
+                         "r.contact_id, c.template_name, c.template_language, r.attempts, "
+                         "'unknown', 'the worker sending it stopped', ?, r.claim_token "
+                         "FROM recipients r "
                          "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id IN (%s)",
                          DB_ARGS(DB_INT(w->worker_id)), armed, na, NULL, 0, NULL, NULL);
         if (rc == DB_OK && na)

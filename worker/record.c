@@ -25,6 +25,7 @@ struct camp_delta {
 struct pause {
     int account; /* 1: every campaign of the account */
     long long id;
+    const char *kind; /* campaigns.pause_kind: error, parameters, circuit_breaker */
     char reason[1200];
 };
 
@@ -136,7 +137,7 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
             nlog++;
     if (!nlog)
         return DB_OK;
-    db_arg *args = calloc(nlog * 12 + 1, sizeof *args);
+    db_arg *args = calloc(nlog * 13 + 1, sizeof *args);
     char *sql = malloc(nlog * 64 + 512);
     if (!args || !sql) {
         free(args);
@@ -145,18 +146,19 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
     }
     long long wid = w->worker_id;
     /* IGNORE: a retry after a commit whose answer was lost finds its rows there already
-     * (uq_send_log_attempt). */
+     * (uq_send_log_attempt: recipient, attempt, outcome and claim token, sql/080; the token
+     * keeps apart the rounds that reuse an attempt number). */
     size_t o =
         (size_t)sprintf(sql, "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, "
                              "lead_id, template_name, template_language, attempt, "
                              "outcome, http_status, error_code, error_text, wamid, "
-                             "worker_id) VALUES ");
+                             "worker_id, claim_token) VALUES ");
     size_t a = 0, rows = 0;
     for (size_t i = 0; i < n; i++) {
         struct job *j = v[i];
         if (!j->out.log_outcome)
             continue;
-        o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?,?,?,%lld)", rows++ ? "," : "", wid);
+        o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?,?,?,%lld,?)", rows++ ? "," : "", wid);
         args[a++] = DB_INT(j->camp->id);
         args[a++] = DB_INT(j->id);
         args[a++] = DB_STR(j->phone);
@@ -169,6 +171,7 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
         args[a++] = j->out.code ? DB_INT(j->out.code) : DB_NULL;
         args[a++] = j->out.text[0] ? DB_STR(j->out.text) : DB_NULL;
         args[a++] = j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL;
+        args[a++] = DB_INT((long long)j->token);
     }
     int rc = db_exec(db, sql, args, a, NULL);
     free(args);
@@ -228,6 +231,7 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         char why[1100] = "";
         const char *last = j->out.text;
         int account = 0;
+        const char *kind = "error";
         switch (a) {
         case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
         case CLOUDAPI_ACT_STOP_CAMPAIGN:
@@ -244,17 +248,19 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         default:
             break;
         }
-        if (!why[0] && c->br.params >= w->cfg.worker_param_pause && w->cfg.worker_param_pause > 0)
-            snprintf(why, sizeof why,
-                     "parameter errors repeat: %d of the last %d attempts (last: %d %.300s)",
-                     c->br.params, c->br.n, j->out.code, last);
+        /* the same rule as the webhook applier's (lib/pace) */
         if (!why[0] &&
-            pace_breaker_tripped(&c->br, w->cfg.worker_breaker_min, w->cfg.worker_breaker_pct))
+            pace_param_pause(&c->br, w->cfg.worker_param_pause, j->out.code, last, why, sizeof why))
+            kind = "parameters";
+        if (!why[0] &&
+            pace_breaker_tripped(&c->br, w->cfg.worker_breaker_min, w->cfg.worker_breaker_pct)) {
+            kind = "circuit_breaker";
             snprintf(why, sizeof why,
                      "circuit breaker: %d errors in the last %d attempts (%d%%, threshold %d%%); "
                      "last: %d %.300s",
                      c->br.errors, c->br.n, c->br.errors * 100 / (c->br.n ? c->br.n : 1),
                      w->cfg.worker_breaker_pct, j->out.code, last);
+        }
         if (!why[0])
             continue;
         int dup = 0;
@@ -265,6 +271,7 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
             continue;
         p[np].account = account;
         p[np].id = account ? c->account_id : c->id;
+        p[np].kind = kind;
         snprintf(p[np].reason, sizeof p[np].reason, "%s", why);
         np++;
         if (!account)
@@ -280,14 +287,15 @@ static int apply_pauses(struct db *db, const struct pause *p, size_t np)
         int rc;
         if (p[i].account)
             rc = db_exec(db,
-                         "UPDATE campaigns SET status = 'paused', pause_reason = ? "
+                         "UPDATE campaigns SET status = 'paused', pause_reason = ?, "
+                         "pause_kind = ?, resumable = 1 "
                          "WHERE account_id = ? AND status IN ('running', 'scheduled')",
-                         DB_ARGS(DB_STR(p[i].reason), DB_INT(p[i].id)), &res);
+                         DB_ARGS(DB_STR(p[i].reason), DB_STR(p[i].kind), DB_INT(p[i].id)), &res);
         else
             rc = db_exec(db,
-                         "UPDATE campaigns SET status = 'paused', pause_reason = ? "
-                         "WHERE id = ? AND status = 'running'",
-                         DB_ARGS(DB_STR(p[i].reason), DB_INT(p[i].id)), &res);
+                         "UPDATE campaigns SET status = 'paused', pause_reason = ?, "
+                         "pause_kind = ?, resumable = 1 WHERE id = ? AND status = 'running'",
+                         DB_ARGS(DB_STR(p[i].reason), DB_STR(p[i].kind), DB_INT(p[i].id)), &res);
         if (rc != DB_OK)
             return rc;
         if (res.affected)
@@ -320,7 +328,7 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
             if (rc == DB_OK && affected == k) {
                 struct msg_delta *d = delta_for(deltas, &nd, grp[0]->camp);
                 for (size_t x = 0; x < k; x++)
-                    msg_delta_move(d, MSG_SENDING, MSG_SENT);
+                    msg_delta_move_counted(d, MSG_SENDING, MSG_SENT, grp[x]->was_sent);
                 for (size_t x = 0; x < k; x++)
                     grp[x]->out.release = 2; /* recorded */
             } else if (rc == DB_OK && affected != 0) {
@@ -337,7 +345,8 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
             int matched = 0;
             rc = record_one(db, j, &matched);
             if (rc == DB_OK && matched)
-                msg_delta_move(delta_for(deltas, &nd, j->camp), MSG_SENDING, j->out.status);
+                msg_delta_move_counted(delta_for(deltas, &nd, j->camp), MSG_SENDING, j->out.status,
+                                       j->was_sent);
             if (rc == DB_OK && matched && j->res.action == CLOUDAPI_ACT_OPTOUT && !j->res.accepted)
                 rc = record_optout(db, j);
         }

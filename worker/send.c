@@ -428,7 +428,11 @@ static void start_job(struct worker *w, struct job *j, int slot)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)w->cfg.http_connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)w->cfg.http_timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* Wait for a connection that may multiplex only where HTTP/2 is possible (TLS): over
+     * plain HTTP/1.1 it held every request of the first round trip until the first answer
+     * came back, then let them out at once, a burst over the limit. */
+    if (j->ep->tls)
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -437,12 +441,12 @@ static void start_job(struct worker *w, struct job *j, int slot)
     curl_multi_add_handle(w->multi, e);
 }
 
-/* This worker never starts more than mps - 1 sends to one number in any second, whatever
- * the jitter of the slots: the margin the far side's one-second window needs. 0 = may start
- * now, else microseconds to wait. */
+/* This worker never starts more than mps sends to one number in any pace_window_us (a
+ * little over a second), whatever the jitter of the slots: the safety net behind the
+ * slot spacing (lib/pace.h). 0 = may start now, else microseconds to wait. */
 static long long window_wait(struct acct *a, long long t)
 {
-    int cap = a->mps > 1 ? a->mps - 1 : 1;
+    int cap = a->mps > 0 ? a->mps : 80;
     if (cap > 100000)
         return 0;
     if (cap != a->ring_cap) {
@@ -455,8 +459,8 @@ static long long window_wait(struct acct *a, long long t)
     }
     if (a->ring_n < cap)
         return 0;
-    long long oldest = a->sent_ring[a->ring_head];
-    return oldest + 1000000 > t ? oldest + 1000000 - t : 0;
+    long long oldest = a->sent_ring[a->ring_head], win = pace_window_us(cap);
+    return oldest + win > t ? oldest + win - t : 0;
 }
 
 static void window_note(struct acct *a, long long t)
@@ -500,7 +504,17 @@ void send_loop(struct worker *w)
             }
             long long ww = j->acct ? window_wait(j->acct, t) : 0;
             if (ww > 0) {
-                /* Over the one-second window: a later slot. */
+                /* Over the window: wait for it while the slot's tolerance lasts (the slot
+                 * is not wasted), else a new slot. */
+                long long late_by = t + ww - j->slot_us;
+                if (j->tol_us > 0 && late_by < j->tol_us) {
+                    j->tol_us -= late_by;
+                    j->slot_us = t + ww;
+                    if (heap_push(w, j) == 0) {
+                        wait_us = ww;
+                        break;
+                    }
+                }
                 jobq_push(&w->reslot, j);
                 continue;
             }

@@ -30,6 +30,7 @@ struct jobq {
 struct endpoint {
     char *url;
     struct curl_slist *hdrs; /* holds the token: never logged */
+    int tls;                 /* https: HTTP/2 may be negotiated */
     int refs;
 };
 
@@ -76,6 +77,7 @@ struct acct {
     int seen;
     char pace_key[40];
     int pace_row;      /* the timeline row exists */
+    int lock_row;      /* the business's claim lock row (w:<waba>) exists */
     struct jobq waitq; /* claimer: jobs waiting for a slot (armed or not), in order */
     /* sender: start times of this worker's last sends to the number (a 1 s window) */
     long long *sent_ring;
@@ -105,7 +107,8 @@ struct job {
     size_t body_len;
     long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
     int armed, started, heap_idx;
-    int solo; /* record row by row (its group did not match as a whole) */
+    int solo;     /* record row by row (its group did not match as a whole) */
+    int was_sent; /* an earlier attempt was accepted (sent_at set): already counted as sent */
     long http_status;
     double latency_s; /* the request's total time, for the latency histogram */
     CURLcode curl_rc;

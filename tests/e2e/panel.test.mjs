@@ -3,7 +3,9 @@
 // credentials). One scenario, step by step, sharing one browser:
 //   sign in; sync templates; contacts and an opt-out; a campaign from a CSV with bad rows and
 //   its validation report; preflight, test send, start; watch it complete with delivered and
-//   read counts from the sandbox's webhooks; pause and resume another; a viewer who cannot
+//   read counts from the sandbox's webhooks; pause and resume another; retry failed recipients
+//   (and unknown ones on request); schedule one, see Meta pause its template and lift it;
+//   import contacts from a CSV; each account's budget on the dashboard; a viewer who cannot
 //   start campaigns; the English switch; a phone-sized screen.
 // A screenshot of every screen goes to tests/out/screenshots/.
 import { describe, it, before, after } from 'node:test';
@@ -17,6 +19,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.PREGON_BASE;
 const EMAIL = process.env.PREGON_ADMIN_EMAIL;
 const PASSWORD = process.env.PREGON_ADMIN_PASSWORD;
+const SANDBOX = process.env.PREGON_SANDBOX; // the sandbox's control API (signed webhooks)
 const SHOTS = process.env.PREGON_SCREENSHOTS || path.join(HERE, '..', 'out', 'screenshots');
 const SLOW = 120000;
 
@@ -88,6 +91,76 @@ function nav(name) {
 
 async function waitStatus(label, timeout = SLOW) {
   await page.locator('h1 .chip', { hasText: label }).waitFor({ timeout });
+}
+
+/** A JSON API call from the signed-in page (its cookie and CSRF token). */
+async function apiCall(method, p, body) {
+  return page.evaluate(async ([m, url, b]) => {
+    const sess = await (await fetch('/api/me')).json();
+    const r = await fetch(url, { method: m, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': sess.csrf_token || '' },
+      body: b ? JSON.stringify(b) : undefined });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  }, [method, p, body]);
+}
+
+async function sandbox(p, body) {
+  const r = await fetch(SANDBOX + p, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await r.text();
+  assert.equal(r.status, 200, `sandbox ${p}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Meta's message_template_status_update for a template, signed and posted by the sandbox. */
+async function metaTemplateEvent(event, tpl, waba) {
+  const r = await sandbox('/_sandbox/webhook', { payload: { object: 'whatsapp_business_account', entry: [{ id: waba, changes: [{
+    field: 'message_template_status_update',
+    value: { event, message_template_id: Number(tpl.meta_id), message_template_name: tpl.name,
+      message_template_language: tpl.language, reason: 'NONE', other_info: { title: 'FIRST_PAUSE', description: 'low quality' } } }] }] } });
+  assert.equal(r.status, 200, 'our webhook accepted it: ' + JSON.stringify(r));
+}
+
+/** Waits until no campaign is sending (webhook events apply to every campaign of a template). */
+async function idle() {
+  for (let i = 0; i < 120; i++) {
+    const r = await apiCall('GET', '/api/campaigns?status=running&limit=5');
+    if (!r.body.campaigns.length) return;
+    await page.waitForTimeout(1000);
+  }
+  throw new Error('campaigns still running');
+}
+
+/** Duplicates a campaign with all its recipients and starts it (or schedules it at `at`). */
+async function cloneAndStart(fromId, at) {
+  await go(`#/campaigns/${fromId}`);
+  await page.getByRole('button', { name: 'Duplicar' }).click();
+  await page.getByLabel('Todos (menos las bajas)').check();
+  await page.locator('dialog').getByRole('button', { name: 'Duplicar' }).click();
+  await page.getByRole('heading', { name: 'Ritmo' }).waitFor();
+  const id = Number(page.url().match(/campaigns\/(\d+)\/edit/)[1]);
+  await page.getByLabel('Tamaño del lote').fill('5');
+  await page.getByLabel('Segundos entre mensajes').fill('0.1');
+  if (at) {
+    await page.getByLabel('Programar para más tarde').check();
+    await page.getByLabel('Fecha y hora de inicio').fill(at);
+  }
+  await page.getByRole('button', { name: 'Siguiente' }).click();
+  await page.locator('.preflight').waitFor({ timeout: SLOW });
+  await page.getByLabel(/Entiendo los riesgos de bloqueo/).check();
+  await page.getByRole('button', { name: at ? /^Programar para/ : 'Iniciar el envío' }).click();
+  await page.waitForURL(new RegExp(`#/campaigns/${id}$`));
+  return id;
+}
+
+/** Reloads the campaign until its counters match (webhooks land after completion). */
+async function waitCounts(want) {
+  for (let i = 0; i < 60; i++) {
+    await page.locator('.big-progress .legend').waitFor();
+    const c = await counts();
+    if (Object.entries(want).every(([k, v]) => c[k] === v)) return c;
+    await page.waitForTimeout(1000);
+    await page.reload();
+  }
+  assert.deepEqual(await counts(), want);
 }
 
 describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
@@ -315,6 +388,10 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await page.locator('dialog').getByRole('button', { name: 'Pausar' }).click();
     await waitStatus('Pausada');
     await page.getByText(/paused by .*: revisar el texto con dirección/).first().waitFor();
+    // Who paused it, and that it can be resumed now (the server's resumable).
+    await page.locator('.pause-box', { hasText: 'Pausada por: una persona' }).waitFor();
+    await page.getByText('Se puede reanudar ahora.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Reanudar' }).isEnabled(), true);
     await shot('campaign-paused');
     await page.getByRole('button', { name: 'Reanudar' }).click();
     await waitStatus(/Enviando|Completada/);
@@ -329,6 +406,130 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
       const rows = [...document.querySelectorAll('.campaigns-table tbody tr')];
       return rows.length > 0 && rows.every((r) => /copia/.test(r.textContent));
     });
+  });
+
+  it('retries the failed recipients, and the unknown ones only when asked', async () => {
+    await idle();
+    // One number fails once, reported later by a status webhook (131000: may be retried).
+    await sandbox('/_sandbox/config', { errors: [{ to: num('1003'), code: 131000, mode: 'async', times: 1 }] });
+    const id = await cloneAndStart(campaignId);
+    await waitStatus('Completada');
+    await waitCounts({ read: AUDIENCE - 1, failed: 1 });
+    await page.locator('table', { hasText: '131000' }).first().waitFor();
+    // The send log is newest first: its times never go up from one row to the next.
+    const ids = await page.evaluate(async (cid) => (await (await fetch(`/api/campaigns/${cid}/log?order=desc`)).json()).entries.map((e) => e.id), id);
+    assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
+    assert.equal(await page.locator('section[aria-labelledby="log-h"] tbody tr').count(), ids.length);
+    await shot('campaign-failed');
+    // Pretend the server also counts an unknown one, to see the UI ask before including them.
+    await page.route(`**/api/campaigns/${id}`, async (route) => {
+      const res = await route.fetch();
+      const c = await res.json();
+      c.counters.unknown = 1;
+      await route.fulfill({ response: res, json: c });
+    });
+    await page.reload();
+    await page.getByRole('button', { name: 'Reintentar fallidos' }).click();
+    const dlg = page.locator('dialog');
+    await dlg.getByText('Hay 1 fallidos y 1 con estado desconocido.', { exact: false }).waitFor();
+    await dlg.getByLabel(/Incluir también los de estado desconocido/).check();
+    await shot('campaign-retry-dialog', { fullPage: false });
+    const [req] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith(`/api/campaigns/${id}/retry`) && r.method() === 'POST'),
+      dlg.getByRole('button', { name: 'Reintentar fallidos' }).click(),
+    ]);
+    assert.deepEqual(JSON.parse(req.postData()), { acknowledge_risk: true, include_unknown: true });
+    await page.getByText('1 destinatarios vuelven a la cola.').waitFor();
+    await page.unrouteAll({ behavior: 'wait' }); // let a request in flight finish first
+    await page.reload();
+    await waitStatus('Completada');
+    await waitCounts({ read: AUDIENCE, failed: 0 });
+    await shot('campaign-retried');
+  });
+
+  it('schedules a campaign; Meta pauses its template and it cannot resume until Meta lifts it', async () => {
+    await idle();
+    const at = await page.evaluate(() => {
+      const d = new Date(Date.now() + 2 * 3600 * 1000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    const id = await cloneAndStart(campaignId, at);
+    await waitStatus('Programada');
+    await page.getByText(/programada para/).first().waitFor();
+    await shot('campaign-scheduled');
+    const tpl = (await apiCall('GET', '/api/templates?name=recordatorio_clase&language=es_AR')).body.templates[0];
+    const acct = (await apiCall('GET', `/api/accounts/${tpl.account_id}`)).body;
+    await metaTemplateEvent('PAUSED', tpl, acct.waba_id);
+    await page.reload();
+    await waitStatus('Pausada');
+    const box = page.locator('.pause-box');
+    await box.getByText(/Meta paused the template recordatorio_clase/).waitFor();
+    await box.getByText('Meta (plantilla)').waitFor();
+    await box.getByText('Todavía no se puede reanudar:').waitFor();
+    await box.getByText(/Meta tiene que levantar la causa primero/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Reanudar' }).isDisabled(), true, 'resume is not offered');
+    await shot('campaign-paused-by-meta');
+    // The dashboard lists it under the account, as paused by Meta.
+    await go('#/');
+    const meta = page.locator('.paused-by-meta');
+    await meta.getByText('Campañas pausadas por Meta').waitFor();
+    await meta.locator(`a[href="#/campaigns/${id}"]`).waitFor();
+    await shot('dashboard-paused-by-meta');
+    // Meta approves it again: the campaign may be resumed, back to waiting for its time.
+    await metaTemplateEvent('APPROVED', tpl, acct.waba_id);
+    await go(`#/campaigns/${id}`);
+    await page.getByText('Se puede reanudar ahora.').waitFor();
+    await page.getByRole('button', { name: 'Reanudar' }).click();
+    await waitStatus('Programada');
+    await page.getByRole('button', { name: 'Cancelar campaña' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Cancelar campaña' }).click();
+    await waitStatus('Cancelada');
+  });
+
+  it('imports contacts from a CSV and reports the bad rows by line', async () => {
+    await nav('Contactos').click();
+    await page.getByRole('heading', { name: 'Importar contactos (CSV)' }).waitFor();
+    const file = [
+      'telefono;nombre;consent;tags;ciudad',
+      `${num('2001')};Irene;si;import${R};Córdoba`,
+      `0351 15 ${R}-2002;Juan;sí;import${R};Córdoba`,
+      '123;Corto;si;;Córdoba',
+      `${num('2001')};Irene otra vez;si;;Córdoba`,
+      `${num('2004')};Sin permiso;no;;Córdoba`,
+    ].join('\r\n') + '\r\n';
+    const form = page.locator('form', { has: page.getByRole('heading', { name: 'Importar contactos (CSV)' }) });
+    await form.getByLabel('Archivo CSV').setInputFiles({ name: 'contactos.csv', mimeType: 'text/csv', buffer: Buffer.from(file) });
+    await form.getByRole('button', { name: 'Importar' }).click();
+    const report = page.locator('.report-card');
+    await report.waitFor({ timeout: SLOW });
+    const stats = await report.locator('.stats').innerText();
+    assert.match(stats, /Filas leídas\s*5/);
+    assert.match(stats, /Aceptadas\s*2/);
+    assert.match(stats, /Rechazadas\s*3/);
+    await report.getByRole('row', { name: /^4 / }).waitFor();
+    await report.getByRole('row', { name: /^5 Repetido/ }).waitFor();
+    await report.getByRole('row', { name: /^6 Sin consentimiento/ }).waitFor();
+    await page.getByRole('button', { name: new RegExp('^import' + R) }).first().waitFor();
+    await shot('contacts-import');
+  });
+
+  it('shows each account\'s budget of the day as a bar on the dashboard', async () => {
+    // The sandbox has no tier limit; give it one for a moment to see the bar.
+    const r = await apiCall('PATCH', '/api/accounts/1', { messaging_tier: 'TIER_1K' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(r.body.tier_usage.used_last_24h >= AUDIENCE, 'users reached: ' + JSON.stringify(r.body.tier_usage));
+    try {
+      await go('#/');
+      const card = page.locator('.acc-card').first();
+      await card.locator('.budget-bar[role="progressbar"]').waitFor();
+      await card.getByText(/de 1\.000 usuarios únicos/).waitFor();
+      await card.getByText(/quedan [\d.]+ usuarios nuevos/).waitFor();
+      assert.ok(await page.locator('#sandbox').isVisible(), 'the Sandbox badge stays');
+      await shot('dashboard-budget');
+    } finally {
+      await apiCall('PATCH', '/api/accounts/1', { messaging_tier: 'TIER_UNLIMITED' });
+    }
   });
 
   it('manages settings: accounts with masked secrets, users and the audit log', async () => {

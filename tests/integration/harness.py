@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import secrets as pysecrets
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -128,6 +129,12 @@ class Stack:
 
     def stop(self):
         return self.stack("stop")
+
+    def remove(self):
+        """Deletes the state directory (its database alone can take hundreds of MB), unless
+        PREGON_KEEP_STATE is set. Call after stop()."""
+        if not os.environ.get("PREGON_KEEP_STATE"):
+            shutil.rmtree(self.var, ignore_errors=True)
 
     def logs(self):
         out = []
@@ -304,13 +311,31 @@ class Stack:
         key = self.secrets["SANDBOX_APP_SECRET"].encode()
         return "sha256=" + hmac.new(key, raw, hashlib.sha256).hexdigest()
 
-    def post_webhook(self, payload, signature=None, raw=None):
+    def post_webhook(self, payload, signature=None, raw=None, wait=True):
+        """POST /webhook; with wait, after a 200 also waits until the stored events are
+        applied (the FastCGI processes apply them off the request path)."""
         raw = raw if raw is not None else json.dumps(payload).encode()
         hdrs = {"Content-Type": "application/json"}
         sig = self.sign(raw) if signature is None else signature
         if sig:
             hdrs["X-Hub-Signature-256"] = sig
-        return self.request("POST", "/webhook", raw, headers=hdrs)
+        r = self.request("POST", "/webhook", raw, headers=hdrs)
+        if wait and r.status == 200:
+            self.wait_webhooks_applied()
+        return r
+
+    def wait_webhooks_applied(self, timeout=20):
+        """Waits until no stored webhook event is left to apply (those that failed 5 times
+        are left for pregonctl webhooks-apply --all). Returns whether that happened."""
+        deadline = time.time() + timeout
+        while True:
+            n = self.query("SELECT COUNT(*) AS n FROM webhook_events "
+                           "WHERE applied_at IS NULL AND apply_attempts < 5")[0]["n"]
+            if n == 0:
+                return True
+            if time.time() > deadline:
+                return False
+            time.sleep(0.02)
 
     # --- database -----------------------------------------------------------------------
 

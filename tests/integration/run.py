@@ -62,6 +62,9 @@ def main():
             print("FAIL sanitizer reports in: %s" % ", ".join(reports))
         if failed:
             print(stack.logs())
+            print("   state kept in %s" % stack.var)
+        else:
+            stack.remove()
     print("integration: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -532,6 +532,153 @@ def test_retry_failed_and_unknown_recipients(s):
     s.sandbox_post("/_sandbox/reset", {})  # the resends count as duplicates there
 
 
+def _reply_payload(s, acct, wamid, phone):
+    wa = phone.lstrip("+")
+    return {"object": "whatsapp_business_account", "entry": [{"id": acct["waba_id"], "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": acct["display_phone"],
+                         "phone_number_id": acct["phone_number_id"]},
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": wa}],
+            "messages": [{"from": wa, "id": "wamid.REPLY" + wa, "timestamp": "1750030020",
+                          "type": "text", "text": {"body": "gracias!"},
+                          "context": {"from": acct["display_phone"], "id": wamid}}]}}]}]}
+
+
+def test_detail_fields_wait_pause_kind_resumable_replies(s):
+    """What the detail screen shows: wait_reason, the last pause's kind, whether a resume is
+    accepted now (and why not), replies, and the send log newest first."""
+    synced(s)
+    acct = s.get("/api/accounts/1").json()
+    c = campaign(s, "Detalle panel")
+    upload(s, c["id"], "phone,name,consent\n+5493875571001,Ana,si\n+5493875571002,Beto,si\n")
+    s.post("/api/campaigns/%d/start" % c["id"], START)
+    g = wait_status(s, c["id"], "completed")
+    eq((g["wait_reason"], g["pause_kind"], g["resumable"], g["resume_blocked"],
+        g["replies_count"]), (None, None, False, None, 0), "a finished campaign: %r" % g)
+    # a reply to one of its messages (Meta's context.id) is counted
+    wamid = s.wait_for("wamid", lambda: s.query(
+        "SELECT wamid FROM recipients WHERE campaign_id = %s AND phone = %s",
+        (c["id"], "+5493875571001"))[0]["wamid"])
+    eq(s.post_webhook(_reply_payload(s, acct, wamid, "+5493875571001")).status, 200, "webhook")
+    s.wait_for("reply counted", lambda: s.get("/api/campaigns/%d" % c["id"]).json()[
+        "replies_count"] == 1)
+    # the worker's wait reason is shown as it is
+    s.query("UPDATE campaigns SET wait_reason = 'outside the send window (9-20 h)' WHERE id = %s",
+            (c["id"],))
+    eq(s.get("/api/campaigns/%d" % c["id"]).json()["wait_reason"],
+       "outside the send window (9-20 h)", "wait_reason")
+    s.query("UPDATE campaigns SET wait_reason = NULL WHERE id = %s", (c["id"],))
+    # Meta paused its template: not resumable until Meta lifts it (what webhook_apply stores)
+    s.query("UPDATE campaigns SET status = 'paused', pause_kind = 'template', resumable = 0, "
+            "pause_reason = 'Meta paused the template recordatorio_clase (es_AR)' WHERE id = %s",
+            (c["id"],))
+    g = s.get("/api/campaigns/%d" % c["id"]).json()
+    eq((g["pause_kind"], g["resumable"], g["resume_blocked"]["code"]),
+       ("template", False, "meta_must_lift"), "blocked: %r" % g)
+    err(s.post("/api/campaigns/%d/resume" % c["id"]), 409, "not_resumable")
+    paused = s.get("/api/accounts/1").json()["paused_by_meta"]
+    check(any(p["campaign_id"] == c["id"] and p["pause_kind"] == "template" and
+              p["resumable"] is False for p in paused), "on the dashboard: %r" % paused)
+    s.query("UPDATE campaigns SET resumable = 1 WHERE id = %s", (c["id"],))
+    g = s.get("/api/campaigns/%d" % c["id"]).json()
+    eq((g["resumable"], g["resume_blocked"]), (True, None), "reinstated: resumable")
+    # Meta restricts the account: a restriction that has not expired blocks the resume
+    future = int(datetime.datetime.now(datetime.timezone.utc).timestamp()) + 86400
+    try:
+        s.query("UPDATE wa_accounts SET account_event = 'ACCOUNT_RESTRICTION', restriction = %s "
+                "WHERE id = 1", (json.dumps({"restriction_info": [{
+                    "restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                    "expiration": future}]}),))
+        a = s.get("/api/accounts/1").json()
+        eq((a["health"]["account_event"], a["health"]["restricted"]),
+           ("ACCOUNT_RESTRICTION", True), "restricted: %r" % a["health"])
+        check(a["health"]["restriction_until"].endswith("Z"), "until: %r" % a["health"])
+        eq(a["health"]["restriction"]["restriction_info"][0]["restriction_type"],
+           "RESTRICTED_BIZ_INITIATED_MESSAGING", "Meta's details")
+        g = s.get("/api/campaigns/%d" % c["id"]).json()
+        eq((g["resumable"], g["resume_blocked"]["code"]), (False, "account_restricted"), "blocked")
+        err(s.post("/api/campaigns/%d/resume" % c["id"]), 409, "account_restricted")
+        # an expired restriction no longer counts
+        s.query("UPDATE wa_accounts SET restriction = %s WHERE id = 1", (json.dumps(
+            {"restriction_info": [{"restriction_type": "X", "expiration": future - 2 * 86400}]}),))
+        eq(s.get("/api/accounts/1").json()["health"]["restricted"], False, "expired")
+        # reinstated after DISABLED_UPDATE
+        s.query("UPDATE wa_accounts SET account_event = 'DISABLED_UPDATE', restriction = %s "
+                "WHERE id = 1", (json.dumps({"ban_info": {"waba_ban_state": "REINSTATE"}}),))
+        eq(s.get("/api/accounts/1").json()["health"]["restricted"], False, "reinstated")
+    finally:
+        s.query("UPDATE wa_accounts SET account_event = NULL, restriction = NULL WHERE id = 1")
+    g = s.post("/api/campaigns/%d/resume" % c["id"]).json()
+    eq((g["status"], g["pause_kind"], g["pause_reason"]), ("running", None, None), "resumed")
+    wait_status(s, c["id"], "completed")
+    # an operator's pause
+    k = campaign(s, "Pausa operador")
+    upload(s, k["id"], "phone,name,consent\n+5493875571101,Ana,si\n")
+    at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=5))
+    eq(s.post("/api/campaigns/%d/start" % k["id"], dict(START, at=at.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"))).json()["status"], "scheduled", "scheduled")
+    g = s.post("/api/campaigns/%d/pause" % k["id"], {"reason": "revisar"}).json()
+    eq((g["status"], g["pause_kind"], g["resumable"], g["resume_blocked"]),
+       ("paused", "operator", True, None), "operator pause: %r" % g)
+    g = s.post("/api/campaigns/%d/resume" % k["id"]).json()
+    eq((g["status"], g["pause_kind"]), ("scheduled", None), "back to its schedule")
+    s.post("/api/campaigns/%d/cancel" % k["id"])
+    # the send log newest first, with its own cursor
+    asc = [e["id"] for e in s.get("/api/campaigns/%d/log" % c["id"]).json()["entries"]]
+    check(len(asc) >= 2, "attempts logged: %r" % asc)
+    d = s.get("/api/campaigns/%d/log?order=desc" % c["id"]).json()
+    eq([e["id"] for e in d["entries"]], sorted(asc, reverse=True), "newest first")
+    eq(d["next_before"], None, "one page")
+    p1 = s.get("/api/campaigns/%d/log?order=desc&limit=1" % c["id"]).json()
+    p2 = s.get("/api/campaigns/%d/log?order=desc&limit=1&before=%d" % (
+        c["id"], p1["next_before"])).json()
+    eq([p1["entries"][0]["id"], p2["entries"][0]["id"]], sorted(asc, reverse=True)[:2], "pages")
+    err(s.get("/api/campaigns/%d/log?order=sideways" % c["id"]), 400, "invalid_parameter",
+        "order")
+
+
+def test_account_budget_and_preflight_read_the_workers_tier_count(s):
+    """Unique users in the moving 24 h come from contact_pace (the worker's tier check), not
+    from the send log."""
+    r = s.post("/api/accounts", {"name": "Panel tier", "waba_id": "990000000000001",
+                                 "phone_number_id": "990000000000011", "sandbox": True,
+                                 "quality_rating": "YELLOW"})
+    eq(r.status, 201, "account: %r" % r)
+    aid = r.json()["id"]
+    cid = None
+    try:
+        eq(s.request("PATCH", "/api/accounts/%d" % aid, {"messaging_tier": "TIER_250",
+                                                         "throughput_mps": 20}).status, 200,
+           "tier 250")
+        for i, age in enumerate(("1 HOUR", "2 HOUR", "23 HOUR", "25 HOUR", "3 DAY")):
+            s.query("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES "
+                    "('990000000000001', %s, NOW(3) - INTERVAL " + age + ")",
+                    ("+549387557200%d" % i,))
+        a = s.get("/api/accounts/%d" % aid).json()
+        eq(a["tier_usage"], {"used_last_24h": 3, "limit": 250, "remaining": 247, "percent": 1.2},
+           "tier usage: %r" % a["tier_usage"])
+        eq((a["quality_rating"], a["throughput_mps"], a["health"]["restricted"],
+            a["paused_by_meta"]), ("YELLOW", 20, False, []), "health")
+        listed = [x for x in s.get("/api/accounts").json()["accounts"] if x["id"] == aid][0]
+        eq(listed["tier_usage"]["used_last_24h"], 3, "in the list too")
+        r = s.post("/api/campaigns", {"name": "Presupuesto", "account_id": aid,
+                                      "template_name": "recordatorio_clase",
+                                      "template_language": "es_AR", "params": {"body": ["a"]}})
+        eq(r.status, 201, "campaign: %r" % r)
+        cid = r.json()["id"]
+        p = s.post("/api/campaigns/%d/preflight" % cid).json()
+        eq((p["daily_budget"]["limit"], p["daily_budget"]["used_last_24h"],
+            p["daily_budget"]["remaining"]), (250, 3, 247), "preflight: %r" % p["daily_budget"])
+        eq(s.query("SELECT COUNT(*) AS n FROM send_log s JOIN campaigns c ON c.id = "
+                   "s.campaign_id WHERE c.account_id = %s", (aid,))[0]["n"], 0,
+           "nothing in the send log: the count is contact_pace's")
+    finally:
+        if cid:
+            s.request("DELETE", "/api/campaigns/%d" % cid)
+        s.request("DELETE", "/api/accounts/%d" % aid)
+
+
 def test_test_send_to_one_number(s):
     synced(s)
     c = campaign(s, "Prueba de envío")

@@ -80,3 +80,46 @@ def test_metrics_are_prometheus_text(s):
     s.wait_for("the worker's counts", lambda: sent_metric(s) - before >= 2, timeout=20)
     ws = [v for (n, l), v in series.items() if n == "pregon_webhook_events_total"]
     check(sum(ws) > 0, "webhook events by type counted")
+
+
+def webhook_events_metric(s, kind):
+    series, _ = parse_metrics(s.get("/metrics").body)
+    return sum(v for (n, l), v in series.items()
+               if n == "pregon_webhook_events_total" and 'type="%s"' % kind in l)
+
+
+def test_webhook_events_applied_off_the_request_are_counted(s):
+    """Webhook events are applied by each FastCGI process's applier thread, not in the
+    request: what it applies is in pregon_webhook_events_total by type."""
+    acct = s.query("SELECT id FROM wa_accounts WHERE phone_number_id = '106540352242922'")[0]["id"]
+    u = "%x" % int(time.time() * 1000)
+    conn = s.db(admin=True)
+    try:
+        with conn.cursor() as c:
+            c.execute("INSERT INTO campaigns (account_id, name, template_name, template_language, "
+                      "status, total_count, sent_count) VALUES (%s, %s, 'tpl_metrics', 'es_AR', "
+                      "'completed', 3, 3)", (acct, "Métricas webhooks " + u))
+            cid = c.lastrowid
+            c.executemany("INSERT INTO recipients (campaign_id, phone, status, wamid) VALUES "
+                          "(%s, %s, 'sent', %s)",
+                          [(cid, "+54938755580%02d" % i, "wamid.MET%s_%d" % (u, i))
+                           for i in range(3)])
+    finally:
+        conn.close()
+    before = {k: webhook_events_metric(s, k) for k in ("status", "status_duplicate")}
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+               "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111",
+                             "phone_number_id": "106540352242922"},
+                "statuses": [{"id": "wamid.MET%s_%d" % (u, i), "status": "delivered",
+                              "timestamp": "1750030073", "recipient_id": "54938755580%02d" % i}
+                             for i in range(3)]}}]}]}
+    for _ in range(2):  # the second time: three duplicates
+        eq(s.post_webhook(payload).status, 200, "webhook")
+    eq(s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (cid,))[0]
+       ["delivered_count"], 3, "applied")
+    # The applier adds its counts to the table within a couple of seconds.
+    s.wait_for("the applier's counts in /metrics", lambda: (
+        webhook_events_metric(s, "status") - before["status"] >= 3 and
+        webhook_events_metric(s, "status_duplicate") - before["status_duplicate"] >= 3),
+        timeout=20)

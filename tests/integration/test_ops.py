@@ -1,5 +1,6 @@
 """Deployment pieces: `make install`, the production nginx site and the systemd units."""
 
+import json
 import os
 import shutil
 import ssl
@@ -83,6 +84,7 @@ def test_production_nginx_site_serves_the_app(s):
                 .replace("listen [::]:443 ssl http2;", "")
                 .replace("/etc/ssl/pregon/fullchain.pem", cert)
                 .replace("/etc/ssl/pregon/privkey.pem", key)
+                .replace("/var/log/nginx/pregon-access.log", os.path.join(tmp, "access.log"))
                 .replace("/usr/local/share/pregon/www", os.path.join(ROOT, "www"))
                 .replace("/usr/local/share/pregon/nginx", os.path.join(ROOT, "nginx"))
                 .replace("/run/pregon/fcgi.sock", os.path.join(s.var, "run", "pregon-fcgi.sock")))
@@ -179,3 +181,85 @@ def test_pregonctl_operator_commands(s):
     r = subprocess.run([ctl, "-c", conf, "campaign-status", "999999999"], capture_output=True,
                        text=True, env=s.env)
     eq(r.returncode, 1, "unknown campaign")
+
+
+def test_pregonctl_contacts_import(s):
+    """The CLI runs the API's import: same rules, same report, exit 3 when rows are rejected."""
+    ctl = os.path.join(s.build, "bin", "pregonctl")
+    conf = os.path.join(s.var, "pregon.conf")
+    s.post("/api/opt-outs", {"phone": "+5493875558803"})
+    tmp = tempfile.mkdtemp(prefix="pregon-ctl-import-")
+    try:
+        path = os.path.join(tmp, "contactos.csv")
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write("\ufefftelefono;nombre;consent;tags;ciudad\r\n"
+                    "+5493875558801;Ana CLI;si;cli_a;Salta\r\n"
+                    "0387 15 555-8802;Beto CLI;sí;;Jujuy\r\n"
+                    "+5493875558803;Opt Out;si;;Salta\r\n"
+                    "12;Corto;si;;Salta\r\n"
+                    "+5493875558801;Ana otra vez;si;;Salta\r\n"
+                    "+5493875558804;Sin consentimiento;;;Salta\r\n")
+
+        def run(*extra):
+            return subprocess.run([ctl, "-c", conf, "contacts-import", path] + list(extra),
+                                  capture_output=True, text=True, env=s.env)
+
+        def count():
+            return s.query("SELECT COUNT(*) AS n FROM contacts WHERE phone LIKE '+549387555880%%'"
+                           )[0]["n"]
+
+        r = run("--tags", "cli_import,lote1", "--consent-source", "feria 2026", "--dry-run")
+        eq(r.returncode, 3, "dry run, rows rejected: " + r.stdout + r.stderr)
+        check("dry run" in r.stdout, r.stdout)
+        eq(count(), 0, "dry run stores nothing")
+        r = run("--tags", "cli_import,lote1", "--consent-source", "feria 2026")
+        eq(r.returncode, 3, "some rows rejected -> exit 3: " + r.stdout + r.stderr)
+        check("6 rows: 2 stored (2 new contacts), 4 rejected" in r.stdout, r.stdout)
+        for line, reason in ((4, "opted_out"), (5, "invalid_number"), (6, "duplicate"),
+                             (7, "no_consent")):
+            check(("line %d: %s" % (line, reason)) in r.stdout or
+                  (line == 5 and "line 5: " in r.stdout), "line %d reported: %s" % (line, r.stdout))
+        eq(count(), 2, "valid rows imported")
+        ana = s.get("/api/contacts?q=%2B5493875558801").json()["contacts"][0]
+        eq(sorted(ana["tags"]), ["cli_a", "cli_import", "lote1"], "row and option tags")
+        eq(ana["consent"]["source"], "feria 2026", "consent source from the option")
+        eq(ana["attributes"], {"ciudad": "Salta"}, "other columns are attributes")
+        check(s.query("SELECT 1 FROM audit_log WHERE action = 'contacts.import' AND actor LIKE "
+                      "'pregonctl:%%'"), "audited as pregonctl")
+        # The JSON report is the API's, and a second run adds nothing.
+        r = run("--json", "--tags", "cli_import")
+        eq(r.returncode, 3, r.stderr)
+        rep = json.loads(r.stdout)
+        eq((rep["rows"], rep["stored"], rep["added"], rep["rejected_total"]), (6, 2, 0, 4),
+           "second run: %r" % rep)
+        eq(count(), 2, "second run adds nothing")
+        with open(path, "rb") as f:
+            api = s.post("/api/contacts/import?tags=cli_import", f.read(),
+                         headers={"Content-Type": "text/csv"}).json()
+        eq(api, rep, "the API answers the same report")
+        r = s.post("/api/contacts/import?consent_source=", "phone,consent\n+5493875558806,si\n",
+                   headers={"Content-Type": "text/csv"})
+        eq((r.status, r.json()["error"]["field"]), (400, "consent_source"), "empty source")
+        r = s.post("/api/contacts/import?consent_source=formulario%20web",
+                   "phone,consent\n+5493875558806,si\n", headers={"Content-Type": "text/csv"})
+        eq((r.status, r.json()["added"]), (200, 1), "API import: %r" % r)
+        k = s.get("/api/contacts?q=%2B5493875558806").json()["contacts"][0]
+        eq(k["consent"]["source"], "formulario web", "the API's consent_source")
+        # every row good -> 0; a file without a phone column -> 1 and nothing stored
+        with open(path, "w") as f:
+            f.write("phone,consent\n+5493875558805,yes\n")
+        r = run()
+        eq(r.returncode, 0, "all rows stored: " + r.stdout + r.stderr)
+        eq(count(), 4, "stored")
+        with open(path, "w") as f:
+            f.write("nombre,consent\nAna,yes\n")
+        r = run()
+        eq(r.returncode, 1, "no phone column: " + r.stdout + r.stderr)
+        check("phone column" in r.stderr and "nothing imported" in r.stderr, r.stderr)
+        r = subprocess.run([ctl, "-c", conf, "contacts-import"], capture_output=True, text=True,
+                           env=s.env)
+        eq(r.returncode, 2, "usage")
+        r = run("--country", "ZZ")
+        eq(r.returncode, 2, "unknown country")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -393,25 +393,40 @@ def test_stored_but_not_applied_is_applied_later(s):
     eq(s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (camp["id"],))[0]
        ["delivered_count"], 2, "counted")
 
-    # Kill every FastCGI process (as a crash would) with a stored, unapplied event waiting:
-    # the processes started in their place apply it at their first request.
-    body = _event_body(s, w0, "read", 1750030200)
-    s.query("INSERT INTO webhook_events (signature, body, received_at) VALUES "
-            "(%s, %s, NOW(3) - INTERVAL 1 MINUTE)", (s.sign(body), body))
-    master = int(open(os.path.join(s.var, "run", "fcgi.pid")).read())
-    kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    for pid in kids.split():
-        os.kill(int(pid), signal.SIGKILL)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        r = s.post_webhook(None, raw=_event_body(s, w1, "read", 1750030300))
-        if r.status == 200:
-            break
-        time.sleep(0.2)
-    eq(r.status, 200, "answered after the restart")
-    rows = s.query("SELECT status FROM recipients WHERE campaign_id = %s ORDER BY id",
-                   (camp["id"],))
-    eq([x["status"] for x in rows], ["read", "read"], "stored event applied after restart")
+    # Kill every FastCGI process (as a crash would) between storing and applying: with the
+    # apply lock held here, the requests are stored and answered but nobody applies them.
+    # The processes started in their place apply them by themselves, with no new request.
+    holder = s.db()
+    try:
+        with holder.cursor() as c:
+            c.execute("SELECT GET_LOCK('pregon_webhook_apply', 10)")
+            eq(c.fetchone()[0], 1, "apply lock taken")
+        for w, st, ts in ((w0, "read", 1750030200), (w1, "read", 1750030300)):
+            r = s.post_webhook(None, raw=_event_body(s, w, st, ts), wait=False)
+            eq(r.status, 200, "stored and answered while nobody may apply")
+        time.sleep(0.5)
+        rows = s.query("SELECT status FROM recipients WHERE campaign_id = %s ORDER BY id",
+                       (camp["id"],))
+        eq([x["status"] for x in rows], ["delivered", "delivered"], "stored, not applied yet")
+        eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE applied_at IS NULL AND "
+                   "apply_attempts < 5")[0]["n"], 2, "two events waiting")
+        master = int(open(os.path.join(s.var, "run", "fcgi.pid")).read())
+        kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
+                              text=True).stdout.split()
+        check(kids, "FastCGI processes found")
+        for pid in kids:
+            os.kill(int(pid), signal.SIGKILL)
+    finally:
+        holder.close()  # the lock goes with the connection
+    s.wait_for("the restarted processes apply what was stored", lambda: [
+        x["status"] for x in s.query("SELECT status FROM recipients WHERE campaign_id = %s "
+                                     "ORDER BY id", (camp["id"],))] == ["read", "read"],
+               timeout=20)
+    after = subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
+                           text=True).stdout.split()
+    check(after and not set(after) & set(kids), "new processes: %r -> %r" % (kids, after))
+    eq(s.query("SELECT read_count FROM campaigns WHERE id = %s", (camp["id"],))[0]
+       ["read_count"], 2, "counted once")
     # And a body that cannot be applied is kept, marked, and never blocks the others.
     s.query("INSERT INTO webhook_events (signature, body, received_at) VALUES "
             "('sha256=x', 'not json', NOW(3) - INTERVAL 1 MINUTE)")
@@ -451,5 +466,84 @@ def test_sandbox_statuses_before_send_recorded(s):
             eq(s.post_webhook(_status_payload(items[k:k + 30])).status, 200, "posted")
         g = s.get("/api/campaigns/%d" % c["id"]).json()["counters"]
         eq((g["sent"], g["delivered"], g["read"], g["failed"]), (40, 40, 40, 0), "counters")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def _sandbox_message(s, cid, timeout=30):
+    """The message the sandbox accepted for campaign cid (it knows the wamid before it
+    answers the worker)."""
+    prefix = "pregon:%d:" % cid
+
+    def find():
+        r = s.sandbox_get("/_sandbox/messages?limit=10000").json()
+        ms = [m for m in r["messages"] if (m.get("callback_data") or "").startswith(prefix)]
+        return ms[0] if ms else None
+    return s.wait_for("the sandbox accepts campaign %d's message" % cid, find, timeout=timeout)
+
+
+def test_real_worker_status_before_send_recorded(s):
+    """With the real worker: a status whose wamid the worker has not recorded yet (the
+    sandbox holds its answer) is parked and applied when the send is recorded; a status
+    matched only by our callback data settles a recipient whose send ended `unknown`."""
+    from workerkit import Workers, make_campaign as worker_campaign, phones
+    s.sandbox_post("/_sandbox/reset", {})
+    # Our own signed statuses only; every send answered 3 s after it was accepted.
+    eq(s.sandbox_post("/_sandbox/config", {"webhooks": False, "latency_ms": 3000}).status, 200,
+       "sandbox config")
+    try:
+        with Workers(s, PREGON_HTTP_TIMEOUT_MS=20000) as w:
+            w.start()
+            cid = worker_campaign(s, "Estado antes del envío", phones("61", 1))
+            m = _sandbox_message(s, cid)
+            rid = int(m["callback_data"].split(":")[2])
+            rec = s.query("SELECT status, wamid FROM recipients WHERE id = %s", (rid,))[0]
+            eq((rec["status"], rec["wamid"]), ("sending", None), "the worker waits for the answer")
+            # No callback data: only the wamid, which nobody has recorded yet.
+            r = s.post_webhook(_status_payload([{"id": m["wamid"], "status": "delivered",
+                                                 "timestamp": "1750030005",
+                                                 "recipient_id": m["wa_id"]}]))
+            eq(r.status, 200, "status accepted")
+            parked = s.query("SELECT applied_at FROM message_statuses WHERE wamid = %s",
+                             (m["wamid"],))
+            check(len(parked) == 1 and parked[0]["applied_at"] is None,
+                  "parked until the send is recorded: %r" % parked)
+            eq(s.query("SELECT status FROM recipients WHERE id = %s", (rid,))[0]["status"],
+               "sending", "nothing applied yet")
+            s.wait_for("the worker records the send and applies the parked status", lambda: s.query(
+                "SELECT status FROM recipients WHERE id = %s", (rid,))[0]["status"] == "delivered",
+                timeout=30)
+            row = s.query("SELECT wamid, delivered_at FROM recipients WHERE id = %s", (rid,))[0]
+            eq(row["wamid"], m["wamid"], "wamid recorded")
+            eq(_fmt(row["delivered_at"]), "2025-06-15 23:26:45", "the status's own time")
+            c = s.query("SELECT sending_count, sent_count, delivered_count, unknown_count "
+                        "FROM campaigns WHERE id = %s", (cid,))[0]
+            eq((c["sending_count"], c["sent_count"], c["delivered_count"], c["unknown_count"]),
+               (0, 1, 1, 0), "counted once")
+            check(s.query("SELECT applied_at FROM message_statuses WHERE wamid = %s",
+                          (m["wamid"],))[0]["applied_at"] is not None, "no longer parked")
+
+        # A worker that gives up before the answer: the outcome is `unknown`, no wamid.
+        with Workers(s, PREGON_HTTP_TIMEOUT_MS=1000) as w:
+            w.start()
+            cid = worker_campaign(s, "Envío en duda", phones("62", 1))
+            m = _sandbox_message(s, cid)
+            rid = int(m["callback_data"].split(":")[2])
+            s.wait_for("the send ends unknown", lambda: s.query(
+                "SELECT status FROM recipients WHERE id = %s", (rid,))[0]["status"] == "unknown",
+                timeout=30)
+            eq(s.query("SELECT wamid FROM recipients WHERE id = %s", (rid,))[0]["wamid"], None,
+               "no wamid known")
+            items = [{"id": m["wamid"], "status": st, "timestamp": str(1750030010 + k),
+                      "recipient_id": m["wa_id"], "biz_opaque_callback_data": m["callback_data"]}
+                     for k, st in enumerate(("sent", "delivered"))]
+            eq(s.post_webhook(_status_payload(items)).status, 200, "statuses accepted")
+            row = s.query("SELECT status, wamid FROM recipients WHERE id = %s", (rid,))[0]
+            eq((row["status"], row["wamid"]), ("delivered", m["wamid"]),
+               "settled by the callback data")
+            c = s.query("SELECT unknown_count, sent_count, delivered_count FROM campaigns "
+                        "WHERE id = %s", (cid,))[0]
+            eq((c["unknown_count"], c["sent_count"], c["delivered_count"]), (0, 1, 1),
+               "unknown settled, counted once")
     finally:
         s.sandbox_post("/_sandbox/reset", {})

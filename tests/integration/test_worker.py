@@ -16,7 +16,8 @@ from workerkit import (AccountSettings, Workers, campaign, check_counters, make_
 def test_claim_query_uses_the_index(s):
     cid = make_campaign(s, "EXPLAIN", phones("01", 3), start=False)
     # The worker's claim, as it sends it (worker/claim.c).
-    rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id FROM recipients "
+    rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL "
+                   "FROM recipients "
                    "FORCE INDEX (ix_recipients_claim) WHERE campaign_id = %s AND status = 'pending' "
                    "AND next_attempt_at <= NOW(3) "
                    "ORDER BY next_attempt_at, id LIMIT 200 FOR UPDATE SKIP LOCKED", (cid,))
@@ -25,9 +26,10 @@ def test_claim_query_uses_the_index(s):
     eq(r["key"], "ix_recipients_claim", "claim index: %r" % r)
     check(r["type"] in ("range", "ref"), "no full scan: %r" % r)
     check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
-    # Recovery finds a worker's claims by index too.
+    # Recovery finds a worker's claims by index too: the in-flight ('sending') rows
+    # (sql/050_recipients_fewer_indexes.sql).
     r = s.query("EXPLAIN SELECT id FROM recipients WHERE claimed_by = 1 AND status = 'sending'")[0]
-    eq(r["key"], "ix_recipients_claimed", "recovery index: %r" % r)
+    eq(r["key"], "ix_recipients_status", "recovery index: %r" % r)
 
 
 def test_two_workers_10000_recipients_each_once(s):
@@ -442,3 +444,94 @@ def test_sighup_reloads(s):
         with open(s.var + "/log/wtest%d.log" % w.n) as f:
             check("configuration reloaded" in f.read(), "reloaded")
     _ = json
+
+
+def test_retry_of_an_accepted_recipient_counts_once_and_logs_every_round(s):
+    """An accepted message fails later (a failed status webhook); the operator retries it and
+    it is sent again. It is one recipient: sent_count counts it once, and the send log keeps
+    both rounds' rows although the retry starts its attempts again from 1."""
+    s.sandbox_post("/_sandbox/reset", {})
+    num = phones("68", 2)
+    s.sandbox_post("/_sandbox/config", {"statuses": ["sent"], "errors": [
+        {"to": num[0], "code": 131000, "mode": "async", "times": 1}]})
+    try:
+        with Workers(s) as w:
+            w.start()
+            cid = make_campaign(s, "Reintento aceptado", num)
+            s.wait_for("the failed status arrived", lambda: recipient(
+                s, cid, num[0])["status"] == "failed", timeout=30)
+            wait_status(s, cid, ("completed",), timeout=30)
+            eq(campaign(s, cid)["sent_count"], 2, "both accepted once")
+            r = s.post("/api/campaigns/%d/retry" % cid, {"acknowledge_risk": True})
+            eq(r.status, 200, "retry: %r" % r)
+            s.wait_for("sent again", lambda: recipient(s, cid, num[0])["status"] in (
+                "sent", "delivered", "read"), timeout=30)
+            wait_status(s, cid, ("completed",), timeout=30)
+            quiet(s, cid)
+            eq(received(s, cid).get(recipient(s, cid, num[0])["id"]), 2, "sent twice, on purpose")
+            c = campaign(s, cid)
+            eq(c["sent_count"], 2, "two recipients, each counted once as sent")
+            check_counters(s, cid)
+            eq([o for o, _ in log_rows(s, cid, num[0])], ["sent", "sent"],
+               "both rounds logged, though both were attempt 1")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_send_log_keeps_rounds_apart_and_ignores_a_recorded_again_claim(s):
+    """uq_send_log_attempt (sql/080): the same claim's outcome recorded twice (a retry after a
+    lost commit answer) adds one row; the same attempt number and outcome of another claim
+    (recovery gave the attempt back, or an operator's retry) is kept."""
+    cid = make_campaign(s, "Log", phones("69", 1), start=False)
+    rid = s.query("SELECT id FROM recipients WHERE campaign_id = %s", (cid,))[0]["id"]
+    ins = ("INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, template_name, "
+           "template_language, attempt, outcome, claim_token) VALUES (%s, %s, '+1', 't', 'es', "
+           "1, %s, %s)")
+    s.query(ins, (cid, rid, "retry", 11))
+    s.query(ins, (cid, rid, "retry", 11))  # the same claim recorded again
+    s.query(ins, (cid, rid, "unknown", 11))  # another outcome of the same attempt
+    s.query(ins, (cid, rid, "retry", 12))  # attempt 1 again, another round
+    rows = s.query("SELECT outcome, claim_token FROM send_log WHERE recipient_id = %s ORDER BY id",
+                   (rid,))
+    eq([(r["outcome"], r["claim_token"]) for r in rows],
+       [("retry", 11), ("unknown", 11), ("retry", 12)], "send_log rows")
+
+
+def test_pair_rate_holds_between_two_workers_claiming_at_once(s):
+    """Two workers, two campaigns to the same numbers started in one statement: whoever
+    claims a number first, the other sees it (the business's claim lock), so no number gets
+    two messages within 6 s."""
+    s.sandbox_post("/_sandbox/reset", {})
+    s.sandbox_post("/_sandbox/config", {"record_requests": False, "statuses": ["sent"]})
+    nums = phones("70", 60)
+    try:
+        with AccountSettings(s, throughput_mps=1000), Workers(s, PREGON_WORKER_POLL_MS=5) as w:
+            a = make_campaign(s, "Carrera A", nums, start=False)
+            b = make_campaign(s, "Carrera B", nums, start=False)
+            # Both campaigns running and known to both workers before any recipient is
+            # due; then all of them fall due at the same instant and both workers claim.
+            s.query("UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL 4 SECOND "
+                    "WHERE campaign_id IN (%s, %s)", (a, b), admin=True)
+            s.query("UPDATE campaigns SET status = 'running', started_at = NOW(3) "
+                    "WHERE id IN (%s, %s)", (a, b), admin=True)
+            w.start()
+            w.start()
+            wait_status(s, a, ("completed",), timeout=60)
+            wait_status(s, b, ("completed",), timeout=60)
+            at = {}
+            after = 0
+            while True:
+                r = s.sandbox_get("/_sandbox/messages?limit=10000&after=%d" % after).json()
+                for m in r["messages"]:
+                    at.setdefault(m["to"], []).append(m["at_ms"])
+                if not r["messages"]:
+                    break
+                after = r["next_after"]
+            eq(sorted(at), sorted(nums), "every number reached")
+            gaps = [abs(v[1] - v[0]) / 1000.0 for v in at.values()]
+            eq(sorted(len(v) for v in at.values()), [2] * len(nums), "twice each")
+            check(min(gaps) >= 6, "never two messages to one number within 6 s: %.2fs" % min(gaps))
+            check_counters(s, a)
+            check_counters(s, b)
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})

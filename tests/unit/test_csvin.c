@@ -24,6 +24,7 @@ struct rec {
     char **f;
     size_t *len;
     int bad_utf8;
+    int skipped; /* a record csvin dropped (csvin_on_skip): f[0] is the reason */
 };
 
 struct recs {
@@ -82,6 +83,22 @@ static int collect(void *ctx, size_t line, size_t nfields, char **fields, const 
     return 0;
 }
 
+static int collect_skip(void *ctx, size_t line, int status, const char *what)
+{
+    struct recs *r = ctx;
+    assert_true(status == CSVIN_EFIELD_LONG || status == CSVIN_ETOO_MANY);
+    struct rec *x = recs_add(r);
+    x->line = line;
+    x->n = 1;
+    x->skipped = 1;
+    x->f = xmalloc(sizeof *x->f);
+    x->len = xmalloc(sizeof *x->len);
+    x->f[0] = strdup(what);
+    assert_non_null(x->f[0]);
+    x->len[0] = strlen(what);
+    return 0;
+}
+
 /* ---- expect files ---- */
 
 struct expect {
@@ -89,6 +106,7 @@ struct expect {
     int has_delim;
     char delim;
     size_t max_field, max_fields;
+    int skip;    /* "skip: on": records that break a limit are skipped, not fatal */
     char *error; /* prefix of csvin_error(), or NULL */
 };
 
@@ -166,6 +184,26 @@ static void parse_expect(const char *text, size_t tlen, struct expect *e)
             e->max_fields = strtoul(s + 12, NULL, 10);
             continue;
         }
+        if (n == 8 && memcmp(s, "skip: on", 8) == 0) {
+            e->skip = 1;
+            continue;
+        }
+        if (n > 9 && memcmp(s, "skipped: ", 9) == 0) {
+            /* skipped: LINE: reason */
+            struct rec *x = recs_add(&e->recs);
+            char *endp;
+            x->line = strtoul(s + 9, &endp, 10);
+            size_t i = (size_t)(endp - s);
+            assert_true(i + 2 <= n && s[i] == ':' && s[i + 1] == ' ');
+            x->skipped = 1;
+            x->n = 1;
+            x->f = xmalloc(sizeof *x->f);
+            x->len = xmalloc(sizeof *x->len);
+            x->f[0] = strndup(s + i + 2, n - i - 2);
+            assert_non_null(x->f[0]);
+            x->len[0] = n - i - 2;
+            continue;
+        }
         if (n > 7 && memcmp(s, "error: ", 7) == 0) {
             e->error = xmalloc(n - 7 + 1);
             memcpy(e->error, s + 7, n - 7);
@@ -214,12 +252,14 @@ static uint32_t rnd(uint32_t *s)
 }
 
 /* Feeds data in chunks: chunk == 0 whole, otherwise sizes 1..chunk drawn with seed. */
-static void run(const char *data, size_t len, size_t max_field, size_t max_fields, size_t chunk,
-                uint32_t seed, struct result *out)
+static void run(const char *data, size_t len, size_t max_field, size_t max_fields, int skip,
+                size_t chunk, uint32_t seed, struct result *out)
 {
     memset(out, 0, sizeof *out);
     struct csvin *c = csvin_new(max_field, max_fields);
     assert_non_null(c);
+    if (skip)
+        csvin_on_skip(c, collect_skip);
     assert_int_equal(csvin_delimiter(c), 0);
     size_t off = 0;
     int rc = 0;
@@ -248,11 +288,13 @@ static int recs_equal(const struct recs *a, const struct recs *b, char *why, siz
             return 0;
         }
         const struct rec *x = &a->v[i], *y = &b->v[i];
-        if (x->line != y->line || x->n != y->n || x->bad_utf8 != y->bad_utf8) {
+        if (x->line != y->line || x->n != y->n || x->bad_utf8 != y->bad_utf8 ||
+            x->skipped != y->skipped) {
             snprintf(why, whylen,
-                     "record %zu: got line %zu, %zu fields, bad utf8 %d; want line %zu, %zu "
-                     "fields, bad utf8 %d",
-                     i, x->line, x->n, x->bad_utf8, y->line, y->n, y->bad_utf8);
+                     "record %zu: got line %zu, %zu fields, bad utf8 %d, skipped %d; want line "
+                     "%zu, %zu fields, bad utf8 %d, skipped %d",
+                     i, x->line, x->n, x->bad_utf8, x->skipped, y->line, y->n, y->bad_utf8,
+                     y->skipped);
             return 0;
         }
         for (size_t k = 0; k < x->n; k++) {
@@ -334,7 +376,7 @@ static void test_data_cases(void **state)
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
             for (uint32_t rep = 0; rep < (modes[m].chunk > 1 ? 5u : 1u); rep++) {
                 struct result r;
-                run(data, dlen, e.max_field, e.max_fields, modes[m].chunk,
+                run(data, dlen, e.max_field, e.max_fields, e.skip, modes[m].chunk,
                     modes[m].seed * 2654435761u + rep + 1, &r);
                 runs++;
                 char why[512] = "";
@@ -469,6 +511,47 @@ static void test_huge_fields(void **state)
 }
 
 /* A header longer than the sniffing window still gets its delimiter from what was seen. */
+static int count_skips(void *ctx, size_t line, int status, const char *what)
+{
+    struct counter *k = ctx;
+    assert_int_equal(status, CSVIN_EFIELD_LONG);
+    assert_string_equal(what, "field longer than 65536 bytes");
+    k->last_line = line;
+    k->fields += 1000000; /* skips counted apart from fields */
+    return 0;
+}
+
+/* A field of 20 MB, quoted and spanning lines, with csvin_on_skip: the record is dropped with
+ * the line it starts on, the rows around it arrive, and memory stays bounded throughout. */
+static void test_huge_field_skipped(void **state)
+{
+    (void)state;
+    size_t big = 20u << 20;
+    char *buf = xmalloc(big + 64);
+    size_t n = (size_t)sprintf(buf, "phone,note\n1,a\n2,\"");
+    for (size_t i = 0; i < big; i++)
+        buf[n++] = i % 1000 == 999 ? '\n' : 'x';
+    n += (size_t)sprintf(buf + n, "\"\n3,c\n");
+    struct csvin *c = csvin_new(0, 0);
+    assert_non_null(c);
+    csvin_on_skip(c, count_skips);
+    struct counter k = {0};
+    size_t most = 0;
+    for (size_t off = 0; off < n; off += 100000) {
+        size_t len = n - off < 100000 ? n - off : 100000;
+        assert_int_equal(csvin_feed(c, buf + off, len, count_rows, &k), 0);
+        if (csvin_memory(c) > most)
+            most = csvin_memory(c);
+    }
+    assert_int_equal(csvin_finish(c, count_rows, &k), 0);
+    assert_int_equal(k.rows, 3);                   /* header, 1, 3 */
+    assert_int_equal(k.fields, 6 + 1000000);       /* and one skip */
+    assert_int_equal(k.last_line, 4 + big / 1000); /* row 3 is on the line after the field ends */
+    assert_true(most < 1u << 20);
+    csvin_free(c);
+    free(buf);
+}
+
 static void test_long_header(void **state)
 {
     (void)state;
@@ -831,11 +914,17 @@ static void test_bench(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_data_cases),    cmocka_unit_test(test_huge_fields),
-        cmocka_unit_test(test_long_header),   cmocka_unit_test(test_line_numbers),
-        cmocka_unit_test(test_callback_stop), cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_steady_memory), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_header_index),  cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_data_cases),
+        cmocka_unit_test(test_huge_fields),
+        cmocka_unit_test(test_huge_field_skipped),
+        cmocka_unit_test(test_long_header),
+        cmocka_unit_test(test_line_numbers),
+        cmocka_unit_test(test_callback_stop),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_steady_memory),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_header_index),
+        cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,16 @@ static const struct tcase cases[] = {
     OK("0399 15 123 4567", "AR", "+5493991234567"),
     OK("tel:+54-9-11-5555-1234", "AR", "+5491155551234"),
     NO("15 5555 1234", "AR", E164_BAD_NUMBER),
+    /* libphonenumber's AR metadata: 3-digit areas, and 4-digit ones that begin like them */
+    OK("+54 9 11 1234 5678", "AR", "+5491112345678"),
+    OK("02972 15 41 2345", "AR", "+5492972412345"), /* San Martin de los Andes, 4 digits */
+    OK("03435 15 41 2345", "AR", "+5493435412345"), /* 4-digit code inside 343 */
+    OK("+54 9 3435 41 2345", "AR", "+5493435412345"),
+    OK("0223 15 412 3456", "AR", "+5492234123456"), /* Mar del Plata */
+    OK("0264 15 412 3456", "AR", "+5492644123456"), /* San Juan */
+    OK("0280 15 412 3456", "AR", "+5492804123456"), /* Trelew */
+    OK("0376 15 412 3456", "AR", "+5493764123456"), /* Posadas */
+    OK("0379 15 412 3456", "AR", "+5493794123456"), /* Corrientes */
     NO("0387 15 555 123", "AR", E164_TOO_SHORT),
     NO("387 555 123", "AR", E164_TOO_SHORT),
     NO("0387 4 555 12345", "AR", E164_TOO_LONG),

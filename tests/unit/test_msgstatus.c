@@ -96,6 +96,37 @@ static void sender_moves(void **state)
     assert_int_equal(d.sending, -1);
 }
 
+/* A recipient accepted before (its sent_at is set), failed later and retried by an
+ * operator: sent again, it is still one recipient in the sent funnel. */
+static void resend_of_an_accepted_recipient_counts_once(void **state)
+{
+    (void)state;
+    struct msg_delta d = {0};
+    msg_delta_move_counted(&d, MSG_SENDING, MSG_SENT, 1);
+    assert_int_equal(d.sending, -1);
+    assert_int_equal(d.sent, 0);
+    memset(&d, 0, sizeof d);
+    msg_delta_move_counted(&d, MSG_SENDING, MSG_SENT, 0); /* first acceptance */
+    assert_int_equal(d.sent, 1);
+    memset(&d, 0, sizeof d);
+    msg_delta_move_counted(&d, MSG_SENDING, MSG_FAILED, 1); /* failed again: no funnel change */
+    assert_int_equal(d.failed, 1);
+    assert_int_equal(d.sent, 0);
+    memset(&d, 0, sizeof d);
+    msg_delta_move_counted(&d, MSG_SENDING, MSG_PENDING, 1);
+    assert_int_equal(d.pending, 1);
+    assert_int_equal(d.sent, 0);
+    /* The webhook of the new send arriving before the worker records it. */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(msg_transition_counted(MSG_SENDING, MSG_DELIVERED, 1, &d), 1);
+    assert_int_equal(d.sending, -1);
+    assert_int_equal(d.sent, 0);
+    assert_int_equal(d.delivered, 1);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(msg_transition_counted(MSG_SENDING, MSG_SENT, 0, &d), 1);
+    assert_int_equal(d.sent, 1);
+}
+
 static void names_round_trip(void **state)
 {
     (void)state;
@@ -115,6 +146,7 @@ int main(void)
         cmocka_unit_test(delivery_overrides_failure),
         cmocka_unit_test(never_sent_states_ignore_events),
         cmocka_unit_test(sender_moves),
+        cmocka_unit_test(resend_of_an_accepted_recipient_counts_once),
         cmocka_unit_test(names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

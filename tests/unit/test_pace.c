@@ -12,13 +12,23 @@ static void interval_keeps_below_the_limit(void **state)
 {
     (void)state;
     assert_int_equal(pace_interval_us(0), 0);
-    /* 80/s paces at 79/s: 81 slots span more than a second plus one interval of jitter. */
+    /* 80/s paces at 79.0/s: 80 slots span a second plus one slot (12.5 ms), so the 81st
+     * is never in the same second as the first even when it arrives that much early. */
     long long i80 = pace_interval_us(80);
-    assert_int_equal(i80, 12659);
-    assert_true(80 * i80 > 1000000 + 0);
-    /* 1000/s paces at 995/s: within 1% of the limit, never over it. */
+    assert_int_equal(pace_margin_us(80), 12500);
+    assert_int_equal(i80, 12657);
+    assert_true(80 * i80 >= 1000000 + pace_margin_us(80));
+    assert_true(1e6 / i80 >= 80 * 0.985); /* within 2% of the limit, with room for losses */
+    /* 1000/s paces at 992/s: within 1% of the limit, never over it. */
     long long i1000 = pace_interval_us(1000);
-    assert_true(i1000 >= 1005 && i1000 <= 1006);
+    assert_int_equal(pace_margin_us(1000), PACE_MARGIN_US);
+    assert_int_equal(i1000, 1008);
+    assert_true(1000 * i1000 >= 1000000 + PACE_MARGIN_US);
+    assert_true(1e6 / i1000 >= 990);
+    /* The sender's own window is looser than the slots (on-time sends never trip it) and
+     * tighter than a second plus the margin. */
+    assert_true(pace_window_us(80) > 1000000 && pace_window_us(80) < 80 * i80);
+    assert_true(pace_window_us(1000) > 1000000 && pace_window_us(1000) < 1000 * i1000);
     assert_true(pace_interval_us(1) > 1000000);
 }
 
@@ -39,7 +49,7 @@ static void reserve_chunks_never_overlap(void **state)
     assert_int_equal(pace_chunk(0, 250, 300), 300);
     assert_int_equal(pace_chunk(2000000, 250, 0), 1);
     assert_int_equal(pace_tolerance_us(iv), iv);
-    assert_int_equal(pace_tolerance_us(1005), 2000);
+    assert_int_equal(pace_tolerance_us(1008), 3000);
 }
 
 static void ramp_steps(void **state)
@@ -105,6 +115,24 @@ static void tiers(void **state)
     assert_int_equal(pace_tier_limit(NULL), 250);
 }
 
+/* Parameter errors: the rule the worker and the webhook applier share. */
+static void param_pause_rule(void **state)
+{
+    (void)state;
+    struct pace_breaker b;
+    char why[256] = "";
+    pace_breaker_init(&b, 50);
+    pace_breaker_add(&b, PACE_PARAM_ERROR);
+    pace_breaker_add(&b, PACE_OK);
+    pace_breaker_add(&b, PACE_PARAM_ERROR);
+    assert_false(pace_param_pause(&b, 3, 132000, "x", why, sizeof why));
+    pace_breaker_add(&b, PACE_PARAM_ERROR);
+    assert_true(pace_param_pause(&b, 3, 132012, "Parameter format", why, sizeof why));
+    assert_string_equal(why, "parameter errors repeat: 3 of the last 4 attempts "
+                             "(last: 132012 Parameter format)");
+    assert_false(pace_param_pause(&b, 0, 100, "x", why, sizeof why)); /* 0: off */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +140,7 @@ int main(void)
         cmocka_unit_test(reserve_chunks_never_overlap),
         cmocka_unit_test(ramp_steps),
         cmocka_unit_test(breaker_rolls),
+        cmocka_unit_test(param_pause_rule),
         cmocka_unit_test(send_window),
         cmocka_unit_test(tiers),
     };

@@ -87,7 +87,15 @@ export async function render(root, params, ctx) {
           done: () => t('camp.paused'),
         }));
       }
-      if (s === 'paused') list.push(act(t('camp.resume'), 'resume', { class: 'btn btn-primary', done: () => t('camp.resumed') }));
+      if (s === 'paused') {
+        // The server says whether a resume would be accepted now (and why not).
+        const b = act(t('camp.resume'), 'resume', { class: 'btn btn-primary', done: () => t('camp.resumed') });
+        if (c.resumable === false) {
+          b.disabled = true;
+          b.setAttribute('aria-describedby', 'resume-why');
+        }
+        list.push(b);
+      }
       if (['running', 'paused', 'completed', 'failed'].includes(s) && (c.counters.failed || c.counters.unknown)) {
         list.push(act(t('camp.retry'), 'retry', {
           body: { acknowledge_risk: true },
@@ -147,10 +155,16 @@ export async function render(root, params, ctx) {
   function drawSummary() {
     const p = c.progress || {};
     const n = c.counters || {};
+    const blocked = c.resume_blocked;
     notice.replaceChildren(
-      c.pause_reason && c.status === 'paused' ? h('div', { class: 'alert alert-warn', role: 'status' }, h('strong', t('camp.pauseReason')), ': ', c.pause_reason) : null,
+      c.status === 'paused' ? h('div', { class: 'alert alert-warn pause-box', role: 'status' },
+        h('p', h('strong', t('camp.pauseReason')), ': ', c.pause_reason || t('camp.noReason')),
+        h('p', t('camp.pauseKind'), ': ', h('span', { class: 'chip chip-kind' }, kindText(c.pause_kind))),
+        h('p', { id: 'resume-why', class: c.resumable ? 'resume-ok' : 'resume-no' },
+          c.resumable ? t('camp.resumableNow')
+            : [h('strong', t('camp.notResumable')), ' ', blocked ? (has('resume.' + blocked.code) ? t('resume.' + blocked.code) : blocked.message) : ''])) : null,
       c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
-      c.wait_reason ? h('p', { class: 'alert alert-info' }, c.wait_reason) : null,
+      c.wait_reason && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, h('strong', t('camp.waiting')), ': ', c.wait_reason) : null,
       c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null);
     summary.replaceChildren(
       h('h2', { class: 'sr-only' }, t('camp.progress')),
@@ -164,7 +178,8 @@ export async function render(root, params, ctx) {
         h('div', { class: 'stat' }, h('dt', t('count.pending')), h('dd', num(n.pending))),
         h('div', { class: 'stat' }, h('dt', t('count.blocked')), h('dd', num(n.blocked))),
         h('div', { class: 'stat' }, h('dt', t('count.cancelled')), h('dd', num(n.cancelled))),
-        h('div', { class: 'stat' }, h('dt', t('count.unknown')), h('dd', num(n.unknown)))),
+        h('div', { class: 'stat' }, h('dt', t('count.unknown')), h('dd', num(n.unknown))),
+        h('div', { class: 'stat stat-replies' }, h('dt', t('camp.replies')), h('dd', num(c.replies_count ?? 0)))),
       h('details', { class: 'pace' }, h('summary', t('camp.settings')),
         h('dl', { class: 'kv' },
           h('dt', t('wiz.batch')), h('dd', num(c.batch_size)),
@@ -253,7 +268,7 @@ export async function render(root, params, ctx) {
   let logRows = [], logCursor = null;
   async function loadLog(more) {
     try {
-      const body = await get(`/api/campaigns/${id}/log` + qs({ limit: 25, lang: getLang(), ...(more && logCursor ? { [logCursor.key]: logCursor.value } : {}) }));
+      const body = await get(`/api/campaigns/${id}/log` + qs({ order: 'desc', limit: 25, lang: getLang(), ...(more && logCursor ? { [logCursor.key]: logCursor.value } : {}) }));
       const items = listOf(body, 'entries', 'log');
       logRows = more ? logRows.concat(items) : items;
       logCursor = cursorOf(body);
@@ -321,4 +336,9 @@ function errorCell(e) {
   if (!e) return '';
   const code = e.code != null ? `${e.code}: ` : '';
   return h('span', { title: e.code != null ? explain(e.code, e.explanation) : '' }, code + (e.text || ''));
+}
+
+/** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */
+function kindText(k) {
+  return has('pausekind.' + (k || 'unknown')) ? t('pausekind.' + (k || 'unknown')) : k;
 }

@@ -1,7 +1,7 @@
 // Dashboard: each WhatsApp account's health, campaigns running and paused, the system's state.
 import { h } from '../dom.js';
 import { get, listOf } from '../api.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { num, date, duration, pct } from '../format.js';
 import { pageHead, qualityChip, statusChip, progressBar, errorBox, empty, loading } from '../ui.js';
 
@@ -38,7 +38,7 @@ export async function render(root, params, ctx) {
       healthCard(health),
       h('section', { class: 'card', 'aria-labelledby': 'acc-h' },
         h('h2', { id: 'acc-h' }, t('dash.accounts')),
-        accounts.length ? h('div', { class: 'acc-grid' }, accounts.map((a) => accountCard(a, running, ctx))) : empty(t('dash.noAccounts'))),
+        accounts.length ? h('div', { class: 'acc-grid' }, accounts.map((a) => accountCard(a, running))) : empty(t('dash.noAccounts'))),
       h('section', { class: 'card', 'aria-labelledby': 'run-h' },
         h('h2', { id: 'run-h' }, t('dash.running'), ' ', h('span', { class: 'count' }, num(running.length))),
         running.length ? h('ul', { class: 'camp-mini' }, running.map((c) => campaignMini(c))) : empty(t('dash.noRunning'))),
@@ -65,29 +65,47 @@ function healthCard(hl) {
     h('dl', { class: 'stats' }, items.map(([k, v, ok]) => h('div', { class: ['stat', ok ? 'ok' : 'bad'] }, h('dt', k), h('dd', v)))));
 }
 
-function accountCard(a, running, ctx) {
-  const limit = a.daily_unique_users_limit;
-  const used = a.used_last_24h ?? (a.budget && a.budget.used_last_24h);
+function accountCard(a, running) {
+  const tu = a.tier_usage || {};
+  const limit = tu.limit ?? a.daily_unique_users_limit;
+  const used = tu.used_last_24h;
+  const hl = a.health || {};
   const mine = running.filter((c) => c.account_id === a.id);
   const perMin = mine.reduce((sum, c) => sum + (Number(c.progress && c.progress.rate_per_minute) || 0), 0);
   const tierLabel = a.messaging_tier ? t('tier.' + a.messaging_tier) : '—';
   let budget;
   if (used != null && limit) {
-    const bar = h('progress', { max: limit, value: Math.min(used, limit), 'aria-label': t('dash.budgetUsed') });
-    budget = h('div', { class: 'budget' }, bar, h('span', t('dash.budgetOf', { used: num(used), limit: num(limit), pct: pct(used, limit) })));
+    const level = tu.percent >= 90 ? 'bad' : tu.percent >= 70 ? 'warn' : 'ok';
+    const fill = h('span', { class: 'budget-fill' });
+    fill.style.width = Math.min(100, Number(tu.percent ?? pct(used, limit)) || 0) + '%'; // CSSOM: allowed by the CSP
+    const bar = h('div', { class: ['budget-bar', 'budget-' + level], role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': limit,
+      'aria-valuenow': Math.min(used, limit), 'aria-label': t('dash.budgetUsed') }, fill);
+    budget = h('div', { class: 'budget' }, bar,
+      h('span', t('dash.budgetOf', { used: num(used), limit: num(limit), pct: tu.percent ?? pct(used, limit) })),
+      tu.remaining != null ? h('span', { class: 'block small muted' }, t('dash.budgetLeft', { n: num(tu.remaining) })) : null);
   } else if (used != null) {
     budget = h('span', t('dash.budgetUnlimited', { used: num(used) }));
   } else {
     budget = h('span', { class: 'muted' }, limit ? t('dash.budgetLimit', { limit: num(limit) }) : t('tier.TIER_UNLIMITED'));
   }
+  // What Meta said (webhooks) and what stops sending; server texts go in as text.
   const reasons = [];
-  if (a.restriction) reasons.push(a.restriction);
-  if (a.account_event) reasons.push(t('dash.accountEvent', { e: a.account_event }));
-  if (a.quality_event) reasons.push(t('dash.qualityEvent', { e: a.quality_event }));
-  if (a.campaigns_enabled === false) reasons.push(t('dash.flagOff'));
-  if (a.credentials && a.credentials.access_token && !a.credentials.access_token.set) reasons.push(t('dash.noToken'));
-  const paused = mine.filter((c) => c.status === 'paused' && c.pause_reason);
-  return h('article', { class: 'acc-card', 'aria-label': a.name || a.display_phone || '' },
+  if (hl.restricted) {
+    reasons.push(h('li', { class: 'restricted' }, h('strong', t('dash.restricted')),
+      hl.restriction_until ? ' ' + t('dash.restrictedUntil', { d: date(hl.restriction_until) }) : '',
+      hl.account_event ? ' (' + (has('metaev.' + hl.account_event) ? t('metaev.' + hl.account_event) : hl.account_event) + ')' : ''));
+  } else if (hl.account_event) {
+    reasons.push(h('li', t('dash.accountEvent', { e: has('metaev.' + hl.account_event) ? t('metaev.' + hl.account_event) : hl.account_event }),
+      hl.account_updated_at ? ' · ' + date(hl.account_updated_at) : ''));
+  }
+  if (hl.quality_event) {
+    reasons.push(h('li', t('dash.qualityEvent', { e: has('metaev.' + hl.quality_event) ? t('metaev.' + hl.quality_event) : hl.quality_event }),
+      hl.quality_updated_at ? ' · ' + date(hl.quality_updated_at) : ''));
+  }
+  if (a.campaigns_enabled === false) reasons.push(h('li', t('dash.flagOff')));
+  if (a.credentials && a.credentials.access_token && !a.credentials.access_token.set) reasons.push(h('li', t('dash.noToken')));
+  const byMeta = Array.isArray(a.paused_by_meta) ? a.paused_by_meta : [];
+  return h('article', { class: ['acc-card', hl.restricted ? 'acc-restricted' : null], 'aria-label': a.name || a.display_phone || '' },
     h('header', h('h3', a.name || '—'), a.sandbox ? h('span', { class: 'badge-sandbox badge-sm' }, t('sandbox.badge')) : null),
     h('p', { class: 'muted' }, a.display_phone || a.phone_number_id || ''),
     h('dl', { class: 'kv' },
@@ -97,9 +115,14 @@ function accountCard(a, running, ctx) {
       h('dt', t('dash.throughput')), h('dd', t('dash.throughputVal', { now: num(Math.round(perMin)), max: num(a.throughput_mps) })),
       h('dt', t('acc.flag')), h('dd', h('span', { class: ['chip', a.campaigns_enabled ? 'chip-ok' : 'chip-bad'] },
         a.campaigns_enabled ? t('acc.flagOn') : t('acc.flagOff')))),
-    reasons.length || paused.length ? h('div', { class: 'alert alert-warn' },
-      h('strong', t('dash.pauseReasons')),
-      h('ul', reasons.map((r) => h('li', r)), paused.map((c) => h('li', h('a', { href: `#/campaigns/${c.id}` }, c.name), ': ', c.pause_reason)))) : null);
+    reasons.length ? h('div', { class: 'alert alert-warn' }, h('strong', t('dash.pauseReasons')), h('ul', reasons)) : null,
+    byMeta.length ? h('div', { class: 'alert alert-warn paused-by-meta' },
+      h('strong', t('dash.pausedByMeta')),
+      h('ul', byMeta.map((c) => h('li',
+        h('a', { href: `#/campaigns/${c.campaign_id}` }, c.name || `#${c.campaign_id}`), ' — ',
+        h('span', { class: 'chip' }, kindText(c.pause_kind)), ' ',
+        c.pause_reason || '',
+        c.resumable === false ? h('span', { class: 'block small' }, t('resume.meta_must_lift')) : null)))) : null);
 }
 
 function campaignMini(c) {
@@ -112,5 +135,12 @@ function campaignMini(c) {
         p.eta_seconds ? ' · ' + t('camp.eta', { d: duration(p.eta_seconds) }) : '',
         c.status === 'scheduled' && c.scheduled_at ? ' · ' + t('camp.scheduledFor', { d: date(c.scheduled_at) }) : '')),
     progressBar(c.counters || {}),
-    c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason) : null);
+    c.status === 'running' && c.wait_reason ? h('p', { class: 'small muted' }, t('camp.waiting'), ': ', c.wait_reason) : null,
+    c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason,
+      c.pause_kind ? [' (', kindText(c.pause_kind), ')'] : '') : null);
+}
+
+/** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */
+function kindText(k) {
+  return has('pausekind.' + (k || 'unknown')) ? t('pausekind.' + (k || 'unknown')) : k;
 }

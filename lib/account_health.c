@@ -1,0 +1,73 @@
+#include "account_health.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "db.h"
+
+int account_tier_used(struct db *db, long long account_id, long long *used)
+{
+    *used = 0;
+    struct db_rows r;
+    /* The worker's query (worker/claim.c tier_refresh), keyed by the account's WABA. */
+    int rc = db_query(db,
+                      "SELECT COUNT(*) FROM contact_pace p JOIN wa_accounts a ON a.waba_id = "
+                      "p.waba_id WHERE a.id = ? AND p.last_send_at > NOW(3) - INTERVAL 1 DAY",
+                      DB_ARGS(DB_INT(account_id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    *used = db_int(&r, 0, 0, 0);
+    db_rows_free(&r);
+    return DB_OK;
+}
+
+static int restricting(const char *event)
+{
+    static const char *const ev[] = {"ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "DISABLED_UPDATE",
+                                     "ACCOUNT_DELETED"};
+    for (size_t i = 0; event && i < sizeof ev / sizeof ev[0]; i++)
+        if (strcmp(event, ev[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int account_restricted(const char *account_event, const char *restriction, time_t now,
+                       time_t *until)
+{
+    *until = 0;
+    if (!restriction || !*restriction)
+        return 0;
+    /* A later event that does not restrict (e.g. VERIFIED_ACCOUNT) leaves the column as it
+     * was: only the expirations can end the restriction then. */
+    json_object *o = json_tokener_parse(restriction);
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return restricting(account_event); /* the bare event name, no details */
+    }
+    json_object *ban, *st, *list;
+    int restricted = 1;
+    if (json_object_object_get_ex(o, "ban_info", &ban) &&
+        json_object_object_get_ex(ban, "waba_ban_state", &st) &&
+        strcmp(json_object_get_string(st), "REINSTATE") == 0)
+        restricted = 0;
+    if (restricted && json_object_object_get_ex(o, "restriction_info", &list) &&
+        json_object_is_type(list, json_type_array) && json_object_array_length(list) > 0) {
+        int open = 0;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *exp;
+            json_object *item = json_object_array_get_idx(list, i);
+            if (!json_object_object_get_ex(item, "expiration", &exp)) {
+                open = 1; /* no end given */
+                continue;
+            }
+            time_t t = (time_t)json_object_get_int64(exp);
+            if (t > *until)
+                *until = t;
+            if (t > now)
+                open = 1;
+        }
+        restricted = open;
+    }
+    json_object_put(o);
+    return restricted;
+}

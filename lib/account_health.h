@@ -1,0 +1,23 @@
+/* What the panel and the API say about a WhatsApp account's health, from the same sources the
+ * worker and the webhook applier use: the unique users reached in the moving 24 h (contact_pace,
+ * the table the worker's messaging-tier check counts) and the restriction Meta reported
+ * (account_update, stored in wa_accounts by lib/webhook_apply.c). */
+#ifndef PREGON_ACCOUNT_HEALTH_H
+#define PREGON_ACCOUNT_HEALTH_H
+
+#include <time.h>
+
+struct db;
+
+/* Unique users messaged by the account's business account (WABA) in the last 24 h, as the
+ * worker counts them for the messaging tier. Returns a db_rc; *used is 0 on error. */
+int account_tier_used(struct db *db, long long account_id, long long *used);
+
+/* Whether Meta restricts the account now, from wa_accounts.account_event and .restriction
+ * (NULL when none): an ACCOUNT_RESTRICTION / ACCOUNT_VIOLATION / DISABLED_UPDATE /
+ * ACCOUNT_DELETED that was not lifted (ban state REINSTATE) and whose restrictions have not
+ * all expired. *until gets the latest expiration (0 when none is known). Returns 1 or 0. */
+int account_restricted(const char *account_event, const char *restriction, time_t now,
+                       time_t *until);
+
+#endif

@@ -1,0 +1,430 @@
+/* Contacts import from CSV (contacts_import.h): rows are checked as they stream in and
+ * stored 500 at a time with one multi-row upsert. */
+#include "contacts_import.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apival.h"
+#include "csvin.h"
+#include "db.h"
+#include "e164.h"
+#include "log.h"
+#include "phoneset.h"
+
+#define BATCH        500
+#define MAX_REPORTED 1000
+
+struct crow {
+    char phone[E164_MAX + 1];
+    size_t line;
+    int consent;                         /* 1 yes, 0 not given, 2 on record already */
+    int exists;                          /* the contact is in the database already */
+    char *name, *lead_id, *attrs, *tags; /* malloc'd; tags '\n'-separated */
+};
+
+struct contacts_import {
+    struct db *db;
+    const char *consent_source;
+    char *tags_buf;
+    struct csvin *csv;
+    char country[3];
+    int have_header;
+    size_t ncols;
+    char **cols;
+    int phone_idx, consent_idx, name_idx, lead_idx, tags_idx;
+    char **extra_tags;
+    size_t nextra;
+    struct phoneset seen;
+    struct crow batch[BATCH];
+    size_t nbatch;
+    long long rows, stored, rejected_total;
+    json_object *rejected, *by_reason;
+    long long added;
+    db_arg args[BATCH * 7];
+    int failed_status;
+    char fail_code[48], fail_msg[512];
+    const char *fail_field;
+};
+
+static int cfail(struct contacts_import *u, int status, const char *code, const char *field,
+                 const char *msg)
+{
+    u->failed_status = status;
+    snprintf(u->fail_code, sizeof u->fail_code, "%s", code);
+    snprintf(u->fail_msg, sizeof u->fail_msg, "%s", msg);
+    u->fail_field = field;
+    return -1;
+}
+
+static void creject(struct contacts_import *u, size_t line, const char *reason, const char *msg)
+{
+    u->rejected_total++;
+    json_object *cnt;
+    if (json_object_object_get_ex(u->by_reason, reason, &cnt))
+        json_object_set_int64(cnt, json_object_get_int64(cnt) + 1);
+    else
+        json_object_object_add(u->by_reason, reason, json_object_new_int64(1));
+    if (json_object_array_length(u->rejected) >= MAX_REPORTED)
+        return;
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "line", json_object_new_int64((int64_t)line));
+    json_object_object_add(r, "reason", json_object_new_string(reason));
+    json_object_object_add(r, "message", json_object_new_string(msg));
+    json_object_array_add(u->rejected, r);
+}
+
+static void crow_free(struct crow *r)
+{
+    free(r->name);
+    free(r->lead_id);
+    free(r->attrs);
+    free(r->tags);
+    memset(r, 0, sizeof *r);
+}
+
+static int cflush(struct contacts_import *u)
+{
+    size_t n = u->nbatch;
+    if (!n)
+        return 0;
+    char sql[256 + BATCH * 24];
+    db_arg *args = u->args;
+    struct db_rows r;
+    int *skip = calloc(n, sizeof *skip);
+    if (!skip)
+        return cfail(u, 500, "internal", NULL, "out of memory");
+    int len = snprintf(sql, sizeof sql,
+                       "SELECT phone, consent_at IS NOT NULL, (SELECT 1 FROM opt_outs o WHERE "
+                       "o.phone = contacts.phone) FROM contacts WHERE phone IN (");
+    for (size_t i = 0; i < n; i++) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
+        args[i] = DB_STR(u->batch[i].phone);
+    }
+    snprintf(sql + len, sizeof sql - (size_t)len, ")");
+    if (db_query(u->db, sql, args, n, &r) != DB_OK) {
+        free(skip);
+        return cfail(u, 500, "database_error", NULL, "could not read the contacts");
+    }
+    for (size_t k = 0; k < r.nrows; k++)
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(db_val(&r, k, 0), u->batch[i].phone)) {
+                u->batch[i].exists = 1;
+                if (db_int(&r, k, 1, 0))
+                    u->batch[i].consent = 2; /* on record already */
+            }
+    db_rows_free(&r);
+    len = snprintf(sql, sizeof sql, "SELECT phone FROM opt_outs WHERE phone IN (");
+    for (size_t i = 0; i < n; i++)
+        len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
+    snprintf(sql + len, sizeof sql - (size_t)len, ")");
+    if (db_query(u->db, sql, args, n, &r) != DB_OK) {
+        free(skip);
+        return cfail(u, 500, "database_error", NULL, "could not read the opt-outs");
+    }
+    for (size_t k = 0; k < r.nrows; k++)
+        for (size_t i = 0; i < n; i++)
+            if (!skip[i] && !strcmp(db_val(&r, k, 0), u->batch[i].phone)) {
+                creject(u, u->batch[i].line, "opted_out", "the number opted out");
+                skip[i] = 1;
+            }
+    db_rows_free(&r);
+    size_t na = 0, nin = 0, nnew = 0;
+    len = snprintf(sql, sizeof sql,
+                   "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, "
+                   "consent_source) VALUES ");
+    for (size_t i = 0; i < n; i++) {
+        struct crow *c = &u->batch[i];
+        if (skip[i])
+            continue;
+        if (!c->consent) {
+            creject(u, c->line, "no_consent",
+                    "no consent: the consent column is empty and the contact has none on record");
+            skip[i] = 1;
+            continue;
+        }
+        len += snprintf(sql + len, sizeof sql - (size_t)len,
+                        nin ? ",(?,?,?,?,IF(?,NOW(3),NULL),?)" : "(?,?,?,?,IF(?,NOW(3),NULL),?)");
+        args[na++] = DB_STR(c->phone);
+        args[na++] = DB_STR(c->name ? c->name : "");
+        args[na++] = DB_STR(c->lead_id);
+        args[na++] = DB_STR(c->attrs ? c->attrs : "{}");
+        args[na++] = DB_INT(c->consent == 1);
+        args[na++] = DB_STR(c->consent == 1 ? u->consent_source : NULL);
+        nin++;
+        nnew += !c->exists;
+    }
+    int rc = DB_OK;
+    if (nin) {
+        snprintf(sql + len, sizeof sql - (size_t)len,
+                 " ON DUPLICATE KEY UPDATE name = IF(VALUES(name) <> '', VALUES(name), name), "
+                 "lead_id = COALESCE(VALUES(lead_id), lead_id), attributes = "
+                 "JSON_MERGE_PATCH(attributes, VALUES(attributes)), consent_at = "
+                 "COALESCE(consent_at, VALUES(consent_at)), consent_source = "
+                 "COALESCE(consent_source, VALUES(consent_source))");
+        rc = db_exec(u->db, sql, args, na, NULL);
+        if (rc == DB_OK) {
+            u->stored += (long long)nin;
+            u->added += (long long)nnew;
+        }
+    }
+    /* Tags: those of the row and those given for the whole import. */
+    for (size_t i = 0; i < n && rc == DB_OK; i++) {
+        struct crow *c = &u->batch[i];
+        if (skip[i] || (!c->tags && !u->nextra))
+            continue;
+        if (db_query(u->db, "SELECT id FROM contacts WHERE phone = ?", DB_ARGS(DB_STR(c->phone)),
+                     &r) != DB_OK) {
+            rc = DB_ERR;
+            break;
+        }
+        long long id = r.nrows ? db_int(&r, 0, 0, 0) : 0;
+        db_rows_free(&r);
+        for (const char *t = c->tags; t && *t && rc == DB_OK;) {
+            size_t tl = strcspn(t, "\n");
+            if (tl > 0 && tl <= 64)
+                rc = db_exec(u->db,
+                             "INSERT IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)",
+                             DB_ARGS(DB_INT(id), DB_STRN(t, tl)), NULL);
+            t += tl;
+            if (*t)
+                t++;
+        }
+        for (size_t k = 0; k < u->nextra && rc == DB_OK; k++)
+            rc = db_exec(u->db, "INSERT IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)",
+                         DB_ARGS(DB_INT(id), DB_STR(u->extra_tags[k])), NULL);
+    }
+    free(skip);
+    for (size_t i = 0; i < n; i++)
+        crow_free(&u->batch[i]);
+    u->nbatch = 0;
+    if (rc != DB_OK) {
+        log_error("contacts import: %s", db_error(u->db));
+        return cfail(u, 500, "database_error", NULL, "could not store the contacts");
+    }
+    return 0;
+}
+
+static int by_line(const void *a, const void *b)
+{
+    json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b, *lx, *ly;
+    long long l1 = json_object_object_get_ex(x, "line", &lx) ? json_object_get_int64(lx) : 0;
+    long long l2 = json_object_object_get_ex(y, "line", &ly) ? json_object_get_int64(ly) : 0;
+    return (l1 > l2) - (l1 < l2);
+}
+
+static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *lens)
+{
+    struct contacts_import *u = ctx;
+    if (!u->have_header) {
+        u->have_header = 1;
+        u->cols = calloc(n + 1, sizeof *u->cols);
+        if (!u->cols)
+            return cfail(u, 500, "internal", NULL, "out of memory");
+        u->ncols = n;
+        for (size_t i = 0; i < n; i++)
+            if (!(u->cols[i] = strdup(f[i])))
+                return cfail(u, 500, "internal", NULL, "out of memory");
+        static const char *ph[] = {"phone",        "telefono", "teléfono",
+                                   "phone_number", "numero",   "número",
+                                   "celular",      "whatsapp", NULL};
+        u->phone_idx = -1;
+        for (int a = 0; ph[a] && u->phone_idx < 0; a++)
+            u->phone_idx = csvin_header_index(f, n, ph[a]);
+        if (u->phone_idx < 0)
+            return cfail(u, 422, "missing_column", "phone",
+                         "line 1: the header has no phone column (phone, telefono, ...)");
+        u->consent_idx = csvin_header_index(f, n, "consent");
+        if (u->consent_idx < 0)
+            u->consent_idx = csvin_header_index(f, n, "consentimiento");
+        u->name_idx = csvin_header_index(f, n, "name");
+        if (u->name_idx < 0)
+            u->name_idx = csvin_header_index(f, n, "nombre");
+        u->lead_idx = csvin_header_index(f, n, "lead_id");
+        u->tags_idx = csvin_header_index(f, n, "tags");
+        if (u->tags_idx < 0)
+            u->tags_idx = csvin_header_index(f, n, "etiquetas");
+        return 0;
+    }
+    u->rows++;
+    for (size_t i = 0; i < n; i++)
+        if (!csvin_utf8_valid(f[i], lens[i])) {
+            creject(u, line, "invalid_utf8", "the row is not valid UTF-8 text");
+            return 0;
+        }
+    if ((size_t)u->phone_idx >= n || !lens[u->phone_idx]) {
+        creject(u, line, "phone_missing", "the row has no phone number");
+        return 0;
+    }
+    struct crow *c = &u->batch[u->nbatch];
+    int st = e164_normalize(f[u->phone_idx], lens[u->phone_idx], u->country, c->phone);
+    if (st != E164_OK) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "invalid phone number (%s)", e164_strerror(st));
+        creject(u, line, e164_reason_code(st), msg);
+        return 0;
+    }
+    int added = phoneset_add(&u->seen, phoneset_key(c->phone));
+    if (added < 0)
+        return cfail(u, 500, "internal", NULL, "out of memory");
+    if (!added) {
+        creject(u, line, "duplicate", "the number appears earlier in the file");
+        return 0;
+    }
+    int consent = 0;
+    if (u->consent_idx >= 0 && (size_t)u->consent_idx < n)
+        consent = apival_consent(f[u->consent_idx], lens[u->consent_idx]);
+    if (consent == -1) {
+        creject(u, line, "no_consent", "the consent column says no");
+        return 0;
+    }
+    if (consent == -2) {
+        creject(u, line, "invalid_consent",
+                "the consent value is not understood (use yes/no, sí/no, 1/0 or a date)");
+        return 0;
+    }
+    c->line = line;
+    c->consent = consent == 1;
+    if (u->name_idx >= 0 && (size_t)u->name_idx < n && lens[u->name_idx])
+        c->name = strndup(f[u->name_idx], lens[u->name_idx] > 200 ? 200 : lens[u->name_idx]);
+    if (u->lead_idx >= 0 && (size_t)u->lead_idx < n && lens[u->lead_idx] && lens[u->lead_idx] <= 64)
+        c->lead_id = strndup(f[u->lead_idx], lens[u->lead_idx]);
+    if (u->tags_idx >= 0 && (size_t)u->tags_idx < n && lens[u->tags_idx]) {
+        c->tags = strndup(f[u->tags_idx], lens[u->tags_idx]);
+        for (char *p = c->tags; p && *p; p++)
+            if (*p == '|' || *p == ',')
+                *p = '\n';
+    }
+    json_object *a = json_object_new_object();
+    for (size_t i = 0; i < n && i < u->ncols; i++) {
+        if ((int)i == u->phone_idx || (int)i == u->consent_idx || (int)i == u->name_idx ||
+            (int)i == u->lead_idx || (int)i == u->tags_idx || !lens[i] || !u->cols[i][0])
+            continue;
+        json_object_object_add(a, u->cols[i], json_object_new_string_len(f[i], (int)lens[i]));
+    }
+    c->attrs = strdup(
+        json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(a);
+    u->nbatch++;
+    return u->nbatch == BATCH ? cflush(u) : 0;
+}
+
+struct contacts_import *contacts_import_new(struct db *db, const struct contacts_import_opts *o)
+{
+    struct contacts_import *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->db = db;
+    u->csv = csvin_new(0, 0);
+    u->rejected = json_object_new_array();
+    u->by_reason = json_object_new_object();
+    u->consent_source = o->consent_source && *o->consent_source ? o->consent_source : "import";
+    snprintf(u->country, sizeof u->country, "%s", o->country ? o->country : "AR");
+    if (o->tags) {
+        u->tags_buf = strdup(o->tags);
+        u->extra_tags = calloc(51, sizeof *u->extra_tags);
+        if (!u->tags_buf || !u->extra_tags) {
+            contacts_import_free(u);
+            return NULL;
+        }
+        for (char *save = NULL, *t = strtok_r(u->tags_buf, ",", &save); t && u->nextra < 50;
+             t = strtok_r(NULL, ",", &save))
+            if (*t && strlen(t) <= 64)
+                u->extra_tags[u->nextra++] = t;
+    }
+    if (!u->csv || !u->rejected || !u->by_reason) {
+        contacts_import_free(u);
+        return NULL;
+    }
+    return u;
+}
+
+void contacts_import_free(struct contacts_import *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < u->nbatch; i++)
+        crow_free(&u->batch[i]);
+    for (size_t i = 0; u->cols && i < u->ncols; i++)
+        free(u->cols[i]);
+    free(u->cols);
+    phoneset_free(&u->seen);
+    free(u->extra_tags);
+    free(u->tags_buf);
+    json_object_put(u->rejected);
+    json_object_put(u->by_reason);
+    csvin_free(u->csv);
+    free(u);
+}
+
+int contacts_import_feed(struct contacts_import *u, const char *buf, size_t len)
+{
+    if (u->failed_status)
+        return -1;
+    int rc = csvin_feed(u->csv, buf, len, con_row, u);
+    if (!u->failed_status && rc != 0)
+        cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
+    return u->failed_status ? -1 : 0;
+}
+
+int contacts_import_finish(struct contacts_import *u)
+{
+    if (u->failed_status)
+        return -1;
+    int rc = csvin_finish(u->csv, con_row, u);
+    if (!u->failed_status && rc != 0)
+        cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
+    if (!u->failed_status && !u->have_header)
+        cfail(u, 400, "invalid_csv", "body", "the upload is empty: a header row is required");
+    if (!u->failed_status)
+        cflush(u);
+    return u->failed_status ? -1 : 0;
+}
+
+int contacts_import_failure(const struct contacts_import *u, const char **code, const char **field,
+                            const char **message)
+{
+    if (code)
+        *code = u->fail_code;
+    if (field)
+        *field = u->fail_field;
+    if (message)
+        *message = u->fail_msg;
+    return u->failed_status;
+}
+
+int contacts_import_fail(struct contacts_import *u, int status, const char *code, const char *field,
+                         const char *message)
+{
+    if (!u->failed_status)
+        cfail(u, status, code, field, message);
+    return -1;
+}
+
+void contacts_import_counts(const struct contacts_import *u, long long *rows, long long *stored,
+                            long long *added, long long *rejected)
+{
+    if (rows)
+        *rows = u->rows;
+    if (stored)
+        *stored = u->stored;
+    if (added)
+        *added = u->added;
+    if (rejected)
+        *rejected = u->rejected_total;
+}
+
+json_object *contacts_import_report(struct contacts_import *u)
+{
+    json_object_array_sort(u->rejected, by_line);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "rows", json_object_new_int64(u->rows));
+    json_object_object_add(o, "stored", json_object_new_int64(u->stored));
+    json_object_object_add(o, "added", json_object_new_int64(u->added));
+    json_object_object_add(o, "rejected_total", json_object_new_int64(u->rejected_total));
+    json_object_object_add(o, "rejected_by_reason", json_object_get(u->by_reason));
+    json_object_object_add(o, "rejected", json_object_get(u->rejected));
+    return o;
+}

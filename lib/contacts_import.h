@@ -1,0 +1,53 @@
+/* Contacts import from CSV: the one implementation behind POST /api/contacts/import and
+ * `pregonctl contacts-import`. A header row with a phone column (phone, telefono, ...) and
+ * optional consent, name, lead_id and tags columns; other columns become attributes. Each row
+ * is stored or rejected with its line number and reason (invalid number, duplicate in the
+ * file, opted out, no consent, invalid consent, invalid UTF-8). Importing the same file twice
+ * adds nothing.
+ *
+ * The caller owns the transaction: begin before the first feed, commit (or roll back) after
+ * finish, so the import and its audit row commit together. One object per import. */
+#ifndef PREGON_CONTACTS_IMPORT_H
+#define PREGON_CONTACTS_IMPORT_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+struct db;
+struct contacts_import; /* opaque */
+
+struct contacts_import_opts {
+    const char *country;        /* ISO country numbers without a code are read in (required) */
+    const char *tags;           /* comma-separated tags given to every stored row, or NULL */
+    const char *consent_source; /* recorded with consent given by the file; NULL: "import" */
+};
+
+/* Returns NULL on allocation failure. Free with contacts_import_free(). */
+struct contacts_import *contacts_import_new(struct db *db, const struct contacts_import_opts *o);
+void contacts_import_free(struct contacts_import *ci);
+
+/* Parses the next chunk of the CSV. Returns 0, or -1 when the import failed as a whole (see
+ * contacts_import_failure); later calls then return -1 too. */
+int contacts_import_feed(struct contacts_import *ci, const char *buf, size_t len);
+/* Ends the input and stores the last rows. Same return values. */
+int contacts_import_finish(struct contacts_import *ci);
+
+/* Why the import failed: an HTTP-like status (400 bad CSV, 422 no phone column, 500 database
+ * or memory), a code ("invalid_csv", "missing_column", ...), the field concerned (or NULL) and
+ * a message naming the line. Returns 0 when nothing failed. Pointers valid until free. */
+int contacts_import_failure(const struct contacts_import *ci, const char **code, const char **field,
+                            const char **message);
+/* Fails the import from outside (e.g. the upload is too large); returns -1. */
+int contacts_import_fail(struct contacts_import *ci, int status, const char *code,
+                         const char *field, const char *message);
+
+/* Totals so far: data rows read, rows stored (new or updated), contacts that did not exist
+ * before, rows rejected. */
+void contacts_import_counts(const struct contacts_import *ci, long long *rows, long long *stored,
+                            long long *added, long long *rejected);
+
+/* The report: {"rows", "stored", "added", "rejected_total", "rejected_by_reason": {reason: n},
+ * "rejected": [{"line", "reason", "message"}] (first 1000, by line)}. Caller puts it. */
+json_object *contacts_import_report(struct contacts_import *ci);
+
+#endif
