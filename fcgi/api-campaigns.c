@@ -1496,7 +1496,7 @@ void api_campaigns_preflight(struct request *req)
     /* Budget: unique users reached in the last 24 h against the messaging tier, from the
      * worker's own source (contact_pace), never a scan of the send log. */
     long long limit = apival_tier_limit(c.tier), used = 0;
-    account_tier_used(db, c.account_id, &used);
+    account_tier_used(db, c.account_id, limit, &used);
     json_object *b = json_object_new_object();
     json_object_object_add(b, "messaging_tier", json_object_new_string(c.tier));
     json_object_object_add(b, "limit", limit > 0 ? json_object_new_int64(limit) : NULL);

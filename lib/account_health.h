@@ -10,8 +10,11 @@
 struct db;
 
 /* Unique users messaged by the account's business account (WABA) in the last 24 h, as the
- * worker counts them for the messaging tier. Returns a db_rc; *used is 0 on error. */
-int account_tier_used(struct db *db, long long account_id, long long *used);
+ * worker counts them for the messaging tier, counted up to cap (the tier's limit, or
+ * ACCOUNT_TIER_COUNT_CAP when unlimited): panels poll this, and an unlimited account may
+ * have reached millions. Returns a db_rc; *used is 0 on error. */
+#define ACCOUNT_TIER_COUNT_CAP 100000
+int account_tier_used(struct db *db, long long account_id, long long cap, long long *used);
 
 /* Whether Meta restricts the account now, from wa_accounts.account_event and .restriction
  * (NULL when none): an ACCOUNT_RESTRICTION / ACCOUNT_VIOLATION / DISABLED_UPDATE /

@@ -656,7 +656,8 @@ def test_account_budget_and_preflight_read_the_workers_tier_count(s):
                     "('990000000000001', %s, NOW(3) - INTERVAL " + age + ")",
                     ("+549387557200%d" % i,))
         a = s.get("/api/accounts/%d" % aid).json()
-        eq(a["tier_usage"], {"used_last_24h": 3, "limit": 250, "remaining": 247, "percent": 1.2},
+        eq(a["tier_usage"], {"used_last_24h": 3, "used_at_least": False, "limit": 250,
+                             "remaining": 247, "percent": 1.2},
            "tier usage: %r" % a["tier_usage"])
         eq((a["quality_rating"], a["throughput_mps"], a["health"]["restricted"],
             a["paused_by_meta"]), ("YELLOW", 20, False, []), "health")
@@ -673,6 +674,13 @@ def test_account_budget_and_preflight_read_the_workers_tier_count(s):
         eq(s.query("SELECT COUNT(*) AS n FROM send_log s JOIN campaigns c ON c.id = "
                    "s.campaign_id WHERE c.account_id = %s", (aid,))[0]["n"], 0,
            "nothing in the send log: the count is contact_pace's")
+        # Past the limit the count stops there: the budget is used up either way.
+        rows = ", ".join("('990000000000001', '+5493875580%03d', NOW(3) - INTERVAL 2 HOUR)" % i
+                         for i in range(300))
+        s.query("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES " + rows)
+        tu = s.get("/api/accounts/%d" % aid).json()["tier_usage"]
+        eq((tu["used_last_24h"], tu["used_at_least"], tu["remaining"], tu["percent"]),
+           (250, True, 0, 100.0), "counted up to the limit: %r" % tu)
     finally:
         if cid:
             s.request("DELETE", "/api/campaigns/%d" % cid)

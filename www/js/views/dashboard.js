@@ -84,7 +84,7 @@ function accountCard(a, running) {
       h('span', t('dash.budgetOf', { used: num(used), limit: num(limit), pct: tu.percent ?? pct(used, limit) })),
       tu.remaining != null ? h('span', { class: 'block small muted' }, t('dash.budgetLeft', { n: num(tu.remaining) })) : null);
   } else if (used != null) {
-    budget = h('span', t('dash.budgetUnlimited', { used: num(used) }));
+    budget = h('span', t('dash.budgetUnlimited', { used: num(used) + (tu.used_at_least ? '+' : '') }));
   } else {
     budget = h('span', { class: 'muted' }, limit ? t('dash.budgetLimit', { limit: num(limit) }) : t('tier.TIER_UNLIMITED'));
   }
