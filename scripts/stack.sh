@@ -24,7 +24,8 @@ HTTP_PORT=${PREGON_HTTP_PORT:-8080}
 DB_PORT=${PREGON_DB_PORT:-3307}
 SANDBOX_PORT=${PREGON_SANDBOX_PORT:-8090}
 FCGI_PROCS=${PREGON_FCGI_PROCS:-4}
-# Fewer than 3 can't keep a process free beside nginx's kept connections (see fcgi_keepalive).
+# At least 3: a process serves one API request at a time, so a long CSV upload or export
+# must not leave the panel without a free process.
 [ "$FCGI_PROCS" -ge 3 ] || FCGI_PROCS=3
 WORKERS=${PREGON_WORKERS:-1}
 ME=$(id -un)
@@ -181,18 +182,9 @@ pick_nginx_user() {
     fi
 }
 
-# Idle FastCGI connections nginx may keep per worker (2 workers): together fewer than the
-# FastCGI processes, so a process is always free for a new connection (see the template).
-fcgi_keepalive() {
-    local k=$(((FCGI_PROCS - 1) / 2))
-    [ "$k" -ge 1 ] || k=1
-    echo "$k"
-}
-
 write_nginx_conf() {
     sed -e "s|@USER_LINE@|$NGINX_USER_LINE|" -e "s|@VAR@|$VAR|g" -e "s|@WWW@|$ROOT/www|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@FCGI_SOCKET@|$RUN/pregon-fcgi.sock|g" \
-        -e "s|@FCGI_KEEPALIVE@|$(fcgi_keepalive)|g" \
         "$ROOT/nginx/pregon-dev.conf.in" >"$VAR/nginx/nginx.conf"
     nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 2>>"$LOG/nginx-error.log" ||
         die "nginx configuration test failed (see $LOG/nginx-error.log)"
