@@ -69,7 +69,7 @@ static void add_health(struct request *req, json_object *o, const struct db_rows
 {
     long long id = db_int(r, i, 0, 0), used = 0;
     long long cap = lim > 0 ? lim : ACCOUNT_TIER_COUNT_CAP;
-    int ok = account_tier_used(req->app->db, id, cap, &used) == DB_OK;
+    int ok = account_tier_used(req->app->db, db_val(r, i, 2), cap, &used) == DB_OK;
     json_object *t = json_object_new_object();
     json_object_object_add(t, "used_last_24h", ok ? json_object_new_int64(used) : NULL);
     /* Counted up to the limit: "at least" once an unlimited account passes the cap. */

@@ -554,17 +554,8 @@ void api_campaigns_list(struct request *req)
     if (before_id <= 0)
         before_id = (long long)1 << 62;
     char like[260] = "";
-    if (q) {
-        size_t n = 0;
-        like[n++] = '%';
-        for (const char *c = q; *c && n < sizeof like - 3; c++) {
-            if (*c == '%' || *c == '_' || *c == '\\')
-                like[n++] = '\\';
-            like[n++] = *c;
-        }
-        like[n++] = '%';
-        like[n] = 0;
-    }
+    if (q)
+        http_like_contains(q, like, sizeof like);
     struct db_rows rows;
     int rc = db_query(req->app->db,
                       "SELECT " CAMPAIGN_COLUMNS CAMPAIGN_MORE CAMPAIGN_FROM
@@ -607,7 +598,7 @@ struct camp {
     int flag, has_token, has_secret, sandbox;
     char country[3];
     long long throughput, interval, cap;
-    char tier[17], quality[17], tz[65];
+    char tier[17], quality[17], tz[65], waba[33];
     int has_cap, scheduled_future, started;
     char name[201];
     int resumable, restricted; /* campaigns.resumable; Meta restricts the account now */
@@ -626,7 +617,7 @@ static int camp_load(struct db *db, long long id, int lock, struct camp *c)
              "a.app_secret_enc IS NOT NULL, a.is_sandbox, a.default_country, a.throughput_mps, "
              "c.interval_ms, c.daily_cap, a.messaging_tier, a.quality_rating, a.timezone, "
              "c.scheduled_at > NOW(3), c.started_at IS NOT NULL, c.name, c.resumable, "
-             "a.account_event, a.restriction "
+             "a.account_event, a.restriction, a.waba_id "
              "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id WHERE c.id = ?%s",
              lock ? " FOR UPDATE" : "");
     if (db_query(db, sql, DB_ARGS(DB_INT(id)), &r) != DB_OK)
@@ -664,6 +655,7 @@ static int camp_load(struct db *db, long long id, int lock, struct camp *c)
     c->resumable = (int)db_int(&r, 0, 25, 1);
     time_t until;
     c->restricted = account_restricted(db_val(&r, 0, 26), db_val(&r, 0, 27), time(NULL), &until);
+    snprintf(c->waba, sizeof c->waba, "%s", db_val(&r, 0, 28));
     db_rows_free(&r);
     return 0;
 }
@@ -1496,7 +1488,7 @@ void api_campaigns_preflight(struct request *req)
     /* Budget: unique users reached in the last 24 h against the messaging tier, from the
      * worker's own source (contact_pace), never a scan of the send log. */
     long long limit = apival_tier_limit(c.tier), used = 0;
-    account_tier_used(db, c.account_id, limit, &used);
+    account_tier_used(db, c.waba, limit, &used);
     json_object *b = json_object_new_object();
     json_object_object_add(b, "messaging_tier", json_object_new_string(c.tier));
     json_object_object_add(b, "limit", limit > 0 ? json_object_new_int64(limit) : NULL);

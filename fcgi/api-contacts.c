@@ -123,17 +123,8 @@ void api_contacts_list(struct request *req)
     if (http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0 ||
         http_query_ll(req, "after", 0, 0, 1LL << 62, &after) < 0)
         goto out;
-    if (q) {
-        size_t n = 0;
-        like[n++] = '%';
-        for (const char *c = q; *c && n < sizeof like - 3; c++) {
-            if (*c == '%' || *c == '_' || *c == '\\')
-                like[n++] = '\\';
-            like[n++] = *c;
-        }
-        like[n++] = '%';
-        like[n] = 0;
-    }
+    if (q)
+        http_like_contains(q, like, sizeof like);
     struct db_rows r;
     if (db_query(req->app->db,
                  "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE c.id > ? AND (? IS NULL OR "

@@ -305,3 +305,16 @@ void http_db_error(struct request *req, const char *what)
     log_error("%s: %s", what, db_error(req->app->db));
     http_errorf(req, 500, "database_error", NULL, "the database failed: %s", what);
 }
+
+void http_like_contains(const char *q, char *out, size_t len)
+{
+    size_t n = 0;
+    out[n++] = '%';
+    for (const char *c = q; *c && n < len - 3; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            out[n++] = '\\';
+        out[n++] = *c;
+    }
+    out[n++] = '%';
+    out[n] = 0;
+}

@@ -83,6 +83,10 @@ const char *json_str(json_object *o, const char *key);
 /* A new JSON string, or NULL (JSON null) when s is NULL. */
 json_object *json_str_or_null(const char *s);
 
+/* out = a LIKE pattern for text containing q: '%' q '%', with the wildcards and the
+ * backslash in q escaped, cut to fit len (at least 4). */
+void http_like_contains(const char *q, char *out, size_t len);
+
 /* Reads query parameter name as an integer in [min, max]; dflt when absent. Returns 0, or
  * answers 400 naming the parameter and returns -1. */
 int http_query_ll(struct request *req, const char *name, long long dflt, long long min,

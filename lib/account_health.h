@@ -9,12 +9,13 @@
 
 struct db;
 
-/* Unique users messaged by the account's business account (WABA) in the last 24 h, as the
- * worker counts them for the messaging tier, counted up to cap (the tier's limit, or
- * ACCOUNT_TIER_COUNT_CAP when unlimited): panels poll this, and an unlimited account may
- * have reached millions. Returns a db_rc; *used is 0 on error. */
+/* Unique users the business account (WABA) messaged in the last 24 h (contact_pace): the
+ * messaging tier's count, for the worker's check and for the panel. cap > 0 counts no further
+ * (panels poll this, and an unlimited account may have reached millions: they pass the tier's
+ * limit or ACCOUNT_TIER_COUNT_CAP); cap <= 0 counts exactly, for the worker, whose tiers are
+ * limited. Returns a db_rc; *used is 0 on error. */
 #define ACCOUNT_TIER_COUNT_CAP 100000
-int account_tier_used(struct db *db, long long account_id, long long cap, long long *used);
+int account_tier_used(struct db *db, const char *waba_id, long long cap, long long *used);
 
 /* Whether Meta restricts the account now, from wa_accounts.account_event and .restriction
  * (NULL when none): an ACCOUNT_RESTRICTION / ACCOUNT_VIOLATION / DISABLED_UPDATE /

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account_health.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -552,14 +553,10 @@ static void tier_refresh(struct worker *w, struct db *db, double mono)
     for (struct acct *a = w->accts; a; a = a->next) {
         if (pace_tier_limit(a->tier) < 0 || mono - a->tier_checked < TIER_CHECK_S)
             continue;
-        struct db_rows r;
-        if (db_query(db,
-                     "SELECT COUNT(*) FROM contact_pace WHERE waba_id = ? AND "
-                     "last_send_at > NOW(3) - INTERVAL 1 DAY",
-                     DB_ARGS(DB_STR(a->waba_id)), &r) == DB_OK) {
-            a->tier_used = db_int(&r, 0, 0, 0);
+        long long used;
+        if (account_tier_used(db, a->waba_id, 0, &used) == DB_OK) {
+            a->tier_used = used;
             a->tier_checked = mono;
-            db_rows_free(&r);
         }
     }
 }
@@ -632,15 +629,12 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     long lim = pace_tier_limit(a->tier);
     if (lim >= 0) {
         /* Under the lock the count is exact: every other claim has committed its users. */
-        rc = db_query(db,
-                      "SELECT COUNT(*) FROM contact_pace WHERE waba_id = ? AND "
-                      "last_send_at > NOW(3) - INTERVAL 1 DAY",
-                      DB_ARGS(DB_STR(a->waba_id)), &r);
+        long long used;
+        rc = account_tier_used(db, a->waba_id, 0, &used);
         if (rc != DB_OK)
             goto fail;
-        a->tier_used = db_int(&r, 0, 0, 0);
+        a->tier_used = used;
         a->tier_checked = now_monotonic();
-        db_rows_free(&r);
     }
     if (c->daily_cap > 0) {
         /* The day's row serializes the claims of every worker for this campaign. */
