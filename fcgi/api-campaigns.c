@@ -1221,8 +1221,8 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
         return -1;
     struct db_res res;
     if (db_exec(req->app->db,
-                "UPDATE recipients SET status = 'cancelled' WHERE campaign_id = ? AND status = "
-                "'pending'",
+                "UPDATE recipients SET status = 'cancelled', next_attempt_at = "
+                "DEFAULT(next_attempt_at) WHERE campaign_id = ? AND status = 'pending'",
                 DB_ARGS(DB_INT(c->id)), &res) != DB_OK)
         return -1;
     struct msg_delta d = {0};

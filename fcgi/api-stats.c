@@ -229,16 +229,22 @@ void api_campaigns_failed_csv(struct request *req)
     static const char *states[] = {"failed", "blocked"};
     int begun = 0;
     for (int s = 0; s < 2; s++) {
-        char after[20] = "";
+        /* (next_attempt_at, phone): ix_recipients_queue's order (sql/091), phone order
+         * within a status that is not pending. */
+        char after[20] = "", after_at[32] = "2000-01-01 00:00:00.000";
         for (;;) {
             struct db_rows r;
             if (db_query(
                     req->app->db,
-                    "SELECT phone, status, JSON_VALUE(vars, '$.name'), JSON_VALUE(vars, "
-                    "'$.lead_id'), attempts, last_error_code, last_error_text, " TS(
-                        "failed_at") ", wamid FROM recipients WHERE campaign_id = ? AND "
-                                     "status = ? AND phone > ? ORDER BY phone LIMIT ?",
-                    DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after), DB_INT(CHUNK)),
+                    "SELECT phone, status, JSON_VALUE(vars, '$.name'), "
+                    "JSON_VALUE(vars, '$.lead_id'), attempts, last_error_code, "
+                    "last_error_text, " TS(
+                        "failed_at") ", wamid, next_attempt_at "
+                                     "FROM recipients WHERE campaign_id = ? AND status = ? AND "
+                                     "(next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "
+                                     "ORDER BY next_attempt_at, phone LIMIT ?",
+                    DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after_at),
+                            DB_STR(after_at), DB_STR(after), DB_INT(CHUNK)),
                     &r) != DB_OK) {
                 if (!begun)
                     http_db_error(req, "read the recipients");
@@ -267,8 +273,10 @@ void api_campaigns_failed_csv(struct request *req)
                 end_line(req, &l);
             }
             size_t n = r.nrows;
-            if (n)
+            if (n) {
                 snprintf(after, sizeof after, "%s", db_val(&r, n - 1, 0));
+                snprintf(after_at, sizeof after_at, "%s", db_val(&r, n - 1, 9));
+            }
             db_rows_free(&r);
             if (n < CHUNK)
                 break;

@@ -1,5 +1,7 @@
 #include "counters.h"
 
+#include <string.h>
+
 #include "db.h"
 
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d)
@@ -17,5 +19,28 @@ int counters_apply(struct db *db, long long campaign_id, const struct msg_delta 
                            DB_INT(d->delivered), DB_INT(d->read), DB_INT(d->failed),
                            DB_INT(d->blocked), DB_INT(d->cancelled), DB_INT(d->unknown),
                            DB_INT(campaign_id)),
+                   NULL);
+}
+
+int counters_add_minute(struct db *db, long long campaign_id, const char *outcome, long long n)
+{
+    if (n <= 0)
+        return DB_OK;
+    long long v[5] = {0};
+    static const char *const names[5] = {"sent", "failed", "blocked", "retry", "unknown"};
+    int k;
+    for (k = 0; k < 5 && strcmp(outcome, names[k]) != 0; k++)
+        ;
+    if (k == 5)
+        return DB_OK; /* not an outcome the chart shows */
+    v[k] = n;
+    return db_exec(db,
+                   "INSERT INTO send_minutes (campaign_id, minute, sent, failed, blocked, retried, "
+                   "unknown) VALUES (?, DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, ?, ?) "
+                   "ON DUPLICATE KEY UPDATE sent = sent + VALUES(sent), "
+                   "failed = failed + VALUES(failed), blocked = blocked + VALUES(blocked), "
+                   "retried = retried + VALUES(retried), unknown = unknown + VALUES(unknown)",
+                   DB_ARGS(DB_INT(campaign_id), DB_INT(v[0]), DB_INT(v[1]), DB_INT(v[2]),
+                           DB_INT(v[3]), DB_INT(v[4])),
                    NULL);
 }

@@ -9,4 +9,9 @@ struct db;
 /* Adds d to the counters of campaign_id. Returns a db_rc. */
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d);
 
+/* Adds n send_log rows of outcome (sent, failed, blocked, retry, unknown) to the campaign's
+ * current minute in send_minutes (rates, ETAs, the per-minute chart). Every writer of send_log
+ * calls it in the same transaction, with the number of rows it really inserted. */
+int counters_add_minute(struct db *db, long long campaign_id, const char *outcome, long long n);
+
 #endif

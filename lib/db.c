@@ -29,7 +29,54 @@ struct db {
     char err[512];
     unsigned long long tick, reconnects;
     struct db_cached cache[DB_CACHE];
+    /* the stream LOAD DATA LOCAL may read, only during db_load_stream */
+    const char *stream_name;
+    db_stream_fn stream_fn;
+    void *stream_ctx;
+    int stream_started, stream_aborted;
+    char stream_err[256];
 };
+
+/* Connector/C's LOCAL INFILE callbacks: userdata is the struct db. */
+static int infile_init(void **ptr, const char *filename, void *userdata)
+{
+    struct db *db = userdata;
+    *ptr = db;
+    if (!db->stream_fn || db->stream_started || !filename ||
+        strcmp(filename, db->stream_name) != 0) {
+        snprintf(db->stream_err, sizeof db->stream_err,
+                 "LOAD DATA LOCAL refused: the server asked for a file this client does not serve");
+        return 1;
+    }
+    db->stream_started = 1;
+    return 0;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned int len)
+{
+    struct db *db = ptr;
+    if (!db->stream_fn)
+        return -1;
+    int n = db->stream_fn(db->stream_ctx, buf, len);
+    if (n < 0) {
+        db->stream_aborted = 1;
+        snprintf(db->stream_err, sizeof db->stream_err, "the stream was aborted by its producer");
+        return -1;
+    }
+    return n > (int)len ? -1 : n;
+}
+
+static void infile_end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int infile_error(void *ptr, char *msg, unsigned int len)
+{
+    struct db *db = ptr;
+    snprintf(msg, len, "%s", db && db->stream_err[0] ? db->stream_err : "LOAD DATA LOCAL failed");
+    return CR_UNKNOWN_ERROR;
+}
 
 static unsigned long sql_hash(const char *s)
 {
@@ -103,6 +150,11 @@ static int connect_now(struct db *db)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* LOCAL INFILE only through our callbacks, which serve nothing outside db_load_stream. */
+    unsigned int local_infile = 1;
+    if (mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0)
+        log_warn("database: LOCAL INFILE not available (imports use INSERT)");
+    mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end, infile_error, db);
     /* Every session works in UTC and READ COMMITTED: claims use SKIP LOCKED and must not keep
      * gap locks; times are stored in UTC and shown in the account's zone by the UI. */
     mysql_options(m, MYSQL_INIT_COMMAND,
@@ -560,4 +612,227 @@ int db_col(const struct db_rows *rows, const char *name)
         if (strcmp(rows->names[c], name) == 0)
             return (int)c;
     return -1;
+}
+
+/* ---- bulk execution (array binding) -------------------------------------------------------- */
+
+/* Binds nrows parameter sets column-wise. The column arrays live in *mem (the caller frees it
+ * after the execution: Connector/C reads them then). */
+static int bind_bulk(struct db *db, MYSQL_STMT *st, const db_arg *rows, size_t ncols, size_t nrows,
+                     void **mem)
+{
+    *mem = NULL;
+    unsigned long want = mysql_stmt_param_count(st);
+    if (want != ncols) {
+        snprintf(db->err, sizeof db->err, "statement wants %lu parameters, got %zu", want, ncols);
+        db->errnum = 0;
+        return DB_ERR;
+    }
+    /* Per column: one 8-byte value or pointer, one length and one indicator per row. */
+    size_t per_col = nrows * (sizeof(long long) + sizeof(unsigned long) + 1);
+    per_col = (per_col + 15) & ~(size_t)15; /* every column's arrays stay aligned */
+    MYSQL_BIND *b = calloc(ncols + 1, sizeof *b);
+    char *block = malloc(ncols * per_col + 1);
+    if (!b || !block) {
+        free(b);
+        free(block);
+        set_err(db, 0, "out of memory");
+        return DB_ERR;
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        char *base = block + c * per_col;
+        long long *iv = (long long *)(void *)base;
+        double *dv = (double *)(void *)base;
+        const char **sv = (const char **)(void *)base;
+        unsigned long *lens = (unsigned long *)(void *)(base + nrows * sizeof(long long));
+        char *ind = base + nrows * (sizeof(long long) + sizeof(unsigned long));
+        enum db_type t = DB_T_NULL;
+        for (size_t r = 0; r < nrows && t == DB_T_NULL; r++)
+            t = rows[r * ncols + c].t;
+        for (size_t r = 0; r < nrows; r++) {
+            const db_arg *a = &rows[r * ncols + c];
+            ind[r] = a->t == DB_T_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+            lens[r] = 0;
+            if (a->t != DB_T_NULL && a->t != t) {
+                free(b);
+                free(block);
+                snprintf(db->err, sizeof db->err, "bulk parameter %zu changes type at row %zu", c,
+                         r);
+                db->errnum = 0;
+                return DB_ERR;
+            }
+            if (t == DB_T_INT)
+                iv[r] = a->t == DB_T_NULL ? 0 : a->i;
+            else if (t == DB_T_DOUBLE)
+                dv[r] = a->t == DB_T_NULL ? 0 : a->d;
+            else if (t == DB_T_STR) {
+                sv[r] = a->t == DB_T_NULL ? "" : a->s;
+                lens[r] = a->t == DB_T_NULL ? 0 : (unsigned long)a->n;
+            }
+        }
+        b[c].u.indicator = ind;
+        switch (t) {
+        case DB_T_NULL:
+            b[c].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case DB_T_INT:
+            b[c].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[c].buffer = iv;
+            break;
+        case DB_T_DOUBLE:
+            b[c].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[c].buffer = dv;
+            break;
+        case DB_T_STR:
+            b[c].buffer_type = MYSQL_TYPE_STRING;
+            b[c].buffer = (void *)sv;
+            b[c].length = lens;
+            break;
+        }
+    }
+    unsigned int size = (unsigned int)nrows;
+    int bad = mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) || mysql_stmt_bind_param(st, b);
+    free(b);
+    if (bad) {
+        set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        free(block);
+        return DB_ERR;
+    }
+    *mem = block;
+    return DB_OK;
+}
+
+/* MariaDB 10.2+ takes parameter arrays (COM_STMT_BULK_EXECUTE); MySQL does not.
+ * PREGON_DB_NO_BULK=1 takes the row-by-row path anyway (the tests run both). */
+static int bulk_supported(MYSQL *conn)
+{
+    const char *off = getenv("PREGON_DB_NO_BULK");
+    if (off && *off && strcmp(off, "0") != 0)
+        return 0;
+    unsigned long caps = 0, ext = 0;
+    if (mariadb_get_infov(conn, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0 ||
+        mariadb_get_infov(conn, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) != 0)
+        return 0;
+    return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
+}
+
+/* The statement goes back to single executions (it stays in the cache). */
+static void bulk_reset(MYSQL_STMT *st)
+{
+    unsigned int zero = 0;
+    mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &zero);
+}
+
+int db_exec_bulk(struct db *db, const char *sql, const db_arg *rows, size_t ncols, size_t nrows,
+                 struct db_res *res)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (nrows == 0)
+        return DB_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = db_ensure(db);
+        if (rc != DB_OK)
+            return rc;
+        MYSQL_STMT *st = stmt_get(db, sql, &rc);
+        if (!st) {
+            if (rc == DB_ERR_CONN && !db->in_tx && attempt == 0)
+                continue;
+            return rc;
+        }
+        unsigned long long affected = 0;
+        int failed = 0;
+        if (bulk_supported(db->conn)) {
+            void *mem;
+            rc = bind_bulk(db, st, rows, ncols, nrows, &mem);
+            if (rc != DB_OK)
+                return rc;
+            failed = mysql_stmt_execute(st) != 0;
+            if (!failed)
+                affected = mysql_stmt_affected_rows(st);
+            free(mem);
+        } else {
+            /* A server without array binding (MySQL): one execution per row, same result. */
+            for (size_t r = 0; r < nrows && !failed; r++) {
+                rc = bind_args(db, st, rows + r * ncols, ncols);
+                if (rc != DB_OK)
+                    return rc;
+                failed = mysql_stmt_execute(st) != 0;
+                if (!failed)
+                    affected += mysql_stmt_affected_rows(st);
+            }
+        }
+        if (failed) {
+            unsigned int num = mysql_stmt_errno(st);
+            char msg[512], state[8];
+            snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
+            snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
+            int was_tx = db->in_tx;
+            rc = fail_conn(db, num, msg, state);
+            if (rc != DB_ERR_CONN) {
+                bulk_reset(st);
+                mysql_stmt_reset(st);
+            }
+            if (rc == DB_ERR_CONN && !was_tx && attempt == 0) {
+                log_warn("database connection lost, reconnecting: %s", msg);
+                continue;
+            }
+            return rc;
+        }
+        bulk_reset(st);
+        if (res)
+            res->affected = affected;
+        return DB_OK;
+    }
+    return DB_ERR_CONN;
+}
+
+int db_local_infile(struct db *db)
+{
+    struct db_rows r;
+    int rc = db_query(db, "SELECT @@local_infile", DB_NOARGS, &r);
+    if (rc != DB_OK)
+        return rc;
+    int on = db_int(&r, 0, 0, 0) != 0;
+    db_rows_free(&r);
+    return on;
+}
+
+int db_load_stream(struct db *db, const char *sql, const char *name, db_stream_fn fn, void *ctx,
+                   struct db_res *res, unsigned int *warnings, int *started)
+{
+    if (started)
+        *started = 0;
+    int rc = db_ensure(db);
+    if (rc != DB_OK)
+        return rc;
+    db->stream_name = name;
+    db->stream_fn = fn;
+    db->stream_ctx = ctx;
+    db->stream_started = db->stream_aborted = 0;
+    db->stream_err[0] = '\0';
+    int bad = mysql_real_query(db->conn, sql, strlen(sql));
+    int was_started = db->stream_started, aborted = db->stream_aborted;
+    db->stream_fn = NULL;
+    db->stream_ctx = NULL;
+    db->stream_name = NULL;
+    db->stream_started = 0;
+    if (started)
+        *started = was_started;
+    /* The producer's own stop is its answer, not database trouble (the protocol is in step:
+     * the client ended the stream and read the server's reply). */
+    if (bad && aborted && mysql_errno(db->conn) == CR_UNKNOWN_ERROR) {
+        set_err(db, CR_UNKNOWN_ERROR, mysql_error(db->conn));
+        return DB_ERR;
+    }
+    if (bad)
+        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+                         mysql_sqlstate(db->conn));
+    if (res) {
+        res->affected = mysql_affected_rows(db->conn);
+        res->insert_id = mysql_insert_id(db->conn);
+    }
+    if (warnings)
+        *warnings = mysql_warning_count(db->conn);
+    return DB_OK;
 }

@@ -77,6 +77,12 @@ int db_rollback(struct db *db);
 
 /* res may be NULL. */
 int db_exec(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_res *res);
+/* One statement for many parameter sets (MariaDB array binding, one round trip): rows holds
+ * nrows * ncols arguments, row after row; a column keeps one type (NULLs aside). The text
+ * stays the same whatever nrows, so the prepared statement is reused. res->affected is the
+ * total. On a server without array binding, the rows are executed one by one. */
+int db_exec_bulk(struct db *db, const char *sql, const db_arg *rows, size_t ncols, size_t nrows,
+                 struct db_res *res);
 /* rows is always initialised, also on error. */
 int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs,
              struct db_rows *rows);
@@ -88,5 +94,27 @@ int db_col(const struct db_rows *rows, const char *name); /* -1 if absent */
 
 /* Runs a statement without parameters and outside data (session settings, DDL). */
 int db_simple(struct db *db, const char *sql);
+
+/* ---- LOAD DATA LOCAL INFILE from an in-memory stream ---------------------------------------
+ * Every connection offers LOCAL INFILE to the server but serves only a stream registered by
+ * db_load_stream for the duration of that call, and only under the name given there: any other
+ * request (a file name, a request outside the call, a second request) is refused, so a hostile
+ * server can never read a local file. */
+
+/* Fills buf with up to len bytes of the stream. Returns the bytes written, 0 at the end of the
+ * stream, or -1 to abort it (the statement then fails; what was sent stays in the transaction,
+ * roll it back). */
+typedef int (*db_stream_fn)(void *ctx, char *buf, unsigned int len);
+
+/* 1 when the server accepts LOAD DATA LOCAL (@@local_infile), 0 when not, negative on error. */
+int db_local_infile(struct db *db);
+
+/* Runs sql, a constant LOAD DATA LOCAL INFILE 'name' ... statement, feeding it from fn. On
+ * success *res (may be NULL) holds the rows stored and *warnings the server's warning count
+ * (a truncated or skipped row shows up there). *started (may be NULL) tells whether fn was
+ * ever called: when it was not and the call failed, nothing of the stream was consumed (the
+ * server refused LOAD DATA LOCAL) and the caller can take another way. Never retried. */
+int db_load_stream(struct db *db, const char *sql, const char *name, db_stream_fn fn, void *ctx,
+                   struct db_res *res, unsigned int *warnings, int *started);
 
 #endif

@@ -863,7 +863,9 @@ static int update_recs(struct batch *b)
                  "ELSE r.last_error_code END, "
                  "r.last_error_text = CASE v.em WHEN 1 THEN v.et WHEN 2 THEN NULL "
                  "ELSE r.last_error_text END, "
-                 "r.next_attempt_at = IF(v.ra > 0, FROM_UNIXTIME(v.ra), r.next_attempt_at)",
+                 /* a time only while pending, or a failure's "not before" (sql/091) */
+                 "r.next_attempt_at = IF(v.ra > 0, FROM_UNIXTIME(v.ra), "
+                 "IF(v.st <> 'pending', DEFAULT(r.next_attempt_at), r.next_attempt_at))",
                  rows);
         rc = db_exec(b->db, sql, args, a, NULL);
     }

@@ -20,11 +20,12 @@
 #include "metrics.h"
 #include "worker.h"
 
-#define MAX_BATCH    1000
-#define REFRESH_S    0.5
-#define ACCOUNTS_S   10.0
-#define TIER_CHECK_S 5.0
-#define LEAD_US      20000
+#define MAX_BATCH     1000
+#define REFRESH_S     0.5
+#define ACCOUNTS_S    10.0
+#define TIER_CHECK_S  5.0
+#define LEAD_US       20000
+#define LEAD_ARMED_US 2000
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -74,6 +75,53 @@ static int exec_in(struct db *db, const char *fmt, const db_arg *pre, size_t npr
         args[a++] = post[i];
     rc = rows ? db_query(db, sql, args, a, rows) : db_exec(db, sql, args, a, res);
 out:
+    free(q);
+    free(sql);
+    free(args);
+    return rc;
+}
+
+/* A claim's numbers, sorted, to find a row's job without a quadratic scan (one recipient per
+ * number per campaign: a batch holds each number once). */
+struct phone_ix {
+    const char *phone;
+    size_t i;
+};
+
+static int phone_ix_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct phone_ix *)a)->phone, ((const struct phone_ix *)b)->phone);
+}
+
+static long phone_ix_find(const struct phone_ix *ix, size_t n, const char *phone)
+{
+    if (!phone)
+        return -1;
+    struct phone_ix key = {phone, 0};
+    const struct phone_ix *f = bsearch(&key, ix, n, sizeof *ix, phone_ix_cmp);
+    return f ? (long)f->i : -1;
+}
+
+/* Runs sql (with one "%s" for an IN list) over the numbers of ix, padded by repeating the
+ * last; pre arguments come first. */
+static int query_phones(struct db *db, const char *fmt, const db_arg *pre, size_t npre,
+                        const struct phone_ix *ix, size_t n, struct db_rows *rows)
+{
+    size_t pn = pad_n(n);
+    char *q = qmarks(pn);
+    char *sql = q ? malloc(strlen(fmt) + strlen(q) + 1) : NULL;
+    db_arg *args = calloc(npre + pn + 1, sizeof *args);
+    int rc = DB_ERR;
+    memset(rows, 0, sizeof *rows);
+    if (q && sql && args) {
+        sprintf(sql, fmt, q);
+        size_t a = 0;
+        for (size_t i = 0; i < npre; i++)
+            args[a++] = pre[i];
+        for (size_t i = 0; i < pn; i++)
+            args[a++] = DB_STR(ix[i < n ? i : n - 1].phone);
+        rc = db_query(db, sql, args, a, rows);
+    }
     free(q);
     free(sql);
     free(args);
@@ -566,21 +614,34 @@ static void tier_refresh(struct worker *w, struct db *db, double mono)
 static int send_log_blocked(struct db *db, struct worker *w, struct camp *c, struct job **v,
                             size_t n)
 {
+    enum { NCOL = 10 };
+    db_arg *args = calloc(n * NCOL + 1, sizeof *args);
+    if (!args)
+        return DB_ERR;
+    size_t a = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = db_exec(db,
-                         "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
-                         "template_name, template_language, attempt, outcome, error_text, "
-                         "worker_id, claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, 'blocked', ?, ?, ?)",
-                         DB_ARGS(DB_INT(c->id), DB_INT(v[i]->id), DB_STR(v[i]->phone),
-                                 v[i]->contact_id ? DB_INT(v[i]->contact_id) : DB_NULL,
-                                 DB_STR(c->template_name), DB_STR(c->language),
-                                 DB_INT(v[i]->attempt), DB_STR("opted out: not sent"),
-                                 DB_INT(w->worker_id), DB_INT((long long)v[i]->token)),
-                         NULL);
-        if (rc != DB_OK)
-            return rc;
+        args[a++] = DB_INT(c->id);
+        args[a++] = DB_INT(v[i]->id);
+        args[a++] = DB_STR(v[i]->phone);
+        args[a++] = v[i]->contact_id ? DB_INT(v[i]->contact_id) : DB_NULL;
+        args[a++] = DB_STR(c->template_name);
+        args[a++] = DB_STR(c->language);
+        args[a++] = DB_INT(v[i]->attempt);
+        args[a++] = DB_STR("opted out: not sent");
+        args[a++] = DB_INT(w->worker_id);
+        args[a++] = DB_INT((long long)v[i]->token);
     }
-    return DB_OK;
+    struct db_res res;
+    int rc =
+        db_exec_bulk(db,
+                     "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
+                     "template_name, template_language, attempt, outcome, error_text, "
+                     "worker_id, claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, 'blocked', ?, ?, ?)",
+                     args, NCOL, n, &res);
+    free(args);
+    if (rc == DB_OK)
+        rc = counters_add_minute(db, c->id, "blocked", (long long)res.affected);
+    return rc;
 }
 
 /* Claims up to limit recipients of c into the account's wait queue. Returns how many were
@@ -656,18 +717,39 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
             return 0;
         }
     }
-    /* ix_recipients_claim (campaign_id, status, next_attempt_at, id) gives these rows in
-     * order: no filesort, no scan beyond what is claimed. */
-    rc = db_query(db,
-                  "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL "
-                  "FROM recipients "
-                  "FORCE INDEX (ix_recipients_claim) "
-                  "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "
-                  "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                  DB_ARGS(DB_INT(c->id), DB_INT(limit)), &r);
+    /* ix_recipients_queue (campaign_id, status, next_attempt_at, phone) gives these rows in
+     * order: no filesort, no scan beyond what is claimed (sql/091).
+     * After a full claim the next starts where it ended: the entries before it are mostly
+     * claimed rows whose old 'pending' entries wait, delete-marked, for the purge, and a scan
+     * from the start would step over all of them every time. A short claim (the end of what
+     * is due) starts again from the beginning, so rows put back behind the cursor (released,
+     * skipped while another worker held them) are found then. */
+    if (c->claim_after_at[0])
+        rc = db_query(db,
+                      "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "
+                      "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "
+                      "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "
+                      "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "
+                      "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED",
+                      DB_ARGS(DB_INT(c->id), DB_STR(c->claim_after_at), DB_STR(c->claim_after_at),
+                              DB_STR(c->claim_after_phone), DB_INT(limit)),
+                      &r);
+    else
+        rc = db_query(db,
+                      "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "
+                      "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "
+                      "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "
+                      "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED",
+                      DB_ARGS(DB_INT(c->id), DB_INT(limit)), &r);
     if (rc != DB_OK)
         goto fail;
     n = r.nrows;
+    if ((int)n < limit) {
+        c->claim_after_at[0] = 0;
+    } else {
+        snprintf(c->claim_after_at, sizeof c->claim_after_at, "%s", db_val(&r, n - 1, 6));
+        snprintf(c->claim_after_phone, sizeof c->claim_after_phone, "%s", db_val(&r, n - 1, 1));
+    }
     if (n == 0) {
         db_rows_free(&r);
         db_rollback(db);
@@ -705,38 +787,49 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         rc = DB_ERR;
         goto fail;
     }
-    rc = exec_in(db,
-                 "SELECT o.phone FROM opt_outs o JOIN recipients r ON r.phone = o.phone "
-                 "WHERE r.id IN (%s)",
-                 NULL, 0, ids, n, NULL, 0, NULL, &r);
+    /* By number, straight on the keys of opt_outs and contact_pace. */
+    struct phone_ix *pix = calloc(n, sizeof *pix);
+    if (!pix) {
+        free(fate);
+        rc = DB_ERR;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++)
+        pix[i] = (struct phone_ix){v[i]->phone, i};
+    qsort(pix, n, sizeof *pix, phone_ix_cmp);
+    rc = query_phones(db, "SELECT phone FROM opt_outs WHERE phone IN (%s)", NULL, 0, pix, n, &r);
     if (rc == DB_OK) {
-        for (size_t k = 0; k < r.nrows; k++)
-            for (size_t i = 0; i < n; i++)
-                if (!strcmp(v[i]->phone, db_val(&r, k, 0)))
-                    fate[i] = BLOCK;
+        for (size_t k = 0; k < r.nrows; k++) {
+            long i = phone_ix_find(pix, n, db_val(&r, k, 0));
+            if (i >= 0)
+                fate[i] = BLOCK;
+        }
         db_rows_free(&r);
-        rc = exec_in(db,
-                     "SELECT p.phone, p.last_send_at > NOW(3) - INTERVAL ? SECOND, "
-                     "p.last_send_at > NOW(3) - INTERVAL 1 DAY FROM contact_pace p "
-                     "JOIN recipients r ON r.phone = p.phone WHERE p.waba_id = ? AND r.id IN (%s)",
-                     DB_ARGS(DB_INT(w->cfg.worker_pair_gap_s + 2), DB_STR(a->waba_id)), ids, n,
-                     NULL, 0, NULL, &r);
+        rc = query_phones(db,
+                          "SELECT phone, last_send_at > NOW(3) - INTERVAL ? SECOND, "
+                          "last_send_at > NOW(3) - INTERVAL 1 DAY FROM contact_pace "
+                          "WHERE waba_id = ? AND phone IN (%s)",
+                          DB_ARGS(DB_INT(w->cfg.worker_pair_gap_s + 2), DB_STR(a->waba_id)), pix, n,
+                          &r);
     }
     if (rc != DB_OK) {
+        free(pix);
         free(fate);
         goto fail;
     }
     long long tier_room = lim < 0 ? -1 : lim - a->tier_used;
     unsigned char *seen24 = calloc(n, 1);
-    for (size_t k = 0; k < r.nrows; k++)
-        for (size_t i = 0; i < n; i++)
-            if (!strcmp(v[i]->phone, db_val(&r, k, 0))) {
-                if (fate[i] == GO && db_int(&r, k, 1, 0))
-                    fate[i] = LATER_PAIR;
-                if (seen24 && db_int(&r, k, 2, 0))
-                    seen24[i] = 1;
-            }
+    for (size_t k = 0; k < r.nrows; k++) {
+        long i = phone_ix_find(pix, n, db_val(&r, k, 0));
+        if (i < 0)
+            continue;
+        if (fate[i] == GO && db_int(&r, k, 1, 0))
+            fate[i] = LATER_PAIR;
+        if (seen24 && db_int(&r, k, 2, 0))
+            seen24[i] = 1;
+    }
     db_rows_free(&r);
+    free(pix);
     for (size_t i = 0; i < n; i++) {
         if (fate[i] != GO || tier_room < 0 || (seen24 && seen24[i]))
             continue;
@@ -772,7 +865,8 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         if (f == BLOCK) {
             rc = exec_in(db,
                          "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "
-                         "last_error_code = NULL, last_error_text = 'opted out: not sent' "
+                         "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "
+                         "last_error_text = 'opted out: not sent' "
                          "WHERE id IN (%s)",
                          NULL, 0, grp, k, NULL, 0, NULL, NULL);
             d.pending -= (int)k;
@@ -792,22 +886,30 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         if (fate[i] == GO)
             grp[k++] = v[i]->id;
     ngo = k;
+    /* Armed with the claim when every one of them will have its slot within the arm horizon
+     * anyway (a fast number with a short queue, no campaign cap): what arm_jobs would commit
+     * a few milliseconds later, without its own statement and commit. */
+    int arm_now = 0;
+    if (ngo && c->cap_interval_us <= 0 && a->factor >= 1.0) {
+        long long iv = acct_interval(a);
+        long long last_us = (long long)(a->waitq.n + ngo) * (iv > 0 ? iv : 1);
+        arm_now = last_us + LEAD_US <= (long long)w->cfg.worker_arm_ahead_ms * 1000;
+    }
     if (rc == DB_OK && ngo) {
-        rc = exec_in(
-            db,
-            "UPDATE recipients SET status = 'sending', claim_token = ?, claimed_by = ?, "
-            "lease_until = NOW(3) + INTERVAL ? SECOND, armed_at = NULL, "
-            "attempts = attempts + 1 WHERE id IN (%s)",
-            DB_ARGS(DB_INT((long long)token), DB_INT(w->worker_id), DB_INT(w->cfg.worker_lease_s)),
-            grp, ngo, NULL, 0, NULL, NULL);
+        rc = exec_in(db,
+                     "UPDATE recipients SET status = 'sending', claim_token = ?, claimed_by = ?, "
+                     "lease_until = NOW(3) + INTERVAL ? SECOND, armed_at = IF(?, NOW(3), NULL), "
+                     "next_attempt_at = DEFAULT(next_attempt_at), attempts = attempts + 1 "
+                     "WHERE id IN (%s)",
+                     DB_ARGS(DB_INT((long long)token), DB_INT(w->worker_id),
+                             DB_INT(w->cfg.worker_lease_s), DB_INT(arm_now)),
+                     grp, ngo, NULL, 0, NULL, NULL);
         d.pending -= (int)ngo;
         d.sending += (int)ngo;
         if (rc == DB_OK) {
             /* The pair rate and the tier read this: one row per user, the last message. */
-            size_t pn = pad_n(ngo);
-            char *sql = malloc(pn * 72 + 200);
-            db_arg *args = calloc(pn * 2 + 1, sizeof *args);
-            if (!sql || !args) {
+            db_arg *args = calloc(ngo * 3 + 1, sizeof *args);
+            if (!args) {
                 rc = DB_ERR;
             } else {
                 /* When it will really leave: after the jobs already waiting for the
@@ -817,22 +919,21 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
                 long long ahead_ms = (long long)(a->waitq.n + ngo) * iv / 1000;
                 if (ahead_ms > 3600000)
                     ahead_ms = 3600000;
-                size_t o = (size_t)sprintf(sql, "INSERT INTO contact_pace (waba_id, phone, "
-                                                "last_send_at) VALUES ");
                 size_t an = 0, m = 0;
                 for (size_t i = 0; i < n; i++) {
                     if (fate[i] != GO)
                         continue;
-                    o += (size_t)sprintf(sql + o,
-                                         "%s(?, ?, NOW(3) + INTERVAL %lld * 1000 MICROSECOND)",
-                                         m++ ? "," : "", ahead_ms);
                     args[an++] = DB_STR(a->waba_id);
                     args[an++] = DB_STR(v[i]->phone);
+                    args[an++] = DB_INT(ahead_ms);
+                    m++;
                 }
-                sprintf(sql + o, " ON DUPLICATE KEY UPDATE last_send_at = VALUES(last_send_at)");
-                rc = db_exec(db, sql, args, an, NULL);
+                rc = db_exec_bulk(db,
+                                  "INSERT INTO contact_pace (waba_id, phone, last_send_at) "
+                                  "VALUES (?, ?, NOW(3) + INTERVAL ? * 1000 MICROSECOND) "
+                                  "ON DUPLICATE KEY UPDATE last_send_at = VALUES(last_send_at)",
+                                  args, 3, m, NULL);
             }
-            free(sql);
             free(args);
         }
         if (rc == DB_OK && c->daily_cap > 0)
@@ -870,6 +971,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         }
         j->camp = c;
         c->refs++;
+        j->armed = arm_now;
         j->acct = a;
         j->ep = a->ep;
         a->ep->refs++;
@@ -1058,7 +1160,10 @@ static int slot_account(struct worker *w, struct db *db, struct acct *a, size_t 
     while (np < cap && a->waitq.n) {
         if (a->slot_left == 0) {
             int want = pace_chunk(iv, w->cfg.worker_pace_chunk_ms, (int)a->waitq.n);
-            long long first = pace_take(db, a->pace_key, &a->pace_row, iv, want, now + LEAD_US);
+            /* The lead covers arming before the first slot; jobs armed with their claim
+             * need only the hand-over to the sender. */
+            long long lead = a->waitq.head && a->waitq.head->armed ? LEAD_ARMED_US : LEAD_US;
+            long long first = pace_take(db, a->pace_key, &a->pace_row, iv, want, now + lead);
             if (first < 0)
                 break;
             a->slot_next = first;
@@ -1161,6 +1266,27 @@ static int slot_account(struct worker *w, struct db *db, struct acct *a, size_t 
 
 /* ---- recovery ---------------------------------------------------------------------------- */
 
+#define INFLIGHT_CAMPS 256
+
+/* The campaigns that may have claims in flight ('sending' rows): ix_recipients_queue starts
+ * with campaign_id, so the in-flight rows are found campaign by campaign (sql/091). The
+ * counters move with the rows, in the same transactions; the running campaigns come too, in
+ * case. Returns how many ids (at most max), or -1. */
+static int inflight_campaigns(struct db *db, long long *ids, size_t max)
+{
+    struct db_rows r;
+    if (db_query(db,
+                 "SELECT id FROM campaigns WHERE sending_count <> 0 OR status = 'running' "
+                 "ORDER BY sending_count <> 0 DESC, id LIMIT ?",
+                 DB_ARGS(DB_INT((long long)max)), &r) != DB_OK)
+        return -1;
+    size_t n = 0;
+    for (; n < r.nrows && n < max; n++)
+        ids[n] = db_int(&r, n, 0, 0);
+    db_rows_free(&r);
+    return (int)n;
+}
+
 /* Claims of workers whose heartbeat stopped (or that stopped without releasing), and leases
  * that ran out: never armed -> pending again; armed -> unknown (the request may have reached
  * Meta: a status webhook or an operator settles it, never an automatic resend). */
@@ -1174,18 +1300,23 @@ static void recover(struct worker *w, struct db *db)
         res.affected)
         log_warn("%llu worker(s) stopped sending heartbeats; recovering their claims",
                  res.affected);
+    long long camps[INFLIGHT_CAMPS];
+    int ncamps = inflight_campaigns(db, camps, INFLIGHT_CAMPS);
+    if (ncamps <= 0)
+        return;
     for (int round = 0; round < 20; round++) {
         if (db_begin(db) != DB_OK)
             return;
         struct db_rows r;
-        int rc = db_query(
-            db,
-            "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL "
-            "FROM recipients r LEFT JOIN workers w ON w.id = r.claimed_by "
-            "WHERE r.status = 'sending' AND (r.claimed_by IS NULL OR r.claimed_by <> ?) AND "
-            "(r.lease_until < NOW(3) OR w.id IS NULL OR w.stopped_at IS NOT NULL) "
-            "LIMIT 500 FOR UPDATE SKIP LOCKED",
-            DB_ARGS(DB_INT(w->worker_id)), &r);
+        int rc = exec_in(db,
+                         "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL "
+                         "FROM recipients r FORCE INDEX (ix_recipients_queue) "
+                         "LEFT JOIN workers w ON w.id = r.claimed_by "
+                         "WHERE r.campaign_id IN (%s) AND r.status = 'sending' AND "
+                         "(r.claimed_by IS NULL OR r.claimed_by <> ?) AND "
+                         "(r.lease_until < NOW(3) OR w.id IS NULL OR w.stopped_at IS NOT NULL) "
+                         "LIMIT 500 FOR UPDATE SKIP LOCKED",
+                         NULL, 0, camps, (size_t)ncamps, DB_ARGS(DB_INT(w->worker_id)), NULL, &r);
         if (rc != DB_OK || r.nrows == 0) {
             if (rc == DB_OK)
                 db_rows_free(&r);
@@ -1194,7 +1325,7 @@ static void recover(struct worker *w, struct db *db)
         }
         /* A few statements for the whole set: the transaction stays short, so the
          * campaign rows it updates are not held long. */
-        long long armed[500], unarmed[500];
+        long long armed[500], unarmed[500], armed_camp[500];
         size_t na = 0, nu = 0;
         long long camp_ids[64];
         struct msg_delta deltas[64];
@@ -1212,6 +1343,7 @@ static void recover(struct worker *w, struct db *db)
                 camp_ids[nc++] = cid;
             }
             if (is_armed) {
+                armed_camp[na] = cid;
                 armed[na++] = id;
                 msg_delta_move(&deltas[k], MSG_SENDING, MSG_UNKNOWN);
             } else {
@@ -1226,7 +1358,16 @@ static void recover(struct worker *w, struct db *db)
                          "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "
                          "lease_until = NULL, armed_at = NULL WHERE id IN (%s)",
                          NULL, 0, unarmed, nu, NULL, 0, NULL, NULL);
-        if (rc == DB_OK && na)
+        /* One statement per campaign: the rows it inserts count in its minute. */
+        for (size_t k = 0; k < nc && rc == DB_OK && na; k++) {
+            long long ids[500];
+            size_t ni = 0;
+            for (size_t i = 0; i < na; i++)
+                if (armed_camp[i] == camp_ids[k])
+                    ids[ni++] = armed[i];
+            if (!ni)
+                continue;
+            struct db_res ins;
             rc = exec_in(db,
                          "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "
                          "template_name, template_language, attempt, outcome, error_text, "
@@ -1235,7 +1376,10 @@ static void recover(struct worker *w, struct db *db)
                          "'unknown', 'the worker sending it stopped', ?, r.claim_token "
                          "FROM recipients r "
                          "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id IN (%s)",
-                         DB_ARGS(DB_INT(w->worker_id)), armed, na, NULL, 0, NULL, NULL);
+                         DB_ARGS(DB_INT(w->worker_id)), ids, ni, NULL, 0, &ins, NULL);
+            if (rc == DB_OK)
+                rc = counters_add_minute(db, camp_ids[k], "unknown", (long long)ins.affected);
+        }
         if (rc == DB_OK && na)
             rc = exec_in(db,
                          "UPDATE recipients SET status = 'unknown', claim_token = NULL, "
@@ -1263,12 +1407,15 @@ static void release_orphans(struct worker *w, struct db *db)
         struct db_res res;
         int rc = db_begin(db);
         if (rc == DB_OK)
-            rc = db_exec(db,
-                         "UPDATE recipients SET status = 'pending', attempts = "
-                         "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "
-                         "lease_until = NULL, armed_at = NULL WHERE claimed_by = ? AND "
-                         "claim_token = ? AND status = 'sending' AND armed_at IS NULL",
-                         DB_ARGS(DB_INT(w->worker_id), DB_INT((long long)o->token)), &res);
+            rc = db_exec(
+                db,
+                "UPDATE recipients SET status = 'pending', attempts = "
+                "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "
+                "lease_until = NULL, armed_at = NULL WHERE campaign_id = ? AND "
+                "status = 'sending' AND claimed_by = ? AND claim_token = ? AND "
+                "armed_at IS NULL",
+                DB_ARGS(DB_INT(o->campaign_id), DB_INT(w->worker_id), DB_INT((long long)o->token)),
+                &res);
         if (rc == DB_OK) {
             struct msg_delta d = {0};
             d.sending = -(int)res.affected;
@@ -1289,10 +1436,13 @@ static void release_orphans(struct worker *w, struct db *db)
 
 static void renew_leases(struct worker *w, struct db *db)
 {
-    if (db_exec(db,
-                "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND "
-                "WHERE claimed_by = ? AND status = 'sending'",
-                DB_ARGS(DB_INT(w->cfg.worker_lease_s), DB_INT(w->worker_id)), NULL) != DB_OK)
+    long long camps[INFLIGHT_CAMPS];
+    int ncamps = inflight_campaigns(db, camps, INFLIGHT_CAMPS);
+    if (ncamps > 0 && exec_in(db,
+                              "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND "
+                              "WHERE campaign_id IN (%s) AND status = 'sending' AND claimed_by = ?",
+                              DB_ARGS(DB_INT(w->cfg.worker_lease_s)), camps, (size_t)ncamps,
+                              DB_ARGS(DB_INT(w->worker_id)), NULL, NULL) != DB_OK)
         log_warn("renewing leases: %s", db_error(db));
 }
 
@@ -1485,8 +1635,21 @@ void *claimer_main(void *arg)
             }
         }
 
-        /* Claim where the queue runs low: about a second of sending per account. */
+        /* Top the sender up first: a claim of a big batch takes tens of milliseconds, and a
+         * fast number empties the heap meanwhile. */
         int worked = 0;
+        size_t cap_heap = (size_t)(2 * w->cfg.worker_inflight);
+        if (cap_heap < (size_t)w->cfg.worker_batch)
+            cap_heap = (size_t)w->cfg.worker_batch;
+        for (struct acct *a = w->accts; a; a = a->next) {
+            if (inheap >= cap_heap)
+                break;
+            int h = slot_account(w, db, a, cap_heap - inheap);
+            inheap += (size_t)(h > 0 ? h : 0);
+            if (h > 0)
+                worked = 1;
+        }
+        /* Claim where the queue runs low: about a second of sending per account. */
         size_t ncamps = 0;
         pthread_mutex_lock(&w->mu);
         for (struct camp *c = w->camps; c; c = c->next)
@@ -1521,9 +1684,9 @@ void *claimer_main(void *arg)
         }
         rr++;
         /* Slots and arming: keep the sender fed up to the arm horizon. */
-        size_t cap_heap = (size_t)(2 * w->cfg.worker_inflight);
-        if (cap_heap < (size_t)w->cfg.worker_batch)
-            cap_heap = (size_t)w->cfg.worker_batch;
+        pthread_mutex_lock(&w->mu);
+        inheap = w->nheap;
+        pthread_mutex_unlock(&w->mu);
         size_t waiting = 0;
         for (struct acct *a = w->accts; a; a = a->next) {
             if (inheap < cap_heap) {

@@ -106,7 +106,8 @@ static int record_one(struct db *db, struct job *j, int *matched)
         rc = db_exec(db,
                      "UPDATE recipients SET status = ?, wamid = COALESCE(?, wamid), "
                      "last_error_code = ?, last_error_text = ?, "
-                     "next_attempt_at = IF(? > 0, FROM_UNIXTIME(? / 1000), next_attempt_at), "
+                     "next_attempt_at = IF(? > 0, FROM_UNIXTIME(? / 1000), "
+                     "IF(status <> 'pending', DEFAULT(next_attempt_at), next_attempt_at)), "
                      "sent_at = IF(? = 'sent', COALESCE(sent_at, NOW(3)), sent_at), "
                      "failed_at = IF(? IN ('failed', 'blocked'), NOW(3), failed_at), "
                      "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "
@@ -129,53 +130,58 @@ static int record_one(struct db *db, struct job *j, int *matched)
     return rc;
 }
 
+/* The send_log rows of v, one bulk statement per campaign and outcome: the statement text
+ * never changes (prepared once), and the rows each statement really inserted are what the
+ * per-minute figures count (IGNORE skips the rows of a recording done again, see below). */
 static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
 {
-    size_t nlog = 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->out.log_outcome)
-            nlog++;
-    if (!nlog)
-        return DB_OK;
-    db_arg *args = calloc(nlog * 13 + 1, sizeof *args);
-    char *sql = malloc(nlog * 64 + 512);
-    if (!args || !sql) {
-        free(args);
-        free(sql);
-        return DB_ERR;
-    }
-    long long wid = w->worker_id;
-    /* IGNORE: a retry after a commit whose answer was lost finds its rows there already
-     * (uq_send_log_attempt: recipient, attempt, outcome and claim token, sql/080; the token
-     * keeps apart the rounds that reuse an attempt number). */
-    size_t o =
-        (size_t)sprintf(sql, "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, "
-                             "lead_id, template_name, template_language, attempt, "
-                             "outcome, http_status, error_code, error_text, wamid, "
-                             "worker_id, claim_token) VALUES ");
-    size_t a = 0, rows = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct job *j = v[i];
-        if (!j->out.log_outcome)
+    enum { NCOL = 14 };
+    db_arg *args = calloc(n * NCOL + 1, sizeof *args);
+    unsigned char *done = calloc(n + 1, 1);
+    int rc = args && done ? DB_OK : DB_ERR;
+    for (size_t first = 0; first < n && rc == DB_OK; first++) {
+        if (done[first] || !v[first]->out.log_outcome)
             continue;
-        o += (size_t)sprintf(sql + o, "%s(?,?,?,?,?,?,?,?,?,?,?,?,%lld,?)", rows++ ? "," : "", wid);
-        args[a++] = DB_INT(j->camp->id);
-        args[a++] = DB_INT(j->id);
-        args[a++] = DB_STR(j->phone);
-        args[a++] = j->contact_id ? DB_INT(j->contact_id) : DB_NULL;
-        args[a++] = DB_STR(j->camp->template_name);
-        args[a++] = DB_STR(j->camp->language);
-        args[a++] = DB_INT(j->attempt);
-        args[a++] = DB_STR(j->out.log_outcome);
-        args[a++] = j->http_status ? DB_INT(j->http_status) : DB_NULL;
-        args[a++] = j->out.code ? DB_INT(j->out.code) : DB_NULL;
-        args[a++] = j->out.text[0] ? DB_STR(j->out.text) : DB_NULL;
-        args[a++] = j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL;
-        args[a++] = DB_INT((long long)j->token);
+        struct camp *c = v[first]->camp;
+        const char *outcome = v[first]->out.log_outcome;
+        size_t a = 0, rows = 0;
+        for (size_t i = first; i < n; i++) {
+            struct job *j = v[i];
+            if (done[i] || !j->out.log_outcome || j->camp != c ||
+                strcmp(j->out.log_outcome, outcome) != 0)
+                continue;
+            done[i] = 1;
+            rows++;
+            args[a++] = DB_INT(c->id);
+            args[a++] = DB_INT(j->id);
+            args[a++] = DB_STR(j->phone);
+            args[a++] = j->contact_id ? DB_INT(j->contact_id) : DB_NULL;
+            args[a++] = DB_STR(c->template_name);
+            args[a++] = DB_STR(c->language);
+            args[a++] = DB_INT(j->attempt);
+            args[a++] = DB_STR(outcome);
+            args[a++] = j->http_status ? DB_INT(j->http_status) : DB_NULL;
+            args[a++] = j->out.code ? DB_INT(j->out.code) : DB_NULL;
+            args[a++] = j->out.text[0] ? DB_STR(j->out.text) : DB_NULL;
+            args[a++] = j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL;
+            args[a++] = DB_INT(w->worker_id);
+            args[a++] = DB_INT((long long)j->token);
+        }
+        /* IGNORE: a retry after a commit whose answer was lost finds its rows there already
+         * (uq_send_log_attempt: recipient, attempt, outcome and claim token, sql/080; the
+         * token keeps apart the rounds that reuse an attempt number). */
+        struct db_res res;
+        rc = db_exec_bulk(db,
+                          "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "
+                          "template_name, template_language, attempt, outcome, http_status, "
+                          "error_code, error_text, wamid, worker_id, claim_token) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          args, NCOL, rows, &res);
+        if (rc == DB_OK)
+            rc = counters_add_minute(db, c->id, outcome, (long long)res.affected);
     }
-    int rc = db_exec(db, sql, args, a, NULL);
     free(args);
-    free(sql);
+    free(done);
     return rc;
 }
 

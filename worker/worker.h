@@ -54,6 +54,10 @@ struct camp {
     char wait[256];          /* the wait_reason last written */
     long long claimed_total; /* for round robin */
     int claim_empty;         /* last claim found nothing */
+    /* Where the last full claim ended (next_attempt_at, phone): the next one starts after
+     * it, not over the index entries its predecessors left delete-marked until purge. */
+    char claim_after_at[32];
+    char claim_after_phone[17];
     /* recorder */
     struct pace_breaker br;
     int ramp_seen_step, ramp_attempts, ramp_errors;

@@ -3,6 +3,8 @@ columns) are rejected with their line while the rest is imported; an import is o
 transaction; the same file twice adds nothing; and the recipients' indexes (sql/050) still give
 every reader of recipients an index, never a scan."""
 
+import urllib.parse
+
 from harness import check, eq
 
 PARAMS = {"body": [{"column": "name"}, "Robótica", {"column": "day", "fallback": "lunes"}]}
@@ -95,13 +97,14 @@ def test_same_file_twice_adds_nothing_and_a_failed_upload_leaves_nothing(s):
 
 
 def test_recipient_readers_use_an_index(s):
-    """Every query on recipients keeps an index after sql/050 merged three into one."""
+    """Every query on recipients keeps an index after sql/050 and sql/091 merged five into one."""
     cid = _campaign(s, "Indices")
     rows = "".join("+54938755%05d,N%d,si\n" % (92000 + i, i) for i in range(300))
     eq(_upload(s, cid, ("phone,name,consent\n" + rows).encode()).status, 200, "upload")
     keys = {r["Key_name"] for r in s.query("SHOW INDEX FROM recipients", admin=True)}
-    for gone in ("ix_recipients_lease", "ix_recipients_claimed", "ix_recipients_status_phone"):
-        check(gone not in keys, "%s is merged into ix_recipients_status" % gone)
+    for gone in ("ix_recipients_lease", "ix_recipients_claimed", "ix_recipients_status_phone",
+                 "ix_recipients_claim", "ix_recipients_status"):
+        check(gone not in keys, "%s is merged into ix_recipients_queue" % gone)
     s.query("ANALYZE TABLE recipients", admin=True)
 
     def plan(sql, args=()):
@@ -109,26 +112,26 @@ def test_recipient_readers_use_an_index(s):
         eq(len(rows), 1, "one table: %r" % rows)
         return rows[0]
 
-    # Recovery, lease renewal and orphan release: the 'sending' rows only.
-    for sql in ("SELECT id FROM recipients WHERE status = 'sending' AND "
-                "(claimed_by IS NULL OR claimed_by <> 1) LIMIT 500",
-                "SELECT id FROM recipients WHERE claimed_by = 1 AND status = 'sending'",
-                "SELECT id FROM recipients WHERE claimed_by = 1 AND claim_token = 2 AND "
-                "status = 'sending' AND armed_at IS NULL"):
-        r = plan(sql)
-        eq(r["key"], "ix_recipients_status", "%s: %r" % (sql, r))
-    # The recipients list with a status filter, in phone order, and failures by code.
-    r = plan("SELECT id, phone FROM recipients WHERE campaign_id = %s AND status = 'failed' "
-             "AND phone > '' ORDER BY phone LIMIT 100", (cid,))
-    check(r["key"] == "ix_recipients_status" and "filesort" not in (r["Extra"] or ""),
-          "status list: %r" % r)
+    # Orphan release: the 'sending' rows of one campaign (recovery and lease renewal: see
+    # test_worker.test_claim_query_uses_the_index).
+    r = plan("SELECT id FROM recipients WHERE campaign_id = %s AND status = 'sending' AND "
+             "claimed_by = 1 AND claim_token = 2 AND armed_at IS NULL", (cid,))
+    eq(r["key"], "ix_recipients_queue", "orphans: %r" % r)
+    # The recipients list with a status filter, in (next_attempt_at, phone) order: phone order
+    # within a status, since only pending rows keep a next attempt time; failures by code.
+    for st in ("failed", "pending"):
+        r = plan("SELECT id, phone FROM recipients WHERE campaign_id = %s AND status = %s "
+                 "AND (next_attempt_at > '2000-01-01' OR (next_attempt_at = '2000-01-01' AND "
+                 "phone > '')) ORDER BY next_attempt_at, phone LIMIT 100", (cid, st))
+        check(r["key"] == "ix_recipients_queue" and "filesort" not in (r["Extra"] or ""),
+              "status list: %r" % r)
     r = plan("SELECT last_error_code, status, COUNT(*) FROM recipients WHERE campaign_id = %s "
              "AND status IN ('failed', 'blocked') GROUP BY last_error_code, status", (cid,))
     check(r["type"] in ("range", "ref") and r["key"], "failures by code: %r" % r)
     # The unfiltered list, duplicates and webhook lookups.
-    r = plan("SELECT id FROM recipients WHERE campaign_id = %s AND phone > '' ORDER BY phone "
-             "LIMIT 100", (cid,))
-    check(r["key"] in ("uq_recipients_phone", "ix_recipients_claim") and
+    r = plan("SELECT id FROM recipients FORCE INDEX (uq_recipients_phone) WHERE campaign_id = %s "
+             "AND phone > '' ORDER BY phone LIMIT 100", (cid,))
+    check(r["key"] in ("uq_recipients_phone", "ix_recipients_queue") and
           "filesort" not in (r["Extra"] or ""), "list: %r" % r)
     r = plan("SELECT id FROM recipients WHERE wamid = 'wamid.x'")
     check(r["type"] != "ALL", "wamid lookup: %r" % r)
@@ -136,3 +139,29 @@ def test_recipient_readers_use_an_index(s):
     j = s.get("/api/campaigns/%d/recipients?status=pending&limit=5" % cid).json()
     eq([x["phone"] for x in j["recipients"]],
        ["+54938755%05d" % (92000 + i) for i in range(5)], "status list in phone order")
+    # Recipients waiting for a retry: after the fresh ones, by when they are due; paging with
+    # next_after as given lists every pending recipient once, with or without a phone search.
+    waiting = ["+54938755%05d" % (92000 + i) for i in (3, 7, 150)]
+    for k, ph in enumerate(waiting):
+        s.query("UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL %s MINUTE "
+                "WHERE campaign_id = %s AND phone = %s", (10 - k, cid, ph), admin=True)
+    for search in ("", "&phone=%2B54938755921"):
+        seen, after = [], None
+        for _ in range(100):
+            url = "/api/campaigns/%d/recipients?status=pending&limit=7%s" % (cid, search)
+            if after:
+                url += "&after=" + urllib.parse.quote(after)
+            r = s.get(url)
+            eq(r.status, 200, "page %r" % r.body[:200])
+            j = r.json()
+            seen += [x["phone"] for x in j["recipients"]]
+            after = j["next_after"]
+            if not after:
+                break
+        want = [p for p in ("+54938755%05d" % (92000 + i) for i in range(300))
+                if p.startswith("+54938755921" if search else "+") and p not in waiting]
+        want += [p for p in reversed(waiting) if p.startswith("+54938755921" if search else "+")]
+        eq(seen, want, "pending pages %r" % search)
+    r = s.get("/api/campaigns/%d/recipients?after=%s" % (
+        cid, urllib.parse.quote("2030-01-01 00:00:00.000|+549387")))
+    eq(r.status, 400, "a retry cursor without a status")

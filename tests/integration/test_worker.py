@@ -15,21 +15,32 @@ from workerkit import (AccountSettings, Workers, campaign, check_counters, make_
 
 def test_claim_query_uses_the_index(s):
     cid = make_campaign(s, "EXPLAIN", phones("01", 3), start=False)
-    # The worker's claim, as it sends it (worker/claim.c).
-    rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL "
-                   "FROM recipients "
-                   "FORCE INDEX (ix_recipients_claim) WHERE campaign_id = %s AND status = 'pending' "
-                   "AND next_attempt_at <= NOW(3) "
-                   "ORDER BY next_attempt_at, id LIMIT 200 FOR UPDATE SKIP LOCKED", (cid,))
-    eq(len(rows), 1, "one table")
-    r = rows[0]
-    eq(r["key"], "ix_recipients_claim", "claim index: %r" % r)
-    check(r["type"] in ("range", "ref"), "no full scan: %r" % r)
-    check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
-    # Recovery finds a worker's claims by index too: the in-flight ('sending') rows
-    # (sql/050_recipients_fewer_indexes.sql).
-    r = s.query("EXPLAIN SELECT id FROM recipients WHERE claimed_by = 1 AND status = 'sending'")[0]
-    eq(r["key"], "ix_recipients_status", "recovery index: %r" % r)
+    # The worker's claim, as it sends it (worker/claim.c), first and after a full claim.
+    for extra, args in (("", (cid,)),
+                        ("AND (next_attempt_at > %s OR (next_attempt_at = %s AND phone > %s)) ",
+                         (cid, "2000-01-01", "2000-01-01", "+5493870"))):
+        rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id, "
+                       "sent_at IS NOT NULL, next_attempt_at FROM recipients "
+                       "FORCE INDEX (ix_recipients_queue) WHERE campaign_id = %s AND "
+                       "status = 'pending' AND next_attempt_at <= NOW(3) " + extra +
+                       "ORDER BY next_attempt_at, phone LIMIT 200 FOR UPDATE SKIP LOCKED", args)
+        eq(len(rows), 1, "one table")
+        r = rows[0]
+        eq(r["key"], "ix_recipients_queue", "claim index: %r" % r)
+        check(r["type"] in ("range", "ref"), "no full scan: %r" % r)
+        check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
+    # Recovery and lease renewal find the in-flight ('sending') rows campaign by campaign
+    # (sql/091_recipients_queue_index.sql).
+    r = s.query("EXPLAIN SELECT r.id FROM recipients r FORCE INDEX (ix_recipients_queue) "
+                "LEFT JOIN workers w ON w.id = r.claimed_by WHERE r.campaign_id IN (%s, %s) "
+                "AND r.status = 'sending' AND (r.claimed_by IS NULL OR r.claimed_by <> 1) "
+                "LIMIT 500", (cid, cid + 1))[0]
+    eq(r["key"], "ix_recipients_queue", "recovery index: %r" % r)
+    check(r["type"] in ("range", "ref"), "recovery: no full scan: %r" % r)
+    r = s.query("EXPLAIN UPDATE recipients SET lease_until = NOW(3) WHERE campaign_id IN "
+                "(%s, %s) AND status = 'sending' AND claimed_by = 1", (cid, cid + 1))[0]
+    check(r["key"] in ("ix_recipients_queue", "uq_recipients_phone") and
+          r["type"] in ("range", "ref"), "lease renewal: %r" % r)
 
 
 def test_two_workers_10000_recipients_each_once(s):
@@ -189,9 +200,9 @@ def recipient(s, cid, phone):
                    (cid, phone))[0]
 
 
-def test_errors_by_class(s):
+def test_errors_by_class(s, base=40, **env):
     s.sandbox_post("/_sandbox/reset", {})
-    n = phones("40", 7)
+    n = phones(str(base + 0), 7)
     retry, throttle, ecosystem, undeliverable, stopped, business_blocked, opted = n
     s.sandbox_post("/_sandbox/config", {"errors": [
         {"to": retry, "code": 131000, "times": 1},
@@ -201,7 +212,7 @@ def test_errors_by_class(s):
         {"to": stopped, "code": 131050, "times": -1},
         {"to": business_blocked, "code": 130403, "times": -1}]})
     try:
-        with Workers(s) as w:
+        with Workers(s, **env) as w:
             w.start()
             # issue 3: an upload refuses numbers already opted out, so the opt-out comes after
             # it, before the start.
@@ -236,7 +247,7 @@ def test_errors_by_class(s):
 
             # Campaign level: a template problem pauses this campaign, with the reason.
             s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 132001}]})
-            c2 = make_campaign(s, "Plantilla", phones("41", 3))
+            c2 = make_campaign(s, "Plantilla", phones(str(base + 1), 3))
             c = wait_status(s, c2, ("paused",), timeout=30)
             check("132001" in c["pause_reason"], "reason names the code: %s" % c["pause_reason"])
             check(s.query("SELECT * FROM send_log WHERE campaign_id = %s AND error_code = 132001",
@@ -249,17 +260,17 @@ def test_errors_by_class(s):
 
             # Parameter errors that repeat pause the campaign.
             s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 132000}]})
-            c3 = make_campaign(s, "Parametros", phones("42", 8))
+            c3 = make_campaign(s, "Parametros", phones(str(base + 2), 8))
             c = wait_status(s, c3, ("paused",), timeout=30)
             check("parameter errors repeat" in c["pause_reason"], c["pause_reason"])
 
             # Account level: every campaign of the account pauses, nothing else is sent.
             s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 190}]})
             # The other campaign is scheduled before the first one can fail.
-            c5 = make_campaign(s, "Cuenta B", phones("44", 3), start=False)
+            c5 = make_campaign(s, "Cuenta B", phones(str(base + 4), 3), start=False)
             s.query("UPDATE campaigns SET status = 'scheduled', scheduled_at = NOW() + "
                     "INTERVAL 1 HOUR WHERE id = %s", (c5,))
-            c4 = make_campaign(s, "Cuenta A", phones("43", 3))
+            c4 = make_campaign(s, "Cuenta A", phones(str(base + 3), 3))
             c = wait_status(s, c4, ("paused",), timeout=30)
             check("190" in c["pause_reason"], c["pause_reason"])
             c = campaign(s, c5)
@@ -271,13 +282,19 @@ def test_errors_by_class(s):
                 "code": 131000, "percent": 100}})
         with Workers(s, PREGON_WORKER_BREAKER_MIN=10, PREGON_WORKER_MAX_ATTEMPTS=9) as w:
             w.start()
-            c6 = make_campaign(s, "Interruptor", phones("45", 12))
+            c6 = make_campaign(s, "Interruptor", phones(str(base + 5), 12))
             c = wait_status(s, c6, ("paused",), timeout=60)
             check(c["pause_reason"].startswith("circuit breaker: "), c["pause_reason"])
             check("errors in the last" in c["pause_reason"], c["pause_reason"])
             check_counters(s, c6)
     finally:
         s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_errors_by_class_row_by_row(s):
+    """The same with the worker's bulk statements executed row by row, as on a server without
+    MariaDB's array binding (MySQL): lib/db.c db_exec_bulk's other path."""
+    test_errors_by_class(s, base=80, PREGON_DB_NO_BULK=1)
 
 
 def test_sandbox_at_80_per_second_gets_no_130429(s):

@@ -213,4 +213,28 @@ def check_counters(s, cid):
     check(c["sent_count"] >= g("sent", "delivered", "read"), "sent_count %d < rows %r" % (
         c["sent_count"], rows))
     eq(c["total_count"], sum(rows.values()), "total_count")
+    # The per-minute figures (send_minutes, kept by every writer of send_log in its own
+    # transaction) add up to the log, outcome by outcome: one statement, one snapshot.
+    m = s.query(
+        "SELECT (SELECT COUNT(*) FROM send_log WHERE campaign_id = %s AND outcome = 'sent') AS ls, "
+        "(SELECT COUNT(*) FROM send_log WHERE campaign_id = %s AND outcome = 'failed') AS lf, "
+        "(SELECT COUNT(*) FROM send_log WHERE campaign_id = %s AND outcome = 'blocked') AS lb, "
+        "(SELECT COUNT(*) FROM send_log WHERE campaign_id = %s AND outcome = 'retry') AS lr, "
+        "(SELECT COUNT(*) FROM send_log WHERE campaign_id = %s AND outcome = 'unknown') AS lu, "
+        "(SELECT COALESCE(SUM(sent), 0) FROM send_minutes WHERE campaign_id = %s) AS ms, "
+        "(SELECT COALESCE(SUM(failed), 0) FROM send_minutes WHERE campaign_id = %s) AS mf, "
+        "(SELECT COALESCE(SUM(blocked), 0) FROM send_minutes WHERE campaign_id = %s) AS mb, "
+        "(SELECT COALESCE(SUM(retried), 0) FROM send_minutes WHERE campaign_id = %s) AS mr, "
+        "(SELECT COALESCE(SUM(unknown), 0) FROM send_minutes WHERE campaign_id = %s) AS mu",
+        (cid,) * 10)[0]
+    for log_k, min_k in (("ls", "ms"), ("lf", "mf"), ("lb", "mb"), ("lr", "mr"), ("lu", "mu")):
+        eq(int(m[min_k]), int(m[log_k]), "campaign %d send_minutes %s vs send_log %r" % (
+            cid, min_k, m))
+    # Only a pending recipient (or a failed one that may be retried only later, 131049) keeps
+    # a next attempt time: the lists by status page through ix_recipients_queue in phone
+    # order (sql/091).
+    stray = s.query("SELECT status, next_attempt_at FROM recipients WHERE campaign_id = %s AND "
+                    "status NOT IN ('pending', 'failed') AND next_attempt_at <> '2000-01-01' "
+                    "LIMIT 5", (cid,))
+    eq(list(stray), [], "campaign %d: non-pending rows with a next attempt time" % cid)
     return rows
