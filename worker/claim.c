@@ -457,10 +457,13 @@ static void schedule_campaigns(struct worker *w, struct db *db)
                 &res) == DB_OK &&
         res.affected)
         log_warn("%llu overdue scheduled campaign(s) wait for an operator", res.affected);
+    /* Never an overdue one, even if it became scheduled after the statement above looked:
+     * the next pass pauses it. */
     if (db_exec(db,
                 "UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, "
-                "NOW(3)) WHERE status = 'scheduled' AND scheduled_at <= NOW(3)",
-                DB_NOARGS, &res) == DB_OK &&
+                "NOW(3)) WHERE status = 'scheduled' AND scheduled_at <= NOW(3) AND "
+                "scheduled_at >= NOW(3) - INTERVAL ? SECOND",
+                DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s)), &res) == DB_OK &&
         res.affected)
         log_info("%llu scheduled campaign(s) started", res.affected);
 }
