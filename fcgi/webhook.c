@@ -16,6 +16,7 @@
 #include "app.h"
 #include "db.h"
 #include "hmac.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "metrics.h"
 #include "webhook_apply.h"
@@ -450,16 +451,8 @@ void webhook_receive(struct request *req)
                    NULL);
         return;
     }
-    json_tokener *tok = json_tokener_new();
-    json_object *payload = tok ? json_tokener_parse_ex(tok, req->body, (int)req->body_len) : NULL;
-    int complete = tok && json_tokener_get_error(tok) == json_tokener_success;
-    size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
-    json_tokener_free(tok);
-    for (; complete && end < req->body_len; end++)
-        if (req->body[end] != ' ' && req->body[end] != '\t' && req->body[end] != '\r' &&
-            req->body[end] != '\n')
-            complete = 0;
-    if (!payload || !complete || !json_object_is_type(payload, json_type_object)) {
+    json_object *payload = jsonparse_whole(req->body, req->body_len, 0, NULL, NULL);
+    if (!payload || !json_object_is_type(payload, json_type_object)) {
         json_object_put(payload);
         http_error(req, 400, "invalid_json", "the signed body is not a JSON object", NULL);
         return;

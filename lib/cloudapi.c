@@ -10,6 +10,8 @@
 
 #include <json-c/json.h>
 
+#include "jsonparse.h"
+
 /* Input caps: far above anything Meta sends, low enough that hostile input stays cheap. */
 #define SEND_ANSWER_MAX        (1u << 20)
 #define TEMPLATE_PAGE_MAX      (32u << 20)
@@ -209,36 +211,18 @@ static char *buf_take(struct buf *b)
 /* Strict parse of the whole input (trailing whitespace only). NULL with err on failure. */
 static json_object *parse_json(const char *s, size_t len, size_t max, char *err, size_t errlen)
 {
-    json_tokener *tok;
-    json_object *o;
+    enum jsonparse_rc rc;
+    enum json_tokener_error jerr;
 
-    if (len > max || len > INT_MAX) {
+    if (len > max) {
         seterr(err, errlen, "too large (%zu bytes)", len);
         return NULL;
     }
-    tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-    if (tok == NULL) {
-        seterr(err, errlen, "out of memory");
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    o = json_tokener_parse_ex(tok, s, (int)len);
-    if (o == NULL) {
-        enum json_tokener_error e = json_tokener_get_error(tok);
-        seterr(err, errlen, "not JSON (%s)",
-               e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
-        json_tokener_free(tok);
-        return NULL;
-    }
-    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            seterr(err, errlen, "not JSON (garbage after the value)");
-            json_object_put(o);
-            o = NULL;
-            break;
-        }
-    }
-    json_tokener_free(tok);
+    json_object *o =
+        jsonparse_whole(s, len, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8, &rc, &jerr);
+    if (!o)
+        seterr(err, errlen, rc == JSONPARSE_NOMEM ? "%s" : "not JSON (%s)",
+               jsonparse_reason(rc, jerr));
     return o;
 }
 

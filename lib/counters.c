@@ -22,6 +22,19 @@ int counters_apply(struct db *db, long long campaign_id, const struct msg_delta 
                    NULL);
 }
 
+int counters_complete_if_done(struct db *db, long long campaign_id, int *completed)
+{
+    struct db_res res;
+    int rc = db_exec(db,
+                     "UPDATE campaigns SET status = 'completed', completed_at = NOW(3), "
+                     "wait_reason = NULL WHERE id = ? AND status = 'running' AND "
+                     "pending_count = 0 AND sending_count = 0",
+                     DB_ARGS(DB_INT(campaign_id)), &res);
+    if (completed)
+        *completed = rc == DB_OK && res.affected > 0;
+    return rc;
+}
+
 int counters_add_minute(struct db *db, long long campaign_id, const char *outcome, long long n)
 {
     if (n <= 0)

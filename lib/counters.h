@@ -9,6 +9,12 @@ struct db;
 /* Adds d to the counters of campaign_id. Returns a db_rc. */
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d);
 
+/* Marks a running campaign completed when nothing is left to send (no pending, none being
+ * sent): the recorder calls it with the results that empty the queue, the claimer as a
+ * fallback for what others changed. *completed (may be NULL) is 1 when this call did it.
+ * Returns a db_rc. */
+int counters_complete_if_done(struct db *db, long long campaign_id, int *completed);
+
 /* Adds n send_log rows of outcome (sent, failed, blocked, retry, unknown) to the campaign's
  * current minute in send_minutes (rates, ETAs, the per-minute chart). Every writer of send_log
  * calls it in the same transaction, with the number of rows it really inserted. */

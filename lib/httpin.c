@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonparse.h"
+
 char *httpin_query_param(const char *query, const char *name)
 {
     if (!query || !name)
@@ -208,31 +210,20 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
         snprintf(err, errlen, "the request body is too large");
         return NULL;
     }
-    json_tokener *tok = json_tokener_new();
-    if (!tok) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
     /* Strict JSON (no single quotes, trailing commas, ...) in valid UTF-8 only. */
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success || !o) {
-        json_object_put(o);
-        snprintf(
-            err, errlen, "the request body is not valid JSON: %s",
-            json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue : jerr));
-        return NULL;
-    }
-    for (; used < len; used++) {
-        char c = buf[used];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            json_object_put(o);
+    enum jsonparse_rc rc;
+    enum json_tokener_error jerr;
+    json_object *o =
+        jsonparse_whole(buf, len, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8, &rc, &jerr);
+    if (!o) {
+        if (rc == JSONPARSE_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        else if (rc == JSONPARSE_TRAILING)
             snprintf(err, errlen, "the request body has data after the JSON");
-            return NULL;
-        }
+        else
+            snprintf(err, errlen, "the request body is not valid JSON: %s",
+                     jsonparse_reason(rc, jerr));
+        return NULL;
     }
     if (!json_object_is_type(o, json_type_object)) {
         json_object_put(o);

@@ -10,6 +10,7 @@
 #include "cloudapi.h"
 #include "counters.h"
 #include "db.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "msgstatus.h"
 #include "optout.h"
@@ -1546,11 +1547,8 @@ static int claim_events(struct db *db, const struct account_list *accounts, int 
         long long id = db_int(&r, i, 0, 0);
         const char *body = db_val(&r, i, 1);
         size_t len = r.len[i * r.ncols + 1];
-        json_tokener *tok = json_tokener_new();
-        json_object *o = tok && body ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
-        int ok = o && json_tokener_get_error(tok) == json_tokener_success &&
-                 json_object_is_type(o, json_type_object);
-        json_tokener_free(tok);
+        json_object *o = body ? jsonparse_whole(body, len, 0, NULL, NULL) : NULL;
+        int ok = o && json_object_is_type(o, json_type_object);
         if (!ok) {
             json_object_put(o);
             log_error("webhook event %lld is not a JSON object; left unapplied", id);

@@ -570,13 +570,8 @@ static void campaigns_refresh(struct worker *w, struct db *db)
         c->sendable = reason[0] == '\0';
         pthread_mutex_unlock(&w->mu);
         if (col_int(&r, i, "pending_count", 1) == 0 && col_int(&r, i, "sending_count", 1) == 0) {
-            struct db_res res;
-            if (db_exec(db,
-                        "UPDATE campaigns SET status = 'completed', completed_at = NOW(3), "
-                        "wait_reason = NULL WHERE id = ? AND status = 'running' AND "
-                        "pending_count = 0 AND sending_count = 0",
-                        DB_ARGS(DB_INT(c->id)), &res) == DB_OK &&
-                res.affected)
+            int done = 0;
+            if (counters_complete_if_done(db, c->id, &done) == DB_OK && done)
                 log_info("campaign %lld completed", c->id);
         }
     }

@@ -19,6 +19,7 @@
 struct camp_delta {
     struct camp *c;
     struct msg_delta d;
+    int completed; /* this group's results completed the campaign */
 };
 
 /* A pause decided while recording, applied in the same transaction. */
@@ -359,8 +360,13 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
     }
     if (rc == DB_OK)
         rc = insert_log(w, db, v, n);
-    for (size_t i = 0; i < nd && rc == DB_OK; i++)
+    for (size_t i = 0; i < nd && rc == DB_OK; i++) {
         rc = counters_apply(db, deltas[i].c->id, &deltas[i].d);
+        /* The results that empty the queue complete the campaign now, not at the claimer's
+         * next look: completed_at is when the last result was recorded. */
+        if (rc == DB_OK && deltas[i].d.sending < 0)
+            rc = counters_complete_if_done(db, deltas[i].c->id, &deltas[i].completed);
+    }
     if (rc == DB_OK)
         rc = apply_pauses(db, p, np);
     /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
@@ -375,6 +381,9 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
             if (v[i]->out.release == 2)
                 v[i]->out.release = 0;
     }
+    for (size_t i = 0; i < nd && rc == DB_OK; i++)
+        if (deltas[i].completed)
+            log_info("campaign %lld completed", deltas[i].c->id);
     free(deltas);
     free(grp);
     return rc;

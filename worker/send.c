@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "jsonparse.h"
 #include "log.h"
 #include "webhook_apply.h"
 #include "worker.h"
@@ -209,7 +210,7 @@ int send_build(struct job *j)
     json_object *vars = NULL;
     /* The vars travel in resp until the request is built. */
     if (j->resp)
-        vars = json_tokener_parse(j->resp);
+        vars = jsonparse_whole(j->resp, strlen(j->resp), 0, NULL, NULL);
     free(j->resp);
     j->resp = NULL;
     j->resp_len = j->resp_cap = 0;
@@ -351,6 +352,30 @@ static void decide(struct worker *w, struct job *j)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+/* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
+ * request cost more than the request's own bookkeeping. */
+static void easy_setup(CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* libcurl looks the proxy variables up again for every request; with none of them set
+     * at start, say so once. */
+    static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                       "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+    int any = 0;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            any = 1;
+    if (!any)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+}
+
 int send_init(struct worker *w)
 {
     w->multi = curl_multi_init();
@@ -368,6 +393,7 @@ int send_init(struct worker *w)
         w->easy[i] = curl_easy_init();
         if (!w->easy[i])
             return -1;
+        easy_setup(w->easy[i]);
         w->free_idx[w->nfree++] = i;
     }
     return 0;
@@ -416,27 +442,21 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 static void start_job(struct worker *w, struct job *j, int slot)
 {
     CURL *e = w->easy[slot];
-    curl_easy_reset(e);
+    j->easy_idx = slot;
     curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->curl_err);
+    /* SIGHUP may change these. */
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)w->cfg.http_connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)w->cfg.http_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* Wait for a connection that may multiplex only where HTTP/2 is possible (TLS): over
      * plain HTTP/1.1 it held every request of the first round trip until the first answer
      * came back, then let them out at once, a burst over the limit. */
-    if (j->ep->tls)
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, j->ep->tls ? 1L : 0L);
     j->curl_err[0] = '\0';
     curl_multi_add_handle(w->multi, e);
 }
@@ -549,9 +569,9 @@ void send_loop(struct worker *w)
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->http_status);
             curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &j->latency_s);
             curl_multi_remove_handle(w->multi, e);
-            for (int i = 0; i < w->neasy; i++)
-                if (w->easy[i] == e)
-                    w->free_idx[w->nfree++] = i;
+            /* The error buffer belongs to the job, which is freed after recording. */
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+            w->free_idx[w->nfree++] = j->easy_idx;
             decide(w, j);
             free(j->body);
             j->body = NULL;

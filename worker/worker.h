@@ -111,6 +111,7 @@ struct job {
     size_t body_len;
     long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
     int armed, started, heap_idx;
+    int easy_idx; /* sender: the curl handle it runs on */
     int solo;     /* record row by row (its group did not match as a whole) */
     int was_sent; /* an earlier attempt was accepted (sent_at set): already counted as sent */
     long http_status;

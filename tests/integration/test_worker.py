@@ -335,6 +335,23 @@ def test_sigterm_finishes_records_releases_exits_0(s):
         s.query("UPDATE campaigns SET status = 'paused' WHERE id = %s", (cid,))
 
 
+def test_campaign_completes_with_its_last_result(s):
+    # The recorder completes the campaign in the transaction that records the last results,
+    # not at the claimer's next look at the campaigns (every 0.5 s): completed_at is when the
+    # last outcome was logged. Five campaigns, so that the old way could not pass by chance.
+    with Workers(s) as w:
+        w.start()
+        for k in range(5):
+            cid = make_campaign(s, "Completa %d" % k, phones("71", 20)[k * 4:k * 4 + 4])
+            wait_status(s, cid, ("completed",), timeout=30)
+            gap = s.query("SELECT TIMESTAMPDIFF(MICROSECOND, (SELECT MAX(created_at) FROM "
+                          "send_log WHERE campaign_id = %s), completed_at) / 1e6 AS g FROM "
+                          "campaigns WHERE id = %s", (cid, cid))[0]["g"]
+            check(0 <= gap < 0.1, "campaign %d completed %.3f s after its last result" %
+                  (cid, gap))
+            check_counters(s, cid)
+
+
 def test_drain_mode_exits_and_never_overlaps(s):
     with Workers(s) as w:
         cid = make_campaign(s, "Drain", phones("61", 20))
