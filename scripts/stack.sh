@@ -13,6 +13,8 @@
 #   PREGON_FCGI_PROCS     FastCGI processes (default 4)
 #   PREGON_WORKERS        worker processes (default 1)
 #   PREGON_NO_WORKER=1    start no worker (tests that drive workers themselves)
+#   PREGON_MARIADB_OPTS   more mariadbd options, split on spaces (profiling: e.g.
+#                         --performance-schema=ON); none by default
 # Any other PREGON_<SETTING> overrides that setting of pregon.conf (docs/configuration.md), and
 # <repo>/pregon.conf, when present, is read after the generated settings.
 set -euo pipefail
@@ -98,7 +100,7 @@ EOF
         --innodb-buffer-pool-size=512M --innodb-log-file-size=512M --max-connections=1000 \
         --max-allowed-packet=64M --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_unicode_ci --default-time-zone=+00:00 \
-        --innodb-flush-log-at-trx-commit=1 # (the default) a webhook's 200 means on disk
+        --innodb-flush-log-at-trx-commit=1 ${PREGON_MARIADB_OPTS:-} # (the default) a webhook's 200 means on disk
     wait_for "MariaDB" 60 mariadb-admin --defaults-file="$VAR/admin.cnf" ping
 }
 
