@@ -1655,6 +1655,254 @@ out:
     return out;
 }
 
+/* ---- prepared send requests -------------------------------------------------------- */
+
+/* Placeholders: nothing else in a built message can contain them (names, languages and
+   keys are identifiers; every value is a placeholder). Media links must look like URLs. */
+#define PREP_TO "+19990000000000"
+
+static void prep_marker(char *buf, size_t size, size_t what, enum cloudapi_ptype t)
+{
+    int link = t == CLOUDAPI_P_IMAGE || t == CLOUDAPI_P_DOCUMENT || t == CLOUDAPI_P_VIDEO;
+    if (what == 0)
+        snprintf(buf, size, "%s", PREP_TO);
+    else
+        snprintf(buf, size, "%s\001pregon:%zu\001", link ? "https://" : "", what);
+}
+
+static int cut_cmp(const void *a, const void *b)
+{
+    const struct cloudapi_cut *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Finds each placeholder (as json-c writes it) exactly once in the built text. */
+static int prep_locate(struct cloudapi_prepared *p, char *text, size_t text_len, char *err,
+                       size_t errlen)
+{
+    size_t n = p->nvalues + 2;
+    json_object *js = json_object_new_string("");
+    p->text = text;
+    p->text_len = text_len;
+    p->cuts = calloc(n, sizeof *p->cuts);
+    if (js == NULL || p->cuts == NULL) {
+        json_object_put(js);
+        seterr(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t w = 0; w < n; w++) {
+        char mk[64];
+        size_t ml = 0;
+        prep_marker(mk, sizeof mk, w, w >= 2 ? p->type[w - 2] : CLOUDAPI_P_TEXT);
+        const char *q = json_object_set_string(js, mk) == 1
+                            ? json_object_to_json_string_length(
+                                  js, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &ml)
+                            : NULL;
+        const char *at = q ? strstr(text, q) : NULL;
+        if (at == NULL || strstr(at + ml, q) != NULL) {
+            json_object_put(js);
+            seterr(err, errlen, "cannot lay the message out (placeholder %zu)", w);
+            return -1;
+        }
+        p->cuts[w].at = (size_t)(at - text);
+        p->cuts[w].end = p->cuts[w].at + ml;
+        p->cuts[w].what = w;
+    }
+    qsort(p->cuts, n, sizeof *p->cuts, cut_cmp);
+    p->scratch = js;
+    return 0;
+}
+
+/* The placeholders of p's values (type set), for a builder: marks[0] to, [1] callback. */
+static char (*prep_marks(const struct cloudapi_prepared *p))[64]
+{
+    char (*mk)[64] = calloc(p->nvalues + 2, sizeof *mk);
+    for (size_t w = 0; mk && w < p->nvalues + 2; w++)
+        prep_marker(mk[w], sizeof mk[w], w, w >= 2 ? p->type[w - 2] : CLOUDAPI_P_TEXT);
+    return mk;
+}
+
+int cloudapi_prepare(const struct cloudapi_message *m, struct cloudapi_prepared *p, char *err,
+                     size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (m == NULL || m->callback_data == NULL || m->callback_data[0] == '\0' ||
+        (m->ncomponents > 0 && m->components == NULL)) {
+        seterr(err, errlen, "no message, components or callback data");
+        return -1;
+    }
+    size_t nv = 0;
+    for (size_t i = 0; i < m->ncomponents; i++)
+        nv += m->components[i].nparams;
+    struct cloudapi_component *comps = calloc(m->ncomponents + 1, sizeof *comps);
+    struct cloudapi_param *params = calloc(nv + 1, sizeof *params);
+    p->type = calloc(nv + 1, sizeof *p->type);
+    p->nvalues = nv;
+    char(*mk)[64] = NULL;
+    int rc = -1;
+    if (comps == NULL || params == NULL || p->type == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < m->ncomponents; i++) {
+        comps[i] = m->components[i];
+        if (comps[i].nparams > 0 && comps[i].params == NULL) {
+            seterr(err, errlen, "component %zu: parameters missing", i);
+            goto out;
+        }
+        comps[i].params = &params[k];
+        for (size_t j = 0; j < m->components[i].nparams; j++, k++) {
+            params[k] = m->components[i].params[j];
+            p->type[k] = params[k].type;
+        }
+    }
+    mk = prep_marks(p);
+    if (mk == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nv; i++)
+        params[i].value = mk[2 + i];
+    struct cloudapi_message msg = *m;
+    msg.to = mk[0];
+    msg.callback_data = mk[1];
+    msg.components = comps;
+    size_t len = 0;
+    char *text = cloudapi_message_json(&msg, &len, err, errlen);
+    if (text != NULL) {
+        rc = prep_locate(p, text, len, err, errlen);
+        if (rc != 0)
+            p->text = NULL, free(text);
+    }
+out:
+    free(comps);
+    free(params);
+    free(mk);
+    if (rc != 0)
+        cloudapi_prepared_free(p);
+    return rc;
+}
+
+int cloudapi_prepare_slots(const struct cloudapi_message *m, const struct cloudapi_slots *s,
+                           struct cloudapi_prepared *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (m == NULL || s == NULL || (s->n > 0 && s->v == NULL) || m->callback_data == NULL ||
+        m->callback_data[0] == '\0') {
+        seterr(err, errlen, "no message, slots or callback data");
+        return -1;
+    }
+    p->type = calloc(s->n + 1, sizeof *p->type);
+    p->nvalues = s->n;
+    for (size_t i = 0; p->type && i < s->n; i++)
+        p->type[i] = s->v[i].type;
+    char(*mk)[64] = p->type ? prep_marks(p) : NULL;
+    const char **values = calloc(s->n + 1, sizeof *values);
+    int rc = -1;
+    if (mk == NULL || values == NULL) {
+        seterr(err, errlen, "out of memory");
+    } else {
+        for (size_t i = 0; i < s->n; i++)
+            values[i] = mk[2 + i];
+        struct cloudapi_message msg = *m;
+        msg.to = mk[0];
+        msg.callback_data = mk[1];
+        size_t len = 0;
+        char *text = cloudapi_slots_message_json(&msg, s, values, s->n, &len, err, errlen);
+        if (text != NULL) {
+            rc = prep_locate(p, text, len, err, errlen);
+            if (rc != 0)
+                p->text = NULL, free(text);
+        }
+    }
+    free(mk);
+    free(values);
+    if (rc != 0)
+        cloudapi_prepared_free(p);
+    return rc;
+}
+
+char *cloudapi_prepared_json(struct cloudapi_prepared *p, const char *to, const char *callback_data,
+                             const char *const *values, size_t nvalues, size_t *len, char *err,
+                             size_t errlen)
+{
+    if (len)
+        *len = 0;
+    if (p == NULL || p->text == NULL) {
+        seterr(err, errlen, "no prepared message");
+        return NULL;
+    }
+    if (!valid_e164(to)) {
+        seterr(err, errlen, "recipient is not an E.164 number with '+'");
+        return NULL;
+    }
+    size_t cbn = callback_data ? strlen(callback_data) : 0;
+    if (cbn == 0 || cbn > CLOUDAPI_CALLBACK_MAX || !utf8_valid(callback_data, cbn)) {
+        seterr(err, errlen, "biz_opaque_callback_data must be 1 to %d bytes of UTF-8",
+               CLOUDAPI_CALLBACK_MAX);
+        return NULL;
+    }
+    for (size_t i = 0; i < p->nvalues; i++) {
+        const char *v = values && i < nvalues ? values[i] : NULL;
+        enum cloudapi_ptype t = p->type[i];
+        if (v == NULL || v[0] == '\0') {
+            seterr(err, errlen, "parameter %zu: missing value", i + 1);
+            return NULL;
+        }
+        if (!utf8_valid(v, strlen(v))) {
+            seterr(err, errlen, "parameter %zu: value is not valid UTF-8", i + 1);
+            return NULL;
+        }
+        if ((t == CLOUDAPI_P_IMAGE || t == CLOUDAPI_P_DOCUMENT || t == CLOUDAPI_P_VIDEO) &&
+            strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0) {
+            seterr(err, errlen, "parameter %zu: %s link must be an http(s) URL", i + 1,
+                   ptype_name(t));
+            return NULL;
+        }
+    }
+    struct buf b = {0};
+    size_t pos = 0;
+    for (size_t k = 0; k < p->nvalues + 2 && !b.oom; k++) {
+        const struct cloudapi_cut *c = &p->cuts[k];
+        const char *v = c->what == 0 ? to : c->what == 1 ? callback_data : values[c->what - 2];
+        size_t vl = 0;
+        const char *q = json_object_set_string(p->scratch, v) == 1
+                            ? json_object_to_json_string_length(
+                                  p->scratch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                  &vl)
+                            : NULL;
+        if (q == NULL) {
+            b.oom = 1;
+            break;
+        }
+        buf_add(&b, p->text + pos, c->at - pos);
+        buf_add(&b, q, vl);
+        pos = c->end;
+    }
+    buf_add(&b, p->text + pos, p->text_len - pos);
+    size_t n = b.n;
+    char *out = buf_take(&b);
+    if (out == NULL) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return out;
+}
+
+void cloudapi_prepared_free(struct cloudapi_prepared *p)
+{
+    if (p == NULL)
+        return;
+    free(p->text);
+    free(p->cuts);
+    free(p->type);
+    json_object_put(p->scratch);
+    memset(p, 0, sizeof *p);
+}
+
 /* ---- rendering --------------------------------------------------------------------- */
 
 struct render {

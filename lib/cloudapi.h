@@ -179,6 +179,45 @@ char *cloudapi_slots_message_json(const struct cloudapi_message *m, const struct
                                   const char *const *values, size_t nvalues, size_t *len, char *err,
                                   size_t errlen);
 
+/* ---- Prepared send requests ----------------------------------------------------------- */
+
+/* A send request laid out once (a campaign's template, language and parameters) and filled
+   in for each recipient: the same JSON as cloudapi_message_json builds, made of the fixed
+   text between the values and each value escaped into place, with no JSON tree per
+   message. Fill it from one thread at a time (it keeps a scratch string for escaping). */
+struct cloudapi_cut {
+    size_t at, end; /* text[at, end) is the placeholder of ... */
+    size_t what;    /* 0: to, 1: callback data, 2 + i: value i */
+};
+struct cloudapi_prepared {
+    char *text; /* the message as built with placeholders */
+    size_t text_len;
+    struct cloudapi_cut *cuts; /* nvalues + 2, in the order they appear in text */
+    enum cloudapi_ptype *type; /* of each value, for its checks */
+    size_t nvalues;
+    void *scratch; /* json-c string object reused for escaping */
+};
+
+/* Lays out m (its to, callback_data and parameter values are ignored: m->callback_data must
+   be non-NULL and non-empty, as every request then carries one) with the checks of
+   cloudapi_message_json that depend on the layout alone. Values are numbered in component
+   order, then parameter order. Returns 0 (free p with cloudapi_prepared_free) or -1 with err
+   set and *p empty. */
+int cloudapi_prepare(const struct cloudapi_message *m, struct cloudapi_prepared *p, char *err,
+                     size_t errlen);
+/* The same for a template's slots (values numbered as the slots), as
+   cloudapi_slots_message_json lays them out. */
+int cloudapi_prepare_slots(const struct cloudapi_message *m, const struct cloudapi_slots *s,
+                           struct cloudapi_prepared *p, char *err, size_t errlen);
+/* The request for one recipient: the per-value checks of cloudapi_message_json (to is E.164,
+   the callback data at most 512 bytes of UTF-8, each value non-empty valid UTF-8, media links
+   http(s)); a missing value names its position. Returns a malloc'd NUL-terminated JSON text
+   the caller frees (its length in *len, may be NULL), or NULL with err set. */
+char *cloudapi_prepared_json(struct cloudapi_prepared *p, const char *to, const char *callback_data,
+                             const char *const *values, size_t nvalues, size_t *len, char *err,
+                             size_t errlen);
+void cloudapi_prepared_free(struct cloudapi_prepared *p);
+
 /* Replaces every {{x}} in text with its value: names NULL = positional ({{k}} takes
    values[k-1]), else {{x}} takes values[i] where names[i] is "x". A placeholder without a
    non-empty value, or a malformed one, is an error naming it. Values are inserted as they

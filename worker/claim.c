@@ -440,6 +440,7 @@ static void camp_free(struct camp *c)
     json_object_put(c->param_map);
     if (c->have_slots)
         cloudapi_slots_free(&c->slots);
+    cloudapi_prepared_free(&c->prep);
     free(c);
 }
 

@@ -30,14 +30,6 @@ struct pause {
     char reason[1200];
 };
 
-static size_t pad_n(size_t n)
-{
-    size_t p = 1;
-    while (p < n)
-        p <<= 1;
-    return p;
-}
-
 static struct msg_delta *delta_for(struct camp_delta *v, size_t *n, struct camp *c)
 {
     for (size_t i = 0; i < *n; i++)
@@ -48,44 +40,47 @@ static struct msg_delta *delta_for(struct camp_delta *v, size_t *n, struct camp 
     return &v[(*n)++].d;
 }
 
-/* The sent outcomes of one claim token, in one statement: the wamid of each by position. */
+/* The sent outcomes of one claim token, in one statement: the ids and wamids travel as one
+ * JSON array joined as a table, so the statement text never changes (prepared once) and
+ * the server pairs each row with its wamid through the join, not by a search per row. */
 static int record_sent_group(struct db *db, struct job **v, size_t n, unsigned long long token,
                              size_t *affected)
 {
-    size_t pn = pad_n(n);
-    char *sql = malloc(pn * 6 + 600);
-    db_arg *args = calloc(pn * 3 + 2, sizeof *args);
-    int rc = DB_ERR;
+    json_object *pairs = json_object_new_array_ext((int)n);
+    int rc = pairs ? DB_OK : DB_ERR;
     *affected = 0;
-    if (!sql || !args)
-        goto out;
-    size_t o = (size_t)sprintf(sql, "UPDATE recipients SET status = 'sent', wamid = ELT(FIELD(id");
-    size_t a = 0;
-    for (size_t i = 0; i < pn; i++) {
-        o += (size_t)sprintf(sql + o, ",?");
-        args[a++] = DB_INT(v[i < n ? i : n - 1]->id);
+    for (size_t i = 0; i < n && rc == DB_OK; i++) {
+        json_object *pair = json_object_new_array_ext(2);
+        if (!pair || json_object_array_add(pairs, pair) != 0) {
+            json_object_put(pair);
+            rc = DB_ERR;
+            break;
+        }
+        if (json_object_array_add(pair, json_object_new_int64(v[i]->id)) != 0 ||
+            json_object_array_add(pair, json_object_new_string(v[i]->res.wamid)) != 0)
+            rc = DB_ERR;
     }
-    o += (size_t)sprintf(sql + o, ")");
-    for (size_t i = 0; i < pn; i++) {
-        o += (size_t)sprintf(sql + o, ",?");
-        args[a++] = DB_STR(v[i < n ? i : n - 1]->res.wamid);
+    size_t jlen = 0;
+    const char *js =
+        rc == DB_OK ? json_object_to_json_string_length(pairs, JSON_C_TO_STRING_PLAIN, &jlen) : NULL;
+    if (!js)
+        rc = DB_ERR;
+    if (rc == DB_OK) {
+        struct db_res res;
+        rc = db_exec(db,
+                     "UPDATE recipients r JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+                     "id BIGINT UNSIGNED PATH '$[0]', "
+                     "wamid VARCHAR(160) CHARACTER SET ascii PATH '$[1]')) s ON r.id = s.id "
+                     "SET r.status = 'sent', r.wamid = s.wamid, "
+                     "r.sent_at = COALESCE(r.sent_at, NOW(3)), r.last_error_code = NULL, "
+                     "r.last_error_text = NULL, r.claim_token = NULL, r.claimed_by = NULL, "
+                     "r.lease_until = NULL, r.armed_at = NULL "
+                     "WHERE r.claim_token = ? AND r.status = 'sending'",
+                     DB_ARGS(DB_STRN(js, jlen), DB_INT((long long)token)), &res);
+        if (rc == DB_OK)
+            *affected = (size_t)res.affected;
     }
-    o += (size_t)sprintf(sql + o, "), sent_at = COALESCE(sent_at, NOW(3)), last_error_code = NULL, "
-                                  "last_error_text = NULL, claim_token = NULL, claimed_by = NULL, "
-                                  "lease_until = NULL, armed_at = NULL WHERE id IN (");
-    for (size_t i = 0; i < pn; i++) {
-        o += (size_t)sprintf(sql + o, "%s?", i ? "," : "");
-        args[a++] = DB_INT(v[i < n ? i : n - 1]->id);
-    }
-    sprintf(sql + o, ") AND claim_token = ? AND status = 'sending'");
-    args[a++] = DB_INT((long long)token);
-    struct db_res res;
-    rc = db_exec(db, sql, args, a, &res);
-    if (rc == DB_OK)
-        *affected = (size_t)res.affected;
-out:
-    free(sql);
-    free(args);
+    json_object_put(pairs);
     return rc;
 }
 

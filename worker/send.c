@@ -204,9 +204,39 @@ static json_object *map_item(json_object *map, const struct cloudapi_slots *s, s
     return NULL;
 }
 
+/* The campaign's request laid out once (claimer thread, like every camp field it writes):
+ * 1 ready, -1 not possible (every request then takes the full builder, which says why). */
+static int camp_prepare(struct camp *c, const char *cb)
+{
+    if (c->prep_state != 0)
+        return c->prep_state;
+    char err[256];
+    struct cloudapi_message m = {.template_name = c->template_name,
+                                 .language = c->language,
+                                 .callback_data = cb};
+    int rc;
+    if (c->have_slots) {
+        rc = cloudapi_prepare_slots(&m, &c->slots, &c->prep, err, sizeof err);
+    } else {
+        size_t np = c->body_params ? json_object_array_length(c->body_params) : 0;
+        struct cloudapi_param *params = calloc(np + 1, sizeof *params);
+        struct cloudapi_component comp = {.type = CLOUDAPI_C_BODY, .params = params, .nparams = np};
+        for (size_t k = 0; params && k < np; k++)
+            params[k].type = CLOUDAPI_P_TEXT;
+        m.components = np ? &comp : NULL;
+        m.ncomponents = np ? 1 : 0;
+        rc = params ? cloudapi_prepare(&m, &c->prep, err, sizeof err) : -1;
+        free(params);
+    }
+    c->prep_state = rc == 0 ? 1 : -1;
+    if (rc != 0)
+        log_warn("campaign %lld: requests built one by one (%s)", c->id, err);
+    return c->prep_state;
+}
+
 int send_build(struct job *j)
 {
-    const struct camp *c = j->camp;
+    struct camp *c = j->camp;
     json_object *vars = NULL;
     /* The vars travel in resp until the request is built. */
     if (j->resp)
@@ -217,50 +247,54 @@ int send_build(struct job *j)
 
     char cb[64], err[256] = "";
     webhook_callback_format(cb, sizeof cb, c->id, j->id);
-    struct cloudapi_message m = {.to = j->phone,
-                                 .template_name = c->template_name,
-                                 .language = c->language,
-                                 .callback_data = cb};
-    const char *missing = NULL;
-    if (c->have_slots) {
-        /* The full mapping: header, body and button parameters, positional or named. */
-        const char **values = calloc(c->slots.n + 1, sizeof *values);
-        if (!values) {
-            json_object_put(vars);
-            set_failed(j, 0, "out of memory");
-            return -1;
-        }
-        for (size_t i = 0; i < c->slots.n && !missing; i++) {
-            values[i] = param_value(map_item(c->param_map, &c->slots, i), vars);
-            if (!values[i])
-                missing = "a template parameter has no value for this recipient";
-        }
-        if (!missing)
-            j->body = cloudapi_slots_message_json(&m, &c->slots, values, c->slots.n, &j->body_len,
-                                                  err, sizeof err);
-        free(values);
-    } else {
-        /* body_params: positional body parameters only. */
-        size_t np = c->body_params ? json_object_array_length(c->body_params) : 0;
-        struct cloudapi_param *params = calloc(np + 1, sizeof *params);
-        if (!params) {
-            json_object_put(vars);
-            set_failed(j, 0, "out of memory");
-            return -1;
-        }
-        for (size_t k = 0; k < np; k++) {
-            params[k].type = CLOUDAPI_P_TEXT;
-            params[k].value = param_value(json_object_array_get_idx(c->body_params, k), vars);
-            if (!params[k].value)
-                missing = "a template parameter has no value for this recipient";
-        }
-        struct cloudapi_component comp = {.type = CLOUDAPI_C_BODY, .params = params, .nparams = np};
-        m.components = np ? &comp : NULL;
-        m.ncomponents = np ? 1 : 0;
-        if (!missing)
-            j->body = cloudapi_message_json(&m, &j->body_len, err, sizeof err);
-        free(params);
+    /* Each value: the full mapping (header, body and button parameters, positional or named)
+     * or body_params (positional body parameters only). */
+    size_t n = c->have_slots ? c->slots.n
+               : c->body_params ? json_object_array_length(c->body_params)
+                                : 0;
+    const char **values = calloc(n + 1, sizeof *values);
+    if (!values) {
+        json_object_put(vars);
+        set_failed(j, 0, "out of memory");
+        return -1;
     }
+    const char *missing = NULL;
+    for (size_t i = 0; i < n && !missing; i++) {
+        values[i] = c->have_slots
+                        ? param_value(map_item(c->param_map, &c->slots, i), vars)
+                        : param_value(json_object_array_get_idx(c->body_params, i), vars);
+        if (!values[i])
+            missing = "a template parameter has no value for this recipient";
+    }
+    if (!missing && camp_prepare(c, cb) > 0) {
+        j->body = cloudapi_prepared_json(&c->prep, j->phone, cb, values, n, &j->body_len, err,
+                                         sizeof err);
+    } else if (!missing) {
+        struct cloudapi_message m = {.to = j->phone,
+                                     .template_name = c->template_name,
+                                     .language = c->language,
+                                     .callback_data = cb};
+        if (c->have_slots) {
+            j->body = cloudapi_slots_message_json(&m, &c->slots, values, n, &j->body_len, err,
+                                                  sizeof err);
+        } else {
+            struct cloudapi_param *params = calloc(n + 1, sizeof *params);
+            struct cloudapi_component comp = {
+                .type = CLOUDAPI_C_BODY, .params = params, .nparams = n};
+            for (size_t k = 0; params && k < n; k++) {
+                params[k].type = CLOUDAPI_P_TEXT;
+                params[k].value = values[k];
+            }
+            m.components = n ? &comp : NULL;
+            m.ncomponents = n ? 1 : 0;
+            if (params)
+                j->body = cloudapi_message_json(&m, &j->body_len, err, sizeof err);
+            else
+                snprintf(err, sizeof err, "out of memory");
+            free(params);
+        }
+    }
+    free(values);
     json_object_put(vars);
     if (missing || !j->body) {
         set_failed(j, 0, missing ? missing : err);

@@ -45,6 +45,8 @@ struct camp {
     json_object *param_map;   /* object with header/body/buttons, or NULL */
     struct cloudapi_slots slots;
     int have_slots;
+    struct cloudapi_prepared prep; /* claimer: the request laid out (send.c) */
+    int prep_state;                /* 0 not yet, 1 ready, -1 built one by one */
     int batch_size, interval_ms, daily_cap, win_start, win_end, ramp_step;
     int running, seen, refs;
     /* claimer: this campaign's own timeline (interval, progressive start) */

@@ -1160,6 +1160,160 @@ static void test_slots_message_golden(void **state)
     free(js);
 }
 
+/* ---- prepared requests ------------------------------------------------------------- */
+
+/* The prepared request must be byte for byte what the builder makes, whatever the values. */
+static void assert_prepared_equal(struct cloudapi_prepared *p, const struct cloudapi_message *m,
+                                  const struct cloudapi_slots *s, const char *const *values,
+                                  size_t n)
+{
+    char err[256] = "", err2[256] = "";
+    size_t l1 = 0, l2 = 0;
+    char *want = s ? cloudapi_slots_message_json(m, s, values, n, &l1, err, sizeof err)
+                   : cloudapi_message_json(m, &l1, err, sizeof err);
+    assert_non_null(want);
+    char *got = cloudapi_prepared_json(p, m->to, m->callback_data, values, n, &l2, err2,
+                                       sizeof err2);
+    if (got == NULL)
+        fail_msg("prepared: %s", err2);
+    assert_string_equal(got, want);
+    assert_int_equal(l1, l2);
+    assert_int_equal(l2, strlen(got));
+    free(want);
+    free(got);
+}
+
+static void test_prepared_slots_match_the_builder(void **state)
+{
+    (void)state;
+    struct cloudapi_slots s;
+    struct cloudapi_prepared p;
+    char err[256] = "";
+    char *c = page_components("templates_positional.json", 1);
+    const struct cloudapi_param qr[] = {{CLOUDAPI_P_PAYLOAD, NULL, "BAJA"}};
+    const struct cloudapi_component extra[] = {{CLOUDAPI_C_BUTTON, "quick_reply", 3, qr, 1}};
+    struct cloudapi_message m = {"+5493875551234", "oferta_imagen", "es", extra, 1, "pregon:1:2"};
+    assert_int_equal(cloudapi_template_slots(c, &s, err, sizeof err), 0);
+    assert_int_equal(cloudapi_prepare_slots(&m, &s, &p, err, sizeof err), 0);
+    assert_int_equal(p.nvalues, 7);
+    const char *values[] = {"https://cdn.example.com/o.jpg?a=1&b=\"2\"", "Ana", "20%",
+                            "zapatillas", "31/3", "o-77", "DESC20"};
+    assert_prepared_equal(&p, &m, &s, values, 7);
+    /* Values that json-c escapes, and one that looks like a placeholder. */
+    const char *tricky[] = {"Robótica \"avanzada\" \\ y /barra/", "línea\nnueva\ttab",
+                            "\x01pregon:3\x01", "🎉 ¡listo!", "a\x1f" "b", "+19990000000000",
+                            "</script>"};
+    for (size_t i = 1; i < 7; i++) {
+        values[i] = tricky[i - 1];
+        assert_prepared_equal(&p, &m, &s, values, 7);
+    }
+    m.to = "+14155550123";
+    m.callback_data = "pregon:99999:123456789";
+    assert_prepared_equal(&p, &m, &s, values, 7);
+
+    /* The per-recipient checks. */
+    values[1] = "";
+    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
+                                       sizeof err));
+    assert_string_equal(err, "parameter 2: missing value");
+    values[1] = "\xc3";
+    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
+                                       sizeof err));
+    assert_string_equal(err, "parameter 2: value is not valid UTF-8");
+    values[1] = "Ana";
+    values[0] = "ftp://x";
+    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
+                                       sizeof err));
+    assert_contains(err, "http(s)");
+    values[0] = "https://x";
+    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 6, NULL, err,
+                                       sizeof err));
+    assert_string_equal(err, "parameter 7: missing value");
+    assert_null(cloudapi_prepared_json(&p, "5493875551234", m.callback_data, values, 7, NULL, err,
+                                       sizeof err));
+    assert_contains(err, "E.164");
+    assert_null(cloudapi_prepared_json(&p, m.to, "", values, 7, NULL, err, sizeof err));
+    assert_contains(err, "biz_opaque_callback_data");
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_null(cloudapi_prepared_json(&p, m.to, big, values, 7, NULL, err, sizeof err));
+    assert_contains(err, "512");
+    cloudapi_prepared_free(&p);
+    assert_null(p.text);
+    cloudapi_prepared_free(&p); /* twice is harmless */
+
+    /* Without callback data there is no layout to fill. */
+    m.callback_data = NULL;
+    assert_int_equal(cloudapi_prepare_slots(&m, &s, &p, err, sizeof err), -1);
+    assert_null(p.text);
+    cloudapi_slots_free(&s);
+    free(c);
+
+    /* Named parameters. */
+    c = page_components("templates_named.json", 0);
+    assert_int_equal(cloudapi_template_slots(c, &s, err, sizeof err), 0);
+    const struct cloudapi_message nm = {
+        "+14155550123", "bienvenida_nombre", "es_AR", NULL, 0, "pregon:7:8"};
+    assert_int_equal(cloudapi_prepare_slots(&nm, &s, &p, err, sizeof err), 0);
+    const char *nv[] = {"Ana", "Ana", "Robótica \"avanzada\"", "lunes 3/3", "ana-42"};
+    assert_prepared_equal(&p, &nm, &s, nv, 5);
+    cloudapi_prepared_free(&p);
+    cloudapi_slots_free(&s);
+    free(c);
+
+    /* A layout the builder refuses is refused here too, with its reason. */
+    memset(&s, 0, sizeof s);
+    const struct cloudapi_message bad = {"+14155550123", "Bad Name", "es", NULL, 0, "x"};
+    assert_int_equal(cloudapi_prepare_slots(&bad, &s, &p, err, sizeof err), -1);
+    assert_string_equal(err, "invalid template name");
+}
+
+static void test_prepared_body_params_match_the_builder(void **state)
+{
+    (void)state;
+    struct cloudapi_prepared p;
+    char err[256] = "";
+    struct cloudapi_param params[3] = {
+        {CLOUDAPI_P_TEXT, NULL, "N1"}, {CLOUDAPI_P_TEXT, NULL, "Robótica"},
+        {CLOUDAPI_P_TEXT, NULL, "lunes"}};
+    struct cloudapi_component comp = {CLOUDAPI_C_BODY, NULL, 0, params, 3};
+    struct cloudapi_message m = {"+5493875551234", "recordatorio_clase", "es_AR", &comp, 1,
+                                 "pregon:1:1"};
+    assert_int_equal(cloudapi_prepare(&m, &p, err, sizeof err), 0);
+    assert_int_equal(p.nvalues, 3);
+    const char *values[3] = {"Ana \"la\" grande", "Robótica", "lunes\n"};
+    for (size_t i = 0; i < 3; i++)
+        params[i].value = values[i];
+    assert_prepared_equal(&p, &m, NULL, values, 3);
+    /* Many recipients through one layout (the scratch string grows and shrinks). */
+    char to[20], cb[40], name[400];
+    for (int i = 0; i < 200; i++) {
+        snprintf(to, sizeof to, "+54938755%05d", i);
+        snprintf(cb, sizeof cb, "pregon:1:%d", i);
+        memset(name, 'a' + i % 26, (size_t)(i % 300) + 1);
+        name[i % 300 + 1] = '\0';
+        values[0] = name;
+        params[0].value = name;
+        m.to = to;
+        m.callback_data = cb;
+        assert_prepared_equal(&p, &m, NULL, values, 3);
+    }
+    cloudapi_prepared_free(&p);
+
+    /* No parameters at all. */
+    struct cloudapi_message plain = {"+5493875551234", "aviso_simple", "en_US", NULL, 0, "x"};
+    assert_int_equal(cloudapi_prepare(&plain, &p, err, sizeof err), 0);
+    assert_prepared_equal(&p, &plain, NULL, NULL, 0);
+    cloudapi_prepared_free(&p);
+    /* Mixed named and positional parameters: the builder's refusal. */
+    struct cloudapi_param mixed[2] = {{CLOUDAPI_P_TEXT, "a", "x"}, {CLOUDAPI_P_TEXT, NULL, "y"}};
+    struct cloudapi_component mc = {CLOUDAPI_C_BODY, NULL, 0, mixed, 2};
+    struct cloudapi_message mm = {"+5493875551234", "t", "es", &mc, 1, "x"};
+    assert_int_equal(cloudapi_prepare(&mm, &p, err, sizeof err), -1);
+    assert_contains(err, "mixed");
+}
+
 /* ---- rendering --------------------------------------------------------------------- */
 
 static void test_render_text(void **state)
@@ -1311,6 +1465,8 @@ int main(void)
         cmocka_unit_test(test_slots_malformed),
         cmocka_unit_test(test_slots_many_placeholders),
         cmocka_unit_test(test_slots_message_golden),
+        cmocka_unit_test(test_prepared_slots_match_the_builder),
+        cmocka_unit_test(test_prepared_body_params_match_the_builder),
         cmocka_unit_test(test_render_text),
         cmocka_unit_test(test_render_preview),
     };
