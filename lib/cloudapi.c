@@ -1716,7 +1716,7 @@ static int prep_locate(struct cloudapi_prepared *p, char *text, size_t text_len,
 /* The placeholders of p's values (type set), for a builder: marks[0] to, [1] callback. */
 static char (*prep_marks(const struct cloudapi_prepared *p))[64]
 {
-    char (*mk)[64] = calloc(p->nvalues + 2, sizeof *mk);
+    char(*mk)[64] = calloc(p->nvalues + 2, sizeof *mk);
     for (size_t w = 0; mk && w < p->nvalues + 2; w++)
         prep_marker(mk[w], sizeof mk[w], w, w >= 2 ? p->type[w - 2] : CLOUDAPI_P_TEXT);
     return mk;
@@ -1867,11 +1867,11 @@ char *cloudapi_prepared_json(struct cloudapi_prepared *p, const char *to, const 
         const struct cloudapi_cut *c = &p->cuts[k];
         const char *v = c->what == 0 ? to : c->what == 1 ? callback_data : values[c->what - 2];
         size_t vl = 0;
-        const char *q = json_object_set_string(p->scratch, v) == 1
-                            ? json_object_to_json_string_length(
-                                  p->scratch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                  &vl)
-                            : NULL;
+        const char *q =
+            json_object_set_string(p->scratch, v) == 1
+                ? json_object_to_json_string_length(
+                      p->scratch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &vl)
+                : NULL;
         if (q == NULL) {
             b.oom = 1;
             break;

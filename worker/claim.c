@@ -102,30 +102,18 @@ static long phone_ix_find(const struct phone_ix *ix, size_t n, const char *phone
     return f ? (long)f->i : -1;
 }
 
-/* Runs sql (with one "%s" for an IN list) over the numbers of ix, padded by repeating the
- * last; pre arguments come first. */
-static int query_phones(struct db *db, const char *fmt, const db_arg *pre, size_t npre,
-                        const struct phone_ix *ix, size_t n, struct db_rows *rows)
+/* The numbers of ix as a JSON array, for statements that join them as a table (JSON_TABLE):
+ * one statement text whatever the count, and each number found by its key with no range
+ * analysis of a thousand-item IN list. Caller puts the result; NULL when out of memory. */
+static json_object *phones_json(const struct phone_ix *ix, size_t n)
 {
-    size_t pn = pad_n(n);
-    char *q = qmarks(pn);
-    char *sql = q ? malloc(strlen(fmt) + strlen(q) + 1) : NULL;
-    db_arg *args = calloc(npre + pn + 1, sizeof *args);
-    int rc = DB_ERR;
-    memset(rows, 0, sizeof *rows);
-    if (q && sql && args) {
-        sprintf(sql, fmt, q);
-        size_t a = 0;
-        for (size_t i = 0; i < npre; i++)
-            args[a++] = pre[i];
-        for (size_t i = 0; i < pn; i++)
-            args[a++] = DB_STR(ix[i < n ? i : n - 1].phone);
-        rc = db_query(db, sql, args, a, rows);
-    }
-    free(q);
-    free(sql);
-    free(args);
-    return rc;
+    json_object *a = json_object_new_array_ext((int)n);
+    for (size_t i = 0; a && i < n; i++)
+        if (json_object_array_add(a, json_object_new_string(ix[i].phone)) != 0) {
+            json_object_put(a);
+            a = NULL;
+        }
+    return a;
 }
 
 void endpoint_put(struct endpoint *ep)
@@ -796,7 +784,17 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     for (size_t i = 0; i < n; i++)
         pix[i] = (struct phone_ix){v[i]->phone, i};
     qsort(pix, n, sizeof *pix, phone_ix_cmp);
-    rc = query_phones(db, "SELECT phone FROM opt_outs WHERE phone IN (%s)", NULL, 0, pix, n, &r);
+    json_object *pj = phones_json(pix, n);
+    size_t pjl = 0;
+    const char *pjs =
+        pj ? json_object_to_json_string_length(pj, JSON_C_TO_STRING_PLAIN, &pjl) : NULL;
+    memset(&r, 0, sizeof r);
+    rc = pjs ? db_query(db,
+                        "SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(?, '$[*]' COLUMNS ("
+                        "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "
+                        "JOIN opt_outs o FORCE INDEX (PRIMARY) ON o.phone = p.phone",
+                        DB_ARGS(DB_STRN(pjs, pjl)), &r)
+             : DB_ERR;
     if (rc == DB_OK) {
         for (size_t k = 0; k < r.nrows; k++) {
             long i = phone_ix_find(pix, n, db_val(&r, k, 0));
@@ -804,13 +802,16 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
                 fate[i] = BLOCK;
         }
         db_rows_free(&r);
-        rc = query_phones(db,
-                          "SELECT phone, last_send_at > NOW(3) - INTERVAL ? SECOND, "
-                          "last_send_at > NOW(3) - INTERVAL 1 DAY FROM contact_pace "
-                          "WHERE waba_id = ? AND phone IN (%s)",
-                          DB_ARGS(DB_INT(w->cfg.worker_pair_gap_s + 2), DB_STR(a->waba_id)), pix, n,
-                          &r);
+        rc = db_query(
+            db,
+            "SELECT STRAIGHT_JOIN c.phone, c.last_send_at > NOW(3) - INTERVAL ? SECOND, "
+            "c.last_send_at > NOW(3) - INTERVAL 1 DAY FROM JSON_TABLE(?, '$[*]' COLUMNS ("
+            "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "
+            "JOIN contact_pace c FORCE INDEX (PRIMARY) ON c.waba_id = ? AND c.phone = p.phone",
+            DB_ARGS(DB_INT(w->cfg.worker_pair_gap_s + 2), DB_STRN(pjs, pjl), DB_STR(a->waba_id)),
+            &r);
     }
+    json_object_put(pj);
     if (rc != DB_OK) {
         free(pix);
         free(fate);

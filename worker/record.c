@@ -61,16 +61,18 @@ static int record_sent_group(struct db *db, struct job **v, size_t n, unsigned l
             rc = DB_ERR;
     }
     size_t jlen = 0;
-    const char *js =
-        rc == DB_OK ? json_object_to_json_string_length(pairs, JSON_C_TO_STRING_PLAIN, &jlen) : NULL;
+    const char *js = rc == DB_OK
+                         ? json_object_to_json_string_length(pairs, JSON_C_TO_STRING_PLAIN, &jlen)
+                         : NULL;
     if (!js)
         rc = DB_ERR;
     if (rc == DB_OK) {
         struct db_res res;
         rc = db_exec(db,
-                     "UPDATE recipients r JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+                     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS ("
                      "id BIGINT UNSIGNED PATH '$[0]', "
-                     "wamid VARCHAR(160) CHARACTER SET ascii PATH '$[1]')) s ON r.id = s.id "
+                     "wamid VARCHAR(160) CHARACTER SET ascii PATH '$[1]')) s "
+                     "STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
                      "SET r.status = 'sent', r.wamid = s.wamid, "
                      "r.sent_at = COALESCE(r.sent_at, NOW(3)), r.last_error_code = NULL, "
                      "r.last_error_text = NULL, r.claim_token = NULL, r.claimed_by = NULL, "

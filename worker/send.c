@@ -211,9 +211,8 @@ static int camp_prepare(struct camp *c, const char *cb)
     if (c->prep_state != 0)
         return c->prep_state;
     char err[256];
-    struct cloudapi_message m = {.template_name = c->template_name,
-                                 .language = c->language,
-                                 .callback_data = cb};
+    struct cloudapi_message m = {
+        .template_name = c->template_name, .language = c->language, .callback_data = cb};
     int rc;
     if (c->have_slots) {
         rc = cloudapi_prepare_slots(&m, &c->slots, &c->prep, err, sizeof err);
@@ -249,7 +248,7 @@ int send_build(struct job *j)
     webhook_callback_format(cb, sizeof cb, c->id, j->id);
     /* Each value: the full mapping (header, body and button parameters, positional or named)
      * or body_params (positional body parameters only). */
-    size_t n = c->have_slots ? c->slots.n
+    size_t n = c->have_slots    ? c->slots.n
                : c->body_params ? json_object_array_length(c->body_params)
                                 : 0;
     const char **values = calloc(n + 1, sizeof *values);
@@ -260,9 +259,8 @@ int send_build(struct job *j)
     }
     const char *missing = NULL;
     for (size_t i = 0; i < n && !missing; i++) {
-        values[i] = c->have_slots
-                        ? param_value(map_item(c->param_map, &c->slots, i), vars)
-                        : param_value(json_object_array_get_idx(c->body_params, i), vars);
+        values[i] = c->have_slots ? param_value(map_item(c->param_map, &c->slots, i), vars)
+                                  : param_value(json_object_array_get_idx(c->body_params, i), vars);
         if (!values[i])
             missing = "a template parameter has no value for this recipient";
     }

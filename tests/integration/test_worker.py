@@ -41,6 +41,28 @@ def test_claim_query_uses_the_index(s):
                 "(%s, %s) AND status = 'sending' AND claimed_by = 1", (cid, cid + 1))[0]
     check(r["key"] in ("ix_recipients_queue", "uq_recipients_phone") and
           r["type"] in ("range", "ref"), "lease renewal: %r" % r)
+    # The claim's checks by number and the recording of sends: the numbers (ids) as a JSON
+    # table first, then one lookup by key each, never a scan of opt_outs, contact_pace or
+    # recipients, whatever the statistics say (STRAIGHT_JOIN, FORCE INDEX).
+    nums = '["+5493870100000", "+5493870100001"]'
+    for sql, args, table, key in (
+            ("EXPLAIN SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
+             "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p JOIN opt_outs o FORCE INDEX (PRIMARY) "
+             "ON o.phone = p.phone", (nums,), "o", "PRIMARY"),
+            ("EXPLAIN SELECT STRAIGHT_JOIN c.phone FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
+             "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p JOIN contact_pace c FORCE INDEX (PRIMARY) "
+             "ON c.waba_id = %s AND c.phone = p.phone", (nums, "1"), "c", "PRIMARY"),
+            ("EXPLAIN UPDATE JSON_TABLE(%s, '$[*]' COLUMNS ("
+             "id BIGINT UNSIGNED PATH '$[0]', wamid VARCHAR(160) CHARACTER SET ascii "
+             "PATH '$[1]')) s STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
+             "SET r.status = 'sent', r.wamid = s.wamid "
+             "WHERE r.claim_token = 1 AND r.status = 'sending'", ('[[1, "wamid.x"]]',), "r",
+             "PRIMARY")):
+        rows = s.query(sql, args)
+        eq(len(rows), 2, "two tables: %r" % rows)
+        eq(rows[0]["Extra"].startswith("Table function: json_table"), True, "first: %r" % rows)
+        eq((rows[1]["table"], rows[1]["key"], rows[1]["type"]), (table, key, "eq_ref"),
+           "then by key: %r" % rows)
 
 
 def test_two_workers_10000_recipients_each_once(s):

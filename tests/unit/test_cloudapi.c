@@ -1172,8 +1172,8 @@ static void assert_prepared_equal(struct cloudapi_prepared *p, const struct clou
     char *want = s ? cloudapi_slots_message_json(m, s, values, n, &l1, err, sizeof err)
                    : cloudapi_message_json(m, &l1, err, sizeof err);
     assert_non_null(want);
-    char *got = cloudapi_prepared_json(p, m->to, m->callback_data, values, n, &l2, err2,
-                                       sizeof err2);
+    char *got =
+        cloudapi_prepared_json(p, m->to, m->callback_data, values, n, &l2, err2, sizeof err2);
     if (got == NULL)
         fail_msg("prepared: %s", err2);
     assert_string_equal(got, want);
@@ -1196,12 +1196,22 @@ static void test_prepared_slots_match_the_builder(void **state)
     assert_int_equal(cloudapi_template_slots(c, &s, err, sizeof err), 0);
     assert_int_equal(cloudapi_prepare_slots(&m, &s, &p, err, sizeof err), 0);
     assert_int_equal(p.nvalues, 7);
-    const char *values[] = {"https://cdn.example.com/o.jpg?a=1&b=\"2\"", "Ana", "20%",
-                            "zapatillas", "31/3", "o-77", "DESC20"};
+    const char *values[] = {"https://cdn.example.com/o.jpg?a=1&b=\"2\"",
+                            "Ana",
+                            "20%",
+                            "zapatillas",
+                            "31/3",
+                            "o-77",
+                            "DESC20"};
     assert_prepared_equal(&p, &m, &s, values, 7);
     /* Values that json-c escapes, and one that looks like a placeholder. */
-    const char *tricky[] = {"Robótica \"avanzada\" \\ y /barra/", "línea\nnueva\ttab",
-                            "\x01pregon:3\x01", "🎉 ¡listo!", "a\x1f" "b", "+19990000000000",
+    const char *tricky[] = {"Robótica \"avanzada\" \\ y /barra/",
+                            "línea\nnueva\ttab",
+                            "\x01pregon:3\x01",
+                            "🎉 ¡listo!",
+                            "a\x1f"
+                            "b",
+                            "+19990000000000",
                             "</script>"};
     for (size_t i = 1; i < 7; i++) {
         values[i] = tricky[i - 1];
@@ -1213,21 +1223,21 @@ static void test_prepared_slots_match_the_builder(void **state)
 
     /* The per-recipient checks. */
     values[1] = "";
-    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
-                                       sizeof err));
+    assert_null(
+        cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err, sizeof err));
     assert_string_equal(err, "parameter 2: missing value");
     values[1] = "\xc3";
-    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
-                                       sizeof err));
+    assert_null(
+        cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err, sizeof err));
     assert_string_equal(err, "parameter 2: value is not valid UTF-8");
     values[1] = "Ana";
     values[0] = "ftp://x";
-    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err,
-                                       sizeof err));
+    assert_null(
+        cloudapi_prepared_json(&p, m.to, m.callback_data, values, 7, NULL, err, sizeof err));
     assert_contains(err, "http(s)");
     values[0] = "https://x";
-    assert_null(cloudapi_prepared_json(&p, m.to, m.callback_data, values, 6, NULL, err,
-                                       sizeof err));
+    assert_null(
+        cloudapi_prepared_json(&p, m.to, m.callback_data, values, 6, NULL, err, sizeof err));
     assert_string_equal(err, "parameter 7: missing value");
     assert_null(cloudapi_prepared_json(&p, "5493875551234", m.callback_data, values, 7, NULL, err,
                                        sizeof err));
@@ -1253,8 +1263,8 @@ static void test_prepared_slots_match_the_builder(void **state)
     /* Named parameters. */
     c = page_components("templates_named.json", 0);
     assert_int_equal(cloudapi_template_slots(c, &s, err, sizeof err), 0);
-    const struct cloudapi_message nm = {
-        "+14155550123", "bienvenida_nombre", "es_AR", NULL, 0, "pregon:7:8"};
+    const struct cloudapi_message nm = {"+14155550123", "bienvenida_nombre", "es_AR", NULL, 0,
+                                        "pregon:7:8"};
     assert_int_equal(cloudapi_prepare_slots(&nm, &s, &p, err, sizeof err), 0);
     const char *nv[] = {"Ana", "Ana", "Robótica \"avanzada\"", "lunes 3/3", "ana-42"};
     assert_prepared_equal(&p, &nm, &s, nv, 5);
@@ -1274,9 +1284,9 @@ static void test_prepared_body_params_match_the_builder(void **state)
     (void)state;
     struct cloudapi_prepared p;
     char err[256] = "";
-    struct cloudapi_param params[3] = {
-        {CLOUDAPI_P_TEXT, NULL, "N1"}, {CLOUDAPI_P_TEXT, NULL, "Robótica"},
-        {CLOUDAPI_P_TEXT, NULL, "lunes"}};
+    struct cloudapi_param params[3] = {{CLOUDAPI_P_TEXT, NULL, "N1"},
+                                       {CLOUDAPI_P_TEXT, NULL, "Robótica"},
+                                       {CLOUDAPI_P_TEXT, NULL, "lunes"}};
     struct cloudapi_component comp = {CLOUDAPI_C_BODY, NULL, 0, params, 3};
     struct cloudapi_message m = {"+5493875551234", "recordatorio_clase", "es_AR", &comp, 1,
                                  "pregon:1:1"};
