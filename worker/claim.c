@@ -126,6 +126,37 @@ void endpoint_put(struct endpoint *ep)
 }
 
 /* Frees a job; the caller holds mu (campaign and endpoint references). */
+/* Jobs are big (about 2.5 KB: Meta's answer and the outcome's text live in them), made by
+ * the claimer and freed by the recorder: beyond the allocator's per-thread caches, so each
+ * one went through its shared arenas and their locks. Kept for reuse instead. */
+#define JOB_POOL_MAX 8192
+static pthread_mutex_t job_pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct job *job_pool;
+static size_t job_pool_n;
+
+/* n zeroed jobs into v (from the pool first); 0, or -1 when out of memory (v then holds
+ * what was made, the rest NULL). */
+static int job_alloc(struct job **v, size_t n)
+{
+    size_t k = 0;
+    pthread_mutex_lock(&job_pool_mu);
+    while (k < n && job_pool) {
+        v[k] = job_pool;
+        job_pool = job_pool->next;
+        job_pool_n--;
+        k++;
+    }
+    pthread_mutex_unlock(&job_pool_mu);
+    for (size_t i = 0; i < k; i++)
+        memset(v[i], 0, sizeof *v[i]);
+    for (; k < n; k++) {
+        v[k] = calloc(1, sizeof *v[k]);
+        if (!v[k])
+            return -1;
+    }
+    return 0;
+}
+
 void job_free(struct job *j)
 {
     if (!j)
@@ -135,7 +166,28 @@ void job_free(struct job *j)
     endpoint_put(j->ep);
     free(j->body);
     free(j->resp);
+    j->body = j->resp = NULL;
+    pthread_mutex_lock(&job_pool_mu);
+    if (job_pool_n < JOB_POOL_MAX) {
+        j->next = job_pool;
+        job_pool = j;
+        job_pool_n++;
+        j = NULL;
+    }
+    pthread_mutex_unlock(&job_pool_mu);
     free(j);
+}
+
+void job_pool_drain(void)
+{
+    pthread_mutex_lock(&job_pool_mu);
+    while (job_pool) {
+        struct job *j = job_pool;
+        job_pool = j->next;
+        free(j);
+    }
+    job_pool_n = 0;
+    pthread_mutex_unlock(&job_pool_mu);
 }
 
 /* Local time in zone (IANA name) at t: minute of the day and the date. The C library only
@@ -422,7 +474,7 @@ static void camp_load_template(struct db *db, struct camp *c, const char *param_
     db_rows_free(&r);
 }
 
-static void camp_free(struct camp *c)
+void camp_free(struct camp *c)
 {
     json_object_put(c->body_params);
     json_object_put(c->param_map);
@@ -748,13 +800,12 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
         rc = DB_ERR;
         goto fail;
     }
+    if (job_alloc(v, n) != 0) {
+        rc = DB_ERR;
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
-        struct job *j = calloc(1, sizeof *j);
-        if (!j) {
-            rc = DB_ERR;
-            goto fail;
-        }
-        v[i] = j;
+        struct job *j = v[i];
         j->heap_idx = -1;
         j->id = db_int(&r, i, 0, 0);
         snprintf(j->phone, sizeof j->phone, "%s", db_val(&r, i, 1));
@@ -1002,12 +1053,8 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
 fail:
     db_rows_free(&r);
     db_rollback(db);
-    for (size_t i = 0; v && i < n; i++) {
-        if (!v[i])
-            continue;
-        free(v[i]->resp);
-        free(v[i]);
-    }
+    for (size_t i = 0; v && i < n; i++)
+        job_free(v[i]); /* nothing referenced yet: camp and ep are still NULL */
     free(v);
     free(ids);
     return rc < 0 ? rc : DB_ERR;

@@ -159,15 +159,12 @@ int main(int argc, char **argv)
     struct camp *c = w.camps;
     while (c) {
         struct camp *next = c->next;
-        json_object_put(c->body_params);
-        json_object_put(c->param_map);
-        if (c->have_slots)
-            cloudapi_slots_free(&c->slots);
-        free(c);
+        camp_free(c);
         c = next;
     }
     free(w.heap);
     send_cleanup(&w);
+    job_pool_drain();
     curl_global_cleanup();
     secret_key_wipe(&key);
     config_free(&w.cfg);

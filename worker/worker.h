@@ -174,6 +174,8 @@ void claim_heartbeat(struct worker *w, struct db *db);
 int claim_register(struct worker *w, struct db *db);
 void claim_unregister(struct worker *w, struct db *db);
 void job_free(struct job *j);
+void job_pool_drain(void); /* at exit, every thread done */
+void camp_free(struct camp *c);
 void endpoint_put(struct endpoint *ep);
 
 /* record.c: the recorder thread */
