@@ -206,7 +206,8 @@ struct cloudapi_prepared {
 int cloudapi_prepare(const struct cloudapi_message *m, struct cloudapi_prepared *p, char *err,
                      size_t errlen);
 /* The same for a template's slots (values numbered as the slots), as
-   cloudapi_slots_message_json lays them out. */
+   cloudapi_slots_message_json lays them out; m->components (quick_reply payloads, say) are
+   kept with the values they have. */
 int cloudapi_prepare_slots(const struct cloudapi_message *m, const struct cloudapi_slots *s,
                            struct cloudapi_prepared *p, char *err, size_t errlen);
 /* The request for one recipient: the per-value checks of cloudapi_message_json (to is E.164,
