@@ -1676,10 +1676,13 @@ static int cut_cmp(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* Finds each placeholder (as json-c writes it) exactly once in the built text. */
+/* Finds each placeholder (as json-c writes it) exactly once in text, the builder's output,
+ * which p takes (NULL: the builder failed and said why in err). */
 static int prep_locate(struct cloudapi_prepared *p, char *text, size_t text_len, char *err,
                        size_t errlen)
 {
+    if (text == NULL)
+        return -1;
     size_t n = p->nvalues + 2;
     json_object *js = json_object_new_string("");
     p->text = text;
@@ -1770,11 +1773,7 @@ int cloudapi_prepare(const struct cloudapi_message *m, struct cloudapi_prepared 
     msg.components = comps;
     size_t len = 0;
     char *text = cloudapi_message_json(&msg, &len, err, errlen);
-    if (text != NULL) {
-        rc = prep_locate(p, text, len, err, errlen);
-        if (rc != 0)
-            p->text = NULL, free(text);
-    }
+    rc = prep_locate(p, text, len, err, errlen);
 out:
     free(comps);
     free(params);
@@ -1810,11 +1809,7 @@ int cloudapi_prepare_slots(const struct cloudapi_message *m, const struct clouda
         msg.callback_data = mk[1];
         size_t len = 0;
         char *text = cloudapi_slots_message_json(&msg, s, values, s->n, &len, err, errlen);
-        if (text != NULL) {
-            rc = prep_locate(p, text, len, err, errlen);
-            if (rc != 0)
-                p->text = NULL, free(text);
-        }
+        rc = prep_locate(p, text, len, err, errlen);
     }
     free(mk);
     free(values);

@@ -125,7 +125,6 @@ void endpoint_put(struct endpoint *ep)
     free(ep);
 }
 
-/* Frees a job; the caller holds mu (campaign and endpoint references). */
 /* Jobs are big (about 2.5 KB: Meta's answer and the outcome's text live in them), made by
  * the claimer and freed by the recorder: beyond the allocator's per-thread caches, so each
  * one went through its shared arenas and their locks. Kept for reuse instead. */
@@ -157,6 +156,7 @@ static int job_alloc(struct job **v, size_t n)
     return 0;
 }
 
+/* Frees a job (into the pool); the caller holds mu (campaign and endpoint references). */
 void job_free(struct job *j)
 {
     if (!j)

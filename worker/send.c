@@ -204,6 +204,24 @@ static json_object *map_item(json_object *map, const struct cloudapi_slots *s, s
     return NULL;
 }
 
+/* body_params' layout: n positional text parameters of the body (values[k] when values is
+ * not NULL), set as m's one component in *comp. Returns the parameters, which the caller
+ * frees after using m, or NULL when out of memory. */
+static struct cloudapi_param *body_layout(size_t n, const char *const *values,
+                                          struct cloudapi_message *m,
+                                          struct cloudapi_component *comp)
+{
+    struct cloudapi_param *params = calloc(n + 1, sizeof *params);
+    for (size_t k = 0; params && k < n; k++) {
+        params[k].type = CLOUDAPI_P_TEXT;
+        params[k].value = values ? values[k] : NULL;
+    }
+    *comp = (struct cloudapi_component){.type = CLOUDAPI_C_BODY, .params = params, .nparams = n};
+    m->components = n ? comp : NULL;
+    m->ncomponents = n ? 1 : 0;
+    return params;
+}
+
 /* The campaign's request laid out once (claimer thread, like every camp field it writes):
  * 1 ready, -1 not possible (every request then takes the full builder, which says why). */
 static int camp_prepare(struct camp *c, const char *cb)
@@ -217,14 +235,12 @@ static int camp_prepare(struct camp *c, const char *cb)
     if (c->have_slots) {
         rc = cloudapi_prepare_slots(&m, &c->slots, &c->prep, err, sizeof err);
     } else {
-        size_t np = c->body_params ? json_object_array_length(c->body_params) : 0;
-        struct cloudapi_param *params = calloc(np + 1, sizeof *params);
-        struct cloudapi_component comp = {.type = CLOUDAPI_C_BODY, .params = params, .nparams = np};
-        for (size_t k = 0; params && k < np; k++)
-            params[k].type = CLOUDAPI_P_TEXT;
-        m.components = np ? &comp : NULL;
-        m.ncomponents = np ? 1 : 0;
+        struct cloudapi_component comp;
+        struct cloudapi_param *params = body_layout(
+            c->body_params ? json_object_array_length(c->body_params) : 0, NULL, &m, &comp);
         rc = params ? cloudapi_prepare(&m, &c->prep, err, sizeof err) : -1;
+        if (!params)
+            snprintf(err, sizeof err, "out of memory");
         free(params);
     }
     c->prep_state = rc == 0 ? 1 : -1;
@@ -276,15 +292,8 @@ int send_build(struct job *j)
             j->body = cloudapi_slots_message_json(&m, &c->slots, values, n, &j->body_len, err,
                                                   sizeof err);
         } else {
-            struct cloudapi_param *params = calloc(n + 1, sizeof *params);
-            struct cloudapi_component comp = {
-                .type = CLOUDAPI_C_BODY, .params = params, .nparams = n};
-            for (size_t k = 0; params && k < n; k++) {
-                params[k].type = CLOUDAPI_P_TEXT;
-                params[k].value = values[k];
-            }
-            m.components = n ? &comp : NULL;
-            m.ncomponents = n ? 1 : 0;
+            struct cloudapi_component comp;
+            struct cloudapi_param *params = body_layout(n, values, &m, &comp);
             if (params)
                 j->body = cloudapi_message_json(&m, &j->body_len, err, sizeof err);
             else
@@ -388,7 +397,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
 
 /* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
  * request cost more than the request's own bookkeeping. */
-static void easy_setup(CURL *e)
+static void easy_setup(CURL *e, int env_proxy)
 {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -398,14 +407,19 @@ static void easy_setup(CURL *e)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* libcurl looks the proxy variables up again for every request; with none of them set
      * at start, say so once. */
+    if (!env_proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+}
+
+/* Whether a proxy is set in the environment, where libcurl would look for one. */
+static int env_proxy_set(void)
+{
     static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
                                        "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
-    int any = 0;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i]))
-            any = 1;
-    if (!any)
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
+            return 1;
+    return 0;
 }
 
 int send_init(struct worker *w)
@@ -421,11 +435,12 @@ int send_init(struct worker *w)
     w->free_idx = calloc((size_t)w->neasy, sizeof *w->free_idx);
     if (!w->easy || !w->free_idx)
         return -1;
+    int env_proxy = env_proxy_set();
     for (int i = 0; i < w->neasy; i++) {
         w->easy[i] = curl_easy_init();
         if (!w->easy[i])
             return -1;
-        easy_setup(w->easy[i]);
+        easy_setup(w->easy[i], env_proxy);
         w->free_idx[w->nfree++] = i;
     }
     return 0;
