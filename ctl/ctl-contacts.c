@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_log.h"
 #include "config.h"
 #include "contacts_import.h"
 #include "ctl.h"
@@ -45,15 +46,7 @@ static int audit(struct db *db, json_object *report, const char *file)
             json_object_object_add(d, i == 3 ? "rejected" : keys[i], json_object_get(v));
     }
     json_object_object_add(d, "file", json_object_new_string(file));
-    int rc = db_exec(
-        db,
-        "INSERT INTO audit_log (actor, address, action, target_type, detail) "
-        "VALUES (?, NULL, 'contacts.import', 'contact', ?)",
-        DB_ARGS(DB_STR(actor), DB_STR(json_object_to_json_string_ext(
-                                   d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))),
-        NULL);
-    json_object_put(d);
-    return rc;
+    return audit_log_write(db, actor, NULL, "contacts.import", "contact", 0, 0, d);
 }
 
 static void print_report(json_object *rep, int dry)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_log.h"
 #include "config.h"
 #include "ctl.h"
 #include "db.h"
@@ -144,12 +145,9 @@ static int reencrypt(struct db *db, const struct secret_key *oldk, const struct 
         db_rows_free(&rows);
     }
     if (rc == DB_OK) {
-        char detail[64];
-        snprintf(detail, sizeof detail, "{\"secrets\":%lld}", *count);
-        rc = db_exec(db,
-                     "INSERT INTO audit_log (actor, address, action, target_type, detail) "
-                     "VALUES ('pregonctl', NULL, 'secrets.rotate_key', NULL, ?)",
-                     DB_ARGS(DB_STR(detail)), NULL);
+        json_object *detail = json_object_new_object();
+        json_object_object_add(detail, "secrets", json_object_new_int64(*count));
+        rc = audit_log_write(db, "pregonctl", NULL, "secrets.rotate_key", NULL, 0, 0, detail);
     }
     if (rc == DB_OK)
         rc = db_commit(db);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_log.h"
 #include "config.h"
 #include "ctl.h"
 #include "db.h"
@@ -46,13 +47,9 @@ static int password_from(const char *env, char *out, size_t outlen, int *generat
 
 static void audit(struct db *db, const char *action, long long target, const char *email)
 {
-    char detail[400];
-    /* The e-mail passed userauth_email_normalize: no quotes, backslashes or controls. */
-    snprintf(detail, sizeof detail, "{\"email\":\"%s\"}", email);
-    if (db_exec(db,
-                "INSERT INTO audit_log (actor, address, action, target_type, target_id, detail) "
-                "VALUES ('pregonctl', NULL, ?, 'user', ?, ?)",
-                DB_ARGS(DB_STR(action), DB_INT(target), DB_STR(detail)), NULL) != DB_OK)
+    json_object *detail = json_object_new_object();
+    json_object_object_add(detail, "email", json_object_new_string(email));
+    if (audit_log_write(db, "pregonctl", NULL, action, "user", target, 0, detail) != DB_OK)
         fprintf(stderr, "pregonctl: audit log: %s\n", db_error(db));
 }
 
