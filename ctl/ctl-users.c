@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit_log.h"
 #include "config.h"
 #include "ctl.h"
 #include "db.h"
 #include "userauth.h"
+#include "users.h"
 
 static struct db *connect_db(const struct config *cfg)
 {
@@ -45,45 +45,28 @@ static int password_from(const char *env, char *out, size_t outlen, int *generat
     return 0;
 }
 
-static void audit(struct db *db, const char *action, long long target, const char *email)
-{
-    json_object *detail = json_object_new_object();
-    json_object_object_add(detail, "email", json_object_new_string(email));
-    if (audit_log_write(db, "pregonctl", NULL, action, "user", target, 0, detail) != DB_OK)
-        fprintf(stderr, "pregonctl: audit log: %s\n", db_error(db));
-}
+static const struct users_actor ctl_actor = {"pregonctl", NULL};
 
 static int create_user(struct db *db, const char *email, const char *name, int role, const char *pw,
                        long long *id)
 {
     const char *why = NULL;
-    if (userauth_password_check(pw, strlen(pw), email, &why) < 0) {
+    switch (users_create(db, &ctl_actor, email, name, role, pw, strlen(pw), id, &why)) {
+    case USERS_OK:
+        return 0;
+    case USERS_WEAK:
         fprintf(stderr, "pregonctl: %s\n", why);
-        return 1;
-    }
-    char h[USERAUTH_HASH_MAX];
-    if (userauth_password_hash(pw, strlen(pw), h) < 0) {
-        fprintf(stderr, "pregonctl: out of memory\n");
-        return 1;
-    }
-    struct db_res res;
-    int rc = db_exec(
-        db,
-        "INSERT INTO users (email, name, role, password_hash, created_by) "
-        "VALUES (?, ?, ?, ?, 'pregonctl')",
-        DB_ARGS(DB_STR(email), DB_STR(name), DB_STR(userauth_role_name(role)), DB_STR(h)), &res);
-    sodium_memzero(h, sizeof h);
-    if (rc == DB_ERR_DUP) {
+        break;
+    case USERS_EXISTS:
         fprintf(stderr, "pregonctl: a user with e-mail %s exists already\n", email);
-        return 1;
-    }
-    if (rc != DB_OK) {
+        break;
+    case USERS_NOMEM:
+        fprintf(stderr, "pregonctl: out of memory\n");
+        break;
+    default:
         fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
-        return 1;
     }
-    *id = (long long)res.insert_id;
-    audit(db, "user.create", *id, email);
-    return 0;
+    return 1;
 }
 
 int ctl_user_create(const struct config *cfg, int argc, char **argv)
@@ -169,64 +152,42 @@ int ctl_user_reset_password(const struct config *cfg, int argc, char **argv)
     }
     char pw[USERAUTH_PASSWORD_MAX + 1];
     int generated;
-    const char *why = NULL;
-    if (password_from("PREGON_PASSWORD", pw, sizeof pw, &generated) < 0 ||
-        userauth_password_check(pw, strlen(pw), email, &why) < 0) {
-        fprintf(stderr, "pregonctl: %s\n", why ? why : "PREGON_PASSWORD is too long");
-        sodium_memzero(pw, sizeof pw);
+    if (password_from("PREGON_PASSWORD", pw, sizeof pw, &generated) < 0) {
+        fprintf(stderr, "pregonctl: PREGON_PASSWORD is too long\n");
         return 2;
     }
-    char h[USERAUTH_HASH_MAX];
-    int hrc = userauth_password_hash(pw, strlen(pw), h);
-    struct db *db = hrc == 0 ? connect_db(cfg) : NULL;
-    int rc = 1;
-    if (hrc < 0)
-        fprintf(stderr, "pregonctl: out of memory\n");
+    struct db *db = connect_db(cfg);
+    int rc = 1, urc = USERS_DB;
+    long long id = 0;
+    const char *why = NULL;
     if (!db)
         goto out;
-    struct db_rows rows;
-    if (db_query(db, "SELECT id FROM users WHERE email = ?", DB_ARGS(DB_STR(email)), &rows) !=
-        DB_OK) {
-        fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
-        db_rows_free(&rows);
-        goto out;
-    }
-    long long id = rows.nrows == 1 ? db_int(&rows, 0, 0, 0) : 0;
-    db_rows_free(&rows);
-    if (!id) {
+    urc = users_find_email(db, email, &id);
+    if (urc == USERS_OK)
+        urc = users_password_reset(db, &ctl_actor, id, pw, strlen(pw), enable, &why);
+    switch (urc) {
+    case USERS_OK:
+        printf("password of %s reset%s; their sessions are ended\n", email,
+               enable ? " and the user enabled" : "");
+        if (generated)
+            printf("password: %s\n(shown once)\n", pw);
+        rc = 0;
+        break;
+    case USERS_NOT_FOUND:
         fprintf(stderr, "pregonctl: no user with e-mail %s\n", email);
-        goto out;
-    }
-    int r = db_begin(db);
-    if (r == DB_OK)
-        r = db_exec(db,
-                    "UPDATE users SET password_hash = ?, password_changed_at = NOW(3), "
-                    "disabled_at = IF(?, NULL, disabled_at) WHERE id = ?",
-                    DB_ARGS(DB_STR(h), DB_INT(enable), DB_INT(id)), NULL);
-    if (r == DB_OK)
-        r = db_exec(db,
-                    "UPDATE sessions SET revoked_at = NOW(3), revoke_reason = 'password_reset' "
-                    "WHERE user_id = ? AND revoked_at IS NULL",
-                    DB_ARGS(DB_INT(id)), NULL);
-    if (r == DB_OK)
-        r = db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), NULL);
-    if (r == DB_OK)
-        audit(db, enable ? "user.password_reset_enable" : "user.password_reset", id, email);
-    if (r == DB_OK)
-        r = db_commit(db);
-    if (r != DB_OK) {
+        break;
+    case USERS_WEAK:
+        fprintf(stderr, "pregonctl: %s\n", why);
+        rc = 2;
+        break;
+    case USERS_NOMEM:
+        fprintf(stderr, "pregonctl: out of memory\n");
+        break;
+    default:
         fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
-        db_rollback(db);
-        goto out;
     }
-    printf("password of %s reset%s; their sessions are ended\n", email,
-           enable ? " and the user enabled" : "");
-    if (generated)
-        printf("password: %s\n(shown once)\n", pw);
-    rc = 0;
 out:
     db_close(db);
-    sodium_memzero(h, sizeof h);
     sodium_memzero(pw, sizeof pw);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "log.h"
 #include "userauth.h"
+#include "users.h"
 
 #define SESSION_BODY_LIMIT 16384
 
@@ -251,12 +252,13 @@ void api_me_password(struct request *req)
         http_error(req, 403, "wrong_password", "the current password is wrong", "current_password");
         goto out;
     }
-    if (userauth_password_check(npw, nlen, req->user_email, &why) < 0) {
+    char h[USERAUTH_HASH_MAX];
+    int urc = users_password_new(npw, nlen, req->user_email, h, &why);
+    if (urc == USERS_WEAK) {
         http_error(req, 422, "weak_password", why, "new_password");
         goto out;
     }
-    char h[USERAUTH_HASH_MAX];
-    if (userauth_password_hash(npw, nlen, h) < 0) {
+    if (urc != USERS_OK) {
         http_error(req, 500, "internal", "out of memory", NULL);
         goto out;
     }
@@ -273,13 +275,13 @@ void api_me_password(struct request *req)
         rc = audit_write(req, "user.password_change", "user", req->user_id, 0, NULL);
     if (rc == DB_OK)
         rc = db_commit(db);
+    sodium_memzero(h, sizeof h);
     if (rc != DB_OK) {
         db_rollback(db);
         log_error("password change: %s", db_error(db));
         http_error(req, 503, "database_unavailable", "try again", NULL);
         goto out;
     }
-    sodium_memzero(h, sizeof h);
     /* Every old session is gone; this client gets a new one. */
     if (auth_session_start(req, req->user_id) != DB_OK) {
         auth_cookie_clear(req);

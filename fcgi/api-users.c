@@ -19,6 +19,7 @@
 #include "db.h"
 #include "log.h"
 #include "userauth.h"
+#include "users.h"
 
 #define USERS_BODY_LIMIT 16384
 #define NAME_MAX_CHARS   200
@@ -152,44 +153,27 @@ void api_users_create(struct request *req)
         http_error(req, 400, "missing_field", "password is required", "password");
         goto out;
     }
-    if (userauth_password_check(pw, plen, email, &why) < 0) {
+    const struct users_actor who = {req->user, req->remote_addr};
+    long long id = 0;
+    switch (users_create(req->app->db, &who, email, name, role, pw, plen, &id, &why)) {
+    case USERS_OK:
+        break;
+    case USERS_WEAK:
         http_error(req, 422, "weak_password", why, "password");
         goto out;
-    }
-    char h[USERAUTH_HASH_MAX];
-    if (userauth_password_hash(pw, plen, h) < 0) {
+    case USERS_EXISTS:
+        http_error(req, 409, "email_taken", "a user with this e-mail address exists", "email");
+        goto out;
+    case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);
         goto out;
-    }
-    struct db *db = req->app->db;
-    struct db_res res = {0};
-    int rc = db_begin(db);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "INSERT INTO users (email, name, role, password_hash, created_by) "
-                     "VALUES (?, ?, ?, ?, ?)",
-                     DB_ARGS(DB_STR(email), DB_STR(name ? name : ""),
-                             DB_STR(userauth_role_name(role)), DB_STR(h), DB_STR(req->user)),
-                     &res);
-    if (rc == DB_OK) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "email", json_object_new_string(email));
-        json_object_object_add(d, "role", json_object_new_string(userauth_role_name(role)));
-        rc = audit_write(req, "user.create", "user", (long long)res.insert_id, 0, d);
-    }
-    if (rc == DB_OK)
-        rc = db_commit(db);
-    sodium_memzero(h, sizeof h);
-    if (rc != DB_OK) {
-        db_rollback(db);
-        if (rc == DB_ERR_DUP)
-            http_error(req, 409, "email_taken", "a user with this e-mail address exists", "email");
-        else
-            http_error(req, 503, "database_unavailable", "try again", NULL);
+    default:
+        log_error("user create: %s", db_error(req->app->db));
+        http_error(req, 503, "database_unavailable", "try again", NULL);
         goto out;
     }
-    log_info("user %llu created by %s", res.insert_id, req->user);
-    answer_user(req, 201, (long long)res.insert_id);
+    log_info("user %lld created by %s", id, req->user);
+    answer_user(req, 201, id);
 out:
     json_object_put(in);
 }
@@ -327,55 +311,27 @@ void api_users_password(struct request *req)
     size_t plen = 0;
     const char *pw = str_len(in, "password", &plen);
     const char *why = NULL;
-    struct db *db = req->app->db;
-    struct db_rows rows;
-    char email[USERAUTH_EMAIL_MAX + 1] = "";
     if (only_members(req, in, allowed) < 0)
         goto out;
     if (!pw) {
         http_error(req, 400, "missing_field", "password is required", "password");
         goto out;
     }
-    if (db_query(db, "SELECT email FROM users WHERE id = ?", DB_ARGS(DB_INT(id)), &rows) != DB_OK) {
-        db_rows_free(&rows);
-        http_error(req, 503, "database_unavailable", "try again", NULL);
-        goto out;
-    }
-    if (rows.nrows == 1)
-        snprintf(email, sizeof email, "%s", db_val(&rows, 0, 0));
-    db_rows_free(&rows);
-    if (!email[0]) {
+    const struct users_actor who = {req->user, req->remote_addr};
+    switch (users_password_reset(req->app->db, &who, id, pw, plen, 0, &why)) {
+    case USERS_OK:
+        break;
+    case USERS_NOT_FOUND:
         http_error(req, 404, "not_found", "no such user", NULL);
         goto out;
-    }
-    if (userauth_password_check(pw, plen, email, &why) < 0) {
+    case USERS_WEAK:
         http_error(req, 422, "weak_password", why, "password");
         goto out;
-    }
-    char h[USERAUTH_HASH_MAX];
-    if (userauth_password_hash(pw, plen, h) < 0) {
+    case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);
         goto out;
-    }
-    int rc = db_begin(db);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "UPDATE users SET password_hash = ?, password_changed_at = NOW(3) "
-                     "WHERE id = ?",
-                     DB_ARGS(DB_STR(h), DB_INT(id)), NULL);
-    if (rc == DB_OK)
-        rc = auth_sessions_revoke_user(req, id, "password_reset");
-    if (rc == DB_OK)
-        rc =
-            db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), NULL);
-    if (rc == DB_OK)
-        rc = audit_write(req, "user.password_reset", "user", id, 0, NULL);
-    if (rc == DB_OK)
-        rc = db_commit(db);
-    sodium_memzero(h, sizeof h);
-    if (rc != DB_OK) {
-        db_rollback(db);
-        log_error("password reset: %s", db_error(db));
+    default:
+        log_error("password reset: %s", db_error(req->app->db));
         http_error(req, 503, "database_unavailable", "try again", NULL);
         goto out;
     }

@@ -8,6 +8,7 @@
 #include "httpin.h"
 #include "log.h"
 #include "userauth.h"
+#include "users.h"
 
 /* last_seen_at is written at most this often per session (seconds), not on every request. */
 #define AUTH_TOUCH_EVERY 30
@@ -173,10 +174,7 @@ int auth_session_start(struct request *req, long long user_id)
 
 int auth_sessions_revoke_user(struct request *req, long long user_id, const char *reason)
 {
-    return db_exec(req->app->db,
-                   "UPDATE sessions SET revoked_at = NOW(3), revoke_reason = ? "
-                   "WHERE user_id = ? AND revoked_at IS NULL",
-                   DB_ARGS(DB_STR(reason), DB_INT(user_id)), NULL);
+    return users_sessions_revoke(req->app->db, user_id, reason);
 }
 
 int auth_throttled(struct request *req, const char *email)

@@ -488,6 +488,26 @@ def test_pregonctl_users(s):
     actions = [a["action"] for a in s.query(
         "SELECT action FROM audit_log WHERE actor = 'pregonctl' ORDER BY id")]
     check("user.create" in actions and "user.password_reset" in actions, "pregonctl audited")
+    # One creation path (lib/users.c): the same policy, reason and audit row as the API's.
+    weak = "aaaaaaaaaaaa"
+    api = s.request("POST", "/api/users", {"email": "w-" + email, "role": "viewer",
+                                           "password": weak})
+    eq(api.error_code(), "weak_password", "the API refuses a weak password")
+    r = subprocess.run([ctl, "-c", conf, "user-create", "--email", "w-" + email, "--role",
+                        "viewer"], env=dict(s.env, PREGON_PASSWORD=weak), capture_output=True,
+                       text=True)
+    eq(r.returncode, 1, "pregonctl refuses it too")
+    eq(r.stderr.strip(), "pregonctl: " + api.json()["error"]["message"], "with the same reason")
+    r = subprocess.run([ctl, "-c", conf, "user-reset-password", "--email", email],
+                       env=dict(s.env, PREGON_PASSWORD=weak), capture_output=True, text=True)
+    eq((r.returncode, r.stderr.strip()), (2, "pregonctl: " + api.json()["error"]["message"]),
+       "and as a new password")
+    rows = s.query("SELECT a.actor, a.detail, u.created_by FROM audit_log a JOIN users u ON "
+                   "u.id = a.target_id WHERE a.action = 'user.create' AND u.email = %s",
+                   (email,))
+    eq(len(rows), 1, "one creation row")
+    eq((rows[0]["actor"], rows[0]["created_by"]), ("pregonctl", "pregonctl"), "actor")
+    eq(json.loads(rows[0]["detail"]), {"email": email, "role": "admin"}, "same detail as the API")
 
 
 def test_no_secret_in_answers_or_logs(s):
