@@ -157,16 +157,18 @@ int ctl_check_meta(const struct config *cfg)
     CURL *c = curl_easy_init();
     for (size_t i = 0; c && i < l.n; i++) {
         const struct account *a = &l.v[i];
-        char url[1024], *auth = NULL;
-        snprintf(url, sizeof url, "%s/%s/%s",
-                 a->graph_base_url ? a->graph_base_url : cfg->graph_base_url, a->graph_version,
-                 a->phone_number_id);
+        char *auth = NULL, *url = NULL;
         if (!a->access_token) {
             printf("graph api, account %lld: FAIL no access token\n", a->id);
             rc = 1;
             continue;
         }
         if (asprintf(&auth, "Authorization: Bearer %s", a->access_token) < 0) {
+            rc = 1;
+            break;
+        }
+        if (!(url = accounts_phone_url(a, cfg->graph_base_url, NULL))) {
+            free(auth);
             rc = 1;
             break;
         }
@@ -183,6 +185,7 @@ int ctl_check_meta(const struct config *cfg)
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(h);
+        free(url);
         if (cr != CURLE_OK || status != 200) {
             printf("graph api, account %lld (%s): FAIL %s\n", a->id, a->phone_number_id,
                    cr != CURLE_OK  ? curl_easy_strerror(cr)

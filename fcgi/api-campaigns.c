@@ -1726,12 +1726,14 @@ void api_campaigns_test(struct request *req)
                    "the account's access token cannot be decrypted with this server's key", NULL);
         goto out;
     }
-    char url[1024];
-    snprintf(url, sizeof url, "%s/%s/%s/messages",
-             acc->graph_base_url ? acc->graph_base_url : req->app->cfg.graph_base_url,
-             acc->graph_version, acc->phone_number_id);
+    char *url = accounts_messages_url(acc, req->app->cfg.graph_base_url);
+    if (!url) {
+        http_error(req, 500, "internal", "out of memory", NULL);
+        goto out;
+    }
     struct graph_answer a;
     graph_call(url, acc->access_token, body, 15000, &a);
+    free(url);
     struct cloudapi_result res;
     if (a.status)
         cloudapi_parse_send(a.status, a.body, a.len, &res);

@@ -71,3 +71,18 @@ const struct account *accounts_find(const struct account_list *l, long long id)
             return &l->v[i];
     return NULL;
 }
+
+char *accounts_phone_url(const struct account *acc, const char *default_base, const char *edge)
+{
+    const char *base = acc->graph_base_url ? acc->graph_base_url : default_base;
+    char *url = NULL;
+    if (asprintf(&url, "%s/%s/%s%s%s", base ? base : "", acc->graph_version, acc->phone_number_id,
+                 edge ? "/" : "", edge ? edge : "") < 0)
+        return NULL;
+    return url;
+}
+
+char *accounts_messages_url(const struct account *acc, const char *default_base)
+{
+    return accounts_phone_url(acc, default_base, "messages");
+}

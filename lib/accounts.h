@@ -35,4 +35,11 @@ int accounts_load(struct db *db, const struct secret_key *key, struct account_li
 void accounts_free(struct account_list *l);
 const struct account *accounts_find(const struct account_list *l, long long id);
 
+/* The Graph API address of the account's phone number, {base}/{version}/{phone_number_id},
+ * with "/{edge}" after it unless edge is NULL; base is the account's graph_base_url, else
+ * default_base (the configured one). Returns a string to free(), or NULL (out of memory). */
+char *accounts_phone_url(const struct account *acc, const char *default_base, const char *edge);
+/* Where the account's messages are sent: POST {base}/{version}/{phone_number_id}/messages. */
+char *accounts_messages_url(const struct account *acc, const char *default_base);
+
 #endif

@@ -272,9 +272,7 @@ static struct endpoint *endpoint_new(const struct worker *w, const struct accoun
     struct endpoint *ep = calloc(1, sizeof *ep);
     if (!ep)
         return NULL;
-    const char *base = acc->graph_base_url ? acc->graph_base_url : w->cfg.graph_base_url;
-    if (asprintf(&ep->url, "%s/%s/%s/messages", base, acc->graph_version, acc->phone_number_id) <
-        0) {
+    if (!(ep->url = accounts_messages_url(acc, w->cfg.graph_base_url))) {
         free(ep);
         return NULL;
     }
