@@ -137,7 +137,7 @@ static const char *cut(const char *s, char *out, size_t outlen)
     return out;
 }
 
-/* ---- small caches (each process is single-threaded) ------------------------------------ */
+/* ---- small caches (per thread: each thread that applies has its own) ------------------ */
 
 /* Campaign -> account: never changes, looked up to check a status belongs to the account
  * whose app signed it. */
@@ -166,7 +166,7 @@ static int campaign_account(struct db *db, long long cid, long long *account)
     return DB_OK;
 }
 
-/* Per thread: the FastCGI app applies from its request thread and its applier thread. */
+/* Per thread: the FastCGI app's applier thread, the worker's recorder, pregonctl. */
 static _Thread_local char **kw_list;
 static _Thread_local size_t kw_n;
 static _Thread_local time_t kw_loaded;

@@ -1,8 +1,9 @@
 /* Applying verified webhook payloads from Meta to our state (spec §4). Shared by the FastCGI
- * app, which stores each request, answers, and applies the stored events in large batches
- * from each process's applier thread (webhook_drain), the sweep
- * that applies what was stored but not applied (pregonctl webhooks-apply; the worker's
- * loop), and the worker, which applies statuses that arrived before it recorded their send.
+ * app, whose request threads store each request and answer and whose applier thread (one per
+ * process) applies the stored events in large batches (webhook_drain) and, when idle, what
+ * was stored but not applied; by the sweep (webhook_sweep: pregonctl webhooks-apply); and by
+ * the worker's recorder, which applies statuses that arrived before it recorded their send
+ * (webhook_apply_pending).
  *
  * Everything here is order-independent and idempotent, because Meta retries for 7 days and
  * never promises order: a (wamid, status) is applied once (table message_statuses), status
@@ -77,7 +78,7 @@ int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
                   int (*busy)(void), int (*refresh)(void), struct webhook_stats *st);
 
-/* Applies stored events not applied yet, oldest first, up to 32 per transaction, then the
+/* Applies stored events not applied yet, oldest first, up to 64 per transaction, then the
  * statuses waiting for their wamid. Only events received at least older_than_s seconds ago
  * (0: all); events that failed to apply 5 times are left out unless include_failed.
  * accounts: NULL loads them (routing only, no secrets needed). Connection must be outside

@@ -1,8 +1,10 @@
 /* The sending worker: claims recipients, sends them to the Cloud API at the pace Meta allows,
- * records every outcome. Three threads, each with its own role (docs/worker.md):
- *   - the claimer (claim.c, pace.c): campaigns, claims, the rate budget, arming, recovery;
+ * records every outcome. Four threads, each with its own role (docs/worker.md):
+ *   - the claimer (claim.c, pacing rules in lib/pace.c): campaigns, claims, the rate budget,
+ *     arming, recovery;
  *   - the sender (send.c, the main thread): libcurl multi, starts each request at its slot;
- *   - the recorder (record.c): writes outcomes, pauses, breaker, progressive start.
+ *   - the recorder (record.c): writes outcomes, pauses, breaker, progressive start;
+ *   - the heartbeat (claim.c, heartbeat_main): workers.heartbeat_at and the /metrics counts.
  * They share only the queues below, under one mutex. */
 #ifndef PREGON_WORKER_H
 #define PREGON_WORKER_H
