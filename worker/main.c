@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "secret.h"
+#include "webhook_apply.h"
 #include "worker.h"
 
 volatile sig_atomic_t worker_sig_stop, worker_sig_hup;
@@ -134,6 +135,9 @@ int main(int argc, char **argv)
         return 0;
     }
     log_info("worker %lld started%s", w.worker_id, drain_s ? " (draining)" : "");
+    /* The recorder applies early statuses (webhook_apply_pending): with the configured
+     * parameter-error policy, as the FastCGI applier does, not the built-in defaults. */
+    webhook_apply_set_policy(w.cfg.worker_breaker_window, w.cfg.worker_param_pause);
 
     pthread_t claimer, recorder, beat;
     if (pthread_create(&beat, NULL, heartbeat_main, &w) != 0 ||
