@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -10,7 +11,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "metrics.h"
 
 #define DB_CACHE 96
 
@@ -204,6 +204,17 @@ unsigned long long db_reconnects(const struct db *db)
     return db->reconnects;
 }
 
+/* Counted from every thread's connection: relaxed atomics, read now and then. */
+static atomic_ullong count_reconnects, count_err_conn, count_err_retry, count_err_other;
+
+void db_counts_get(struct db_counts *out)
+{
+    out->reconnects = atomic_load_explicit(&count_reconnects, memory_order_relaxed);
+    out->err_connection = atomic_load_explicit(&count_err_conn, memory_order_relaxed);
+    out->err_retry = atomic_load_explicit(&count_err_retry, memory_order_relaxed);
+    out->err_other = atomic_load_explicit(&count_err_other, memory_order_relaxed);
+}
+
 int db_ensure(struct db *db)
 {
     if (db->conn)
@@ -211,7 +222,7 @@ int db_ensure(struct db *db)
     int rc = connect_now(db);
     if (rc == DB_OK) {
         db->reconnects++;
-        metrics_add("pregon_database_reconnects_total", "", 1);
+        atomic_fetch_add_explicit(&count_reconnects, 1, memory_order_relaxed);
     }
     return rc;
 }
@@ -236,11 +247,10 @@ static int fail_conn(struct db *db, unsigned int num, const char *msg, const cha
     int rc = classify(num, state);
     /* Duplicates and refusals are answers, not database trouble. */
     if (rc == DB_ERR_CONN || rc == DB_ERR_RETRY || rc == DB_ERR)
-        metrics_add("pregon_database_errors_total",
-                    rc == DB_ERR_CONN    ? "kind=\"connection\""
-                    : rc == DB_ERR_RETRY ? "kind=\"deadlock_or_timeout\""
-                                         : "kind=\"other\"",
-                    1);
+        atomic_fetch_add_explicit(rc == DB_ERR_CONN    ? &count_err_conn
+                                  : rc == DB_ERR_RETRY ? &count_err_retry
+                                                       : &count_err_other,
+                                  1, memory_order_relaxed);
     if (rc == DB_ERR_CONN)
         disconnect(db);
     return rc;

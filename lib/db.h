@@ -71,6 +71,18 @@ int db_ensure(struct db *db);
 int db_ping(struct db *db);
 unsigned long long db_reconnects(const struct db *db);
 
+/* What went wrong with the database in this process, every connection together, since it
+ * started: reconnections and failures by kind (duplicates and refusals are answers, not
+ * trouble). Only ever grows. lib/metrics.c reads it at each flush for /metrics; the database
+ * layer itself knows nothing of metrics. */
+struct db_counts {
+    unsigned long long reconnects;
+    unsigned long long err_connection; /* DB_ERR_CONN */
+    unsigned long long err_retry;      /* DB_ERR_RETRY */
+    unsigned long long err_other;      /* DB_ERR */
+};
+void db_counts_get(struct db_counts *out);
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);

@@ -23,6 +23,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct series reg[MAX_SERIES];
 static int nreg;
 static double last_flush;
+static struct db_counts db_seen; /* the database's counts already taken into reg */
 
 /* Histogram buckets (upper bounds); latencies in seconds, sizes in items. */
 static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -36,6 +37,27 @@ static double now_s(void)
 }
 
 static void add_locked(const char *name, const char *labels, double delta);
+
+/* The database layer counts its own trouble (db_counts_get); what is new since the last look
+ * becomes counts here, so db.c does not call into metrics (no db <-> metrics cycle). */
+static void db_counts_take_locked(void)
+{
+    struct db_counts now;
+    db_counts_get(&now);
+    if (now.reconnects > db_seen.reconnects)
+        add_locked("pregon_database_reconnects_total", "",
+                   (double)(now.reconnects - db_seen.reconnects));
+    if (now.err_connection > db_seen.err_connection)
+        add_locked("pregon_database_errors_total", "kind=\"connection\"",
+                   (double)(now.err_connection - db_seen.err_connection));
+    if (now.err_retry > db_seen.err_retry)
+        add_locked("pregon_database_errors_total", "kind=\"deadlock_or_timeout\"",
+                   (double)(now.err_retry - db_seen.err_retry));
+    if (now.err_other > db_seen.err_other)
+        add_locked("pregon_database_errors_total", "kind=\"other\"",
+                   (double)(now.err_other - db_seen.err_other));
+    db_seen = now;
+}
 
 void metrics_add(const char *name, const char *labels, double delta)
 {
@@ -100,6 +122,7 @@ int metrics_flush(struct db *db, double min_interval_s)
     /* Take the counts out under the lock; write them without it. (A process may flush from
      * more than one thread, each with its own connection: the FastCGI applier.) */
     pthread_mutex_lock(&mu);
+    db_counts_take_locked();
     if (nreg == 0 || (min_interval_s > 0 && now - last_flush < min_interval_s)) {
         pthread_mutex_unlock(&mu);
         return DB_OK;
@@ -149,6 +172,7 @@ int metrics_flush(struct db *db, double min_interval_s)
 int metrics_pending(void)
 {
     pthread_mutex_lock(&mu);
+    db_counts_take_locked();
     int n = nreg;
     pthread_mutex_unlock(&mu);
     return n > 0;
@@ -158,5 +182,6 @@ void metrics_reset(void)
 {
     pthread_mutex_lock(&mu);
     nreg = 0;
+    db_counts_get(&db_seen);
     pthread_mutex_unlock(&mu);
 }

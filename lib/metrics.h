@@ -2,7 +2,8 @@
  *
  * A process counts in memory (metrics_add, metrics_observe) and now and then adds its counts
  * to the table metric_counters with one statement (metrics_flush); GET /metrics reads the
- * table. One registry per process, shared by its threads (a mutex guards it). */
+ * table. One registry per process, shared by its threads (a mutex guards it). The database
+ * layer's own counts (db_counts_get: reconnections, errors) are taken in at each flush. */
 #ifndef PREGON_METRICS_H
 #define PREGON_METRICS_H
 
