@@ -21,6 +21,12 @@ ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+# ThreadSanitizer (`make tsan` -> build-tsan/): the threaded programs (worker, FastCGI app,
+# sandbox) under the race detector; run the integration tests against it (docs/hacking.md).
+ifeq ($(SANITIZE),thread)
+CFLAGS   += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=thread
+endif
 # libFuzzer targets (tests/fuzz/): `make fuzz-build` sets this with CC=clang BUILD=build-fuzz.
 ifeq ($(SANITIZE),fuzz)
 CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
@@ -47,9 +53,11 @@ ifneq ($(wildcard $(HELLO_SRC)),)
 BINS += $(BUILD)/bin/pregon-hello
 endif
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Files generated from the C sources for the admin panel (never edited by hand).
+WWW_GEN   := www/js/errcodes.js
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all asan deps test test-unit test-integration test-asan run start stop bench fmt \
+.PHONY: FORCE all asan tsan deps test test-unit test-integration test-asan run start stop bench fmt \
         fmt-check clean help fuzz fuzz-build fuzzers install
 
 PREFIX     ?= /usr/local
@@ -59,11 +67,12 @@ DOCDIR     ?= $(PREFIX)/share/doc/pregon
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(UNIT_BINS) $(WWW_GEN)
 
 help:
 	@echo "make            build everything into build/"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
+	@echo "make tsan       build with ThreadSanitizer into build-tsan/"
 	@echo "make deps       install the Debian packages Pregón needs (idempotent)"
 	@echo "make run        start the whole stack in the foreground (Ctrl-C stops it)"
 	@echo "make start/stop the same, in the background"
@@ -101,12 +110,26 @@ $(BUILD)/bin/pregon-hello: $(BUILD)/bench/hello-fcgi.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
 
+# The panel's error-code texts come from lib/errcodes.c (tools/errcodes_js.c).
+$(BUILD)/tools/errcodes-js: $(BUILD)/tools/errcodes_js.o $(LIBPREGON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Written at every make (a hand edit does not survive), replaced only when it changed.
+www/js/errcodes.js: $(BUILD)/tools/errcodes-js FORCE
+	@$< > $@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
+
+FORCE:
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBPREGON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 all
+
+tsan:
+	$(MAKE) BUILD=build-tsan SANITIZE=thread all
 
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIBPREGON)
 	@mkdir -p $(dir $@)
@@ -123,7 +146,7 @@ fuzz: deps fuzz-build
 # Binaries, the static UI, migrations, nginx/systemd/logrotate/Apache examples and the example
 # configuration, in the usual places (PREFIX, DESTDIR as usual). Asset links in index.html get
 # the version, so browsers fetch new assets after an upgrade despite long cache lifetimes.
-install: $(BINS)
+install: $(BINS) $(WWW_GEN)
 	$(MAKE) install-files
 
 # The copying alone, for binaries built already (the tests install a sanitizer build as is).
@@ -180,13 +203,13 @@ bench: deps all
 
 fmt:
 	clang-format -i $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] sandbox/*.[ch] ctl/*.[ch] \
-	    tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c)
+	    tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c)
 
 fmt-check:
 	@clang-format --dry-run -Werror $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] \
-	    sandbox/*.[ch] ctl/*.[ch] tests/unit/*.[ch] bench/*.c)
+	    sandbox/*.[ch] ctl/*.[ch] tools/*.[ch] tests/unit/*.[ch] bench/*.c)
 
 clean:
-	rm -rf build build-asan build-fuzz tests/out
+	rm -rf build build-asan build-tsan build-fuzz tests/out $(WWW_GEN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

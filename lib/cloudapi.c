@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "errcodes.h"
 #include "jsonparse.h"
 
 /* Input caps: far above anything Meta sends, low enough that hostile input stays cheap. */
@@ -615,63 +616,13 @@ enum cloudapi_action cloudapi_classify(int code, long http_status)
 
     if (code < 0)
         return CLOUDAPI_ACT_RETRY;
-    switch (code) {
-    case 130429:
-        return CLOUDAPI_ACT_RETRY_THROTTLE;
-    case 131056:
-        return CLOUDAPI_ACT_RETRY_PAIR;
-    case 131049:
-        return CLOUDAPI_ACT_RETRY_24H;
-    case 131000:
-    case 131016:
-    case 1:
-    case 2:
-    case 133004:
-    case 4:
-    case 80007:
+    /* A real code 0 comes in a 4xx auth answer; without one it is just "no code". */
+    if (code == 0 && (http_status == 0 || (http_status >= 500 && http_status <= 599)))
         return CLOUDAPI_ACT_RETRY;
-    case 131057:
-        return CLOUDAPI_ACT_RETRY_MAINTENANCE;
-    case 131050:
-        return CLOUDAPI_ACT_OPTOUT;
-    case 131026:
-        return CLOUDAPI_ACT_INVALID_NUMBER;
-    case 131047:
-    case 130472:
-    case 130403:
-        return CLOUDAPI_ACT_FAIL;
-    case 100:
-    case 132000:
-    case 132012:
-        return CLOUDAPI_ACT_FAIL_PARAM;
-    case 132001:
-    case 132005:
-    case 132007:
-    case 132015:
-    case 131064:
-        return CLOUDAPI_ACT_PAUSE_CAMPAIGN;
-    case 132016:
-        return CLOUDAPI_ACT_STOP_CAMPAIGN;
-    case 131048:
-        return CLOUDAPI_ACT_PAUSE_NUMBER;
-    case 0:
-        /* A real code 0 comes in a 4xx auth answer; without one it is just "no code". */
-        if (http_status == 0 || (http_status >= 500 && http_status <= 599))
-            return CLOUDAPI_ACT_RETRY;
-        return CLOUDAPI_ACT_STOP_ACCOUNT;
-    case 3:
-    case 10:
-    case 190:
-    case 368:
-    case 131031:
-    case 131042:
-        return CLOUDAPI_ACT_STOP_ACCOUNT;
-    case 133010:
-    case 131045:
-        return CLOUDAPI_ACT_STOP_NUMBER;
-    }
-    if (code >= 200 && code <= 299)
-        return CLOUDAPI_ACT_STOP_ACCOUNT;
+    /* Meta's codes: one table (lib/errcodes.c). */
+    const struct errcode *e = errcodes_find(code);
+    if (e)
+        return e->action;
     return transient_http ? CLOUDAPI_ACT_RETRY : CLOUDAPI_ACT_FAIL;
 }
 
@@ -712,187 +663,9 @@ const char *cloudapi_action_name(enum cloudapi_action a)
     return "unknown";
 }
 
-struct explanation {
-    int codes[8];
-    int ncodes;
-    const char *es, *en;
-};
-
-static const struct explanation explanations[] = {
-    {{130429},
-     1,
-     "Se alcanzó el máximo de mensajes por segundo de este número. Pregón reintenta solo y "
-     "baja la velocidad del número; no hace falta hacer nada.",
-     "This phone number reached its messages-per-second limit. Pregón retries on its own and "
-     "slows the number down; nothing to do."},
-    {{131056},
-     1,
-     "Demasiados mensajes seguidos a este mismo destinatario. Se reintenta más tarde solo para "
-     "él; los demás siguen.",
-     "Too many messages in a row to this same recipient. It is retried later for this "
-     "recipient only; the others go on."},
-    {{131049},
-     1,
-     "WhatsApp no lo entregó para cuidar la experiencia del usuario (límite de mensajes de "
-     "marketing por persona). Se reintenta no antes de 24 horas; si se repite, conviene "
-     "espaciar las campañas a esa persona.",
-     "WhatsApp did not deliver it to keep user engagement healthy (per-user marketing cap). "
-     "It is retried no sooner than 24 hours later; if it keeps happening, send this person "
-     "fewer campaigns."},
-    {{131000, 131016, 1, 2, 133004},
-     5,
-     "Error temporal o servicio de WhatsApp no disponible. Se reintenta con esperas "
-     "crecientes; si persiste, ver el estado de la plataforma de Meta.",
-     "Temporary error or WhatsApp service unavailable. It is retried with growing waits; if "
-     "it persists, check Meta's platform status."},
-    {{131057},
-     1,
-     "La cuenta de WhatsApp Business está en mantenimiento (por ejemplo, una mejora de "
-     "capacidad). Se reintenta en unos minutos.",
-     "The WhatsApp Business account is in maintenance (e.g. a throughput upgrade). It is "
-     "retried in a few minutes."},
-    {{4, 80007},
-     2,
-     "Se superó el límite de llamadas a la API de la aplicación o de la cuenta. Se reintenta "
-     "más tarde; si es frecuente, bajar la velocidad de envío.",
-     "The app or account API call limit was reached. It is retried later; if it happens "
-     "often, lower the sending rate."},
-    {{131050},
-     1,
-     "La persona pidió no recibir más mensajes de marketing de esta empresa. Queda registrada "
-     "la baja y no se le vuelve a enviar.",
-     "The person asked to stop receiving marketing messages from this business. The opt-out "
-     "is recorded and nothing more is sent to them."},
-    {{131026},
-     1,
-     "No se pudo entregar: el número no tiene WhatsApp, usa una versión vieja o no aceptó las "
-     "condiciones. Se marca como inválido y no se reintenta.",
-     "Undeliverable: the number is not on WhatsApp, runs an old version or has not accepted "
-     "the terms. It is marked invalid and not retried."},
-    {{131047},
-     1,
-     "Pasaron más de 24 horas desde la última respuesta de la persona: solo se le pueden "
-     "enviar plantillas aprobadas.",
-     "More than 24 hours have passed since the person last replied: only approved templates "
-     "can be sent to them."},
-    {{130472},
-     1,
-     "El número participa de un experimento de Meta y no recibe este mensaje. No se "
-     "reintenta.",
-     "The number is part of a Meta experiment and does not get this message. Not retried."},
-    {{130403},
-     1,
-     "La empresa bloqueó a este usuario en WhatsApp. Desbloquearlo si debe recibir mensajes.",
-     "The business blocked this user on WhatsApp. Unblock them if they should get messages."},
-    {{100, 132000, 132012},
-     3,
-     "Un parámetro del mensaje no coincide con la plantilla (cantidad, formato o valor "
-     "inválido). Revisar las columnas asignadas a cada variable; si se repite, la campaña se "
-     "pausa.",
-     "A message parameter does not match the template (count, format or invalid value). "
-     "Check the columns mapped to each variable; if it repeats, the campaign is paused."},
-    {{132001},
-     1,
-     "La plantilla no existe o no está aprobada en ese idioma. La campaña se pausa: "
-     "sincronizar las plantillas y revisar nombre e idioma.",
-     "The template does not exist or is not approved in that language. The campaign is "
-     "paused: sync the templates and check name and language."},
-    {{132005},
-     1,
-     "Con las variables reemplazadas el texto supera el largo permitido. La campaña se "
-     "pausa: acortar los valores o la plantilla.",
-     "With the variables filled in the text is too long. The campaign is paused: shorten the "
-     "values or the template."},
-    {{132007},
-     1,
-     "El contenido infringe una política de WhatsApp. La campaña se pausa: revisar la "
-     "plantilla y los valores enviados.",
-     "The content violates a WhatsApp policy. The campaign is paused: review the template and "
-     "the values sent."},
-    {{132015},
-     1,
-     "Meta pausó la plantilla por baja calidad (muchos bloqueos o reportes). La campaña se "
-     "pausa hasta que la plantilla vuelva a estar activa.",
-     "Meta paused the template for low quality (many blocks or reports). The campaign is "
-     "paused until the template is active again."},
-    {{132016},
-     1,
-     "Meta deshabilitó la plantilla de forma permanente. La campaña se detiene: crear una "
-     "plantilla nueva.",
-     "Meta disabled the template permanently. The campaign is stopped: create a new "
-     "template."},
-    {{131064},
-     1,
-     "Envíos limitados por infracciones en la clasificación de plantillas. La campaña se "
-     "pausa; el límite se levanta más adelante.",
-     "Messaging limited for template classification violations. The campaign is paused; the "
-     "limit lifts later."},
-    {{131048},
-     1,
-     "Demasiados mensajes anteriores de este número fueron bloqueados o marcados como spam. "
-     "Se pausan todas las campañas del número: revisar a quién y qué se envía.",
-     "Too many earlier messages from this number were blocked or flagged as spam. Every "
-     "campaign of the number is paused: review who is messaged and with what."},
-    {{0, 3, 10, 190},
-     4,
-     "El token de acceso venció, es inválido o no tiene permisos. Se detienen todos los "
-     "envíos de la cuenta: generar un token nuevo y cargarlo en la configuración.",
-     "The access token expired, is invalid or lacks permissions. All sending on the account "
-     "stops: create a new token and put it in the settings."},
-    {{368},
-     1,
-     "La cuenta de WhatsApp Business fue restringida por infringir políticas. Se detienen "
-     "todos los envíos: revisar el Business Manager.",
-     "The WhatsApp Business account was restricted for policy violations. All sending stops: "
-     "check Business Manager."},
-    {{131031},
-     1,
-     "La cuenta de WhatsApp Business está bloqueada. Se detienen todos los envíos: revisar "
-     "el Business Manager.",
-     "The WhatsApp Business account is locked. All sending stops: check Business Manager."},
-    {{131042},
-     1,
-     "Hay un problema con el método de pago de la cuenta. Se detienen todos los envíos: "
-     "revisar la facturación en el Business Manager.",
-     "There is a problem with the account's payment method. All sending stops: check billing "
-     "in Business Manager."},
-    {{133010, 131045},
-     2,
-     "El número de teléfono no está registrado en la Cloud API o su registro falló. Se "
-     "detienen los envíos de ese número: registrarlo de nuevo.",
-     "The phone number is not registered with the Cloud API or its registration failed. "
-     "Sending from that number stops: register it again."},
-    {{CLOUDAPI_CODE_NO_ANSWER},
-     1,
-     "No hubo respuesta de la API (red caída, tiempo agotado o conexión rechazada). Se "
-     "reintenta; si persiste, revisar la conexión del servidor.",
-     "No answer from the API (network down, timeout or connection refused). It is retried; "
-     "if it persists, check the server's connection."},
-    {{CLOUDAPI_CODE_BAD_ANSWER},
-     1,
-     "La API devolvió una respuesta que no se pudo interpretar. Se reintenta; si persiste, "
-     "revisar proxies o la URL configurada de la API.",
-     "The API returned an answer that could not be understood. It is retried; if it "
-     "persists, check proxies or the configured API URL."},
-};
-
 const char *cloudapi_explain(int code, const char *lang)
 {
-    int en = lang != NULL && strncasecmp(lang, "en", 2) == 0;
-
-    for (size_t i = 0; i < sizeof explanations / sizeof explanations[0]; i++)
-        for (int j = 0; j < explanations[i].ncodes; j++)
-            if (explanations[i].codes[j] == code)
-                return en ? explanations[i].en : explanations[i].es;
-    if (code >= 200 && code <= 299)
-        return en ? "The app lacks a permission it needs. All sending on the account stops: "
-                    "grant the permission to the token and update the settings."
-                  : "A la aplicación le falta un permiso. Se detienen todos los envíos de la "
-                    "cuenta: otorgar el permiso al token y actualizar la configuración.";
-    return en ? "Unknown error code. Temporary server errors are retried; otherwise the "
-                "message is marked as failed. See the details for more."
-              : "Código de error desconocido. Si fue un error temporal del servidor se "
-                "reintenta; si no, el mensaje queda fallido. Ver el detalle.";
+    return errcodes_explain(code, lang);
 }
 
 /* ---- retry delays ------------------------------------------------------------------ */
@@ -1315,7 +1088,7 @@ static int collect_text(struct cloudapi_slots *s, enum cloudapi_ctype comp, cons
     if (scan_placeholders(text, where, collect_one, c, err, errlen) != 0)
         goto fail;
     for (int k = 1; k <= c->maxnum; k++) {
-        char name[8];
+        char name[12]; /* any int */
         if (!c->seen[k]) {
             seterr(err, errlen, "%s: {{%d}} is used but {{%d}} is missing", where, c->maxnum, k);
             goto fail;
