@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Pregón builds, runs and tests with. Quiet and idempotent: when
-# everything is there it only asks dpkg, which takes well under a second.
+# Installs the Debian packages Pregón builds, runs and tests with, and the browser tests' node
+# modules (tests/e2e, npm ci). Quiet and idempotent: when everything is there it only asks
+# dpkg and looks at one file, which takes well under a second.
 set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 PKGS=(
     build-essential pkg-config clang-format
@@ -18,7 +21,29 @@ for p in "${PKGS[@]}"; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# node and npm drive Chromium in the browser tests (tests/e2e): Debian's packages, unless they
+# are installed already some other way (NodeSource's nodejs carries its own npm).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
+# The browser tests' node modules (playwright-core, pinned by the lock file), when missing or
+# older than the lock file: npm ci, which installs exactly the locked versions.
+e2e_modules() {
+    local e2e=$ROOT/tests/e2e mod=$ROOT/tests/e2e/node_modules/playwright-core/package.json
+    [ -f "$mod" ] && ! [ "$e2e/package-lock.json" -nt "$mod" ] && return 0
+    echo "deps: npm ci --prefix tests/e2e"
+    local out
+    if ! out=$(npm ci --no-audit --no-fund --prefix "$e2e" 2>&1); then
+        echo "$out" >&2
+        echo "deps: npm ci failed" >&2
+        return 1
+    fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    e2e_modules
+    exit 0
+fi
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -43,4 +68,5 @@ if ! { $SUDO apt-get update -qq && \
     echo "deps: apt-get failed" >&2
     exit 1
 fi
+e2e_modules
 echo "deps: done"

@@ -444,18 +444,37 @@ def test_send_window_and_daily_cap_wait(s):
 
 
 def test_messaging_tier_waits_and_resumes(s):
-    with Workers(s) as w, AccountSettings(s, messaging_tier="TIER_250"):
-        w.start()
-        used = s.query("SELECT COUNT(*) AS n FROM contact_pace WHERE last_send_at > NOW(3) - "
-                       "INTERVAL 1 DAY")[0]["n"]
-        check(used >= 250, "earlier tests reached more than 250 users today (%d)" % used)
-        cid = make_campaign(s, "Tier", phones("66", 3))
-        s.wait_for("tier reason", lambda: "messaging tier" in (
-            campaign(s, cid)["wait_reason"] or ""), timeout=15)
-        eq(campaign(s, cid)["sent_count"], 0, "nothing over the tier")
-        s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE is_sandbox = 1",
+    # The tier counts the business's unique users of the last 24 h (contact_pace): this test
+    # fills it itself with 250 numbers of a reserved country code (+999) that nothing sends to,
+    # whatever ran before it, and takes them out again.
+    waba = s.query("SELECT waba_id FROM wa_accounts WHERE is_sandbox = 1 ORDER BY id LIMIT 1",
+                   admin=True)[0]["waba_id"]
+    filler = ["+999%010d" % i for i in range(250)]
+    conn = s.db(True)
+    try:
+        with conn.cursor() as c:
+            c.executemany("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES "
+                          "(%s, %s, NOW(3)) ON DUPLICATE KEY UPDATE last_send_at = NOW(3)",
+                          [(waba, p) for p in filler])
+        conn.commit()
+    finally:
+        conn.close()
+    try:
+        with Workers(s) as w, AccountSettings(s, messaging_tier="TIER_250"):
+            w.start()
+            used = s.query("SELECT COUNT(*) AS n FROM contact_pace WHERE waba_id = %s AND "
+                           "last_send_at > NOW(3) - INTERVAL 1 DAY", (waba,))[0]["n"]
+            check(used >= 250, "the tier is used up (%d)" % used)
+            cid = make_campaign(s, "Tier", phones("66", 3))
+            s.wait_for("tier reason", lambda: "messaging tier" in (
+                campaign(s, cid)["wait_reason"] or ""), timeout=15)
+            eq(campaign(s, cid)["sent_count"], 0, "nothing over the tier")
+            s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE "
+                    "is_sandbox = 1", admin=True)
+            wait_status(s, cid, ("completed",), timeout=40)
+    finally:
+        s.query("DELETE FROM contact_pace WHERE waba_id = %s AND phone LIKE '+999%%'", (waba,),
                 admin=True)
-        wait_status(s, cid, ("completed",), timeout=40)
 
 
 def test_pair_rate_across_campaigns(s):
