@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,9 @@
 #include "metrics.h"
 #include "userauth.h"
 
-static volatile sig_atomic_t stopping;
+/* Set by the handler, read by every request thread: a lock-free atomic (sig_atomic_t is only
+ * safe within one thread). */
+static atomic_int stopping;
 
 /* Each process serves REQUEST_THREADS requests at once. POST /webhook runs on any of them
  * in parallel (webhook.c is written for it: concurrent webhooks share one commit); every

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,10 @@
 #include "webhook_apply.h"
 #include "worker.h"
 
-volatile sig_atomic_t worker_sig_stop, worker_sig_hup;
+/* Set by the handlers on whichever thread takes the signal, read by the claimer: lock-free
+ * atomics, which a handler may write and another thread may read (sig_atomic_t is only safe
+ * within one thread; ThreadSanitizer reports it). */
+atomic_int worker_sig_stop, worker_sig_hup;
 
 static void on_stop(int sig)
 {

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "accounts.h"
 #include "cloudapi.h"
@@ -49,7 +50,8 @@ struct camp {
     int have_slots;
     struct cloudapi_prepared prep; /* claimer: the request laid out (send.c) */
     int prep_state;                /* 0 not yet, 1 ready, -1 built one by one */
-    int batch_size, interval_ms, daily_cap, win_start, win_end, ramp_step;
+    int batch_size, interval_ms, daily_cap, win_start, win_end;
+    atomic_int ramp_step; /* the claimer reads it from the database, the recorder judges by it */
     int running, seen, refs;
     /* claimer: this campaign's own timeline (interval, progressive start) */
     long long cap_interval_us;
@@ -164,7 +166,7 @@ struct worker {
     int neasy, *free_idx, nfree;
 };
 
-extern volatile sig_atomic_t worker_sig_stop, worker_sig_hup;
+extern atomic_int worker_sig_stop, worker_sig_hup;
 
 long long now_us(void); /* wall clock, microseconds */
 double now_monotonic(void);

@@ -91,6 +91,8 @@ class Stack:
             "PREGON_WORKERS": str(workers),
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:log_path=" + self.var + "/log/asan",
             "UBSAN_OPTIONS": "print_stacktrace=1:log_path=" + self.var + "/log/ubsan",
+            # make tsan: every data race is a report (and a failed run), not an exit code.
+            "TSAN_OPTIONS": "second_deadlock_stack=1:log_path=" + self.var + "/log/tsan",
         })
         # The first superadmin (scripts/stack.sh -> pregonctl user-init); every request signs
         # in as it unless a test asks for another role or none (request(auth=...)).
@@ -152,7 +154,8 @@ class Stack:
         for name in sorted(os.listdir(logdir)):
             with open(os.path.join(logdir, name), errors="replace") as f:
                 text = f.read()
-            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                           "WARNING: ThreadSanitizer"):
                 if marker in text:
                     found.append(name)
                     break
