@@ -1,5 +1,5 @@
 /* WhatsApp Cloud API: send requests, send answers, error handling, template listings and
-   previews (docs: /work/shared/spec/cloud-api.md). JSON through json-c; no I/O here. */
+   previews (docs: docs/cloud-api.md). JSON through json-c; no I/O here. */
 #ifndef PREGON_CLOUDAPI_H
 #define PREGON_CLOUDAPI_H
 

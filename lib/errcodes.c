@@ -2,7 +2,7 @@
 
 #include <strings.h>
 
-/* Spec §2 (/work/shared/spec/cloud-api.md): Meta's codes, what Pregón does, what to tell. */
+/* Spec §2 (docs/cloud-api.md): Meta's codes, what Pregón does, what to tell. */
 static const struct errcode table[] = {
     {130429, 130429, "throttle", CLOUDAPI_ACT_RETRY_THROTTLE,
      "Se alcanzó el máximo de mensajes por segundo de este número. Pregón reintenta solo y "

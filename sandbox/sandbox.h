@@ -1,6 +1,6 @@
 /* pregon-sandbox: a local stand-in for Meta's WhatsApp Cloud API (Graph API), with webhooks,
  * error injection and recording for tests. See docs/sandbox.md and
- * /work/shared/spec/cloud-api.md (the shapes it must speak). */
+ * docs/cloud-api.md (the shapes it must speak). */
 #ifndef PREGON_SANDBOX_H
 #define PREGON_SANDBOX_H
 
