@@ -1407,6 +1407,19 @@ static int apply_events(struct db *db, const struct ev *evs, size_t n, struct we
     return rc;
 }
 
+int webhook_walk_statuses(json_object *payload, const struct webhook_src *src,
+                          struct webhook_stats *st, size_t *collected)
+{
+    struct batch b;
+    memset(&b, 0, sizeof b);
+    b.st = st; /* no database: the first pass only reads the payload and src */
+    struct ev e = {.payload = payload, .id = 0, .src = *src};
+    int rc = walk(&b, &e, 1);
+    *collected = b.nitems;
+    batch_free(&b);
+    return rc;
+}
+
 /* ---- storing and the sweep ------------------------------------------------------------------- */
 
 static void verified_csv(const struct webhook_src *src, char *out, size_t len)

@@ -86,6 +86,14 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
 int webhook_sweep(struct db *db, const struct account_list *accounts, int older_than_s,
                   int include_failed, struct webhook_stats *st);
 
+/* The applier's first pass over one payload, without a database (tests/fuzz/fuzz_webhook.c
+ * drives it): walks entry[].changes[] exactly as applying does, routes each messages change to
+ * an account of src and collects its statuses. st (zeroed by the caller) counts statuses,
+ * ignored, unrouted and other; *collected is the number of statuses that would be applied.
+ * Returns DB_OK, or DB_ERR when out of memory. */
+int webhook_walk_statuses(json_object *payload, const struct webhook_src *src,
+                          struct webhook_stats *st, size_t *collected);
+
 /* Applies the statuses that arrived before their wamid was recorded, for recipients of
  * campaign_id (0: any). Runs inside the caller's transaction (the worker calls it right
  * after recording a batch's wamids), so the statuses and the send are committed together.
