@@ -151,6 +151,7 @@ install: $(BINS) $(WWW_GEN)
 
 # The copying alone, for binaries built already (the tests install a sanitizer build as is).
 install-files:
+	@test -f www/js/errcodes.js || { echo "www/js/errcodes.js is missing: run make first"; exit 1; }
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/scripts \
 	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/pregon
 	install -m 755 $(BUILD)/bin/pregon-fcgi $(BUILD)/bin/pregon-worker $(BUILD)/bin/pregonctl \

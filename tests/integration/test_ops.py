@@ -18,7 +18,8 @@ def test_make_install_lays_out_everything(s):
                             "BUILD=" + s.build], cwd=ROOT, capture_output=True, text=True)
         eq(r.returncode, 0, "make install: " + r.stderr[-2000:])
         for path in ("usr/bin/pregon-fcgi", "usr/bin/pregon-worker", "usr/bin/pregonctl",
-                     "usr/share/pregon/www/index.html", "usr/share/pregon/sql/001_core.sql",
+                     "usr/share/pregon/www/index.html", "usr/share/pregon/www/js/errcodes.js",
+                     "usr/share/pregon/sql/001_core.sql",
                      "usr/share/pregon/scripts/migrate.sh", "usr/share/pregon/nginx/pregon.conf",
                      "usr/share/pregon/deploy/systemd/pregon-fcgi.service",
                      "usr/share/pregon/deploy/logrotate/pregon",
