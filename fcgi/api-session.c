@@ -252,33 +252,19 @@ void api_me_password(struct request *req)
         http_error(req, 403, "wrong_password", "the current password is wrong", "current_password");
         goto out;
     }
-    char h[USERAUTH_HASH_MAX];
-    int urc = users_password_new(npw, nlen, req->user_email, h, &why);
-    if (urc == USERS_WEAK) {
+    const struct users_actor who = {req->user, req->remote_addr};
+    switch (
+        users_password_change(req->app->db, &who, req->user_id, req->user_email, npw, nlen, &why)) {
+    case USERS_OK:
+        break;
+    case USERS_WEAK:
         http_error(req, 422, "weak_password", why, "new_password");
         goto out;
-    }
-    if (urc != USERS_OK) {
+    case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);
         goto out;
-    }
-    struct db *db = req->app->db;
-    int rc = db_begin(db);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "UPDATE users SET password_hash = ?, password_changed_at = NOW(3) "
-                     "WHERE id = ?",
-                     DB_ARGS(DB_STR(h), DB_INT(req->user_id)), NULL);
-    if (rc == DB_OK)
-        rc = auth_sessions_revoke_user(req, req->user_id, "password_change");
-    if (rc == DB_OK)
-        rc = audit_write(req, "user.password_change", "user", req->user_id, 0, NULL);
-    if (rc == DB_OK)
-        rc = db_commit(db);
-    sodium_memzero(h, sizeof h);
-    if (rc != DB_OK) {
-        db_rollback(db);
-        log_error("password change: %s", db_error(db));
+    default:
+        log_error("password change: %s", db_error(req->app->db));
         http_error(req, 503, "database_unavailable", "try again", NULL);
         goto out;
     }

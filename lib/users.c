@@ -71,6 +71,52 @@ int users_sessions_revoke(struct db *db, long long id, const char *reason)
                    DB_ARGS(DB_STR(reason), DB_INT(id)), NULL);
 }
 
+/* The one statement sequence that gives a user a new password hash: the hash, every session
+ * ended (reason), failed sign-ins forgotten when asked, the audit row; one transaction. */
+static int password_store(struct db *db, const struct users_actor *who, long long id,
+                          const char *email, const char *hash, int enable, const char *reason,
+                          int forget_failures, const char *action, int detail_email)
+{
+    int rc = db_begin(db);
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "UPDATE users SET password_hash = ?, password_changed_at = NOW(3), "
+                     "disabled_at = IF(?, NULL, disabled_at) WHERE id = ?",
+                     DB_ARGS(DB_STR(hash), DB_INT(enable != 0), DB_INT(id)), NULL);
+    if (rc == DB_OK)
+        rc = users_sessions_revoke(db, id, reason);
+    if (rc == DB_OK && forget_failures)
+        rc =
+            db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), NULL);
+    if (rc == DB_OK) {
+        json_object *d = NULL;
+        if (detail_email) {
+            d = json_object_new_object();
+            json_object_object_add(d, "email", json_object_new_string(email));
+        }
+        rc = audit_log_write(db, who->actor, who->address, action, "user", id, 0, d);
+    }
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        return USERS_DB;
+    }
+    return USERS_OK;
+}
+
+int users_password_change(struct db *db, const struct users_actor *who, long long id,
+                          const char *email, const char *pw, size_t len, const char **why)
+{
+    char h[USERAUTH_HASH_MAX];
+    int urc = users_password_new(pw, len, email, h, why);
+    if (urc != USERS_OK)
+        return urc;
+    urc = password_store(db, who, id, email, h, 0, "password_change", 0, "user.password_change", 0);
+    sodium_memzero(h, sizeof h);
+    return urc;
+}
+
 int users_password_reset(struct db *db, const struct users_actor *who, long long id, const char *pw,
                          size_t len, int enable, const char **why)
 {
@@ -89,30 +135,8 @@ int users_password_reset(struct db *db, const struct users_actor *who, long long
     int urc = users_password_new(pw, len, email, h, why);
     if (urc != USERS_OK)
         return urc;
-    int rc = db_begin(db);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "UPDATE users SET password_hash = ?, password_changed_at = NOW(3), "
-                     "disabled_at = IF(?, NULL, disabled_at) WHERE id = ?",
-                     DB_ARGS(DB_STR(h), DB_INT(enable != 0), DB_INT(id)), NULL);
+    urc = password_store(db, who, id, email, h, enable, "password_reset", 1,
+                         enable ? "user.password_reset_enable" : "user.password_reset", 1);
     sodium_memzero(h, sizeof h);
-    if (rc == DB_OK)
-        rc = users_sessions_revoke(db, id, "password_reset");
-    if (rc == DB_OK)
-        rc =
-            db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), NULL);
-    if (rc == DB_OK) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "email", json_object_new_string(email));
-        rc = audit_log_write(db, who->actor, who->address,
-                             enable ? "user.password_reset_enable" : "user.password_reset", "user",
-                             id, 0, d);
-    }
-    if (rc == DB_OK)
-        rc = db_commit(db);
-    if (rc != DB_OK) {
-        db_rollback(db);
-        return USERS_DB;
-    }
-    return USERS_OK;
+    return urc;
 }

@@ -47,6 +47,12 @@ int users_create(struct db *db, const struct users_actor *who, const char *email
 int users_password_reset(struct db *db, const struct users_actor *who, long long id, const char *pw,
                          size_t len, int enable, const char **why);
 
+/* A user changes their own password (they proved the current one already): ends every session
+ * of theirs (the caller starts a new one for this client) and audits "user.password_change".
+ * email: theirs, for the policy. Returns USERS_OK, USERS_WEAK, USERS_NOMEM or USERS_DB. */
+int users_password_change(struct db *db, const struct users_actor *who, long long id,
+                          const char *email, const char *pw, size_t len, const char **why);
+
 /* The id of the user with this normalized e-mail address: USERS_OK, USERS_NOT_FOUND or
  * USERS_DB. */
 int users_find_email(struct db *db, const char *email, long long *id);
