@@ -25,8 +25,9 @@ ALTER TABLE opt_out_keywords
     ADD COLUMN IF NOT EXISTS action ENUM('stop','resume') NOT NULL DEFAULT 'stop' AFTER kind,
     ADD COLUMN IF NOT EXISTS created_by VARCHAR(254) NULL AFTER action;
 
--- The seeds' words for "stop" (docs/optouts.md): whole messages, and the phrases people write
--- inside longer answers ("no quiero recibir más"). Operators edit them in the panel.
+-- The seeds' words for "stop" (docs/api.md, "Opt-out words and phrases"): whole messages,
+-- and the phrases people write inside longer answers ("no quiero recibir más"). Operators
+-- edit them in the panel.
 INSERT IGNORE INTO opt_out_keywords (keyword, kind, action) VALUES
     ('STOP', 'keyword', 'stop'), ('BAJA', 'keyword', 'stop'), ('ALTO', 'keyword', 'stop'),
     ('CANCELAR', 'keyword', 'stop'), ('NO', 'keyword', 'stop'), ('NO MAS', 'keyword', 'stop'),
