@@ -896,6 +896,29 @@ static int apply_statuses(struct batch *b)
 
 /* ---- inbound messages -------------------------------------------------------------------- */
 
+/* A "user_changed_number" system message: the person now has the number in system.wa_id.
+ * Their opt-out follows them to it (and their user id, when they have one). */
+static int number_changed(struct batch *b, json_object *m, const char *old_phone, long long account)
+{
+    json_object *sys = jget(m, "system", json_type_object);
+    const char *st = jstr(sys, "type"), *wa = jstr(sys, "wa_id");
+    const char *uid = jstr(m, "from_user_id");
+    char phone[E164_MAX + 1], detail[64];
+    int blocked;
+    if (!st || strcmp(st, "user_changed_number") != 0 || !wa ||
+        identity_from_wa(wa, phone) != E164_OK || strcmp(phone, old_phone) == 0)
+        return DB_OK;
+    int rc = DB_OK;
+    if (identity_user_id_ok(uid))
+        rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+    if (rc == DB_OK)
+        rc = person_is_blocked(b->db, old_phone, &blocked);
+    if (rc != DB_OK || !blocked)
+        return rc;
+    snprintf(detail, sizeof detail, "number changed from %s", old_phone);
+    return optout_add(b, phone, "number_change", detail, 0);
+}
+
 /* What an inbound text or button asks for under the batch's keyword rules; *matched is the
  * text that decided (the payload before the text). A stop anywhere wins over a resume. */
 static enum optout_action inbound_action(struct batch *b, const char *payload, const char *text,
@@ -1041,6 +1064,8 @@ static int apply_message(struct batch *b, json_object *m, long long account, lon
     }
     if (action == OPTOUT_RESUME && phone[0])
         return optout_lift(b, phone, source, matched);
+    if (strcmp(type, "system") == 0 && phone[0])
+        return number_changed(b, m, phone, account);
     return DB_OK;
 }
 

@@ -180,6 +180,25 @@ def test_user_id_only_payloads_block_the_person(s):
     _no_apply_errors(s)
 
 
+def test_changed_number_keeps_the_optout(s):
+    """A user_changed_number system message: the opt-out follows the person to the new number
+    (WhatsApp's form of it, canonical), and their user id moves with them."""
+    old, new, u = "5215512347001", "5215512347002", _uniq()
+    _text(s, "BAJA", frm=old)
+    check(_optout(s, "+525512347001"), "old number blocked")
+    m = {"from": old, "from_user_id": "MX.c" + u, "id": "wamid.IN" + _uniq(),
+         "timestamp": str(int(time.time())), "type": "system",
+         "system": {"body": "User changed from %s to %s" % (old, new), "wa_id": new,
+                    "type": "user_changed_number"}}
+    eq(s.post_webhook(_envelope({"messages": [m]})).status, 200, "system message")
+    o = _optout(s, "+525512347002")
+    check(o, "the new number is blocked too")
+    eq(o["source"], "number_change", "source")
+    eq(s.query("SELECT phone FROM person_user_ids WHERE user_id = %s", ("MX.c" + u,))[0]["phone"],
+       "+525512347002", "the user id follows")
+    _no_apply_errors(s)
+
+
 def test_resume_does_not_lift_an_operator_optout(s):
     """An operator's opt-out is lifted only by an operator; WhatsApp's resume (a preference or
     a resume keyword) lifts only opt-outs that came from WhatsApp. Every block, lift and refused

@@ -518,6 +518,7 @@ export default {
   'optsrc.error_131050': 'Meta (131050)',
   'optsrc.api': 'panel or API',
   'optsrc.import': 'import',
+  'optsrc.number_change': 'number change (WhatsApp)',
   'optkw.tab': 'Opt-out words',
   'optkw.keyword': 'Word or phrase',
   'optkw.kind': 'Matched as',

@@ -518,6 +518,7 @@ export default {
   'optsrc.error_131050': 'Meta (131050)',
   'optsrc.api': 'panel o API',
   'optsrc.import': 'importación',
+  'optsrc.number_change': 'cambio de número (WhatsApp)',
   'optkw.tab': 'Palabras de baja',
   'optkw.keyword': 'Palabra o frase',
   'optkw.kind': 'Cómo se busca',
