@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "audit.h"
 #include "db.h"
 #include "e164.h"
 #include "log.h"
@@ -52,8 +51,6 @@ static json_object *optout_json(const struct db_rows *r, size_t i)
     return o;
 }
 
-#define OPTOUT_COLUMNS "phone, source, detail, campaign_id, " TS("created_at") ", operator_lock"
-
 void api_optouts_list(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -68,12 +65,7 @@ void api_optouts_list(struct request *req)
     if (phone && api_phone(req, phone, "phone", e164) < 0)
         goto out;
     struct db_rows r;
-    if (db_query(req->app->db,
-                 "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE (? IS NULL OR phone = ?) AND "
-                 "phone > ? AND (? IS NULL OR source = ?) ORDER BY phone LIMIT ?",
-                 DB_ARGS(DB_STR(phone ? e164 : NULL), DB_STR(phone ? e164 : NULL),
-                         DB_STR(after ? after : ""), DB_STR(source), DB_STR(source), DB_INT(limit)),
-                 &r) != DB_OK) {
+    if (person_optouts_rows(req->app->db, phone ? e164 : NULL, after, source, limit, &r) != DB_OK) {
         http_db_error(req, "list the opt-outs");
         goto out;
     }
@@ -134,9 +126,7 @@ void api_optouts_create(struct request *req)
         goto out;
     }
     struct db_rows r;
-    if (db_query(db, "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE phone = ?",
-                 DB_ARGS(DB_STR(e164)), &r) != DB_OK ||
-        r.nrows == 0) {
+    if (person_optouts_rows(db, e164, NULL, NULL, 1, &r) != DB_OK || r.nrows == 0) {
         http_db_error(req, "read the opt-out");
         goto out;
     }

@@ -74,6 +74,19 @@ int person_blocked_many(struct db *db, const char *const *phones, size_t n, unsi
     return DB_OK;
 }
 
+int person_optouts_rows(struct db *db, const char *phone, const char *after, const char *source,
+                        long long limit, struct db_rows *r)
+{
+    return db_query(db,
+                    "SELECT phone, source, detail, campaign_id, "
+                    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), operator_lock "
+                    "FROM opt_outs WHERE (? IS NULL OR phone = ?) AND phone > ? AND "
+                    "(? IS NULL OR source = ?) ORDER BY phone LIMIT ?",
+                    DB_ARGS(DB_STR(phone), DB_STR(phone), DB_STR(after ? after : ""),
+                            DB_STR(source), DB_STR(source), DB_INT(limit)),
+                    r);
+}
+
 int person_blocked_pending(struct db *db, long long campaign_id, long long *n)
 {
     struct db_rows r;

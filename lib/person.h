@@ -49,6 +49,12 @@ int person_blocked_pending(struct db *db, long long campaign_id, long long *n);
 /* Adds every blocked phone to set (phoneset_key form), for uploads of many rows. db_rc. */
 int person_blocked_set(struct db *db, struct phoneset *set);
 
+/* The opt-out list for reading, in phone order: phone (NULL: all), after (a phone cursor, NULL
+ * from the start), source (NULL: any), at most limit rows. Columns: phone, source, detail,
+ * campaign_id, created_at (ISO 8601, the session is UTC), operator_lock. db_rc. */
+int person_optouts_rows(struct db *db, const char *phone, const char *after, const char *source,
+                        long long limit, struct db_rows *r);
+
 enum person_change {
     PERSON_UNCHANGED = 0, /* already so */
     PERSON_CHANGED = 1,   /* blocked, lifted, or locked by an operator */
