@@ -12,6 +12,12 @@
 -- only an operator does (lib/person.c, person_lift).
 ALTER TABLE opt_outs ADD COLUMN IF NOT EXISTS operator_lock TINYINT(1) NOT NULL DEFAULT 0 AFTER campaign_id;
 UPDATE opt_outs SET operator_lock = 1 WHERE source IN ('api', 'import') AND operator_lock = 0;
+-- The API also let operators record sources 'keyword' and 'button': the latest opt-out event
+-- of such a number names a user, not the webhook or the worker.
+UPDATE opt_outs o SET operator_lock = 1 WHERE operator_lock = 0 AND EXISTS
+    (SELECT 1 FROM opt_out_events e WHERE e.id =
+        (SELECT MAX(l.id) FROM opt_out_events l WHERE l.phone = o.phone AND l.action = 'opt_out')
+     AND e.actor IS NOT NULL AND e.actor NOT IN ('webhook', 'worker'));
 
 -- lock: an operator confirmed an opt-out that came from WhatsApp; lift_refused: WhatsApp asked
 -- to lift one an operator holds (nothing changed).

@@ -348,6 +348,14 @@ def test_migration_rewrites_and_merges_old_forms(s):
     # a person twice: the old keyword opt-out is earlier, the operator's is canonical
     q("INSERT INTO opt_outs (phone, source, operator_lock, created_at) VALUES "
       "('+5215512340001', 'keyword', 0, '2024-01-01'), ('+525512340001', 'api', 1, '2025-01-01')")
+    # the old API let an operator record source 'keyword': its event names the user
+    q("INSERT INTO opt_outs (phone, source) VALUES ('+5493875619001', 'keyword'), "
+      "('+5493875619002', 'keyword')")
+    q("INSERT INTO opt_out_events (phone, action, source, actor) VALUES "
+      "('+5493875619001', 'opt_out', 'keyword', 'ana@example.test'), "
+      "('+5493875619002', 'opt_out', 'keyword', 'ana@example.test'), "
+      "('+5493875619002', 'lift', 'api', 'ana@example.test'), "
+      "('+5493875619002', 'opt_out', 'keyword', 'webhook')")
     # contacts: the old form came first (lower id)
     q("INSERT INTO contacts (phone, name, attributes, consent_at, consent_source) VALUES "
       "('+5215512340002', 'Ana', '{\"curso\": \"Robótica\", \"nivel\": 1}', '2025-02-01', "
@@ -375,6 +383,10 @@ def test_migration_rewrites_and_merges_old_forms(s):
     eq(len(o), 1, "one opt-out per person")
     eq((o[0]["phone"], o[0]["source"], o[0]["operator_lock"], str(o[0]["created_at"])[:10]),
        ("+525512340001", "keyword", 1, "2024-01-01"), "the earliest, locked")
+    eq([(r["phone"], r["operator_lock"]) for r in q(
+        "SELECT phone, operator_lock FROM opt_outs WHERE phone LIKE '+54938756190%%' "
+        "ORDER BY phone")], [("+5493875619001", 1), ("+5493875619002", 0)],
+       "locked when the latest opt-out was an operator's")
     c = q("SELECT * FROM contacts WHERE phone LIKE '%%5512340002'")
     eq(len(c), 1, "one contact per person")
     eq((c[0]["id"], c[0]["phone"], c[0]["name"]), (old_id, "+525512340002", "Ana"), "merged")
@@ -415,6 +427,7 @@ def test_migration_rewrites_and_merges_old_forms(s):
           "VALUES (%s, %s, %s, %s, %s, %s)", (r["phone"], r["source"], r["detail"],
                                               r["campaign_id"], r["operator_lock"],
                                               r["created_at"]))
+    q("DELETE FROM opt_outs WHERE phone LIKE '+54938756190%%'")
     q("DELETE FROM contacts WHERE id = %s", (old_id,))
     q("DELETE FROM user_preferences WHERE phone LIKE '+52551234000%%'")
     q("DELETE FROM contact_pace WHERE waba_id = 'w110'")
