@@ -21,6 +21,7 @@
 #include "log.h"
 #include "msgstatus.h"
 #include "parammap.h"
+#include "person.h"
 
 #define JSON_LIMIT (256 * 1024)
 
@@ -1034,8 +1035,8 @@ void api_campaigns_clone(struct request *req)
             db,
             "INSERT INTO recipients (campaign_id, phone, contact_id, vars) SELECT ?, "
             "r.phone, r.contact_id, r.vars FROM recipients r WHERE r.campaign_id = ? "
-            "AND (? = 0 OR r.status IN ('failed', 'unknown')) AND NOT EXISTS "
-            "(SELECT 1 FROM opt_outs o WHERE o.phone = r.phone)",
+            "AND (? = 0 OR r.status IN ('failed', 'unknown')) AND NOT " PERSON_BLOCKED_SQL(
+                "r.phone"),
             DB_ARGS(DB_INT(nid), DB_INT(req->ids[0]), DB_INT(strcmp(mode, "failed") == 0)), &r2);
         copied = (long long)r2.affected;
         json_object *def = json_object_new_object();
@@ -1314,7 +1315,7 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
                  "UPDATE recipients SET status = 'pending', attempts = 0, next_attempt_at = "
                  "NOW(3), claim_token = NULL, claimed_by = NULL, lease_until = NULL WHERE "
                  "campaign_id = ? AND status = 'failed' AND COALESCE(last_error_code, 0) IN (%s) "
-                 "AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = recipients.phone)",
+                 "AND NOT " PERSON_BLOCKED_SQL("recipients.phone"),
                  in_list);
         if (db_exec(db, sql, args, na, &res) != DB_OK) {
             json_object_put(kept);
@@ -1326,8 +1327,8 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
         if (db_exec(db,
                     "UPDATE recipients SET status = 'pending', attempts = 0, next_attempt_at = "
                     "NOW(3), claim_token = NULL, claimed_by = NULL, lease_until = NULL WHERE "
-                    "campaign_id = ? AND status = 'unknown' AND NOT EXISTS (SELECT 1 FROM "
-                    "opt_outs o WHERE o.phone = recipients.phone)",
+                    "campaign_id = ? AND status = 'unknown' AND NOT " PERSON_BLOCKED_SQL(
+                        "recipients.phone"),
                     DB_ARGS(DB_INT(c->id)), &res) != DB_OK) {
             json_object_put(kept);
             return -1;
@@ -1403,13 +1404,8 @@ void api_campaigns_preflight(struct request *req)
     /* Recipients after dedupe (one row per number) and opt-outs (now). */
     struct db_rows r;
     long long opted = 0;
-    if (db_query(db,
-                 "SELECT COUNT(*) FROM opt_outs o STRAIGHT_JOIN recipients r ON r.campaign_id = ? "
-                 "AND r.phone = o.phone WHERE r.status = 'pending'",
-                 DB_ARGS(DB_INT(c.id)), &r) == DB_OK) {
-        opted = db_int(&r, 0, 0, 0);
-        db_rows_free(&r);
-    }
+    if (person_blocked_pending(db, c.id, &opted) != DB_OK)
+        opted = 0;
     long long sendable_n = c.pending - opted;
     json_object *rc = json_object_new_object();
     json_object_object_add(rc, "total", json_object_new_int64(c.total));
@@ -1686,13 +1682,11 @@ void api_campaigns_test(struct request *req)
         int vs;
         vars = recipient_vars(req, &c, to, &vs); /* the recipient's own values when it is one */
     }
-    struct db_rows r;
-    if (db_query(db, "SELECT 1 FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(to)), &r) != DB_OK) {
+    int opted;
+    if (person_is_blocked(db, to, &opted) != DB_OK) {
         http_db_error(req, "read the opt-outs");
         goto out;
     }
-    size_t opted = r.nrows;
-    db_rows_free(&r);
     if (opted) {
         http_errorf(req, 409, "opted_out", "phone", "%s opted out: no message may be sent to it",
                     to);

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "app.h"
-#include "audit.h"
 #include "db.h"
 #include "e164.h"
 #include "log.h"
+#include "person.h"
 
 /* The country numbers without a country code are read in: the only account's, else AR. */
 void app_default_country(struct db *db, char out[3])
@@ -46,10 +46,10 @@ static json_object *optout_json(const struct db_rows *r, size_t i)
     json_object_object_add(o, "campaign_id",
                            db_val(r, i, 3) ? json_object_new_int64(db_int(r, i, 3, 0)) : NULL);
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 4)));
+    /* recorded or confirmed by an operator: only an operator lifts it */
+    json_object_object_add(o, "operator_lock", json_object_new_boolean(db_int(r, i, 5, 0) != 0));
     return o;
 }
-
-#define OPTOUT_COLUMNS "phone, source, detail, campaign_id, " TS("created_at")
 
 void api_optouts_list(struct request *req)
 {
@@ -65,12 +65,7 @@ void api_optouts_list(struct request *req)
     if (phone && api_phone(req, phone, "phone", e164) < 0)
         goto out;
     struct db_rows r;
-    if (db_query(req->app->db,
-                 "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE (? IS NULL OR phone = ?) AND "
-                 "phone > ? AND (? IS NULL OR source = ?) ORDER BY phone LIMIT ?",
-                 DB_ARGS(DB_STR(phone ? e164 : NULL), DB_STR(phone ? e164 : NULL),
-                         DB_STR(after ? after : ""), DB_STR(source), DB_STR(source), DB_INT(limit)),
-                 &r) != DB_OK) {
+    if (person_optouts_rows(req->app->db, phone ? e164 : NULL, after, source, limit, &r) != DB_OK) {
         http_db_error(req, "list the opt-outs");
         goto out;
     }
@@ -114,39 +109,24 @@ void api_optouts_create(struct request *req)
         http_error(req, 400, "invalid_field", "source is api, import, keyword or button", "source");
         goto out;
     }
-    struct db_res res;
-    if (db_begin(db) != DB_OK ||
-        db_exec(db, "INSERT IGNORE INTO opt_outs (phone, source, detail) VALUES (?, ?, ?)",
-                DB_ARGS(DB_STR(e164), DB_STR(source), DB_STR(detail)), &res) != DB_OK) {
+    /* the block, its event and its audit row together (lib/person.h) */
+    const struct person_actor who = {req->user, req->remote_addr, 1};
+    int existed;
+    enum person_change ch;
+    if (db_begin(db) != DB_OK || person_is_blocked(db, e164, &existed) != DB_OK ||
+        person_block(db, e164, source, detail, 0, &who, &ch) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "store the opt-out");
         goto out;
     }
-    int created = res.affected == 1;
-    if (created) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "phone", json_object_new_string(e164));
-        json_object_object_add(d, "source", json_object_new_string(source));
-        if (db_exec(db,
-                    "INSERT INTO opt_out_events (phone, action, source, detail, actor) VALUES "
-                    "(?, 'opt_out', ?, ?, ?)",
-                    DB_ARGS(DB_STR(e164), DB_STR(source), DB_STR(detail), DB_STR(req->user)),
-                    NULL) != DB_OK ||
-            audit_write(req, "optout.create", "opt_out", 0, 0, d) != DB_OK) {
-            db_rollback(db);
-            http_db_error(req, "store the opt-out");
-            goto out;
-        }
-    }
+    int created = !existed && ch == PERSON_CHANGED;
     if (db_commit(db) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "store the opt-out");
         goto out;
     }
     struct db_rows r;
-    if (db_query(db, "SELECT " OPTOUT_COLUMNS " FROM opt_outs WHERE phone = ?",
-                 DB_ARGS(DB_STR(e164)), &r) != DB_OK ||
-        r.nrows == 0) {
+    if (person_optouts_rows(db, e164, NULL, NULL, 1, &r) != DB_OK || r.nrows == 0) {
         http_db_error(req, "read the opt-out");
         goto out;
     }
@@ -177,25 +157,20 @@ void api_optouts_delete(struct request *req)
         http_error(req, 400, "invalid_parameter", "detail has at most 500 characters", "detail");
         goto out;
     }
-    struct db_res res;
-    if (db_begin(db) != DB_OK ||
-        db_exec(db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(e164)), &res) != DB_OK) {
+    /* an operator lifts any opt-out, also one WhatsApp recorded (lib/person.h) */
+    const struct person_actor who = {req->user, req->remote_addr, 1};
+    enum person_change ch;
+    if (db_begin(db) != DB_OK || person_lift(db, e164, "api", detail, &who, &ch) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "lift the opt-out");
         goto out;
     }
-    if (res.affected == 0) {
+    if (ch != PERSON_CHANGED) {
         db_rollback(db);
         http_error(req, 404, "not_found", "that number has not opted out", "phone");
         goto out;
     }
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "phone", json_object_new_string(e164));
-    if (db_exec(db,
-                "INSERT INTO opt_out_events (phone, action, source, detail, actor) VALUES (?, "
-                "'lift', 'api', ?, ?)",
-                DB_ARGS(DB_STR(e164), DB_STR(detail), DB_STR(req->user)), NULL) != DB_OK ||
-        audit_write(req, "optout.lift", "opt_out", 0, 0, d) != DB_OK || db_commit(db) != DB_OK) {
+    if (db_commit(db) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "lift the opt-out");
         goto out;

@@ -26,6 +26,7 @@
 #include "db.h"
 #include "e164.h"
 #include "log.h"
+#include "person.h"
 #include "phoneset.h"
 #include "msgstatus.h"
 #include "parammap.h"
@@ -767,16 +768,8 @@ static int load_campaign(struct upload *u)
         u->needs[k].fallback = fbs[k];
         u->needs[k].idx = -1;
     }
-    if (db_query(u->db, "SELECT phone FROM opt_outs", DB_NOARGS, &rows) != DB_OK)
+    if (person_blocked_set(u->db, &u->optouts) != DB_OK)
         return fail(u, 500, "database_error", NULL, "could not read the opt-outs");
-    for (size_t i = 0; i < rows.nrows; i++) {
-        const char *ph = db_val(&rows, i, 0);
-        if (ph && ph[0] == '+' && phoneset_add(&u->optouts, phoneset_key(ph)) < 0) {
-            db_rows_free(&rows);
-            return fail(u, 500, "internal", NULL, "out of memory");
-        }
-    }
-    db_rows_free(&rows);
     return 0;
 }
 

@@ -113,6 +113,10 @@ void app_default_country(struct db *db, char out[3]);
 void api_optouts_list(struct request *req);
 void api_optouts_create(struct request *req);
 void api_optouts_delete(struct request *req);
+/* api-optout-keywords.c */
+void api_optout_keywords_list(struct request *req);
+void api_optout_keywords_create(struct request *req);
+void api_optout_keywords_delete(struct request *req);
 /* api-stats.c */
 void api_campaigns_log(struct request *req);
 void api_campaigns_log_csv(struct request *req);

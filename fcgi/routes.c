@@ -55,6 +55,9 @@ const struct route app_routes[] = {
     {"GET", "/api/opt-outs", ROLE_VIEWER, api_optouts_list},
     {"POST", "/api/opt-outs", ROLE_ADMIN, api_optouts_create},
     {"DELETE", "/api/opt-outs", ROLE_ADMIN, api_optouts_delete},
+    {"GET", "/api/optout-keywords", ROLE_VIEWER, api_optout_keywords_list},
+    {"POST", "/api/optout-keywords", ROLE_ADMIN, api_optout_keywords_create},
+    {"DELETE", "/api/optout-keywords", ROLE_ADMIN, api_optout_keywords_delete},
     {"GET", "/api/audit", ROLE_SUPERADMIN, api_audit_list},
     /* accounts and sessions (docs/security.md) */
     {"POST", "/api/session", ROLE_ANONYMOUS, api_session_login},

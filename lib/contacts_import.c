@@ -12,6 +12,7 @@
 #include "db.h"
 #include "e164.h"
 #include "log.h"
+#include "person.h"
 #include "phoneset.h"
 
 #define BATCH        500
@@ -97,8 +98,7 @@ static int cflush(struct contacts_import *u)
     if (!skip)
         return cfail(u, 500, "internal", NULL, "out of memory");
     int len = snprintf(sql, sizeof sql,
-                       "SELECT phone, consent_at IS NOT NULL, (SELECT 1 FROM opt_outs o WHERE "
-                       "o.phone = contacts.phone) FROM contacts WHERE phone IN (");
+                       "SELECT phone, consent_at IS NOT NULL FROM contacts WHERE phone IN (");
     for (size_t i = 0; i < n; i++) {
         len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
         args[i] = DB_STR(u->batch[i].phone);
@@ -116,21 +116,23 @@ static int cflush(struct contacts_import *u)
                     u->batch[i].consent = 2; /* on record already */
             }
     db_rows_free(&r);
-    len = snprintf(sql, sizeof sql, "SELECT phone FROM opt_outs WHERE phone IN (");
-    for (size_t i = 0; i < n; i++)
-        len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
-    snprintf(sql + len, sizeof sql - (size_t)len, ")");
-    if (db_query(u->db, sql, args, n, &r) != DB_OK) {
+    const char **phones = calloc(n, sizeof *phones);
+    unsigned char *blocked = calloc(n, 1);
+    for (size_t i = 0; phones && i < n; i++)
+        phones[i] = u->batch[i].phone;
+    int brc = phones && blocked ? person_blocked_many(u->db, phones, n, blocked) : DB_ERR;
+    free(phones);
+    if (brc != DB_OK) {
+        free(blocked);
         free(skip);
         return cfail(u, 500, "database_error", NULL, "could not read the opt-outs");
     }
-    for (size_t k = 0; k < r.nrows; k++)
-        for (size_t i = 0; i < n; i++)
-            if (!skip[i] && !strcmp(db_val(&r, k, 0), u->batch[i].phone)) {
-                creject(u, u->batch[i].line, "opted_out", "the number opted out");
-                skip[i] = 1;
-            }
-    db_rows_free(&r);
+    for (size_t i = 0; i < n; i++)
+        if (!skip[i] && blocked[i]) {
+            creject(u, u->batch[i].line, "opted_out", "the number opted out");
+            skip[i] = 1;
+        }
+    free(blocked);
     size_t na = 0, nin = 0, nnew = 0;
     len = snprintf(sql, sizeof sql,
                    "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, "

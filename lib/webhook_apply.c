@@ -12,15 +12,16 @@
 #include "db.h"
 #include "jsonparse.h"
 #include "log.h"
+#include "identity.h"
 #include "msgstatus.h"
 #include "optout.h"
 #include "pace.h"
+#include "person.h"
 
-#define CHUNK          64 /* rows per multi-row statement */
-#define SWEEP_EVENTS   64 /* stored events per sweep transaction */
-#define MAX_ATTEMPTS   5  /* failed applies before only an explicit sweep retries */
-#define RETRY_24H_S    86400
-#define KEYWORDS_TTL_S 30
+#define CHUNK        64 /* rows per multi-row statement */
+#define SWEEP_EVENTS 64 /* stored events per sweep transaction */
+#define MAX_ATTEMPTS 5  /* failed applies before only an explicit sweep retries */
+#define RETRY_24H_S  86400
 
 /* The worker's window and parameter-error threshold (webhook_apply_set_policy). */
 static int policy_window = 50, policy_param_pause = 3;
@@ -103,24 +104,6 @@ static long long event_time(json_object *o)
     return t;
 }
 
-/* "+<digits>" from a wa_id (digits with country code, no plus). -1 when it is not one. */
-static int wa_phone(const char *wa_id, char out[17])
-{
-    size_t n = 0;
-    if (!wa_id)
-        return -1;
-    out[n++] = '+';
-    for (const char *p = wa_id; *p; p++) {
-        if (*p == '+' && p == wa_id)
-            continue;
-        if (*p < '0' || *p > '9' || n >= 16)
-            return -1;
-        out[n++] = *p;
-    }
-    out[n] = '\0';
-    return n >= 8 ? 0 : -1;
-}
-
 /* Copies s into out cut to fit (on a UTF-8 boundary). */
 static const char *cut(const char *s, char *out, size_t outlen)
 {
@@ -166,42 +149,6 @@ static int campaign_account(struct db *db, long long cid, long long *account)
     return DB_OK;
 }
 
-/* Per thread: the FastCGI app's applier thread, the worker's recorder, pregonctl. */
-static _Thread_local char **kw_list;
-static _Thread_local size_t kw_n;
-static _Thread_local time_t kw_loaded;
-
-static void keywords_get(struct db *db, const char *const **list, size_t *n)
-{
-    time_t now = time(NULL);
-    if (!kw_loaded || now - kw_loaded >= KEYWORDS_TTL_S) {
-        struct db_rows r;
-        if (db_query(db, "SELECT keyword FROM opt_out_keywords", DB_NOARGS, &r) == DB_OK) {
-            char **v = calloc(r.nrows + 1, sizeof *v);
-            size_t m = 0;
-            for (size_t i = 0; v && i < r.nrows; i++)
-                if (db_val(&r, i, 0) && (v[m] = strdup(db_val(&r, i, 0))) != NULL)
-                    m++;
-            db_rows_free(&r);
-            if (v) {
-                for (size_t i = 0; i < kw_n; i++)
-                    free(kw_list[i]);
-                free(kw_list);
-                kw_list = v;
-                kw_n = m;
-                kw_loaded = now;
-            }
-        } else if (!kw_loaded) {
-            log_warn("opt-out keywords unreadable (%s); using the defaults", db_error(db));
-            *list = optout_default_keywords;
-            *n = optout_default_nkeywords;
-            return;
-        }
-    }
-    *list = (const char *const *)kw_list;
-    *n = kw_n;
-}
-
 /* ---- one batch of payloads -------------------------------------------------------------- */
 
 struct st_item {
@@ -245,6 +192,8 @@ struct batch {
     size_t nrecs, caprecs;
     struct camp *camps;
     size_t ncamps, capcamps;
+    struct person_rules rules; /* opt-out keywords and phrases, read once per batch */
+    int rules_loaded;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -267,6 +216,7 @@ static void batch_free(struct batch *b)
     free(b->items);
     free(b->recs);
     free(b->camps);
+    person_rules_free(&b->rules);
     memset(b, 0, sizeof *b);
 }
 
@@ -347,40 +297,26 @@ static size_t bucket(size_t n)
 
 /* ---- the opt-out list --------------------------------------------------------------------- */
 
+/* What WhatsApp (the person, or Meta for them) does to the list: lib/person.h's rules. */
+static const struct person_actor webhook_actor = {"webhook", NULL, 0};
+
 static int optout_add(struct batch *b, const char *phone, const char *source, const char *detail,
                       long long campaign)
 {
-    char d[512];
-    struct db_res res;
-    int rc = db_exec(b->db,
-                     "INSERT IGNORE INTO opt_outs (phone, source, detail, campaign_id) "
-                     "VALUES (?, ?, ?, ?)",
-                     DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(cut(detail, d, sizeof d)),
-                             campaign ? DB_INT(campaign) : DB_NULL),
-                     &res);
-    if (rc != DB_OK || res.affected == 0)
-        return rc;
-    b->st->optouts++;
-    return db_exec(b->db,
-                   "INSERT INTO opt_out_events (phone, action, source, detail, campaign_id, actor) "
-                   "VALUES (?, 'opt_out', ?, ?, ?, 'webhook')",
-                   DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(d[0] ? d : NULL),
-                           campaign ? DB_INT(campaign) : DB_NULL),
-                   NULL);
+    enum person_change ch;
+    int rc = person_block(b->db, phone, source, detail, campaign, &webhook_actor, &ch);
+    if (rc == DB_OK && ch == PERSON_CHANGED)
+        b->st->optouts++;
+    return rc;
 }
 
 static int optout_lift(struct batch *b, const char *phone, const char *source, const char *detail)
 {
-    char d[512];
-    struct db_res res;
-    int rc = db_exec(b->db, "DELETE FROM opt_outs WHERE phone = ?", DB_ARGS(DB_STR(phone)), &res);
-    if (rc != DB_OK || res.affected == 0)
-        return rc;
-    b->st->lifts++;
-    return db_exec(b->db,
-                   "INSERT INTO opt_out_events (phone, action, source, detail, actor) "
-                   "VALUES (?, 'lift', ?, ?, 'webhook')",
-                   DB_ARGS(DB_STR(phone), DB_STR(source), DB_STR(cut(detail, d, sizeof d))), NULL);
+    enum person_change ch;
+    int rc = person_lift(b->db, phone, source, detail, &webhook_actor, &ch);
+    if (rc == DB_OK && ch == PERSON_CHANGED)
+        b->st->lifts++;
+    return rc;
 }
 
 /* ---- pausing ------------------------------------------------------------------------------- */
@@ -960,18 +896,82 @@ static int apply_statuses(struct batch *b)
 
 /* ---- inbound messages -------------------------------------------------------------------- */
 
+/* A "user_changed_number" system message: the person now has the number in system.wa_id.
+ * Their opt-out follows them to it (and their user id, when they have one). */
+static int number_changed(struct batch *b, json_object *m, const char *old_phone, long long account)
+{
+    json_object *sys = jget(m, "system", json_type_object);
+    const char *st = jstr(sys, "type"), *wa = jstr(sys, "wa_id");
+    const char *uid = jstr(m, "from_user_id");
+    char phone[E164_MAX + 1], detail[64];
+    int blocked;
+    if (!st || strcmp(st, "user_changed_number") != 0 || !wa ||
+        identity_from_wa(wa, phone) != E164_OK || strcmp(phone, old_phone) == 0)
+        return DB_OK;
+    int rc = DB_OK;
+    if (identity_user_id_ok(uid))
+        rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+    if (rc == DB_OK)
+        rc = person_is_blocked(b->db, old_phone, &blocked);
+    if (rc != DB_OK || !blocked)
+        return rc;
+    snprintf(detail, sizeof detail, "number changed from %s", old_phone);
+    return optout_add(b, phone, "number_change", detail, 0);
+}
+
+/* What an inbound text or button asks for under the batch's keyword rules; *matched is the
+ * text that decided (the payload before the text). A stop anywhere wins over a resume. */
+static enum optout_action inbound_action(struct batch *b, const char *payload, const char *text,
+                                         const char **matched)
+{
+    *matched = NULL;
+    if (!text && !payload)
+        return OPTOUT_NONE;
+    if (!b->rules_loaded) {
+        person_rules_load(b->db, &b->rules); /* the defaults when unreadable (logged) */
+        b->rules_loaded = 1;
+    }
+    enum optout_action ap = optout_classify(payload, b->rules.v, b->rules.n, NULL);
+    enum optout_action at = optout_classify(text, b->rules.v, b->rules.n, NULL);
+    enum optout_action a = ap == OPTOUT_STOP || at == OPTOUT_STOP       ? OPTOUT_STOP
+                           : ap == OPTOUT_RESUME || at == OPTOUT_RESUME ? OPTOUT_RESUME
+                                                                        : OPTOUT_NONE;
+    if (a != OPTOUT_NONE)
+        *matched = ap == a ? payload : text;
+    return a;
+}
+
+/* The person behind a payload that names a business-scoped user id: the phone when it came
+ * too (then remembered), else the one the user id is known by. */
+static int inbound_person(struct batch *b, const char *uid, const char *phone_in, long long account,
+                          char phone[E164_MAX + 1])
+{
+    int found = 0;
+    if (!uid)
+        return DB_OK;
+    if (phone_in[0])
+        return person_link_user(b->db, uid, phone_in, account, &webhook_actor);
+    int rc = person_phone_of_user(b->db, uid, phone, &found);
+    if (rc == DB_OK && !found)
+        phone[0] = '\0';
+    return rc;
+}
+
 static int apply_message(struct batch *b, json_object *m, long long account, long long event_id)
 {
-    const char *id = jstr(m, "id"), *type = jstr(m, "type");
-    char phone[17];
-    if (!id || !*id || strlen(id) > 160 || !type || wa_phone(jstr(m, "from"), phone) < 0) {
+    const char *id = jstr(m, "id"), *type = jstr(m, "type"), *from = jstr(m, "from");
+    const char *uid = jstr(m, "from_user_id");
+    char phone[E164_MAX + 1] = "";
+    if (uid && !identity_user_id_ok(uid))
+        uid = NULL;
+    /* the canonical person (lib/identity.h): 5215512345678 is the import's +525512345678 */
+    if (from && identity_from_wa(from, phone) != E164_OK)
+        phone[0] = '\0';
+    if (!id || !*id || strlen(id) > 160 || !type || (!phone[0] && !uid)) {
         b->st->other++;
         return DB_OK;
     }
     const char *text = NULL, *payload = NULL, *source = "keyword";
-    int optout = 0;
-    const char *const *kw = NULL;
-    size_t nkw = 0;
     if (strcmp(type, "text") == 0) {
         text = jstr(jget(m, "text", json_type_object), "body");
     } else if (strcmp(type, "button") == 0) {
@@ -988,24 +988,26 @@ static int apply_message(struct batch *b, json_object *m, long long account, lon
         text = jstr(rep, "title");
         source = "button";
     }
-    if (text || payload) {
-        keywords_get(b->db, &kw, &nkw);
-        optout = optout_match(payload, kw, nkw) || optout_match(text, kw, nkw);
-    }
+    const char *matched;
+    enum optout_action action = inbound_action(b, payload, text, &matched);
     const char *ctx = jstr(jget(m, "context", json_type_object), "id");
     if (ctx && strlen(ctx) > 160)
         ctx = NULL;
     long long rid = 0, cid = 0;
-    int rc;
+    char rphone[E164_MAX + 1] = "";
+    int rc = inbound_person(b, uid, phone, account, phone);
+    if (rc != DB_OK)
+        return rc;
     if (ctx) {
         struct db_rows r;
-        rc = db_query(b->db, "SELECT id, campaign_id FROM recipients WHERE wamid = ?",
+        rc = db_query(b->db, "SELECT id, campaign_id, phone FROM recipients WHERE wamid = ?",
                       DB_ARGS(DB_STR(ctx)), &r);
         if (rc != DB_OK)
             return rc;
         if (r.nrows) {
             rid = db_int(&r, 0, 0, 0);
             cid = db_int(&r, 0, 1, 0);
+            snprintf(rphone, sizeof rphone, "%s", db_val(&r, 0, 2) ? db_val(&r, 0, 2) : "");
         }
         db_rows_free(&r);
         long long acc = 0;
@@ -1014,19 +1016,26 @@ static int apply_message(struct batch *b, json_object *m, long long account, lon
         if (cid && account && acc != account)
             rid = cid = 0; /* an answer to another account's message */
     }
+    if (!phone[0] && uid && rid && rphone[0]) {
+        /* only a user id: the person is the one the answered message went to */
+        memcpy(phone, rphone, sizeof phone);
+        if ((rc = person_link_user(b->db, uid, phone, account, &webhook_actor)) != DB_OK)
+            return rc;
+    }
     char body[4096], pl[1024];
     long long t = event_time(m);
     struct db_res res;
-    rc = db_exec(b->db,
-                 "INSERT IGNORE INTO inbound_messages (wamid, account_id, phone, type, body, "
-                 "payload, context_wamid, campaign_id, recipient_id, opt_out, sent_at, event_id) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?)",
-                 DB_ARGS(DB_STR(id), account ? DB_INT(account) : DB_NULL, DB_STR(phone),
-                         DB_STRN(type, strlen(type) > 32 ? 32 : strlen(type)),
-                         DB_STR(cut(text, body, sizeof body)), DB_STR(cut(payload, pl, sizeof pl)),
-                         DB_STR(ctx), cid ? DB_INT(cid) : DB_NULL, rid ? DB_INT(rid) : DB_NULL,
-                         DB_INT(optout), DB_INT(t), event_id ? DB_INT(event_id) : DB_NULL),
-                 &res);
+    rc = db_exec(
+        b->db,
+        "INSERT IGNORE INTO inbound_messages (wamid, account_id, phone, user_id, type, "
+        "body, payload, context_wamid, campaign_id, recipient_id, opt_out, sent_at, "
+        "event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?)",
+        DB_ARGS(DB_STR(id), account ? DB_INT(account) : DB_NULL, DB_STR(phone[0] ? phone : NULL),
+                DB_STR(uid), DB_STRN(type, strlen(type) > 32 ? 32 : strlen(type)),
+                DB_STR(cut(text, body, sizeof body)), DB_STR(cut(payload, pl, sizeof pl)),
+                DB_STR(ctx), cid ? DB_INT(cid) : DB_NULL, rid ? DB_INT(rid) : DB_NULL,
+                DB_INT(action == OPTOUT_STOP), DB_INT(t), event_id ? DB_INT(event_id) : DB_NULL),
+        &res);
     if (rc != DB_OK || res.affected == 0)
         return rc; /* a message seen before changes nothing */
     b->st->messages++;
@@ -1043,9 +1052,60 @@ static int apply_message(struct batch *b, json_object *m, long long account, lon
             return DB_ERR;
         k->replies++;
     }
-    if (optout)
-        rc = optout_add(b, phone, source,
-                        payload && optout_match(payload, kw, nkw) ? payload : text, cid);
+    if (action == OPTOUT_STOP && phone[0])
+        return optout_add(b, phone, source, matched, cid);
+    if (action == OPTOUT_STOP) {
+        /* only a user id nobody knows yet: blocks the phone it is linked to later */
+        enum person_change ch;
+        rc = person_block_user(b->db, uid, source, matched, cid, &webhook_actor, &ch);
+        if (rc == DB_OK && ch == PERSON_CHANGED)
+            b->st->optouts++;
+        return rc;
+    }
+    if (action == OPTOUT_RESUME && phone[0])
+        return optout_lift(b, phone, source, matched);
+    if (strcmp(type, "system") == 0 && phone[0])
+        return number_changed(b, m, phone, account);
+    return DB_OK;
+}
+
+/* Links the business-scoped user ids a messages change carries to the person's phone:
+ * contacts[] (wa_id and user_id) and statuses (recipient_id, or the recipient of the wamid,
+ * with recipient_user_id). */
+static int apply_user_ids(struct batch *b, json_object *v, long long account)
+{
+    json_object *contacts = jget(v, "contacts", json_type_array);
+    char phone[E164_MAX + 1];
+    int rc = DB_OK;
+    for (size_t i = 0; contacts && i < json_object_array_length(contacts) && rc == DB_OK; i++) {
+        json_object *c = json_object_array_get_idx(contacts, i);
+        const char *uid = jstr(c, "user_id"), *wa = jstr(c, "wa_id");
+        if (identity_user_id_ok(uid) && wa && identity_from_wa(wa, phone) == E164_OK)
+            rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+    }
+    json_object *sts = jget(v, "statuses", json_type_array);
+    for (size_t i = 0; sts && i < json_object_array_length(sts) && rc == DB_OK; i++) {
+        json_object *s = json_object_array_get_idx(sts, i);
+        const char *uid = jstr(s, "recipient_user_id"), *to = jstr(s, "recipient_id");
+        const char *wamid = jstr(s, "id");
+        if (!identity_user_id_ok(uid))
+            continue;
+        if (to && identity_from_wa(to, phone) == E164_OK) {
+            rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+        } else if (wamid && strlen(wamid) <= 160) {
+            struct db_rows r;
+            rc = db_query(b->db, "SELECT phone FROM recipients WHERE wamid = ?",
+                          DB_ARGS(DB_STR(wamid)), &r);
+            if (rc != DB_OK)
+                break;
+            phone[0] = '\0';
+            if (r.nrows && db_val(&r, 0, 0) && strlen(db_val(&r, 0, 0)) <= E164_MAX)
+                snprintf(phone, sizeof phone, "%s", db_val(&r, 0, 0));
+            db_rows_free(&r);
+            if (phone[0])
+                rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+        }
+    }
     return rc;
 }
 
@@ -1055,20 +1115,38 @@ static int apply_preference(struct batch *b, json_object *p, long long account)
 {
     const char *value = jstr(p, "value"), *category = jstr(p, "category");
     const char *detail = jstr(p, "detail");
-    char phone[17], d[512];
+    const char *wa = jstr(p, "wa_id"), *uid = jstr(p, "user_id");
+    char phone[E164_MAX + 1] = "", d[512];
+    if (uid && !identity_user_id_ok(uid))
+        uid = NULL;
+    if (wa && identity_from_wa(wa, phone) != E164_OK)
+        phone[0] = '\0';
     if (!value || (strcmp(value, "stop") != 0 && strcmp(value, "resume") != 0) ||
-        wa_phone(jstr(p, "wa_id"), phone) < 0) {
+        (!phone[0] && !uid)) {
         b->st->other++;
         return DB_OK;
+    }
+    int rc = inbound_person(b, uid, phone, account, phone);
+    if (rc != DB_OK)
+        return rc;
+    if (!phone[0]) {
+        /* only a user id nobody knows yet: a stop waits for the phone, a resume has nothing
+         * to lift */
+        enum person_change ch = PERSON_UNCHANGED;
+        if (strcmp(value, "stop") == 0)
+            rc = person_block_user(b->db, uid, "user_preferences", detail, 0, &webhook_actor, &ch);
+        if (rc == DB_OK && ch == PERSON_CHANGED)
+            b->st->optouts++;
+        return rc;
     }
     if (!category || strlen(category) > 64)
         category = "marketing_messages";
     long long t = event_time(p);
     struct db_rows r;
-    int rc = db_query(b->db,
-                      "SELECT value, UNIX_TIMESTAMP(event_at) FROM user_preferences "
-                      "WHERE phone = ? AND category = ? FOR UPDATE",
-                      DB_ARGS(DB_STR(phone), DB_STR(category)), &r);
+    rc = db_query(b->db,
+                  "SELECT value, UNIX_TIMESTAMP(event_at) FROM user_preferences "
+                  "WHERE phone = ? AND category = ? FOR UPDATE",
+                  DB_ARGS(DB_STR(phone), DB_STR(category)), &r);
     if (rc != DB_OK)
         return rc;
     int stale = 0;
@@ -1338,6 +1416,8 @@ static int walk(struct batch *b, const struct ev *e, int statuses)
                 const char *pid = jstr(jget(v, "metadata", json_type_object), "phone_number_id");
                 long long acc = route_messages(&e->src, waba, pid);
                 json_object *list = jget(v, statuses ? "statuses" : "messages", json_type_array);
+                if (!statuses && acc && (rc = apply_user_ids(b, v, acc)) != DB_OK)
+                    return rc;
                 if (!list)
                     continue;
                 if (!acc) {

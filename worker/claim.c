@@ -18,6 +18,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "person.h"
 #include "worker.h"
 
 #define MAX_BATCH     1000
@@ -838,12 +839,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     const char *pjs =
         pj ? json_object_to_json_string_length(pj, JSON_C_TO_STRING_PLAIN, &pjl) : NULL;
     memset(&r, 0, sizeof r);
-    rc = pjs ? db_query(db,
-                        "SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(?, '$[*]' COLUMNS ("
-                        "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "
-                        "JOIN opt_outs o FORCE INDEX (PRIMARY) ON o.phone = p.phone",
-                        DB_ARGS(DB_STRN(pjs, pjl)), &r)
-             : DB_ERR;
+    rc = pjs ? person_blocked_query(db, pjs, pjl, &r) : DB_ERR; /* the one blocked rule */
     if (rc == DB_OK) {
         for (size_t k = 0; k < r.nrows; k++) {
             long i = phone_ix_find(pix, n, db_val(&r, k, 0));

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "person.h"
 #include "webhook_apply.h"
 #include "worker.h"
 
@@ -186,20 +187,12 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
     return rc;
 }
 
-/* 131050: the user stopped marketing messages from us; on the list for good. */
+/* 131050: the user stopped marketing messages from us; on the list (lib/person.h). */
 static int record_optout(struct db *db, struct job *j)
 {
-    struct db_res res;
-    int rc = db_exec(db,
-                     "INSERT IGNORE INTO opt_outs (phone, source, detail, campaign_id) "
-                     "VALUES (?, 'error_131050', ?, ?)",
-                     DB_ARGS(DB_STR(j->phone), DB_STR(j->out.text), DB_INT(j->camp->id)), &res);
-    if (rc == DB_OK && res.affected)
-        rc = db_exec(db,
-                     "INSERT INTO opt_out_events (phone, action, source, detail, campaign_id, "
-                     "actor) VALUES (?, 'opt_out', 'error_131050', ?, ?, 'worker')",
-                     DB_ARGS(DB_STR(j->phone), DB_STR(j->out.text), DB_INT(j->camp->id)), NULL);
-    return rc;
+    static const struct person_actor worker_actor = {"worker", NULL, 0};
+    return person_block(db, j->phone, "error_131050", j->out.text, j->camp->id, &worker_actor,
+                        NULL);
 }
 
 /* What the outcomes mean beyond each recipient: pauses, breaker, throttle, ramp. Runs on

@@ -237,7 +237,22 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await oo.getByLabel('Detalle').fill('pidió no recibir más');
     await oo.getByRole('button', { name: 'Dar de baja' }).click();
     await page.getByRole('cell', { name: OPTED_OUT, exact: true }).waitFor();
+    // recorded by an operator: only an operator lifts it
+    await page.getByRole('row', { name: new RegExp(OPTED_OUT.replace('+', '\\+')) }).getByText('solo un operador').waitFor();
     await shot('opt-outs');
+    // opt-out words and phrases: a phrase found inside messages, refused twice once folded
+    await page.getByRole('tab', { name: 'Palabras de baja' }).click();
+    const kw = page.locator('form', { has: page.getByRole('heading', { name: 'Agregar una palabra o frase' }) });
+    const phrase = `no me llamen ${TAG}`;
+    await kw.getByLabel('Palabra o frase').fill(phrase);
+    await kw.getByLabel('Cómo se busca').selectOption('phrase');
+    await kw.getByRole('button', { name: 'Agregar' }).click();
+    await page.getByRole('cell', { name: phrase, exact: true }).waitFor();
+    await page.getByRole('row', { name: new RegExp(phrase) }).getByText('dentro del mensaje').waitFor();
+    await kw.getByLabel('Palabra o frase').fill(`¡NO me LLAMEN ${TAG}!`);
+    await kw.getByRole('button', { name: 'Agregar' }).click();
+    await kw.locator('.field-error:visible').first().waitFor(); // 409 duplicate, at the field
+    await shot('opt-out-words');
   });
 
   it('creates a campaign from a CSV with bad rows and shows the validation report', async () => {

@@ -1,4 +1,5 @@
-// Contacts and opt-outs: list, search, tags, import, add, and the opt-out list.
+// Contacts and opt-outs: list, search, tags, import, add, the opt-out list and the opt-out
+// keywords and phrases (matched after case, accent and punctuation folding by the server).
 import { h, field, showFieldError, clearErrors, nextId } from '../dom.js';
 import { get, post, patch, del, upload, qs, listOf, cursorOf } from '../api.js';
 import { t } from '../i18n.js';
@@ -8,11 +9,11 @@ import { importReport } from './wizard.js';
 
 export async function render(root, params, ctx) {
   const admin = ctx.can('admin');
-  let tab = params.tab === 'optouts' ? 'optouts' : 'contacts';
+  let tab = ['optouts', 'keywords'].includes(params.tab) ? params.tab : 'contacts';
   const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('contacts.title') });
   const panel = h('div', { class: 'tab-panel', role: 'tabpanel', id: 'contacts-panel', tabindex: '0' });
   root.append(pageHead(t('contacts.title')), tablist, panel);
-  const tabs = [['contacts', t('contacts.tabContacts')], ['optouts', t('contacts.tabOptouts')]];
+  const tabs = [['contacts', t('contacts.tabContacts')], ['optouts', t('contacts.tabOptouts')], ['keywords', t('optkw.tab')]];
   function drawTabs() {
     tablist.replaceChildren(...tabs.map(([k, label], i) => {
       const b = h('button', { type: 'button', role: 'tab', id: 'ctab-' + k, class: 'tab', 'aria-selected': String(k === tab),
@@ -29,7 +30,7 @@ export async function render(root, params, ctx) {
     }));
     panel.setAttribute('aria-labelledby', 'ctab-' + tab);
     panel.replaceChildren();
-    if (tab === 'contacts') contactsTab(panel, admin); else optoutsTab(panel, admin);
+    if (tab === 'contacts') contactsTab(panel, admin); else if (tab === 'optouts') optoutsTab(panel, admin); else keywordsTab(panel, admin);
   }
   drawTabs();
 }
@@ -200,6 +201,7 @@ function optoutsTab(panel, admin) {
         { label: t('contacts.optSource'), cell: (x) => t('optsrc.' + x.source) !== 'optsrc.' + x.source ? t('optsrc.' + x.source) : x.source || '' },
         { label: t('contacts.optDetail'), cell: (x) => x.detail || '' },
         { label: t('contacts.optWhen'), cell: (x) => date(x.created_at) },
+        { label: t('optkw.lockCol'), cell: (x) => x.operator_lock ? h('span', { class: 'chip', title: t('optkw.lockHint') }, t('optkw.locked')) : h('span', { class: 'muted' }, '—') },
         admin ? { label: t('common.actions'), cell: (x) => {
           const b = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': t('contacts.liftOf', { phone: x.phone }) }, t('contacts.lift'));
           b.addEventListener('click', async () => {
@@ -238,4 +240,59 @@ function optoutsTab(panel, admin) {
   }
   panel.append(addForm, filters, list, h('p', { class: 'center' }, more));
   load(false);
+}
+
+// The words (whole message) and phrases (inside a message) that opt a person out, or that lift
+// an opt-out that came from WhatsApp ("resume"; never one an operator recorded).
+function keywordsTab(panel, admin) {
+  const list = h('div', { 'aria-live': 'polite' }, loading());
+  async function load() {
+    try {
+      const body = await get('/api/optout-keywords');
+      const rows = listOf(body, 'keywords');
+      list.replaceChildren(rows.length ? table([
+        { label: t('optkw.keyword'), cell: (x) => x.keyword || '' },
+        { label: t('optkw.kind'), cell: (x) => t('optkw.kind.' + x.kind) },
+        { label: t('optkw.action'), cell: (x) => h('span', { class: 'chip' + (x.action === 'stop' ? ' chip-bad' : '') }, t('optkw.action.' + x.action)) },
+        { label: t('optkw.by'), cell: (x) => x.created_by || t('optkw.seed') },
+        { label: t('contacts.optWhen'), cell: (x) => date(x.created_at) },
+        admin ? { label: t('common.actions'), cell: (x) => {
+          const b = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': t('optkw.removeOf', { keyword: x.keyword }) }, t('optkw.remove'));
+          b.addEventListener('click', async () => {
+            if (!await confirmDialog(t('optkw.removeTitle'), t('optkw.removeText', { keyword: x.keyword }), t('optkw.remove'), true)) return;
+            try { await del('/api/optout-keywords' + qs({ keyword: x.keyword })); toast(t('optkw.removed')); load(); } catch (e) { toast(e.message, 'error'); }
+          });
+          return b;
+        } } : null,
+      ].filter(Boolean), rows, { caption: t('optkw.tab') }) : empty(t('optkw.none')));
+    } catch (e) {
+      list.replaceChildren(errorBox(e));
+    }
+  }
+  let addForm = null;
+  if (admin) {
+    const keyword = h('input', { type: 'text', autocomplete: 'off', maxlength: 64 });
+    const kind = h('select', {}, ['keyword', 'phrase'].map((k) => h('option', { value: k }, t('optkw.kind.' + k))));
+    const action = h('select', {}, ['stop', 'resume'].map((k) => h('option', { value: k }, t('optkw.action.' + k))));
+    const formErr = h('p', { class: 'form-error alert alert-error', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t('optkw.add'));
+    addForm = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'kw-h' },
+      h('h2', { id: 'kw-h' }, t('optkw.addTitle')), h('p', { class: 'hint' }, t('optkw.addHint')),
+      h('div', { class: 'inline-fields' }, field(t('optkw.keyword'), keyword, { name: 'keyword' }).wrap,
+        field(t('optkw.kind'), kind, { name: 'kind' }).wrap, field(t('optkw.action'), action, { name: 'action' }).wrap),
+      formErr, submit);
+    addForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(addForm);
+      if (!keyword.value.trim()) return showFieldError(addForm, { field: 'keyword', message: t('optkw.needKeyword') });
+      await busy(submit, async () => {
+        try {
+          await post('/api/optout-keywords', { keyword: keyword.value.trim(), kind: kind.value, action: action.value });
+          addForm.reset(); toast(t('optkw.added')); load();
+        } catch (e) { showFieldError(addForm, e, formErr); }
+      });
+    });
+  }
+  panel.append(addForm, h('p', { class: 'hint' }, t('optkw.rules')), list);
+  load();
 }
