@@ -151,7 +151,7 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "timezone", json_str_or_null(db_val(r, i, 12)));
     json_object_object_add(o, "throughput_mps", json_object_new_int64(db_int(r, i, 13, 0)));
     json_object_object_add(o, "messaging_tier", json_str_or_null(db_val(r, i, 14)));
-    long long lim = apival_tier_limit(db_val(r, i, 14));
+    long long lim = account_tier_limit(db_val(r, i, 14));
     json_object_object_add(o, "daily_unique_users_limit",
                            lim > 0 ? json_object_new_int64(lim) : NULL);
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
@@ -321,8 +321,9 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
              strlen(str) >= 4 && strlen(str) <= 16 && str[0] == 'v' && strchr(str, '.') &&
                  strspn(str + 1, "0123456789.") == strlen(str) - 1,
              "graph_version looks like v25.0");
-    STRFIELD("messaging_tier", apival_tier_limit(str) != 0,
-             "messaging_tier is TIER_250, TIER_2K, TIER_10K, TIER_100K or TIER_UNLIMITED");
+    STRFIELD("messaging_tier", account_tier_known(str),
+             "messaging_tier is TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K or "
+             "TIER_UNLIMITED");
     STRFIELD("quality_rating",
              !strcmp(str, "GREEN") || !strcmp(str, "YELLOW") || !strcmp(str, "RED") ||
                  !strcmp(str, "UNKNOWN"),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "account_health.h"
+#include "campaign_state.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -486,27 +487,21 @@ void camp_free(struct camp *c)
 
 static void schedule_campaigns(struct worker *w, struct db *db)
 {
-    struct db_res res;
+    unsigned long long n;
+    char why[200];
     /* A schedule missed by more than the margin (the system was down) waits for a person. */
-    if (db_exec(db,
-                "UPDATE campaigns SET status = 'paused', pause_reason = CONCAT('the schedule (', "
-                "DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s UTC'), ') was missed by more than ', "
-                "?, ' s; start it again to send'), pause_kind = 'schedule', resumable = 1 "
-                "WHERE status = 'scheduled' AND scheduled_at < NOW(3) - INTERVAL ? SECOND",
-                DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s),
-                        DB_INT(w->cfg.worker_schedule_margin_s)),
-                &res) == DB_OK &&
-        res.affected)
-        log_warn("%llu overdue scheduled campaign(s) wait for an operator", res.affected);
-    /* Never an overdue one, even if it became scheduled after the statement above looked:
-     * the next pass pauses it. */
-    if (db_exec(db,
-                "UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, "
-                "NOW(3)) WHERE status = 'scheduled' AND scheduled_at <= NOW(3) AND "
-                "scheduled_at >= NOW(3) - INTERVAL ? SECOND",
-                DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s)), &res) == DB_OK &&
-        res.affected)
-        log_info("%llu scheduled campaign(s) started", res.affected);
+    snprintf(why, sizeof why, "the schedule was missed by more than %d s; start it again to send",
+             w->cfg.worker_schedule_margin_s);
+    struct campaign_scope overdue = {.kind = CSCOPE_OVERDUE,
+                                     .margin_s = w->cfg.worker_schedule_margin_s};
+    struct campaign_change ch = {.reason = why};
+    if (campaign_state_apply(db, &overdue, CEV_SCHEDULE_MISSED, CACT_SCHEDULER, &ch, &n) == DB_OK &&
+        n)
+        log_warn("%llu overdue scheduled campaign(s) wait for an operator", n);
+    /* Due ones start, unless their account's campaigns_enabled is off (CSCOPE_DUE). */
+    struct campaign_scope due = {.kind = CSCOPE_DUE, .margin_s = w->cfg.worker_schedule_margin_s};
+    if (campaign_state_apply(db, &due, CEV_SCHEDULE_DUE, CACT_SCHEDULER, NULL, &n) == DB_OK && n)
+        log_info("%llu scheduled campaign(s) started", n);
 }
 
 /* Reads the running campaigns; marks the rest not running (their queued jobs get released). */
@@ -514,8 +509,14 @@ static void campaigns_refresh(struct worker *w, struct db *db)
 {
     schedule_campaigns(w, db);
     struct db_rows r;
-    if (db_query(db, "SELECT * FROM campaigns WHERE status = 'running' ORDER BY id", DB_NOARGS,
-                 &r) != DB_OK) {
+    /* The account's switch is read at every pass (every claim cycle): a running campaign of
+     * an account whose campaigns_enabled is off pauses here, and its queued jobs are
+     * released below with those of every campaign that stopped running. */
+    if (db_query(db,
+                 "SELECT c.*, a.campaigns_enabled AS account_enabled FROM campaigns c "
+                 "JOIN wa_accounts a ON a.id = c.account_id WHERE c.status = 'running' "
+                 "ORDER BY c.id",
+                 DB_NOARGS, &r) != DB_OK) {
         log_warn("listing campaigns: %s", db_error(db));
         return;
     }
@@ -526,6 +527,17 @@ static void campaigns_refresh(struct worker *w, struct db *db)
     time_t now = time(NULL);
     for (size_t i = 0; i < r.nrows; i++) {
         long long id = col_int(&r, i, "id", 0);
+        if (!col_int(&r, i, "account_enabled", 1)) {
+            unsigned long long n = 0;
+            if (campaign_state_apply_one(
+                    db, id, CEV_ACCOUNT_DISABLED, CACT_WORKER,
+                    "campaigns are disabled for this WhatsApp account (campaigns_enabled is "
+                    "off); resume the campaign once they are enabled again",
+                    &n) == DB_OK &&
+                n)
+                log_warn("campaign %lld paused: campaigns_enabled is off for its account", id);
+            continue; /* not seen: stops running here, its jobs are released */
+        }
         pthread_mutex_lock(&w->mu);
         struct camp *c = camp_find(w, id);
         pthread_mutex_unlock(&w->mu);
@@ -547,7 +559,6 @@ static void campaigns_refresh(struct worker *w, struct db *db)
                 c->body_params = NULL;
             }
             camp_load_template(db, c, col_str(&r, i, "param_map"));
-            pace_breaker_init(&c->br, w->cfg.worker_breaker_window);
             c->ramp_seen_step = -1;
             pthread_mutex_lock(&w->mu);
             c->next = w->camps;
@@ -597,7 +608,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
                     db_rows_free(&d);
                 }
             }
-            long lim = pace_tier_limit(a->tier);
+            long lim = account_tier_limit(a->tier);
             if (!reason[0] && lim >= 0 && a->tier_used >= lim)
                 snprintf(reason, sizeof reason,
                          "messaging tier %s used up: %lld unique users in the last 24 h; "
@@ -638,7 +649,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
 static void tier_refresh(struct worker *w, struct db *db, double mono)
 {
     for (struct acct *a = w->accts; a; a = a->next) {
-        if (pace_tier_limit(a->tier) < 0 || mono - a->tier_checked < TIER_CHECK_S)
+        if (account_tier_limit(a->tier) < 0 || mono - a->tier_checked < TIER_CHECK_S)
             continue;
         long long used;
         if (account_tier_used(db, a->waba_id, 0, &used) == DB_OK) {
@@ -726,7 +737,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     if (r.nrows == 0)
         a->lock_row = 0; /* deleted meanwhile: created again next time */
     db_rows_free(&r);
-    long lim = pace_tier_limit(a->tier);
+    long lim = account_tier_limit(a->tier);
     if (lim >= 0) {
         /* Under the lock the count is exact: every other claim has committed its users. */
         long long used;

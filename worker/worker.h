@@ -35,7 +35,7 @@ struct endpoint {
 };
 
 /* A campaign as the worker knows it. Config fields are written by the claimer only;
- * br/ramp_* by the recorder only; refs/running under the mutex. */
+ * ramp_* by the recorder only; refs/running under the mutex. */
 struct camp {
     struct camp *next;
     long long id, account_id;
@@ -61,7 +61,6 @@ struct camp {
     char claim_after_at[32];
     char claim_after_phone[17];
     /* recorder */
-    struct pace_breaker br;
     int ramp_seen_step, ramp_attempts, ramp_errors;
 };
 
