@@ -1329,7 +1329,9 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
         }
         moved_unknown = (long long)res.affected;
     }
-    if (moved_failed + moved_unknown == 0) {
+    /* A failed campaign (its token was revoked, say) may also just go on with what is left. */
+    if (moved_failed + moved_unknown == 0 &&
+        !(strcmp(c->status, "failed") == 0 && c->pending > 0)) {
         json_object_put(kept);
         return refuse(f, 409, "nothing_to_retry", NULL,
                       "no failed recipient can be retried (%lld failed with errors that must not "

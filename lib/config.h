@@ -55,6 +55,7 @@ struct config {
     int worker_pair_gap_s;        /* least seconds between two messages to one number */
     int worker_throttle_pause_ms; /* a 130429 holds the number's timeline this long */
     int worker_schedule_margin_s; /* later than this, a schedule waits for an operator */
+    int worker_pacing_hold_s;     /* template pacing: wait at most this for the first statuses */
     char *worker_lock_file;       /* --drain: only one draining worker at a time */
     /* logging */
     char *log_level;

@@ -512,10 +512,18 @@ static void campaigns_refresh(struct worker *w, struct db *db)
     /* The account's switch is read at every pass (every claim cycle): a running campaign of
      * an account whose campaigns_enabled is off pauses here, and its queued jobs are
      * released below with those of every campaign that stopped running. */
+    /* Template pacing (record.c): the template's hold, whether it is over (its time passed
+     * or a status of the held message came) and until when. */
     if (db_query(db,
-                 "SELECT c.*, a.campaigns_enabled AS account_enabled FROM campaigns c "
-                 "JOIN wa_accounts a ON a.id = c.account_id WHERE c.status = 'running' "
-                 "ORDER BY c.id",
+                 "SELECT c.*, a.campaigns_enabled AS account_enabled, "
+                 "t.pacing_wamid AS pacing_wamid, "
+                 "DATE_FORMAT(t.pacing_until, '%Y-%m-%d %H:%i UTC') AS pacing_until_text, "
+                 "(t.pacing_until <= NOW(3) OR EXISTS (SELECT 1 FROM message_statuses m "
+                 "WHERE m.wamid = t.pacing_wamid)) AS pacing_over "
+                 "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "
+                 "LEFT JOIN templates t ON t.account_id = c.account_id AND "
+                 "t.name = c.template_name AND t.language = c.template_language "
+                 "WHERE c.status = 'running' ORDER BY c.id",
                  DB_NOARGS, &r) != DB_OK) {
         log_warn("listing campaigns: %s", db_error(db));
         return;
@@ -586,7 +594,28 @@ static void campaigns_refresh(struct worker *w, struct db *db)
         pthread_mutex_lock(&w->mu);
         struct acct *a = acct_find(w, c->account_id);
         pthread_mutex_unlock(&w->mu);
-        if (!a || !a->ep) {
+        const char *held = col_str(&r, i, "pacing_wamid");
+        int paced = 0;
+        if (held && col_int(&r, i, "pacing_over", 0)) {
+            /* The first statuses came (or the window passed): the hold is over for all. */
+            db_exec(db,
+                    "UPDATE templates SET pacing_wamid = NULL, pacing_until = NULL "
+                    "WHERE account_id = ? AND name = ? AND language = ? AND pacing_wamid = ?",
+                    DB_ARGS(DB_INT(c->account_id), DB_STR(c->template_name), DB_STR(c->language),
+                            DB_STR(held)),
+                    NULL);
+        } else if (held) {
+            paced = 1;
+            snprintf(reason, sizeof reason,
+                     "template pacing: Meta holds %.60s (%s) for a quality assessment; the rest "
+                     "of its audience waits for the first statuses (at most until %s)",
+                     c->template_name, c->language,
+                     col_str(&r, i, "pacing_until_text") ? col_str(&r, i, "pacing_until_text")
+                                                         : "?");
+        }
+        if (paced) {
+            /* the wait reason above */
+        } else if (!a || !a->ep) {
             snprintf(reason, sizeof reason, "its WhatsApp account is not available");
         } else {
             int minute;
@@ -620,6 +649,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
         c->seen = 1;
         c->running = 1;
         c->sendable = reason[0] == '\0';
+        c->paced = paced;
         pthread_mutex_unlock(&w->mu);
         if (col_int(&r, i, "pending_count", 1) == 0 && col_int(&r, i, "sending_count", 1) == 0) {
             int done = 0;
@@ -1536,7 +1566,8 @@ void *heartbeat_main(void *arg)
 
 /* ---- the thread ---------------------------------------------------------------------------- */
 
-/* Jobs of campaigns that stopped running, and everything when stopping: out of the wait
+/* Jobs of campaigns that stopped running or wait for template pacing, and everything when
+ * stopping: out of the wait
  * queues and the heap (never started, so surely not sent) and back to pending. */
 static void release_stale(struct worker *w, struct db *db, int all, int tries)
 {
@@ -1546,7 +1577,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
         struct jobq keep = {0};
         struct job *j;
         while ((j = jobq_pop(&a->waitq))) {
-            if (all || !j->camp->running)
+            if (all || !j->camp->running || j->camp->paced)
                 jobq_push(&rel, j);
             else
                 jobq_push(&keep, j);
@@ -1555,7 +1586,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
     }
     for (size_t i = 0; i < w->nheap;) {
         struct job *j = w->heap[i];
-        if (all || !j->camp->running) {
+        if (all || !j->camp->running || j->camp->paced) {
             heap_remove(w, j);
             jobq_push(&rel, j);
             i = 0;
@@ -1565,7 +1596,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
     }
     struct job *j;
     while ((j = jobq_pop(&w->reslot))) {
-        if (all || !j->camp->running)
+        if (all || !j->camp->running || j->camp->paced)
             jobq_push(&rel, j);
         else if (j->acct)
             jobq_push(&j->acct->waitq, j);

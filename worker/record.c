@@ -285,6 +285,34 @@ static int apply_pauses(struct db *db, const struct pause *p, size_t np)
     return DB_OK;
 }
 
+/* Template pacing: Meta answered held_for_quality_assessment. The template's rest waits
+ * (the claimer's wait reason) until a status of the first held message arrives or
+ * worker_pacing_hold_s passes; the first held wamid of a hold is the one waited for. */
+static int record_pacing(struct worker *w, struct db *db, struct job **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = v[i];
+        if (!j->res.accepted || !j->res.held || j->out.release == 1)
+            continue;
+        struct db_res res;
+        int rc = db_exec(db,
+                         "UPDATE templates SET pacing_wamid = COALESCE(pacing_wamid, ?), "
+                         "pacing_until = COALESCE(pacing_until, NOW(3) + INTERVAL ? SECOND) "
+                         "WHERE account_id = ? AND name = ? AND language = ?",
+                         DB_ARGS(DB_STR(j->res.wamid), DB_INT(w->cfg.worker_pacing_hold_s),
+                                 DB_INT(j->camp->account_id), DB_STR(j->camp->template_name),
+                                 DB_STR(j->camp->language)),
+                         &res);
+        if (rc != DB_OK)
+            return rc;
+        if (res.affected)
+            log_warn("template %s (%s): Meta holds it for a quality assessment (template "
+                     "pacing); its campaigns wait for the first statuses",
+                     j->camp->template_name, j->camp->language);
+    }
+    return DB_OK;
+}
+
 /* The auto-pause (lib/campaign_health): this group's attempts and failures per campaign go
  * to this connection's rows, and a campaign with failures in the group is judged on the
  * window every worker and the webhook applier fill. */
@@ -302,7 +330,7 @@ static int record_health(struct worker *w, struct db *db, struct job **v, size_t
         const char *text = NULL;
         for (size_t i = first; i < n; i++) {
             struct job *j = v[i];
-            if (j->camp != c || j->out.release)
+            if (j->camp != c || j->out.release == 1)
                 continue;
             enum cloudapi_action a = j->res.accepted ? CLOUDAPI_ACT_NONE : j->res.action;
             enum campaign_health_kind k = campaign_health_send_kind(j->res.accepted, a, j->started);
@@ -384,6 +412,8 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
         rc = apply_pauses(db, p, np);
     if (rc == DB_OK)
         rc = record_health(w, db, v, n);
+    if (rc == DB_OK)
+        rc = record_pacing(w, db, v, n);
     /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
      * same transaction as the wamids they wait for. */
     for (size_t i = 0; i < nd && rc == DB_OK; i++)

@@ -53,6 +53,7 @@ struct camp {
     long long cap_interval_us;
     long long cslot_next, cslot_left;
     int sendable;            /* running and not waiting */
+    int paced;               /* waits for template pacing: its claimed jobs go back too */
     char wait[256];          /* the wait_reason last written */
     long long claimed_total; /* for round robin */
     int claim_empty;         /* last claim found nothing */
