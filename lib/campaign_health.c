@@ -128,19 +128,20 @@ int campaign_health_check(struct db *db, long long campaign_id, int param_pause,
     if (v == HEALTH_GOOD)
         return DB_OK;
     char why[1200];
+    /* Failures reported by webhook alone (no attempt of ours in the window) count as
+     * outcomes too: the figure is the larger of the two. */
+    long long outcomes = sum.attempts > sum.failures ? sum.attempts : sum.failures;
     if (v == HEALTH_PAUSE_PARAMS)
         snprintf(why, sizeof why,
-                 "parameter errors repeat: %lld in the last %lld attempts (threshold %d); "
+                 "parameter errors repeat: %lld in the last %lld outcomes (threshold %d); "
                  "last: %d %.300s",
-                 sum.param_failures, sum.attempts, rule.param_pause, code,
-                 last_text ? last_text : "");
+                 sum.param_failures, outcomes, rule.param_pause, code, last_text ? last_text : "");
     else
         snprintf(why, sizeof why,
                  "circuit breaker: %lld errors in the last %lld attempts (%lld%%, thresholds: "
                  "more than %d errors and more than %d%%); last: %d %.300s",
-                 sum.failures, sum.attempts,
-                 sum.failures * 100 / (sum.attempts > sum.failures ? sum.attempts : sum.failures),
-                 rule.min_failures, rule.pct, code, last_text ? last_text : "");
+                 sum.failures, outcomes, sum.failures * 100 / outcomes, rule.min_failures, rule.pct,
+                 code, last_text ? last_text : "");
     unsigned long long changed = 0;
     rc = campaign_state_apply_one(db, campaign_id,
                                   v == HEALTH_PAUSE_PARAMS ? CEV_PAUSE_PARAMS : CEV_PAUSE_AUTO,
