@@ -643,6 +643,8 @@ export default {
   'pausekind.parameters': 'parameter errors',
   'pausekind.circuit_breaker': 'the automatic error cut-off',
   'pausekind.schedule': 'a missed schedule',
+  'pausekind.account_disabled': 'campaigns disabled on the account',
+  'wait.template_pacing': 'Meta holds the template for a quality assessment (template pacing): the rest of the audience waits for the first statuses',
   'pausekind.unknown': 'no reason recorded',
   'resume.meta_must_lift': 'Meta must lift the cause first (a paused or disabled template, a disabled account).',
   'resume.campaigns_disabled': 'Campaigns are disabled for this account.',

@@ -643,6 +643,8 @@ export default {
   'pausekind.parameters': 'errores de parámetros',
   'pausekind.circuit_breaker': 'el corte automático por errores',
   'pausekind.schedule': 'horario programado perdido',
+  'pausekind.account_disabled': 'campañas desactivadas en la cuenta',
+  'wait.template_pacing': 'Meta retiene la plantilla para evaluar su calidad (template pacing): el resto del público espera los primeros estados',
   'pausekind.unknown': 'motivo no registrado',
   'resume.meta_must_lift': 'Meta tiene que levantar la causa primero (plantilla pausada o deshabilitada, cuenta deshabilitada).',
   'resume.campaigns_disabled': 'Las campañas están deshabilitadas para esta cuenta.',
