@@ -846,12 +846,13 @@ static void run_action(struct request *req, action_fn fn, int needs_body)
     json_object_put(in);
 }
 
-/* Whether an operator may make ev on c (lib/campaign_state: the one table). */
+/* Whether an operator may make ev on c (lib/campaign_state: the one table); *t gets its
+ * row (its audit name). */
 static int refused_by_state(const struct camp *c, struct refusal *f, enum campaign_event ev,
-                            const char *what)
+                            const char *what, const struct campaign_transition **t)
 {
     int from = campaign_status_parse(c->status);
-    if (from >= 0 && campaign_state_check((enum campaign_status)from, ev, CACT_OPERATOR, NULL) == 0)
+    if (from >= 0 && campaign_state_check((enum campaign_status)from, ev, CACT_OPERATOR, t) == 0)
         return 0;
     return refuse(f, 409, "invalid_state", NULL, "a %s campaign cannot %s", c->status, what);
 }
@@ -1119,8 +1120,9 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
     }
     if (acknowledged(in, f))
         return -1;
+    const struct campaign_transition *row;
     if (refused_by_state(c, f, at ? CEV_SCHEDULE : CEV_START,
-                         "be started (only a draft or scheduled one can)"))
+                         "be started (only a draft or scheduled one can)", &row))
         return -1;
     if (c->total == 0)
         return refuse(f, 409, "no_recipients", NULL, "the campaign has no recipients");
@@ -1140,10 +1142,7 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
     if (at)
         json_object_object_add(d, "at", json_object_new_string(when));
     log_info("campaign %lld %s by %s", c->id, at ? "scheduled" : "started", req->user);
-    return audit_write(req, at ? "campaign.schedule" : "campaign.start", "campaign", c->id, c->id,
-                       d) == DB_OK
-               ? 0
-               : -1;
+    return audit_write(req, row->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_start(struct request *req)
@@ -1155,7 +1154,8 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
                     json_object *extra)
 {
     (void)extra;
-    if (refused_by_state(c, f, CEV_PAUSE, "be paused (only a running or scheduled one can)"))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_PAUSE, "be paused (only a running or scheduled one can)", &t))
         return -1;
     const char *reason = json_str(in, "reason");
     if (reason && strlen(reason) > 500)
@@ -1169,7 +1169,7 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
     json_object_object_add(d, "from", json_object_new_string(c->status));
     if (reason)
         json_object_object_add(d, "reason", json_object_new_string(reason));
-    return audit_write(req, "campaign.pause", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_pause(struct request *req)
@@ -1181,7 +1181,8 @@ static int do_resume(struct request *req, json_object *in, struct camp *c, struc
                      json_object *extra)
 {
     (void)in;
-    if (refused_by_state(c, f, CEV_RESUME, "be resumed (only a paused one can)"))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_RESUME, "be resumed (only a paused one can)", &t))
         return -1;
     if (!c->resumable)
         return refuse(f, 409, "not_resumable", NULL,
@@ -1201,7 +1202,7 @@ static int do_resume(struct request *req, json_object *in, struct camp *c, struc
     (void)extra;
     json_object *d = json_object_new_object();
     json_object_object_add(d, "to", json_object_new_string(to));
-    return audit_write(req, "campaign.resume", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_resume(struct request *req)
@@ -1213,8 +1214,9 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
                      json_object *extra)
 {
     (void)in;
+    const struct campaign_transition *t;
     if (refused_by_state(c, f, CEV_CANCEL,
-                         "be cancelled (drafts are deleted; finished ones stay as they are)"))
+                         "be cancelled (drafts are deleted; finished ones stay as they are)", &t))
         return -1;
     struct db_res res;
     if (db_exec(req->app->db,
@@ -1234,7 +1236,7 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
     json_object_object_add(a, "from", json_object_new_string(c->status));
     json_object_object_add(a, "cancelled_recipients",
                            json_object_new_int64((long long)res.affected));
-    return audit_write(req, "campaign.cancel", "campaign", c->id, c->id, a) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, a) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_cancel(struct request *req)
@@ -1271,7 +1273,8 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
     (void)present;
     if (acknowledged(in, f))
         return -1;
-    if (refused_by_state(c, f, CEV_RETRY, "be retried"))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_RETRY, "be retried", &t))
         return -1;
     if (sendable(req, c, f, NULL, NULL))
         return -1;
@@ -1356,7 +1359,7 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
     json_object_object_add(rt, "not_retryable", json_object_new_int64(skipped));
     json_object_object_add(rt, "not_retryable_by_code", kept);
     json_object_object_add(extra, "retried", json_object_get(rt));
-    return audit_write(req, "campaign.retry", "campaign", c->id, c->id, rt) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, rt) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_retry(struct request *req)
