@@ -107,9 +107,12 @@ def test_autopause_shared_by_two_workers(s):
     s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 131026}]})
     try:
         with AccountSettings(s, throughput_mps=40), Workers(s) as w:
-            w.start()
-            w.start()
-            cid = make_campaign(s, "Autopausa", phones("62", 400))
+            p1, p2 = w.start(), w.start()
+            s.wait_for("both workers up", lambda: s.query(
+                "SELECT COUNT(*) AS n FROM workers WHERE stopped_at IS NULL AND pid IN (%s, %s)",
+                (p1.pid, p2.pid))[0]["n"] == 2, timeout=30)
+            # Small claims, so that both workers take turns from the start.
+            cid = make_campaign(s, "Autopausa", phones("62", 400), batch_size=5)
             c = wait_status(s, cid, ("paused",), timeout=60)
             eq(c["pause_kind"], "circuit_breaker", "auto-pause")
             check(c["pause_reason"].startswith("circuit breaker: "), c["pause_reason"])
