@@ -28,6 +28,10 @@ int counters_complete_if_done(struct db *db, long long campaign_id, int *complet
     struct campaign_scope sc = {.kind = CSCOPE_DONE, .id = campaign_id};
     unsigned long long n = 0;
     int rc = campaign_state_apply(db, &sc, CEV_COMPLETE, CACT_WORKER, NULL, &n);
+    if (rc == DB_OK && n > 0)
+        /* its auto-pause window is of no more use (nothing adds to it once it stops) */
+        rc = db_exec(db, "DELETE FROM campaign_health WHERE campaign_id = ?",
+                     DB_ARGS(DB_INT(campaign_id)), NULL);
     if (completed)
         *completed = rc == DB_OK && n > 0;
     return rc;
