@@ -248,3 +248,41 @@ def test_token_revoked_fails(s):
             check_counters(s, cid)
     finally:
         s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_unknown_tier_counts_as_250_everywhere(s):
+    """The messaging tier, one rule (account_tier_limit): a tier Pregón does not know (a new
+    one of Meta's stored by a webhook) is 250 for the preflight and the account API, as for
+    the worker; the preflight used to read it as no limit."""
+    r = s.post("/api/accounts", {"name": "Tier raro", "waba_id": "990000000000002",
+                                 "phone_number_id": "990000000000012", "sandbox": True})
+    eq(r.status, 201, "account: %r" % r)
+    aid = r.json()["id"]
+    cid = None
+    try:
+        s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_5M' WHERE id = %s", (aid,))
+        a = s.get("/api/accounts/%d" % aid).json()
+        eq((a["messaging_tier"], a["daily_unique_users_limit"]), ("TIER_5M", 250), "account")
+        r = s.post("/api/campaigns", {"name": "Tier raro", "account_id": aid,
+                                      "template_name": "recordatorio_clase",
+                                      "template_language": "es_AR", "params": {"body": ["a"]}})
+        eq(r.status, 201, "campaign: %r" % r)
+        cid = r.json()["id"]
+        p = s.post("/api/campaigns/%d/preflight" % cid).json()
+        eq(p["daily_budget"]["limit"], 250, "preflight: %r" % p["daily_budget"])
+        # The account API accepts only the tiers it knows.
+        r = s.request("PATCH", "/api/accounts/%d" % aid, {"messaging_tier": "TIER_5M"})
+        eq((r.status, r.error_code()), (400, "invalid_field"), "unknown tier refused")
+        r = s.request("PATCH", "/api/accounts/%d" % aid, {"autopause_min_failures": 10,
+                                                          "autopause_pct": 60,
+                                                          "autopause_window": 200})
+        eq(r.status, 200, "autopause settings: %r" % r)
+        a = r.json()
+        eq((a["autopause_min_failures"], a["autopause_pct"], a["autopause_window"]),
+           (10, 60, 200), "autopause settings kept")
+        r = s.request("PATCH", "/api/accounts/%d" % aid, {"autopause_pct": 101})
+        eq((r.status, r.error_code()), (400, "invalid_field"), "pct over 100 refused")
+    finally:
+        if cid:
+            s.request("DELETE", "/api/campaigns/%d" % cid)
+        s.request("DELETE", "/api/accounts/%d" % aid)
