@@ -6,7 +6,12 @@
  * an event applies to are the table's, so the rule cannot drift between callers.
  *
  * docs/api.md (Campaign states) lists the same table; tests/data/campaign_state/ holds it
- * again as test data, walked whole (every allowed and every refused transition). */
+ * again as test data, walked whole (every allowed and every refused transition).
+ *
+ * The account switch (wa_accounts.campaigns_enabled) is part of this rulebook: off, the
+ * worker pauses running campaigns (CEV_ACCOUNT_DISABLED, read at every claim cycle), the
+ * scheduler starts none (CSCOPE_DUE), and the API refuses the operator's start, resume and
+ * retry (fcgi/api-campaigns.c sendable, with the other preconditions of sending). */
 #ifndef PREGON_CAMPAIGN_STATE_H
 #define PREGON_CAMPAIGN_STATE_H
 
