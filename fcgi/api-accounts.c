@@ -34,7 +34,7 @@
                                                                                              "upd" \
                                                                                              "ate" \
                                                                                              "d_"  \
-                                                                                             "at")
+                                                                                             "at") ", autopause_min_failures, autopause_pct, autopause_window"
 
 static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
                                  int encrypted)
@@ -151,7 +151,7 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "timezone", json_str_or_null(db_val(r, i, 12)));
     json_object_object_add(o, "throughput_mps", json_object_new_int64(db_int(r, i, 13, 0)));
     json_object_object_add(o, "messaging_tier", json_str_or_null(db_val(r, i, 14)));
-    long long lim = apival_tier_limit(db_val(r, i, 14));
+    long long lim = account_tier_limit(db_val(r, i, 14));
     json_object_object_add(o, "daily_unique_users_limit",
                            lim > 0 ? json_object_new_int64(lim) : NULL);
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
@@ -159,6 +159,11 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 17)));
     json_object_object_add(o, "updated_at", json_str_or_null(db_val(r, i, 18)));
+    /* seed 003's auto-pause rule for this account's campaigns (lib/campaign_health.h) */
+    json_object_object_add(o, "autopause_min_failures",
+                           json_object_new_int64(db_int(r, i, 24, 50)));
+    json_object_object_add(o, "autopause_pct", json_object_new_int64(db_int(r, i, 25, 50)));
+    json_object_object_add(o, "autopause_window", json_object_new_int64(db_int(r, i, 26, 1000)));
     add_health(req, o, r, i, lim);
     return o;
 }
@@ -257,7 +262,7 @@ static int url_ok(const char *u)
     return printable_token(u, 255);
 }
 
-#define MAX_SET 20
+#define MAX_SET 24
 
 /* The columns a create or update sets, with their values. Strings are borrowed from the
  * request JSON or owned in blobs[]. */
@@ -297,6 +302,9 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
                                         "messaging_tier",
                                         "quality_rating",
                                         "campaigns_enabled",
+                                        "autopause_min_failures",
+                                        "autopause_pct",
+                                        "autopause_window",
                                         NULL};
     if (http_json_only(req, in, known, "a field of an account") < 0)
         return -1;
@@ -321,8 +329,9 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
              strlen(str) >= 4 && strlen(str) <= 16 && str[0] == 'v' && strchr(str, '.') &&
                  strspn(str + 1, "0123456789.") == strlen(str) - 1,
              "graph_version looks like v25.0");
-    STRFIELD("messaging_tier", apival_tier_limit(str) != 0,
-             "messaging_tier is TIER_250, TIER_2K, TIER_10K, TIER_100K or TIER_UNLIMITED");
+    STRFIELD("messaging_tier", account_tier_known(str),
+             "messaging_tier is TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K or "
+             "TIER_UNLIMITED");
     STRFIELD("quality_rating",
              !strcmp(str, "GREEN") || !strcmp(str, "YELLOW") || !strcmp(str, "RED") ||
                  !strcmp(str, "UNKNOWN"),
@@ -395,6 +404,19 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         return -1;
     if (present)
         set_add(s, "throughput_mps", DB_INT(n), "throughput_mps");
+    static const struct {
+        const char *key;
+        long long min, max;
+    } autopause[] = {{"autopause_min_failures", 0, 1000000},
+                     {"autopause_pct", 0, 100},
+                     {"autopause_window", 10, 100000}};
+    for (size_t k = 0; k < sizeof autopause / sizeof autopause[0]; k++) {
+        if (json_int_member(req, in, autopause[k].key, autopause[k].min, autopause[k].max, &n,
+                            &present) < 0)
+            return -1;
+        if (present)
+            set_add(s, autopause[k].key, DB_INT(n), autopause[k].key);
+    }
     if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
         return -1;
     if (present)

@@ -13,6 +13,7 @@
 #include "apival.h"
 #include "app.h"
 #include "audit.h"
+#include "campaign_state.h"
 #include "cloudapi.h"
 #include "counters.h"
 #include "db.h"
@@ -846,6 +847,17 @@ static void run_action(struct request *req, action_fn fn, int needs_body)
     json_object_put(in);
 }
 
+/* Whether an operator may make ev on c (lib/campaign_state: the one table); *t gets its
+ * row (its audit name). */
+static int refused_by_state(const struct camp *c, struct refusal *f, enum campaign_event ev,
+                            const char *what, const struct campaign_transition **t)
+{
+    int from = campaign_status_parse(c->status);
+    if (from >= 0 && campaign_state_check((enum campaign_status)from, ev, CACT_OPERATOR, t) == 0)
+        return 0;
+    return refuse(f, 409, "invalid_state", NULL, "a %s campaign cannot %s", c->status, what);
+}
+
 static int not_in(const struct camp *c, struct refusal *f, const char *what, const char *const *ok,
                   size_t n)
 {
@@ -1109,8 +1121,9 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
     }
     if (acknowledged(in, f))
         return -1;
-    static const char *const ok[] = {"draft", "scheduled"};
-    if (not_in(c, f, "be started (only a draft or scheduled one can)", ok, 2))
+    const struct campaign_transition *row;
+    if (refused_by_state(c, f, at ? CEV_SCHEDULE : CEV_START,
+                         "be started (only a draft or scheduled one can)", &row))
         return -1;
     if (c->total == 0)
         return refuse(f, 409, "no_recipients", NULL, "the campaign has no recipients");
@@ -1118,16 +1131,10 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
         return -1;
     /* Numbers that opted out after they were added stay pending: the worker checks the
      * opt-out list before every send and records them as blocked in the send log. */
-    int rc =
-        at ? db_exec(req->app->db,
-                     "UPDATE campaigns SET status = 'scheduled', scheduled_at = ? WHERE id = ?",
-                     DB_ARGS(DB_STR(when), DB_INT(c->id)), NULL)
-           : db_exec(req->app->db,
-                     "UPDATE campaigns SET status = 'running', scheduled_at = NULL, "
-                     "started_at = NOW(3), pause_reason = NULL, pause_kind = NULL, resumable = 1 "
-                     "WHERE id = ?",
-                     DB_ARGS(DB_INT(c->id)), NULL);
-    if (rc != DB_OK)
+    struct campaign_scope one = {.kind = CSCOPE_ONE, .id = c->id};
+    struct campaign_change ch = {.when = at ? when : NULL};
+    if (campaign_state_apply(req->app->db, &one, at ? CEV_SCHEDULE : CEV_START, CACT_OPERATOR, &ch,
+                             NULL) != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
     (void)extra;
@@ -1136,10 +1143,7 @@ static int do_start(struct request *req, json_object *in, struct camp *c, struct
     if (at)
         json_object_object_add(d, "at", json_object_new_string(when));
     log_info("campaign %lld %s by %s", c->id, at ? "scheduled" : "started", req->user);
-    return audit_write(req, at ? "campaign.schedule" : "campaign.start", "campaign", c->id, c->id,
-                       d) == DB_OK
-               ? 0
-               : -1;
+    return audit_write(req, row->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_start(struct request *req)
@@ -1151,8 +1155,8 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
                     json_object *extra)
 {
     (void)extra;
-    static const char *const ok[] = {"running", "scheduled"};
-    if (not_in(c, f, "be paused (only a running or scheduled one can)", ok, 2))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_PAUSE, "be paused (only a running or scheduled one can)", &t))
         return -1;
     const char *reason = json_str(in, "reason");
     if (reason && strlen(reason) > 500)
@@ -1160,17 +1164,13 @@ static int do_pause(struct request *req, json_object *in, struct camp *c, struct
     char why[700];
     snprintf(why, sizeof why, "paused by %s%s%s", req->user, reason ? ": " : "",
              reason ? reason : "");
-    if (db_exec(
-            req->app->db,
-            "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = 'operator', "
-            "resumable = 1 WHERE id = ?",
-            DB_ARGS(DB_STR(why), DB_INT(c->id)), NULL) != DB_OK)
+    if (campaign_state_apply_one(req->app->db, c->id, CEV_PAUSE, CACT_OPERATOR, why, NULL) != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
     json_object_object_add(d, "from", json_object_new_string(c->status));
     if (reason)
         json_object_object_add(d, "reason", json_object_new_string(reason));
-    return audit_write(req, "campaign.pause", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_pause(struct request *req)
@@ -1182,8 +1182,8 @@ static int do_resume(struct request *req, json_object *in, struct camp *c, struc
                      json_object *extra)
 {
     (void)in;
-    static const char *const ok[] = {"paused"};
-    if (not_in(c, f, "be resumed (only a paused one can)", ok, 1))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_RESUME, "be resumed (only a paused one can)", &t))
         return -1;
     if (!c->resumable)
         return refuse(f, 409, "not_resumable", NULL,
@@ -1196,16 +1196,14 @@ static int do_resume(struct request *req, json_object *in, struct camp *c, struc
         return -1;
     /* A campaign paused before its scheduled time goes back to waiting for it. */
     const char *to = !c->started && c->scheduled_future ? "scheduled" : "running";
-    if (db_exec(req->app->db,
-                "UPDATE campaigns SET status = ?, pause_reason = NULL, pause_kind = NULL, "
-                "started_at = IF(? = "
-                "'running', COALESCE(started_at, NOW(3)), started_at) WHERE id = ?",
-                DB_ARGS(DB_STR(to), DB_STR(to), DB_INT(c->id)), NULL) != DB_OK)
+    if (campaign_state_apply_one(req->app->db, c->id,
+                                 strcmp(to, "running") == 0 ? CEV_RESUME : CEV_RESUME_SCHEDULED,
+                                 CACT_OPERATOR, NULL, NULL) != DB_OK)
         return -1;
     (void)extra;
     json_object *d = json_object_new_object();
     json_object_object_add(d, "to", json_object_new_string(to));
-    return audit_write(req, "campaign.resume", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_resume(struct request *req)
@@ -1217,8 +1215,9 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
                      json_object *extra)
 {
     (void)in;
-    static const char *const ok[] = {"scheduled", "running", "paused"};
-    if (not_in(c, f, "be cancelled (drafts are deleted; finished ones stay as they are)", ok, 3))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_CANCEL,
+                         "be cancelled (drafts are deleted; finished ones stay as they are)", &t))
         return -1;
     struct db_res res;
     if (db_exec(req->app->db,
@@ -1229,9 +1228,8 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
     struct msg_delta d = {0};
     delta_times(&d, MSG_PENDING, MSG_CANCELLED, (long long)res.affected);
     if (counters_apply(req->app->db, c->id, &d) != DB_OK ||
-        db_exec(req->app->db,
-                "UPDATE campaigns SET status = 'cancelled', cancelled_at = NOW(3) WHERE id = ?",
-                DB_ARGS(DB_INT(c->id)), NULL) != DB_OK)
+        campaign_state_apply_one(req->app->db, c->id, CEV_CANCEL, CACT_OPERATOR, NULL, NULL) !=
+            DB_OK)
         return -1;
     json_object_object_add(extra, "cancelled_recipients",
                            json_object_new_int64((long long)res.affected));
@@ -1239,7 +1237,7 @@ static int do_cancel(struct request *req, json_object *in, struct camp *c, struc
     json_object_object_add(a, "from", json_object_new_string(c->status));
     json_object_object_add(a, "cancelled_recipients",
                            json_object_new_int64((long long)res.affected));
-    return audit_write(req, "campaign.cancel", "campaign", c->id, c->id, a) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, a) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_cancel(struct request *req)
@@ -1276,8 +1274,8 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
     (void)present;
     if (acknowledged(in, f))
         return -1;
-    static const char *const ok[] = {"running", "paused", "completed", "failed"};
-    if (not_in(c, f, "be retried", ok, 4))
+    const struct campaign_transition *t;
+    if (refused_by_state(c, f, CEV_RETRY, "be retried", &t))
         return -1;
     if (sendable(req, c, f, NULL, NULL))
         return -1;
@@ -1335,7 +1333,9 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
         }
         moved_unknown = (long long)res.affected;
     }
-    if (moved_failed + moved_unknown == 0) {
+    /* A failed campaign (its token was revoked, say) may also just go on with what is left. */
+    if (moved_failed + moved_unknown == 0 &&
+        !(strcmp(c->status, "failed") == 0 && c->pending > 0)) {
         json_object_put(kept);
         return refuse(f, 409, "nothing_to_retry", NULL,
                       "no failed recipient can be retried (%lld failed with errors that must not "
@@ -1349,12 +1349,8 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
         json_object_put(kept);
         return -1;
     }
-    if ((strcmp(c->status, "completed") == 0 || strcmp(c->status, "failed") == 0) &&
-        db_exec(
-            db,
-            "UPDATE campaigns SET status = 'running', completed_at = NULL, pause_reason = NULL, "
-            "pause_kind = NULL WHERE id = ?",
-            DB_ARGS(DB_INT(c->id)), NULL) != DB_OK) {
+    /* completed and failed run again; running and paused stay as they are (the table) */
+    if (campaign_state_apply_one(db, c->id, CEV_RETRY, CACT_OPERATOR, NULL, NULL) != DB_OK) {
         json_object_put(kept);
         return -1;
     }
@@ -1364,7 +1360,7 @@ static int do_retry(struct request *req, json_object *in, struct camp *c, struct
     json_object_object_add(rt, "not_retryable", json_object_new_int64(skipped));
     json_object_object_add(rt, "not_retryable_by_code", kept);
     json_object_object_add(extra, "retried", json_object_get(rt));
-    return audit_write(req, "campaign.retry", "campaign", c->id, c->id, rt) == DB_OK ? 0 : -1;
+    return audit_write(req, t->audit, "campaign", c->id, c->id, rt) == DB_OK ? 0 : -1;
 }
 
 void api_campaigns_retry(struct request *req)
@@ -1483,7 +1479,7 @@ void api_campaigns_preflight(struct request *req)
              "and read counts will not move");
     /* Budget: unique users reached in the last 24 h against the messaging tier, from the
      * worker's own source (contact_pace), never a scan of the send log. */
-    long long limit = apival_tier_limit(c.tier), used = 0;
+    long long limit = account_tier_limit(c.tier), used = 0;
     account_tier_used(db, c.waba, limit, &used);
     json_object *b = json_object_new_object();
     json_object_object_add(b, "messaging_tier", json_object_new_string(c.tier));

@@ -280,7 +280,7 @@ static void *applier_main(void *arg)
 
 int webhook_applier_start(struct app *app)
 {
-    webhook_apply_set_policy(app->cfg.worker_breaker_window, app->cfg.worker_param_pause);
+    webhook_apply_set_policy(app->cfg.worker_param_pause);
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0)
         return -1;

@@ -5,6 +5,28 @@
 
 #include "db.h"
 
+static const struct {
+    const char *name;
+    long n;
+} tiers[] = {{"TIER_250", 250},   {"TIER_1K", 1000},     {"TIER_2K", 2000},
+             {"TIER_10K", 10000}, {"TIER_100K", 100000}, {"TIER_UNLIMITED", -1}};
+
+int account_tier_known(const char *tier)
+{
+    for (size_t i = 0; tier && i < sizeof tiers / sizeof tiers[0]; i++)
+        if (strcmp(tier, tiers[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+long account_tier_limit(const char *tier)
+{
+    for (size_t i = 0; tier && i < sizeof tiers / sizeof tiers[0]; i++)
+        if (strcmp(tier, tiers[i].name) == 0)
+            return tiers[i].n;
+    return 250;
+}
+
 int account_tier_used(struct db *db, const char *waba_id, long long cap, long long *used)
 {
     *used = 0;

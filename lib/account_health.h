@@ -15,6 +15,16 @@ struct db;
  * limit or ACCOUNT_TIER_COUNT_CAP); cap <= 0 counts exactly, for the worker, whose tiers are
  * limited. Returns a db_rc; *used is 0 on error. */
 #define ACCOUNT_TIER_COUNT_CAP 100000
+/* The messaging tier's limit, one rule for the preflight, the account API and the worker:
+ * unique users per moving 24 h (TIER_250 -> 250, TIER_1K -> 1000, TIER_2K -> 2000, TIER_10K,
+ * TIER_100K; TIER_UNLIMITED -> -1, no limit). A tier we do not know (NULL, misspelt, a new
+ * one of Meta's) is the smallest, 250: assuming no limit would let the worker message more
+ * people in a day than Meta allows and get the number restricted. */
+long account_tier_limit(const char *tier);
+
+/* Whether tier is one of the names above (what the account API accepts). */
+int account_tier_known(const char *tier);
+
 int account_tier_used(struct db *db, const char *waba_id, long long cap, long long *used);
 
 /* Whether Meta restricts the account now, from wa_accounts.account_event and .restriction

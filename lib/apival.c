@@ -142,21 +142,6 @@ int apival_consent(const char *s, size_t len)
     return -2;
 }
 
-long long apival_tier_limit(const char *tier)
-{
-    if (!tier)
-        return 0;
-    static const struct {
-        const char *name;
-        long long n;
-    } t[] = {{"TIER_250", 250},   {"TIER_1K", 1000},     {"TIER_2K", 2000},
-             {"TIER_10K", 10000}, {"TIER_100K", 100000}, {"TIER_UNLIMITED", -1}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(tier, t[i].name) == 0)
-            return t[i].n;
-    return 0;
-}
-
 int apival_formula_risky(const char *s)
 {
     if (!s || !*s)

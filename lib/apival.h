@@ -1,5 +1,6 @@
-/* Small pure helpers for values the API takes and gives: times, consent cells, messaging
- * tiers, spreadsheet-safe cells. No I/O, no locale, no global state. */
+/* Small pure helpers for values the API takes and gives: times, consent cells,
+ * spreadsheet-safe cells (the messaging tier: lib/account_health). No I/O, no locale, no global
+ * state. */
 #ifndef PREGON_APIVAL_H
 #define PREGON_APIVAL_H
 
@@ -16,10 +17,6 @@ int apival_parse_time(const char *s, char out[24], time_t *t);
  * a date), 0 empty, -1 an explicit no ("no", "false", "0", "n"), -2 anything else. Case and
  * surrounding spaces are ignored. */
 int apival_consent(const char *s, size_t len);
-
-/* Unique users per moving 24 h of a messaging tier: TIER_250 -> 250, TIER_2K -> 2000,
- * TIER_10K, TIER_100K, TIER_UNLIMITED -> -1; 0 for anything else. */
-long long apival_tier_limit(const char *tier);
 
 /* 1 when a spreadsheet would read the cell as a formula (starts with =, @, a tab or CR, or
  * with + or - not followed by a digit): such cells are exported with a leading '. */

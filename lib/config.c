@@ -74,6 +74,7 @@ static const struct ckey keys[] = {
     I(worker_pair_gap_s, "6"),
     I(worker_throttle_pause_ms, "1000"),
     I(worker_schedule_margin_s, "300"),
+    I(worker_pacing_hold_s, "1800"),
     S(worker_lock_file, "var/run/pregon-worker.lock"),
     S(log_level, "info"),
     S(log_file, ""),

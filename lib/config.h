@@ -48,13 +48,16 @@ struct config {
     char *worker_ramp_steps;  /* progressive start: messages/s per step, "" = off */
     int worker_ramp_every;    /* attempts per step before raising */
     int worker_ramp_max_error_pct;
-    int worker_breaker_window;    /* circuit breaker: last N attempts of a campaign */
-    int worker_breaker_min;       /* ... at least this many before it may trip */
-    int worker_breaker_pct;       /* ... trips at this error percentage (0 = off) */
-    int worker_param_pause;       /* parameter errors in the window that pause the campaign */
+    /* worker_breaker_*: read so old files still load, ignored since sql/115 (the auto-pause
+     * thresholds are account settings, lib/campaign_health) */
+    int worker_breaker_window;
+    int worker_breaker_min;
+    int worker_breaker_pct;
+    int worker_param_pause;       /* parameter errors in the auto-pause window that pause it */
     int worker_pair_gap_s;        /* least seconds between two messages to one number */
     int worker_throttle_pause_ms; /* a 130429 holds the number's timeline this long */
     int worker_schedule_margin_s; /* later than this, a schedule waits for an operator */
+    int worker_pacing_hold_s;     /* template pacing: wait at most this for the first statuses */
     char *worker_lock_file;       /* --drain: only one draining worker at a time */
     /* logging */
     char *log_level;

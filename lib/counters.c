@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "campaign_state.h"
 #include "db.h"
 
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d)
@@ -24,14 +25,15 @@ int counters_apply(struct db *db, long long campaign_id, const struct msg_delta 
 
 int counters_complete_if_done(struct db *db, long long campaign_id, int *completed)
 {
-    struct db_res res;
-    int rc = db_exec(db,
-                     "UPDATE campaigns SET status = 'completed', completed_at = NOW(3), "
-                     "wait_reason = NULL WHERE id = ? AND status = 'running' AND "
-                     "pending_count = 0 AND sending_count = 0",
-                     DB_ARGS(DB_INT(campaign_id)), &res);
+    struct campaign_scope sc = {.kind = CSCOPE_DONE, .id = campaign_id};
+    unsigned long long n = 0;
+    int rc = campaign_state_apply(db, &sc, CEV_COMPLETE, CACT_WORKER, NULL, &n);
+    if (rc == DB_OK && n > 0)
+        /* its auto-pause window is of no more use (nothing adds to it once it stops) */
+        rc = db_exec(db, "DELETE FROM campaign_health WHERE campaign_id = ?",
+                     DB_ARGS(DB_INT(campaign_id)), NULL);
     if (completed)
-        *completed = rc == DB_OK && res.affected > 0;
+        *completed = rc == DB_OK && n > 0;
     return rc;
 }
 

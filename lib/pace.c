@@ -101,54 +101,6 @@ int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pc
     return (long long)errors * 100 <= (long long)max_error_pct * attempts;
 }
 
-void pace_breaker_init(struct pace_breaker *b, int window)
-{
-    memset(b, 0, sizeof *b);
-    if (window < 1)
-        window = 1;
-    if (window > PACE_BREAKER_MAX)
-        window = PACE_BREAKER_MAX;
-    b->window = window;
-}
-
-void pace_breaker_add(struct pace_breaker *b, enum pace_kind k)
-{
-    if (b->window < 1)
-        pace_breaker_init(b, 50);
-    if (b->n == b->window) {
-        unsigned char old = b->ring[b->pos];
-        if (old != PACE_OK)
-            b->errors--;
-        if (old == PACE_PARAM_ERROR)
-            b->params--;
-    } else {
-        b->n++;
-    }
-    b->ring[b->pos] = (unsigned char)k;
-    if (k != PACE_OK)
-        b->errors++;
-    if (k == PACE_PARAM_ERROR)
-        b->params++;
-    b->pos = (b->pos + 1) % b->window;
-}
-
-int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct)
-{
-    if (b->n < min_attempts || b->n == 0 || pct <= 0)
-        return 0;
-    return (long long)b->errors * 100 >= (long long)pct * b->n;
-}
-
-int pace_param_pause(const struct pace_breaker *b, int threshold, int last_code, const char *last,
-                     char *why, size_t len)
-{
-    if (threshold <= 0 || b->params < threshold)
-        return 0;
-    snprintf(why, len, "parameter errors repeat: %d of the last %d attempts (last: %d %.300s)",
-             b->params, b->n, last_code, last ? last : "");
-    return 1;
-}
-
 int pace_window_wait_min(int start_h, int end_h, int m)
 {
     if (start_h < 0 || end_h < 0 || start_h > 23 || end_h > 24 || start_h == end_h % 24)
@@ -159,21 +111,4 @@ int pace_window_wait_min(int start_h, int end_h, int m)
     if (open)
         return 0;
     return ((s - m) % 1440 + 1440) % 1440;
-}
-
-long pace_tier_limit(const char *tier)
-{
-    if (!tier)
-        return 250;
-    if (!strcmp(tier, "TIER_UNLIMITED"))
-        return -1;
-    if (!strcmp(tier, "TIER_100K"))
-        return 100000;
-    if (!strcmp(tier, "TIER_10K"))
-        return 10000;
-    if (!strcmp(tier, "TIER_2K"))
-        return 2000;
-    if (!strcmp(tier, "TIER_1K"))
-        return 1000;
-    return 250;
 }

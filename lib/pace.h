@@ -1,6 +1,7 @@
 /* The sending worker's arithmetic, kept pure so it can be tested alone: the per-number rate
- * budget (slots on a shared timeline), progressive start, the circuit breaker, the send
- * window and the messaging tier. No I/O, no clocks: callers pass the times. */
+ * budget (slots on a shared timeline), progressive start and the send window (the
+ * auto-pause is lib/campaign_health, the messaging tier lib/account_health). No I/O, no clocks:
+ * callers pass the times. */
 #ifndef PREGON_PACE_H
 #define PREGON_PACE_H
 
@@ -59,40 +60,11 @@ int pace_ramp_cap(const int *steps, int nsteps, int step);
  * with at most max_error_pct percent errors. */
 int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pct);
 
-/* ---- circuit breaker ------------------------------------------------------------------- */
-
-#define PACE_BREAKER_MAX 1000
-
-enum pace_kind { PACE_OK = 0, PACE_ERROR = 1, PACE_PARAM_ERROR = 2 };
-
-/* Outcomes of the last `window` attempts of one campaign. */
-struct pace_breaker {
-    unsigned char ring[PACE_BREAKER_MAX];
-    int window, pos, n, errors, params;
-};
-
-void pace_breaker_init(struct pace_breaker *b, int window);
-void pace_breaker_add(struct pace_breaker *b, enum pace_kind k);
-/* 1 when at least min_attempts are in the window and errors reach pct percent of them. */
-int pace_breaker_tripped(const struct pace_breaker *b, int min_attempts, int pct);
-/* The rule for parameter errors (100, 132000, 132012), shared by the worker's recorder and
- * the webhook applier (statuses `failed` with those codes): with threshold (> 0) or more of
- * them among the attempts in the window, the campaign pauses. Returns 1 and writes the
- * reason into why (last_code, last: the latest error) when it must, else 0. */
-int pace_param_pause(const struct pace_breaker *b, int threshold, int last_code, const char *last,
-                     char *why, size_t len);
-
 /* ---- send window ----------------------------------------------------------------------- */
 
 /* Whether local minute-of-day m (0..1439) is inside [start_h, end_h) hours; start > end wraps
  * midnight; start == end or either < 0: always open. Returns the minutes until the window
  * opens (0 = open now). */
 int pace_window_wait_min(int start_h, int end_h, int m);
-
-/* ---- messaging tier ---------------------------------------------------------------------- */
-
-/* Unique users per moving 24 h for "TIER_250", "TIER_2K", "TIER_10K", "TIER_100K" (also
- * "TIER_1K"); -1 for "TIER_UNLIMITED" and anything unknown is treated as the lowest, 250. */
-long pace_tier_limit(const char *tier);
 
 #endif

@@ -15,6 +15,8 @@
 #include "identity.h"
 #include "msgstatus.h"
 #include "optout.h"
+#include "campaign_health.h"
+#include "campaign_state.h"
 #include "pace.h"
 #include "person.h"
 
@@ -23,14 +25,11 @@
 #define MAX_ATTEMPTS 5  /* failed applies before only an explicit sweep retries */
 #define RETRY_24H_S  86400
 
-/* The worker's window and parameter-error threshold (webhook_apply_set_policy). */
-static int policy_window = 50, policy_param_pause = 3;
+/* The worker's parameter-error threshold (webhook_apply_set_policy). */
+static int policy_param_pause = 3;
 
-void webhook_apply_set_policy(int breaker_window, int param_pause)
+void webhook_apply_set_policy(int param_pause)
 {
-    policy_window = breaker_window < 1                  ? 1
-                    : breaker_window > PACE_BREAKER_MAX ? PACE_BREAKER_MAX
-                                                        : breaker_window;
     policy_param_pause = param_pause;
 }
 
@@ -179,8 +178,10 @@ struct camp {
     long long id;
     struct msg_delta d;
     int replies;
-    int param_code;       /* a `failed` with a parameter error (100, 132000, 132012) came */
-    char param_text[512]; /* ... its details */
+    /* `failed` statuses for the auto-pause (lib/campaign_health): how many, of which
+     * parameter errors (100, 132000, 132012), the latest code and its details */
+    int failures, param_failures, fail_code;
+    char fail_text[512];
 };
 
 struct batch {
@@ -319,37 +320,19 @@ static int optout_lift(struct batch *b, const char *phone, const char *source, c
     return rc;
 }
 
-/* ---- pausing ------------------------------------------------------------------------------- */
+/* ---- pausing: lib/campaign_state --------------------------------------------------------- */
 
-static int pause_campaign(struct batch *b, long long cid, const char *kind, int resumable,
-                          const char *reason)
+static int campaigns_event(struct batch *b, enum campaign_scope_kind kind, long long id,
+                           enum campaign_event ev, const char *reason)
 {
-    char r[1200];
-    struct db_res res;
-    int rc = db_exec(
-        b->db,
-        "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = ?, "
-        "resumable = ? WHERE id = ? AND status IN ('running', 'scheduled')",
-        DB_ARGS(DB_STR(cut(reason, r, sizeof r)), DB_STR(kind), DB_INT(resumable), DB_INT(cid)),
-        &res);
-    if (rc == DB_OK && res.affected)
-        log_warn("campaign %lld paused: %s", cid, r);
-    return rc;
-}
-
-static int pause_account(struct batch *b, long long account, const char *kind, int resumable,
-                         const char *reason)
-{
-    char r[1200];
-    struct db_res res;
-    int rc = db_exec(
-        b->db,
-        "UPDATE campaigns SET status = 'paused', pause_reason = ?, pause_kind = ?, "
-        "resumable = ? WHERE account_id = ? AND status IN ('running', 'scheduled')",
-        DB_ARGS(DB_STR(cut(reason, r, sizeof r)), DB_STR(kind), DB_INT(resumable), DB_INT(account)),
-        &res);
-    if (rc == DB_OK && res.affected)
-        log_warn("%llu campaigns of account %lld paused: %s", res.affected, account, r);
+    struct campaign_scope sc = {.kind = kind, .id = id};
+    struct campaign_change ch = {.reason = reason};
+    unsigned long long n = 0;
+    int rc = campaign_state_apply(b->db, &sc, ev, CACT_WEBHOOK, &ch, &n);
+    if (rc == DB_OK && n)
+        log_warn("%llu campaign(s) of %s %lld: %s (%s)", n,
+                 kind == CSCOPE_ACCOUNT ? "account" : "id", id, campaign_event_name(ev),
+                 reason ? reason : "");
     return rc;
 }
 
@@ -668,6 +651,19 @@ static void tmin(long long *slot, long long t)
  * table the worker follows). */
 static int failed_policy(struct batch *b, struct st_item *it, struct rec *c)
 {
+    /* Every failure Meta reports counts for the auto-pause, by its class; judged once the
+     * batch's recipients are written (health_pauses). */
+    enum campaign_health_kind hk = campaign_health_status_kind(it->code);
+    if (hk == HEALTH_FAILURE || hk == HEALTH_PARAM) {
+        struct camp *k = camp_get(b, c->campaign);
+        if (!k)
+            return DB_ERR;
+        k->failures++;
+        k->param_failures += hk == HEALTH_PARAM;
+        k->fail_code = it->code;
+        cut(it->etext ? it->etext : (it->code ? cloudapi_explain(it->code, "es") : ""),
+            k->fail_text, sizeof k->fail_text);
+    }
     if (!it->code)
         return DB_OK;
     enum cloudapi_action a = cloudapi_classify(it->code, CLOUDAPI_HTTP_WEBHOOK);
@@ -684,22 +680,14 @@ static int failed_policy(struct batch *b, struct st_item *it, struct rec *c)
         return DB_OK;
     case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
     case CLOUDAPI_ACT_STOP_CAMPAIGN:
-        return pause_campaign(b, c->campaign, "error", 1, reason);
-    case CLOUDAPI_ACT_FAIL_PARAM: {
-        /* Decided once the batch's recipients are written (param_pauses): the window is
-         * the campaign's latest outcomes, this batch's included. */
-        struct camp *k = camp_get(b, c->campaign);
-        if (!k)
-            return DB_ERR;
-        k->param_code = it->code;
-        cut(it->etext ? it->etext : cloudapi_explain(it->code, "es"), k->param_text,
-            sizeof k->param_text);
-        return DB_OK;
-    }
+        return campaigns_event(b, CSCOPE_ONE, c->campaign, CEV_PAUSE_ERROR, reason);
     case CLOUDAPI_ACT_PAUSE_NUMBER:
     case CLOUDAPI_ACT_STOP_ACCOUNT:
     case CLOUDAPI_ACT_STOP_NUMBER:
-        return c->account ? pause_account(b, c->account, "error", 1, reason) : DB_OK;
+        return c->account
+                   ? campaigns_event(b, CSCOPE_ACCOUNT, c->account,
+                                     (enum campaign_event)campaign_error_event(it->code, a), reason)
+                   : DB_OK;
     default:
         return DB_OK;
     }
@@ -813,44 +801,22 @@ static int update_recs(struct batch *b)
     return rc;
 }
 
-/* The worker's rule for parameter errors (lib/pace: pace_param_pause), over the campaign's
- * latest outcomes as its recipients record them (the worker's sends and these statuses). */
-static int param_pauses(struct batch *b)
+/* The auto-pause (lib/campaign_health, the worker's rule too): this batch's failures go to
+ * this connection's rows, and the campaigns that had some are judged on the shared window. */
+static int health_pauses(struct batch *b)
 {
     for (size_t i = 0; i < b->ncamps; i++) {
         struct camp *k = &b->camps[i];
-        if (!k->param_code || policy_param_pause <= 0)
+        if (!k->failures)
             continue;
-        struct db_rows r;
-        int rc = db_query(b->db,
-                          "SELECT status, last_error_code FROM recipients WHERE campaign_id = ? "
-                          "AND status IN ('sent', 'delivered', 'read', 'failed', 'blocked') "
-                          "ORDER BY COALESCE(failed_at, sent_at) DESC, id DESC LIMIT ?",
-                          DB_ARGS(DB_INT(k->id), DB_INT(policy_window)), &r);
+        struct campaign_health_sum d = {0, k->failures, k->param_failures};
+        int rc = campaign_health_add(b->db, k->id, &d, k->fail_code);
+        if (rc == DB_OK)
+            rc = campaign_health_check(b->db, k->id, policy_param_pause, CACT_WEBHOOK, k->fail_text,
+                                       NULL);
         if (rc != DB_OK)
             return rc;
-        struct pace_breaker br;
-        pace_breaker_init(&br, policy_window);
-        for (size_t j = r.nrows; j-- > 0;) { /* oldest first, as they happened */
-            long long code = db_int(&r, j, 1, 0);
-            int failed = db_val(&r, j, 0) && strcmp(db_val(&r, j, 0), "failed") == 0;
-            enum pace_kind kind = PACE_OK;
-            if (failed &&
-                cloudapi_classify((int)code, CLOUDAPI_HTTP_WEBHOOK) == CLOUDAPI_ACT_FAIL_PARAM)
-                kind = PACE_PARAM_ERROR;
-            else if (failed)
-                kind = PACE_ERROR;
-            pace_breaker_add(&br, kind);
-        }
-        db_rows_free(&r);
-        char why[1100];
-        if (pace_param_pause(&br, policy_param_pause, k->param_code, k->param_text, why,
-                             sizeof why)) {
-            rc = pause_campaign(b, k->id, "parameters", 1, why);
-            if (rc != DB_OK)
-                return rc;
-        }
-        k->param_code = 0;
+        k->failures = k->param_failures = 0;
     }
     return DB_OK;
 }
@@ -890,7 +856,7 @@ static int apply_statuses(struct batch *b)
     if (rc == DB_OK)
         rc = update_recs(b);
     if (rc == DB_OK)
-        rc = param_pauses(b);
+        rc = health_pauses(b);
     return rc;
 }
 
@@ -1229,28 +1195,27 @@ static int apply_template(struct batch *b, json_object *v, long long account)
         snprintf(reason_text, sizeof reason_text, "Meta %s the template %s (%s)%s%s",
                  strcmp(event, "PAUSED") == 0 ? "paused" : "disabled", name, lang,
                  why[0] ? ": " : "", why);
-        struct db_res res;
-        rc = db_exec(b->db,
-                     "UPDATE campaigns SET status = IF(status = 'paused', status, 'paused'), "
-                     "pause_reason = ?, pause_kind = 'template', resumable = 0 "
-                     "WHERE account_id = ? AND template_name = ? AND template_language = ? "
-                     "AND status IN ('running', 'scheduled', 'paused')",
-                     DB_ARGS(DB_STR(reason_text), DB_INT(account), DB_STR(name), DB_STR(lang)),
-                     &res);
-        if (rc == DB_OK && res.affected)
-            log_warn("%llu campaigns paused: %s", res.affected, reason_text);
+        struct campaign_scope sc = {.kind = CSCOPE_TEMPLATE,
+                                    .id = account,
+                                    .template_name = name,
+                                    .template_language = lang};
+        struct campaign_change ch = {.reason = reason_text};
+        unsigned long long n = 0;
+        rc = campaign_state_apply(b->db, &sc, CEV_TEMPLATE_PAUSED, CACT_WEBHOOK, &ch, &n);
+        if (rc == DB_OK && n)
+            log_warn("%llu campaigns paused: %s", n, reason_text);
         return rc;
     }
     if (strcmp(event, "REINSTATED") == 0 || strcmp(event, "APPROVED") == 0) {
         snprintf(reason_text, sizeof reason_text,
                  "Meta %s the template %s (%s): the campaign can be resumed",
                  strcmp(event, "APPROVED") == 0 ? "approved" : "reinstated", name, lang);
-        return db_exec(b->db,
-                       "UPDATE campaigns SET resumable = 1, pause_reason = ? "
-                       "WHERE account_id = ? AND template_name = ? AND template_language = ? "
-                       "AND status = 'paused' AND pause_kind = 'template'",
-                       DB_ARGS(DB_STR(reason_text), DB_INT(account), DB_STR(name), DB_STR(lang)),
-                       NULL);
+        struct campaign_scope sc = {.kind = CSCOPE_TEMPLATE,
+                                    .id = account,
+                                    .template_name = name,
+                                    .template_language = lang};
+        struct campaign_change ch = {.reason = reason_text};
+        return campaign_state_apply(b->db, &sc, CEV_TEMPLATE_LIFTED, CACT_WEBHOOK, &ch, NULL);
     }
     return DB_OK;
 }
@@ -1347,14 +1312,14 @@ static int apply_account_update(struct batch *b, json_object *v, long long accou
     snprintf(reason, sizeof reason, "Meta account_update %s%s%s", e, has_info ? ": " : "",
              has_info ? info : "");
     if (strcmp(event, "DISABLED_UPDATE") == 0 && ban && strcmp(ban, "REINSTATE") == 0)
-        return db_exec(b->db,
-                       "UPDATE campaigns SET resumable = 1 WHERE account_id = ? "
-                       "AND status = 'paused' AND pause_kind = 'account'",
-                       DB_ARGS(DB_INT(account)), NULL);
+        return campaigns_event(b, CSCOPE_ACCOUNT, account, CEV_ACCOUNT_LIFTED, NULL);
     if (strcmp(event, "ACCOUNT_RESTRICTION") == 0 || strcmp(event, "ACCOUNT_VIOLATION") == 0)
-        return pause_account(b, account, "account", 1, reason);
-    if (strcmp(event, "DISABLED_UPDATE") == 0 || strcmp(event, "ACCOUNT_DELETED") == 0)
-        return pause_account(b, account, "account", 0, reason);
+        return campaigns_event(b, CSCOPE_ACCOUNT, account, CEV_ACCOUNT_RESTRICTED, reason);
+    if (strcmp(event, "DISABLED_UPDATE") == 0)
+        return campaigns_event(b, CSCOPE_ACCOUNT, account, CEV_ACCOUNT_BANNED, reason);
+    /* A deleted account never sends again: its campaigns cannot go on by themselves. */
+    if (strcmp(event, "ACCOUNT_DELETED") == 0)
+        return campaigns_event(b, CSCOPE_ACCOUNT, account, CEV_FAIL, reason);
     return DB_OK;
 }
 

@@ -105,11 +105,10 @@ int webhook_apply_pending(struct db *db, long long campaign_id);
  * db_rc. */
 int webhook_apply_waiting(struct db *db, struct webhook_stats *st);
 
-/* The worker's policy for statuses `failed` with a parameter error (100, 132000, 132012):
- * param_pause of them among the campaign's last breaker_window outcomes pause it (the
- * config's worker_breaker_window and worker_param_pause; defaults 50 and 3). Call before
- * applying (not thread-safe). */
-void webhook_apply_set_policy(int breaker_window, int param_pause);
+/* The worker's threshold for repeated parameter errors (config worker_param_pause, default
+ * 3), which the auto-pause (lib/campaign_health) also applies to `failed` statuses with
+ * these codes. Call before applying (not thread-safe). */
+void webhook_apply_set_policy(int param_pause);
 
 /* The biz_opaque_callback_data we send: identifies the recipient row. */
 int webhook_callback_format(char *out, size_t outlen, long long campaign_id,

@@ -35,6 +35,9 @@ struct cfg {
     int rate_code; /* error_rate; 0 = off */
     double rate_percent;
     bool rate_async;
+    /* template pacing: sends of this template are held for a quality assessment */
+    char pacing_template[SB_PACING_NAME_MAX + 1]; /* "" = off */
+    unsigned pacing_hold_ms;
 };
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -117,6 +120,16 @@ void sb_cfg_snapshot(struct sb_send_cfg *out)
     out->record_requests = cur.record_requests;
     out->strict_components = cur.strict_components;
     pthread_mutex_unlock(&cfg_lock);
+}
+
+bool sb_cfg_pacing(const char *template_name, unsigned *hold_ms)
+{
+    pthread_mutex_lock(&cfg_lock);
+    bool held = cur.pacing_template[0] && strcmp(cur.pacing_template, template_name) == 0;
+    if (held)
+        *hold_ms = cur.pacing_hold_ms;
+    pthread_mutex_unlock(&cfg_lock);
+    return held;
 }
 
 void sb_cfg_webhook_target(char **url, char **secret)
@@ -248,7 +261,7 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         static const char *const keys[] = {"latency_ms",  "rate_limit",       "webhooks",
                                            "statuses",    "webhook_delay_ms", "errors",
                                            "error_rate",  "record_requests",  "strict_components",
-                                           "webhook_url", "app_secret"};
+                                           "webhook_url", "app_secret",       "pacing"};
         size_t i;
         for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strcmp(key, keys[i]))
@@ -364,6 +377,26 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         n.nrules = len;
         set_rules = true;
     }
+    bool set_pacing = false;
+    if (json_object_object_get_ex(in, "pacing", &v)) {
+        json_object *name, *hold;
+        set_pacing = true;
+        if (v &&
+            (!json_object_is_type(v, json_type_object) ||
+             !json_object_object_get_ex(v, "template", &name) ||
+             !json_object_is_type(name, json_type_string) || json_object_get_string_len(name) < 1 ||
+             json_object_get_string_len(name) > SB_PACING_NAME_MAX ||
+             sb_json_uint(v, "hold_ms", 3600000, &u) == -1)) {
+            snprintf(err, errlen,
+                     "pacing must be null or {\"template\": NAME, \"hold_ms\": 0..3600000}");
+            goto out;
+        }
+        if (v) {
+            snprintf(n.pacing_template, sizeof n.pacing_template, "%s",
+                     json_object_get_string(name));
+            n.pacing_hold_ms = json_object_object_get_ex(v, "hold_ms", &hold) ? (unsigned)u : 60000;
+        }
+    }
     const char *s = sb_json_str(in, "webhook_url");
     if (json_object_object_get_ex(in, "webhook_url", &v)) {
         if (!s || (*s && strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) ||
@@ -406,6 +439,10 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         cur.rate_code = n.rate_code;
         cur.rate_percent = n.rate_percent;
         cur.rate_async = n.rate_async;
+    }
+    if (set_pacing) {
+        memcpy(cur.pacing_template, n.pacing_template, sizeof cur.pacing_template);
+        cur.pacing_hold_ms = n.pacing_hold_ms;
     }
     if (set_rules) {
         struct rule *old = cur.rules;
@@ -483,6 +520,14 @@ json_object *sb_cfg_json(void)
     }
     json_object_object_add(o, "record_requests", json_object_new_boolean(cur.record_requests));
     json_object_object_add(o, "strict_components", json_object_new_boolean(cur.strict_components));
+    if (cur.pacing_template[0]) {
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "template", json_object_new_string(cur.pacing_template));
+        json_object_object_add(p, "hold_ms", json_object_new_int64(cur.pacing_hold_ms));
+        json_object_object_add(o, "pacing", p);
+    } else {
+        json_object_object_add(o, "pacing", NULL);
+    }
     pthread_mutex_unlock(&cfg_lock);
     return o;
 }

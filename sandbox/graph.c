@@ -605,6 +605,10 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
     }
 
     const struct sb_template *t = sb_tmpl_get(si.tmpl_idx);
+    /* Template pacing: Meta holds the message for a quality assessment; its statuses come
+     * once the hold ends (config "pacing"). */
+    unsigned hold_ms = 0;
+    bool held = sb_cfg_pacing(t->name, &hold_ms);
     struct sb_accept a = {
         .wamid_ctr = sb_store_next_wamid(),
         .phone_idx = phone_idx,
@@ -629,7 +633,7 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
             .fail_code = code,
             .statuses = cfg.statuses,
             .nstatuses = cfg.nstatuses,
-            .delay_ms = cfg.webhook_delay_ms,
+            .delay_ms = held ? hold_ms : cfg.webhook_delay_ms,
         };
         sb_wh_schedule(&w);
     }
@@ -637,13 +641,13 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
     sb_store_wamid(a.wamid_ctr, wamid);
     sb_msisdn_unpack(si.to_packed, digits, sizeof digits);
     /* `to` is validated as [+]digits: nothing to escape */
-    char *body = malloc(256);
+    char *body = malloc(320);
     if (body) {
-        int n = snprintf(body, 256,
+        int n = snprintf(body, 320,
                          "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"%s\","
                          "\"wa_id\":\"%s\"}],\"messages\":[{\"id\":\"%s\",\"message_status\":"
-                         "\"accepted\"}]}",
-                         si.to, digits, wamid);
+                         "\"%s\"}]}",
+                         si.to, digits, wamid, held ? "held_for_quality_assessment" : "accepted");
         sb_reply_take(rp, 200, body, (size_t)n);
     }
 out:

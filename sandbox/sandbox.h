@@ -197,6 +197,10 @@ void sb_cfg_snapshot(struct sb_send_cfg *out);
 int sb_cfg_pick_error(uint64_t to_packed, bool *async);
 /* Validates everything first, then applies; -1 with err on bad input (nothing applied). */
 int sb_cfg_apply(json_object *in, char *err, size_t errlen);
+/* Template pacing (config "pacing"): whether sends of this template are held for a quality
+ * assessment, and for how long their first status waits (*hold_ms). */
+#define SB_PACING_NAME_MAX 512
+bool sb_cfg_pacing(const char *template_name, unsigned *hold_ms);
 json_object *sb_cfg_json(void);
 /* Current webhook URL and app secret, malloc'd copies (caller frees both). */
 void sb_cfg_webhook_target(char **url, char **secret);

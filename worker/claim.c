@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "account_health.h"
+#include "campaign_state.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -485,27 +486,21 @@ void camp_free(struct camp *c)
 
 static void schedule_campaigns(struct worker *w, struct db *db)
 {
-    struct db_res res;
+    unsigned long long n;
+    char why[200];
     /* A schedule missed by more than the margin (the system was down) waits for a person. */
-    if (db_exec(db,
-                "UPDATE campaigns SET status = 'paused', pause_reason = CONCAT('the schedule (', "
-                "DATE_FORMAT(scheduled_at, '%Y-%m-%d %H:%i:%s UTC'), ') was missed by more than ', "
-                "?, ' s; start it again to send'), pause_kind = 'schedule', resumable = 1 "
-                "WHERE status = 'scheduled' AND scheduled_at < NOW(3) - INTERVAL ? SECOND",
-                DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s),
-                        DB_INT(w->cfg.worker_schedule_margin_s)),
-                &res) == DB_OK &&
-        res.affected)
-        log_warn("%llu overdue scheduled campaign(s) wait for an operator", res.affected);
-    /* Never an overdue one, even if it became scheduled after the statement above looked:
-     * the next pass pauses it. */
-    if (db_exec(db,
-                "UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, "
-                "NOW(3)) WHERE status = 'scheduled' AND scheduled_at <= NOW(3) AND "
-                "scheduled_at >= NOW(3) - INTERVAL ? SECOND",
-                DB_ARGS(DB_INT(w->cfg.worker_schedule_margin_s)), &res) == DB_OK &&
-        res.affected)
-        log_info("%llu scheduled campaign(s) started", res.affected);
+    snprintf(why, sizeof why, "the schedule was missed by more than %d s; start it again to send",
+             w->cfg.worker_schedule_margin_s);
+    struct campaign_scope overdue = {.kind = CSCOPE_OVERDUE,
+                                     .margin_s = w->cfg.worker_schedule_margin_s};
+    struct campaign_change ch = {.reason = why};
+    if (campaign_state_apply(db, &overdue, CEV_SCHEDULE_MISSED, CACT_SCHEDULER, &ch, &n) == DB_OK &&
+        n)
+        log_warn("%llu overdue scheduled campaign(s) wait for an operator", n);
+    /* Due ones start, unless their account's campaigns_enabled is off (CSCOPE_DUE). */
+    struct campaign_scope due = {.kind = CSCOPE_DUE, .margin_s = w->cfg.worker_schedule_margin_s};
+    if (campaign_state_apply(db, &due, CEV_SCHEDULE_DUE, CACT_SCHEDULER, NULL, &n) == DB_OK && n)
+        log_info("%llu scheduled campaign(s) started", n);
 }
 
 /* Reads the running campaigns; marks the rest not running (their queued jobs get released). */
@@ -513,8 +508,22 @@ static void campaigns_refresh(struct worker *w, struct db *db)
 {
     schedule_campaigns(w, db);
     struct db_rows r;
-    if (db_query(db, "SELECT * FROM campaigns WHERE status = 'running' ORDER BY id", DB_NOARGS,
-                 &r) != DB_OK) {
+    /* The account's switch is read at every pass (every claim cycle): a running campaign of
+     * an account whose campaigns_enabled is off pauses here, and its queued jobs are
+     * released below with those of every campaign that stopped running. */
+    /* Template pacing (record.c): the template's hold, whether it is over (its time passed
+     * or a status of the held message came) and until when. */
+    if (db_query(db,
+                 "SELECT c.*, a.campaigns_enabled AS account_enabled, "
+                 "t.pacing_wamid AS pacing_wamid, "
+                 "DATE_FORMAT(t.pacing_until, '%Y-%m-%d %H:%i UTC') AS pacing_until_text, "
+                 "(t.pacing_until <= NOW(3) OR EXISTS (SELECT 1 FROM message_statuses m "
+                 "WHERE m.wamid = t.pacing_wamid)) AS pacing_over "
+                 "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "
+                 "LEFT JOIN templates t ON t.account_id = c.account_id AND "
+                 "t.name = c.template_name AND t.language = c.template_language "
+                 "WHERE c.status = 'running' ORDER BY c.id",
+                 DB_NOARGS, &r) != DB_OK) {
         log_warn("listing campaigns: %s", db_error(db));
         return;
     }
@@ -525,6 +534,17 @@ static void campaigns_refresh(struct worker *w, struct db *db)
     time_t now = time(NULL);
     for (size_t i = 0; i < r.nrows; i++) {
         long long id = col_int(&r, i, "id", 0);
+        if (!col_int(&r, i, "account_enabled", 1)) {
+            unsigned long long n = 0;
+            if (campaign_state_apply_one(
+                    db, id, CEV_ACCOUNT_DISABLED, CACT_WORKER,
+                    "campaigns are disabled for this WhatsApp account (campaigns_enabled is "
+                    "off); resume the campaign once they are enabled again",
+                    &n) == DB_OK &&
+                n)
+                log_warn("campaign %lld paused: campaigns_enabled is off for its account", id);
+            continue; /* not seen: stops running here, its jobs are released */
+        }
         pthread_mutex_lock(&w->mu);
         struct camp *c = camp_find(w, id);
         pthread_mutex_unlock(&w->mu);
@@ -546,7 +566,6 @@ static void campaigns_refresh(struct worker *w, struct db *db)
                 c->body_params = NULL;
             }
             camp_load_template(db, c, col_str(&r, i, "param_map"));
-            pace_breaker_init(&c->br, w->cfg.worker_breaker_window);
             c->ramp_seen_step = -1;
             pthread_mutex_lock(&w->mu);
             c->next = w->camps;
@@ -574,7 +593,28 @@ static void campaigns_refresh(struct worker *w, struct db *db)
         pthread_mutex_lock(&w->mu);
         struct acct *a = acct_find(w, c->account_id);
         pthread_mutex_unlock(&w->mu);
-        if (!a || !a->ep) {
+        const char *held = col_str(&r, i, "pacing_wamid");
+        int paced = 0;
+        if (held && col_int(&r, i, "pacing_over", 0)) {
+            /* The first statuses came (or the window passed): the hold is over for all. */
+            db_exec(db,
+                    "UPDATE templates SET pacing_wamid = NULL, pacing_until = NULL "
+                    "WHERE account_id = ? AND name = ? AND language = ? AND pacing_wamid = ?",
+                    DB_ARGS(DB_INT(c->account_id), DB_STR(c->template_name), DB_STR(c->language),
+                            DB_STR(held)),
+                    NULL);
+        } else if (held) {
+            paced = 1;
+            snprintf(reason, sizeof reason,
+                     "template pacing: Meta holds %.60s (%s) for a quality assessment; the rest "
+                     "of its audience waits for the first statuses (at most until %s)",
+                     c->template_name, c->language,
+                     col_str(&r, i, "pacing_until_text") ? col_str(&r, i, "pacing_until_text")
+                                                         : "?");
+        }
+        if (paced) {
+            /* the wait reason above */
+        } else if (!a || !a->ep) {
             snprintf(reason, sizeof reason, "its WhatsApp account is not available");
         } else {
             int minute;
@@ -596,7 +636,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
                     db_rows_free(&d);
                 }
             }
-            long lim = pace_tier_limit(a->tier);
+            long lim = account_tier_limit(a->tier);
             if (!reason[0] && lim >= 0 && a->tier_used >= lim)
                 snprintf(reason, sizeof reason,
                          "messaging tier %s used up: %lld unique users in the last 24 h; "
@@ -608,6 +648,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
         c->seen = 1;
         c->running = 1;
         c->sendable = reason[0] == '\0';
+        c->paced = paced;
         pthread_mutex_unlock(&w->mu);
         if (col_int(&r, i, "pending_count", 1) == 0 && col_int(&r, i, "sending_count", 1) == 0) {
             int done = 0;
@@ -637,7 +678,7 @@ static void campaigns_refresh(struct worker *w, struct db *db)
 static void tier_refresh(struct worker *w, struct db *db, double mono)
 {
     for (struct acct *a = w->accts; a; a = a->next) {
-        if (pace_tier_limit(a->tier) < 0 || mono - a->tier_checked < TIER_CHECK_S)
+        if (account_tier_limit(a->tier) < 0 || mono - a->tier_checked < TIER_CHECK_S)
             continue;
         long long used;
         if (account_tier_used(db, a->waba_id, 0, &used) == DB_OK) {
@@ -725,7 +766,7 @@ static int claim_batch(struct worker *w, struct db *db, struct camp *c, struct a
     if (r.nrows == 0)
         a->lock_row = 0; /* deleted meanwhile: created again next time */
     db_rows_free(&r);
-    long lim = pace_tier_limit(a->tier);
+    long lim = account_tier_limit(a->tier);
     if (lim >= 0) {
         /* Under the lock the count is exact: every other claim has committed its users. */
         long long used;
@@ -1519,7 +1560,8 @@ void *heartbeat_main(void *arg)
 
 /* ---- the thread ---------------------------------------------------------------------------- */
 
-/* Jobs of campaigns that stopped running, and everything when stopping: out of the wait
+/* Jobs of campaigns that stopped running or wait for template pacing, and everything when
+ * stopping: out of the wait
  * queues and the heap (never started, so surely not sent) and back to pending. */
 static void release_stale(struct worker *w, struct db *db, int all, int tries)
 {
@@ -1529,7 +1571,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
         struct jobq keep = {0};
         struct job *j;
         while ((j = jobq_pop(&a->waitq))) {
-            if (all || !j->camp->running)
+            if (all || !j->camp->running || j->camp->paced)
                 jobq_push(&rel, j);
             else
                 jobq_push(&keep, j);
@@ -1538,7 +1580,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
     }
     for (size_t i = 0; i < w->nheap;) {
         struct job *j = w->heap[i];
-        if (all || !j->camp->running) {
+        if (all || !j->camp->running || j->camp->paced) {
             heap_remove(w, j);
             jobq_push(&rel, j);
             i = 0;
@@ -1548,7 +1590,7 @@ static void release_stale(struct worker *w, struct db *db, int all, int tries)
     }
     struct job *j;
     while ((j = jobq_pop(&w->reslot))) {
-        if (all || !j->camp->running)
+        if (all || !j->camp->running || j->camp->paced)
             jobq_push(&rel, j);
         else if (j->acct)
             jobq_push(&j->acct->waitq, j);

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign_health.h"
+#include "campaign_state.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -30,7 +32,7 @@ struct camp_delta {
 struct pause {
     int account; /* 1: every campaign of the account */
     long long id;
-    const char *kind; /* campaigns.pause_kind: error, parameters, circuit_breaker */
+    enum campaign_event ev; /* lib/campaign_state: CEV_PAUSE_ERROR or CEV_FAIL */
     char reason[1200];
 };
 
@@ -196,7 +198,7 @@ static int record_optout(struct db *db, struct job *j)
 }
 
 /* What the outcomes mean beyond each recipient: pauses, breaker, throttle, ramp. Runs on
- * the recorder's own state (br/ramp_*) before the transaction; pauses go into it. */
+ * the recorder's own state (ramp_*) before the transaction; pauses go into it. */
 static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p, size_t maxp)
 {
     size_t np = 0;
@@ -206,20 +208,14 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         if (j->out.release)
             continue;
         enum cloudapi_action a = j->res.accepted ? CLOUDAPI_ACT_NONE : j->res.action;
-        int build_failed = !j->started;
-        enum pace_kind k = PACE_OK;
-        if (build_failed || a == CLOUDAPI_ACT_FAIL_PARAM)
-            k = PACE_PARAM_ERROR;
-        else if (!j->res.accepted && a != CLOUDAPI_ACT_OPTOUT && a != CLOUDAPI_ACT_RETRY_THROTTLE &&
-                 a != CLOUDAPI_ACT_RETRY_PAIR)
-            k = PACE_ERROR; /* throughput and pair-rate limits slow us down, not the campaign */
-        pace_breaker_add(&c->br, k);
+        /* throughput and pair-rate limits slow us down, they are not the campaign's errors */
+        enum campaign_health_kind k = campaign_health_send_kind(j->res.accepted, a, j->started);
         if (c->ramp_seen_step != c->ramp_step) {
             c->ramp_seen_step = c->ramp_step;
             c->ramp_attempts = c->ramp_errors = 0;
         }
         c->ramp_attempts++;
-        if (k != PACE_OK)
+        if (k == HEALTH_FAILURE || k == HEALTH_PARAM)
             c->ramp_errors++;
         if (a == CLOUDAPI_ACT_RETRY_THROTTLE && j->acct) {
             pthread_mutex_lock(&w->mu);
@@ -231,7 +227,6 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         char why[1100] = "";
         const char *last = j->out.text;
         int account = 0;
-        const char *kind = "error";
         switch (a) {
         case CLOUDAPI_ACT_PAUSE_CAMPAIGN:
         case CLOUDAPI_ACT_STOP_CAMPAIGN:
@@ -248,19 +243,7 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         default:
             break;
         }
-        /* the same rule as the webhook applier's (lib/pace) */
-        if (!why[0] &&
-            pace_param_pause(&c->br, w->cfg.worker_param_pause, j->out.code, last, why, sizeof why))
-            kind = "parameters";
-        if (!why[0] &&
-            pace_breaker_tripped(&c->br, w->cfg.worker_breaker_min, w->cfg.worker_breaker_pct)) {
-            kind = "circuit_breaker";
-            snprintf(why, sizeof why,
-                     "circuit breaker: %d errors in the last %d attempts (%d%%, threshold %d%%); "
-                     "last: %d %.300s",
-                     c->br.errors, c->br.n, c->br.errors * 100 / (c->br.n ? c->br.n : 1),
-                     w->cfg.worker_breaker_pct, j->out.code, last);
-        }
+        /* Repeated parameter errors and the auto-pause: record_health, in the database. */
         if (!why[0])
             continue;
         int dup = 0;
@@ -271,11 +254,9 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
             continue;
         p[np].account = account;
         p[np].id = account ? c->account_id : c->id;
-        p[np].kind = kind;
+        p[np].ev = campaign_error_event(j->res.code, a);
         snprintf(p[np].reason, sizeof p[np].reason, "%s", why);
         np++;
-        if (!account)
-            pace_breaker_init(&c->br, w->cfg.worker_breaker_window); /* fresh after a resume */
     }
     return np;
 }
@@ -283,24 +264,84 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
 static int apply_pauses(struct db *db, const struct pause *p, size_t np)
 {
     for (size_t i = 0; i < np; i++) {
+        struct campaign_scope sc = {.kind = p[i].account ? CSCOPE_ACCOUNT : CSCOPE_ONE,
+                                    .id = p[i].id};
+        struct campaign_change ch = {.reason = p[i].reason};
+        unsigned long long n = 0;
+        int rc = campaign_state_apply(db, &sc, p[i].ev, CACT_WORKER, &ch, &n);
+        if (rc != DB_OK)
+            return rc;
+        if (n)
+            log_warn("%s %lld %s: %s", p[i].account ? "account" : "campaign", p[i].id,
+                     p[i].ev == CEV_FAIL ? "failed" : "paused", p[i].reason);
+    }
+    return DB_OK;
+}
+
+/* Template pacing: Meta answered held_for_quality_assessment. The template's rest waits
+ * (the claimer's wait reason) until a status of the first held message arrives or
+ * worker_pacing_hold_s passes; the first held wamid of a hold is the one waited for. */
+static int record_pacing(struct worker *w, struct db *db, struct job **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = v[i];
+        if (!j->res.accepted || !j->res.held || j->out.release == 1)
+            continue;
         struct db_res res;
-        int rc;
-        if (p[i].account)
-            rc = db_exec(db,
-                         "UPDATE campaigns SET status = 'paused', pause_reason = ?, "
-                         "pause_kind = ?, resumable = 1 "
-                         "WHERE account_id = ? AND status IN ('running', 'scheduled')",
-                         DB_ARGS(DB_STR(p[i].reason), DB_STR(p[i].kind), DB_INT(p[i].id)), &res);
-        else
-            rc = db_exec(db,
-                         "UPDATE campaigns SET status = 'paused', pause_reason = ?, "
-                         "pause_kind = ?, resumable = 1 WHERE id = ? AND status = 'running'",
-                         DB_ARGS(DB_STR(p[i].reason), DB_STR(p[i].kind), DB_INT(p[i].id)), &res);
+        int rc = db_exec(db,
+                         "UPDATE templates SET pacing_wamid = COALESCE(pacing_wamid, ?), "
+                         "pacing_until = COALESCE(pacing_until, NOW(3) + INTERVAL ? SECOND) "
+                         "WHERE account_id = ? AND name = ? AND language = ?",
+                         DB_ARGS(DB_STR(j->res.wamid), DB_INT(w->cfg.worker_pacing_hold_s),
+                                 DB_INT(j->camp->account_id), DB_STR(j->camp->template_name),
+                                 DB_STR(j->camp->language)),
+                         &res);
         if (rc != DB_OK)
             return rc;
         if (res.affected)
-            log_warn("%s %lld paused: %s", p[i].account ? "account" : "campaign", p[i].id,
-                     p[i].reason);
+            log_warn("template %s (%s): Meta holds it for a quality assessment (template "
+                     "pacing); its campaigns wait for the first statuses",
+                     j->camp->template_name, j->camp->language);
+    }
+    return DB_OK;
+}
+
+/* The auto-pause (lib/campaign_health): this group's attempts and failures per campaign go
+ * to this connection's rows, and a campaign with failures in the group is judged on the
+ * window every worker and the webhook applier fill. */
+static int record_health(struct worker *w, struct db *db, struct job **v, size_t n)
+{
+    for (size_t first = 0; first < n; first++) {
+        struct camp *c = v[first]->camp;
+        int seen = 0;
+        for (size_t x = 0; x < first && !seen; x++)
+            seen = v[x]->camp == c;
+        if (seen)
+            continue;
+        struct campaign_health_sum d = {0, 0, 0};
+        int code = 0;
+        const char *text = NULL;
+        for (size_t i = first; i < n; i++) {
+            struct job *j = v[i];
+            if (j->camp != c || j->out.release == 1)
+                continue;
+            enum cloudapi_action a = j->res.accepted ? CLOUDAPI_ACT_NONE : j->res.action;
+            enum campaign_health_kind k = campaign_health_send_kind(j->res.accepted, a, j->started);
+            d.attempts++;
+            if (k == HEALTH_FAILURE || k == HEALTH_PARAM) {
+                d.failures++;
+                code = j->out.code;
+                text = j->out.text;
+            }
+            if (k == HEALTH_PARAM)
+                d.param_failures++;
+        }
+        int rc = campaign_health_add(db, c->id, &d, code);
+        if (rc == DB_OK && d.failures)
+            rc = campaign_health_check(db, c->id, w->cfg.worker_param_pause, CACT_WORKER, text,
+                                       NULL);
+        if (rc != DB_OK)
+            return rc;
     }
     return DB_OK;
 }
@@ -362,6 +403,10 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
     }
     if (rc == DB_OK)
         rc = apply_pauses(db, p, np);
+    if (rc == DB_OK)
+        rc = record_health(w, db, v, n);
+    if (rc == DB_OK)
+        rc = record_pacing(w, db, v, n);
     /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
      * same transaction as the wamids they wait for. */
     for (size_t i = 0; i < nd && rc == DB_OK; i++)

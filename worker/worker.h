@@ -38,7 +38,7 @@ struct endpoint {
 };
 
 /* A campaign as the worker knows it. Config fields are written by the claimer only;
- * br/ramp_* by the recorder only; refs/running under the mutex. */
+ * ramp_* by the recorder only; refs/running under the mutex. */
 struct camp {
     struct camp *next;
     long long id, account_id;
@@ -57,6 +57,7 @@ struct camp {
     long long cap_interval_us;
     long long cslot_next, cslot_left;
     int sendable;            /* running and not waiting */
+    int paced;               /* waits for template pacing: its claimed jobs go back too */
     char wait[256];          /* the wait_reason last written */
     long long claimed_total; /* for round robin */
     int claim_empty;         /* last claim found nothing */
@@ -65,7 +66,6 @@ struct camp {
     char claim_after_at[32];
     char claim_after_phone[17];
     /* recorder */
-    struct pace_breaker br;
     int ramp_seen_step, ramp_attempts, ramp_errors;
 };
 

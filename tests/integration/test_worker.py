@@ -286,23 +286,26 @@ def test_errors_by_class(s, base=40, **env):
             c = wait_status(s, c3, ("paused",), timeout=30)
             check("parameter errors repeat" in c["pause_reason"], c["pause_reason"])
 
-            # Account level: every campaign of the account pauses, nothing else is sent.
-            s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 190}]})
+            # Account level: every campaign of the account pauses, nothing else is sent (368:
+            # restricted for policy; 190, a revoked token, fails them: test_campaign_policy).
+            s.sandbox_post("/_sandbox/config", {"errors": [{"to": "*", "code": 368}]})
             # The other campaign is scheduled before the first one can fail.
             c5 = make_campaign(s, "Cuenta B", phones(str(base + 4), 3), start=False)
             s.query("UPDATE campaigns SET status = 'scheduled', scheduled_at = NOW() + "
                     "INTERVAL 1 HOUR WHERE id = %s", (c5,))
             c4 = make_campaign(s, "Cuenta A", phones(str(base + 3), 3))
             c = wait_status(s, c4, ("paused",), timeout=30)
-            check("190" in c["pause_reason"], c["pause_reason"])
+            check("368" in c["pause_reason"], c["pause_reason"])
             c = campaign(s, c5)
             eq(c["status"], "paused", "the account's other campaigns pause too")
-            check("190" in c["pause_reason"], c["pause_reason"])
+            check("368" in c["pause_reason"], c["pause_reason"])
 
             # Circuit breaker over the last attempts: the figures are in the reason.
             s.sandbox_post("/_sandbox/config", {"errors": [], "error_rate": {
                 "code": 131000, "percent": 100}})
-        with Workers(s, PREGON_WORKER_BREAKER_MIN=10, PREGON_WORKER_MAX_ATTEMPTS=9) as w:
+        # (seed 003's rule with a lower count: more than 10 failures and more than 50 %)
+        with AccountSettings(s, autopause_min_failures=10), \
+                Workers(s, PREGON_WORKER_MAX_ATTEMPTS=9) as w:
             w.start()
             c6 = make_campaign(s, "Interruptor", phones(str(base + 5), 12))
             c = wait_status(s, c6, ("paused",), timeout=60)

@@ -131,6 +131,9 @@ class AccountSettings:
         self.cols = cols
 
     def __enter__(self):
+        row = self.s.query("SELECT * FROM wa_accounts WHERE id = %s", (self.acc["id"],),
+                           admin=True)[0]
+        self.before = {k: row[k] for k in self.cols}
         for k, v in self.cols.items():
             self.s.query("UPDATE wa_accounts SET %s = %%s WHERE id = %%s" % k,
                          (v, self.acc["id"]), admin=True)
@@ -140,6 +143,9 @@ class AccountSettings:
         self.s.query("UPDATE wa_accounts SET throughput_mps = %s, messaging_tier = %s "
                      "WHERE id = %s", (self.acc["throughput_mps"], self.acc["messaging_tier"],
                                        self.acc["id"]), admin=True)
+        for k, v in self.before.items():
+            self.s.query("UPDATE wa_accounts SET %s = %%s WHERE id = %%s" % k,
+                         (v, self.acc["id"]), admin=True)
 
 
 def phones(prefix, n):

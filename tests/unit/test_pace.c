@@ -72,25 +72,6 @@ static void ramp_steps(void **state)
     assert_false(pace_ramp_should_raise(99, 0, 100, 5));
 }
 
-static void breaker_rolls(void **state)
-{
-    (void)state;
-    struct pace_breaker b;
-    pace_breaker_init(&b, 10);
-    for (int i = 0; i < 4; i++)
-        pace_breaker_add(&b, PACE_ERROR);
-    assert_false(pace_breaker_tripped(&b, 5, 50)); /* too few attempts yet */
-    pace_breaker_add(&b, PACE_OK);
-    assert_true(pace_breaker_tripped(&b, 5, 50)); /* 4 of 5 */
-    for (int i = 0; i < 10; i++)
-        pace_breaker_add(&b, PACE_OK);
-    assert_int_equal(b.errors, 0);
-    assert_false(pace_breaker_tripped(&b, 5, 50));
-    pace_breaker_add(&b, PACE_PARAM_ERROR);
-    assert_int_equal(b.params, 1);
-    assert_int_equal(b.n, 10);
-}
-
 static void send_window(void **state)
 {
     (void)state;
@@ -104,45 +85,13 @@ static void send_window(void **state)
     assert_int_equal(pace_window_wait_min(8, 8, 0), 0);
 }
 
-static void tiers(void **state)
-{
-    (void)state;
-    assert_int_equal(pace_tier_limit("TIER_250"), 250);
-    assert_int_equal(pace_tier_limit("TIER_2K"), 2000);
-    assert_int_equal(pace_tier_limit("TIER_100K"), 100000);
-    assert_int_equal(pace_tier_limit("TIER_UNLIMITED"), -1);
-    assert_int_equal(pace_tier_limit("nonsense"), 250);
-    assert_int_equal(pace_tier_limit(NULL), 250);
-}
-
-/* Parameter errors: the rule the worker and the webhook applier share. */
-static void param_pause_rule(void **state)
-{
-    (void)state;
-    struct pace_breaker b;
-    char why[256] = "";
-    pace_breaker_init(&b, 50);
-    pace_breaker_add(&b, PACE_PARAM_ERROR);
-    pace_breaker_add(&b, PACE_OK);
-    pace_breaker_add(&b, PACE_PARAM_ERROR);
-    assert_false(pace_param_pause(&b, 3, 132000, "x", why, sizeof why));
-    pace_breaker_add(&b, PACE_PARAM_ERROR);
-    assert_true(pace_param_pause(&b, 3, 132012, "Parameter format", why, sizeof why));
-    assert_string_equal(why, "parameter errors repeat: 3 of the last 4 attempts "
-                             "(last: 132012 Parameter format)");
-    assert_false(pace_param_pause(&b, 0, 100, "x", why, sizeof why)); /* 0: off */
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(interval_keeps_below_the_limit),
         cmocka_unit_test(reserve_chunks_never_overlap),
         cmocka_unit_test(ramp_steps),
-        cmocka_unit_test(breaker_rolls),
-        cmocka_unit_test(param_pause_rule),
         cmocka_unit_test(send_window),
-        cmocka_unit_test(tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,7 +164,7 @@ export async function render(root, params, ctx) {
           c.resumable ? t('camp.resumableNow')
             : [h('strong', t('camp.notResumable')), ' ', blocked ? (has('resume.' + blocked.code) ? t('resume.' + blocked.code) : blocked.message) : ''])) : null,
       c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
-      c.wait_reason && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, h('strong', t('camp.waiting')), ': ', c.wait_reason) : null,
+      c.wait_reason && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, h('strong', t('camp.waiting')), ': ', waitText(c.wait_reason)) : null,
       c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null);
     summary.replaceChildren(
       h('h2', { class: 'sr-only' }, t('camp.progress')),
@@ -336,6 +336,12 @@ function errorCell(e) {
   if (!e) return '';
   const code = e.code != null ? `${e.code}: ` : '';
   return h('span', { title: e.code != null ? explain(e.code, e.explanation) : '' }, code + (e.text || ''));
+}
+
+/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
+ * worker's text beside it; any other reason as the worker wrote it. */
+function waitText(r) {
+  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */

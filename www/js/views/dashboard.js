@@ -135,9 +135,15 @@ function campaignMini(c) {
         p.eta_seconds ? ' · ' + t('camp.eta', { d: duration(p.eta_seconds) }) : '',
         c.status === 'scheduled' && c.scheduled_at ? ' · ' + t('camp.scheduledFor', { d: date(c.scheduled_at) }) : '')),
     progressBar(c.counters || {}),
-    c.status === 'running' && c.wait_reason ? h('p', { class: 'small muted' }, t('camp.waiting'), ': ', c.wait_reason) : null,
+    c.status === 'running' && c.wait_reason ? h('p', { class: 'small muted' }, t('camp.waiting'), ': ', waitText(c.wait_reason)) : null,
     c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason,
       c.pause_kind ? [' (', kindText(c.pause_kind), ')'] : '') : null);
+}
+
+/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
+ * worker's text beside it; any other reason as the worker wrote it. */
+function waitText(r) {
+  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */

@@ -80,7 +80,8 @@ function secretField(label, name, state) {
 function accountForm(a, reload) {
   const isNew = !a;
   a = a || { campaigns_enabled: true, throughput_mps: 80, graph_version: 'v25.0', default_country: 'AR',
-    timezone: 'America/Argentina/Buenos_Aires', messaging_tier: 'TIER_250', credentials: {} };
+    timezone: 'America/Argentina/Buenos_Aires', messaging_tier: 'TIER_250', credentials: {},
+    autopause_min_failures: 50, autopause_pct: 50, autopause_window: 1000 };
   const cr = a.credentials || {};
   const inputs = {
     name: h('input', { type: 'text', value: a.name || '', maxlength: 120 }),
@@ -93,6 +94,9 @@ function accountForm(a, reload) {
     timezone: h('input', { type: 'text', value: a.timezone || '' }),
     throughput_mps: h('input', { type: 'number', min: 1, max: 1000, value: a.throughput_mps || 80 }),
     messaging_tier: h('select', {}, TIERS.map((x) => h('option', { value: x, selected: a.messaging_tier === x }, t('tier.' + x)))),
+    autopause_min_failures: h('input', { type: 'number', min: 0, max: 1000000, value: a.autopause_min_failures ?? 50 }),
+    autopause_pct: h('input', { type: 'number', min: 0, max: 100, value: a.autopause_pct ?? 50 }),
+    autopause_window: h('input', { type: 'number', min: 10, max: 100000, value: a.autopause_window ?? 1000 }),
   };
   const flag = h('input', { type: 'checkbox', id: nextId('flag'), checked: a.campaigns_enabled !== false, role: 'switch' });
   const token = secretField(t('settings.accessToken'), 'access_token', cr.access_token);
@@ -125,6 +129,11 @@ function accountForm(a, reload) {
       field(t('acc.tier'), inputs.messaging_tier, { name: 'messaging_tier', hint: t('settings.tierHint') }).wrap,
       field(t('settings.graphVersion'), inputs.graph_version, { name: 'graph_version' }).wrap,
       field(t('settings.graphUrl'), inputs.graph_base_url, { name: 'graph_base_url' }).wrap)),
+    h('fieldset', h('legend', t('settings.autopause')), h('p', { class: 'hint' }, t('settings.autopauseHelp')),
+      h('div', { class: 'inline-fields' },
+        field(t('settings.autopauseMin'), inputs.autopause_min_failures, { name: 'autopause_min_failures' }).wrap,
+        field(t('settings.autopausePct'), inputs.autopause_pct, { name: 'autopause_pct' }).wrap,
+        field(t('settings.autopauseWindow'), inputs.autopause_window, { name: 'autopause_window' }).wrap)),
     h('div', { class: 'check switch', dataset: { field: 'campaigns_enabled' } }, flag,
       h('label', { for: flag.id }, h('strong', t('settings.flag')), ' ', h('span', { class: 'muted' }, t('settings.flagHelp'))),
       h('p', { class: 'field-error', role: 'alert', hidden: true })),
@@ -136,7 +145,7 @@ function accountForm(a, reload) {
     const body = {};
     for (const [k, el] of Object.entries(inputs)) {
       let v = el.value.trim();
-      if (k === 'throughput_mps') v = Number(v);
+      if (k === 'throughput_mps' || k.startsWith('autopause_')) v = Number(v);
       if (k === 'graph_base_url' && !v) { if (a.graph_base_url) body[k] = null; continue; }
       if (k === 'display_phone' && !v && !a.display_phone) continue;
       if (isNew || v !== (a[k] ?? '')) body[k] = v;
