@@ -182,7 +182,7 @@ static int cmd_webhooks_apply(const struct config *cfg, int argc, char **argv)
         return 1;
     }
     struct webhook_stats st;
-    webhook_apply_set_policy(cfg->worker_breaker_window, cfg->worker_param_pause);
+    webhook_apply_set_policy(cfg->worker_param_pause);
     int n = webhook_sweep(db, NULL, older < 0 ? 0 : older, all, &st);
     if (n < 0) {
         fprintf(stderr, "pregonctl: webhooks-apply: %s\n", db_error(db));

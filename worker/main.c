@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     log_info("worker %lld started%s", w.worker_id, drain_s ? " (draining)" : "");
     /* The recorder applies early statuses (webhook_apply_pending): with the configured
      * parameter-error policy, as the FastCGI applier does, not the built-in defaults. */
-    webhook_apply_set_policy(w.cfg.worker_breaker_window, w.cfg.worker_param_pause);
+    webhook_apply_set_policy(w.cfg.worker_param_pause);
 
     pthread_t claimer, recorder, beat;
     if (pthread_create(&beat, NULL, heartbeat_main, &w) != 0 ||
