@@ -201,10 +201,11 @@ json_object *http_json_body(struct request *req, size_t limit)
         http_error(req, 400, "invalid_json", "the request body must be a JSON object", NULL);
         return NULL;
     }
-    char err[256];
-    json_object *o = httpin_json_object(req->body, req->body_len, err, sizeof err);
+    char err[512], member[128];
+    json_object *o =
+        httpin_json_member(req->body, req->body_len, err, sizeof err, member, sizeof member);
     if (!o)
-        http_error(req, 400, "invalid_json", err, NULL);
+        http_error(req, 400, "invalid_json", err, member[0] ? member : NULL);
     return o;
 }
 
