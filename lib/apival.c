@@ -156,14 +156,3 @@ long long apival_tier_limit(const char *tier)
             return t[i].n;
     return 0;
 }
-
-int apival_formula_risky(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    if (*s == '=' || *s == '@' || *s == '\t' || *s == '\r')
-        return 1;
-    if (*s == '+' || *s == '-')
-        return !(s[1] >= '0' && s[1] <= '9');
-    return 0;
-}

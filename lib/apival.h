@@ -21,8 +21,4 @@ int apival_consent(const char *s, size_t len);
  * TIER_10K, TIER_100K, TIER_UNLIMITED -> -1; 0 for anything else. */
 long long apival_tier_limit(const char *tier);
 
-/* 1 when a spreadsheet would read the cell as a formula (starts with =, @, a tab or CR, or
- * with + or - not followed by a digit): such cells are exported with a leading '. */
-int apival_formula_risky(const char *s);
-
 #endif
