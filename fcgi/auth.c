@@ -106,26 +106,9 @@ int auth_origin_ok(struct request *req)
     const char *origin = http_env(req, "HTTP_ORIGIN");
     if (!origin)
         return 1;
-    if (httpin_origin_matches(origin, req->app->cfg.public_url))
-        return 1;
-    /* The origin the browser sent this request to, e.g. http://localhost:8080 when public_url
-     * says 127.0.0.1: a cross-site page cannot make a browser claim it. Debian's nginx passes
-     * HTTP_HOST without the port ($host), so the port nginx listens on is tried too. */
-    const char *host = http_env(req, "HTTP_HOST");
-    const char *port = http_env(req, "SERVER_PORT");
-    const char *scheme = http_is_https(req) ? "https" : "http";
-    if (host && *host && strlen(host) < 256) {
-        char self[300];
-        snprintf(self, sizeof self, "%s://%s", scheme, host);
-        if (httpin_origin_matches(origin, self))
-            return 1;
-        if (port && *port && strlen(port) <= 5 && !strchr(host, ':')) {
-            snprintf(self, sizeof self, "%s://%s:%s", scheme, host, port);
-            if (httpin_origin_matches(origin, self))
-                return 1;
-        }
-    }
-    return 0;
+    /* public_url's origin only: never one made of what the client sent (Host, a forwarded
+     * scheme), which a client can set at will (issue #17). */
+    return httpin_origin_matches(origin, req->app->cfg.public_url);
 }
 
 static void set_cookie(struct request *req, const char *value, long long max_age)

@@ -23,8 +23,8 @@ int auth_state_changing(const char *method);
 int auth_route_needs_csrf(const struct route *r);
 /* 1 when the request carries the right CSRF token for its session. */
 int auth_csrf_ok(struct request *req);
-/* 1 when the request has no Origin header, or one naming public_url's origin or the origin the
- * request itself was sent to (scheme and Host). */
+/* 1 when the request has no Origin header, or one naming public_url's origin (only: never
+ * one derived from the request's Host or a forwarded scheme). */
 int auth_origin_ok(struct request *req);
 
 /* The client address for throttling and the audit log. Never NULL. */

@@ -82,11 +82,10 @@ int http_add_header(struct request *req, const char *name, const char *value)
 
 int http_is_https(struct request *req)
 {
+    /* Only nginx's own HTTPS parameter: a client's X-Forwarded-Proto is the client's word
+     * (issue #17). Behind a TLS proxy, nginx sets HTTPS (docs/operations.md). */
     const char *https = http_env(req, "HTTPS");
-    if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
-        return 1;
-    const char *proto = http_env(req, "HTTP_X_FORWARDED_PROTO");
-    return proto && strcasecmp(proto, "https") == 0;
+    return https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0);
 }
 
 void http_write(struct request *req, const char *data, size_t len)

@@ -5,6 +5,7 @@ added by anyone is checked for every identity without touching this file."""
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -196,9 +197,9 @@ def test_login_cookie_and_me(s):
     eq(me.status, 200, "me")
     eq(me.json()["csrf_token"], csrf, "the same CSRF token from /api/me")
     eq(me.json()["user"]["name"], "Ana", "name")
-    # over HTTPS (nginx sets HTTPS, a proxy in front sets X-Forwarded-Proto) the cookie is Secure
+    # Secure only when nginx says HTTPS: a client's X-Forwarded-Proto counts for nothing
     r = s.login_response(email, pw, headers={"X-Forwarded-Proto": "https"})
-    check("; Secure" in r.cookies[0], "Secure over HTTPS: %s" % r.cookies[0])
+    check("; Secure" not in r.cookies[0], "client X-Forwarded-Proto ignored: %s" % r.cookies[0])
     # logout ends the session and clears the cookie
     r = s.request("DELETE", "/api/session", auth=sess)
     eq(r.status, 200, "logout")
@@ -354,6 +355,21 @@ def test_user_management(s):
     check("argon2" not in json.dumps(lst), "no hashes listed")
 
 
+def raw_request(method, path, headers, port, body=None):
+    """One request as sent (no redirect followed, Host as given): status, Location, body."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers.items():
+            c.putheader(k, v)
+        c.putheader("Content-Length", str(len(body or b"")))
+        c.endheaders(body)
+        r = c.getresponse()
+        return r.status, r.getheader("Location"), r.read()
+    finally:
+        c.close()
+
+
 def test_csrf_and_origin(s):
     sess = fresh_session(s, "admin")
     r = s.request("POST", "/api/campaigns", {"name": "x"}, auth=sess, csrf=False)
@@ -372,11 +388,23 @@ def test_csrf_and_origin(s):
     r = s.request("POST", "/api/session", {"email": sess.email, "password": "x" * 12},
                   auth=None, headers={"Origin": "http://evil.example"})
     eq(r.error_code(), "origin_mismatch", "no cross-site sign-in")
-    # the browser reached us under another name than public_url: same-origin still works
-    r = s.request("POST", "/api/campaigns", {}, auth=sess,
-                  headers={"Host": "localhost:%d" % s.http_port,
-                           "Origin": "http://localhost:%d" % s.http_port})
-    check(not denied(r), "same host origin passes: %r" % r)
+    # One fixed origin (issue #17): neither the Host header nor a forwarded scheme makes
+    # another origin acceptable; the development nginx answers one name only.
+    for hdrs in ({"Host": "evil.example", "Origin": "http://evil.example"},
+                 {"Host": "127.0.0.1:%d" % s.http_port, "X-Forwarded-Proto": "https",
+                  "Origin": "https://127.0.0.1:%d" % s.http_port},
+                 {"Host": "localhost:%d" % s.http_port,
+                  "Origin": "http://localhost:%d" % s.http_port}):
+        hdrs.update({"Cookie": sess.cookie, "X-CSRF-Token": sess.csrf,
+                     "Content-Type": "application/json"})
+        status, _, body = raw_request("POST", "/api/campaigns", hdrs, s.http_port, b"{}")
+        check(status in (301, 421) or b"origin_mismatch" in body,
+              "%r: %r %r" % (hdrs, status, body[:200]))
+    status, _, _ = raw_request("GET", "/api/health", {"Host": "evil.example"}, s.http_port)
+    eq(status, 421, "another Host")
+    status, loc, _ = raw_request("GET", "/api/health", {"Host": "localhost:%d" % s.http_port},
+                                 s.http_port)
+    eq((status, loc), (301, s.base + "/api/health"), "localhost goes to the one origin")
     s.query("DELETE FROM login_failures", admin=True)
 
 
@@ -445,9 +473,9 @@ def test_security_headers_on_every_answer(s):
         "api 405": s.request("PUT", "/api/health", auth=None),
     }
     raw = {
-        "nginx 413": raw_http(s, b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        "nginx 413": raw_http(s, b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
                                  b"5000000\r\nConnection: close\r\n\r\n"),
-        "nginx 400": raw_http(s, b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n"
+        "nginx 400": raw_http(s, b"GET /../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                  b"Connection: close\r\n\r\n"),
     }
     eq(raw["nginx 413"][0], 413, "oversized webhook")
