@@ -26,6 +26,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "userauth.h"
 
 static volatile sig_atomic_t stopping;
@@ -232,27 +233,6 @@ static int open_socket(const struct config *cfg)
     return fd;
 }
 
-static int drop_privileges(const char *user)
-{
-    if (!user || !*user || geteuid() != 0)
-        return 0;
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        log_error("run_as_user %s does not exist", user);
-        return -1;
-    }
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-        setuid(pw->pw_uid) < 0) {
-        log_error("cannot become %s: %s", user, strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        log_error("privileges were not dropped");
-        return -1;
-    }
-    return 0;
-}
-
 /* --routes: the route table as JSON, for the permission tests (tests/integration). */
 static int print_routes(void)
 {
@@ -311,8 +291,14 @@ int main(int argc, char **argv)
     int fd = open_socket(&app.cfg);
     if (fd < 0)
         return 1;
-    if (drop_privileges(app.cfg.run_as_user) < 0)
+    /* After binding, before serving anything: never as root (lib/privdrop.c). */
+    if (privdrop_to(app.cfg.run_as_user, err, sizeof err) < 0) {
+        log_error("%s", err);
+        fprintf(stderr, "pregon-fcgi: %s\n", err);
+        if (fd != 0 && strchr(app.cfg.fcgi_socket, '/'))
+            unlink(app.cfg.fcgi_socket);
         return 1;
+    }
 
     int nprocs = app.cfg.fcgi_procs;
     pid_t *kids = calloc((size_t)nprocs, sizeof *kids);

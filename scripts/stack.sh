@@ -31,6 +31,8 @@ FCGI_PROCS=${PREGON_FCGI_PROCS:-4}
 [ "$FCGI_PROCS" -ge 3 ] || FCGI_PROCS=3
 WORKERS=${PREGON_WORKERS:-1}
 ME=$(id -un)
+RUN_AS=""
+if [ "$(id -u)" -eq 0 ]; then RUN_AS=${PREGON_RUN_AS_USER:-nobody}; fi
 CONF=$VAR/pregon.conf
 RUN=$VAR/run
 LOG=$VAR/log
@@ -138,9 +140,17 @@ graph_base_url = http://127.0.0.1:$SANDBOX_PORT
 secrets_key_file = $VAR/secret.key
 EOF
         [ -n "${NGINX_GROUP:-}" ] && echo "fcgi_socket_group = $NGINX_GROUP" >>"$CONF.tmp"
+        # pregon-fcgi and pregon-worker refuse to serve as root: started as root, they become
+        # $RUN_AS after binding (lib/privdrop.c); PREGON_RUN_AS_USER names another user.
+        [ -n "$RUN_AS" ] && echo "run_as_user = $RUN_AS" >>"$CONF.tmp"
         [ -f "$ROOT/pregon.conf" ] && cat "$ROOT/pregon.conf" >>"$CONF.tmp"
         mv "$CONF.tmp" "$CONF"
     )
+    if [ -n "$RUN_AS" ]; then
+        # it reads the configuration again on SIGHUP, and sanitizer reports go to $LOG
+        chgrp "$(id -gn "$RUN_AS")" "$CONF" && chmod 640 "$CONF"
+        chown "$RUN_AS" "$LOG"
+    fi
 }
 
 ensure_secrets() {
