@@ -39,6 +39,8 @@ static const struct ckey keys[] = {
     S(fcgi_socket, "var/run/pregon-fcgi.sock"),
     S(fcgi_socket_group, ""),
     I(fcgi_procs, "4"),
+    S(webhook_socket, ""),
+    I(webhook_procs, "2"),
     Z(body_limit, "104857600"),
     Z(webhook_body_limit, "4194304"),
     S(run_as_user, ""),
@@ -219,6 +221,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     }
     if (cfg->fcgi_procs < 1)
         cfg->fcgi_procs = 1;
+    if (cfg->webhook_procs < 1)
+        cfg->webhook_procs = 1;
     if (cfg->worker_batch < 1)
         cfg->worker_batch = 1;
     if (cfg->worker_inflight < 1)

@@ -16,6 +16,8 @@ struct config {
     char *fcgi_socket;
     char *fcgi_socket_group;
     int fcgi_procs;
+    char *webhook_socket; /* the webhook pool's own socket (pregon-fcgi --pool webhook) */
+    int webhook_procs;
     size_t body_limit;
     size_t webhook_body_limit;
     char *run_as_user;

@@ -21,20 +21,6 @@ def proc_ids(pid):
     return ids
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            if int(st[st.rindex(")") + 2:].split()[1]) == pid:
-                out.append(int(d))
-    return out
-
-
 def config_without_user(s, tmp, extra=""):
     with open(os.path.join(s.var, "pregon.conf")) as f:
         lines = [x for x in f if not x.strip().startswith(("run_as_user", "fcgi_socket "))]
@@ -74,10 +60,11 @@ def test_the_stack_runs_as_run_as_user(s):
         return
     nobody = pwd.getpwnam("nobody")
     want = {"Uid": [nobody.pw_uid] * 4, "Gid": [nobody.pw_gid] * 4}
-    with open(os.path.join(s.var, "run", "fcgi.pid")) as f:
-        master = int(f.read())
-    pids = [master] + children(master)
-    check(len(pids) >= 4, "the master and its request processes: %r" % pids)
+    pids = []
+    for pool in ("fcgi", "webhook"):  # the API pool and the webhook pool
+        master, kids = s.pool_pids(pool)
+        check(kids, "%s: the master and its request processes" % pool)
+        pids += [master] + sorted(kids)
     for name in os.listdir(os.path.join(s.var, "run")):
         if name.startswith("worker") and name.endswith(".pid"):
             with open(os.path.join(s.var, "run", name)) as f:

@@ -19,25 +19,6 @@ GOOD = (b"phone,name,day,consent\n"
         b"+5493875550003,Carla,,1\n")
 
 
-def fcgi_pids(s):
-    """The FastCGI master's pid and its children's (the request processes)."""
-    with open(os.path.join(s.var, "run", "fcgi.pid")) as f:
-        master = int(f.read().strip())
-    kids = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'
-        if int(st[st.rindex(")") + 2:].split()[1]) == master:
-            kids.add(int(d))
-    return master, frozenset(kids)
-
-
 def mutate(rng, data):
     b = bytearray(data)
     for _ in range(rng.randint(1, 12)):
@@ -91,7 +72,7 @@ LINE = re.compile(r"\bline \d+")
 
 def test_random_and_mutated_uploads_never_crash(s):
     rng = random.Random(SEED)
-    before = fcgi_pids(s)
+    before = s.pool_pids("fcgi")
     check(before[1], "FastCGI request processes found")
     t0 = time.time()
     tried = refused = reported = 0
@@ -124,7 +105,7 @@ def test_random_and_mutated_uploads_never_crash(s):
                 eq(s.request("DELETE", "/api/campaigns/%d/recipients" % cid).status, 200,
                    "clear")
                 stored = 0
-    after = fcgi_pids(s)
+    after = s.pool_pids("fcgi")
     eq(after, before, "the FastCGI processes never restarted")
     print("   %d uploads (%d refused with 4xx, %d reports), %.1fs, 0 crashes"
           % (tried, refused, reported, time.time() - t0))
