@@ -1,4 +1,4 @@
-/* pregonctl user-create | user-reset-password | user-list | user-init.
+/* pregonctl user-create | user-reset-password | user-unlock | user-list | user-init.
  *
  * Passwords never come from the command line (where `ps` shows them): from the environment
  * ($PREGON_PASSWORD, $PREGON_ADMIN_PASSWORD for user-init), else a random one is generated and
@@ -304,4 +304,46 @@ int ctl_user_init(const struct config *cfg)
     }
     sodium_memzero(pw, sizeof pw);
     return rc;
+}
+
+int ctl_user_unlock(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"email", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *email_in = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'e')
+            return 2;
+        email_in = optarg;
+    }
+    char email[USERAUTH_EMAIL_MAX + 1];
+    if (!email_in || userauth_email_normalize(email_in, email, sizeof email) < 0) {
+        fprintf(stderr, "pregonctl: user-unlock needs --email ADDRESS\n");
+        return 2;
+    }
+    struct db *db = connect_db(cfg);
+    if (!db)
+        return 1;
+    struct db_res res = {0, 0};
+    int r = db_begin(db);
+    if (r == DB_OK)
+        r = db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), &res);
+    if (r == DB_OK)
+        audit(db, "user.unlock", 0, email);
+    if (r == DB_OK)
+        r = db_commit(db);
+    if (r != DB_OK) {
+        fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
+        db_rollback(db);
+        db_close(db);
+        return 1;
+    }
+    db_close(db);
+    printf("%s: %llu failed sign-ins forgotten; it may sign in again from every address\n", email,
+           res.affected);
+    return 0;
 }

@@ -39,8 +39,8 @@ int auth_sessions_revoke_user(struct request *req, long long user_id, const char
 /* Adds the Set-Cookie header that removes the session cookie. */
 void auth_cookie_clear(struct request *req);
 
-/* Failed sign-ins within login_window for this e-mail and for this address. Returns 1 when
- * either limit is reached, 0 when not, -1 on a database error. */
+/* Sign-in throttling (userauth_throttle_wait): the seconds this e-mail from this address must
+ * still wait before its next attempt, 0 when it may go on now, -1 on a database error. */
 int auth_throttled(struct request *req, const char *email);
 /* Records a failed sign-in for the e-mail (whether or not such a user exists). */
 void auth_failure_record(struct request *req, const char *email);

@@ -51,6 +51,7 @@ static const struct ckey keys[] = {
     I(login_window, "900"),
     I(login_max_failures_account, "5"),
     I(login_max_failures_address, "30"),
+    I(login_lock_failures_account, "200"),
     S(metrics_allow, "127.0.0.1,::1"),
     S(graph_base_url, "https://graph.facebook.com"),
     S(graph_version, "v25.0"),
@@ -251,6 +252,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->login_max_failures_account = 1;
     if (cfg->login_max_failures_address < 1)
         cfg->login_max_failures_address = 1;
+    if (cfg->login_lock_failures_account < 1)
+        cfg->login_lock_failures_account = 1;
     return 0;
 fail:
     config_free(cfg);

@@ -189,3 +189,44 @@ int userauth_csrf_equal(const char *presented, const char *expected)
         return 0;
     return sodium_memcmp(presented, expected, le) == 0;
 }
+
+/* 2^(n - free) seconds after the last failure, from the first failure past free; at most
+ * window. */
+static double throttle_delay(long long n, int free_n, int window_s)
+{
+    if (n < free_n)
+        return 0;
+    long long k = n - free_n;
+    double d = k >= 30 ? (double)window_s : (double)(1LL << k);
+    return d < window_s ? d : window_s;
+}
+
+int userauth_throttle_wait(const struct userauth_throttle *t,
+                           const struct userauth_throttle_limits *l, int *why)
+{
+    int dummy;
+    if (!why)
+        why = &dummy;
+    *why = USERAUTH_THROTTLE_NONE;
+    if (t->acct_n >= l->acct_lock) {
+        *why = USERAUTH_THROTTLE_LOCKED;
+        return l->window_s;
+    }
+    double wait = 0, w;
+    w = throttle_delay(t->pair_n, l->pair_free, l->window_s) - t->pair_age_s;
+    if (t->pair_n >= l->pair_free && w > wait) {
+        wait = w;
+        *why = USERAUTH_THROTTLE_PAIR;
+    }
+    w = throttle_delay(t->addr_n, l->addr_free, l->window_s) - t->addr_age_s;
+    if (t->addr_n >= l->addr_free && w > wait) {
+        wait = w;
+        *why = USERAUTH_THROTTLE_ADDRESS;
+    }
+    if (wait <= 0) {
+        *why = USERAUTH_THROTTLE_NONE;
+        return 0;
+    }
+    int secs = (int)wait;
+    return secs < wait ? secs + 1 : secs; /* whole seconds, rounded up, for Retry-After */
+}

@@ -237,27 +237,63 @@ def test_throttling_per_account_and_per_address(s):
             for _ in range(5):
                 eq(s.login_response(target, "wrong password!").status, 401, "wrong password")
             r = s.login_response(target, pw)
-            eq(r.status, 429, "throttled even with the right password")
+            eq(r.status, 429, "slowed down even with the right password")
             eq(r.error_code(), "too_many_attempts", "code")
-            check(r.headers.get("Retry-After"), "Retry-After")
+            eq(r.headers.get("Retry-After"), "1", "1 s after the 5th failure")
         bodies = {s.login_response(t, "x" * 12).body for t in (email, ghost)}
         eq(len(bodies), 1, "throttled answers do not tell users apart")
+        # growing delays: 1 s, then 2 s after the next failure
+        time.sleep(1.1)
+        eq(s.login_response(email, "wrong password!").status, 401, "tried again after 1 s")
+        r = s.login_response(email, pw)
+        eq((r.status, r.headers.get("Retry-After")), (429, "2"), "then 2 s")
+        time.sleep(2.1)
+        eq(s.login_response(email, pw).status, 200, "the owner signs in after the delay")
         # other accounts from this address still sign in...
         check(fresh_session(s, "viewer"), "another account signs in")
-        # ...until the address itself has failed too often (30 by default)
+        # ...until the address itself has failed too often (30 by default): then it waits
         n = s.query("SELECT COUNT(*) AS n FROM login_failures WHERE address = '127.0.0.1'")[0]["n"]
         for i in range(30 - n):
             s.login_response("spray-%d-%s@pregon.test" % (i, secrets.token_hex(3)), "wrong pw 123")
         r = s.login_response(s.admin_email, s.admin_password)
-        eq(r.status, 429, "the address is throttled")
+        eq(r.status, 429, "the address is slowed down")
         acts = [a["action"] for a in s.query(
             "SELECT action FROM audit_log ORDER BY id DESC LIMIT 40")]
         check("session.login_throttled" in acts and "session.login_failed" in acts,
               "throttling is audited")
     finally:
         s.query("DELETE FROM login_failures", admin=True)
-    # after a success the account's failures are forgotten
-    eq(s.login_response(email, pw).status, 200, "signs in once the window is cleared")
+
+
+def test_throttling_is_no_lockout(s):
+    """Guessing from elsewhere never locks the owner out (issue #17): failures of an account
+    from other addresses slow those addresses down only. Only failures far above that, from
+    many addresses together (login_lock_failures_account, 200), lock it for everyone, and
+    pregonctl user-unlock lifts that from the machine."""
+    try:
+        # an attacker at 203.0.113.7 guessed the superadmin's password 50 times
+        for _ in range(50):
+            s.query("INSERT INTO login_failures (email, address) VALUES (%s, '203.0.113.7')",
+                    (s.admin_email,), admin=True)
+        eq(s.login_response(s.admin_email, s.admin_password).status, 200,
+           "the superadmin still signs in from their own address")
+        # a distributed attack: 200 failures from 40 addresses
+        for i in range(200):
+            s.query("INSERT INTO login_failures (email, address) VALUES (%s, %s)",
+                    (s.admin_email, "198.51.100.%d" % (i % 40)), admin=True)
+        r = s.login_response(s.admin_email, s.admin_password)
+        eq((r.status, r.error_code()), (429, "too_many_attempts"), "locked for everyone")
+        out = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                              os.path.join(s.var, "pregon.conf"), "user-unlock", "--email",
+                              s.admin_email], capture_output=True, text=True, env=s.env)
+        eq(out.returncode, 0, "pregonctl user-unlock: %s" % out.stderr)
+        check("250 failed sign-ins forgotten" in out.stdout, out.stdout)
+        eq(s.login_response(s.admin_email, s.admin_password).status, 200,
+           "signs in again after pregonctl user-unlock")
+        check(s.query("SELECT id FROM audit_log WHERE action = 'user.unlock' AND actor = "
+                      "'pregonctl'"), "audited")
+    finally:
+        s.query("DELETE FROM login_failures", admin=True)
 
 
 def test_session_expiry_idle_and_absolute(s):

@@ -123,13 +123,52 @@ static void tokens(void **state)
     assert_int_equal(userauth_csrf_equal("", ""), 0);
 }
 
+/* Throttling: delays grow per (e-mail, address) and per address; only the e-mail's failures
+ * from every address together lock it for everyone. Limits: window 900, pair 5, address 30,
+ * lock 200. */
+static void throttle(void **state)
+{
+    (void)state;
+    const struct userauth_throttle_limits l = {900, 5, 30, 200};
+    static const struct {
+        long long pair_n, addr_n, acct_n;
+        double pair_age, addr_age;
+        int wait, why;
+    } c[] = {
+        {0, 0, 0, 0, 0, 0, USERAUTH_THROTTLE_NONE},
+        {4, 4, 4, 0.1, 0.1, 0, USERAUTH_THROTTLE_NONE},
+        {5, 5, 5, 0.2, 0.2, 1, USERAUTH_THROTTLE_PAIR},    /* 1 s after the 5th */
+        {5, 5, 5, 1.5, 1.5, 0, USERAUTH_THROTTLE_NONE},    /* waited */
+        {6, 6, 6, 0.5, 0.5, 2, USERAUTH_THROTTLE_PAIR},    /* 2 s after the 6th */
+        {8, 8, 8, 1.0, 1.0, 7, USERAUTH_THROTTLE_PAIR},    /* 8 s after the 8th */
+        {40, 40, 40, 10, 10, 890, USERAUTH_THROTTLE_PAIR}, /* capped at the window */
+        /* the owner from another address: this address has no failures of theirs */
+        {0, 3, 150, 0, 1, 0, USERAUTH_THROTTLE_NONE},
+        /* many e-mails sprayed from one address */
+        {0, 30, 1, 0, 0.5, 1, USERAUTH_THROTTLE_ADDRESS},
+        {0, 33, 1, 0, 0.5, 8, USERAUTH_THROTTLE_ADDRESS},
+        /* a distributed attack on one e-mail, far above: locked for everyone */
+        {0, 0, 200, 0, 0, 900, USERAUTH_THROTTLE_LOCKED},
+        {0, 0, 199, 0, 0, 0, USERAUTH_THROTTLE_NONE},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct userauth_throttle t = {c[i].pair_n, c[i].addr_n, c[i].acct_n, c[i].pair_age,
+                                      c[i].addr_age};
+        int why = -1;
+        int w = userauth_throttle_wait(&t, &l, &why);
+        if (w != c[i].wait || why != c[i].why)
+            fail_msg("case %zu: wait %d why %d, expected %d %d", i, w, why, c[i].wait, c[i].why);
+    }
+    assert_int_equal(userauth_throttle_wait(&(struct userauth_throttle){0}, &l, NULL), 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roles),  cmocka_unit_test(emails), cmocka_unit_test(policy),
-        cmocka_unit_test(hashes), cmocka_unit_test(tokens),
+        cmocka_unit_test(hashes), cmocka_unit_test(tokens), cmocka_unit_test(throttle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
