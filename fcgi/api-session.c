@@ -253,8 +253,9 @@ void api_me_password(struct request *req)
         http_error(req, 403, "wrong_password", "the current password is wrong", "current_password");
         goto out;
     }
-    if (userauth_password_check(npw, nlen, req->user_email, &why) < 0) {
-        http_error(req, 422, "weak_password", why, "new_password");
+    int pwrc = userauth_password_check(npw, nlen, req->user_email, &why);
+    if (pwrc < 0) {
+        http_error(req, 422, userauth_password_error_code(pwrc), why, "new_password");
         goto out;
     }
     char h[USERAUTH_HASH_MAX];

@@ -152,8 +152,9 @@ void api_users_create(struct request *req)
         http_error(req, 400, "missing_field", "password is required", "password");
         goto out;
     }
-    if (userauth_password_check(pw, plen, email, &why) < 0) {
-        http_error(req, 422, "weak_password", why, "password");
+    int pwrc = userauth_password_check(pw, plen, email, &why);
+    if (pwrc < 0) {
+        http_error(req, 422, userauth_password_error_code(pwrc), why, "password");
         goto out;
     }
     char h[USERAUTH_HASH_MAX];
@@ -348,8 +349,9 @@ void api_users_password(struct request *req)
         http_error(req, 404, "not_found", "no such user", NULL);
         goto out;
     }
-    if (userauth_password_check(pw, plen, email, &why) < 0) {
-        http_error(req, 422, "weak_password", why, "password");
+    int pwrc = userauth_password_check(pw, plen, email, &why);
+    if (pwrc < 0) {
+        http_error(req, 422, userauth_password_error_code(pwrc), why, "password");
         goto out;
     }
     char h[USERAUTH_HASH_MAX];

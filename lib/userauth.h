@@ -30,9 +30,15 @@ int userauth_email_normalize(const char *in, char *out, size_t outlen);
 
 /* The password policy: valid UTF-8 of USERAUTH_PASSWORD_MIN characters or more and at most
  * USERAUTH_PASSWORD_MAX bytes, no control characters, not one repeated character, not the
- * e-mail address (email may be NULL). Returns 0, or -1 with *why set to a short English
- * reason (a static string). */
+ * e-mail address (email may be NULL), and not a known, common or easily guessed password
+ * (cracklib's dictionary, ASVS 2.1.7: "Password123" is refused). Returns 0, or -1
+ * (USERAUTH_PW_COMMON for the last rule) with *why set to a short English reason (static, or
+ * this thread's until its next call). The one policy: the API and pregonctl call it. */
+#define USERAUTH_PW_COMMON (-2)
 int userauth_password_check(const char *pw, size_t len, const char *email, const char **why);
+/* The API's error code for a refusal of userauth_password_check: "breached_password" for
+ * USERAUTH_PW_COMMON, else "weak_password". */
+const char *userauth_password_error_code(int rc);
 
 /* Argon2id (crypto_pwhash_str) with the interactive limits: fast enough for many sign-ins,
  * memory-hard against offline guessing. Returns 0, or -1 (out of memory). */

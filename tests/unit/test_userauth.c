@@ -60,10 +60,29 @@ static void policy(void **state)
     assert_int_equal(userauth_password_check("bad utf8 \xff\xfe!!", 13, NULL, &why), -1);
     assert_int_equal(userauth_password_check(NULL, 0, NULL, &why), -1);
     char big[USERAUTH_PASSWORD_MAX + 2];
-    memset(big, 'x', sizeof big);
-    big[0] = 'y';
+    unsigned x = 17;
+    for (size_t i = 0; i < sizeof big; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)('!' + (x >> 16) % 90);
+    }
     assert_int_equal(userauth_password_check(big, sizeof big, NULL, &why), -1);
     assert_int_equal(userauth_password_check(big, USERAUTH_PASSWORD_MAX, NULL, &why), 0);
+    /* ASVS 2.1.7: known, common or easily guessed passwords (cracklib) */
+    static const char *common[] = {"Password123", "password123", "qwertyuiop", "iloveyou99",
+                                   "1234567890",  "abcdefghijk", "zxcvbnm123"};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+        why = NULL;
+        if (userauth_password_check(common[i], strlen(common[i]), NULL, &why) != USERAUTH_PW_COMMON)
+            fail_msg("%s accepted", common[i]);
+        assert_non_null(strstr(why, "common"));
+    }
+    assert_string_equal(userauth_password_error_code(USERAUTH_PW_COMMON), "breached_password");
+    assert_string_equal(userauth_password_error_code(-1), "weak_password");
+    static const char *fine[] = {"correct horse battery staple", "otra clave segura",
+                                 "Robótica 2024 en Salta", "ñandú-azul-del-río"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        if (userauth_password_check(fine[i], strlen(fine[i]), NULL, &why) != 0)
+            fail_msg("%s refused: %s", fine[i], why);
 }
 
 static void hashes(void **state)
