@@ -226,7 +226,7 @@ static enum jsontext_rc jt_string(struct jt *t, const char *s, size_t len, size_
     }
     *i = p + 1;
     *out_len = k;
-    if (rc == JSONTEXT_OK && memchr(t->scratch, 0, k))
+    if (rc == JSONTEXT_OK && k && memchr(t->scratch, 0, k))
         rc = JSONTEXT_NUL;
     return rc;
 }
@@ -235,7 +235,7 @@ static void jt_name(char *member, size_t mlen, const char *s, size_t n)
 {
     if (!mlen)
         return;
-    int text = utf8_valid(s, n) && !memchr(s, 0, n);
+    int text = !n || (utf8_valid(s, n) && !memchr(s, 0, n));
     size_t k = 0;
     for (size_t i = 0; i < n && k + 1 < mlen; i++)
         member[k++] = text || (unsigned char)s[i] < 0x80 ? (s[i] ? s[i] : '?') : '?';
@@ -273,6 +273,7 @@ enum jsontext_rc jsonparse_text_check(const char *s, size_t len, char *member, s
                 rc = JSONTEXT_NOMEM;
                 break;
             }
+            top = t.depth ? &t.st[t.depth - 1] : NULL; /* the stack may have moved */
             struct jt_frame *f = &t.st[t.depth++];
             f->object = c == '{';
             f->expect_key = f->object;
@@ -326,7 +327,7 @@ enum jsontext_rc jsonparse_text_check(const char *s, size_t len, char *member, s
                 rc = src;
                 break;
             }
-            if (src == JSONTEXT_OK && !utf8_valid(t.scratch, n))
+            if (src == JSONTEXT_OK && n && !utf8_valid(t.scratch, n))
                 src = JSONTEXT_UTF8;
             if (key) {
                 if (jt_grow((void **)&t.keys, &t.keys_cap, t.keys_len + n + 1, 1) < 0 ||

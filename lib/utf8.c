@@ -5,6 +5,8 @@
 
 int utf8_valid(const char *str, size_t len)
 {
+    if (!len)
+        return 1;
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     while (s < end) {
         /* ASCII runs, 8 bytes at a time */

@@ -183,6 +183,24 @@ static void strict_text_cases_from_data(void **state)
     assert_true(cases >= 20);
 }
 
+/* The walk's own stack grows past its first 64 levels (the fuzzer found the stale pointer). */
+static void text_check_deep_nesting(void **state)
+{
+    (void)state;
+    char doc[600], member[32], why[160];
+    size_t n = 0;
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "{\"deep\":");
+    for (int i = 0; i < 200; i++)
+        doc[n++] = '[';
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "{\"a\":1,\"a\":2}");
+    for (int i = 0; i < 200; i++)
+        doc[n++] = ']';
+    doc[n++] = '}';
+    assert_int_equal(jsonparse_text_check(doc, n, member, sizeof member, why, sizeof why),
+                     JSONTEXT_DUPLICATE);
+    assert_string_equal(member, "a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +211,7 @@ int main(void)
         cmocka_unit_test(empty_and_null_are_not_documents),
         cmocka_unit_test(each_thread_has_its_own_tokener),
         cmocka_unit_test(strict_text_cases_from_data),
+        cmocka_unit_test(text_check_deep_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
