@@ -1,4 +1,4 @@
-/* pregonctl user-create | user-reset-password | user-list | user-init.
+/* pregonctl user-create | user-reset-password | user-unlock | user-list | user-init.
  *
  * Passwords never come from the command line (where `ps` shows them): from the environment
  * ($PREGON_PASSWORD, $PREGON_ADMIN_PASSWORD for user-init), else a random one is generated and
@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "audit_log.h"
 #include "db.h"
 #include "userauth.h"
 #include "users.h"
@@ -55,6 +56,7 @@ static int create_user(struct db *db, const char *email, const char *name, int r
     case USERS_OK:
         return 0;
     case USERS_WEAK:
+    case USERS_BREACHED:
         fprintf(stderr, "pregonctl: %s\n", why);
         break;
     case USERS_EXISTS:
@@ -177,6 +179,7 @@ int ctl_user_reset_password(const struct config *cfg, int argc, char **argv)
         fprintf(stderr, "pregonctl: no user with e-mail %s\n", email);
         break;
     case USERS_WEAK:
+    case USERS_BREACHED:
         fprintf(stderr, "pregonctl: %s\n", why);
         rc = 2;
         break;
@@ -262,4 +265,49 @@ int ctl_user_init(const struct config *cfg)
     }
     sodium_memzero(pw, sizeof pw);
     return rc;
+}
+
+int ctl_user_unlock(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"email", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *email_in = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'e')
+            return 2;
+        email_in = optarg;
+    }
+    char email[USERAUTH_EMAIL_MAX + 1];
+    if (!email_in || userauth_email_normalize(email_in, email, sizeof email) < 0) {
+        fprintf(stderr, "pregonctl: user-unlock needs --email ADDRESS\n");
+        return 2;
+    }
+    struct db *db = connect_db(cfg);
+    if (!db)
+        return 1;
+    struct db_res res = {0, 0};
+    int r = db_begin(db);
+    if (r == DB_OK)
+        r = db_exec(db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)), &res);
+    if (r == DB_OK) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "email", json_object_new_string(email));
+        r = audit_log_write(db, "pregonctl", NULL, "user.unlock", "user", 0, 0, d);
+    }
+    if (r == DB_OK)
+        r = db_commit(db);
+    if (r != DB_OK) {
+        fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
+        db_rollback(db);
+        db_close(db);
+        return 1;
+    }
+    db_close(db);
+    printf("%s: %llu failed sign-ins forgotten; it may sign in again from every address\n", email,
+           res.affected);
+    return 0;
 }

@@ -11,6 +11,9 @@ int ctl_user_create(const struct config *cfg, int argc, char **argv);
 /* user-reset-password --email E [--enable]: same password source; ends the user's sessions
  * and forgets their failed sign-ins. */
 int ctl_user_reset_password(const struct config *cfg, int argc, char **argv);
+/* user-unlock --email E: forgets the e-mail's failed sign-ins (a lock for everyone, and the
+ * delays), from the machine, whatever the API says (docs/security.md). */
+int ctl_user_unlock(const struct config *cfg, int argc, char **argv);
 /* user-list */
 int ctl_user_list(const struct config *cfg);
 /* user-init: when there is no user at all, creates the first superadmin from

@@ -14,6 +14,7 @@
  *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
  *   pregonctl [-c FILE] user-reset-password --email E [--enable]
  *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
+ *   pregonctl [-c FILE] user-unlock --email E  (forgets its failed sign-ins: lifts a lock)
  *   pregonctl [-c FILE] user-list
  *   pregonctl [-c FILE] user-init         (the first superadmin, when there is no user:
  *                                          $PREGON_ADMIN_EMAIL, $PREGON_ADMIN_PASSWORD)
@@ -37,7 +38,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: pregonctl [-c FILE] key-create | account-add ... | check [--graph] |\n"
-                    "       user-create ... | user-reset-password ... | user-list | user-init |\n"
+                    "       user-create ... | user-reset-password ... | user-unlock --email E |\n"
+                    "       user-list | user-init |\n"
                     "       rotate-key | webhooks-apply [--all] [--older-than S] |\n"
                     "       migrate --admin-defaults FILE [--host H]... | campaign-status ID |\n"
                     "       contacts-import FILE [--tags a,b] [--consent-source S] ...\n"
@@ -266,6 +268,8 @@ int main(int argc, char **argv)
         rc = ctl_user_create(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "user-reset-password") == 0)
         rc = ctl_user_reset_password(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "user-unlock") == 0)
+        rc = ctl_user_unlock(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "user-list") == 0)
         rc = ctl_user_list(&cfg);
     else if (strcmp(cmd, "user-init") == 0)

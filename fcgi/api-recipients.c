@@ -266,16 +266,27 @@ static char *vars_text(struct upload *u, size_t n, char **fields, const size_t *
     return strndup(u->vbuf, len);
 }
 
-static int take_header(struct upload *u, size_t n, char **fields)
+static int take_header(struct upload *u, size_t line, size_t n, char **fields, const size_t *lens)
 {
+    char msg[160];
+    /* Every name is checked before any is kept: u->cols[0..ncols) are always set (issue #17:
+     * a refused header left NULL names behind, and the answer's "columns" read them). */
+    for (size_t i = 0; i < n; i++) {
+        const char *why = NULL;
+        if (!csvin_utf8_valid(fields[i], lens[i]))
+            why = "is not valid UTF-8";
+        else if (memchr(fields[i], 0, lens[i]))
+            why = "holds a NUL byte";
+        if (why) {
+            snprintf(msg, sizeof msg, "line %zu: the header %s (column %zu)", line, why, i + 1);
+            return fail(u, 400, "invalid_csv", "body", msg);
+        }
+    }
     u->cols = calloc(n + 1, sizeof *u->cols);
     if (!u->cols)
         return fail(u, 500, "internal", NULL, "out of memory");
-    u->ncols = n;
     u->phone_idx = u->consent_idx = -1;
     for (size_t i = 0; i < n; i++) {
-        if (!csvin_utf8_valid(fields[i], strlen(fields[i])))
-            return fail(u, 400, "invalid_csv", "body", "line 1: the header is not valid UTF-8");
         /* Column names are trimmed; they become the keys of the recipient's variables. */
         const char *s = fields[i];
         size_t len = strlen(s);
@@ -288,12 +299,15 @@ static int take_header(struct upload *u, size_t n, char **fields)
         u->cols[i] = strndup(s, len > 64 ? 64 : len);
         if (!u->cols[i])
             return fail(u, 500, "internal", NULL, "out of memory");
+        u->ncols = i + 1;
     }
     for (int a = 0; phone_aliases[a] && u->phone_idx < 0; a++)
         u->phone_idx = csvin_header_index(fields, n, phone_aliases[a]);
-    if (u->phone_idx < 0)
-        return fail(u, 422, "missing_column", "phone",
-                    "line 1: the header has no phone column (phone, telefono, ...)");
+    if (u->phone_idx < 0) {
+        snprintf(msg, sizeof msg, "line %zu: the header has no phone column (phone, telefono, ...)",
+                 line);
+        return fail(u, 422, "missing_column", "phone", msg);
+    }
     for (int a = 0; consent_aliases[a] && u->consent_idx < 0; a++)
         u->consent_idx = csvin_header_index(fields, n, consent_aliases[a]);
     for (size_t k = 0; k < u->nneeds; k++)
@@ -651,7 +665,7 @@ static int on_row(void *ctx, size_t line, size_t n, char **fields, const size_t 
     struct upload *u = ctx;
     if (!u->have_header) {
         u->have_header = 1;
-        return take_header(u, n, fields);
+        return take_header(u, line, n, fields, lens);
     }
     u->rows++;
     for (size_t i = 0; i < n; i++) {
@@ -917,7 +931,8 @@ static int read_more(struct upload *u)
         return IN_FAIL;
     }
     if (!u->have_header) {
-        fail(u, 400, "invalid_csv", "body", "the upload is empty: a header row is required");
+        fail(u, 400, "invalid_csv", "body",
+             "line 1: the upload is empty: a header row is required");
         return IN_FAIL;
     }
     return flush(u) < 0 ? IN_FAIL : IN_DONE;

@@ -26,10 +26,10 @@ static void invalid_credentials(struct request *req)
     http_error(req, 401, "invalid_credentials", "wrong e-mail or password", NULL);
 }
 
-static void too_many(struct request *req)
+static void too_many(struct request *req, int wait_s)
 {
     char v[32];
-    snprintf(v, sizeof v, "%d", req->app->cfg.login_window);
+    snprintf(v, sizeof v, "%d", wait_s);
     http_add_header(req, "Retry-After", v);
     http_error(req, 429, "too_many_attempts",
                "too many failed sign-ins for this account or from this address; try again later",
@@ -108,8 +108,9 @@ void api_session_login(struct request *req)
         } else {
             json_object *d = json_object_new_object();
             json_object_object_add(d, "email", json_object_new_string(email));
+            json_object_object_add(d, "wait_s", json_object_new_int(t));
             audit_write(req, "session.login_throttled", NULL, 0, 0, d);
-            too_many(req);
+            too_many(req, t);
         }
         goto out;
     }
@@ -161,9 +162,10 @@ void api_session_login(struct request *req)
     }
     db_exec(req->app->db, "UPDATE users SET last_login_at = NOW(3) WHERE id = ?",
             DB_ARGS(DB_INT(uid)), NULL);
-    /* A success forgets this account's failures (not the address's), and old rows go. */
-    db_exec(req->app->db, "DELETE FROM login_failures WHERE email = ?", DB_ARGS(DB_STR(email)),
-            NULL);
+    /* A success forgets this account's failures from this address only: a guesser elsewhere
+     * stays slowed down (and the address's other failures stay). Old rows go. */
+    db_exec(req->app->db, "DELETE FROM login_failures WHERE email = ? AND address = ?",
+            DB_ARGS(DB_STR(email), DB_STR(auth_address(req))), NULL);
     db_exec(req->app->db,
             "DELETE FROM login_failures WHERE created_at < NOW(3) - INTERVAL 1 DAY LIMIT 1000",
             DB_NOARGS, NULL);
@@ -236,7 +238,7 @@ void api_me_password(struct request *req)
         goto out;
     }
     if (t > 0) {
-        too_many(req);
+        too_many(req, t);
         goto out;
     }
     have_rows = 1;
@@ -253,12 +255,14 @@ void api_me_password(struct request *req)
         goto out;
     }
     const struct users_actor who = {req->user, req->remote_addr};
-    switch (
-        users_password_change(req->app->db, &who, req->user_id, req->user_email, npw, nlen, &why)) {
+    int urc =
+        users_password_change(req->app->db, &who, req->user_id, req->user_email, npw, nlen, &why);
+    switch (urc) {
     case USERS_OK:
         break;
     case USERS_WEAK:
-        http_error(req, 422, "weak_password", why, "new_password");
+    case USERS_BREACHED:
+        http_error(req, 422, users_weak_code(urc), why, "new_password");
         goto out;
     case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);

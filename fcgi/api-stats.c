@@ -2,12 +2,11 @@
  * as CSV with Meta's explanation, the statistics (funnel, failures by code, messages per
  * minute) and the campaign's audit trail. Nothing here counts recipients per request: the
  * funnel is the campaign's counters, the per-minute figures come from send_minutes. */
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "apival.h"
+#include "csvout.h"
 #include "app.h"
 #include "cloudapi.h"
 #include "db.h"
@@ -115,42 +114,24 @@ out:
     free(lang_s);
 }
 
-/* One CSV line built with libcsv's quoting; cells a spreadsheet would run as formulas get a
- * leading apostrophe. */
-struct csvline {
-    char *buf;
-    size_t len, cap;
-};
-
-static void cell(struct csvline *l, const char *s)
+/* Every cell goes through csvout_cell (lib/csvout.c): libcsv's quoting and the one
+ * neutralisation of formula-like cells. */
+static void cell(struct csvout *l, const char *s)
 {
-    char tmp[2200];
-    if (!s)
-        s = "";
-    if (apival_formula_risky(s)) {
-        snprintf(tmp, sizeof tmp, "'%s", s);
-        s = tmp;
-    }
-    size_t n = strlen(s);
-    size_t need = l->len + 2 * n + 4;
-    if (need > l->cap) {
-        size_t ncap = need * 2;
-        char *nb = realloc(l->buf, ncap);
-        if (!nb)
-            return;
-        l->buf = nb;
-        l->cap = ncap;
-    }
-    if (l->len)
-        l->buf[l->len++] = ',';
-    l->len += csv_write(l->buf + l->len, l->cap - l->len, s, n);
+    csvout_cell(l, s);
 }
 
-static void end_line(struct request *req, struct csvline *l)
+static void end_line(struct request *req, struct csvout *l)
 {
-    http_write(req, l->buf, l->len);
-    http_write(req, "\r\n", 2);
-    l->len = 0;
+    if (l->failed) {
+        /* never a line with a cell missing: it is left out, and the log says so */
+        log_error("CSV export: a line left out, out of memory");
+        l->failed = 0;
+    } else {
+        http_write(req, l->buf, l->len);
+        http_write(req, "\r\n", 2);
+    }
+    csvout_clear(l);
 }
 
 static void csv_begin(struct request *req, const char *name)
@@ -169,7 +150,7 @@ void api_campaigns_log_csv(struct request *req)
     const char *lang = lang_of(req, &lang_s);
     char name[64];
     snprintf(name, sizeof name, "campaign-%lld-log.csv", req->ids[0]);
-    struct csvline l = {0};
+    struct csvout l = {0};
     long long after = 0;
     static const char *head[] = {
         "id",      "at",          "phone",      "lead_id",    "template",    "language", "attempt",
@@ -210,7 +191,7 @@ void api_campaigns_log_csv(struct request *req)
         if (n < CHUNK)
             break;
     }
-    free(l.buf);
+    csvout_free(&l);
     free(lang_s);
 }
 
@@ -222,7 +203,7 @@ void api_campaigns_failed_csv(struct request *req)
     const char *lang = lang_of(req, &lang_s);
     char name[64];
     snprintf(name, sizeof name, "campaign-%lld-failed.csv", req->ids[0]);
-    struct csvline l = {0};
+    struct csvout l = {0};
     static const char *head[] = {"phone",     "status",     "name",       "lead_id",
                                  "attempts",  "error_code", "error_text", "explanation",
                                  "can_retry", "failed_at",  "wamid"};
@@ -282,7 +263,7 @@ void api_campaigns_failed_csv(struct request *req)
                 break;
         }
     }
-    free(l.buf);
+    csvout_free(&l);
     free(lang_s);
 }
 

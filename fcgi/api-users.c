@@ -155,11 +155,13 @@ void api_users_create(struct request *req)
     }
     const struct users_actor who = {req->user, req->remote_addr};
     long long id = 0;
-    switch (users_create(req->app->db, &who, email, name, role, pw, plen, &id, &why)) {
+    int urc = users_create(req->app->db, &who, email, name, role, pw, plen, &id, &why);
+    switch (urc) {
     case USERS_OK:
         break;
     case USERS_WEAK:
-        http_error(req, 422, "weak_password", why, "password");
+    case USERS_BREACHED:
+        http_error(req, 422, users_weak_code(urc), why, "password");
         goto out;
     case USERS_EXISTS:
         http_error(req, 409, "email_taken", "a user with this e-mail address exists", "email");
@@ -318,14 +320,16 @@ void api_users_password(struct request *req)
         goto out;
     }
     const struct users_actor who = {req->user, req->remote_addr};
-    switch (users_password_reset(req->app->db, &who, id, pw, plen, 0, &why)) {
+    int urc = users_password_reset(req->app->db, &who, id, pw, plen, 0, &why);
+    switch (urc) {
     case USERS_OK:
         break;
     case USERS_NOT_FOUND:
         http_error(req, 404, "not_found", "no such user", NULL);
         goto out;
     case USERS_WEAK:
-        http_error(req, 422, "weak_password", why, "password");
+    case USERS_BREACHED:
+        http_error(req, 422, users_weak_code(urc), why, "password");
         goto out;
     case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);

@@ -107,26 +107,9 @@ int auth_origin_ok(struct request *req)
     const char *origin = http_env(req, "HTTP_ORIGIN");
     if (!origin)
         return 1;
-    if (httpin_origin_matches(origin, req->app->cfg.public_url))
-        return 1;
-    /* The origin the browser sent this request to, e.g. http://localhost:8080 when public_url
-     * says 127.0.0.1: a cross-site page cannot make a browser claim it. Debian's nginx passes
-     * HTTP_HOST without the port ($host), so the port nginx listens on is tried too. */
-    const char *host = http_env(req, "HTTP_HOST");
-    const char *port = http_env(req, "SERVER_PORT");
-    const char *scheme = http_is_https(req) ? "https" : "http";
-    if (host && *host && strlen(host) < 256) {
-        char self[300];
-        snprintf(self, sizeof self, "%s://%s", scheme, host);
-        if (httpin_origin_matches(origin, self))
-            return 1;
-        if (port && *port && strlen(port) <= 5 && !strchr(host, ':')) {
-            snprintf(self, sizeof self, "%s://%s:%s", scheme, host, port);
-            if (httpin_origin_matches(origin, self))
-                return 1;
-        }
-    }
-    return 0;
+    /* public_url's origin only: never one made of what the client sent (Host, a forwarded
+     * scheme), which a client can set at will (issue #17). */
+    return httpin_origin_matches(origin, req->app->cfg.public_url);
 }
 
 static void set_cookie(struct request *req, const char *value, long long max_age)
@@ -180,24 +163,42 @@ int auth_sessions_revoke_user(struct request *req, long long user_id, const char
 int auth_throttled(struct request *req, const char *email)
 {
     const struct config *cfg = &req->app->cfg;
+    const char *addr = auth_address(req);
     struct db_rows rows;
-    int rc = db_query(req->app->db,
-                      "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = ? AND "
-                      "created_at > NOW(3) - INTERVAL ? SECOND), "
-                      "(SELECT COUNT(*) FROM login_failures WHERE address = ? AND "
-                      "created_at > NOW(3) - INTERVAL ? SECOND)",
-                      DB_ARGS(DB_STR(email), DB_INT(cfg->login_window), DB_STR(auth_address(req)),
-                              DB_INT(cfg->login_window)),
-                      &rows);
-    if (rc != DB_OK) {
+    /* One read of the window's failures of this e-mail or from this address. */
+    int rc = db_query(
+        req->app->db,
+        "SELECT COALESCE(SUM(email = ? AND address = ?), 0), "
+        "COALESCE(TIMESTAMPDIFF(MICROSECOND, MAX(IF(email = ? AND address = ?, created_at, "
+        "NULL)), NOW(3)), 0) / 1e6, COALESCE(SUM(address = ?), 0), "
+        "COALESCE(TIMESTAMPDIFF(MICROSECOND, MAX(IF(address = ?, created_at, NULL)), NOW(3)), "
+        "0) / 1e6, COALESCE(SUM(email = ?), 0) FROM login_failures "
+        "WHERE (email = ? OR address = ?) AND created_at > NOW(3) - INTERVAL ? SECOND",
+        DB_ARGS(DB_STR(email), DB_STR(addr), DB_STR(email), DB_STR(addr), DB_STR(addr),
+                DB_STR(addr), DB_STR(email), DB_STR(email), DB_STR(addr),
+                DB_INT(cfg->login_window)),
+        &rows);
+    if (rc != DB_OK || rows.nrows != 1) {
         log_error("login throttle: %s", db_error(req->app->db));
         db_rows_free(&rows);
         return -1;
     }
-    int out = db_int(&rows, 0, 0, 0) >= cfg->login_max_failures_account ||
-              db_int(&rows, 0, 1, 0) >= cfg->login_max_failures_address;
+    struct userauth_throttle t = {
+        .pair_n = db_int(&rows, 0, 0, 0),
+        .pair_age_s = db_val(&rows, 0, 1) ? strtod(db_val(&rows, 0, 1), NULL) : 0,
+        .addr_n = db_int(&rows, 0, 2, 0),
+        .addr_age_s = db_val(&rows, 0, 3) ? strtod(db_val(&rows, 0, 3), NULL) : 0,
+        .acct_n = db_int(&rows, 0, 4, 0),
+    };
     db_rows_free(&rows);
-    return out;
+    struct userauth_throttle_limits l = {cfg->login_window, cfg->login_max_failures_account,
+                                         cfg->login_max_failures_address,
+                                         cfg->login_lock_failures_account};
+    int why;
+    int wait = userauth_throttle_wait(&t, &l, &why);
+    if (why == USERAUTH_THROTTLE_LOCKED)
+        log_warn("sign-in locked for an e-mail: %lld failures from every address", t.acct_n);
+    return wait;
 }
 
 void auth_failure_record(struct request *req, const char *email)

@@ -23,8 +23,8 @@ int auth_state_changing(const char *method);
 int auth_route_needs_csrf(const struct route *r);
 /* 1 when the request carries the right CSRF token for its session. */
 int auth_csrf_ok(struct request *req);
-/* 1 when the request has no Origin header, or one naming public_url's origin or the origin the
- * request itself was sent to (scheme and Host). */
+/* 1 when the request has no Origin header, or one naming public_url's origin (only: never
+ * one derived from the request's Host or a forwarded scheme). */
 int auth_origin_ok(struct request *req);
 
 /* The client address for throttling and the audit log. Never NULL. */
@@ -39,8 +39,8 @@ int auth_sessions_revoke_user(struct request *req, long long user_id, const char
 /* Adds the Set-Cookie header that removes the session cookie. */
 void auth_cookie_clear(struct request *req);
 
-/* Failed sign-ins within login_window for this e-mail and for this address. Returns 1 when
- * either limit is reached, 0 when not, -1 on a database error. */
+/* Sign-in throttling (userauth_throttle_wait): the seconds this e-mail from this address must
+ * still wait before its next attempt, 0 when it may go on now, -1 on a database error. */
 int auth_throttled(struct request *req, const char *email);
 /* Records a failed sign-in for the e-mail (whether or not such a user exists). */
 void auth_failure_record(struct request *req, const char *email);

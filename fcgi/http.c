@@ -82,11 +82,10 @@ int http_add_header(struct request *req, const char *name, const char *value)
 
 int http_is_https(struct request *req)
 {
+    /* Only nginx's own HTTPS parameter: a client's X-Forwarded-Proto is the client's word
+     * (issue #17). Behind a TLS proxy, nginx sets HTTPS (docs/operations.md). */
     const char *https = http_env(req, "HTTPS");
-    if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
-        return 1;
-    const char *proto = http_env(req, "HTTP_X_FORWARDED_PROTO");
-    return proto && strcasecmp(proto, "https") == 0;
+    return https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0);
 }
 
 void http_write(struct request *req, const char *data, size_t len)
@@ -201,10 +200,11 @@ json_object *http_json_body(struct request *req, size_t limit)
         http_error(req, 400, "invalid_json", "the request body must be a JSON object", NULL);
         return NULL;
     }
-    char err[256];
-    json_object *o = httpin_json_object(req->body, req->body_len, err, sizeof err);
+    char err[512], member[128];
+    json_object *o =
+        httpin_json_member(req->body, req->body_len, err, sizeof err, member, sizeof member);
     if (!o)
-        http_error(req, 400, "invalid_json", err, NULL);
+        http_error(req, 400, "invalid_json", err, member[0] ? member : NULL);
     return o;
 }
 

@@ -65,7 +65,8 @@ void http_write(struct request *req, const char *data, size_t len);
 /* Adds "Name: value" to the headers of the answer still to be sent (values with CR or LF
  * are refused). Returns 0, or -1 when refused or out of room. */
 int http_add_header(struct request *req, const char *name, const char *value);
-/* 1 when the request came over HTTPS (to nginx, or to a proxy in front of it). */
+/* 1 when nginx says the request came over HTTPS (its HTTPS parameter; never a client's
+ * X-Forwarded-Proto). */
 int http_is_https(struct request *req);
 
 /* Finds a query parameter, URL-decoded into a newly malloc'd string (caller frees); NULL if

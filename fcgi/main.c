@@ -1,10 +1,15 @@
 /* pregon-fcgi: the FastCGI responder behind nginx (JSON API and Meta's webhook).
  *
- *   pregon-fcgi [-c FILE]
+ *   pregon-fcgi [-c FILE] [--pool api|webhook]
  *
  * It opens the unix socket named by fcgi_socket (or, when started by spawn-fcgi or Apache's
  * mod_fcgid, uses the listening socket it inherits as fd 0), then runs fcgi_procs processes
- * that accept on it, restarting any that dies. SIGTERM or SIGINT stop it cleanly. */
+ * that accept on it, restarting any that dies. SIGTERM or SIGINT stop it cleanly.
+ *
+ * --pool webhook runs the webhook pool instead: its own socket (webhook_socket), its own
+ * webhook_procs processes, serving /webhook only, and applying the stored events. nginx sends
+ * /webhook there, so nothing done to the API pool (a crash, a slow export, a restart) reaches
+ * webhook ingestion. Without webhook_socket, the API pool serves /webhook as well. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
@@ -27,11 +32,14 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "userauth.h"
 
 /* Set by the handler, read by every request thread: a lock-free atomic (sig_atomic_t is only
  * safe within one thread). */
 static atomic_int stopping;
+/* This process tree is the webhook pool (--pool webhook): /webhook only. */
+static int webhook_pool;
 
 /* Each process serves REQUEST_THREADS requests at once. POST /webhook runs on any of them
  * in parallel (webhook.c is written for it: concurrent webhooks share one commit); every
@@ -82,7 +90,11 @@ static void handle(struct app *app, FCGX_Request *fr)
     }
     int webhook = req.method && req.path && strcmp(req.method, "POST") == 0 &&
                   strcmp(req.path, "/webhook") == 0;
-    if (webhook) {
+    if (webhook_pool && !webhook && !(req.path && strcmp(req.path, "/webhook") == 0)) {
+        /* nginx sends only /webhook here; anything else belongs to the API pool */
+        req.route = NULL;
+        http_error(&req, 404, "not_found", "the webhook pool serves /webhook only", NULL);
+    } else if (webhook) {
         /* Anonymous, no session: nothing of app_dispatch's access checks applies. */
         req.route = "/webhook";
         req.role = ROLE_ANONYMOUS;
@@ -167,8 +179,9 @@ static int child_main(struct app *app, int listen_fd)
         log_error("out of memory");
         return 1;
     }
-    /* Webhook events are applied off the request path, by this thread (webhook.c). */
-    if (webhook_applier_start(app) < 0)
+    /* Webhook events are applied off the request path, by this thread (webhook.c), in the
+     * pool that receives them: the webhook pool, else the API pool. */
+    if ((webhook_pool || !app->cfg.webhook_socket[0]) && webhook_applier_start(app) < 0)
         log_error("cannot start the webhook applier thread; stored events wait for "
                   "another process or pregonctl webhooks-apply");
     /* The other request threads start with signals blocked: a stop signal interrupts the
@@ -200,60 +213,39 @@ static int child_main(struct app *app, int listen_fd)
     return 0;
 }
 
-static int open_socket(const struct config *cfg)
+static int open_socket(const struct config *cfg, const char *path)
 {
     /* Under spawn-fcgi or mod_fcgid the listening socket is fd 0. */
     if (!FCGX_IsCGI())
         return 0;
     struct stat st;
-    if (lstat(cfg->fcgi_socket, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(cfg->fcgi_socket);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
     mode_t old = umask(0117);
-    int fd = FCGX_OpenSocket(cfg->fcgi_socket, 1024);
+    int fd = FCGX_OpenSocket(path, 1024);
     umask(old);
     if (fd < 0) {
-        log_error("cannot listen on %s: %s", cfg->fcgi_socket, strerror(errno));
+        log_error("cannot listen on %s: %s", path, strerror(errno));
         return -1;
     }
     /* "host:port" is TCP (another host's nginx reaches it): no file to protect. */
-    if (!strchr(cfg->fcgi_socket, '/') && strchr(cfg->fcgi_socket, ':'))
+    if (!strchr(path, '/') && strchr(path, ':'))
         return fd;
     /* nginx workers reach the socket through its group, never through "others". */
     if (cfg->fcgi_socket_group && *cfg->fcgi_socket_group) {
         struct group *g = getgrnam(cfg->fcgi_socket_group);
-        if (!g || chown(cfg->fcgi_socket, (uid_t)-1, g->gr_gid) < 0) {
-            log_error("cannot give %s to group %s", cfg->fcgi_socket, cfg->fcgi_socket_group);
+        if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
+            log_error("cannot give %s to group %s", path, cfg->fcgi_socket_group);
             close(fd);
             return -1;
         }
     }
-    if (chmod(cfg->fcgi_socket, 0660) < 0) {
-        log_error("chmod %s: %s", cfg->fcgi_socket, strerror(errno));
+    if (chmod(path, 0660) < 0) {
+        log_error("chmod %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     return fd;
-}
-
-static int drop_privileges(const char *user)
-{
-    if (!user || !*user || geteuid() != 0)
-        return 0;
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        log_error("run_as_user %s does not exist", user);
-        return -1;
-    }
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-        setuid(pw->pw_uid) < 0) {
-        log_error("cannot become %s: %s", user, strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        log_error("privileges were not dropped");
-        return -1;
-    }
-    return 0;
 }
 
 /* --routes: the route table as JSON, for the permission tests (tests/integration). */
@@ -280,9 +272,18 @@ int main(int argc, char **argv)
 {
     static struct app app;
     char err[512] = "";
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--routes") == 0)
             return print_routes();
+        if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
+            if (strcmp(argv[i + 1], "webhook") == 0)
+                webhook_pool = 1;
+            else if (strcmp(argv[i + 1], "api") != 0) {
+                fprintf(stderr, "pregon-fcgi: --pool is api or webhook\n");
+                return 2;
+            }
+        }
+    }
     if (config_load(&app.cfg, config_path_from_args(argc, argv), err, sizeof err) < 0) {
         fprintf(stderr, "pregon-fcgi: %s\n", err);
         return 1;
@@ -311,19 +312,31 @@ int main(int argc, char **argv)
     else
         log_warn("no secrets key (%s): webhooks can't be verified", err);
 
-    int fd = open_socket(&app.cfg);
+    const char *sock = webhook_pool ? app.cfg.webhook_socket : app.cfg.fcgi_socket;
+    if (webhook_pool && !*sock) {
+        log_error("--pool webhook needs webhook_socket");
+        return 1;
+    }
+    int fd = open_socket(&app.cfg, sock);
     if (fd < 0)
         return 1;
-    if (drop_privileges(app.cfg.run_as_user) < 0)
+    /* After binding, before serving anything: never as root (lib/privdrop.c). */
+    if (privdrop_to(app.cfg.run_as_user, err, sizeof err) < 0) {
+        log_error("%s", err);
+        fprintf(stderr, "pregon-fcgi: %s\n", err);
+        if (fd != 0 && strchr(sock, '/'))
+            unlink(sock);
         return 1;
+    }
 
-    int nprocs = app.cfg.fcgi_procs;
+    int nprocs = webhook_pool ? app.cfg.webhook_procs : app.cfg.fcgi_procs;
     pid_t *kids = calloc((size_t)nprocs, sizeof *kids);
     if (!kids) {
         log_error("out of memory");
         return 1;
     }
-    log_info("listening on %s with %d processes", fd == 0 ? "fd 0" : app.cfg.fcgi_socket, nprocs);
+    log_info("%s pool listening on %s with %d processes", webhook_pool ? "webhook" : "API",
+             fd == 0 ? "fd 0" : sock, nprocs);
     time_t last_fork_burst = 0;
     int burst = 0;
     while (!stopping) {
@@ -372,8 +385,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nprocs; i++)
         if (kids[i] > 0)
             waitpid(kids[i], NULL, 0);
-    if (fd != 0 && strchr(app.cfg.fcgi_socket, '/'))
-        unlink(app.cfg.fcgi_socket);
+    if (fd != 0 && strchr(sock, '/'))
+        unlink(sock);
     free(kids);
     secret_key_wipe(&app.key);
     config_free(&app.cfg);

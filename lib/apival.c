@@ -141,14 +141,3 @@ int apival_consent(const char *s, size_t len)
     }
     return -2;
 }
-
-int apival_formula_risky(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    if (*s == '=' || *s == '@' || *s == '\t' || *s == '\r')
-        return 1;
-    if (*s == '+' || *s == '-')
-        return !(s[1] >= '0' && s[1] <= '9');
-    return 0;
-}

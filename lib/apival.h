@@ -18,8 +18,4 @@ int apival_parse_time(const char *s, char out[24], time_t *t);
  * surrounding spaces are ignored. */
 int apival_consent(const char *s, size_t len);
 
-/* 1 when a spreadsheet would read the cell as a formula (starts with =, @, a tab or CR, or
- * with + or - not followed by a digit): such cells are exported with a leading '. */
-int apival_formula_risky(const char *s);
-
 #endif

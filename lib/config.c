@@ -39,6 +39,8 @@ static const struct ckey keys[] = {
     S(fcgi_socket, "var/run/pregon-fcgi.sock"),
     S(fcgi_socket_group, ""),
     I(fcgi_procs, "4"),
+    S(webhook_socket, ""),
+    I(webhook_procs, "2"),
     Z(body_limit, "104857600"),
     Z(webhook_body_limit, "4194304"),
     S(run_as_user, ""),
@@ -49,6 +51,7 @@ static const struct ckey keys[] = {
     I(login_window, "900"),
     I(login_max_failures_account, "5"),
     I(login_max_failures_address, "30"),
+    I(login_lock_failures_account, "200"),
     S(metrics_allow, "127.0.0.1,::1"),
     S(graph_base_url, "https://graph.facebook.com"),
     S(graph_version, "v25.0"),
@@ -220,6 +223,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     }
     if (cfg->fcgi_procs < 1)
         cfg->fcgi_procs = 1;
+    if (cfg->webhook_procs < 1)
+        cfg->webhook_procs = 1;
     if (cfg->worker_batch < 1)
         cfg->worker_batch = 1;
     if (cfg->worker_inflight < 1)
@@ -248,6 +253,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->login_max_failures_account = 1;
     if (cfg->login_max_failures_address < 1)
         cfg->login_max_failures_address = 1;
+    if (cfg->login_lock_failures_account < 1)
+        cfg->login_lock_failures_account = 1;
     return 0;
 fail:
     config_free(cfg);

@@ -16,18 +16,21 @@ struct config {
     char *fcgi_socket;
     char *fcgi_socket_group;
     int fcgi_procs;
+    char *webhook_socket; /* the webhook pool's own socket (pregon-fcgi --pool webhook) */
+    int webhook_procs;
     size_t body_limit;
     size_t webhook_body_limit;
     char *run_as_user;
     char *public_url;
     char *auth_mode; /* "sessions" (sign-in required); "none" only when set explicitly */
     /* accounts and sessions (docs/security.md) */
-    int session_idle_timeout;       /* seconds without a request that end a session */
-    int session_lifetime;           /* seconds a session lasts at most */
-    int login_window;               /* seconds over which failed sign-ins are counted */
-    int login_max_failures_account; /* failed sign-ins per e-mail within the window */
-    int login_max_failures_address; /* failed sign-ins per client address within the window */
-    char *metrics_allow;            /* addresses that may read /metrics, comma-separated */
+    int session_idle_timeout;        /* seconds without a request that end a session */
+    int session_lifetime;            /* seconds a session lasts at most */
+    int login_window;                /* seconds over which failed sign-ins are counted */
+    int login_max_failures_account;  /* per (e-mail, address) in the window before delays */
+    int login_max_failures_address;  /* per client address in the window before delays */
+    int login_lock_failures_account; /* per e-mail from every address: locked for everyone */
+    char *metrics_allow;             /* addresses that may read /metrics, comma-separated */
     /* Cloud API */
     char *graph_base_url;
     char *graph_version;

@@ -200,8 +200,16 @@ int httpin_origin_matches(const char *origin, const char *url)
 
 json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t errlen)
 {
+    return httpin_json_member(buf, len, err, errlen, NULL, 0);
+}
+
+json_object *httpin_json_member(const char *buf, size_t len, char *err, size_t errlen, char *member,
+                                size_t mlen)
+{
     if (err && errlen)
         err[0] = '\0';
+    if (member && mlen)
+        member[0] = '\0';
     if (!buf || len == 0) {
         snprintf(err, errlen, "the request body must be a JSON object");
         return NULL;
@@ -211,6 +219,7 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
         return NULL;
     }
     /* Strict JSON (no single quotes, trailing commas, ...) in valid UTF-8 only. */
+    char name[128], why[256];
     enum jsonparse_rc rc;
     enum json_tokener_error jerr;
     json_object *o =
@@ -220,7 +229,14 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
             snprintf(err, errlen, "out of memory");
         else if (rc == JSONPARSE_TRAILING)
             snprintf(err, errlen, "the request body has data after the JSON");
-        else
+        else if (jerr == json_tokener_error_parse_utf8_string &&
+                 jsonparse_text_check(buf, len, name, sizeof name, why, sizeof why) ==
+                     JSONTEXT_UTF8) {
+            /* the same walk names the member json-c saw bad bytes in */
+            snprintf(err, errlen, "the request body is not valid JSON: %s", why);
+            if (member && mlen)
+                snprintf(member, mlen, "%s", name);
+        } else
             snprintf(err, errlen, "the request body is not valid JSON: %s",
                      jsonparse_reason(rc, jerr));
         return NULL;
@@ -228,6 +244,14 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
     if (!json_object_is_type(o, json_type_object)) {
         json_object_put(o);
         snprintf(err, errlen, "the request body must be a JSON object");
+        return NULL;
+    }
+    /* What json-c lets through: bad UTF-8 it does not see, U+0000, duplicate keys. */
+    if (jsonparse_text_check(buf, len, name, sizeof name, why, sizeof why) != JSONTEXT_OK) {
+        json_object_put(o);
+        snprintf(err, errlen, "the request body is not valid JSON: %s", why);
+        if (member && mlen)
+            snprintf(member, mlen, "%s", name);
         return NULL;
     }
     return o;

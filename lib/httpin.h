@@ -29,5 +29,10 @@ int httpin_origin_matches(const char *origin, const char *url);
 /* Parses buf[0..len) as exactly one JSON object (white space around it allowed, nothing
  * else). Returns the object (caller owns it) or NULL with a short reason in err. */
 json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t errlen);
+/* The same, and on failure the member the problem is in (its innermost key; "" when the
+ * problem is not inside one) in member (may be NULL). Strict JSON, strict UTF-8 (no overlongs,
+ * surrogates, U+0000) in every key and string, no key twice in an object. */
+json_object *httpin_json_member(const char *buf, size_t len, char *err, size_t errlen, char *member,
+                                size_t mlen);
 
 #endif

@@ -1,5 +1,8 @@
 #include "userauth.h"
 
+#include <stddef.h> /* before crack.h, which uses size_t */
+
+#include <crack.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,7 +106,37 @@ int userauth_password_check(const char *pw, size_t len, const char *email, const
         *why = "the password must not be the e-mail address";
         return -1;
     }
+    /* ASVS 2.1.7: not a known, common or easily guessed password. cracklib (Debian's
+     * cracklib-runtime dictionary, /var/cache/cracklib, built from /usr/share/dict/cracklib-small:
+     * common passwords and words, matched with cracklib's manglings: case, digits around,
+     * leetspeak, reversal) and its checks for systematic ones (1234567890, abcdefghijk). Not
+     * thread-safe: the API's handlers run one at a time per process, pregonctl has one thread. */
+    char copy[USERAUTH_PASSWORD_MAX + 1]; /* cracklib reads a C string; pw has none of NUL */
+    memcpy(copy, pw, len);
+    copy[len] = '\0';
+    const char *crack = FascistCheckUser(copy, GetDefaultCracklibDict(), NULL, NULL);
+    sodium_memzero(copy, sizeof copy);
+    if (crack) {
+        static __thread char msg[200];
+        if (strstr(crack, "dictionary") && strstr(crack, "error"))
+            snprintf(msg, sizeof msg,
+                     "the password cannot be checked against the list of common passwords "
+                     "(cracklib: %s; install cracklib-runtime)",
+                     crack);
+        else
+            snprintf(msg, sizeof msg,
+                     "the password is a known, common or easily guessed one (%s): choose a "
+                     "longer phrase of your own",
+                     crack);
+        *why = msg;
+        return USERAUTH_PW_COMMON;
+    }
     return 0;
+}
+
+const char *userauth_password_error_code(int rc)
+{
+    return rc == USERAUTH_PW_COMMON ? "breached_password" : "weak_password";
 }
 
 int userauth_password_hash(const char *pw, size_t len, char out[USERAUTH_HASH_MAX])
@@ -188,4 +221,45 @@ int userauth_csrf_equal(const char *presented, const char *expected)
     if (le == 0 || lp != le)
         return 0;
     return sodium_memcmp(presented, expected, le) == 0;
+}
+
+/* 2^(n - free) seconds after the last failure, from the first failure past free; at most
+ * window. */
+static double throttle_delay(long long n, int free_n, int window_s)
+{
+    if (n < free_n)
+        return 0;
+    long long k = n - free_n;
+    double d = k >= 30 ? (double)window_s : (double)(1LL << k);
+    return d < window_s ? d : window_s;
+}
+
+int userauth_throttle_wait(const struct userauth_throttle *t,
+                           const struct userauth_throttle_limits *l, int *why)
+{
+    int dummy;
+    if (!why)
+        why = &dummy;
+    *why = USERAUTH_THROTTLE_NONE;
+    if (t->acct_n >= l->acct_lock) {
+        *why = USERAUTH_THROTTLE_LOCKED;
+        return l->window_s;
+    }
+    double wait = 0, w;
+    w = throttle_delay(t->pair_n, l->pair_free, l->window_s) - t->pair_age_s;
+    if (t->pair_n >= l->pair_free && w > wait) {
+        wait = w;
+        *why = USERAUTH_THROTTLE_PAIR;
+    }
+    w = throttle_delay(t->addr_n, l->addr_free, l->window_s) - t->addr_age_s;
+    if (t->addr_n >= l->addr_free && w > wait) {
+        wait = w;
+        *why = USERAUTH_THROTTLE_ADDRESS;
+    }
+    if (wait <= 0) {
+        *why = USERAUTH_THROTTLE_NONE;
+        return 0;
+    }
+    int secs = (int)wait;
+    return secs < wait ? secs + 1 : secs; /* whole seconds, rounded up, for Retry-After */
 }

@@ -9,11 +9,17 @@
 int users_password_new(const char *pw, size_t len, const char *email, char hash[USERAUTH_HASH_MAX],
                        const char **why)
 {
-    if (userauth_password_check(pw, len, email, why) < 0)
-        return USERS_WEAK;
+    int prc = userauth_password_check(pw, len, email, why);
+    if (prc < 0)
+        return prc == USERAUTH_PW_COMMON ? USERS_BREACHED : USERS_WEAK;
     if (userauth_password_hash(pw, len, hash) < 0)
         return USERS_NOMEM;
     return USERS_OK;
+}
+
+const char *users_weak_code(int rc)
+{
+    return userauth_password_error_code(rc == USERS_BREACHED ? USERAUTH_PW_COMMON : -1);
 }
 
 int users_create(struct db *db, const struct users_actor *who, const char *email, const char *name,

@@ -19,8 +19,12 @@ enum users_rc {
     USERS_EXISTS = 2,    /* a user with this e-mail address exists already */
     USERS_NOT_FOUND = 3, /* no such user */
     USERS_NOMEM = 4,
-    USERS_DB = 5 /* a database failure; db_error() says which; nothing was changed */
+    USERS_DB = 5,      /* a database failure; db_error() says which; nothing was changed */
+    USERS_BREACHED = 6 /* a known-breached or common password: *why says so (English) */
 };
+
+/* The API's error code for USERS_WEAK or USERS_BREACHED ("weak_password", "breached_password"). */
+const char *users_weak_code(int rc);
 
 /* Who makes the change, for users.created_by and the audit log: the signed-in user's e-mail
  * and the client's address (API), or "pregonctl" and NULL. */

@@ -10,7 +10,7 @@ PKGS=(
     build-essential pkg-config clang-format
     clang libclang-rt-14-dev
     libfcgi-dev libcurl4-openssl-dev libmariadb-dev libjson-c-dev libsodium-dev libcsv-dev
-    libmicrohttpd-dev
+    libmicrohttpd-dev libcrack2-dev cracklib-runtime
     mariadb-server mariadb-client nginx
     libcmocka-dev python3 python3-pymysql curl wrk openssl chromium systemd
 )

@@ -31,6 +31,8 @@ FCGI_PROCS=${PREGON_FCGI_PROCS:-4}
 [ "$FCGI_PROCS" -ge 3 ] || FCGI_PROCS=3
 WORKERS=${PREGON_WORKERS:-1}
 ME=$(id -un)
+RUN_AS=""
+if [ "$(id -u)" -eq 0 ]; then RUN_AS=${PREGON_RUN_AS_USER:-nobody}; fi
 CONF=$VAR/pregon.conf
 RUN=$VAR/run
 LOG=$VAR/log
@@ -133,14 +135,24 @@ db_user = pregon
 db_password = $pw
 fcgi_socket = $RUN/pregon-fcgi.sock
 fcgi_procs = $FCGI_PROCS
+webhook_socket = $RUN/pregon-webhook.sock
+webhook_procs = 2
 public_url = http://127.0.0.1:$HTTP_PORT
 graph_base_url = http://127.0.0.1:$SANDBOX_PORT
 secrets_key_file = $VAR/secret.key
 EOF
         [ -n "${NGINX_GROUP:-}" ] && echo "fcgi_socket_group = $NGINX_GROUP" >>"$CONF.tmp"
+        # pregon-fcgi and pregon-worker refuse to serve as root: started as root, they become
+        # $RUN_AS after binding (lib/privdrop.c); PREGON_RUN_AS_USER names another user.
+        [ -n "$RUN_AS" ] && echo "run_as_user = $RUN_AS" >>"$CONF.tmp"
         [ -f "$ROOT/pregon.conf" ] && cat "$ROOT/pregon.conf" >>"$CONF.tmp"
         mv "$CONF.tmp" "$CONF"
     )
+    if [ -n "$RUN_AS" ]; then
+        # it reads the configuration again on SIGHUP, and sanitizer reports go to $LOG
+        chgrp "$(id -gn "$RUN_AS")" "$CONF" && chmod 640 "$CONF"
+        chown "$RUN_AS" "$LOG"
+    fi
 }
 
 ensure_secrets() {
@@ -187,6 +199,7 @@ pick_nginx_user() {
 write_nginx_conf() {
     sed -e "s|@USER_LINE@|$NGINX_USER_LINE|" -e "s|@VAR@|$VAR|g" -e "s|@WWW@|$ROOT/www|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@FCGI_SOCKET@|$RUN/pregon-fcgi.sock|g" \
+        -e "s|@WEBHOOK_SOCKET@|$RUN/pregon-webhook.sock|g" \
         "$ROOT/nginx/pregon-dev.conf.in" >"$VAR/nginx/nginx.conf"
     nginx -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 2>>"$LOG/nginx-error.log" ||
         die "nginx configuration test failed (see $LOG/nginx-error.log)"
@@ -218,7 +231,11 @@ cmd_start() {
         --phone-number-id "$SANDBOX_PHONE_ID" --display-phone "$SANDBOX_DISPLAY"
     wait_for "the sandbox Graph API" 20 curl -fsS "http://127.0.0.1:$SANDBOX_PORT/_sandbox/health"
     launch fcgi "$BUILD/bin/pregon-fcgi" -c "$CONF"
+    # Webhooks have a pool of their own (own socket and processes): nothing in the API pool
+    # can slow or end their ingestion.
+    launch webhook "$BUILD/bin/pregon-fcgi" -c "$CONF" --pool webhook
     wait_for "the FastCGI app" 20 test -S "$RUN/pregon-fcgi.sock"
+    wait_for "the webhook pool" 20 test -S "$RUN/pregon-webhook.sock"
     if [ "${PREGON_NO_WORKER:-0}" != 1 ]; then
         for ((w = 1; w <= WORKERS; w++)); do
             launch "worker$w" "$BUILD/bin/pregon-worker" -c "$CONF"
@@ -268,13 +285,14 @@ cmd_stop() {
         stop_one "$(basename "$f" .pid)"
     done
     stop_one fcgi
+    stop_one webhook
     stop_one sandbox
     stop_one mariadb
 }
 
 cmd_status() {
     local name
-    for name in mariadb sandbox fcgi nginx $(cd "$RUN" 2>/dev/null && ls worker*.pid 2>/dev/null | sed 's/\.pid$//'); do
+    for name in mariadb sandbox fcgi webhook nginx $(cd "$RUN" 2>/dev/null && ls worker*.pid 2>/dev/null | sed 's/\.pid$//'); do
         if pid_alive "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
 }

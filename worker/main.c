@@ -20,6 +20,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "privdrop.h"
 #include "secret.h"
 #include "webhook_apply.h"
 #include "worker.h"
@@ -114,6 +115,13 @@ int main(int argc, char **argv)
         return 1;
     }
     w.key = &key;
+    /* The key read and the lock taken: never send as root (lib/privdrop.c). */
+    if (privdrop_to(w.cfg.run_as_user, err, sizeof err) < 0) {
+        log_error("%s", err);
+        fprintf(stderr, "pregon-worker: %s\n", err);
+        secret_key_wipe(&key);
+        return 1;
+    }
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cond, NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || send_init(&w) < 0) {

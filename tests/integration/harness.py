@@ -148,6 +148,25 @@ class Stack:
                 out.append("--- %s\n%s" % (name, tail))
         return "\n".join(out)
 
+    def pool_pids(self, name="fcgi"):
+        """A FastCGI pool's master pid (run/NAME.pid: fcgi is the API pool, webhook the
+        webhook pool) and the set of its request processes."""
+        with open(os.path.join(self.var, "run", name + ".pid")) as f:
+            master = int(f.read().strip())
+        kids = set()
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'
+            if int(st[st.rindex(")") + 2:].split()[1]) == master:
+                kids.add(int(d))
+        return master, frozenset(kids)
+
     def sanitizer_reports(self):
         found = []
         logdir = os.path.join(self.var, "log")

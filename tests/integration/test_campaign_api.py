@@ -836,7 +836,7 @@ def test_progress_log_exports_and_stats(s):
     r = s.get("/api/campaigns/%d/failed.csv?lang=en" % c["id"])
     lines = r.body.lstrip("\ufeff").strip().split("\r\n")
     eq(len(lines), 2, "one failed")
-    check('"+5493875570003"' in lines[1] and '"131026"' in lines[1] and '"no"' in lines[1],
+    check('"\'+5493875570003"' in lines[1] and '"131026"' in lines[1] and '"no"' in lines[1],
           "row: %r" % lines[1])
     # stats
     st = s.get("/api/campaigns/%d/stats" % c["id"]).json()

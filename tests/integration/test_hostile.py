@@ -70,7 +70,8 @@ def test_oversized_and_broken_bodies_store_nothing(s):
                 eq(r.error_code(), "invalid_json", "%s %r" % (path, b[:20]))
     r = s.post("/api/users", {"email": "c@d.e", "role": "admin", "password": "x" * 12,
                               "name": "con\u0000nul"})
-    eq(r.status, 422, "control characters in a name")
+    eq((r.status, r.error_code(), r.json()["error"].get("field")), (400, "invalid_json", "name"),
+       "U+0000 in a name (issue #17)")
     r = s.post("/api/users", {"email": "c@d.e", "role": ["admin"], "password": 123456789012})
     check(400 <= r.status < 500, "wrong types: %r" % r)
     eq(count(s, "users"), users, "nothing stored")

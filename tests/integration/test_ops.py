@@ -48,7 +48,7 @@ def test_systemd_units_verify(s):
     tmp = tempfile.mkdtemp(prefix="pregon-units-")
     try:
         names = []
-        for name in ("pregon-fcgi.service", "pregon-worker.service"):
+        for name in ("pregon-fcgi.service", "pregon-webhook.service", "pregon-worker.service"):
             with open(os.path.join(ROOT, "deploy", "systemd", name)) as f:
                 unit = f.read()
             # verify checks that ExecStart exists: point it at the binaries just built.
@@ -88,7 +88,9 @@ def test_production_nginx_site_serves_the_app(s):
                 .replace("/var/log/nginx/pregon-access.log", os.path.join(tmp, "access.log"))
                 .replace("/usr/local/share/pregon/www", os.path.join(ROOT, "www"))
                 .replace("/usr/local/share/pregon/nginx", os.path.join(ROOT, "nginx"))
-                .replace("/run/pregon/fcgi.sock", os.path.join(s.var, "run", "pregon-fcgi.sock")))
+                .replace("/run/pregon/fcgi.sock", os.path.join(s.var, "run", "pregon-fcgi.sock"))
+                .replace("/run/pregon/webhook.sock",
+                         os.path.join(s.var, "run", "pregon-webhook.sock")))
         with open(os.path.join(tmp, "site.conf"), "w") as f:
             f.write(site)
         user = "user www-data www-data;" if os.getuid() == 0 else ""

@@ -5,6 +5,7 @@ added by anyone is checked for every identity without touching this file."""
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -196,9 +197,9 @@ def test_login_cookie_and_me(s):
     eq(me.status, 200, "me")
     eq(me.json()["csrf_token"], csrf, "the same CSRF token from /api/me")
     eq(me.json()["user"]["name"], "Ana", "name")
-    # over HTTPS (nginx sets HTTPS, a proxy in front sets X-Forwarded-Proto) the cookie is Secure
+    # Secure only when nginx says HTTPS: a client's X-Forwarded-Proto counts for nothing
     r = s.login_response(email, pw, headers={"X-Forwarded-Proto": "https"})
-    check("; Secure" in r.cookies[0], "Secure over HTTPS: %s" % r.cookies[0])
+    check("; Secure" not in r.cookies[0], "client X-Forwarded-Proto ignored: %s" % r.cookies[0])
     # logout ends the session and clears the cookie
     r = s.request("DELETE", "/api/session", auth=sess)
     eq(r.status, 200, "logout")
@@ -236,27 +237,63 @@ def test_throttling_per_account_and_per_address(s):
             for _ in range(5):
                 eq(s.login_response(target, "wrong password!").status, 401, "wrong password")
             r = s.login_response(target, pw)
-            eq(r.status, 429, "throttled even with the right password")
+            eq(r.status, 429, "slowed down even with the right password")
             eq(r.error_code(), "too_many_attempts", "code")
-            check(r.headers.get("Retry-After"), "Retry-After")
+            eq(r.headers.get("Retry-After"), "1", "1 s after the 5th failure")
         bodies = {s.login_response(t, "x" * 12).body for t in (email, ghost)}
         eq(len(bodies), 1, "throttled answers do not tell users apart")
+        # growing delays: 1 s, then 2 s after the next failure
+        time.sleep(1.1)
+        eq(s.login_response(email, "wrong password!").status, 401, "tried again after 1 s")
+        r = s.login_response(email, pw)
+        eq((r.status, r.headers.get("Retry-After")), (429, "2"), "then 2 s")
+        time.sleep(2.1)
+        eq(s.login_response(email, pw).status, 200, "the owner signs in after the delay")
         # other accounts from this address still sign in...
         check(fresh_session(s, "viewer"), "another account signs in")
-        # ...until the address itself has failed too often (30 by default)
+        # ...until the address itself has failed too often (30 by default): then it waits
         n = s.query("SELECT COUNT(*) AS n FROM login_failures WHERE address = '127.0.0.1'")[0]["n"]
         for i in range(30 - n):
             s.login_response("spray-%d-%s@pregon.test" % (i, secrets.token_hex(3)), "wrong pw 123")
         r = s.login_response(s.admin_email, s.admin_password)
-        eq(r.status, 429, "the address is throttled")
+        eq(r.status, 429, "the address is slowed down")
         acts = [a["action"] for a in s.query(
             "SELECT action FROM audit_log ORDER BY id DESC LIMIT 40")]
         check("session.login_throttled" in acts and "session.login_failed" in acts,
               "throttling is audited")
     finally:
         s.query("DELETE FROM login_failures", admin=True)
-    # after a success the account's failures are forgotten
-    eq(s.login_response(email, pw).status, 200, "signs in once the window is cleared")
+
+
+def test_throttling_is_no_lockout(s):
+    """Guessing from elsewhere never locks the owner out (issue #17): failures of an account
+    from other addresses slow those addresses down only. Only failures far above that, from
+    many addresses together (login_lock_failures_account, 200), lock it for everyone, and
+    pregonctl user-unlock lifts that from the machine."""
+    try:
+        # an attacker at 203.0.113.7 guessed the superadmin's password 50 times
+        for _ in range(50):
+            s.query("INSERT INTO login_failures (email, address) VALUES (%s, '203.0.113.7')",
+                    (s.admin_email,), admin=True)
+        eq(s.login_response(s.admin_email, s.admin_password).status, 200,
+           "the superadmin still signs in from their own address")
+        # a distributed attack: 200 failures from 40 addresses
+        for i in range(200):
+            s.query("INSERT INTO login_failures (email, address) VALUES (%s, %s)",
+                    (s.admin_email, "198.51.100.%d" % (i % 40)), admin=True)
+        r = s.login_response(s.admin_email, s.admin_password)
+        eq((r.status, r.error_code()), (429, "too_many_attempts"), "locked for everyone")
+        out = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                              os.path.join(s.var, "pregon.conf"), "user-unlock", "--email",
+                              s.admin_email], capture_output=True, text=True, env=s.env)
+        eq(out.returncode, 0, "pregonctl user-unlock: %s" % out.stderr)
+        check("250 failed sign-ins forgotten" in out.stdout, out.stdout)
+        eq(s.login_response(s.admin_email, s.admin_password).status, 200,
+           "signs in again after pregonctl user-unlock")
+        check(s.query("SELECT id FROM audit_log WHERE action = 'user.unlock' AND actor = "
+                      "'pregonctl'"), "audited")
+    finally:
+        s.query("DELETE FROM login_failures", admin=True)
 
 
 def test_session_expiry_idle_and_absolute(s):
@@ -354,6 +391,21 @@ def test_user_management(s):
     check("argon2" not in json.dumps(lst), "no hashes listed")
 
 
+def raw_request(method, path, headers, port, body=None):
+    """One request as sent (no redirect followed, Host as given): status, Location, body."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers.items():
+            c.putheader(k, v)
+        c.putheader("Content-Length", str(len(body or b"")))
+        c.endheaders(body)
+        r = c.getresponse()
+        return r.status, r.getheader("Location"), r.read()
+    finally:
+        c.close()
+
+
 def test_csrf_and_origin(s):
     sess = fresh_session(s, "admin")
     r = s.request("POST", "/api/campaigns", {"name": "x"}, auth=sess, csrf=False)
@@ -372,11 +424,23 @@ def test_csrf_and_origin(s):
     r = s.request("POST", "/api/session", {"email": sess.email, "password": "x" * 12},
                   auth=None, headers={"Origin": "http://evil.example"})
     eq(r.error_code(), "origin_mismatch", "no cross-site sign-in")
-    # the browser reached us under another name than public_url: same-origin still works
-    r = s.request("POST", "/api/campaigns", {}, auth=sess,
-                  headers={"Host": "localhost:%d" % s.http_port,
-                           "Origin": "http://localhost:%d" % s.http_port})
-    check(not denied(r), "same host origin passes: %r" % r)
+    # One fixed origin (issue #17): neither the Host header nor a forwarded scheme makes
+    # another origin acceptable; the development nginx answers one name only.
+    for hdrs in ({"Host": "evil.example", "Origin": "http://evil.example"},
+                 {"Host": "127.0.0.1:%d" % s.http_port, "X-Forwarded-Proto": "https",
+                  "Origin": "https://127.0.0.1:%d" % s.http_port},
+                 {"Host": "localhost:%d" % s.http_port,
+                  "Origin": "http://localhost:%d" % s.http_port}):
+        hdrs.update({"Cookie": sess.cookie, "X-CSRF-Token": sess.csrf,
+                     "Content-Type": "application/json"})
+        status, _, body = raw_request("POST", "/api/campaigns", hdrs, s.http_port, b"{}")
+        check(status in (301, 421) or b"origin_mismatch" in body,
+              "%r: %r %r" % (hdrs, status, body[:200]))
+    status, _, _ = raw_request("GET", "/api/health", {"Host": "evil.example"}, s.http_port)
+    eq(status, 421, "another Host")
+    status, loc, _ = raw_request("GET", "/api/health", {"Host": "localhost:%d" % s.http_port},
+                                 s.http_port)
+    eq((status, loc), (301, s.base + "/api/health"), "localhost goes to the one origin")
     s.query("DELETE FROM login_failures", admin=True)
 
 
@@ -445,9 +509,9 @@ def test_security_headers_on_every_answer(s):
         "api 405": s.request("PUT", "/api/health", auth=None),
     }
     raw = {
-        "nginx 413": raw_http(s, b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        "nginx 413": raw_http(s, b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
                                  b"5000000\r\nConnection: close\r\n\r\n"),
-        "nginx 400": raw_http(s, b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n"
+        "nginx 400": raw_http(s, b"GET /../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                  b"Connection: close\r\n\r\n"),
     }
     eq(raw["nginx 413"][0], 413, "oversized webhook")

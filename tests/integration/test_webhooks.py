@@ -393,9 +393,9 @@ def test_stored_but_not_applied_is_applied_later(s):
     eq(s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (camp["id"],))[0]
        ["delivered_count"], 2, "counted")
 
-    # Kill every FastCGI process (as a crash would) between storing and applying: with the
-    # apply lock held here, the requests are stored and answered but nobody applies them.
-    # The processes started in their place apply them by themselves, with no new request.
+    # Kill every process of the webhook pool (as a crash would) between storing and applying:
+    # with the apply lock held here, the requests are stored and answered but nobody applies
+    # them. The processes started in their place apply them by themselves, with no new request.
     holder = s.db()
     try:
         with holder.cursor() as c:
@@ -410,7 +410,7 @@ def test_stored_but_not_applied_is_applied_later(s):
         eq([x["status"] for x in rows], ["delivered", "delivered"], "stored, not applied yet")
         eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE applied_at IS NULL AND "
                    "apply_attempts < 5")[0]["n"], 2, "two events waiting")
-        master = int(open(os.path.join(s.var, "run", "fcgi.pid")).read())
+        master = int(open(os.path.join(s.var, "run", "webhook.pid")).read())
         kids = subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
                               text=True).stdout.split()
         check(kids, "FastCGI processes found")

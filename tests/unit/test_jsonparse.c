@@ -8,7 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "httpin.h"
 #include "jsonparse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #define STRICT (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
 
@@ -121,6 +125,82 @@ static void each_thread_has_its_own_tokener(void **state)
     }
 }
 
+/* tests/data/json-strict/cases.txt: every case through httpin_json_member, the function
+ * behind every JSON request body. */
+static void strict_text_cases_from_data(void **state)
+{
+    (void)state;
+    const char *root = getenv("PREGON_TESTDATA");
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/json-strict/cases.txt", root && root[0] ? root : "tests/data");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *expect = line, *member = strchr(expect, '\t');
+        assert_non_null(member);
+        *member++ = '\0';
+        char *raw = strchr(member, '\t');
+        assert_non_null(raw);
+        *raw++ = '\0';
+        char body[4096];
+        size_t n = 0;
+        for (const char *p = raw; *p; p++) {
+            unsigned v;
+            if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &v) == 1) {
+                body[n++] = (char)v;
+                p += 3;
+            } else {
+                body[n++] = *p;
+            }
+        }
+        char err[512], got_member[128];
+        json_object *o =
+            httpin_json_member(body, n, err, sizeof err, got_member, sizeof got_member);
+        if (strcmp(expect, "ok") == 0) {
+            if (!o)
+                fail_msg("%s: refused: %s", raw, err);
+            json_object_put(o);
+        } else {
+            if (o)
+                fail_msg("%s: accepted", raw);
+            const char *want = strcmp(member, "-") == 0 ? "" : member;
+            if (strcmp(got_member, want) != 0)
+                fail_msg("%s: member '%s', expected '%s' (%s)", raw, got_member, want, err);
+            const char *word = strcmp(expect, "utf8") == 0        ? "UTF-8"
+                               : strcmp(expect, "nul") == 0       ? "NUL"
+                               : strcmp(expect, "duplicate") == 0 ? "more than once"
+                                                                  : "not valid JSON";
+            if (!strstr(err, word))
+                fail_msg("%s: reason '%s' lacks '%s'", raw, err, word);
+        }
+        cases++;
+    }
+    fclose(f);
+    assert_true(cases >= 20);
+}
+
+/* The walk's own stack grows past its first 64 levels (the fuzzer found the stale pointer). */
+static void text_check_deep_nesting(void **state)
+{
+    (void)state;
+    char doc[600], member[32], why[160];
+    size_t n = 0;
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "{\"deep\":");
+    for (int i = 0; i < 200; i++)
+        doc[n++] = '[';
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "{\"a\":1,\"a\":2}");
+    for (int i = 0; i < 200; i++)
+        doc[n++] = ']';
+    doc[n++] = '}';
+    assert_int_equal(jsonparse_text_check(doc, n, member, sizeof member, why, sizeof why),
+                     JSONTEXT_DUPLICATE);
+    assert_string_equal(member, "a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +210,8 @@ int main(void)
         cmocka_unit_test(flags_apply_to_each_parse),
         cmocka_unit_test(empty_and_null_are_not_documents),
         cmocka_unit_test(each_thread_has_its_own_tokener),
+        cmocka_unit_test(strict_text_cases_from_data),
+        cmocka_unit_test(text_check_deep_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,10 +60,29 @@ static void policy(void **state)
     assert_int_equal(userauth_password_check("bad utf8 \xff\xfe!!", 13, NULL, &why), -1);
     assert_int_equal(userauth_password_check(NULL, 0, NULL, &why), -1);
     char big[USERAUTH_PASSWORD_MAX + 2];
-    memset(big, 'x', sizeof big);
-    big[0] = 'y';
+    unsigned x = 17;
+    for (size_t i = 0; i < sizeof big; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)('!' + (x >> 16) % 90);
+    }
     assert_int_equal(userauth_password_check(big, sizeof big, NULL, &why), -1);
     assert_int_equal(userauth_password_check(big, USERAUTH_PASSWORD_MAX, NULL, &why), 0);
+    /* ASVS 2.1.7: known, common or easily guessed passwords (cracklib) */
+    static const char *common[] = {"Password123", "password123", "qwertyuiop", "iloveyou99",
+                                   "1234567890",  "abcdefghijk", "zxcvbnm123"};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+        why = NULL;
+        if (userauth_password_check(common[i], strlen(common[i]), NULL, &why) != USERAUTH_PW_COMMON)
+            fail_msg("%s accepted", common[i]);
+        assert_non_null(strstr(why, "common"));
+    }
+    assert_string_equal(userauth_password_error_code(USERAUTH_PW_COMMON), "breached_password");
+    assert_string_equal(userauth_password_error_code(-1), "weak_password");
+    static const char *fine[] = {"correct horse battery staple", "otra clave segura",
+                                 "Robótica 2024 en Salta", "ñandú-azul-del-río"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        if (userauth_password_check(fine[i], strlen(fine[i]), NULL, &why) != 0)
+            fail_msg("%s refused: %s", fine[i], why);
 }
 
 static void hashes(void **state)
@@ -123,13 +142,52 @@ static void tokens(void **state)
     assert_int_equal(userauth_csrf_equal("", ""), 0);
 }
 
+/* Throttling: delays grow per (e-mail, address) and per address; only the e-mail's failures
+ * from every address together lock it for everyone. Limits: window 900, pair 5, address 30,
+ * lock 200. */
+static void throttle(void **state)
+{
+    (void)state;
+    const struct userauth_throttle_limits l = {900, 5, 30, 200};
+    static const struct {
+        long long pair_n, addr_n, acct_n;
+        double pair_age, addr_age;
+        int wait, why;
+    } c[] = {
+        {0, 0, 0, 0, 0, 0, USERAUTH_THROTTLE_NONE},
+        {4, 4, 4, 0.1, 0.1, 0, USERAUTH_THROTTLE_NONE},
+        {5, 5, 5, 0.2, 0.2, 1, USERAUTH_THROTTLE_PAIR},    /* 1 s after the 5th */
+        {5, 5, 5, 1.5, 1.5, 0, USERAUTH_THROTTLE_NONE},    /* waited */
+        {6, 6, 6, 0.5, 0.5, 2, USERAUTH_THROTTLE_PAIR},    /* 2 s after the 6th */
+        {8, 8, 8, 1.0, 1.0, 7, USERAUTH_THROTTLE_PAIR},    /* 8 s after the 8th */
+        {40, 40, 40, 10, 10, 890, USERAUTH_THROTTLE_PAIR}, /* capped at the window */
+        /* the owner from another address: this address has no failures of theirs */
+        {0, 3, 150, 0, 1, 0, USERAUTH_THROTTLE_NONE},
+        /* many e-mails sprayed from one address */
+        {0, 30, 1, 0, 0.5, 1, USERAUTH_THROTTLE_ADDRESS},
+        {0, 33, 1, 0, 0.5, 8, USERAUTH_THROTTLE_ADDRESS},
+        /* a distributed attack on one e-mail, far above: locked for everyone */
+        {0, 0, 200, 0, 0, 900, USERAUTH_THROTTLE_LOCKED},
+        {0, 0, 199, 0, 0, 0, USERAUTH_THROTTLE_NONE},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct userauth_throttle t = {c[i].pair_n, c[i].addr_n, c[i].acct_n, c[i].pair_age,
+                                      c[i].addr_age};
+        int why = -1;
+        int w = userauth_throttle_wait(&t, &l, &why);
+        if (w != c[i].wait || why != c[i].why)
+            fail_msg("case %zu: wait %d why %d, expected %d %d", i, w, why, c[i].wait, c[i].why);
+    }
+    assert_int_equal(userauth_throttle_wait(&(struct userauth_throttle){0}, &l, NULL), 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roles),  cmocka_unit_test(emails), cmocka_unit_test(policy),
-        cmocka_unit_test(hashes), cmocka_unit_test(tokens),
+        cmocka_unit_test(hashes), cmocka_unit_test(tokens), cmocka_unit_test(throttle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

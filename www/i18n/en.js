@@ -16,6 +16,7 @@ export default {
   'forbidden.title': 'Not allowed',
   'forbidden.text': 'Your role ({role}) cannot use this section. Only admins and superadmins create and run campaigns.',
   'err.network': 'No connection to the server. Check the network and try again.',
+  'err.breached_password': 'That password is known, common or easy to guess (it is on the lists attackers use). Choose a long phrase of your own.',
 
   'role.viewer': 'viewer',
   'role.admin': 'admin',

@@ -1,5 +1,7 @@
 // The one way the panel talks to the JSON API: same-origin cookies, the CSRF token on every
 // state-changing request, and errors as ApiError {status, code, message, field}.
+import { has, t } from './i18n.js';
+
 let csrf = null;
 export function setCsrf(token) { csrf = token || null; }
 
@@ -29,7 +31,11 @@ async function parse(res) {
 
 function toError(status, body) {
   const e = body && typeof body === 'object' && body.error;
-  if (e && typeof e === 'object') return new ApiError(status, e.code, e.message, e.field, body);
+  if (e && typeof e === 'object') {
+    // Codes the panel explains in the user's language (err.<code>); the server's text else.
+    const msg = e.code && has('err.' + e.code) ? t('err.' + e.code) : e.message;
+    return new ApiError(status, e.code, msg, e.field, body);
+  }
   return new ApiError(status, 'http_' + status, typeof body === 'string' && body.length < 300 ?
     body : `HTTP ${status}`, null, body);
 }
