@@ -21,6 +21,7 @@
 #include "log.h"
 #include "msgstatus.h"
 #include "parammap.h"
+#include "sendverdict.h"
 
 #define JSON_LIMIT (256 * 1024)
 
@@ -1733,14 +1734,16 @@ void api_campaigns_test(struct request *req)
     struct graph_answer a;
     graph_call(url, acc->access_token, body, 15000, &a);
     struct cloudapi_result res;
-    if (a.status)
-        cloudapi_parse_send(a.status, a.body, a.len, &res);
-    else
-        cloudapi_parse_send(0, a.err, strlen(a.err), &res);
+    /* Without an answer the one-off call cannot tell how far it got: in doubt (the
+     * worker's table, lib/sendverdict.h). */
+    enum sendverdict verdict =
+        a.status ? sendverdict_decide(SENDVERDICT_ANSWERED, a.status, a.body, a.len, &res)
+                 : sendverdict_decide(SENDVERDICT_AFTER_SEND, 0, a.err, strlen(a.err), &res);
     graph_answer_free(&a);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "to", json_object_new_string(to));
     json_object_object_add(o, "accepted", json_object_new_boolean(res.accepted));
+    json_object_object_add(o, "verdict", json_object_new_string(sendverdict_name(verdict)));
     json_object *d = json_object_new_object();
     json_object_object_add(d, "to", json_object_new_string(to));
     json_object_object_add(d, "accepted", json_object_new_boolean(res.accepted));

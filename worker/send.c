@@ -10,6 +10,7 @@
 
 #include "jsonparse.h"
 #include "log.h"
+#include "sendverdict.h"
 #include "webhook_apply.h"
 #include "worker.h"
 
@@ -317,32 +318,49 @@ static long long now_ms(void)
     return now_us() / 1000;
 }
 
-/* Turns the answer into what happens to the recipient (spec §2, decided on the code). */
+/* How far the request got: no body byte handed to curl (or no connection at all) means
+ * it cannot have reached Meta. */
+static enum sendverdict_transport job_transport(const struct job *j)
+{
+    if (j->curl_rc == CURLE_OK)
+        return SENDVERDICT_ANSWERED;
+    if (j->curl_rc == CURLE_COULDNT_CONNECT || j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
+        j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY || j->body_off == 0)
+        return SENDVERDICT_NOT_SENT;
+    return SENDVERDICT_AFTER_SEND;
+}
+
+/* Turns the answer into what happens to the recipient: first what it proves
+ * (sendverdict_decide), then for a proven refusal Meta's code (spec §2). */
 static void decide(struct worker *w, struct job *j)
 {
     struct outcome *o = &j->out;
-    if (j->curl_rc != CURLE_OK) {
-        /* No connection was made: the request surely never reached Meta. */
-        int safe = j->curl_rc == CURLE_COULDNT_CONNECT ||
-                   j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
-                   j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY;
-        cloudapi_parse_send(0, j->curl_err, strlen(j->curl_err), &j->res);
-        o->code = 0;
-        snprintf(o->text, sizeof o->text, "network: %s",
-                 j->curl_err[0] ? j->curl_err : curl_easy_strerror(j->curl_rc));
-        if (!safe) {
-            /* It may have reached Meta: never resent by ourselves; a status webhook or an
-             * operator settles it. */
-            o->status = MSG_UNKNOWN;
-            o->log_outcome = "unknown";
-            return;
-        }
-        j->res.action = CLOUDAPI_ACT_RETRY;
-    } else {
-        cloudapi_parse_send(j->http_status, j->resp, j->resp_len, &j->res);
+    enum sendverdict_transport t = job_transport(j);
+    enum sendverdict v;
+    if (t == SENDVERDICT_ANSWERED) {
+        v = sendverdict_decide(t, j->http_status, j->resp, j->resp_len, &j->res);
         o->code = j->res.code > 0 ? j->res.code : 0;
         snprintf(o->text, sizeof o->text, "%s",
                  j->res.details[0] ? j->res.details : j->res.message);
+    } else {
+        const char *e = j->curl_err[0] ? j->curl_err : curl_easy_strerror(j->curl_rc);
+        v = sendverdict_decide(t, 0, e, strlen(e), &j->res);
+        o->code = 0;
+        snprintf(o->text, sizeof o->text, "network: %s", e);
+    }
+    if (v == SENDVERDICT_IN_DOUBT) {
+        /* It may have reached Meta: never resent by ourselves; a status webhook or an
+         * operator settles it (or in_doubt_resend_after_s, once). */
+        char why[sizeof o->text];
+        memcpy(why, o->text, sizeof why);
+        snprintf(o->text, sizeof o->text, "in doubt (may have been accepted): %.900s", why);
+        o->code = 0;
+        o->status = MSG_UNKNOWN;
+        o->log_outcome = "unknown";
+        free(j->resp);
+        j->resp = NULL;
+        j->resp_len = j->resp_cap = 0;
+        return;
     }
     free(j->resp);
     j->resp = NULL;
@@ -395,11 +413,37 @@ static void decide(struct worker *w, struct job *j)
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
 
+/* The body goes to curl through a read callback that cannot rewind, never as
+ * CURLOPT_POSTFIELDS: when a reused connection dies before the first byte of the answer,
+ * libcurl retries the request on a fresh connection by itself (Curl_retry_request), and it
+ * rewinds the body first only for a read callback (readrewind: postfields need no rewind).
+ * With CURL_SEEKFUNC_CANTSEEK that retry fails with CURLE_SEND_FAIL_REWIND instead of
+ * sending the message a second time; only the worker decides a resend. body_off also tells
+ * whether any byte of the body was handed over (nothing was: it cannot have been accepted). */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    struct job *j = userdata;
+    size_t room = size * nitems, left = j->body_len - j->body_off;
+    size_t n = left < room ? left : room;
+    memcpy(buf, j->body + j->body_off, n);
+    j->body_off += n;
+    return n;
+}
+
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    (void)userdata, (void)offset, (void)origin;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 /* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
  * request cost more than the request's own bookkeeping. */
 static void easy_setup(CURL *e, int env_proxy)
 {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -492,8 +536,10 @@ static void start_job(struct worker *w, struct job *j, int slot)
     j->easy_idx = slot;
     curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    j->body_off = 0;
+    curl_easy_setopt(e, CURLOPT_READDATA, j);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, j);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->curl_err);
