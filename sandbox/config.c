@@ -22,6 +22,7 @@ struct rule {
 
 struct cfg {
     unsigned latency_ms;
+    unsigned latency_jitter_ms;
     unsigned rate_limit;
     bool webhooks;
     unsigned webhook_delay_ms;
@@ -121,6 +122,7 @@ void sb_cfg_snapshot(struct sb_send_cfg *out)
 {
     pthread_mutex_lock(&cfg_lock);
     out->latency_ms = cur.latency_ms;
+    out->latency_jitter_ms = cur.latency_jitter_ms;
     out->rate_limit = cur.rate_limit;
     out->webhooks = cur.webhooks && cur.webhook_url[0] != '\0';
     out->webhook_delay_ms = cur.webhook_delay_ms;
@@ -372,7 +374,7 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     struct cfg n;
     bool set_latency = false, set_rate = false, set_wh = false, set_delay = false,
          set_statuses = false, set_rules = false, set_erate = false, set_record = false,
-         set_strict = false, set_faults = false;
+         set_strict = false, set_faults = false, set_jitter = false;
     unsigned long long u;
     json_object *v;
     char *url = NULL, *secret = NULL;
@@ -386,10 +388,10 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     json_object_object_foreach(in, key, val)
     {
         (void)val;
-        static const char *const keys[] = {"latency_ms",  "rate_limit",       "webhooks",
-                                           "statuses",    "webhook_delay_ms", "errors",
-                                           "error_rate",  "record_requests",  "strict_components",
-                                           "webhook_url", "app_secret",       "faults"};
+        static const char *const keys[] = {
+            "latency_ms", "rate_limit", "webhooks",         "statuses",          "webhook_delay_ms",
+            "errors",     "error_rate", "record_requests",  "strict_components", "webhook_url",
+            "app_secret", "faults",     "latency_jitter_ms"};
         size_t i;
         for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strcmp(key, keys[i]))
@@ -406,6 +408,14 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         break;
     case -1:
         snprintf(err, errlen, "latency_ms must be an integer 0..600000");
+        return -1;
+    }
+    switch (sb_json_uint(in, "latency_jitter_ms", 600000, &u)) {
+    case 0:
+        n.latency_jitter_ms = (unsigned)u, set_jitter = true;
+        break;
+    case -1:
+        snprintf(err, errlen, "latency_jitter_ms must be an integer 0..600000");
         return -1;
     }
     switch (sb_json_uint(in, "rate_limit", 1000000, &u)) {
@@ -536,6 +546,8 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         cur.latency_ms = n.latency_ms;
     if (set_rate)
         cur.rate_limit = n.rate_limit;
+    if (set_jitter)
+        cur.latency_jitter_ms = n.latency_jitter_ms;
     if (set_wh)
         cur.webhooks = n.webhooks;
     if (set_delay)
@@ -607,6 +619,7 @@ json_object *sb_cfg_json(void)
 
     pthread_mutex_lock(&cfg_lock);
     json_object_object_add(o, "latency_ms", json_object_new_int64(cur.latency_ms));
+    json_object_object_add(o, "latency_jitter_ms", json_object_new_int64(cur.latency_jitter_ms));
     json_object_object_add(o, "rate_limit", json_object_new_int64(cur.rate_limit));
     json_object_object_add(o, "webhooks", json_object_new_boolean(cur.webhooks));
     json_object_object_add(o, "webhook_url", json_object_new_string(cur.webhook_url));

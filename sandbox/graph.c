@@ -575,6 +575,11 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
 
     sb_cfg_snapshot(&cfg);
     rp->delay_ms = cfg.latency_ms;
+    if (cfg.latency_jitter_ms) {
+        long d = (long)cfg.latency_ms - (long)cfg.latency_jitter_ms +
+                 (long)randombytes_uniform(2 * cfg.latency_jitter_ms + 1);
+        rp->delay_ms = d > 0 ? (unsigned)d : 0;
+    }
 
     tok = json_tokener_new();
     if (tok) {

@@ -181,6 +181,7 @@ json_object *sb_tmpl_json(const struct sb_template *t, const char *fields);
 
 struct sb_send_cfg {
     unsigned latency_ms;
+    unsigned latency_jitter_ms; /* each send: latency_ms +- up to this, uniformly */
     unsigned rate_limit;
     bool webhooks; /* enabled and a URL is set */
     unsigned webhook_delay_ms;

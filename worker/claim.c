@@ -389,15 +389,23 @@ static void pace_hold(struct worker *w, struct db *db, struct acct *a)
     long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
     if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
+    if (a->factor < 1.0) {
+        /* Already backing off from a limit: a further cut finds it without the silence of
+         * another hold (a hold at every window halved the pace under a real limit). */
+        a->slot_left = 0;
+        a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+        a->throttled_us = now_us();
+        log_warn("account %lld: throughput limit hit (130429); pace now %.0f%%", a->id,
+                 a->factor * 100);
+        return;
+    }
     /* The timeline is on the database's clock, like every slot. */
     db_exec(db,
             "UPDATE pace_timelines SET next_slot_us = GREATEST(next_slot_us, "
             "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) + ?) WHERE pace_key = ?",
             DB_ARGS(DB_INT(pause_us), DB_STR(a->pace_key)), NULL);
     a->slot_left = 0;
-    a->factor *= 0.8;
-    if (a->factor < 0.25)
-        a->factor = 0.25;
+    a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
     a->throttled_us = now_us();
     log_warn("account %lld: throughput limit hit (130429); holding %d ms, pace now %.0f%%", a->id,
              w->cfg.worker_throttle_pause_ms, a->factor * 100);
@@ -1671,14 +1679,23 @@ void *claimer_main(void *arg)
         size_t inheap = w->nheap;
         pthread_mutex_unlock(&w->mu);
         for (struct acct *a = w->accts; a; a = a->next) {
-            if (a->throttle_pending) {
-                pthread_mutex_lock(&w->mu);
-                a->throttle_pending = 0;
-                pthread_mutex_unlock(&w->mu);
-                pace_hold(w, db, a);
-            } else if (a->factor < 1.0 && now_us() - a->throttled_us > 10000000) {
-                a->factor = a->factor + 0.05 > 1.0 ? 1.0 : a->factor + 0.05;
-                a->throttled_us = now_us();
+            /* 130429s: a real limit (a share of the window's answers) holds and cuts at
+             * once; a clean or sporadic window adds a step back (lib/pace.h). */
+            long long tnow = now_us();
+            if (!a->thr_window_us)
+                a->thr_window_us = tnow;
+            pthread_mutex_lock(&w->mu);
+            enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits);
+            int closed = th == PACE_THR_LIMIT || tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+            if (closed)
+                a->thr_answers = a->thr_hits = 0;
+            pthread_mutex_unlock(&w->mu);
+            if (closed) {
+                a->thr_window_us = tnow;
+                if (th == PACE_THR_LIMIT)
+                    pace_hold(w, db, a);
+                else
+                    a->factor = pace_throttle_next(a->factor, th);
             }
         }
 

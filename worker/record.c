@@ -228,9 +228,12 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         c->ramp_attempts++;
         if (k != PACE_OK)
             c->ramp_errors++;
-        if (a == CLOUDAPI_ACT_RETRY_THROTTLE && j->acct) {
+        if (j->acct && j->started) {
+            /* the claimer judges each window's share of 130429s (pace_throttle_judge) */
             pthread_mutex_lock(&w->mu);
-            j->acct->throttle_pending = 1;
+            j->acct->thr_answers++;
+            if (a == CLOUDAPI_ACT_RETRY_THROTTLE)
+                j->acct->thr_hits++;
             pthread_mutex_unlock(&w->mu);
         }
         if (np >= maxp)
