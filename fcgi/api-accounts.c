@@ -34,7 +34,7 @@
                                                                                              "upd" \
                                                                                              "ate" \
                                                                                              "d_"  \
-                                                                                             "at")
+                                                                                             "at") ", in_doubt_resend_after_s"
 
 static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
                                  int encrypted)
@@ -157,6 +157,9 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
     json_object_object_add(o, "campaigns_enabled",
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
+    /* Issue 15: in-doubt recipients resent once after this many seconds; 0 = never. */
+    json_object_object_add(o, "in_doubt_resend_after_s",
+                           json_object_new_int64(db_int(r, i, 24, 0)));
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 17)));
     json_object_object_add(o, "updated_at", json_str_or_null(db_val(r, i, 18)));
     add_health(req, o, r, i, lim);
@@ -297,6 +300,7 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
                                         "messaging_tier",
                                         "quality_rating",
                                         "campaigns_enabled",
+                                        "in_doubt_resend_after_s",
                                         NULL};
     if (http_json_only(req, in, known, "a field of an account") < 0)
         return -1;
@@ -395,6 +399,10 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         return -1;
     if (present)
         set_add(s, "throughput_mps", DB_INT(n), "throughput_mps");
+    if (json_int_member(req, in, "in_doubt_resend_after_s", 0, 30 * 86400, &n, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "in_doubt_resend_after_s", DB_INT(n), "in_doubt_resend_after_s");
     if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
         return -1;
     if (present)

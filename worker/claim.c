@@ -1455,6 +1455,79 @@ static void recover(struct worker *w, struct db *db)
 }
 
 /* Claims whose commit answer was lost: whatever of them exists goes back to pending. */
+/* Reconciliation (issue 15): an in-doubt recipient (unknown) that no status webhook
+ * settled within its account's in_doubt_resend_after_s (> 0; 0 = never, the default) is
+ * resent once: pending again with a send_log row `retry` that says so. Once: only a
+ * recipient with a single `unknown` row qualifies, so a resend in doubt again stays
+ * unknown. A campaign completed meanwhile runs again for it. Runs with the recovery. */
+static void resend_in_doubt(struct worker *w, struct db *db)
+{
+    struct db_rows r;
+    if (db_query(db,
+                 "SELECT r.id, r.campaign_id, a.in_doubt_resend_after_s FROM campaigns c "
+                 "JOIN wa_accounts a ON a.id = c.account_id AND a.in_doubt_resend_after_s > 0 "
+                 "JOIN recipients r ON r.campaign_id = c.id AND r.status = 'unknown' "
+                 "WHERE c.unknown_count > 0 AND (c.status = 'running' OR (c.status = "
+                 "'completed' AND c.completed_at > NOW(3) - INTERVAL "
+                 "(a.in_doubt_resend_after_s + 3600) SECOND)) "
+                 "AND (SELECT COUNT(*) FROM send_log l WHERE l.recipient_id = r.id AND "
+                 "l.outcome = 'unknown') = 1 "
+                 "AND (SELECT MAX(l.created_at) FROM send_log l WHERE l.recipient_id = r.id AND "
+                 "l.outcome = 'unknown') < NOW(3) - INTERVAL a.in_doubt_resend_after_s SECOND "
+                 "ORDER BY r.id LIMIT 200",
+                 NULL, 0, &r) != DB_OK)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < r.nrows; i++) {
+        long long id = db_int(&r, i, 0, 0), cid = db_int(&r, i, 1, 0);
+        char text[160];
+        snprintf(text, sizeof text,
+                 "in doubt for %lld s and nothing settled it: resent once "
+                 "(in_doubt_resend_after_s)",
+                 db_int(&r, i, 2, 0));
+        struct db_res res;
+        struct msg_delta d = {0};
+        /* recipient first, then the campaign (the lock order) */
+        int rc = db_begin(db);
+        if (rc == DB_OK)
+            rc = db_exec(db,
+                         "UPDATE recipients SET status = 'pending', next_attempt_at = NOW(3), "
+                         "last_error_text = ? WHERE id = ? AND status = 'unknown'",
+                         DB_ARGS(DB_STR(text), DB_INT(id)), &res);
+        if (rc == DB_OK && res.affected == 1) {
+            rc = db_exec(db,
+                         "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
+                         "template_name, template_language, attempt, outcome, error_text, "
+                         "worker_id) SELECT r.campaign_id, r.id, r.phone, r.contact_id, "
+                         "c.template_name, c.template_language, r.attempts, 'retry', ?, ? "
+                         "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id "
+                         "WHERE r.id = ?",
+                         DB_ARGS(DB_STR(text), DB_INT(w->worker_id), DB_INT(id)), NULL);
+            if (rc == DB_OK)
+                rc = counters_add_minute(db, cid, "retry", 1);
+            msg_delta_move(&d, MSG_UNKNOWN, MSG_PENDING);
+            if (rc == DB_OK)
+                rc = counters_apply(db, cid, &d);
+            if (rc == DB_OK)
+                rc = db_exec(db,
+                             "UPDATE campaigns SET status = 'running', completed_at = NULL "
+                             "WHERE id = ? AND status = 'completed'",
+                             DB_ARGS(DB_INT(cid)), NULL);
+            if (rc == DB_OK)
+                n++;
+        }
+        if (rc == DB_OK)
+            rc = db_commit(db);
+        if (rc != DB_OK) {
+            db_rollback(db);
+            break;
+        }
+    }
+    db_rows_free(&r);
+    if (n)
+        log_warn("resent %zu in-doubt recipient(s) that nothing settled in time", n);
+}
+
 static void release_orphans(struct worker *w, struct db *db)
 {
     while (w->norphans) {
@@ -1664,6 +1737,7 @@ void *claimer_main(void *arg)
         }
         if (mono - last_recover >= w->cfg.worker_heartbeat_s) {
             recover(w, db);
+            resend_in_doubt(w, db);
             last_recover = mono;
         }
         release_orphans(w, db);

@@ -2,6 +2,8 @@
 never resends by itself; webhooks settle what is in doubt. Duplicates are counted from the
 sandbox's record of what it accepted, not from ours."""
 
+import time
+
 from harness import check, eq
 from workerkit import AccountSettings, Workers, make_campaign, phones, received, wait_status
 
@@ -75,4 +77,57 @@ def test_reset_after_acceptance_on_a_reused_connection_is_never_resent(s):
                     if p not in (prereset, pre502):
                         eq(got.get(ids[p], 0), 1, "%s accepted exactly once" % p)
     finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_in_doubt_resent_once_after_the_account_window(s):
+    s.sandbox_post("/_sandbox/reset", {})
+    n = phones("72", 8)
+    # never accepted, then the resend goes through; never accepted twice: stays unknown;
+    # accepted then reset: the webhook settles it before the window, never resent.
+    once, twice, settled = n[2], n[4], n[6]
+    s.sandbox_post("/_sandbox/config", {"errors": [
+        {"to": once, "fault": "pre_reset", "times": 1},
+        {"to": twice, "fault": "pre_reset", "times": 2},
+        {"to": settled, "fault": "accept_reset", "times": 1}]})
+    acc = s.query("SELECT id, in_doubt_resend_after_s FROM wa_accounts WHERE is_sandbox = 1 "
+                  "ORDER BY id LIMIT 1", admin=True)[0]
+    r = s.request("PATCH", "/api/accounts/%d" % acc["id"], {"in_doubt_resend_after_s": 3})
+    eq(r.status, 200, "account setting: %r" % r)
+    eq(r.json()["in_doubt_resend_after_s"], 3, "shown by the API")
+    try:
+        with AccountSettings(s, throughput_mps=10):
+            with Workers(s, PREGON_WORKER_INFLIGHT=4) as w:
+                w.start()
+                cid = make_campaign(s, "Reenvio", n)
+                s.wait_for("the once-reset recipient resent and sent", lambda: recipient(
+                    s, cid, once)["status"] in ("sent", "delivered", "read"), timeout=60)
+                s.wait_for("the twice-reset recipient resent and in doubt again", lambda: len(
+                    log_rows(s, cid, twice)) >= 3, timeout=60)
+                wait_status(s, cid, ("completed",), timeout=60)
+                got = received(s, cid)
+                ids = {p: recipient(s, cid, p)["id"] for p in n}
+                eq(log_rows(s, cid, once), [("unknown", None), ("retry", None), ("sent", None)],
+                   "resent once after the window")
+                check("resent once" in s.query(
+                    "SELECT error_text FROM send_log WHERE campaign_id = %s AND phone = %s AND "
+                    "outcome = 'retry'", (cid, once))[0]["error_text"], "the log says so")
+                eq(got.get(ids[once], 0), 1, "accepted once, after the resend")
+                c = s.get("/api/campaigns/%d" % cid).json()
+                eq(c["in_doubt"]["policy"], "resend_once_after", "the API says what happens")
+                eq(c["in_doubt"]["resend_after_s"], 3, "and when")
+        # Nothing more happens to the one in doubt twice, nor to the settled one.
+        time.sleep(4)
+        eq(log_rows(s, cid, twice), [("unknown", None), ("retry", None), ("unknown", None)],
+           "resent only once")
+        eq(recipient(s, cid, twice)["status"], "unknown", "stays unknown")
+        eq(got.get(ids[twice], 0), 0, "never accepted")
+        eq(log_rows(s, cid, settled), [("unknown", None)], "settled by its webhook: no resend")
+        eq(received(s, cid).get(ids[settled], 0), 1, "accepted once")
+        check(recipient(s, cid, settled)["status"] in ("sent", "delivered", "read"), "settled")
+        c = s.get("/api/campaigns/%d" % cid).json()
+        eq(c["in_doubt"]["count"], 1, "one in doubt left")
+    finally:
+        s.query("UPDATE wa_accounts SET in_doubt_resend_after_s = %s WHERE id = %s",
+                (acc["in_doubt_resend_after_s"], acc["id"]), admin=True)
         s.sandbox_post("/_sandbox/reset", {})
