@@ -318,14 +318,14 @@ static long long now_ms(void)
     return now_us() / 1000;
 }
 
-/* How far the request got: no body byte handed to curl (or no connection at all) means
- * it cannot have reached Meta. */
+/* How far the request got: no attempt reached the pre-request callback (no connection at
+ * all, or it failed while connecting) means it cannot have reached Meta. */
 static enum sendverdict_transport job_transport(const struct job *j)
 {
     if (j->curl_rc == CURLE_OK)
         return SENDVERDICT_ANSWERED;
     if (j->curl_rc == CURLE_COULDNT_CONNECT || j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
-        j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY || j->body_off == 0)
+        j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY || j->prereq_calls == 0)
         return SENDVERDICT_NOT_SENT;
     return SENDVERDICT_AFTER_SEND;
 }
@@ -413,27 +413,21 @@ static void decide(struct worker *w, struct job *j)
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
 
-/* The body goes to curl through a read callback that cannot rewind, never as
- * CURLOPT_POSTFIELDS: when a reused connection dies before the first byte of the answer,
- * libcurl retries the request on a fresh connection by itself (Curl_retry_request), and it
- * rewinds the body first only for a read callback (readrewind: postfields need no rewind).
- * With CURL_SEEKFUNC_CANTSEEK that retry fails with CURLE_SEND_FAIL_REWIND instead of
- * sending the message a second time; only the worker decides a resend. body_off also tells
- * whether any byte of the body was handed over (nothing was: it cannot have been accepted). */
-static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+/* libcurl resends a request by itself on a fresh connection when a reused one dies before
+ * the first byte of the answer (Curl_retry_request, "Connection died, retrying a fresh
+ * connect"), and for CURLOPT_POSTFIELDS bodies it needs no rewind to do so: the server may
+ * have read and accepted the first copy. Every attempt passes the pre-request callback
+ * (MSTATE_DO in lib/multi.c), so the second one for the same send is that retry: refused,
+ * the transfer ends with CURLE_ABORTED_BY_CALLBACK and the send is in doubt. Only the worker
+ * decides a resend. (A body through a read callback that cannot seek does the same, but
+ * sends the headers and the body apart: about half the ceiling.) prereq_calls also tells
+ * whether the request got as far as being sent: 0 = no connection, it cannot have left. */
+static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
 {
-    struct job *j = userdata;
-    size_t room = size * nitems, left = j->body_len - j->body_off;
-    size_t n = left < room ? left : room;
-    memcpy(buf, j->body + j->body_off, n);
-    j->body_off += n;
-    return n;
-}
-
-static int on_seek(void *userdata, curl_off_t offset, int origin)
-{
-    (void)userdata, (void)offset, (void)origin;
-    return CURL_SEEKFUNC_CANTSEEK;
+    struct job *j = clientp;
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    return j->prereq_calls++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
 }
 
 /* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
@@ -441,9 +435,7 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
 static void easy_setup(CURL *e, int env_proxy)
 {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -536,9 +528,9 @@ static void start_job(struct worker *w, struct job *j, int slot)
     j->easy_idx = slot;
     curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
-    j->body_off = 0;
-    curl_easy_setopt(e, CURLOPT_READDATA, j);
-    curl_easy_setopt(e, CURLOPT_SEEKDATA, j);
+    j->prereq_calls = 0;
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
