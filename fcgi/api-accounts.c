@@ -18,23 +18,15 @@
 
 #define JSON_LIMIT (64 * 1024)
 
+/* clang-format off */
 #define ACCOUNT_COLUMNS                                                                            \
     "id, name, waba_id, phone_number_id, display_phone, graph_version, graph_base_url, "           \
     "access_token_enc, app_secret_enc, verify_token, is_sandbox, default_country, timezone, "      \
-    "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, " TS(                      \
-        "created_at") ", " TS("updated_at") ", quality_event, " TS("quality_updated_at") ", "      \
-                                                                                         "account" \
-                                                                                         "_event," \
-                                                                                         " restri" \
-                                                                                         "ction,"  \
-                                                                                         " " TS(   \
-                                                                                             "acc" \
-                                                                                             "oun" \
-                                                                                             "t_"  \
-                                                                                             "upd" \
-                                                                                             "ate" \
-                                                                                             "d_"  \
-                                                                                             "at") ", autopause_min_failures, autopause_pct, autopause_window"
+    "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, "                          \
+    TS("created_at") ", " TS("updated_at") ", quality_event, " TS("quality_updated_at") ", "       \
+    "account_event, restriction, " TS("account_updated_at") ", "                                   \
+    "autopause_min_failures, autopause_pct, autopause_window, in_doubt_resend_after_s"
+/* clang-format on */
 
 static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
                                  int encrypted)
@@ -157,6 +149,9 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
     json_object_object_add(o, "campaigns_enabled",
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
+    /* Issue 15: in-doubt recipients resent once after this many seconds; 0 = never. */
+    json_object_object_add(o, "in_doubt_resend_after_s",
+                           json_object_new_int64(db_int(r, i, 27, 0)));
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 17)));
     json_object_object_add(o, "updated_at", json_str_or_null(db_val(r, i, 18)));
     /* seed 003's auto-pause rule for this account's campaigns (lib/campaign_health.h) */
@@ -305,6 +300,7 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
                                         "autopause_min_failures",
                                         "autopause_pct",
                                         "autopause_window",
+                                        "in_doubt_resend_after_s",
                                         NULL};
     if (http_json_only(req, in, known, "a field of an account") < 0)
         return -1;
@@ -417,6 +413,10 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         if (present)
             set_add(s, autopause[k].key, DB_INT(n), autopause[k].key);
     }
+    if (json_int_member(req, in, "in_doubt_resend_after_s", 0, 30 * 86400, &n, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "in_doubt_resend_after_s", DB_INT(n), "in_doubt_resend_after_s");
     if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
         return -1;
     if (present)

@@ -80,6 +80,7 @@ struct db_counts {
     unsigned long long err_connection; /* DB_ERR_CONN */
     unsigned long long err_retry;      /* DB_ERR_RETRY */
     unsigned long long err_other;      /* DB_ERR */
+    unsigned long long deadlocks;      /* ER_LOCK_DEADLOCK (the caller retries) */
 };
 void db_counts_get(struct db_counts *out);
 

@@ -56,6 +56,8 @@ static void db_counts_take_locked(void)
     if (now.err_other > db_seen.err_other)
         add_locked("pregon_database_errors_total", "kind=\"other\"",
                    (double)(now.err_other - db_seen.err_other));
+    /* Shown from the start, 0 included (issue 15 measures it). */
+    add_locked("pregon_deadlock_retries_total", "", (double)(now.deadlocks - db_seen.deadlocks));
     db_seen = now;
 }
 

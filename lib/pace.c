@@ -101,6 +101,24 @@ int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pc
     return (long long)errors * 100 <= (long long)max_error_pct * attempts;
 }
 
+enum pace_throttle pace_throttle_judge(int answers, int hits)
+{
+    if (hits <= 0)
+        return PACE_THR_CLEAN;
+    if (hits < PACE_THROTTLE_MIN_HITS ||
+        (long long)hits * 100 <= (long long)PACE_THROTTLE_SPORADIC_PCT * answers)
+        return PACE_THR_SPORADIC;
+    return PACE_THR_LIMIT;
+}
+
+double pace_throttle_next(double factor, enum pace_throttle t)
+{
+    double f = t == PACE_THR_LIMIT ? factor * PACE_THROTTLE_CUT : factor + PACE_THROTTLE_STEP;
+    if (f < PACE_THROTTLE_FLOOR)
+        f = PACE_THROTTLE_FLOOR;
+    return f > 1.0 ? 1.0 : f;
+}
+
 int pace_window_wait_min(int start_h, int end_h, int m)
 {
     if (start_h < 0 || end_h < 0 || start_h > 23 || end_h > 24 || start_h == end_h % 24)

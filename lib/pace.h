@@ -60,6 +60,27 @@ int pace_ramp_cap(const int *steps, int nsteps, int step);
  * with at most max_error_pct percent errors. */
 int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pct);
 
+/* ---- 130429 (throughput limit): back off, recover additively --------------------------- */
+
+/* The claimer looks at a number's answers in windows of PACE_THROTTLE_WINDOW_US. A real
+ * limit refuses everything above it (a large share at once); Meta also answers 130429 now
+ * and then without one. Sporadic ones (fewer than PACE_THROTTLE_MIN_HITS, or at most
+ * PACE_THROTTLE_SPORADIC_PCT % of the window's answers) are retried but slow nothing down. */
+#define PACE_THROTTLE_WINDOW_US    1000000
+#define PACE_THROTTLE_MIN_HITS     4
+#define PACE_THROTTLE_SPORADIC_PCT 2
+#define PACE_THROTTLE_CUT          0.8  /* multiplicative decrease at a real limit */
+#define PACE_THROTTLE_FLOOR        0.25 /* never slower than this share of the rate */
+#define PACE_THROTTLE_STEP         0.1  /* additive increase per clean window */
+
+enum pace_throttle { PACE_THR_CLEAN, PACE_THR_SPORADIC, PACE_THR_LIMIT };
+
+/* What `hits` 130429s among `answers` answers of one window mean. */
+enum pace_throttle pace_throttle_judge(int answers, int hits);
+/* The pace factor (share of the number's rate) after a window judged t: cut at a limit,
+ * one step up otherwise, within [PACE_THROTTLE_FLOOR, 1]. */
+double pace_throttle_next(double factor, enum pace_throttle t);
+
 /* ---- send window ----------------------------------------------------------------------- */
 
 /* Whether local minute-of-day m (0..1439) is inside [start_h, end_h) hours; start > end wraps

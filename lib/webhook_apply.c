@@ -460,10 +460,76 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The one lock order of recipient rows (the worker's recorder and claimer follow it too):
+ * by primary key, ascending, in one pass before anything else of the transaction. The ids
+ * are found first without locks (by wamid and by our callback data), then locked in order;
+ * what lock_recipients reads afterwards is already held. */
+static int lock_recipients_ordered(struct batch *b)
+{
+    size_t cap = b->nitems * 2 + 1, n = 0;
+    long long *ids = malloc(cap * sizeof *ids);
+    if (!ids)
+        return DB_ERR;
+    int rc = DB_OK;
+    char ph[CHUNK * 2 + 8], sql[CHUNK * 2 + 256];
+    for (size_t off = 0; off < b->nitems && rc == DB_OK; off += CHUNK) {
+        size_t k = b->nitems - off < CHUNK ? b->nitems - off : CHUNK, kb = bucket(k);
+        db_arg args[CHUNK];
+        for (size_t i = 0; i < kb; i++)
+            args[i] = DB_STR(b->items[off + (i < k ? i : k - 1)].wamid);
+        repeat_sql(ph, sizeof ph, "?", kb);
+        snprintf(sql, sizeof sql, "SELECT id FROM recipients WHERE wamid IN (%s)", ph);
+        struct db_rows r;
+        rc = db_query(b->db, sql, args, kb, &r);
+        for (size_t i = 0; rc == DB_OK && i < r.nrows && n < cap; i++)
+            ids[n++] = db_int(&r, i, 0, 0);
+        if (rc == DB_OK)
+            db_rows_free(&r);
+    }
+    for (size_t i = 0; i < b->nitems && n < cap; i++) {
+        long long cid, rid;
+        if (webhook_callback_parse(b->items[i].cb, &cid, &rid) == 0)
+            ids[n++] = rid;
+    }
+    qsort(ids, n, sizeof *ids, cmp_ll);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || ids[m - 1] != ids[i])
+            ids[m++] = ids[i];
+    for (size_t off = 0; off < m && rc == DB_OK; off += CHUNK) {
+        size_t k = m - off < CHUNK ? m - off : CHUNK, kb = bucket(k);
+        db_arg args[CHUNK];
+        for (size_t i = 0; i < kb; i++)
+            args[i] = DB_INT(ids[off + (i < k ? i : k - 1)]);
+        repeat_sql(ph, sizeof ph, "?", kb);
+        snprintf(sql, sizeof sql,
+                 "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM "
+                 "recipients WHERE id IN (%s) ORDER BY id FOR UPDATE",
+                 ph);
+        struct db_rows r;
+        rc = db_query(b->db, sql, args, kb, &r);
+        if (rc == DB_OK) {
+            rc = add_recs(b, &r);
+            db_rows_free(&r);
+        }
+    }
+    free(ids);
+    return rc;
+}
+
 /* Locks the recipients of every status (by wamid, in wamid order so concurrent batches lock
  * in the same order; then by our callback data for wamids the worker has not recorded). */
 static int lock_recipients(struct batch *b)
 {
+    int orc = lock_recipients_ordered(b);
+    if (orc != DB_OK)
+        return orc;
     size_t n = 0;
     const char **w = malloc((b->nitems + 1) * sizeof *w);
     if (!w)

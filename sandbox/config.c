@@ -15,12 +15,14 @@
 struct rule {
     uint64_t to_packed; /* 0 = every recipient ("*") */
     int code;
+    int fault; /* enum sb_fault, with or without a code */
     bool async;
     long long times; /* -1 = forever */
 };
 
 struct cfg {
     unsigned latency_ms;
+    unsigned latency_jitter_ms;
     unsigned rate_limit;
     bool webhooks;
     unsigned webhook_delay_ms;
@@ -38,7 +40,15 @@ struct cfg {
     /* template pacing: sends of this template are held for a quality assessment */
     char pacing_template[SB_PACING_NAME_MAX + 1]; /* "" = off */
     unsigned pacing_hold_ms;
+    /* faults: percent of sends for each (enum sb_fault), then Meta-code faults */
+    double fault_pct[SB_FAULT_PRE_RESET + 1];
+    unsigned late_ms;
+    double throttle_pct, json5xx_pct, async_fail_pct, wh_dup_pct;
+    unsigned wh_tries, wh_backoff_max_ms;
 };
+
+static const char *const fault_names[] = {"none",        "accept_reset", "accept_502",
+                                          "accept_late", "pre_502",      "pre_reset"};
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cfg cur;
@@ -77,6 +87,9 @@ static int cfg_from_opts(struct cfg *c)
     c->nstatuses = sb_opts.nstatuses;
     c->record_requests = sb_opts.record_requests;
     c->strict_components = sb_opts.strict_components;
+    c->late_ms = 40000;
+    c->wh_tries = sb_opts.webhook_tries;
+    c->wh_backoff_max_ms = 60000;
     c->webhook_url = strdup(sb_opts.webhook_url ? sb_opts.webhook_url : "");
     c->app_secret = strdup(sb_opts.app_secret ? sb_opts.app_secret : "");
     if (!c->webhook_url || !c->app_secret) {
@@ -112,6 +125,7 @@ void sb_cfg_snapshot(struct sb_send_cfg *out)
 {
     pthread_mutex_lock(&cfg_lock);
     out->latency_ms = cur.latency_ms;
+    out->latency_jitter_ms = cur.latency_jitter_ms;
     out->rate_limit = cur.rate_limit;
     out->webhooks = cur.webhooks && cur.webhook_url[0] != '\0';
     out->webhook_delay_ms = cur.webhook_delay_ms;
@@ -140,11 +154,19 @@ void sb_cfg_webhook_target(char **url, char **secret)
     pthread_mutex_unlock(&cfg_lock);
 }
 
-int sb_cfg_pick_error(uint64_t to_packed, bool *async)
+static bool chance(double pct)
+{
+    return pct > 0 && randombytes_uniform(1000000) < (uint32_t)(pct * 10000.0);
+}
+
+int sb_cfg_pick_error(uint64_t to_packed, bool *async, int *fault, unsigned *late_ms)
 {
     int code = 0;
+    bool ruled = false;
 
+    *fault = SB_FAULT_NONE;
     pthread_mutex_lock(&cfg_lock);
+    *late_ms = cur.late_ms;
     for (size_t i = 0; i < cur.nrules; i++) {
         struct rule *r = &cur.rules[i];
         if (r->times == 0 || (r->to_packed && r->to_packed != to_packed))
@@ -153,15 +175,122 @@ int sb_cfg_pick_error(uint64_t to_packed, bool *async)
             r->times--;
         code = r->code;
         *async = r->async;
+        *fault = r->fault;
+        ruled = true;
         break;
     }
-    if (!code && cur.rate_code && cur.rate_percent > 0 &&
-        randombytes_uniform(1000000) < (uint32_t)(cur.rate_percent * 10000.0)) {
+    if (!ruled && cur.rate_code && chance(cur.rate_percent)) {
         code = cur.rate_code;
         *async = cur.rate_async;
+        ruled = true;
+    }
+    if (!ruled) {
+        /* one draw over every fault rate: at most one fault per send */
+        double x = randombytes_uniform(1000000) / 10000.0, acc = 0;
+        for (int f = SB_FAULT_ACCEPT_RESET; f <= SB_FAULT_PRE_RESET && !*fault; f++)
+            if (x < (acc += cur.fault_pct[f]))
+                *fault = f;
+        if (!*fault && x < (acc += cur.throttle_pct))
+            code = 130429, *async = false;
+        else if (!*fault && !code && x < (acc += cur.json5xx_pct))
+            code = randombytes_uniform(2) ? 1 : 2, *async = false;
+        else if (!*fault && !code && x < (acc += cur.async_fail_pct))
+            code = randombytes_uniform(2) ? 131026 : 131049, *async = true;
     }
     pthread_mutex_unlock(&cfg_lock);
     return code;
+}
+
+double sb_cfg_webhook_dup_percent(void)
+{
+    pthread_mutex_lock(&cfg_lock);
+    double p = cur.wh_dup_pct;
+    pthread_mutex_unlock(&cfg_lock);
+    return p;
+}
+
+void sb_cfg_webhook_retry(unsigned *tries, unsigned *backoff_max_ms)
+{
+    pthread_mutex_lock(&cfg_lock);
+    *tries = cur.wh_tries;
+    *backoff_max_ms = cur.wh_backoff_max_ms;
+    pthread_mutex_unlock(&cfg_lock);
+}
+
+static int fault_parse(const char *s)
+{
+    for (int f = SB_FAULT_ACCEPT_RESET; s && f <= SB_FAULT_PRE_RESET; f++)
+        if (!strcmp(s, fault_names[f]))
+            return f;
+    return -1;
+}
+
+/* `faults`: {"accept_reset":pct, "accept_502":pct, "accept_late":pct, "late_ms":N,
+ * "pre_502":pct, "pre_reset":pct, "throttle":pct, "json_5xx":pct, "async_fail":pct,
+ * "webhook_duplicate":pct, "webhook_tries":N, "webhook_backoff_max_ms":N}; absent keys 0
+ * (late_ms 40000, webhook_tries the start-up option, webhook_backoff_max_ms 60000). */
+static int parse_faults(json_object *o, struct cfg *n, char *err, size_t errlen)
+{
+    static const char *const pct_keys[] = {"throttle", "json_5xx", "async_fail",
+                                           "webhook_duplicate"};
+    double *pct_dst[] = {&n->throttle_pct, &n->json5xx_pct, &n->async_fail_pct, &n->wh_dup_pct};
+    unsigned long long u;
+    double total = 0;
+
+    n->late_ms = 40000;
+    n->wh_tries = sb_opts.webhook_tries;
+    n->wh_backoff_max_ms = 60000;
+    if (!json_object_is_type(o, json_type_object)) {
+        snprintf(err, errlen, "faults must be an object");
+        return -1;
+    }
+    json_object_object_foreach(o, key, val)
+    {
+        double *dst = NULL;
+        int f = fault_parse(key);
+        if (f > 0)
+            dst = &n->fault_pct[f];
+        for (size_t i = 0; !dst && i < sizeof pct_keys / sizeof pct_keys[0]; i++)
+            if (!strcmp(key, pct_keys[i]))
+                dst = pct_dst[i];
+        if (dst) {
+            if (!(json_object_is_type(val, json_type_int) ||
+                  json_object_is_type(val, json_type_double)) ||
+                json_object_get_double(val) < 0 || json_object_get_double(val) > 100) {
+                snprintf(err, errlen, "faults.%.64s must be a percentage 0..100", key);
+                return -1;
+            }
+            *dst = json_object_get_double(val);
+            if (strcmp(key, "webhook_duplicate"))
+                total += *dst;
+        } else if (!strcmp(key, "late_ms")) {
+            if (sb_json_uint(o, key, 600000, &u) != 0) {
+                snprintf(err, errlen, "faults.late_ms must be an integer 0..600000");
+                return -1;
+            }
+            n->late_ms = (unsigned)u;
+        } else if (!strcmp(key, "webhook_tries")) {
+            if (sb_json_uint(o, key, 100000, &u) != 0 || u == 0) {
+                snprintf(err, errlen, "faults.webhook_tries must be an integer 1..100000");
+                return -1;
+            }
+            n->wh_tries = (unsigned)u;
+        } else if (!strcmp(key, "webhook_backoff_max_ms")) {
+            if (sb_json_uint(o, key, 3600000, &u) != 0 || u < 250) {
+                snprintf(err, errlen, "faults.webhook_backoff_max_ms must be 250..3600000");
+                return -1;
+            }
+            n->wh_backoff_max_ms = (unsigned)u;
+        } else {
+            snprintf(err, errlen, "unknown key faults.%.64s", key);
+            return -1;
+        }
+    }
+    if (total > 100) {
+        snprintf(err, errlen, "the fault percentages add up to more than 100");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- POST /_sandbox/config ------------------------------------------------------------ */
@@ -205,7 +334,7 @@ static int parse_rule(json_object *o, struct rule *r, char *err, size_t errlen)
     {
         (void)val;
         if (strcmp(key, "to") && strcmp(key, "code") && strcmp(key, "mode") &&
-            strcmp(key, "times")) {
+            strcmp(key, "times") && strcmp(key, "fault")) {
             snprintf(err, errlen, "unknown key errors[].%.64s", key);
             return -1;
         }
@@ -226,7 +355,21 @@ static int parse_rule(json_object *o, struct rule *r, char *err, size_t errlen)
             return -1;
         }
     }
-    if (parse_code(o, &r->code, err, errlen) < 0 || parse_mode(o, &r->async, err, errlen) < 0)
+    r->fault = SB_FAULT_NONE;
+    if (json_object_object_get_ex(o, "fault", &v)) {
+        r->fault =
+            json_object_is_type(v, json_type_string) ? fault_parse(json_object_get_string(v)) : -1;
+        if (r->fault < 0) {
+            snprintf(err, errlen,
+                     "errors[].fault must be accept_reset, accept_502, accept_late, pre_502 or "
+                     "pre_reset");
+            return -1;
+        }
+    }
+    if ((r->fault == SB_FAULT_NONE || json_object_object_get_ex(o, "code", &v)) &&
+        parse_code(o, &r->code, err, errlen) < 0)
+        return -1;
+    if (parse_mode(o, &r->async, err, errlen) < 0)
         return -1;
     r->times = -1;
     if (json_object_object_get_ex(o, "times", &v)) {
@@ -244,7 +387,7 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     struct cfg n;
     bool set_latency = false, set_rate = false, set_wh = false, set_delay = false,
          set_statuses = false, set_rules = false, set_erate = false, set_record = false,
-         set_strict = false;
+         set_strict = false, set_faults = false, set_jitter = false;
     unsigned long long u;
     json_object *v;
     char *url = NULL, *secret = NULL;
@@ -258,10 +401,11 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     json_object_object_foreach(in, key, val)
     {
         (void)val;
-        static const char *const keys[] = {"latency_ms",  "rate_limit",       "webhooks",
-                                           "statuses",    "webhook_delay_ms", "errors",
-                                           "error_rate",  "record_requests",  "strict_components",
-                                           "webhook_url", "app_secret",       "pacing"};
+        static const char *const keys[] = {
+            "latency_ms",        "rate_limit",  "webhooks",   "statuses",
+            "webhook_delay_ms",  "errors",      "error_rate", "record_requests",
+            "strict_components", "webhook_url", "app_secret", "faults",
+            "latency_jitter_ms", "pacing"};
         size_t i;
         for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strcmp(key, keys[i]))
@@ -278,6 +422,14 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         break;
     case -1:
         snprintf(err, errlen, "latency_ms must be an integer 0..600000");
+        return -1;
+    }
+    switch (sb_json_uint(in, "latency_jitter_ms", 600000, &u)) {
+    case 0:
+        n.latency_jitter_ms = (unsigned)u, set_jitter = true;
+        break;
+    case -1:
+        snprintf(err, errlen, "latency_jitter_ms must be an integer 0..600000");
         return -1;
     }
     switch (sb_json_uint(in, "rate_limit", 1000000, &u)) {
@@ -360,6 +512,11 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
             goto bad_rate;
         set_erate = true;
     }
+    if (json_object_object_get_ex(in, "faults", &v)) {
+        if (parse_faults(v, &n, err, errlen) < 0)
+            return -1;
+        set_faults = true;
+    }
     if (json_object_object_get_ex(in, "errors", &v)) {
         size_t len = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
         if (!json_object_is_type(v, json_type_array) || len > MAX_RULES) {
@@ -423,6 +580,8 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
         cur.latency_ms = n.latency_ms;
     if (set_rate)
         cur.rate_limit = n.rate_limit;
+    if (set_jitter)
+        cur.latency_jitter_ms = n.latency_jitter_ms;
     if (set_wh)
         cur.webhooks = n.webhooks;
     if (set_delay)
@@ -443,6 +602,16 @@ int sb_cfg_apply(json_object *in, char *err, size_t errlen)
     if (set_pacing) {
         memcpy(cur.pacing_template, n.pacing_template, sizeof cur.pacing_template);
         cur.pacing_hold_ms = n.pacing_hold_ms;
+    }
+    if (set_faults) {
+        memcpy(cur.fault_pct, n.fault_pct, sizeof cur.fault_pct);
+        cur.late_ms = n.late_ms;
+        cur.throttle_pct = n.throttle_pct;
+        cur.json5xx_pct = n.json5xx_pct;
+        cur.async_fail_pct = n.async_fail_pct;
+        cur.wh_dup_pct = n.wh_dup_pct;
+        cur.wh_tries = n.wh_tries;
+        cur.wh_backoff_max_ms = n.wh_backoff_max_ms;
     }
     if (set_rules) {
         struct rule *old = cur.rules;
@@ -488,6 +657,7 @@ json_object *sb_cfg_json(void)
 
     pthread_mutex_lock(&cfg_lock);
     json_object_object_add(o, "latency_ms", json_object_new_int64(cur.latency_ms));
+    json_object_object_add(o, "latency_jitter_ms", json_object_new_int64(cur.latency_jitter_ms));
     json_object_object_add(o, "rate_limit", json_object_new_int64(cur.rate_limit));
     json_object_object_add(o, "webhooks", json_object_new_boolean(cur.webhooks));
     json_object_object_add(o, "webhook_url", json_object_new_string(cur.webhook_url));
@@ -505,6 +675,9 @@ json_object *sb_cfg_json(void)
         json_object_object_add(r, "mode",
                                json_object_new_string(cur.rules[i].async ? "async" : "sync"));
         json_object_object_add(r, "times", json_object_new_int64(cur.rules[i].times));
+        if (cur.rules[i].fault)
+            json_object_object_add(r, "fault",
+                                   json_object_new_string(fault_names[cur.rules[i].fault]));
         json_object_array_add(rules, r);
     }
     json_object_object_add(o, "errors", rules);
@@ -518,6 +691,18 @@ json_object *sb_cfg_json(void)
     } else {
         json_object_object_add(o, "error_rate", NULL);
     }
+    json_object *fo = json_object_new_object();
+    for (int f = SB_FAULT_ACCEPT_RESET; f <= SB_FAULT_PRE_RESET; f++)
+        json_object_object_add(fo, fault_names[f], json_object_new_double(cur.fault_pct[f]));
+    json_object_object_add(fo, "late_ms", json_object_new_int64(cur.late_ms));
+    json_object_object_add(fo, "throttle", json_object_new_double(cur.throttle_pct));
+    json_object_object_add(fo, "json_5xx", json_object_new_double(cur.json5xx_pct));
+    json_object_object_add(fo, "async_fail", json_object_new_double(cur.async_fail_pct));
+    json_object_object_add(fo, "webhook_duplicate", json_object_new_double(cur.wh_dup_pct));
+    json_object_object_add(fo, "webhook_tries", json_object_new_int64(cur.wh_tries));
+    json_object_object_add(fo, "webhook_backoff_max_ms",
+                           json_object_new_int64(cur.wh_backoff_max_ms));
+    json_object_object_add(o, "faults", fo);
     json_object_object_add(o, "record_requests", json_object_new_boolean(cur.record_requests));
     json_object_object_add(o, "strict_components", json_object_new_boolean(cur.strict_components));
     if (cur.pacing_template[0]) {

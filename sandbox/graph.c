@@ -551,6 +551,18 @@ static void log_rejection(int code, const char *details)
         atomic_fetch_add(&suppressed, 1);
 }
 
+/* What a load balancer in front of Graph answers when its upstream fails: HTML, not JSON. */
+static void gateway_502(struct sb_reply *rp)
+{
+    static const char page[] = "<html><head><title>502 Bad Gateway</title></head><body>"
+                               "<center><h1>502 Bad Gateway</h1></center></body></html>\n";
+    char *b = malloc(sizeof page);
+    if (b)
+        memcpy(b, page, sizeof page);
+    sb_reply_take(rp, 502, b, sizeof page - 1);
+    rp->ctype = "text/html";
+}
+
 static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply *rp)
 {
     struct sb_send_cfg cfg;
@@ -563,6 +575,11 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
 
     sb_cfg_snapshot(&cfg);
     rp->delay_ms = cfg.latency_ms;
+    if (cfg.latency_jitter_ms) {
+        long d = (long)cfg.latency_ms - (long)cfg.latency_jitter_ms +
+                 (long)randombytes_uniform(2 * cfg.latency_jitter_ms + 1);
+        rp->delay_ms = d > 0 ? (unsigned)d : 0;
+    }
 
     tok = json_tokener_new();
     if (tok) {
@@ -592,7 +609,19 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
         sb_reply_meta_error(rp, code, details);
         goto out;
     }
-    code = sb_cfg_pick_error(si.to_packed, &async);
+    int fault;
+    unsigned late_ms;
+    code = sb_cfg_pick_error(si.to_packed, &async, &fault, &late_ms);
+    if (fault == SB_FAULT_PRE_502 || fault == SB_FAULT_PRE_RESET) {
+        /* A gateway in front of Graph failed: nothing was accepted. */
+        sb_store_count_fault(fault);
+        sb_store_count_rejected();
+        if (fault == SB_FAULT_PRE_RESET)
+            rp->reset = true;
+        else
+            gateway_502(rp);
+        goto out;
+    }
     if (code && !async) {
         sb_store_count_rejected();
         sb_reply_meta_error(rp, code, NULL);
@@ -638,6 +667,19 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
         sb_wh_schedule(&w);
     }
 
+    if (fault) {
+        /* Accepted, but the answer is lost, a gateway's page, or late. */
+        sb_store_count_fault(fault);
+        if (fault == SB_FAULT_ACCEPT_RESET) {
+            rp->reset = true;
+            goto out;
+        }
+        if (fault == SB_FAULT_ACCEPT_502) {
+            gateway_502(rp);
+            goto out;
+        }
+        rp->delay_ms = late_ms;
+    }
     sb_store_wamid(a.wamid_ctr, wamid);
     sb_msisdn_unpack(si.to_packed, digits, sizeof digits);
     /* `to` is validated as [+]digits: nothing to escape */

@@ -96,6 +96,7 @@ struct sb_req {
 };
 
 struct sb_reply {
+    bool reset; /* no answer: the connection is reset (after delay_ms) */
     unsigned status;
     char *body; /* malloc'd, owned by the reply */
     size_t len;
@@ -180,6 +181,7 @@ json_object *sb_tmpl_json(const struct sb_template *t, const char *fields);
 
 struct sb_send_cfg {
     unsigned latency_ms;
+    unsigned latency_jitter_ms; /* each send: latency_ms +- up to this, uniformly */
     unsigned rate_limit;
     bool webhooks; /* enabled and a URL is set */
     unsigned webhook_delay_ms;
@@ -193,8 +195,22 @@ int sb_cfg_init(void);
 void sb_cfg_reset(void);
 void sb_cfg_free(void);
 void sb_cfg_snapshot(struct sb_send_cfg *out);
-/* Injected error for this recipient (packed digits), consuming one `times`; 0 = none. */
-int sb_cfg_pick_error(uint64_t to_packed, bool *async);
+/* Network faults (config `faults` and errors[].fault): what happens around acceptance. */
+enum sb_fault {
+    SB_FAULT_NONE,
+    SB_FAULT_ACCEPT_RESET, /* accepted, then the connection is reset without an answer */
+    SB_FAULT_ACCEPT_502,   /* accepted, then a gateway's HTML 502 */
+    SB_FAULT_ACCEPT_LATE,  /* accepted, answered after late_ms */
+    SB_FAULT_PRE_502,      /* a gateway's HTML 502, nothing accepted */
+    SB_FAULT_PRE_RESET,    /* reset after reading the request, nothing accepted */
+};
+/* Injected error for this recipient (packed digits), consuming one `times`; 0 = none.
+ * *fault: a network fault to apply as well (SB_FAULT_NONE = none), *late_ms its delay. */
+int sb_cfg_pick_error(uint64_t to_packed, bool *async, int *fault, unsigned *late_ms);
+/* Webhook faults: percent of messages whose statuses are posted twice, the copy shuffled. */
+double sb_cfg_webhook_dup_percent(void);
+/* Webhook retries: tries per status and the longest backoff (runtime, config). */
+void sb_cfg_webhook_retry(unsigned *tries, unsigned *backoff_max_ms);
 /* Validates everything first, then applies; -1 with err on bad input (nothing applied). */
 int sb_cfg_apply(json_object *in, char *err, size_t errlen);
 /* Template pacing (config "pacing"): whether sends of this template are held for a quality
@@ -233,6 +249,7 @@ int sb_store_rate_take(int phone_idx, unsigned limit);
 uint64_t sb_store_accept(const struct sb_accept *a);
 void sb_store_count_rejected(void);
 void sb_store_count_rate_limited(void);
+void sb_store_count_fault(int fault);
 void sb_store_stats(json_object *into);
 /* {"messages":[...],"next_after":N}; to = recipient digits filter or NULL. */
 json_object *sb_store_messages_json(uint64_t after, unsigned limit, const char *to);

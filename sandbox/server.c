@@ -206,6 +206,17 @@ static enum MHD_Result queue_reply(struct MHD_Connection *c, struct sb_reply *rp
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
+    if (rp->reset) {
+        /* No answer at all: a RST (linger 0) as the connection closes. */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        if (ci)
+            setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        free(rp->body);
+        rp->body = NULL;
+        return MHD_NO;
+    }
     if (rp->body) {
         resp = MHD_create_response_from_buffer(rp->len, rp->body, MHD_RESPMEM_MUST_FREE);
         if (!resp)

@@ -65,6 +65,7 @@ static unsigned char hash_key[crypto_shorthash_KEYBYTES];
 static atomic_uint_fast64_t wamid_next = 1;
 static unsigned char wamid_prefix[8]; /* start time + random: unique across restarts */
 static atomic_uint_fast64_t n_accepted, n_rejected, n_rate_limited;
+static atomic_uint_fast64_t n_fault[SB_FAULT_PRE_RESET + 1]; /* by enum sb_fault */
 
 /* ---- small containers ----------------------------------------------------------------- */
 
@@ -193,6 +194,8 @@ void sb_store_reset(void)
     atomic_store(&n_accepted, 0);
     atomic_store(&n_rejected, 0);
     atomic_store(&n_rate_limited, 0);
+    for (int i = 0; i <= SB_FAULT_PRE_RESET; i++)
+        atomic_store(&n_fault[i], 0);
     pthread_mutex_unlock(&store_lock);
     pthread_rwlock_unlock(&reset_lock);
     for (int i = 0; i < SB_MAX_PHONES; i++) {
@@ -341,8 +344,21 @@ void sb_store_count_rate_limited(void)
     atomic_fetch_add(&n_rate_limited, 1);
 }
 
+void sb_store_count_fault(int fault)
+{
+    if (fault > SB_FAULT_NONE && fault <= SB_FAULT_PRE_RESET)
+        atomic_fetch_add(&n_fault[fault], 1);
+}
+
 void sb_store_stats(json_object *into)
 {
+    static const char *const fault_names[] = {NULL,          "accept_reset", "accept_502",
+                                              "accept_late", "pre_502",      "pre_reset"};
+    json_object *faults = json_object_new_object();
+    for (int i = SB_FAULT_ACCEPT_RESET; i <= SB_FAULT_PRE_RESET; i++)
+        json_object_object_add(faults, fault_names[i],
+                               json_object_new_int64((int64_t)atomic_load(&n_fault[i])));
+    json_object_object_add(into, "faults", faults);
     json_object *mps = json_object_new_object();
 
     json_object_object_add(into, "accepted", json_object_new_int64((int64_t)n_accepted));

@@ -2,8 +2,10 @@
  * delivered, read, or one failed) webhook_delay_ms apart. Messages wait in a min-heap keyed
  * by when their next status is due; dispatcher threads (one curl handle each, kept alive)
  * take every due status, up to BATCH_MAX, group them per phone number id into one signed
- * POST, and on a non-200 answer put them back with exponential backoff, bounded by
- * webhook_tries. A message holds one heap slot at a time, so its statuses go out in order. */
+ * POST, and on a non-200 answer put them back with exponential backoff (capped at
+ * faults.webhook_backoff_max_ms), bounded by webhook_tries (the option, or faults.webhook_tries:
+ * Meta keeps trying for days). A message holds one heap slot at a time, so its statuses go out in
+ * order. */
 #include "sandbox.h"
 
 #include <ctype.h>
@@ -19,7 +21,6 @@
 
 #define BATCH_MAX        200
 #define BACKOFF_FIRST_MS 250u
-#define BACKOFF_MAX_MS   60000u
 #define ANSWER_LOG_MAX   300
 
 struct whmsg {
@@ -34,7 +35,8 @@ struct whmsg {
     unsigned delay_ms;
     uint16_t phone_idx;
     uint8_t statuses[SB_MAX_STATUSES];
-    uint8_t nstatuses, next, attempt;
+    uint8_t nstatuses, next;
+    uint32_t attempt;
 };
 
 struct worker {
@@ -123,6 +125,31 @@ static void msg_free(struct whmsg *m)
 
 /* ---- scheduling ----------------------------------------------------------------------- */
 
+static void wh_push(struct whmsg *m, int count);
+
+/* A copy of m's statuses, shuffled, a little later: Meta may post a status twice and out
+ * of order (webhook_duplicate). NULL when out of memory. */
+static struct whmsg *wh_dup(const struct whmsg *m)
+{
+    struct whmsg *d = malloc(sizeof *d);
+    if (!d)
+        return NULL;
+    *d = *m;
+    d->callback = NULL;
+    if (m->callback && !(d->callback = strdup(m->callback))) {
+        free(d);
+        return NULL;
+    }
+    for (int i = d->nstatuses - 1; i > 0; i--) {
+        int k = (int)randombytes_uniform((uint32_t)i + 1);
+        uint8_t t = d->statuses[i];
+        d->statuses[i] = d->statuses[k];
+        d->statuses[k] = t;
+    }
+    d->due += randombytes_uniform(2 * (m->delay_ms ? m->delay_ms : 100) + 1);
+    return d;
+}
+
 void sb_wh_schedule(const struct sb_wh_new *n)
 {
     struct whmsg *m = calloc(1, sizeof *m);
@@ -156,7 +183,16 @@ void sb_wh_schedule(const struct sb_wh_new *n)
         }
         m->due = sb_mono_ms() + n->delay_ms;
     }
+    double dup = m ? sb_cfg_webhook_dup_percent() : 0;
+    struct whmsg *d =
+        dup > 0 && randombytes_uniform(1000000) < (uint32_t)(dup * 10000.0) ? wh_dup(m) : NULL;
+    wh_push(m, count);
+    if (d)
+        wh_push(d, count);
+}
 
+static void wh_push(struct whmsg *m, int count)
+{
     pthread_mutex_lock(&wh_lock);
     if (!m || stopping || hn >= sb_opts.webhook_queue_max) {
         /* never silently: the overflow is counted and shows in /_sandbox/stats */
@@ -429,6 +465,8 @@ static void *dispatcher(void *arg)
         pthread_mutex_unlock(&wh_lock);
 
         int rc = post_batch(w, batch, n, quick);
+        unsigned tries, backoff_max;
+        sb_cfg_webhook_retry(&tries, &backoff_max);
 
         pthread_mutex_lock(&wh_lock);
         in_flight -= n;
@@ -452,15 +490,15 @@ static void *dispatcher(void *arg)
                 m->next++;
                 m->attempt = 0;
                 m->due = now + m->delay_ms;
-            } else if (rc < 0 || ++m->attempt >= sb_opts.webhook_tries || flushing) {
+            } else if (rc < 0 || ++m->attempt >= tries || flushing) {
                 st_pending--;
                 st_dropped++;
                 m->next++;
                 m->attempt = 0;
                 m->due = now + m->delay_ms;
             } else {
-                unsigned backoff = BACKOFF_FIRST_MS << (m->attempt - 1 < 8 ? m->attempt - 1 : 8);
-                m->due = now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+                unsigned backoff = BACKOFF_FIRST_MS << (m->attempt - 1 < 14 ? m->attempt - 1 : 14);
+                m->due = now + (backoff < backoff_max ? backoff : backoff_max);
             }
             if (m->next >= m->nstatuses) {
                 msg_free(m);

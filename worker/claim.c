@@ -389,15 +389,23 @@ static void pace_hold(struct worker *w, struct db *db, struct acct *a)
     long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
     if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
+    if (a->factor < 1.0) {
+        /* Already backing off from a limit: a further cut finds it without the silence of
+         * another hold (a hold at every window halved the pace under a real limit). */
+        a->slot_left = 0;
+        a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+        a->throttled_us = now_us();
+        log_warn("account %lld: throughput limit hit (130429); pace now %.0f%%", a->id,
+                 a->factor * 100);
+        return;
+    }
     /* The timeline is on the database's clock, like every slot. */
     db_exec(db,
             "UPDATE pace_timelines SET next_slot_us = GREATEST(next_slot_us, "
             "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) + ?) WHERE pace_key = ?",
             DB_ARGS(DB_INT(pause_us), DB_STR(a->pace_key)), NULL);
     a->slot_left = 0;
-    a->factor *= 0.8;
-    if (a->factor < 0.25)
-        a->factor = 0.25;
+    a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
     a->throttled_us = now_us();
     log_warn("account %lld: throughput limit hit (130429); holding %d ms, pace now %.0f%%", a->id,
              w->cfg.worker_throttle_pause_ms, a->factor * 100);
@@ -1482,6 +1490,79 @@ static void recover(struct worker *w, struct db *db)
 }
 
 /* Claims whose commit answer was lost: whatever of them exists goes back to pending. */
+/* Reconciliation (issue 15): an in-doubt recipient (unknown) that no status webhook
+ * settled within its account's in_doubt_resend_after_s (> 0; 0 = never, the default) is
+ * resent once: pending again with a send_log row `retry` that says so. Once: only a
+ * recipient with a single `unknown` row qualifies, so a resend in doubt again stays
+ * unknown. A campaign completed meanwhile runs again for it. Runs with the recovery. */
+static void resend_in_doubt(struct worker *w, struct db *db)
+{
+    struct db_rows r;
+    if (db_query(db,
+                 "SELECT r.id, r.campaign_id, a.in_doubt_resend_after_s FROM campaigns c "
+                 "JOIN wa_accounts a ON a.id = c.account_id AND a.in_doubt_resend_after_s > 0 "
+                 "JOIN recipients r ON r.campaign_id = c.id AND r.status = 'unknown' "
+                 "WHERE c.unknown_count > 0 AND (c.status = 'running' OR (c.status = "
+                 "'completed' AND c.completed_at > NOW(3) - INTERVAL "
+                 "(a.in_doubt_resend_after_s + 3600) SECOND)) "
+                 "AND (SELECT COUNT(*) FROM send_log l WHERE l.recipient_id = r.id AND "
+                 "l.outcome = 'unknown') = 1 "
+                 "AND (SELECT MAX(l.created_at) FROM send_log l WHERE l.recipient_id = r.id AND "
+                 "l.outcome = 'unknown') < NOW(3) - INTERVAL a.in_doubt_resend_after_s SECOND "
+                 "ORDER BY r.id LIMIT 200",
+                 NULL, 0, &r) != DB_OK)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < r.nrows; i++) {
+        long long id = db_int(&r, i, 0, 0), cid = db_int(&r, i, 1, 0);
+        char text[160];
+        snprintf(text, sizeof text,
+                 "in doubt for %lld s and nothing settled it: resent once "
+                 "(in_doubt_resend_after_s)",
+                 db_int(&r, i, 2, 0));
+        struct db_res res;
+        struct msg_delta d = {0};
+        /* recipient first, then the campaign (the lock order) */
+        int rc = db_begin(db);
+        if (rc == DB_OK)
+            rc = db_exec(db,
+                         "UPDATE recipients SET status = 'pending', next_attempt_at = NOW(3), "
+                         "last_error_text = ? WHERE id = ? AND status = 'unknown'",
+                         DB_ARGS(DB_STR(text), DB_INT(id)), &res);
+        if (rc == DB_OK && res.affected == 1) {
+            rc = db_exec(db,
+                         "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "
+                         "template_name, template_language, attempt, outcome, error_text, "
+                         "worker_id) SELECT r.campaign_id, r.id, r.phone, r.contact_id, "
+                         "c.template_name, c.template_language, r.attempts, 'retry', ?, ? "
+                         "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id "
+                         "WHERE r.id = ?",
+                         DB_ARGS(DB_STR(text), DB_INT(w->worker_id), DB_INT(id)), NULL);
+            if (rc == DB_OK)
+                rc = counters_add_minute(db, cid, "retry", 1);
+            msg_delta_move(&d, MSG_UNKNOWN, MSG_PENDING);
+            if (rc == DB_OK)
+                rc = counters_apply(db, cid, &d);
+            if (rc == DB_OK)
+                rc = db_exec(db,
+                             "UPDATE campaigns SET status = 'running', completed_at = NULL "
+                             "WHERE id = ? AND status = 'completed'",
+                             DB_ARGS(DB_INT(cid)), NULL);
+            if (rc == DB_OK)
+                n++;
+        }
+        if (rc == DB_OK)
+            rc = db_commit(db);
+        if (rc != DB_OK) {
+            db_rollback(db);
+            break;
+        }
+    }
+    db_rows_free(&r);
+    if (n)
+        log_warn("resent %zu in-doubt recipient(s) that nothing settled in time", n);
+}
+
 static void release_orphans(struct worker *w, struct db *db)
 {
     while (w->norphans) {
@@ -1692,6 +1773,7 @@ void *claimer_main(void *arg)
         }
         if (mono - last_recover >= w->cfg.worker_heartbeat_s) {
             recover(w, db);
+            resend_in_doubt(w, db);
             last_recover = mono;
         }
         release_orphans(w, db);
@@ -1707,14 +1789,23 @@ void *claimer_main(void *arg)
         size_t inheap = w->nheap;
         pthread_mutex_unlock(&w->mu);
         for (struct acct *a = w->accts; a; a = a->next) {
-            if (a->throttle_pending) {
-                pthread_mutex_lock(&w->mu);
-                a->throttle_pending = 0;
-                pthread_mutex_unlock(&w->mu);
-                pace_hold(w, db, a);
-            } else if (a->factor < 1.0 && now_us() - a->throttled_us > 10000000) {
-                a->factor = a->factor + 0.05 > 1.0 ? 1.0 : a->factor + 0.05;
-                a->throttled_us = now_us();
+            /* 130429s: a real limit (a share of the window's answers) holds and cuts at
+             * once; a clean or sporadic window adds a step back (lib/pace.h). */
+            long long tnow = now_us();
+            if (!a->thr_window_us)
+                a->thr_window_us = tnow;
+            pthread_mutex_lock(&w->mu);
+            enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits);
+            int closed = th == PACE_THR_LIMIT || tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+            if (closed)
+                a->thr_answers = a->thr_hits = 0;
+            pthread_mutex_unlock(&w->mu);
+            if (closed) {
+                a->thr_window_us = tnow;
+                if (th == PACE_THR_LIMIT)
+                    pace_hold(w, db, a);
+                else
+                    a->factor = pace_throttle_next(a->factor, th);
             }
         }
 

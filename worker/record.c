@@ -217,9 +217,12 @@ static size_t judge(struct worker *w, struct job **v, size_t n, struct pause *p,
         c->ramp_attempts++;
         if (k == HEALTH_FAILURE || k == HEALTH_PARAM)
             c->ramp_errors++;
-        if (a == CLOUDAPI_ACT_RETRY_THROTTLE && j->acct) {
+        if (j->acct && j->started) {
+            /* the claimer judges each window's share of 130429s (pace_throttle_judge) */
             pthread_mutex_lock(&w->mu);
-            j->acct->throttle_pending = 1;
+            j->acct->thr_answers++;
+            if (a == CLOUDAPI_ACT_RETRY_THROTTLE)
+                j->acct->thr_hits++;
             pthread_mutex_unlock(&w->mu);
         }
         if (np >= maxp)
@@ -346,6 +349,53 @@ static int record_health(struct worker *w, struct db *db, struct job **v, size_t
     return DB_OK;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The recipient rows of the group, locked first and by id ascending: the one lock order of
+ * recipients (the webhook applier's lock_recipients_ordered, lib/webhook_apply.c), so the
+ * recorder, the applier and the claimer never wait for each other in a circle. */
+static int lock_group(struct db *db, struct job **v, size_t n)
+{
+    long long *ids = malloc((n + 1) * sizeof *ids);
+    json_object *arr = ids ? json_object_new_array_ext((int)n) : NULL;
+    int rc = arr ? DB_OK : DB_ERR;
+    for (size_t i = 0; i < n && rc == DB_OK; i++)
+        ids[i] = v[i]->id;
+    if (rc == DB_OK)
+        qsort(ids, n, sizeof *ids, cmp_id);
+    for (size_t i = 0; i < n && rc == DB_OK; i++)
+        if (json_object_array_add(arr, json_object_new_int64(ids[i])) != 0)
+            rc = DB_ERR;
+    size_t jlen = 0;
+    const char *js =
+        rc == DB_OK ? json_object_to_json_string_length(arr, JSON_C_TO_STRING_PLAIN, &jlen) : NULL;
+    if (rc == DB_OK && js) {
+        struct db_rows r;
+        rc = db_query(db,
+                      "SELECT r.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH "
+                      "'$')) s STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
+                      "ORDER BY r.id FOR UPDATE",
+                      DB_ARGS(DB_STRN(js, jlen)), &r);
+        if (rc == DB_OK)
+            db_rows_free(&r);
+    } else if (rc == DB_OK) {
+        rc = DB_ERR;
+    }
+    json_object_put(arr);
+    free(ids);
+    return rc;
+}
+
+static int cmp_delta(const void *a, const void *b)
+{
+    long long x = ((const struct camp_delta *)a)->c->id, y = ((const struct camp_delta *)b)->c->id;
+    return x < y ? -1 : x > y;
+}
+
 /* Records a group of finished jobs in one transaction. */
 static int record_once(struct worker *w, struct db *db, struct job **v, size_t n,
                        const struct pause *p, size_t np)
@@ -354,6 +404,8 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
     struct job **grp = calloc(n + 1, sizeof *grp);
     size_t nd = 0;
     int rc = deltas && grp ? db_begin(db) : DB_ERR;
+    if (rc == DB_OK)
+        rc = lock_group(db, v, n);
     /* Plain sends by claim token in one statement each; when a group does not match as a
      * whole (a webhook or a recovery got there first), row by row. */
     for (size_t i = 0; i < n && rc == DB_OK;) {
@@ -394,6 +446,13 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
     }
     if (rc == DB_OK)
         rc = insert_log(w, db, v, n);
+    /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
+     * same transaction as the wamids they wait for; before the campaign rows (the lock
+     * order: recipients, then campaigns by id). */
+    if (nd > 1)
+        qsort(deltas, nd, sizeof *deltas, cmp_delta);
+    for (size_t i = 0; i < nd && rc == DB_OK; i++)
+        rc = webhook_apply_pending(db, deltas[i].c->id);
     for (size_t i = 0; i < nd && rc == DB_OK; i++) {
         rc = counters_apply(db, deltas[i].c->id, &deltas[i].d);
         /* The results that empty the queue complete the campaign now, not at the claimer's
@@ -407,10 +466,6 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
         rc = record_health(w, db, v, n);
     if (rc == DB_OK)
         rc = record_pacing(w, db, v, n);
-    /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the
-     * same transaction as the wamids they wait for. */
-    for (size_t i = 0; i < nd && rc == DB_OK; i++)
-        rc = webhook_apply_pending(db, deltas[i].c->id);
     if (rc == DB_OK)
         rc = db_commit(db);
     if (rc != DB_OK) {

@@ -10,6 +10,7 @@
 
 #include "jsonparse.h"
 #include "log.h"
+#include "sendverdict.h"
 #include "webhook_apply.h"
 #include "worker.h"
 
@@ -317,32 +318,49 @@ static long long now_ms(void)
     return now_us() / 1000;
 }
 
-/* Turns the answer into what happens to the recipient (spec §2, decided on the code). */
+/* How far the request got: no attempt reached the pre-request callback (no connection at
+ * all, or it failed while connecting) means it cannot have reached Meta. */
+static enum sendverdict_transport job_transport(const struct job *j)
+{
+    if (j->curl_rc == CURLE_OK)
+        return SENDVERDICT_ANSWERED;
+    if (j->curl_rc == CURLE_COULDNT_CONNECT || j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
+        j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY || j->prereq_calls == 0)
+        return SENDVERDICT_NOT_SENT;
+    return SENDVERDICT_AFTER_SEND;
+}
+
+/* Turns the answer into what happens to the recipient: first what it proves
+ * (sendverdict_decide), then for a proven refusal Meta's code (spec §2). */
 static void decide(struct worker *w, struct job *j)
 {
     struct outcome *o = &j->out;
-    if (j->curl_rc != CURLE_OK) {
-        /* No connection was made: the request surely never reached Meta. */
-        int safe = j->curl_rc == CURLE_COULDNT_CONNECT ||
-                   j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
-                   j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY;
-        cloudapi_parse_send(0, j->curl_err, strlen(j->curl_err), &j->res);
-        o->code = 0;
-        snprintf(o->text, sizeof o->text, "network: %s",
-                 j->curl_err[0] ? j->curl_err : curl_easy_strerror(j->curl_rc));
-        if (!safe) {
-            /* It may have reached Meta: never resent by ourselves; a status webhook or an
-             * operator settles it. */
-            o->status = MSG_UNKNOWN;
-            o->log_outcome = "unknown";
-            return;
-        }
-        j->res.action = CLOUDAPI_ACT_RETRY;
-    } else {
-        cloudapi_parse_send(j->http_status, j->resp, j->resp_len, &j->res);
+    enum sendverdict_transport t = job_transport(j);
+    enum sendverdict v;
+    if (t == SENDVERDICT_ANSWERED) {
+        v = sendverdict_decide(t, j->http_status, j->resp, j->resp_len, &j->res);
         o->code = j->res.code > 0 ? j->res.code : 0;
         snprintf(o->text, sizeof o->text, "%s",
                  j->res.details[0] ? j->res.details : j->res.message);
+    } else {
+        const char *e = j->curl_err[0] ? j->curl_err : curl_easy_strerror(j->curl_rc);
+        v = sendverdict_decide(t, 0, e, strlen(e), &j->res);
+        o->code = 0;
+        snprintf(o->text, sizeof o->text, "network: %s", e);
+    }
+    if (v == SENDVERDICT_IN_DOUBT) {
+        /* It may have reached Meta: never resent by ourselves; a status webhook or an
+         * operator settles it (or in_doubt_resend_after_s, once). */
+        char why[sizeof o->text];
+        memcpy(why, o->text, sizeof why);
+        snprintf(o->text, sizeof o->text, "in doubt (may have been accepted): %.900s", why);
+        o->code = 0;
+        o->status = MSG_UNKNOWN;
+        o->log_outcome = "unknown";
+        free(j->resp);
+        j->resp = NULL;
+        j->resp_len = j->resp_cap = 0;
+        return;
     }
     free(j->resp);
     j->resp = NULL;
@@ -395,11 +413,29 @@ static void decide(struct worker *w, struct job *j)
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
 
+/* libcurl resends a request by itself on a fresh connection when a reused one dies before
+ * the first byte of the answer (Curl_retry_request, "Connection died, retrying a fresh
+ * connect"), and for CURLOPT_POSTFIELDS bodies it needs no rewind to do so: the server may
+ * have read and accepted the first copy. Every attempt passes the pre-request callback
+ * (MSTATE_DO in lib/multi.c), so the second one for the same send is that retry: refused,
+ * the transfer ends with CURLE_ABORTED_BY_CALLBACK and the send is in doubt. Only the worker
+ * decides a resend. (A body through a read callback that cannot seek does the same, but
+ * sends the headers and the body apart: about half the ceiling.) prereq_calls also tells
+ * whether the request got as far as being sent: 0 = no connection, it cannot have left. */
+static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+    struct job *j = clientp;
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    return j->prereq_calls++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
 /* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
  * request cost more than the request's own bookkeeping. */
 static void easy_setup(CURL *e, int env_proxy)
 {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -492,8 +528,10 @@ static void start_job(struct worker *w, struct job *j, int slot)
     j->easy_idx = slot;
     curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
+    j->prereq_calls = 0;
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->curl_err);

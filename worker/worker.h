@@ -77,9 +77,10 @@ struct acct {
     char timezone[65];
     char tier[20];
     int mps;
-    double factor;                           /* < 1 after 130429s, recovers slowly */
-    long long throttled_us;                  /* last 130429, local clock */
-    int throttle_pending;                    /* recorder saw 130429: hold the timeline */
+    double factor;             /* < 1 after a real limit, recovers (lib/pace.h) */
+    long long throttled_us;    /* last 130429, local clock */
+    int thr_answers, thr_hits; /* recorder (under mu): answers and 130429s this window */
+    long long thr_window_us;   /* claimer: when the window started (local clock) */
     long long slot_next, slot_left, slot_iv; /* reserved account slots, local clock */
     long long tier_used;                     /* unique users in 24 h (cached) */
     double tier_checked;
@@ -115,6 +116,7 @@ struct job {
     int attempt;
     char *body; /* request JSON, malloc'd */
     size_t body_len;
+    int prereq_calls;          /* sender: attempts libcurl made of this request (on_prereq) */
     long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
     int armed, started, heap_idx;
     int easy_idx; /* sender: the curl handle it runs on */

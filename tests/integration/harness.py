@@ -180,13 +180,14 @@ class Stack:
                     break
         return found
 
-    def restart_mariadb(self, down_s=0.0):
-        """Stops the stack's MariaDB (SIGTERM through its pid file, as stack.sh stop does),
-        waits down_s seconds and starts it again with the command scripts/stack.sh uses."""
+    def restart_mariadb(self, down_s=0.0, sig=15):
+        """Stops the stack's MariaDB (SIGTERM through its pid file, as stack.sh stop does, or
+        sig: 9 for a crash), waits down_s seconds and starts it again with the command
+        scripts/stack.sh uses."""
         run = os.path.join(self.var, "run")
         with open(os.path.join(run, "mariadb.pid")) as f:
             pid = int(f.read().strip())
-        os.kill(pid, 15)
+        os.kill(pid, sig)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:

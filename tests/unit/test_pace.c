@@ -85,6 +85,35 @@ static void send_window(void **state)
     assert_int_equal(pace_window_wait_min(8, 8, 0), 0);
 }
 
+static void throttle_aimd(void **state)
+{
+    (void)state;
+    /* 0.5 % random 130429s at 400/s: about 2 in a window of 400 answers, sporadic. */
+    assert_int_equal(pace_throttle_judge(400, 0), PACE_THR_CLEAN);
+    assert_int_equal(pace_throttle_judge(400, 2), PACE_THR_SPORADIC);
+    assert_int_equal(pace_throttle_judge(400, 8), PACE_THR_SPORADIC);
+    assert_int_equal(pace_throttle_judge(3, 3), PACE_THR_SPORADIC); /* too few to tell */
+    /* A real limit refuses a share at once: 200 of 400 configured, 4 of the first 10. */
+    assert_int_equal(pace_throttle_judge(400, 200), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(10, 4), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(400, 9), PACE_THR_LIMIT);
+    /* Cut by 20 %, floor 25 %; back to full speed in a few clean windows. */
+    double f = 1.0;
+    for (int i = 0; i < 20; i++)
+        f = pace_throttle_next(f, PACE_THR_LIMIT);
+    assert_true(f > 0.2499 && f < 0.2501);
+    int windows = 0;
+    while (f < 1.0) {
+        f = pace_throttle_next(f, PACE_THR_CLEAN);
+        windows++;
+    }
+    assert_int_equal(windows, 8);
+    assert_true(pace_throttle_next(1.0, PACE_THR_SPORADIC) == 1.0);
+    f = pace_throttle_next(1.0, PACE_THR_LIMIT);
+    assert_true(f > 0.7999 && f < 0.8001);
+    assert_true(pace_throttle_next(f, PACE_THR_SPORADIC) > 0.8999);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +121,7 @@ int main(void)
         cmocka_unit_test(reserve_chunks_never_overlap),
         cmocka_unit_test(ramp_steps),
         cmocka_unit_test(send_window),
+        cmocka_unit_test(throttle_aimd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,8 @@ export default {
   'count.blocked': 'Blocked',
   'count.cancelled': 'Cancelled',
   'count.unknown': 'Unknown',
+  'camp.inDoubt.wait': "{n} in doubt: WhatsApp's answer was lost and the message may have arrived. They are never resent by themselves: a status from Meta (sent, delivered, read or failed) settles them; without one they stay unknown and you may retry them by hand.",
+  'camp.inDoubt.resend': "{n} in doubt: WhatsApp's answer was lost and the message may have arrived. A status from Meta settles them; those nothing settles within {s} s are resent once (an account setting).",
   'progress.aria': 'Sent {sent}, delivered {delivered}, read {read}, failed {failed} of {total}',
 
   'campaigns.title': 'Campaigns',

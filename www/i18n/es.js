@@ -153,6 +153,8 @@ export default {
   'count.blocked': 'Bloqueados',
   'count.cancelled': 'Cancelados',
   'count.unknown': 'Desconocidos',
+  'camp.inDoubt.wait': '{n} en duda: la respuesta de WhatsApp se perdió y el mensaje pudo haber llegado. Nunca se reenvían solos: un estado de Meta (enviado, entregado, leído o fallido) los resuelve; si no llega, quedan como desconocidos y puede reintentarlos a mano.',
+  'camp.inDoubt.resend': '{n} en duda: la respuesta de WhatsApp se perdió y el mensaje pudo haber llegado. Un estado de Meta los resuelve; los que nadie resuelva en {s} s se reenvían una sola vez (ajuste de la cuenta).',
   'progress.aria': 'Enviados {sent}, entregados {delivered}, leídos {read}, fallidos {failed} de {total}',
 
   'campaigns.title': 'Campañas',

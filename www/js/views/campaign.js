@@ -165,7 +165,11 @@ export async function render(root, params, ctx) {
             : [h('strong', t('camp.notResumable')), ' ', blocked ? (has('resume.' + blocked.code) ? t('resume.' + blocked.code) : blocked.message) : ''])) : null,
       c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
       c.wait_reason && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, h('strong', t('camp.waiting')), ': ', waitText(c.wait_reason)) : null,
-      c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null);
+      c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null,
+      c.in_doubt && c.in_doubt.count > 0 ? h('p', { class: 'alert alert-info in-doubt', role: 'status' },
+        c.in_doubt.policy === 'resend_once_after'
+          ? t('camp.inDoubt.resend', { n: num(c.in_doubt.count), s: num(c.in_doubt.resend_after_s) })
+          : t('camp.inDoubt.wait', { n: num(c.in_doubt.count) })) : null);
     summary.replaceChildren(
       h('h2', { class: 'sr-only' }, t('camp.progress')),
       h('div', { class: 'big-progress' },
