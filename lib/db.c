@@ -138,6 +138,7 @@ static void disconnect(struct db *db)
 
 static int connect_now(struct db *db)
 {
+    metrics_add("pregon_deadlock_retries_total", "", 0); /* in /metrics from the start */
     const struct config *c = db->cfg;
     MYSQL *m = mysql_init(NULL);
     if (!m) {
@@ -212,7 +213,6 @@ int db_ensure(struct db *db)
     if (rc == DB_OK) {
         db->reconnects++;
         metrics_add("pregon_database_reconnects_total", "", 1);
-        metrics_add("pregon_deadlock_retries_total", "", 0); /* shown from the start */
     }
     return rc;
 }
