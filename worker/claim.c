@@ -1601,12 +1601,39 @@ static void renew_leases(struct worker *w, struct db *db)
 {
     long long camps[INFLIGHT_CAMPS];
     int ncamps = inflight_campaigns(db, camps, INFLIGHT_CAMPS);
-    if (ncamps > 0 && exec_in(db,
-                              "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND "
-                              "WHERE campaign_id IN (%s) AND status = 'sending' AND claimed_by = ?",
-                              DB_ARGS(DB_INT(w->cfg.worker_lease_s)), camps, (size_t)ncamps,
-                              DB_ARGS(DB_INT(w->worker_id)), NULL, NULL) != DB_OK)
+    if (ncamps <= 0)
+        return;
+    /* Locks without waiting (SKIP LOCKED): the rows the recorder holds are leaving 'sending'
+     * anyway, and a renewal that waited for them in index order while the recorder locked
+     * by id was the last deadlock of the chaos run (docs/worker.md, "Lock order"). */
+    struct db_rows r;
+    int rc = db_begin(db);
+    if (rc == DB_OK)
+        rc = exec_in(db,
+                     "SELECT id FROM recipients WHERE campaign_id IN (%s) AND status = 'sending' "
+                     "AND claimed_by = ? FOR UPDATE SKIP LOCKED",
+                     NULL, 0, camps, (size_t)ncamps, DB_ARGS(DB_INT(w->worker_id)), NULL, &r);
+    if (rc == DB_OK) {
+        size_t n = r.nrows;
+        long long *ids = malloc((n + 1) * sizeof *ids);
+        for (size_t i = 0; ids && i < n; i++)
+            ids[i] = db_int(&r, i, 0, 0);
+        db_rows_free(&r);
+        if (!ids)
+            rc = DB_ERR;
+        else if (n)
+            rc = exec_in(db,
+                         "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND "
+                         "WHERE id IN (%s)",
+                         DB_ARGS(DB_INT(w->cfg.worker_lease_s)), ids, n, NULL, 0, NULL, NULL);
+        free(ids);
+    }
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
         log_warn("renewing leases: %s", db_error(db));
+        db_rollback(db);
+    }
 }
 
 /* The heartbeat has its own thread and connection, so a busy or blocked claimer never looks
