@@ -71,3 +71,12 @@ const struct account *accounts_find(const struct account_list *l, long long id)
             return &l->v[i];
     return NULL;
 }
+
+int accounts_sandbox_tier(struct db *db, long long id)
+{
+    struct db_res res;
+    return db_exec(db,
+                   "UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' "
+                   "WHERE id = ? AND is_sandbox = 1",
+                   DB_ARGS(DB_INT(id)), &res);
+}

@@ -35,4 +35,9 @@ int accounts_load(struct db *db, const struct secret_key *key, struct account_li
 void accounts_free(struct account_list *l);
 const struct account *accounts_find(const struct account_list *l, long long id);
 
+/* The sandbox stands for a verified business: no messaging tier. Applied after every insert
+ * of an account (migration 020's trigger does the same where triggers exist; shared hosts
+ * often cannot create them). Returns a db_rc. */
+int accounts_sandbox_tier(struct db *db, long long id);
+
 #endif
