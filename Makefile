@@ -190,3 +190,12 @@ clean:
 	rm -rf build build-asan build-fuzz tests/out
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The shared-hosting bundle (scripts/bundle.sh): binaries, their libraries beside them through
+# an $ORIGIN run path, the UI, migrations and the Apache files; unpack and run
+# scripts/setup-shared.sh (docs/operations.md).
+BUNDLE_DIR ?= $(BUILD)/pregon-bundle
+.PHONY: bundle
+bundle: $(BINS)
+	scripts/bundle.sh $(BUILD) $(BUNDLE_DIR)
+	tar -C $(dir $(BUNDLE_DIR)) -czf $(BUNDLE_DIR).tar.gz $(notdir $(BUNDLE_DIR))
