@@ -58,12 +58,12 @@ if [ $triggers = 0 ] || [ "$previous" = application ]; then guard=application; f
 sql "$db" -e "INSERT INTO schema_settings (name, value) VALUES ('append_only_guard', '$guard')
               ON DUPLICATE KEY UPDATE value = VALUES(value)"
 
-# The statements of a migration, without CREATE TRIGGER ones when they cannot be created.
+# The statements of a migration, without CREATE/DROP TRIGGER when triggers are out of reach.
 statements() {
     if [ $triggers = 1 ]; then
         cat "$1"
     else
-        awk '/^CREATE TRIGGER/ {skip = 1} !skip {print} skip && /;[[:space:]]*$/ {skip = 0}' "$1"
+        awk '/^(CREATE|DROP) TRIGGER/ {skip = 1} !skip {print} skip && /;[[:space:]]*$/ {skip = 0}' "$1"
     fi
 }
 

@@ -6,6 +6,8 @@
 # PREGON_HOME below when scripts/setup-shared.sh wrote it (the web folder is elsewhere), else
 # the nearest folder above this file that holds bin/pregon-fcgi (the web folder is the
 # install's www/).
+PATH=${PATH:-/usr/local/bin:/usr/bin:/bin}
+export PATH
 PREGON_HOME=
 if [ -z "$PREGON_HOME" ]; then
     dir=$(cd "$(dirname "$0")" && pwd -P)
