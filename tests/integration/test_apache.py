@@ -235,6 +235,34 @@ def test_shared_hosting_apache_end_to_end(s):
         r = _as_user(user, setup, setup_env)
         check(r.returncode == 0, "setup-shared.sh again:\n" + r.stdout + r.stderr)
 
+        # Every migration applies again over what it left (as after a failure half-way):
+        # forget they ran, run them again, as the host's user (no triggers) ...
+        migrate = home + "/scripts/migrate.sh"
+        sql = admin + [DB_NAME, "-e"]
+        subprocess.run(sql + ["DELETE FROM schema_migrations"], check=True)
+        r = _as_user(user, [migrate, home + "/var/db.cnf", DB_NAME, DB_USER], env)
+        check(r.returncode == 0, "migrations again, no triggers:\n" + r.stdout + r.stderr)
+        # ... and as an account that may create triggers, twice over a fresh database.
+        subprocess.run(admin + ["-e", "CREATE DATABASE full_schema"], check=True)
+        root_cnf = os.path.join(tmp, "root.cnf")
+        with open(root_cnf, "w") as f:
+            f.write("[client]\nsocket=%s\nuser=%s\n" % (admin[2].split("=", 1)[1], admin[4]))
+        for _ in range(2):
+            r = subprocess.run([migrate, root_cnf, "full_schema", DB_USER], capture_output=True,
+                               text=True)
+            check(r.returncode == 0, "migrations with triggers:\n" + r.stdout + r.stderr)
+            subprocess.run(admin + ["full_schema", "-e", "DELETE FROM schema_migrations"],
+                           check=True)
+        out = subprocess.run(admin + ["-e", "SELECT COUNT(*) FROM information_schema.TRIGGERS "
+                                      "WHERE TRIGGER_SCHEMA = 'full_schema'; SELECT value FROM "
+                                      "full_schema.schema_settings"],
+                             capture_output=True, text=True).stdout.split()
+        eq(out, ["9", "triggers"], "the triggers and what the health answer reads")
+        out = subprocess.run(sql + ["SELECT COUNT(*) FROM information_schema.TRIGGERS "
+                                    "WHERE TRIGGER_SCHEMA = DATABASE()"],
+                             capture_output=True, text=True).stdout.split()
+        eq(out, ["0"], "no trigger on the host's database")
+
         apache = subprocess.Popen(["/usr/sbin/apache2", "-f", conf, "-DFOREGROUND"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=open(os.path.join(tmp, "apache-stderr.log"), "w"),
