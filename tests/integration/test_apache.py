@@ -412,3 +412,32 @@ def test_shared_hosting_apache_end_to_end(s):
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print("   shared-hosting state kept in %s" % tmp)
+
+
+def test_wrapper_finds_its_install_without_home(s):
+    """deploy/apache/pregon.fcgi as shipped (no PREGON_HOME line): mod_fcgid starts it with no
+    $HOME and no PATH; it finds the install above its own folder, or says what is missing."""
+    tmp = tempfile.mkdtemp(prefix="pregon-wrapper-")
+    try:
+        inst = os.path.join(tmp, "inst")
+        os.makedirs(os.path.join(inst, "bin"))
+        os.makedirs(os.path.join(inst, "www", "app"))
+        fake = os.path.join(inst, "bin", "pregon-fcgi")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\necho "$PREGON_HOME|$PREGON_CONFIG|$PREGON_FCGI_PROCS|$HOME"\n')
+        os.chmod(fake, 0o755)
+        wrapper = os.path.join(inst, "www", "app", "pregon.fcgi")
+        shutil.copy(os.path.join(ROOT, "deploy", "apache", "pregon.fcgi"), wrapper)
+        r = subprocess.run(["/usr/bin/env", "-i", "/bin/sh", wrapper], capture_output=True,
+                           text=True)
+        eq((r.returncode, r.stdout.strip()), (0, "%s|%s/pregon.conf|1|" % (inst, inst)),
+           "found from www/app: " + r.stderr)
+        lone = os.path.join(tmp, "elsewhere", "pregon.fcgi")
+        os.makedirs(os.path.dirname(lone))
+        shutil.copy(wrapper, lone)
+        r = subprocess.run(["/usr/bin/env", "-i", "/bin/sh", lone], capture_output=True,
+                           text=True)
+        check(r.returncode == 1 and "set PREGON_HOME in this file" in r.stderr,
+              "no install above: %r" % (r.stderr,))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
