@@ -397,9 +397,20 @@ def test_shared_hosting_apache_end_to_end(s):
         print("   shared hosting: unpacking to the first message sent: %.1f s (unpack and "
               "setup-shared.sh %.1f s; %d recipients, %d bytes in %d pieces, %.1f s)"
               % (t_first, t_setup, rows, len(data), (len(data) + 65535) // 65536, t_up))
+        # Under a sanitizer build, what the bundle's processes reported (mod_fcgid sends their
+        # standard error to Apache's log, cron's to worker.log).
+        apache.terminate()
+        apache.wait(timeout=20)
+        for log in (os.path.join(tmp, "apache", "error.log"),
+                    os.path.join(home, "var", "log", "worker.log"),
+                    os.path.join(home, "var", "log", "pregon.log")):
+            with open(log, errors="replace") as f:
+                text = f.read()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                check(marker not in text, "%s in %s" % (marker, log))
         ok = True
     finally:
-        if apache is not None:
+        if apache is not None and apache.poll() is None:
             apache.terminate()
             try:
                 apache.wait(timeout=20)
