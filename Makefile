@@ -72,6 +72,7 @@ help:
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make fmt        format the C sources with clang-format"
 	@echo "make fuzz       run every fuzz target for FUZZ_SECONDS (300) each (tests/fuzz/)"
+	@echo "make bundle     the shared-hosting bundle: binaries with their libraries (build/pregon-bundle.tar.gz)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -10,6 +10,7 @@ runs (two at once: one must step aside), a signed webhook through Apache, the ve
 handshake, 413 as JSON, private files refused; and prints the time from unpacking to the first
 message sent."""
 
+import http.client
 import json
 import os
 import pwd
@@ -452,3 +453,18 @@ def test_wrapper_finds_its_install_without_home(s):
               "no install above: %r" % (r.stderr,))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_dev_site_refuses_private_paths_and_answers_413_as_json(s):
+    """nginx/pregon-dev.conf.in (make run, these tests) has the same deny list and 413 shape."""
+    for path in ("/var/secret.key", "/pregon.conf", "/db.cnf", "/x.log", "/index.html.bak",
+                 "/index.html~", "/db-password", "/.env"):
+        eq(s.request("GET", path, auth=None).status, 403, path)
+    conn = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=5)
+    conn.putrequest("POST", "/webhook")
+    conn.putheader("Content-Length", str(5 * 1024 * 1024))
+    conn.endheaders()
+    resp = conn.getresponse()
+    eq(resp.status, 413, "over the webhook's limit")
+    eq(json.loads(resp.read())["error"]["code"], "body_too_large", "413 as JSON")
+    conn.close()
