@@ -336,7 +336,8 @@ def test_shared_hosting_apache_end_to_end(s):
         eq(r.status, 201, "campaign: %r" % r)
         cid = r.json()["id"]
         _pieces_again_and_gaps(site, cid)
-        data, rows = _csv(1024 * 1024)
+        # PREGON_APACHE_CSV_MB: a larger audience for a one-off measurement (1 MB by default).
+        data, rows = _csv(int(float(os.environ.get("PREGON_APACHE_CSV_MB", "1")) * 1024 * 1024))
         csv_path = os.path.join(tmp, "audiencia.csv")
         with open(csv_path, "w") as f:
             f.write(data)
