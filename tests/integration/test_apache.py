@@ -265,6 +265,11 @@ def test_shared_hosting_apache_end_to_end(s):
         subprocess.run(sql + ["DELETE FROM schema_migrations"], check=True)
         r = _as_user(user, [migrate, home + "/var/db.cnf", DB_NAME, DB_USER], env)
         check(r.returncode == 0, "migrations again, no triggers:\n" + r.stdout + r.stderr)
+        # Naming another application user, which this account may not grant to: the schema
+        # is done and the message says what to do; no failure.
+        r = _as_user(user, [migrate, home + "/var/db.cnf", DB_NAME, "other_app"], env)
+        check(r.returncode == 0 and "may not grant to other_app" in r.stderr,
+              "grants out of reach: %r" % (r.stdout + r.stderr))
         # ... and as an account that may create triggers, twice over a fresh database.
         subprocess.run(admin + ["-e", "CREATE DATABASE full_schema"], check=True)
         root_cnf = os.path.join(tmp, "root.cnf")
