@@ -81,6 +81,7 @@ help:
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make fmt        format the C sources with clang-format"
 	@echo "make fuzz       run every fuzz target for FUZZ_SECONDS (300) each (tests/fuzz/)"
+	@echo "make bundle     the shared-hosting bundle: binaries with their libraries (build/pregon-bundle.tar.gz)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -214,3 +215,12 @@ clean:
 	rm -rf build build-asan build-tsan build-fuzz tests/out $(WWW_GEN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The shared-hosting bundle (scripts/bundle.sh): binaries, their libraries beside them through
+# an $ORIGIN run path, the UI, migrations and the Apache files; unpack and run
+# scripts/setup-shared.sh (docs/operations.md).
+BUNDLE_DIR ?= $(BUILD)/pregon-bundle
+.PHONY: bundle
+bundle: $(BINS)
+	scripts/bundle.sh $(BUILD) $(BUNDLE_DIR)
+	tar -C $(dir $(BUNDLE_DIR)) -czf $(BUNDLE_DIR).tar.gz $(notdir $(BUNDLE_DIR))

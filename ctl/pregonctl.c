@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "accounts.h"
 #include "db.h"
 #include "log.h"
 #include "secret.h"
@@ -142,7 +143,7 @@ static int cmd_account_add(const struct config *cfg, int argc, char **argv)
         fprintf(stderr, "pregonctl: an account with phone number id %s exists already\n", phone);
         goto out;
     }
-    if (r != DB_OK) {
+    if (r != DB_OK || accounts_sandbox_tier(db, (long long)res.insert_id) != DB_OK) {
         fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
         goto out;
     }

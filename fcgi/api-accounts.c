@@ -10,6 +10,7 @@
 
 #include "account_health.h"
 #include "apival.h"
+#include "accounts.h"
 #include "app.h"
 #include "audit.h"
 #include "db.h"
@@ -481,7 +482,7 @@ void api_accounts_create(struct request *req)
     }
     json_object *detail = json_object_new_object();
     json_object_object_add(detail, "fields", json_object_get(s.changed));
-    if (rc != DB_OK ||
+    if (rc != DB_OK || accounts_sandbox_tier(db, (long long)res.insert_id) != DB_OK ||
         audit_write(req, "account.create", "account", (long long)res.insert_id, 0, detail) !=
             DB_OK ||
         db_commit(db) != DB_OK) {

@@ -1,6 +1,7 @@
 /* GET /api/health: for monitoring. Whether the database answers, the workers alive and their
  * last heartbeat, how long the oldest due message has waited, the webhook backlog, and whether
- * we only talk to the sandbox. 503 when the database is unreachable. */
+ * we only talk to the sandbox, and what keeps the append-only tables so ("triggers" or
+ * "application"). 503 when the database is unreachable. */
 #include <stdlib.h>
 
 #include "app.h"
@@ -67,6 +68,15 @@ void api_health(struct request *req)
             json_object_object_add(o, "accounts", json_object_new_int64(db_int(&rows, 0, 0, 0)));
             json_object_object_add(o, "sandbox",
                                    json_object_new_boolean(db_int(&rows, 0, 1, 0) == 0));
+            db_rows_free(&rows);
+        }
+        /* Where triggers could not be created (binary logging without SUPER, shared hosts),
+         * scripts/migrate.sh recorded that the application alone keeps the append-only
+         * tables (send_log, audit_log, opt_out_events, inbound_messages) unchanged. */
+        if (db_query(db, "SELECT value FROM schema_settings WHERE name = 'append_only_guard'",
+                     DB_NOARGS, &rows) == DB_OK) {
+            const char *g = rows.nrows ? db_val(&rows, 0, 0) : NULL;
+            json_object_object_add(o, "append_only", json_object_new_string(g ? g : "triggers"));
             db_rows_free(&rows);
         }
         add_workers(db, o);

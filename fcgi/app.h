@@ -76,6 +76,10 @@ void api_recipients_from_list(struct request *req);
 void api_recipients_list(struct request *req);
 void api_recipients_clear(struct request *req);
 void api_recipients_imports(struct request *req);
+/* api-imports.c: chunked CSV uploads feeding api_recipients_upload */
+void api_imports_create(struct request *req);
+void api_imports_chunk(struct request *req);
+void api_imports_finish(struct request *req);
 /* api-accounts.c */
 void api_accounts_list(struct request *req);
 void api_accounts_get(struct request *req);

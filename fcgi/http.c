@@ -138,6 +138,8 @@ void http_errorf(struct request *req, int status, const char *code, const char *
 
 int http_read_chunk(struct request *req, char *buf, size_t len)
 {
+    if (req->body_read)
+        return req->body_read(req->body_ctx, buf, len);
     return FCGX_GetStr(buf, (int)len, req->fcgi->in);
 }
 

@@ -36,6 +36,10 @@ struct request {
     char user_email[256];
     char csrf[48];            /* the session's CSRF token */
     char extra_headers[1024]; /* added to the answer's headers, e.g. Set-Cookie */
+    /* When set, http_read_chunk reads the body from here instead of the request (a chunked
+     * upload assembled by fcgi/api-imports.c); returns the count, 0 at the end. */
+    int (*body_read)(void *ctx, char *buf, size_t len);
+    void *body_ctx;
 };
 
 const char *http_env(struct request *req, const char *name);

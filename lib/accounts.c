@@ -86,3 +86,12 @@ char *accounts_messages_url(const struct account *acc, const char *default_base)
 {
     return accounts_phone_url(acc, default_base, "messages");
 }
+
+int accounts_sandbox_tier(struct db *db, long long id)
+{
+    struct db_res res;
+    return db_exec(db,
+                   "UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' "
+                   "WHERE id = ? AND is_sandbox = 1",
+                   DB_ARGS(DB_INT(id)), &res);
+}

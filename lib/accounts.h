@@ -41,5 +41,9 @@ const struct account *accounts_find(const struct account_list *l, long long id);
 char *accounts_phone_url(const struct account *acc, const char *default_base, const char *edge);
 /* Where the account's messages are sent: POST {base}/{version}/{phone_number_id}/messages. */
 char *accounts_messages_url(const struct account *acc, const char *default_base);
+/* The sandbox stands for a verified business: no messaging tier. Applied after every insert
+ * of an account (migration 020's trigger does the same where triggers exist; shared hosts
+ * often cannot create them). Returns a db_rc. */
+int accounts_sandbox_tier(struct db *db, long long id);
 
 #endif

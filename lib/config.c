@@ -81,6 +81,7 @@ static const struct ckey keys[] = {
     S(worker_lock_file, "var/run/pregon-worker.lock"),
     S(log_level, "info"),
     S(log_file, ""),
+    S(import_dir, "var/imports"),
 };
 
 static const struct ckey *find_key(const char *name, size_t len)
@@ -189,6 +190,33 @@ static int read_file(struct config *cfg, const char *path, char *err, size_t err
     return rc;
 }
 
+/* Relative paths of files the programs write or read (state, lock, logs, key, socket) are
+ * taken from $PREGON_HOME when it is set, so a cron job or mod_fcgid (no $HOME, any working
+ * folder) finds the same files as the operator; otherwise from the working folder. */
+static int config_home_paths(struct config *cfg, char *err, size_t errlen)
+{
+    const char *home = getenv("PREGON_HOME");
+    if (!home || !*home)
+        return 0;
+    char **paths[] = {&cfg->fcgi_socket, &cfg->secrets_key_file, &cfg->worker_lock_file,
+                      &cfg->log_file, &cfg->import_dir};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char *v = *paths[i];
+        if (!v || !*v || v[0] == '/')
+            continue;
+        size_t n = strlen(home) + strlen(v) + 2;
+        char *full = malloc(n);
+        if (!full) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        snprintf(full, n, "%s/%s", home, v);
+        free(v);
+        *paths[i] = full;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -221,6 +249,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
             }
         }
     }
+    if (config_home_paths(cfg, err, errlen) < 0)
+        goto fail;
     if (cfg->fcgi_procs < 1)
         cfg->fcgi_procs = 1;
     if (cfg->webhook_procs < 1)

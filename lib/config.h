@@ -65,6 +65,8 @@ struct config {
     /* logging */
     char *log_level;
     char *log_file;
+    /* chunked CSV uploads are assembled here (fcgi/api-imports.c) */
+    char *import_dir;
     char *path; /* where it was read from, NULL if defaults only */
 };
 

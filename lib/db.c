@@ -166,8 +166,35 @@ static int connect_now(struct db *db)
         mysql_close(m);
         return DB_ERR_CONN;
     }
+    char why[256];
+    if (db_server_supported(mysql_get_server_info(m), mysql_get_server_version(m), why,
+                            sizeof why) != 0) {
+        set_err(db, 0, why);
+        mysql_close(m);
+        return DB_ERR_CONN;
+    }
     db->conn = m;
     return DB_OK;
+}
+
+int db_server_supported(const char *info, unsigned long version, char *why, size_t len)
+{
+    if (!info || !strstr(info, "MariaDB")) {
+        snprintf(why, len,
+                 "unsupported database server %s (not MariaDB): Pregon needs MariaDB 10.6 or "
+                 "later (INSERT ... RETURNING, SKIP LOCKED, IF NOT EXISTS in ALTER TABLE); "
+                 "MySQL is not supported",
+                 info ? info : "(unknown)");
+        return -1;
+    }
+    if (version < 100600) {
+        snprintf(why, len,
+                 "database server MariaDB %s is too old: Pregon needs MariaDB 10.6 or later "
+                 "(INSERT ... RETURNING, SKIP LOCKED)",
+                 info);
+        return -1;
+    }
+    return 0;
 }
 
 struct db *db_open(const struct config *cfg)

@@ -130,4 +130,9 @@ int db_local_infile(struct db *db);
 int db_load_stream(struct db *db, const char *sql, const char *name, db_stream_fn fn, void *ctx,
                    struct db_res *res, unsigned int *warnings, int *started);
 
+/* Whether the server (mysql_get_server_info, mysql_get_server_version) is one Pregon runs on:
+ * MariaDB 10.6 or later. Every connection checks it. Returns 0, or -1 with why (naming the
+ * server, its version and what is missing) filled. */
+int db_server_supported(const char *info, unsigned long version, char *why, size_t len);
+
 #endif

@@ -12,6 +12,7 @@ PKGS=(
     libfcgi-dev libcurl4-openssl-dev libmariadb-dev libjson-c-dev libsodium-dev libcsv-dev
     libmicrohttpd-dev libcrack2-dev cracklib-runtime
     mariadb-server mariadb-client nginx
+    apache2 libapache2-mod-fcgid patchelf
     libcmocka-dev python3 python3-pymysql curl wrk openssl chromium systemd
 )
 

@@ -6,7 +6,7 @@
 -- application user (scripts/migrate.sh grants by that comment) and triggers that refuse
 -- UPDATE and DELETE for everybody.
 
-CREATE TABLE wa_accounts (
+CREATE TABLE IF NOT EXISTS wa_accounts (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     name              VARCHAR(120)    NOT NULL,
     waba_id           VARCHAR(32)     NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE wa_accounts (
     KEY ix_wa_accounts_waba (waba_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE campaigns (
+CREATE TABLE IF NOT EXISTS campaigns (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     account_id        BIGINT UNSIGNED NOT NULL,
     name              VARCHAR(200)    NOT NULL,
@@ -68,7 +68,7 @@ CREATE TABLE campaigns (
     CONSTRAINT fk_campaigns_account FOREIGN KEY (account_id) REFERENCES wa_accounts (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE recipients (
+CREATE TABLE IF NOT EXISTS recipients (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     campaign_id       BIGINT UNSIGNED NOT NULL,
     phone             VARCHAR(16)     CHARACTER SET ascii NOT NULL,
@@ -101,7 +101,7 @@ CREATE TABLE recipients (
     CONSTRAINT fk_recipients_campaign FOREIGN KEY (campaign_id) REFERENCES campaigns (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE send_log (
+CREATE TABLE IF NOT EXISTS send_log (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     campaign_id       BIGINT UNSIGNED NOT NULL,
     recipient_id      BIGINT UNSIGNED NOT NULL,
@@ -123,13 +123,13 @@ CREATE TABLE send_log (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='append-only: one row per attempt outcome';
 
-CREATE TRIGGER send_log_no_update BEFORE UPDATE ON send_log FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS send_log_no_update BEFORE UPDATE ON send_log FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'send_log is append-only';
-CREATE TRIGGER send_log_no_delete BEFORE DELETE ON send_log FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS send_log_no_delete BEFORE DELETE ON send_log FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'send_log is append-only';
 
 -- Every verified webhook body, stored before we answer Meta, applied afterwards.
-CREATE TABLE webhook_events (
+CREATE TABLE IF NOT EXISTS webhook_events (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     received_at       DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     signature         VARCHAR(80)     CHARACTER SET ascii NOT NULL,
@@ -139,7 +139,7 @@ CREATE TABLE webhook_events (
     KEY ix_webhook_events_pending (applied_at, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE workers (
+CREATE TABLE IF NOT EXISTS workers (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     host              VARCHAR(255)    NOT NULL,
     pid               INT UNSIGNED    NOT NULL,

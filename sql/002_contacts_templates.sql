@@ -1,6 +1,6 @@
 -- Contacts (leads), their tags, the opt-out list, the templates cache and the audit log.
 
-CREATE TABLE contacts (
+CREATE TABLE IF NOT EXISTS contacts (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     phone             VARCHAR(16)     CHARACTER SET ascii NOT NULL,
     name              VARCHAR(200)    NOT NULL DEFAULT '',
@@ -16,7 +16,7 @@ CREATE TABLE contacts (
     KEY ix_contacts_lead (lead_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE contact_tags (
+CREATE TABLE IF NOT EXISTS contact_tags (
     contact_id        BIGINT UNSIGNED NOT NULL,
     tag               VARCHAR(64)     NOT NULL,
     PRIMARY KEY (contact_id, tag),
@@ -28,7 +28,7 @@ CREATE TABLE contact_tags (
 -- The opt-out list is keyed by number, not by contact, so it survives contact deletion and
 -- covers numbers that never were contacts. Every pending recipient is checked against it
 -- before sending.
-CREATE TABLE opt_outs (
+CREATE TABLE IF NOT EXISTS opt_outs (
     phone             VARCHAR(16)     CHARACTER SET ascii NOT NULL PRIMARY KEY,
     source            VARCHAR(32)     NOT NULL, -- keyword, button, user_preferences, error_131050, api, import
     detail            VARCHAR(512)    NULL,
@@ -37,7 +37,7 @@ CREATE TABLE opt_outs (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Every opt-out and every lifting of one, kept for good.
-CREATE TABLE opt_out_events (
+CREATE TABLE IF NOT EXISTS opt_out_events (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     phone             VARCHAR(16)     CHARACTER SET ascii NOT NULL,
     action            ENUM('opt_out','lift') NOT NULL,
@@ -50,12 +50,12 @@ CREATE TABLE opt_out_events (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='append-only: every opt-out and lift';
 
-CREATE TRIGGER opt_out_events_no_update BEFORE UPDATE ON opt_out_events FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS opt_out_events_no_update BEFORE UPDATE ON opt_out_events FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'opt_out_events is append-only';
-CREATE TRIGGER opt_out_events_no_delete BEFORE DELETE ON opt_out_events FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS opt_out_events_no_delete BEFORE DELETE ON opt_out_events FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'opt_out_events is append-only';
 
-CREATE TABLE templates (
+CREATE TABLE IF NOT EXISTS templates (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     account_id        BIGINT UNSIGNED NOT NULL,
     meta_id           VARCHAR(32)     CHARACTER SET ascii NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE templates (
     KEY ix_templates_status (account_id, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE audit_log (
+CREATE TABLE IF NOT EXISTS audit_log (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     created_at        DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     actor             VARCHAR(120)    NOT NULL,
@@ -90,7 +90,7 @@ CREATE TABLE audit_log (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='append-only: who did what, when, from where';
 
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';

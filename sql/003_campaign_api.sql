@@ -13,27 +13,27 @@
 -- send_window_start/end: hours 0-23 of the account's timezone in which sending may happen
 -- (start inclusive, end exclusive; start > end wraps midnight; NULL = any time).
 ALTER TABLE campaigns
-    ADD COLUMN scheduled_at      DATETIME(3)  NULL AFTER completed_at,
-    ADD COLUMN param_map         LONGTEXT     NOT NULL DEFAULT '{}' CHECK (JSON_VALID(param_map))
+    ADD COLUMN IF NOT EXISTS scheduled_at      DATETIME(3)  NULL AFTER completed_at,
+    ADD COLUMN IF NOT EXISTS param_map         LONGTEXT     NOT NULL DEFAULT '{}' CHECK (JSON_VALID(param_map))
                                  AFTER body_params,
-    ADD COLUMN interval_ms       INT UNSIGNED NOT NULL DEFAULT 0 AFTER batch_size,
-    ADD COLUMN daily_cap         INT UNSIGNED NULL AFTER interval_ms,
-    ADD COLUMN send_window_start TINYINT UNSIGNED NULL AFTER daily_cap,
-    ADD COLUMN send_window_end   TINYINT UNSIGNED NULL AFTER send_window_start,
-    ADD COLUMN cloned_from       BIGINT UNSIGNED NULL AFTER created_by,
-    ADD COLUMN cancelled_at      DATETIME(3)  NULL AFTER completed_at,
-    ADD KEY ix_campaigns_scheduled (status, scheduled_at),
-    ADD KEY ix_campaigns_account_id (account_id, id);
+    ADD COLUMN IF NOT EXISTS interval_ms       INT UNSIGNED NOT NULL DEFAULT 0 AFTER batch_size,
+    ADD COLUMN IF NOT EXISTS daily_cap         INT UNSIGNED NULL AFTER interval_ms,
+    ADD COLUMN IF NOT EXISTS send_window_start TINYINT UNSIGNED NULL AFTER daily_cap,
+    ADD COLUMN IF NOT EXISTS send_window_end   TINYINT UNSIGNED NULL AFTER send_window_start,
+    ADD COLUMN IF NOT EXISTS cloned_from       BIGINT UNSIGNED NULL AFTER created_by,
+    ADD COLUMN IF NOT EXISTS cancelled_at      DATETIME(3)  NULL AFTER completed_at,
+    ADD KEY IF NOT EXISTS ix_campaigns_scheduled (status, scheduled_at),
+    ADD KEY IF NOT EXISTS ix_campaigns_account_id (account_id, id);
 
 -- Recipients by status in phone order: status filter, phone search and cursor pagination of
 -- GET /api/campaigns/{id}/recipients, failures by code, the failed-recipients export.
 ALTER TABLE recipients
-    ADD KEY ix_recipients_status_phone (campaign_id, status, phone);
+    ADD KEY IF NOT EXISTS ix_recipients_status_phone (campaign_id, status, phone);
 
 -- Every audience import of a campaign (CSV upload, contacts by tags, pasted list): what was
 -- asked and what came of it, so the audience definition stays on record and preflight can
 -- report rejected rows by reason.
-CREATE TABLE audience_imports (
+CREATE TABLE IF NOT EXISTS audience_imports (
     id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     campaign_id       BIGINT UNSIGNED NOT NULL,
     kind              ENUM('csv','contacts','list','clone') NOT NULL,
@@ -51,7 +51,7 @@ CREATE TABLE audience_imports (
 
 -- Send outcomes per campaign and minute, kept by a trigger on send_log, so rates, ETAs and
 -- "messages per minute" never scan the log.
-CREATE TABLE send_minutes (
+CREATE TABLE IF NOT EXISTS send_minutes (
     campaign_id       BIGINT UNSIGNED NOT NULL,
     minute            DATETIME        NOT NULL,
     sent              INT UNSIGNED    NOT NULL DEFAULT 0,
@@ -62,7 +62,7 @@ CREATE TABLE send_minutes (
     PRIMARY KEY (campaign_id, minute)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TRIGGER send_log_minutes AFTER INSERT ON send_log FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS send_log_minutes AFTER INSERT ON send_log FOR EACH ROW
     INSERT INTO send_minutes (campaign_id, minute, sent, failed, blocked, retried, unknown)
     VALUES (NEW.campaign_id, DATE_FORMAT(NEW.created_at, '%Y-%m-%d %H:%i:00'),
             NEW.outcome = 'sent', NEW.outcome = 'failed', NEW.outcome = 'blocked',
@@ -72,7 +72,7 @@ CREATE TRIGGER send_log_minutes AFTER INSERT ON send_log FOR EACH ROW
         retried = retried + (NEW.outcome = 'retry'), unknown = unknown + (NEW.outcome = 'unknown');
 
 -- Unique users reached in the last 24 h (the messaging tier budget) read the log by time.
-ALTER TABLE send_log ADD KEY ix_send_log_created (created_at);
+ALTER TABLE send_log ADD KEY IF NOT EXISTS ix_send_log_created (created_at);
 
 -- Contacts by name for search, and templates seen missing.
-ALTER TABLE contacts ADD KEY ix_contacts_name (name);
+ALTER TABLE contacts ADD KEY IF NOT EXISTS ix_contacts_name (name);

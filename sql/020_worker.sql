@@ -15,7 +15,7 @@ ALTER TABLE IF EXISTS inbound_messages
 
 -- One row per recipient, attempt and outcome: recording again after a commit whose answer
 -- was lost (the database went away at that moment) adds nothing (INSERT IGNORE).
-ALTER TABLE send_log ADD UNIQUE KEY uq_send_log_attempt (recipient_id, attempt, outcome);
+ALTER TABLE send_log ADD UNIQUE KEY IF NOT EXISTS uq_send_log_attempt (recipient_id, attempt, outcome);
 
 -- armed_at: set (in a committed transaction) right before the request may leave. After a
 -- crash, a claim that was never armed surely never reached Meta and goes back to pending; an
@@ -23,7 +23,7 @@ ALTER TABLE send_log ADD UNIQUE KEY uq_send_log_attempt (recipient_id, attempt, 
 -- (lease renewal, recovery after its heartbeat stopped).
 ALTER TABLE recipients
     ADD COLUMN IF NOT EXISTS armed_at DATETIME(3) NULL AFTER lease_until,
-    ADD KEY ix_recipients_claimed (claimed_by, status);
+    ADD KEY IF NOT EXISTS ix_recipients_claimed (claimed_by, status);
 
 -- wait_reason: why a running (or scheduled) campaign is not sending right now (send window,
 -- daily cap, messaging tier, ...); NULL when it sends. Kept by the worker, shown by the API.
@@ -38,7 +38,7 @@ ALTER TABLE campaigns
 -- and per paced campaign ("c:<campaign>"). A worker reserves a chunk of consecutive slots
 -- (next_slot_us advances by n * interval) and sends each message at its slot, so the rate
 -- holds across workers and the row is touched a few times a second, not per message.
-CREATE TABLE pace_timelines (
+CREATE TABLE IF NOT EXISTS pace_timelines (
     pace_key          VARCHAR(40)     CHARACTER SET ascii NOT NULL PRIMARY KEY,
     next_slot_us      BIGINT          NOT NULL DEFAULT 0,
     updated_at        DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
@@ -48,7 +48,7 @@ CREATE TABLE pace_timelines (
 -- The last message to each user per business account: the pair rate (no two messages to one
 -- number within a few seconds, across campaigns) and the messaging tier (unique users reached
 -- in a moving 24 h) read it.
-CREATE TABLE contact_pace (
+CREATE TABLE IF NOT EXISTS contact_pace (
     waba_id           VARCHAR(32)     CHARACTER SET ascii NOT NULL,
     phone             VARCHAR(16)     CHARACTER SET ascii NOT NULL,
     last_send_at      DATETIME(3)     NOT NULL,
@@ -57,7 +57,7 @@ CREATE TABLE contact_pace (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Messages a campaign claimed per day of its account's timezone (the daily cap).
-CREATE TABLE campaign_days (
+CREATE TABLE IF NOT EXISTS campaign_days (
     campaign_id       BIGINT UNSIGNED NOT NULL,
     day               DATE            NOT NULL,
     used              INT UNSIGNED    NOT NULL DEFAULT 0,
@@ -65,6 +65,6 @@ CREATE TABLE campaign_days (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The sandbox stands for a verified business: no messaging tier unless a test lowers it.
-CREATE TRIGGER wa_accounts_sandbox_tier BEFORE INSERT ON wa_accounts FOR EACH ROW
+CREATE TRIGGER IF NOT EXISTS wa_accounts_sandbox_tier BEFORE INSERT ON wa_accounts FOR EACH ROW
     SET NEW.messaging_tier = IF(NEW.is_sandbox = 1, 'TIER_UNLIMITED', NEW.messaging_tier);
 UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE is_sandbox = 1;

@@ -4,7 +4,7 @@
 -- Sessions keep only a hash of their token. login_failures is what throttling counts; it is
 -- shared by every FastCGI process on every host through the database.
 
-CREATE TABLE users (
+CREATE TABLE IF NOT EXISTS users (
     id                  BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     email               VARCHAR(254)    NOT NULL,  -- lowercased sign-in name
     name                VARCHAR(200)    NOT NULL DEFAULT '',
@@ -20,7 +20,7 @@ CREATE TABLE users (
     UNIQUE KEY uq_users_email (email)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     id                  BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     -- hex BLAKE2b of the 256-bit token in the cookie (lib/userauth.h); never the token
     token_hash          CHAR(64)        CHARACTER SET ascii NOT NULL,
@@ -39,7 +39,7 @@ CREATE TABLE sessions (
 
 -- Failed sign-ins, counted per attempted e-mail (whether or not such a user exists, so the
 -- throttle says nothing about existence) and per client address, within a sliding window.
-CREATE TABLE login_failures (
+CREATE TABLE IF NOT EXISTS login_failures (
     id                  BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     email               VARCHAR(254)    NOT NULL,
     address             VARCHAR(64)     NOT NULL,
@@ -50,7 +50,7 @@ CREATE TABLE login_failures (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The audit log is read newest first, by action too.
-ALTER TABLE audit_log ADD KEY ix_audit_log_action (action, id);
+ALTER TABLE audit_log ADD KEY IF NOT EXISTS ix_audit_log_action (action, id);
 
 -- Whoever acts is named by e-mail address now, which may be up to 254 characters.
 ALTER TABLE audit_log MODIFY actor VARCHAR(254) NOT NULL;

@@ -1,6 +1,6 @@
 -- Counters for /metrics. Every process adds what it counted since its last flush with one
 -- multi-row upsert, so the values are totals across all processes and hosts.
-CREATE TABLE metric_counters (
+CREATE TABLE IF NOT EXISTS metric_counters (
     name              VARCHAR(64)     CHARACTER SET ascii NOT NULL,
     labels            VARCHAR(255)    NOT NULL DEFAULT '',
     value             DOUBLE          NOT NULL DEFAULT 0,

@@ -10,4 +10,4 @@ ALTER TABLE send_log
     ADD COLUMN IF NOT EXISTS claim_token BIGINT NULL AFTER worker_id;
 ALTER TABLE send_log
     DROP KEY IF EXISTS uq_send_log_attempt,
-    ADD UNIQUE KEY uq_send_log_attempt (recipient_id, attempt, outcome, claim_token);
+    ADD UNIQUE KEY IF NOT EXISTS uq_send_log_attempt (recipient_id, attempt, outcome, claim_token);

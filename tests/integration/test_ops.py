@@ -1,5 +1,6 @@
 """Deployment pieces: `make install`, the production nginx site and the systemd units."""
 
+import http.client
 import json
 import os
 import shutil
@@ -86,13 +87,22 @@ def test_production_nginx_site_serves_the_app(s):
                 .replace("/etc/ssl/pregon/fullchain.pem", cert)
                 .replace("/etc/ssl/pregon/privkey.pem", key)
                 .replace("/var/log/nginx/pregon-access.log", os.path.join(tmp, "access.log"))
-                .replace("/usr/local/share/pregon/www", os.path.join(ROOT, "www"))
+                .replace("/usr/local/share/pregon/www", os.path.join(tmp, "www"))
                 .replace("/usr/local/share/pregon/nginx", os.path.join(ROOT, "nginx"))
                 .replace("/run/pregon/fcgi.sock", os.path.join(s.var, "run", "pregon-fcgi.sock"))
                 .replace("/run/pregon/webhook.sock",
                          os.path.join(s.var, "run", "pregon-webhook.sock")))
         with open(os.path.join(tmp, "site.conf"), "w") as f:
             f.write(site)
+        # A copy of www/ with private files landed in it by mistake.
+        shutil.copytree(os.path.join(ROOT, "www"), os.path.join(tmp, "www"))
+        private = ("pregon.conf", "db.cnf", "db-password", "pregon.log", "index.html.bak",
+                   "index.html~", "var/secret.key", ".env")
+        for name in private:
+            path = os.path.join(tmp, "www", name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write("secret\n")
         user = "user www-data www-data;" if os.getuid() == 0 else ""
         main = """%s
 worker_processes 1;
@@ -153,6 +163,22 @@ http {
             eq(resp.headers.get("Cache-Control"), "no-cache", "modules revalidated")
             check("default-src" in resp.headers.get("Content-Security-Policy", ""),
                   "security headers on assets too")
+        for name in private:
+            try:
+                urllib.request.urlopen("https://127.0.0.1:%d/%s" % (https_port, name),
+                                       context=ctx, timeout=5)
+                raise AssertionError("/%s was served" % name)
+            except urllib.error.HTTPError as e:
+                eq(e.code, 403, "/%s refused" % name)
+        # Over client_max_body_size: nginx answers from the headers, in the API's JSON shape.
+        conn = http.client.HTTPSConnection("127.0.0.1", https_port, context=ctx, timeout=5)
+        conn.putrequest("POST", "/webhook")
+        conn.putheader("Content-Length", str(5 * 1024 * 1024))
+        conn.endheaders()
+        resp = conn.getresponse()
+        eq(resp.status, 413, "over the webhook's limit")
+        eq(json.loads(resp.read())["error"]["code"], "body_too_large", "413 as JSON")
+        conn.close()
     finally:
         if pid:
             pid.terminate()
