@@ -1,31 +1,16 @@
 /* What every action on one campaign shares: the transaction it runs in (again after a deadlock
  * with the worker), its refusals, the state table's verdict and the preconditions of sending. */
-#include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "account_health.h"
-#include "accounts.h"
-#include "apival.h"
 #include "api-campaign.h"
 #include "app.h"
-#include "audit.h"
-#include "campaign_state.h"
-#include "campaign_store.h"
 #include "campaign_view.h"
-#include "cloudapi.h"
-#include "counters.h"
 #include "db.h"
-#include "e164.h"
-#include "graph.h"
-#include "log.h"
-#include "msgstatus.h"
 #include "parammap.h"
-#include "person.h"
-#include "sendverdict.h"
 
 int api_campaign_refuse(struct refusal *f, int status, const char *code, const char *field,
                         const char *fmt, ...)

@@ -1,31 +1,17 @@
 /* /api/campaigns/{id}/start, pause, resume, cancel, retry and clone (duplicate): the operator's
  * events of the state machine (lib/campaign_state), each in one transaction with its audit row. */
-#include <math.h>
-#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "account_health.h"
-#include "accounts.h"
-#include "apival.h"
 #include "api-campaign.h"
+#include "apival.h"
 #include "app.h"
 #include "audit.h"
-#include "campaign_state.h"
-#include "campaign_store.h"
-#include "campaign_view.h"
-#include "cloudapi.h"
-#include "counters.h"
 #include "db.h"
-#include "e164.h"
-#include "graph.h"
 #include "log.h"
-#include "msgstatus.h"
-#include "parammap.h"
-#include "person.h"
-#include "sendverdict.h"
 
 void api_campaigns_clone(struct request *req)
 {

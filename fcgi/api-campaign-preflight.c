@@ -5,25 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "account_health.h"
 #include "accounts.h"
-#include "apival.h"
 #include "api-campaign.h"
 #include "app.h"
 #include "audit.h"
-#include "campaign_state.h"
 #include "campaign_stats.h"
-#include "campaign_store.h"
 #include "campaign_view.h"
-#include "cloudapi.h"
-#include "counters.h"
-#include "db.h"
-#include "e164.h"
 #include "graph.h"
-#include "log.h"
-#include "msgstatus.h"
 #include "parammap.h"
 #include "person.h"
 #include "sendverdict.h"

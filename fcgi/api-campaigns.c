@@ -2,32 +2,17 @@
  * api-campaign-lifecycle.c (start, pause, resume, cancel, retry, duplicate) and
  * api-campaign-preflight.c (preflight, preview, test send). Every change writes the audit log in
  * the same transaction. */
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "account_health.h"
-#include "accounts.h"
-#include "apival.h"
 #include "api-campaign.h"
 #include "app.h"
 #include "audit.h"
-#include "campaign_state.h"
-#include "campaign_store.h"
 #include "campaign_view.h"
-#include "cloudapi.h"
-#include "counters.h"
 #include "db.h"
-#include "e164.h"
-#include "graph.h"
 #include "log.h"
-#include "msgstatus.h"
 #include "parammap.h"
-#include "person.h"
-#include "sendverdict.h"
 
 void api_campaign_answer(struct request *req, long long id, int status)
 {
@@ -162,21 +147,17 @@ static int read_settings(struct request *req, json_object *in, struct settings *
             return -1;
         s->has_account = 1;
     } else if (phone_id) {
-        struct db_rows acc;
-        if (db_query(req->app->db, "SELECT id FROM wa_accounts WHERE phone_number_id = ?",
-                     DB_ARGS(DB_STR(phone_id)), &acc) != DB_OK) {
+        size_t n;
+        if (campaign_store_account_by_phone(req->app->db, phone_id, &s->account_id, &n) != DB_OK) {
             http_db_error(req, "read the accounts");
             return -1;
         }
-        if (acc.nrows != 1) {
-            db_rows_free(&acc);
+        if (n != 1) {
             http_error(req, 422, "unknown_account", "no WhatsApp account has that phone_number_id",
                        "phone_number_id");
             return -1;
         }
-        s->account_id = db_int(&acc, 0, 0, 0);
         s->has_account = 1;
-        db_rows_free(&acc);
     } else if (json_object_object_get_ex(in, "phone_number_id", &v)) {
         http_error(req, 400, "invalid_field", "phone_number_id is a string", "phone_number_id");
         return -1;
@@ -245,31 +226,24 @@ void api_campaigns_create(struct request *req)
         goto out;
     }
     if (!s.has_account) {
-        struct db_rows acc;
-        if (db_query(db, "SELECT id FROM wa_accounts ORDER BY id LIMIT 2", DB_NOARGS, &acc) !=
-            DB_OK) {
+        size_t n;
+        if (campaign_store_only_account(db, &s.account_id, &n) != DB_OK) {
             http_db_error(req, "read the accounts");
             goto out;
         }
-        if (acc.nrows != 1) {
+        if (n != 1) {
             http_error(req, 422, "account_required",
-                       acc.nrows ? "several accounts exist: give account_id or phone_number_id"
-                                 : "no WhatsApp account is configured",
+                       n ? "several accounts exist: give account_id or phone_number_id"
+                         : "no WhatsApp account is configured",
                        "phone_number_id");
-            db_rows_free(&acc);
             goto out;
         }
-        s.account_id = db_int(&acc, 0, 0, 0);
-        db_rows_free(&acc);
     } else {
-        struct db_rows acc;
-        if (db_query(db, "SELECT id FROM wa_accounts WHERE id = ?", DB_ARGS(DB_INT(s.account_id)),
-                     &acc) != DB_OK) {
+        int n;
+        if (campaign_store_account_exists(db, s.account_id, &n) != DB_OK) {
             http_db_error(req, "read the accounts");
             goto out;
         }
-        size_t n = acc.nrows;
-        db_rows_free(&acc);
         if (!n) {
             http_error(req, 422, "unknown_account", "no such WhatsApp account", "account_id");
             goto out;
@@ -417,14 +391,11 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
             "read with its default country)");
     }
     if (s.has_account) {
-        struct db_rows acc;
-        if (db_query(req->app->db, "SELECT id FROM wa_accounts WHERE id = ?",
-                     DB_ARGS(DB_INT(s.account_id)), &acc) != DB_OK) {
+        int n;
+        if (campaign_store_account_exists(req->app->db, s.account_id, &n) != DB_OK) {
             json_object_put(s.map);
             return -1;
         }
-        size_t n = acc.nrows;
-        db_rows_free(&acc);
         if (!n) {
             json_object_put(s.map);
             return api_campaign_refuse(f, 422, "unknown_account", "account_id",

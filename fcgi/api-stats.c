@@ -1,15 +1,15 @@
 /* Reports on one campaign: the send log (JSON with a cursor, and CSV), the failed recipients
  * as CSV with Meta's explanation, the statistics (funnel, failures by code, messages per
  * minute) and the campaign's audit trail. The reads are lib/campaign_stats.c's. */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "csvout.h"
 #include "app.h"
 #include "campaign_stats.h"
 #include "cloudapi.h"
-#include "db.h"
+#include "csvout.h"
 #include "log.h"
 
 #define CHUNK 5000

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "campaign_view.h"
 
 #define TS CAMPAIGN_TS

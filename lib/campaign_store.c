@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "account_health.h"
 #include "db.h"
 #include "log.h"
@@ -354,6 +356,43 @@ int campaign_store_exists(struct db *db, long long id, int *exists)
     *exists = r.nrows != 0;
     db_rows_free(&r);
     return DB_OK;
+}
+
+/* The first id of a one-column id query; *n its rows. */
+static int account_ids(struct db *db, const char *sql, const db_arg *args, size_t na, long long *id,
+                       size_t *n)
+{
+    struct db_rows r;
+    *n = 0;
+    if (db_query(db, sql, args, na, &r) != DB_OK)
+        return DB_ERR;
+    *n = r.nrows;
+    if (r.nrows)
+        *id = db_int(&r, 0, 0, 0);
+    db_rows_free(&r);
+    return DB_OK;
+}
+
+int campaign_store_account_by_phone(struct db *db, const char *phone_number_id, long long *id,
+                                    size_t *n)
+{
+    return account_ids(db, "SELECT id FROM wa_accounts WHERE phone_number_id = ?",
+                       DB_ARGS(DB_STR(phone_number_id)), id, n);
+}
+
+int campaign_store_only_account(struct db *db, long long *id, size_t *n)
+{
+    return account_ids(db, "SELECT id FROM wa_accounts ORDER BY id LIMIT 2", DB_NOARGS, id, n);
+}
+
+int campaign_store_account_exists(struct db *db, long long id, int *exists)
+{
+    long long found = 0;
+    size_t n;
+    int rc =
+        account_ids(db, "SELECT id FROM wa_accounts WHERE id = ?", DB_ARGS(DB_INT(id)), &found, &n);
+    *exists = rc == DB_OK && n > 0;
+    return rc;
 }
 
 int campaign_store_create(struct db *db, const struct campaign_settings_row *s, const char *user,

@@ -44,6 +44,13 @@ struct campaign_settings_row {
     long long batch, interval, cap, wstart, wend;
 };
 
+/* The account a campaign is for: by phone_number_id (*n matches, *id the first), the only one
+ * when none is given (*n 0, 1 or 2 = several; *id when 1), or whether id exists. */
+int campaign_store_account_by_phone(struct db *db, const char *phone_number_id, long long *id,
+                                    size_t *n);
+int campaign_store_only_account(struct db *db, long long *id, size_t *n);
+int campaign_store_account_exists(struct db *db, long long id, int *exists);
+
 /* INSERT of a draft created by user; *id its id. Returns a db_rc. */
 int campaign_store_create(struct db *db, const struct campaign_settings_row *s, const char *user,
                           long long *id);

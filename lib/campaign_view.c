@@ -4,9 +4,10 @@
 #include "campaign_view.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <json-c/json.h>
 
 #include "account_health.h"
 #include "db.h"

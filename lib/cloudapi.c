@@ -4,17 +4,13 @@
  * cloudapi_template.c (placeholders, slots, previews). */
 #include "cloudapi.h"
 
-#include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <json-c/json.h>
 
-#include "errcodes.h"
 #include "cloudapi_internal.h"
 #include "jsonparse.h"
 

@@ -1,5 +1,6 @@
 /* Cloud API answers, parsed and bounded: the answer to a send (what an unclear one means is
  * lib/sendverdict's decision) and template listings. */
+
 #include "cloudapi.h"
 
 #include <inttypes.h>
@@ -12,9 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "errcodes.h"
 #include "cloudapi_internal.h"
-#include "jsonparse.h"
 
 /* ---- send answer ------------------------------------------------------------------- */
 

@@ -1,19 +1,8 @@
 /* Cloud API errors: what to do about a code (the one table, lib/errcodes) and when to retry. */
+
 #include "cloudapi.h"
 
-#include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
-#include <json-c/json.h>
-
 #include "errcodes.h"
-#include "cloudapi_internal.h"
-#include "jsonparse.h"
 
 /* ---- classification ---------------------------------------------------------------- */
 

@@ -1,10 +1,8 @@
 /* Cloud API send requests: the message JSON, checked, and prepared requests (the JSON built once
  * per campaign with markers, filled per recipient). */
+
 #include "cloudapi.h"
 
-#include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "errcodes.h"
 #include "cloudapi_internal.h"
-#include "jsonparse.h"
 
 /* ---- send request ------------------------------------------------------------------ */
 

@@ -1,10 +1,8 @@
 /* Cloud API templates: placeholders, the slots a template needs, messages from slots, and
  * previews rendered with a recipient's values. */
+
 #include "cloudapi.h"
 
-#include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "errcodes.h"
 #include "cloudapi_internal.h"
-#include "jsonparse.h"
 
 /* ---- placeholders ------------------------------------------------------------------ */
 

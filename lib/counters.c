@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "campaign_state.h"
 #include "campaign_store.h"
 #include "db.h"
 
