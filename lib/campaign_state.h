@@ -12,7 +12,8 @@
  * The account switch (wa_accounts.campaigns_enabled) is part of this rulebook: off, the
  * worker pauses running campaigns (CEV_ACCOUNT_DISABLED, read at every claim cycle), the
  * scheduler starts none (CSCOPE_DUE), and the API refuses the operator's start, resume and
- * retry (fcgi/api-campaign-lifecycle.c sendable, with the other preconditions of sending). */
+ * retry (api_campaign_sendable in fcgi/api-campaign-action.c, with the other preconditions of
+ * sending). */
 #ifndef PREGON_CAMPAIGN_STATE_H
 #define PREGON_CAMPAIGN_STATE_H
 
