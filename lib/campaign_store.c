@@ -18,7 +18,7 @@
 /* Status changes: lib/campaign_state decides (the table), this executes it. */
 
 /* The SET clause of an effect after the status; its parameters come first in args. */
-static const char *effect_sql(enum campaign_effect e)
+static const char *state_effect_sql(enum campaign_effect e)
 {
     switch (e) {
     case CEFF_NONE:
@@ -52,7 +52,7 @@ static const char *effect_sql(enum campaign_effect e)
     return "";
 }
 
-static const char *scope_sql(enum campaign_scope_kind k)
+static const char *state_scope_sql(enum campaign_scope_kind k)
 {
     switch (k) {
     case CSCOPE_ONE:
@@ -74,7 +74,7 @@ static const char *scope_sql(enum campaign_scope_kind k)
     return "0";
 }
 
-static size_t scope_args(const struct campaign_scope *s, db_arg *a)
+static size_t state_scope_args(const struct campaign_scope *s, db_arg *a)
 {
     switch (s->kind) {
     case CSCOPE_ONE:
@@ -95,31 +95,31 @@ static size_t scope_args(const struct campaign_scope *s, db_arg *a)
     return 0;
 }
 
-static int same_kind(const char *a, const char *b)
+static int state_same_kind(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 /* Rows that one UPDATE makes together: same event, actor, target and effect. */
-static int same_group(const struct campaign_transition *a, const struct campaign_transition *b,
-                      enum campaign_actor who)
+static int state_same_group(const struct campaign_transition *a,
+                            const struct campaign_transition *b, enum campaign_actor who)
 {
     return a->event == b->event && (a->who & (unsigned)who) && (b->who & (unsigned)who) &&
            a->to == b->to && a->effect == b->effect && a->resumable == b->resumable &&
-           same_kind(a->kind, b->kind);
+           state_same_kind(a->kind, b->kind);
 }
 
 /* One UPDATE for the rows of ev that share row g's target and effect. */
-static int apply_group(struct db *db, const struct campaign_scope *s,
-                       const struct campaign_transition *g, enum campaign_actor who,
-                       const struct campaign_change *ch, unsigned long long *affected)
+static int state_apply_group(struct db *db, const struct campaign_scope *s,
+                             const struct campaign_transition *g, enum campaign_actor who,
+                             const struct campaign_change *ch, unsigned long long *affected)
 {
     char in[160] = "";
     size_t len = 0, n;
     const struct campaign_transition *table = campaign_state_table(&n);
     for (size_t i = 0; i < n; i++) {
         const struct campaign_transition *t = &table[i];
-        if (!same_group(t, g, who))
+        if (!state_same_group(t, g, who))
             continue;
         if (t->from == t->to && t->effect == CEFF_NONE)
             continue; /* nothing to write */
@@ -130,7 +130,7 @@ static int apply_group(struct db *db, const struct campaign_scope *s,
         return DB_OK;
     char sql[1024];
     snprintf(sql, sizeof sql, "UPDATE campaigns SET status = '%s'%s WHERE %s AND status IN (%s)%s",
-             campaign_status_name(g->to), effect_sql(g->effect), scope_sql(s->kind), in,
+             campaign_status_name(g->to), state_effect_sql(g->effect), state_scope_sql(s->kind), in,
              g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "");
     char reason[1201];
     snprintf(reason, sizeof reason, "%s", ch && ch->reason ? ch->reason : "");
@@ -155,7 +155,7 @@ static int apply_group(struct db *db, const struct campaign_scope *s,
     default:
         break;
     }
-    na += scope_args(s, args + na);
+    na += state_scope_args(s, args + na);
     if (g->effect == CEFF_LIFT)
         args[na++] = DB_STR(g->kind);
     struct db_res res;
@@ -189,11 +189,11 @@ int campaign_state_apply(struct db *db, const struct campaign_scope *scope, enum
             continue;
         int first = 1;
         for (size_t j = 0; j < i && first; j++)
-            if (same_group(&table[j], t, who))
+            if (state_same_group(&table[j], t, who))
                 first = 0;
         if (!first)
             continue;
-        int rc = apply_group(db, scope, t, who, ch, affected);
+        int rc = state_apply_group(db, scope, t, who, ch, affected);
         if (rc != DB_OK)
             return rc;
     }
@@ -228,7 +228,8 @@ int campaign_store_add_counters(struct db *db, long long campaign_id, const stru
 }
 
 /* n recipients moved from one status to another. */
-static void delta_times(struct msg_delta *d, enum msg_status from, enum msg_status to, long long n)
+static void api_delta_times(struct msg_delta *d, enum msg_status from, enum msg_status to,
+                            long long n)
 {
     struct msg_delta one = {0};
     msg_delta_move(&one, from, to);
@@ -243,7 +244,7 @@ static void delta_times(struct msg_delta *d, enum msg_status from, enum msg_stat
     d->unknown += one.unknown * (int)n;
 }
 
-static json_object *parse_json_or(const char *s, json_object *dflt)
+static json_object *api_parse_json_or(const char *s, json_object *dflt)
 {
     json_object *o = s ? json_tokener_parse(s) : NULL;
     if (!o)
@@ -311,7 +312,7 @@ int campaign_store_load(struct db *db, long long id, int lock, struct campaign_r
     snprintf(c->status, sizeof c->status, "%s", db_val(&r, 0, CR_STATUS));
     snprintf(c->tname, sizeof c->tname, "%s", db_val(&r, 0, CR_TNAME));
     snprintf(c->tlang, sizeof c->tlang, "%s", db_val(&r, 0, CR_TLANG));
-    c->map = parse_json_or(db_val(&r, 0, CR_MAP), json_object_new_object());
+    c->map = api_parse_json_or(db_val(&r, 0, CR_MAP), json_object_new_object());
     c->total = db_int(&r, 0, CR_TOTAL, 0);
     c->pending = db_int(&r, 0, CR_PENDING, 0);
     c->sending = db_int(&r, 0, CR_SENDING, 0);
@@ -359,8 +360,8 @@ int campaign_store_exists(struct db *db, long long id, int *exists)
 }
 
 /* The first id of a one-column id query; *n its rows. */
-static int account_ids(struct db *db, const char *sql, const db_arg *args, size_t na, long long *id,
-                       size_t *n)
+static int api_account_ids(struct db *db, const char *sql, const db_arg *args, size_t na,
+                           long long *id, size_t *n)
 {
     struct db_rows r;
     *n = 0;
@@ -376,21 +377,21 @@ static int account_ids(struct db *db, const char *sql, const db_arg *args, size_
 int campaign_store_account_by_phone(struct db *db, const char *phone_number_id, long long *id,
                                     size_t *n)
 {
-    return account_ids(db, "SELECT id FROM wa_accounts WHERE phone_number_id = ?",
-                       DB_ARGS(DB_STR(phone_number_id)), id, n);
+    return api_account_ids(db, "SELECT id FROM wa_accounts WHERE phone_number_id = ?",
+                           DB_ARGS(DB_STR(phone_number_id)), id, n);
 }
 
 int campaign_store_only_account(struct db *db, long long *id, size_t *n)
 {
-    return account_ids(db, "SELECT id FROM wa_accounts ORDER BY id LIMIT 2", DB_NOARGS, id, n);
+    return api_account_ids(db, "SELECT id FROM wa_accounts ORDER BY id LIMIT 2", DB_NOARGS, id, n);
 }
 
 int campaign_store_account_exists(struct db *db, long long id, int *exists)
 {
     long long found = 0;
     size_t n;
-    int rc =
-        account_ids(db, "SELECT id FROM wa_accounts WHERE id = ?", DB_ARGS(DB_INT(id)), &found, &n);
+    int rc = api_account_ids(db, "SELECT id FROM wa_accounts WHERE id = ?", DB_ARGS(DB_INT(id)),
+                             &found, &n);
     *exists = rc == DB_OK && n > 0;
     return rc;
 }
@@ -496,7 +497,7 @@ int campaign_store_cancel_pending(struct db *db, long long id, long long *n)
         return rc;
     *n = (long long)res.affected;
     struct msg_delta d = {0};
-    delta_times(&d, MSG_PENDING, MSG_CANCELLED, *n);
+    api_delta_times(&d, MSG_PENDING, MSG_CANCELLED, *n);
     return campaign_store_add_counters(db, id, &d);
 }
 
@@ -563,8 +564,8 @@ int campaign_store_requeue(struct db *db, long long id, const int *codes, size_t
         *moved_unknown = (long long)res.affected;
     }
     struct msg_delta d = {0};
-    delta_times(&d, MSG_FAILED, MSG_PENDING, *moved_failed);
-    delta_times(&d, MSG_UNKNOWN, MSG_PENDING, *moved_unknown);
+    api_delta_times(&d, MSG_FAILED, MSG_PENDING, *moved_failed);
+    api_delta_times(&d, MSG_UNKNOWN, MSG_PENDING, *moved_unknown);
     return campaign_store_add_counters(db, id, &d);
 }
 
