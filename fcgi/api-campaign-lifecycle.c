@@ -13,6 +13,8 @@
 #include "db.h"
 #include "log.h"
 
+/* ---- clone: a new draft with the settings (and, if asked, the recipients) of another ---- */
+
 void api_campaigns_clone(struct request *req)
 {
     if (app_need_db(req) < 0)
