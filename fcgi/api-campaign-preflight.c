@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "campaign_stats.h"
 #include "campaign_view.h"
+#include "e164.h"
 #include "graph.h"
 #include "parammap.h"
 #include "person.h"
