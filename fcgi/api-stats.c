@@ -1,15 +1,15 @@
 /* Reports on one campaign: the send log (JSON with a cursor, and CSV), the failed recipients
  * as CSV with Meta's explanation, the statistics (funnel, failures by code, messages per
- * minute) and the campaign's audit trail. Nothing here counts recipients per request: the
- * funnel is the campaign's counters, the per-minute figures come from send_minutes. */
+ * minute) and the campaign's audit trail. The reads are lib/campaign_stats.c's. */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "csvout.h"
 #include "app.h"
+#include "campaign_stats.h"
 #include "cloudapi.h"
-#include "db.h"
+#include "csvout.h"
 #include "log.h"
 
 #define CHUNK 5000
@@ -19,10 +19,6 @@ static const char *lang_of(struct request *req, char **owned)
     *owned = http_query_param(req->query, "lang");
     return *owned && strncmp(*owned, "en", 2) == 0 ? "en" : "es";
 }
-
-#define LOG_COLUMNS                                                                                \
-    "id, " TS("created_at") ", phone, lead_id, template_name, template_language, attempt, "        \
-                            "outcome, http_status, error_code, error_text, wamid, recipient_id"
 
 /* GET /api/campaigns/{id}/log?after=ID&limit=N&outcome=failed, or newest first:
  * ?order=desc&before=ID (the detail screen shows the latest attempts). */
@@ -52,20 +48,8 @@ void api_campaigns_log(struct request *req)
     if (!api_campaign_exists(req))
         goto out;
     struct db_rows r;
-    /* Two statements rather than a computed ORDER BY: each walks ix_send_log_campaign. */
-    int rc = desc ? db_query(req->app->db,
-                             "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND "
-                             "(? = 0 OR id < ?) AND (? IS NULL OR outcome = ?) "
-                             "ORDER BY id DESC LIMIT ?",
-                             DB_ARGS(DB_INT(req->ids[0]), DB_INT(before), DB_INT(before),
-                                     DB_STR(outcome), DB_STR(outcome), DB_INT(limit)),
-                             &r)
-                  : db_query(req->app->db,
-                             "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND "
-                             "id > ? AND (? IS NULL OR outcome = ?) ORDER BY id LIMIT ?",
-                             DB_ARGS(DB_INT(req->ids[0]), DB_INT(after), DB_STR(outcome),
-                                     DB_STR(outcome), DB_INT(limit)),
-                             &r);
+    int rc =
+        campaign_stats_log_page(req->app->db, req->ids[0], desc, after, before, outcome, limit, &r);
     if (rc != DB_OK) {
         http_db_error(req, "read the log");
         goto out;
@@ -73,32 +57,37 @@ void api_campaigns_log(struct request *req)
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < r.nrows; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, 0, 0)));
-        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, 1)));
-        json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, 2)));
-        json_object_object_add(
-            o, "lead_id", db_val(&r, i, 3) ? json_object_new_int64(db_int(&r, i, 3, 0)) : NULL);
+        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, CLOG_ID, 0)));
+        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, CLOG_AT)));
+        json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, CLOG_PHONE)));
+        json_object_object_add(o, "lead_id",
+                               db_val(&r, i, CLOG_LEAD_ID)
+                                   ? json_object_new_int64(db_int(&r, i, CLOG_LEAD_ID, 0))
+                                   : NULL);
         json_object *t = json_object_new_object();
-        json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, 4)));
-        json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, 5)));
+        json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, CLOG_TEMPLATE)));
+        json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, CLOG_LANGUAGE)));
         json_object_object_add(o, "template", t);
-        json_object_object_add(o, "attempt", json_object_new_int64(db_int(&r, i, 6, 0)));
-        json_object_object_add(o, "outcome", json_str_or_null(db_val(&r, i, 7)));
-        json_object_object_add(
-            o, "http_status", db_val(&r, i, 8) ? json_object_new_int64(db_int(&r, i, 8, 0)) : NULL);
-        if (db_val(&r, i, 9)) {
-            int code = (int)db_int(&r, i, 9, 0);
+        json_object_object_add(o, "attempt", json_object_new_int64(db_int(&r, i, CLOG_ATTEMPT, 0)));
+        json_object_object_add(o, "outcome", json_str_or_null(db_val(&r, i, CLOG_OUTCOME)));
+        json_object_object_add(o, "http_status",
+                               db_val(&r, i, CLOG_HTTP_STATUS)
+                                   ? json_object_new_int64(db_int(&r, i, CLOG_HTTP_STATUS, 0))
+                                   : NULL);
+        if (db_val(&r, i, CLOG_ERROR_CODE)) {
+            int code = (int)db_int(&r, i, CLOG_ERROR_CODE, 0);
             json_object *e = json_object_new_object();
             json_object_object_add(e, "code", json_object_new_int(code));
-            json_object_object_add(e, "text", json_str_or_null(db_val(&r, i, 10)));
+            json_object_object_add(e, "text", json_str_or_null(db_val(&r, i, CLOG_ERROR_TEXT)));
             json_object_object_add(e, "explanation",
                                    json_object_new_string(cloudapi_explain(code, lang)));
             json_object_object_add(o, "error", e);
         } else {
             json_object_object_add(o, "error", NULL);
         }
-        json_object_object_add(o, "wamid", json_str_or_null(db_val(&r, i, 11)));
-        json_object_object_add(o, "recipient_id", json_object_new_int64(db_int(&r, i, 12, 0)));
+        json_object_object_add(o, "wamid", json_str_or_null(db_val(&r, i, CLOG_WAMID)));
+        json_object_object_add(o, "recipient_id",
+                               json_object_new_int64(db_int(&r, i, CLOG_RECIPIENT_ID, 0)));
         json_object_array_add(arr, o);
     }
     json_object *o = json_object_new_object();
@@ -158,10 +147,8 @@ void api_campaigns_log_csv(struct request *req)
     int begun = 0;
     for (;;) {
         struct db_rows r;
-        if (db_query(req->app->db,
-                     "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND id > ? "
-                     "ORDER BY id LIMIT ?",
-                     DB_ARGS(DB_INT(req->ids[0]), DB_INT(after), DB_INT(CHUNK)), &r) != DB_OK) {
+        if (campaign_stats_log_page(req->app->db, req->ids[0], 0, after, 0, NULL, CHUNK, &r) !=
+            DB_OK) {
             if (!begun)
                 http_db_error(req, "read the log");
             else
@@ -177,16 +164,18 @@ void api_campaigns_log_csv(struct request *req)
             begun = 1;
         }
         for (size_t i = 0; i < r.nrows; i++) {
-            for (size_t k = 0; k < 10; k++)
+            for (size_t k = CLOG_ID; k <= CLOG_ERROR_CODE; k++)
                 cell(&l, db_val(&r, i, k));
-            cell(&l, db_val(&r, i, 10));
-            cell(&l, db_val(&r, i, 9) ? cloudapi_explain((int)db_int(&r, i, 9, 0), lang) : "");
-            cell(&l, db_val(&r, i, 11));
+            cell(&l, db_val(&r, i, CLOG_ERROR_TEXT));
+            cell(&l, db_val(&r, i, CLOG_ERROR_CODE)
+                         ? cloudapi_explain((int)db_int(&r, i, CLOG_ERROR_CODE, 0), lang)
+                         : "");
+            cell(&l, db_val(&r, i, CLOG_WAMID));
             end_line(req, &l);
         }
         size_t n = r.nrows;
         if (n)
-            after = db_int(&r, n - 1, 0, 0);
+            after = db_int(&r, n - 1, CLOG_ID, 0);
         db_rows_free(&r);
         if (n < CHUNK)
             break;
@@ -215,18 +204,8 @@ void api_campaigns_failed_csv(struct request *req)
         char after[20] = "", after_at[32] = "2000-01-01 00:00:00.000";
         for (;;) {
             struct db_rows r;
-            if (db_query(
-                    req->app->db,
-                    "SELECT phone, status, JSON_VALUE(vars, '$.name'), "
-                    "JSON_VALUE(vars, '$.lead_id'), attempts, last_error_code, "
-                    "last_error_text, " TS(
-                        "failed_at") ", wamid, next_attempt_at "
-                                     "FROM recipients WHERE campaign_id = ? AND status = ? AND "
-                                     "(next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "
-                                     "ORDER BY next_attempt_at, phone LIMIT ?",
-                    DB_ARGS(DB_INT(req->ids[0]), DB_STR(states[s]), DB_STR(after_at),
-                            DB_STR(after_at), DB_STR(after), DB_INT(CHUNK)),
-                    &r) != DB_OK) {
+            if (campaign_stats_failed_chunk(req->app->db, req->ids[0], states[s], after_at, after,
+                                            CHUNK, &r) != DB_OK) {
                 if (!begun)
                     http_db_error(req, "read the recipients");
                 s = 2;
@@ -240,23 +219,23 @@ void api_campaigns_failed_csv(struct request *req)
                 begun = 1;
             }
             for (size_t i = 0; i < r.nrows; i++) {
-                for (size_t k = 0; k < 7; k++)
+                for (size_t k = CFAIL_PHONE; k <= CFAIL_ERROR_TEXT; k++)
                     cell(&l, db_val(&r, i, k));
-                int has = db_val(&r, i, 5) != NULL;
-                int code = (int)db_int(&r, i, 5, 0);
+                int has = db_val(&r, i, CFAIL_ERROR_CODE) != NULL;
+                int code = (int)db_int(&r, i, CFAIL_ERROR_CODE, 0);
                 cell(&l, has ? cloudapi_explain(code, lang) : "");
                 enum cloudapi_action a = cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK);
                 int retry = s == 0 && a != CLOUDAPI_ACT_FAIL && a != CLOUDAPI_ACT_OPTOUT &&
                             a != CLOUDAPI_ACT_INVALID_NUMBER && a != CLOUDAPI_ACT_STOP_CAMPAIGN;
                 cell(&l, retry ? "yes" : "no");
-                cell(&l, db_val(&r, i, 7));
-                cell(&l, db_val(&r, i, 8));
+                cell(&l, db_val(&r, i, CFAIL_FAILED_AT));
+                cell(&l, db_val(&r, i, CFAIL_WAMID));
                 end_line(req, &l);
             }
             size_t n = r.nrows;
             if (n) {
-                snprintf(after, sizeof after, "%s", db_val(&r, n - 1, 0));
-                snprintf(after_at, sizeof after_at, "%s", db_val(&r, n - 1, 9));
+                snprintf(after, sizeof after, "%s", db_val(&r, n - 1, CFAIL_PHONE));
+                snprintf(after_at, sizeof after_at, "%s", db_val(&r, n - 1, CFAIL_NEXT_ATTEMPT_AT));
             }
             db_rows_free(&r);
             if (n < CHUNK)
@@ -277,30 +256,25 @@ void api_campaigns_stats(struct request *req)
     long long minutes;
     if (http_query_ll(req, "minutes", 1440, 1, 10080, &minutes) < 0)
         goto out;
-    struct db_rows r;
-    if (db_query(req->app->db,
-                 "SELECT total_count, pending_count + sending_count, sent_count, delivered_count, "
-                 "read_count, failed_count, blocked_count, cancelled_count, unknown_count, status "
-                 "FROM campaigns WHERE id = ?",
-                 DB_ARGS(DB_INT(req->ids[0])), &r) != DB_OK) {
+    struct campaign_funnel cf;
+    int found;
+    if (campaign_stats_funnel(req->app->db, req->ids[0], &cf, &found) != DB_OK) {
         http_db_error(req, "read the campaign");
         goto out;
     }
-    if (r.nrows == 0) {
-        db_rows_free(&r);
+    if (!found) {
         http_error(req, 404, "not_found", "no such campaign", NULL);
         goto out;
     }
     json_object *o = json_object_new_object(), *f = json_object_new_object();
     static const char *names[] = {"total",  "pending", "sent",      "delivered", "read",
                                   "failed", "blocked", "cancelled", "unknown"};
-    long long v[9];
-    for (size_t k = 0; k < 9; k++) {
-        v[k] = db_int(&r, 0, k, 0);
+    long long v[9] = {cf.total,  cf.pending, cf.sent,      cf.delivered, cf.read,
+                      cf.failed, cf.blocked, cf.cancelled, cf.unknown};
+    for (size_t k = 0; k < 9; k++)
         json_object_object_add(f, names[k], json_object_new_int64(v[k]));
-    }
-    json_object_object_add(o, "status", json_str_or_null(db_val(&r, 0, 9)));
-    db_rows_free(&r);
+    json_object_object_add(o, "status", json_object_new_string(cf.status));
+    struct db_rows r;
     json_object *rates = json_object_new_object();
     json_object_object_add(rates, "delivered_of_sent",
                            v[2] ? json_object_new_double((double)v[3] / (double)v[2]) : NULL);
@@ -313,21 +287,18 @@ void api_campaigns_stats(struct request *req)
     json_object_object_add(f, "rates", rates);
     json_object_object_add(o, "campaign_id", json_object_new_int64(req->ids[0]));
     json_object_object_add(o, "funnel", f);
-    /* Failures by Meta's code: only the failed and blocked recipients are read (index range). */
+    /* Failures by Meta's code. */
     json_object *fc = json_object_new_array();
-    if (db_query(req->app->db,
-                 "SELECT last_error_code, status, COUNT(*), MAX(last_error_text) FROM recipients "
-                 "WHERE campaign_id = ? AND status IN ('failed', 'blocked') GROUP BY "
-                 "last_error_code, status ORDER BY COUNT(*) DESC",
-                 DB_ARGS(DB_INT(req->ids[0])), &r) == DB_OK) {
+    if (campaign_stats_failures_by_code(req->app->db, req->ids[0], &r) == DB_OK) {
         for (size_t i = 0; i < r.nrows; i++) {
             json_object *x = json_object_new_object();
-            int has = db_val(&r, i, 0) != NULL;
-            int code = (int)db_int(&r, i, 0, 0);
+            int has = db_val(&r, i, CCODE_CODE) != NULL;
+            int code = (int)db_int(&r, i, CCODE_CODE, 0);
             json_object_object_add(x, "code", has ? json_object_new_int(code) : NULL);
-            json_object_object_add(x, "status", json_str_or_null(db_val(&r, i, 1)));
-            json_object_object_add(x, "count", json_object_new_int64(db_int(&r, i, 2, 0)));
-            json_object_object_add(x, "example", json_str_or_null(db_val(&r, i, 3)));
+            json_object_object_add(x, "status", json_str_or_null(db_val(&r, i, CCODE_STATUS)));
+            json_object_object_add(x, "count",
+                                   json_object_new_int64(db_int(&r, i, CCODE_COUNT, 0)));
+            json_object_object_add(x, "example", json_str_or_null(db_val(&r, i, CCODE_EXAMPLE)));
             json_object_object_add(x, "explanation",
                                    has ? json_object_new_string(cloudapi_explain(code, lang))
                                        : NULL);
@@ -341,19 +312,19 @@ void api_campaigns_stats(struct request *req)
     }
     json_object_object_add(o, "failures_by_code", fc);
     json_object *pm = json_object_new_array();
-    if (db_query(req->app->db,
-                 "SELECT * FROM (SELECT DATE_FORMAT(minute, '%Y-%m-%dT%H:%i:00Z') AS m, sent, "
-                 "failed, blocked, retried, unknown, minute FROM send_minutes WHERE campaign_id "
-                 "= ? ORDER BY minute DESC LIMIT ?) x ORDER BY minute",
-                 DB_ARGS(DB_INT(req->ids[0]), DB_INT(minutes)), &r) == DB_OK) {
+    if (campaign_stats_per_minute(req->app->db, req->ids[0], minutes, &r) == DB_OK) {
         for (size_t i = 0; i < r.nrows; i++) {
             json_object *x = json_object_new_object();
-            json_object_object_add(x, "minute", json_str_or_null(db_val(&r, i, 0)));
-            json_object_object_add(x, "sent", json_object_new_int64(db_int(&r, i, 1, 0)));
-            json_object_object_add(x, "failed", json_object_new_int64(db_int(&r, i, 2, 0)));
-            json_object_object_add(x, "blocked", json_object_new_int64(db_int(&r, i, 3, 0)));
-            json_object_object_add(x, "retried", json_object_new_int64(db_int(&r, i, 4, 0)));
-            json_object_object_add(x, "unknown", json_object_new_int64(db_int(&r, i, 5, 0)));
+            json_object_object_add(x, "minute", json_str_or_null(db_val(&r, i, CMIN_MINUTE)));
+            json_object_object_add(x, "sent", json_object_new_int64(db_int(&r, i, CMIN_SENT, 0)));
+            json_object_object_add(x, "failed",
+                                   json_object_new_int64(db_int(&r, i, CMIN_FAILED, 0)));
+            json_object_object_add(x, "blocked",
+                                   json_object_new_int64(db_int(&r, i, CMIN_BLOCKED, 0)));
+            json_object_object_add(x, "retried",
+                                   json_object_new_int64(db_int(&r, i, CMIN_RETRIED, 0)));
+            json_object_object_add(x, "unknown",
+                                   json_object_new_int64(db_int(&r, i, CMIN_UNKNOWN, 0)));
             json_object_array_add(pm, x);
         }
         db_rows_free(&r);
@@ -376,26 +347,25 @@ void api_campaigns_audit(struct request *req)
     if (before == 0)
         before = 1LL << 62;
     struct db_rows r;
-    if (db_query(req->app->db,
-                 "SELECT id, " TS("created_at") ", actor, address, action, target_type, target_id, "
-                                                "detail FROM audit_log WHERE campaign_id = ? AND "
-                                                "id < ? ORDER BY id DESC LIMIT ?",
-                 DB_ARGS(DB_INT(req->ids[0]), DB_INT(before), DB_INT(limit)), &r) != DB_OK) {
+    if (campaign_stats_audit_page(req->app->db, req->ids[0], before, limit, &r) != DB_OK) {
         http_db_error(req, "read the audit log");
         return;
     }
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < r.nrows; i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, 0, 0)));
-        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, 1)));
-        json_object_object_add(o, "actor", json_str_or_null(db_val(&r, i, 2)));
-        json_object_object_add(o, "address", json_str_or_null(db_val(&r, i, 3)));
-        json_object_object_add(o, "action", json_str_or_null(db_val(&r, i, 4)));
-        json_object_object_add(o, "target_type", json_str_or_null(db_val(&r, i, 5)));
-        json_object_object_add(
-            o, "target_id", db_val(&r, i, 6) ? json_object_new_int64(db_int(&r, i, 6, 0)) : NULL);
-        json_object *d = db_val(&r, i, 7) ? json_tokener_parse(db_val(&r, i, 7)) : NULL;
+        json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, CAUD_ID, 0)));
+        json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, CAUD_AT)));
+        json_object_object_add(o, "actor", json_str_or_null(db_val(&r, i, CAUD_ACTOR)));
+        json_object_object_add(o, "address", json_str_or_null(db_val(&r, i, CAUD_ADDRESS)));
+        json_object_object_add(o, "action", json_str_or_null(db_val(&r, i, CAUD_ACTION)));
+        json_object_object_add(o, "target_type", json_str_or_null(db_val(&r, i, CAUD_TARGET_TYPE)));
+        json_object_object_add(o, "target_id",
+                               db_val(&r, i, CAUD_TARGET_ID)
+                                   ? json_object_new_int64(db_int(&r, i, CAUD_TARGET_ID, 0))
+                                   : NULL);
+        const char *detail = db_val(&r, i, CAUD_DETAIL);
+        json_object *d = detail ? json_tokener_parse(detail) : NULL;
         json_object_object_add(o, "detail", d);
         json_object_array_add(arr, o);
     }

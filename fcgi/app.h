@@ -58,17 +58,19 @@ void api_metrics(struct request *req);
 void api_campaigns_create(struct request *req);
 void api_campaigns_list(struct request *req);
 void api_campaigns_get(struct request *req);
-void api_campaigns_start(struct request *req);
 void api_campaigns_update(struct request *req);
 void api_campaigns_delete(struct request *req);
-void api_campaigns_clone(struct request *req);
-void api_campaigns_preflight(struct request *req);
-void api_campaigns_preview(struct request *req);
-void api_campaigns_test(struct request *req);
+/* api-campaign-lifecycle.c */
+void api_campaigns_start(struct request *req);
 void api_campaigns_pause(struct request *req);
 void api_campaigns_resume(struct request *req);
 void api_campaigns_cancel(struct request *req);
 void api_campaigns_retry(struct request *req);
+void api_campaigns_clone(struct request *req);
+/* api-campaign-preflight.c */
+void api_campaigns_preflight(struct request *req);
+void api_campaigns_preview(struct request *req);
+void api_campaigns_test(struct request *req);
 /* api-recipients.c */
 void api_recipients_upload(struct request *req);
 void api_recipients_from_contacts(struct request *req);

@@ -2,8 +2,9 @@
  * every program that changes a campaign's status: the API (start, schedule, pause, resume,
  * cancel, retry), the worker (completion, pauses from Meta's answers, the auto-pause, the
  * account switch), its scheduler, and the webhook applier (error statuses, template and
- * account events). Each UPDATE of campaigns.status is made here, from the table: the statuses
- * an event applies to are the table's, so the rule cannot drift between callers.
+ * account events). Each UPDATE of campaigns.status is made from the table (campaign_state_apply,
+ * executed by lib/campaign_store.c): the statuses an event applies to are the table's, so the
+ * rule cannot drift between callers. campaign_state.c itself is pure (no database).
  *
  * docs/api.md (Campaign states) lists the same table; tests/data/campaign_state/ holds it
  * again as test data, walked whole (every allowed and every refused transition).
@@ -11,7 +12,8 @@
  * The account switch (wa_accounts.campaigns_enabled) is part of this rulebook: off, the
  * worker pauses running campaigns (CEV_ACCOUNT_DISABLED, read at every claim cycle), the
  * scheduler starts none (CSCOPE_DUE), and the API refuses the operator's start, resume and
- * retry (fcgi/api-campaigns.c sendable, with the other preconditions of sending). */
+ * retry (api_campaign_sendable in fcgi/api-campaign-action.c, with the other preconditions of
+ * sending). */
 #ifndef PREGON_CAMPAIGN_STATE_H
 #define PREGON_CAMPAIGN_STATE_H
 
@@ -139,7 +141,8 @@ struct campaign_change {
     const char *when;
 };
 
-/* Applies ev by who to the campaigns of scope that are in a state the table lets ev leave:
+/* Executed by lib/campaign_store.c (declared here for every caller of the table).
+ * Applies ev by who to the campaigns of scope that are in a state the table lets ev leave:
  * one UPDATE per group of rows with the same target and effect. *affected (may be NULL) is
  * how many campaigns changed. Returns a db_rc; DB_ERR (nothing written) when the table
  * does not let who make ev at all. Runs in the caller's transaction, if any. */

@@ -1,5 +1,7 @@
 /* WhatsApp Cloud API: send requests, send answers, error handling, template listings and
-   previews (docs: docs/cloud-api.md). JSON through json-c; no I/O here. */
+   previews (docs: docs/cloud-api.md). JSON through json-c; no I/O here. One header for the
+   parts: cloudapi_request.c, cloudapi_answer.c, cloudapi_errors.c, cloudapi_template.c (and
+   cloudapi.c, their shared helpers). */
 #ifndef PREGON_CLOUDAPI_H
 #define PREGON_CLOUDAPI_H
 

@@ -1,0 +1,61 @@
+/* Shared by the /api/campaigns handlers (api-campaigns.c, api-campaign-action.c,
+ * api-campaign-lifecycle.c, api-campaign-preflight.c); not used elsewhere. */
+#ifndef PREGON_API_CAMPAIGN_H
+#define PREGON_API_CAMPAIGN_H
+
+#include <json-c/json.h>
+
+#include "campaign_state.h"
+#include "campaign_store.h"
+#include "cloudapi.h"
+
+struct request;
+
+#define API_CAMPAIGN_JSON_LIMIT (256 * 1024)
+
+/* Answers campaign id as JSON with HTTP status (404 when absent). */
+void api_campaign_answer(struct request *req, long long id, int status);
+
+static inline const char *api_campaign_json_text(json_object *o)
+{
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* An action's refusal, answered after the transaction is rolled back. */
+struct refusal {
+    int status;
+    char code[40];
+    char msg[512];
+    const char *field;
+};
+
+/* Fills f; returns -1 (what an action returns when refused). */
+int api_campaign_refuse(struct refusal *f, int status, const char *code, const char *field,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* An action on the campaign c, locked in the transaction; extra: members added to the answer.
+ * Returns 0 (commit) or -1 (rollback; f says why, or nothing for a database error). */
+typedef int (*action_fn)(struct request *req, json_object *in, struct campaign_row *c,
+                         struct refusal *f, json_object *extra);
+
+/* Runs fn in a transaction, again when the database asks for it (deadlock with a worker), then
+ * answers: the refusal, or the campaign with extra members. */
+void api_campaign_run_action(struct request *req, action_fn fn, int needs_body);
+
+/* Whether an operator may make ev on c (lib/campaign_state: the one table); *t gets its row. */
+int api_campaign_refused_by_state(const struct campaign_row *c, struct refusal *f,
+                                  enum campaign_event ev, const char *what,
+                                  const struct campaign_transition **t);
+
+/* Refuses unless c's status is one of ok[0..n). */
+int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const char *what,
+                        const char *const *ok, size_t n);
+
+/* What sending needs, checked for start, resume, retry and test sends: the account's flag,
+ * its credentials, an APPROVED template that Pregón can send, and a complete mapping. On
+ * success fills *slots (free with cloudapi_slots_free) and *components (malloc'd) if given. */
+int api_campaign_sendable(struct request *req, const struct campaign_row *c, struct refusal *f,
+                          struct cloudapi_slots *slots, char **components);
+
+#endif

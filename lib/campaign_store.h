@@ -1,0 +1,95 @@
+/* The campaigns table: every statement that changes a campaigns row (UPDATE campaigns lives in
+ * this file's .c only) and the reads the API answers from. Several areas add their own
+ * section; each section's functions run in the caller's transaction, if any. */
+#ifndef PREGON_CAMPAIGN_STORE_H
+#define PREGON_CAMPAIGN_STORE_H
+
+#include <json-c/json.h>
+
+#include "campaign_state.h"
+#include "msgstatus.h"
+
+struct db;
+
+/* ---- campaign API and state ---- */
+
+/* A campaign with what the API's actions check (its account's flag, credentials, limits). */
+struct campaign_row {
+    long long id, account_id, total, pending, sending, failed, unknown;
+    char status[16];
+    char tname[513], tlang[17];
+    json_object *map; /* param_map, owned (campaign_row_free) */
+    int flag, has_token, has_secret, sandbox;
+    char country[3];
+    long long throughput, interval, cap;
+    char tier[17], quality[17], tz[65], waba[33];
+    int has_cap, scheduled_future, started;
+    char name[201];
+    int resumable, restricted; /* campaigns.resumable; Meta restricts the account now */
+};
+
+/* Reads (with lock, FOR UPDATE in the caller's transaction) campaign id. Returns 0, 1 when
+ * absent, -1 on a database error (db_errno tells a deadlock). */
+int campaign_store_load(struct db *db, long long id, int lock, struct campaign_row *c);
+void campaign_row_free(struct campaign_row *c);
+
+/* *exists = whether campaign id exists. Returns a db_rc. */
+int campaign_store_exists(struct db *db, long long id, int *exists);
+
+/* The settings of a new or edited campaign (NULL strings and has_* = 0: unchanged on edit). */
+struct campaign_settings_row {
+    long long account_id;
+    const char *name, *tname, *tlang, *param_map, *body_params; /* JSON texts */
+    int has_batch, has_interval, has_cap, cap_null, has_window, window_null;
+    long long batch, interval, cap, wstart, wend;
+};
+
+/* The account a campaign is for: by phone_number_id (*n matches, *id the first), the only one
+ * when none is given (*n 0, 1 or 2 = several; *id when 1), or whether id exists. */
+int campaign_store_account_by_phone(struct db *db, const char *phone_number_id, long long *id,
+                                    size_t *n);
+int campaign_store_only_account(struct db *db, long long *id, size_t *n);
+int campaign_store_account_exists(struct db *db, long long id, int *exists);
+
+/* INSERT of a draft created by user; *id its id. Returns a db_rc. */
+int campaign_store_create(struct db *db, const struct campaign_settings_row *s, const char *user,
+                          long long *id);
+/* The edit of draft id (account, template and mapping always written). Returns a db_rc. */
+int campaign_store_update_settings(struct db *db, long long id,
+                                   const struct campaign_settings_row *s);
+/* Deletes draft id and its recipients. Returns a db_rc. */
+int campaign_store_delete(struct db *db, long long id);
+/* A copy of campaign from (settings only) named name by user; *id the new one. */
+int campaign_store_clone(struct db *db, long long from, const char *name, const char *user,
+                         long long *id);
+/* Copies from's recipients (failed and unknown ones only when failed_only; never blocked
+ * numbers) into campaign to, sets its counters and records the audience import by user with
+ * definition def (JSON text). *copied how many. Returns a db_rc. */
+int campaign_store_clone_recipients(struct db *db, long long to, long long from, int failed_only,
+                                    const char *def, const char *user, long long *copied);
+
+/* Adds d to the counters of campaign_id (same transaction as the recipients it counts). */
+int campaign_store_add_counters(struct db *db, long long campaign_id, const struct msg_delta *d);
+
+/* Cancels the pending recipients of campaign id (counters included); *n how many. */
+int campaign_store_cancel_pending(struct db *db, long long id, long long *n);
+
+/* Failed recipients of campaign id by error code (code 0: none recorded). */
+struct campaign_failed_code {
+    int code;
+    long long n;
+};
+/* *out (free()) gets up to max codes; *n how many. Returns a db_rc. */
+int campaign_store_failed_codes(struct db *db, long long id, struct campaign_failed_code **out,
+                                size_t *n);
+/* Queues again the failed recipients of campaign id whose code is one of codes[0..ncodes) and,
+ * when unknown, the unknown ones; never blocked numbers. Counters included. */
+int campaign_store_requeue(struct db *db, long long id, const int *codes, size_t ncodes,
+                           int unknown, long long *moved_failed, long long *moved_unknown);
+
+/* The vars (JSON text, malloc'd into *vars, NULL when none) of recipient phone of campaign id;
+ * *found whether it is a recipient. Returns a db_rc. */
+int campaign_store_recipient_vars(struct db *db, long long id, const char *phone, int *found,
+                                  char **vars);
+
+#endif

@@ -1,0 +1,32 @@
+/* The campaign as the API shows it: one JSON object per campaign (docs/api.md, Campaigns). */
+#ifndef PREGON_CAMPAIGN_VIEW_H
+#define PREGON_CAMPAIGN_VIEW_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct db;
+
+/* A DATETIME(3) column as the API writes times (UTC, ISO 8601 with milliseconds). */
+#define CAMPAIGN_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
+
+/* Messages per second the campaign may go at, from its interval_ms and the account's
+ * throughput (80 when unknown): the ETA when nothing was sent lately, and the preflight. */
+double campaign_configured_rate(long long throughput, long long interval_ms);
+
+/* *out = campaign id as JSON (owned by the caller), NULL when there is none. Returns a db_rc. */
+int campaign_view_one(struct db *db, long long id, json_object **out);
+
+/* The filters of the list (NULL / 0: any); name_like a LIKE pattern already escaped. */
+struct campaign_list_filter {
+    long long before_id, account_id, limit;
+    const char *status, *name_like, *template_name, *created_by;
+};
+
+/* *arr = the campaigns with id < before_id, newest first, at most limit; *n how many and
+ * *last_id the id of the last one. Returns a db_rc. */
+int campaign_view_list(struct db *db, const struct campaign_list_filter *f, json_object **arr,
+                       size_t *n, long long *last_id);
+
+#endif
