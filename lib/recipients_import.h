@@ -10,7 +10,10 @@
  *
  * A CSV upload streams its valid rows into the server with LOAD DATA LOCAL INFILE
  * (lib/recipients_stream.c); everything else stores multi-row prepared INSERTs
- * (lib/recipients_import.c); both ways give the same rows and the same report. */
+ * (lib/recipients_import.c); both ways give the same rows and the same report.
+ *
+ * One import at a time per process: its read and argument buffers are static (pregon-fcgi runs
+ * API requests one at a time, under app_mu). */
 #ifndef PREGON_RECIPIENTS_IMPORT_H
 #define PREGON_RECIPIENTS_IMPORT_H
 

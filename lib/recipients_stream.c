@@ -248,7 +248,7 @@ int ri_stream_upload(struct recipients_import *u)
         return 1;
     }
     if (u->failed_status)
-        return 0; /* the stream was cut short on purpose; rolled back in finish() */
+        return 0; /* the stream was cut short on purpose; the caller rolls back */
     if (rc != DB_OK) {
         log_error("load recipients: %s", db_error(u->db));
         ri_fail(u, 500, "database_error", NULL, "could not store recipients");
