@@ -11,6 +11,7 @@
 #include "accounts.h"
 #include "config.h"
 #include "ctl.h"
+#include "campaign_read.h"
 #include "db.h"
 #include "secret.h"
 
@@ -97,32 +98,30 @@ int ctl_campaign_status(const struct config *cfg, int argc, char **argv)
         db_close(db);
         return 1;
     }
-    struct db_rows r;
-    int rc = db_query(db,
-                      "SELECT id, name, status, COALESCE(pause_reason, ''), total_count, "
-                      "pending_count + sending_count, sent_count, delivered_count, read_count, "
-                      "failed_count, blocked_count, cancelled_count, unknown_count, "
-                      "COALESCE(DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s UTC'), '-'), "
-                      "COALESCE(DATE_FORMAT(completed_at, '%Y-%m-%d %H:%i:%s UTC'), '-') "
-                      "FROM campaigns WHERE id = ?",
-                      DB_ARGS(DB_INT(atoll(argv[1]))), &r);
-    if (rc != DB_OK) {
+    struct campaign_status_row s;
+    int found;
+    if (campaign_read_status(db, atoll(argv[1]), &s, &found) != DB_OK) {
         fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
         db_close(db);
         return 1;
     }
-    if (r.nrows == 0) {
+    if (!found) {
         fprintf(stderr, "pregonctl: no campaign %s\n", argv[1]);
-        db_rows_free(&r);
         db_close(db);
         return 1;
     }
-    static const char *labels[] = {
-        "id",   "name",   "status",  "pause reason", "total",   "pending", "sent",     "delivered",
-        "read", "failed", "blocked", "cancelled",    "unknown", "started", "completed"};
-    for (size_t c = 0; c < r.ncols && c < sizeof labels / sizeof labels[0]; c++)
-        printf("%-13s %s\n", labels[c], db_val(&r, 0, c) ? db_val(&r, 0, c) : "");
-    db_rows_free(&r);
+    printf("%-13s %lld\n%-13s %s\n%-13s %s\n%-13s %s\n", "id", s.id, "name", s.name, "status",
+           s.status, "pause reason", s.pause_reason);
+    const struct {
+        const char *label;
+        long long n;
+    } counts[] = {{"total", s.total},         {"pending", s.pending},     {"sent", s.sent},
+                  {"delivered", s.delivered}, {"read", s.read},           {"failed", s.failed},
+                  {"blocked", s.blocked},     {"cancelled", s.cancelled}, {"unknown", s.unknown}};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        printf("%-13s %lld\n", counts[c].label, counts[c].n);
+    printf("%-13s %s\n%-13s %s\n", "started", s.started, "completed", s.completed);
+    campaign_status_row_free(&s);
     db_close(db);
     return 0;
 }

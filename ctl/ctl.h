@@ -27,6 +27,9 @@ int ctl_check_secrets(const struct config *cfg);
 
 /* migrate --admin-defaults FILE [--host H]...: runs scripts/migrate.sh (ctl/ctl-ops.c). */
 int ctl_migrate(const struct config *cfg, int argc, char **argv);
+/* sql-explain NAME ARGS-JSON: the EXPLAIN rows of a named lib statement as JSON
+ * (ctl/ctl-explain.c, for the query-plan tests). */
+int ctl_sql_explain(const struct config *cfg, int argc, char **argv);
 /* campaign-status ID: status, pause reason and counters of one campaign. */
 int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
 /* contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC] [--dry-run] [--json]

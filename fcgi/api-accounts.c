@@ -13,6 +13,7 @@
 #include "accounts.h"
 #include "app.h"
 #include "audit.h"
+#include "campaign_read.h"
 #include "db.h"
 #include "e164.h"
 #include "log.h"
@@ -99,25 +100,9 @@ static void add_health(struct request *req, json_object *o, const struct db_rows
     json_object_object_add(o, "health", h);
 
     /* Campaigns stopped by Meta (a template, the account, an error code), not by a person. */
-    json_object *arr = json_object_new_array();
-    struct db_rows c;
-    if (db_query(req->app->db,
-                 "SELECT id, name, pause_kind, pause_reason, resumable FROM campaigns WHERE "
-                 "account_id = ? AND status = 'paused' AND pause_kind IN ('template', 'account', "
-                 "'error') ORDER BY updated_at DESC LIMIT 20",
-                 DB_ARGS(DB_INT(id)), &c) == DB_OK) {
-        for (size_t k = 0; k < c.nrows; k++) {
-            json_object *x = json_object_new_object();
-            json_object_object_add(x, "campaign_id", json_object_new_int64(db_int(&c, k, 0, 0)));
-            json_object_object_add(x, "name", json_str_or_null(db_val(&c, k, 1)));
-            json_object_object_add(x, "pause_kind", json_str_or_null(db_val(&c, k, 2)));
-            json_object_object_add(x, "pause_reason", json_str_or_null(db_val(&c, k, 3)));
-            json_object_object_add(x, "resumable",
-                                   json_object_new_boolean(db_int(&c, k, 4, 1) != 0));
-            json_object_array_add(arr, x);
-        }
-        db_rows_free(&c);
-    }
+    json_object *arr;
+    if (campaign_read_paused_by_meta(req->app->db, id, &arr) != DB_OK)
+        arr = json_object_new_array();
     json_object_object_add(o, "paused_by_meta", arr);
 }
 
@@ -278,6 +263,85 @@ static void set_add(struct account_set *s, const char *col, db_arg a, const char
     json_object_array_add(s->changed, json_object_new_string(field));
 }
 
+/* access_token and app_secret: sealed with the server's key before they are stored. */
+static int read_secrets(struct request *req, json_object *in, struct account_set *s)
+{
+    json_object *v;
+    static const char *secrets[] = {"access_token", "app_secret"};
+    for (int k = 0; k < 2; k++) {
+        if (!json_object_object_get_ex(in, secrets[k], &v))
+            continue;
+        const char *col = k == 0 ? "access_token_enc" : "app_secret_enc";
+        if (json_object_is_type(v, json_type_null)) {
+            set_add(s, col, DB_NULL, secrets[k]);
+            continue;
+        }
+        const char *str =
+            json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        if (!str || !printable_token(str, k == 0 ? 1500 : 300)) {
+            http_errorf(req, 400, "invalid_field", secrets[k],
+                        "%s is a string of printable characters without spaces", secrets[k]);
+            return -1;
+        }
+        if (!req->app->have_key) {
+            http_error(req, 503, "no_secrets_key",
+                       "the server has no secrets key, so it cannot store credentials", secrets[k]);
+            return -1;
+        }
+        size_t blen = 0;
+        s->blobs[k] = secret_seal(&req->app->key, str, strlen(str), &blen);
+        if (!s->blobs[k]) {
+            http_error(req, 500, "internal", "out of memory", NULL);
+            return -1;
+        }
+        set_add(s, col, DB_STRN((const char *)s->blobs[k], blen), secrets[k]);
+    }
+    return 0;
+}
+
+/* The numeric and boolean fields; sandbox only when creating. */
+static int read_numbers(struct request *req, json_object *in, int creating, struct account_set *s)
+{
+    long long n;
+    int present, b;
+    if (json_int_member(req, in, "throughput_mps", 1, 1000, &n, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "throughput_mps", DB_INT(n), "throughput_mps");
+    static const struct {
+        const char *key;
+        long long min, max;
+    } autopause[] = {{"autopause_min_failures", 0, 1000000},
+                     {"autopause_pct", 0, 100},
+                     {"autopause_window", 10, 100000}};
+    for (size_t k = 0; k < sizeof autopause / sizeof autopause[0]; k++) {
+        if (json_int_member(req, in, autopause[k].key, autopause[k].min, autopause[k].max, &n,
+                            &present) < 0)
+            return -1;
+        if (present)
+            set_add(s, autopause[k].key, DB_INT(n), autopause[k].key);
+    }
+    if (json_int_member(req, in, "in_doubt_resend_after_s", 0, 30 * 86400, &n, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "in_doubt_resend_after_s", DB_INT(n), "in_doubt_resend_after_s");
+    if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "campaigns_enabled", DB_INT(b), "campaigns_enabled");
+    if (json_bool_member(req, in, "sandbox", &b, &present) < 0)
+        return -1;
+    if (present) {
+        if (!creating) {
+            http_error(req, 400, "invalid_field", "sandbox can only be set when creating",
+                       "sandbox");
+            return -1;
+        }
+        set_add(s, "is_sandbox", DB_INT(b), "sandbox");
+    }
+    return 0;
+}
+
 /* Reads every field present in `in` into s. Returns 0, or answers 400 and returns -1. */
 static int read_fields(struct request *req, json_object *in, int creating, struct account_set *s)
 {
@@ -367,71 +431,8 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
             set_add(s, "graph_base_url", DB_STR(str), "graph_base_url");
         }
     }
-    static const char *secrets[] = {"access_token", "app_secret"};
-    for (int k = 0; k < 2; k++) {
-        if (!json_object_object_get_ex(in, secrets[k], &v))
-            continue;
-        const char *col = k == 0 ? "access_token_enc" : "app_secret_enc";
-        if (json_object_is_type(v, json_type_null)) {
-            set_add(s, col, DB_NULL, secrets[k]);
-            continue;
-        }
-        str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-        if (!str || !printable_token(str, k == 0 ? 1500 : 300)) {
-            http_errorf(req, 400, "invalid_field", secrets[k],
-                        "%s is a string of printable characters without spaces", secrets[k]);
-            return -1;
-        }
-        if (!req->app->have_key) {
-            http_error(req, 503, "no_secrets_key",
-                       "the server has no secrets key, so it cannot store credentials", secrets[k]);
-            return -1;
-        }
-        size_t blen = 0;
-        s->blobs[k] = secret_seal(&req->app->key, str, strlen(str), &blen);
-        if (!s->blobs[k]) {
-            http_error(req, 500, "internal", "out of memory", NULL);
-            return -1;
-        }
-        set_add(s, col, DB_STRN((const char *)s->blobs[k], blen), secrets[k]);
-    }
-    long long n;
-    int present, b;
-    if (json_int_member(req, in, "throughput_mps", 1, 1000, &n, &present) < 0)
+    if (read_secrets(req, in, s) < 0 || read_numbers(req, in, creating, s) < 0)
         return -1;
-    if (present)
-        set_add(s, "throughput_mps", DB_INT(n), "throughput_mps");
-    static const struct {
-        const char *key;
-        long long min, max;
-    } autopause[] = {{"autopause_min_failures", 0, 1000000},
-                     {"autopause_pct", 0, 100},
-                     {"autopause_window", 10, 100000}};
-    for (size_t k = 0; k < sizeof autopause / sizeof autopause[0]; k++) {
-        if (json_int_member(req, in, autopause[k].key, autopause[k].min, autopause[k].max, &n,
-                            &present) < 0)
-            return -1;
-        if (present)
-            set_add(s, autopause[k].key, DB_INT(n), autopause[k].key);
-    }
-    if (json_int_member(req, in, "in_doubt_resend_after_s", 0, 30 * 86400, &n, &present) < 0)
-        return -1;
-    if (present)
-        set_add(s, "in_doubt_resend_after_s", DB_INT(n), "in_doubt_resend_after_s");
-    if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
-        return -1;
-    if (present)
-        set_add(s, "campaigns_enabled", DB_INT(b), "campaigns_enabled");
-    if (json_bool_member(req, in, "sandbox", &b, &present) < 0)
-        return -1;
-    if (present) {
-        if (!creating) {
-            http_error(req, 400, "invalid_field", "sandbox can only be set when creating",
-                       "sandbox");
-            return -1;
-        }
-        set_add(s, "is_sandbox", DB_INT(b), "sandbox");
-    }
     return 0;
 }
 
@@ -564,18 +565,20 @@ void api_accounts_delete(struct request *req)
     struct db *db = req->app->db;
     long long id = req->ids[0];
     struct db_rows r;
-    if (db_begin(db) != DB_OK ||
-        db_query(db,
-                 "SELECT a.id, (SELECT COUNT(*) FROM campaigns c WHERE c.account_id = a.id) "
-                 "FROM wa_accounts a WHERE a.id = ? FOR UPDATE",
-                 DB_ARGS(DB_INT(id)), &r) != DB_OK) {
+    long long ncamp = 0;
+    if (db_begin(db) != DB_OK || db_query(db, "SELECT id FROM wa_accounts WHERE id = ? FOR UPDATE",
+                                          DB_ARGS(DB_INT(id)), &r) != DB_OK) {
         db_rollback(db);
         http_db_error(req, "read the account");
         return;
     }
     size_t found = r.nrows;
-    long long ncamp = found ? db_int(&r, 0, 1, 0) : 0;
     db_rows_free(&r);
+    if (found && campaign_read_count_for_account(db, id, &ncamp) != DB_OK) {
+        db_rollback(db);
+        http_db_error(req, "read the account");
+        return;
+    }
     if (!found) {
         db_rollback(db);
         http_error(req, 404, "not_found", "no such WhatsApp account", NULL);

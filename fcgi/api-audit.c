@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "audit_log.h"
 #include "auth.h"
 #include "csvin.h"
 #include "db.h"
@@ -43,11 +44,6 @@ static long long int_param(const char *query, const char *name, long long max)
     return bad ? -1 : n;
 }
 
-static json_object *str_or_null(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
-
 void api_audit_list(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -75,49 +71,14 @@ void api_audit_list(struct request *req)
         http_error(req, 400, "invalid_parameter", "action and actor must be text", NULL);
         return;
     }
-    struct db_rows rows;
-    int rc = db_query(
-        req->app->db,
-        "SELECT id, " TS("created_at") ", actor, address, action, target_type, "
-                                       "target_id, campaign_id, detail FROM audit_log "
-                                       "WHERE (? = 0 OR id < ?) AND (? IS NULL OR action = ?) "
-                                       "AND (? IS NULL OR actor = ?) ORDER BY id DESC LIMIT ?",
-        DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(action), DB_STR(action), DB_STR(actor),
-                DB_STR(actor), DB_INT(limit + 1)),
-        &rows);
+    struct audit_log_query q = {.before = before, .action = action, .actor = actor, .limit = limit};
+    json_object *o;
+    int rc = audit_log_page_json(req->app->db, &q, &o);
     free(action);
     free(actor);
     if (rc != DB_OK) {
-        db_rows_free(&rows);
         http_error(req, 503, "database_unavailable", "try again", NULL);
         return;
     }
-    json_object *arr = json_object_new_array();
-    size_t n = rows.nrows > (size_t)limit ? (size_t)limit : rows.nrows;
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "id", json_object_new_int64(db_int(&rows, i, 0, 0)));
-        json_object_object_add(e, "created_at", str_or_null(db_val(&rows, i, 1)));
-        json_object_object_add(e, "actor", str_or_null(db_val(&rows, i, 2)));
-        json_object_object_add(e, "address", str_or_null(db_val(&rows, i, 3)));
-        json_object_object_add(e, "action", str_or_null(db_val(&rows, i, 4)));
-        json_object_object_add(e, "target_type", str_or_null(db_val(&rows, i, 5)));
-        json_object_object_add(e, "target_id",
-                               db_val(&rows, i, 6) ? json_object_new_int64(db_int(&rows, i, 6, 0))
-                                                   : NULL);
-        json_object_object_add(e, "campaign_id",
-                               db_val(&rows, i, 7) ? json_object_new_int64(db_int(&rows, i, 7, 0))
-                                                   : NULL);
-        const char *d = db_val(&rows, i, 8);
-        json_object_object_add(e, "detail", d ? json_tokener_parse(d) : NULL);
-        json_object_array_add(arr, e);
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "entries", arr);
-    json_object_object_add(o, "next_before",
-                           rows.nrows > (size_t)limit && n > 0
-                               ? json_object_new_int64(db_int(&rows, n - 1, 0, 0))
-                               : NULL);
-    db_rows_free(&rows);
     http_json(req, 200, o);
 }

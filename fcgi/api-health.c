@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "campaign_read.h"
 #include "db.h"
 
 #define WORKER_ALIVE_S 30
@@ -39,18 +40,11 @@ static void add_workers(struct db *db, json_object *o)
  * index (its first entry per campaign), never by scanning recipients. */
 static void add_oldest_pending(struct db *db, json_object *o)
 {
-    struct db_rows r;
-    if (db_query(db,
-                 "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, GREATEST(c.started_at, "
-                 "(SELECT MIN(x.next_attempt_at) FROM recipients x WHERE x.campaign_id = c.id "
-                 "AND x.status = 'pending')), NOW(3))) / 1e6 FROM campaigns c "
-                 "WHERE c.status = 'running' AND c.pending_count > 0",
-                 DB_NOARGS, &r) != DB_OK)
+    double age;
+    int known;
+    if (campaign_read_oldest_pending_age(db, &age, &known) != DB_OK)
         return;
-    const char *v = db_val(&r, 0, 0);
-    json_object_object_add(o, "oldest_pending_age_s",
-                           v ? json_object_new_double(atof(v) > 0 ? atof(v) : 0) : NULL);
-    db_rows_free(&r);
+    json_object_object_add(o, "oldest_pending_age_s", known ? json_object_new_double(age) : NULL);
 }
 
 void api_health(struct request *req)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "campaign_read.h"
 #include "db.h"
 #include "log.h"
 
@@ -131,16 +132,15 @@ void api_metrics(struct request *req)
         print_counters(&o, &r);
         db_rows_free(&r);
     }
-    if (db_query(db,
-                 "SELECT id, status, pending_count + sending_count, sent_count, failed_count "
-                 "FROM campaigns WHERE status IN ('running', 'paused', 'scheduled')",
-                 DB_NOARGS, &r) == DB_OK) {
+    struct campaign_queue_depth *q;
+    size_t nq;
+    if (campaign_read_queue_depths(db, &q, &nq) == DB_OK) {
         outf(&o, "# HELP pregon_queue_depth Recipients not yet answered by Meta, per campaign.\n"
                  "# TYPE pregon_queue_depth gauge\n");
-        for (size_t i = 0; i < r.nrows; i++)
-            outf(&o, "pregon_queue_depth{campaign_id=\"%s\",status=\"%s\"} %s\n", db_val(&r, i, 0),
-                 db_val(&r, i, 1), db_val(&r, i, 2));
-        db_rows_free(&r);
+        for (size_t i = 0; i < nq; i++)
+            outf(&o, "pregon_queue_depth{campaign_id=\"%lld\",status=\"%s\"} %lld\n",
+                 q[i].campaign_id, q[i].status, q[i].queued);
+        free(q);
     }
     if (db_query(db,
                  "SELECT id, host, TIMESTAMPDIFF(MICROSECOND, heartbeat_at, NOW(3)) / 1e6 "

@@ -268,6 +268,53 @@ static int print_routes(void)
     return 0;
 }
 
+/* Keeps nprocs children serving fd until a stop signal, starting another when one ends. */
+static void supervise(struct app *app, int fd, pid_t *kids, int nprocs)
+{
+    time_t last_fork_burst = 0;
+    int burst = 0;
+    while (!stopping) {
+        for (int i = 0; i < nprocs && !stopping; i++) {
+            if (kids[i] > 0)
+                continue;
+            /* A child that dies at once again and again must not spin the CPU. */
+            time_t now = time(NULL);
+            if (now == last_fork_burst && ++burst > nprocs * 2) {
+                sleep(1);
+                burst = 0;
+            } else if (now != last_fork_burst) {
+                last_fork_burst = now;
+                burst = 0;
+            }
+            pid_t pid = fork();
+            if (pid < 0) {
+                log_error("fork: %s", strerror(errno));
+                sleep(1);
+                continue;
+            }
+            if (pid == 0) {
+                free(kids);
+                int rc = child_main(app, fd);
+                secret_key_wipe(&app->key);
+                config_free(&app->cfg);
+                _exit(rc);
+            }
+            kids[i] = pid;
+        }
+        int status;
+        pid_t dead = waitpid(-1, &status, 0);
+        if (dead < 0)
+            continue; /* EINTR: a stop signal */
+        for (int i = 0; i < nprocs; i++) {
+            if (kids[i] == dead) {
+                kids[i] = 0;
+                if (!stopping)
+                    log_warn("process %d ended (status %d); starting another", (int)dead, status);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct app app;
@@ -337,48 +384,7 @@ int main(int argc, char **argv)
     }
     log_info("%s pool listening on %s with %d processes", webhook_pool ? "webhook" : "API",
              fd == 0 ? "fd 0" : sock, nprocs);
-    time_t last_fork_burst = 0;
-    int burst = 0;
-    while (!stopping) {
-        for (int i = 0; i < nprocs && !stopping; i++) {
-            if (kids[i] > 0)
-                continue;
-            /* A child that dies at once again and again must not spin the CPU. */
-            time_t now = time(NULL);
-            if (now == last_fork_burst && ++burst > nprocs * 2) {
-                sleep(1);
-                burst = 0;
-            } else if (now != last_fork_burst) {
-                last_fork_burst = now;
-                burst = 0;
-            }
-            pid_t pid = fork();
-            if (pid < 0) {
-                log_error("fork: %s", strerror(errno));
-                sleep(1);
-                continue;
-            }
-            if (pid == 0) {
-                free(kids);
-                int rc = child_main(&app, fd);
-                secret_key_wipe(&app.key);
-                config_free(&app.cfg);
-                _exit(rc);
-            }
-            kids[i] = pid;
-        }
-        int status;
-        pid_t dead = waitpid(-1, &status, 0);
-        if (dead < 0)
-            continue; /* EINTR: a stop signal */
-        for (int i = 0; i < nprocs; i++) {
-            if (kids[i] == dead) {
-                kids[i] = 0;
-                if (!stopping)
-                    log_warn("process %d ended (status %d); starting another", (int)dead, status);
-            }
-        }
-    }
+    supervise(&app, fd, kids, nprocs);
     for (int i = 0; i < nprocs; i++)
         if (kids[i] > 0)
             kill(kids[i], SIGTERM);

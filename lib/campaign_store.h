@@ -92,4 +92,12 @@ int campaign_store_requeue(struct db *db, long long id, const int *codes, size_t
 int campaign_store_recipient_vars(struct db *db, long long id, const char *phone, int *found,
                                   char **vars);
 
+/* ---- recipients and imports ---- */
+
+/* Adds n imported recipients to the campaign's total and pending counters. */
+int campaign_store_add_recipients(struct db *db, long long campaign_id, long long n);
+/* Removes every recipient of the campaign and sets its counters to zero (a draft, locked by
+ * the caller). */
+int campaign_store_clear_recipients(struct db *db, long long campaign_id);
+
 #endif

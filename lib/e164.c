@@ -540,29 +540,26 @@ static size_t unicode_sep(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
-int e164_normalize(const char *in, size_t len, const char *default_country, char out[E164_MAX + 1])
-{
-    out[0] = '\0';
-    if (!in || len == 0)
-        return E164_EMPTY;
-
-    const unsigned char *p = (const unsigned char *)in, *end = p + len;
-    while (p < end) {
-        size_t k = (*p == ' ' || *p == '\t') ? 1 : unicode_sep(p, end);
-        if (!k)
-            break;
-        p += k;
-    }
-    if (end - p >= 4 && upper(p[0]) == 'T' && upper(p[1]) == 'E' && upper(p[2]) == 'L' &&
-        p[3] == ':')
-        p += 4;
-
+/* What the scan of a written number keeps: its digits, a leading '+', and a "(0)" trunk
+ * prefix written after the country code. */
+struct scan {
     char dig[SCAN_MAX];
-    size_t nd = 0;       /* digits seen (may exceed SCAN_MAX) */
-    int plus = 0;        /* a '+' before the first digit */
+    size_t nd;       /* digits seen (may exceed SCAN_MAX) */
+    int plus;        /* a '+' before the first digit */
+    int trunk_paren; /* "+CC (0) ...": drop that 0 */
+    size_t trunk_at;
+};
+
+/* Reads the digits of [p, end), skipping the separators people write. Returns 0 or
+ * E164_BAD_CHARS. */
+static int scan_number(const unsigned char *p, const unsigned char *end, struct scan *sc)
+{
+    char *dig = sc->dig;
+    size_t nd = 0;
+    int plus = 0;
     size_t paren_at = 0; /* nd when the current '(' opened */
     int in_paren = 0;
-    int trunk_paren = 0; /* "+CC (0) ...": drop that 0 */
+    int trunk_paren = 0;
     size_t trunk_at = 0;
     while (p < end) {
         unsigned c = *p;
@@ -606,6 +603,38 @@ int e164_normalize(const char *in, size_t len, const char *default_country, char
         }
         p++;
     }
+
+    sc->nd = nd;
+    sc->plus = plus;
+    sc->trunk_paren = trunk_paren;
+    sc->trunk_at = trunk_at;
+    return 0;
+}
+
+int e164_normalize(const char *in, size_t len, const char *default_country, char out[E164_MAX + 1])
+{
+    out[0] = '\0';
+    if (!in || len == 0)
+        return E164_EMPTY;
+
+    const unsigned char *p = (const unsigned char *)in, *end = p + len;
+    while (p < end) {
+        size_t k = (*p == ' ' || *p == '\t') ? 1 : unicode_sep(p, end);
+        if (!k)
+            break;
+        p += k;
+    }
+    if (end - p >= 4 && upper(p[0]) == 'T' && upper(p[1]) == 'E' && upper(p[2]) == 'L' &&
+        p[3] == ':')
+        p += 4;
+
+    struct scan sc;
+    if (scan_number(p, end, &sc))
+        return E164_BAD_CHARS;
+    char *dig = sc.dig;
+    size_t nd = sc.nd;
+    int plus = sc.plus, trunk_paren = sc.trunk_paren;
+    size_t trunk_at = sc.trunk_at;
 
     if (nd == 0)
         return plus ? E164_TOO_SHORT : E164_EMPTY;

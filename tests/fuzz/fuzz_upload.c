@@ -1,10 +1,12 @@
 /* The whole audience upload: api_recipients_upload() itself (fcgi/api-recipients.c, compiled
- * in), the function POST /api/campaigns/{id}/recipients runs, with its header and row checks,
- * the batch lookups, the LOAD DATA stream and the multi-row INSERT path. The FastCGI request
- * and MariaDB are replaced at their boundary (http_read_chunk, http_json/http_error, db_*): the
- * fake database answers the handler's queries from a small fixed world and checks what reaches
- * it, as the server would (every streamed line has four tab-separated fields, escaped for
- * LOAD DATA; every vars is a JSON object; every phone is E.164).
+ * in), the function POST /api/campaigns/{id}/recipients runs, driving the real import pipeline
+ * (lib/recipients_import.c, recipients_csv.c, recipients_stream.c, linked from libpregon) with
+ * its header and row checks, the batch lookups, the LOAD DATA stream and the multi-row INSERT
+ * path. The FastCGI request and MariaDB are replaced at their boundary (http_read_chunk,
+ * http_json/http_error, db_*): the fake database answers the pipeline's queries from a small
+ * fixed world and checks what reaches it, as the server would (every streamed line has four
+ * tab-separated fields, escaped for LOAD DATA; every vars is a JSON object; every phone is
+ * E.164).
  *
  * Input: byte 0 chooses the world (bit 0: the server accepts LOAD DATA LOCAL, else INSERT;
  * bit 1: contacts exist; bit 2: the campaign has recipients; bit 3: the mapping needs a column
@@ -13,6 +15,9 @@
  * Invariants: an answer is always given, never a 5xx; a refused upload (4xx) commits nothing;
  * an accepted one commits exactly the rows its report counts as accepted. */
 #include "../../fcgi/api-recipients.c"
+
+#include "csvin.h"
+#include "e164.h"
 
 #include "fuzz.h"
 
