@@ -395,11 +395,11 @@ void api_campaigns_test(struct request *req)
     graph_call(url, acc->access_token, body, 15000, &a);
     free(url);
     struct cloudapi_result res;
-    /* Without an answer the one-off call cannot tell how far it got: in doubt (the
-     * worker's table, lib/sendverdict.h). */
+    /* The worker's table (lib/sendverdict.h): without an answer, how far the request got. */
     enum sendverdict verdict =
         a.status ? sendverdict_decide(SENDVERDICT_ANSWERED, a.status, a.body, a.len, &res)
-                 : sendverdict_decide(SENDVERDICT_AFTER_SEND, 0, a.err, strlen(a.err), &res);
+                 : sendverdict_decide((enum sendverdict_transport)a.transport, 0, a.err,
+                                      strlen(a.err), &res);
     graph_answer_free(&a);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "to", json_object_new_string(to));

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sendverdict.h"
+
 #define ANSWER_MAX (32u << 20)
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
@@ -52,12 +54,17 @@ int graph_call(const char *url, const char *token, const char *json, long timeou
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "pregon/1");
+    int prereq_calls = 0;
     if (json) {
+        /* a send: libcurl may not resend it by itself (lib/sendverdict.h) */
+        curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, sendverdict_curl_prereq);
+        curl_easy_setopt(c, CURLOPT_PREREQDATA, &prereq_calls);
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
     }
     CURLcode rc = curl_easy_perform(c);
+    a->transport = sendverdict_transport_of(rc, json ? prereq_calls : 1);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     } else {

@@ -10,6 +10,7 @@ struct graph_answer {
     char *body;  /* malloc'd, NUL-terminated; NULL when no answer */
     size_t len;
     char err[256]; /* curl's error when status is 0 */
+    int transport; /* enum sendverdict_transport: how far a POST got */
 };
 
 /* GET (json NULL) or POST json to url with "Authorization: Bearer token". Answers bigger

@@ -1,6 +1,8 @@
 /* The send outcome table (docs/worker.md, "What an answer proves"). */
 #include "sendverdict.h"
 
+#include <curl/curl.h>
+
 enum sendverdict sendverdict_decide(enum sendverdict_transport t, long http_status,
                                     const char *body, size_t len, struct cloudapi_result *r)
 {
@@ -33,4 +35,22 @@ const char *sendverdict_name(enum sendverdict v)
         return "in_doubt";
     }
     return "in_doubt";
+}
+
+int sendverdict_curl_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port)
+{
+    int *calls = clientp;
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    return (*calls)++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
+enum sendverdict_transport sendverdict_transport_of(int curl_rc, int prereq_calls)
+{
+    if (curl_rc == CURLE_OK)
+        return SENDVERDICT_ANSWERED;
+    if (curl_rc == CURLE_COULDNT_CONNECT || curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
+        curl_rc == CURLE_COULDNT_RESOLVE_PROXY || prereq_calls == 0)
+        return SENDVERDICT_NOT_SENT;
+    return SENDVERDICT_AFTER_SEND;
 }

@@ -31,6 +31,18 @@ enum sendverdict {
 enum sendverdict sendverdict_decide(enum sendverdict_transport t, long http_status,
                                     const char *body, size_t len, struct cloudapi_result *r);
 
+/* libcurl's CURLOPT_PREREQFUNCTION for every send (CURLOPT_PREREQDATA: an int the caller
+ * zeroes before each request). libcurl resends a POST by itself on a fresh connection when a
+ * reused one died before any answer (Curl_retry_request); every attempt passes this callback,
+ * so the first goes and any other is refused: the transfer ends with
+ * CURLE_ABORTED_BY_CALLBACK and the send is in doubt. Only the sender decides a resend. */
+int sendverdict_curl_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port);
+/* How far a request got from libcurl's result (a CURLcode) and that callback's count: an
+ * answer; not sent (no connection at all, or the callback never ran: it cannot have left);
+ * else after send. */
+enum sendverdict_transport sendverdict_transport_of(int curl_rc, int prereq_calls);
+
 /* "accepted", "not_accepted", "in_doubt" (static). */
 const char *sendverdict_name(enum sendverdict v);
 
