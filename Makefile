@@ -58,7 +58,7 @@ WWW_GEN   := www/js/errcodes.js
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: FORCE all asan tsan deps test test-unit test-integration test-asan run start stop bench fmt \
-        fmt-check clean help fuzz fuzz-build fuzzers install
+        fmt-check check-rules clean help fuzz fuzz-build fuzzers install
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -206,6 +206,10 @@ bench: deps all
 fmt:
 	clang-format -i $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] sandbox/*.[ch] ctl/*.[ch] \
 	    tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c)
+
+# The layout rules of issue #14 (file and function sizes, SQL on the core tables in lib/ only).
+check-rules:
+	@python3 scripts/check-rules.py
 
 fmt-check:
 	@clang-format --dry-run -Werror $(wildcard lib/*.[ch] fcgi/*.[ch] worker/*.[ch] \
