@@ -8,6 +8,8 @@
 -- old one, so existing rows cannot violate it. Old rows keep NULL (never equal to anything).
 ALTER TABLE send_log
     ADD COLUMN IF NOT EXISTS claim_token BIGINT NULL AFTER worker_id;
+-- Two statements: in one, IF NOT EXISTS is judged before the DROP, so the key would be dropped
+-- and never added again.
+ALTER TABLE send_log DROP KEY IF EXISTS uq_send_log_attempt;
 ALTER TABLE send_log
-    DROP KEY IF EXISTS uq_send_log_attempt,
     ADD UNIQUE KEY IF NOT EXISTS uq_send_log_attempt (recipient_id, attempt, outcome, claim_token);
