@@ -35,5 +35,9 @@ int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
 int ctl_contacts_import(const struct config *cfg, int argc, char **argv);
 /* Each account's Graph API with its token: GET /{version}/{phone_number_id}. */
 int ctl_check_meta(const struct config *cfg);
+/* sql-explain [NAME ARGS-JSON] (ctl/ctl-sqlexplain.c): without arguments lists the named
+ * statements (name, argument shape, text); with them prints EXPLAIN of that statement as
+ * JSON. */
+int ctl_sql_explain(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
  *   pregonctl [-c FILE] campaign-status ID
  *   pregonctl [-c FILE] contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC]
  *             [--dry-run] [--json]  (the API's contact import; exit 3 when rows were rejected)
+ *   pregonctl [-c FILE] sql-explain [NAME ARGS-JSON]  (EXPLAIN of a named statement of lib/)
  *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
  *   pregonctl [-c FILE] user-reset-password --email E [--enable]
  *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
@@ -42,7 +43,8 @@ static void usage(void)
                     "       user-list | user-init |\n"
                     "       rotate-key | webhooks-apply [--all] [--older-than S] |\n"
                     "       migrate --admin-defaults FILE [--host H]... | campaign-status ID |\n"
-                    "       contacts-import FILE [--tags a,b] [--consent-source S] ...\n"
+                    "       contacts-import FILE [--tags a,b] [--consent-source S] ... |\n"
+                    "       sql-explain [NAME ARGS-JSON]\n"
                     "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
 }
 
@@ -259,6 +261,8 @@ int main(int argc, char **argv)
         rc = ctl_campaign_status(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "contacts-import") == 0)
         rc = ctl_contacts_import(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "sql-explain") == 0)
+        rc = ctl_sql_explain(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "webhooks-apply") == 0)
         rc = cmd_webhooks_apply(&cfg, argc - i, argv + i);
     else if (sodium_init() < 0) {
