@@ -341,7 +341,12 @@ static int claim_commit(struct worker *w, struct db *db, struct claim *k)
 {
     long long *grp = calloc(k->n, sizeof *grp);
     struct job **bl = calloc(k->n, sizeof *bl);
-    int rc = grp && bl ? claim_set_aside(w, db, k, grp, bl) : DB_ERR;
+    if (!grp || !bl) {
+        free(grp);
+        free(bl);
+        return DB_ERR;
+    }
+    int rc = claim_set_aside(w, db, k, grp, bl);
     size_t m = 0;
     for (size_t i = 0; i < k->n; i++)
         if (k->fate[i] == GO)
