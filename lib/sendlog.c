@@ -33,8 +33,8 @@
     "WHERE r.id = ?"
 
 const struct sql_statement sendlog_statements[] = {
-    {"sendlog.insert", SQL_INSERT, "iisisssssiissi"},
-    {"sendlog.insert_blocked", SQL_INSERT_BLOCKED, "iisisssisii"},
+    {"sendlog.insert", SQL_INSERT, "iisissisiissii"},
+    {"sendlog.insert_blocked", SQL_INSERT_BLOCKED, "iisissisii"},
     {"sendlog.unknown_stopped", SQL_UNKNOWN_STOPPED, "iL"},
     {"sendlog.retry", SQL_RETRY, "sii"},
     {NULL, NULL, NULL},
