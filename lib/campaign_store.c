@@ -22,6 +22,13 @@
     "ORDER BY sending_count <> 0 DESC, id LIMIT ?"
 #define SQL_SET_WAIT   "UPDATE campaigns SET wait_reason = ? WHERE id = ? AND status = 'running'"
 #define SQL_RAISE_RAMP "UPDATE campaigns SET ramp_step = ? WHERE id = ? AND ramp_step = ?"
+#define SQL_ADD_COUNTS                                                                             \
+    "UPDATE campaigns SET pending_count = pending_count + ?, "                                     \
+    "sending_count = sending_count + ?, sent_count = sent_count + ?, "                             \
+    "delivered_count = delivered_count + ?, read_count = read_count + ?, "                         \
+    "failed_count = failed_count + ?, blocked_count = blocked_count + ?, "                         \
+    "cancelled_count = cancelled_count + ?, unknown_count = unknown_count + ? "                    \
+    "WHERE id = ?"
 #define SQL_REOPEN                                                                                 \
     "UPDATE campaigns SET status = 'running', completed_at = NULL "                                \
     "WHERE id = ? AND status = 'completed'"
@@ -31,6 +38,7 @@ const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.inflight", SQL_INFLIGHT, "i"},
     {"campaign_store.set_wait_reason", SQL_SET_WAIT, "si"},
     {"campaign_store.raise_ramp", SQL_RAISE_RAMP, "iii"},
+    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiii"},
     {"campaign_store.reopen_completed", SQL_REOPEN, "i"},
     {NULL, NULL, NULL},
 };
@@ -64,6 +72,16 @@ int campaign_store_raise_ramp(struct db *db, long long id, int from, int *raised
     int rc = db_exec(db, SQL_RAISE_RAMP, DB_ARGS(DB_INT(from + 1), DB_INT(id), DB_INT(from)), &res);
     *raised = rc == DB_OK && res.affected;
     return rc;
+}
+
+int campaign_store_add_counts(struct db *db, long long id, const struct msg_delta *d)
+{
+    return db_exec(db, SQL_ADD_COUNTS,
+                   DB_ARGS(DB_INT(d->pending), DB_INT(d->sending), DB_INT(d->sent),
+                           DB_INT(d->delivered), DB_INT(d->read), DB_INT(d->failed),
+                           DB_INT(d->blocked), DB_INT(d->cancelled), DB_INT(d->unknown),
+                           DB_INT(id)),
+                   NULL);
 }
 
 int campaign_store_reopen_completed(struct db *db, long long id)
