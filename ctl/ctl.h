@@ -27,9 +27,6 @@ int ctl_check_secrets(const struct config *cfg);
 
 /* migrate --admin-defaults FILE [--host H]...: runs scripts/migrate.sh (ctl/ctl-ops.c). */
 int ctl_migrate(const struct config *cfg, int argc, char **argv);
-/* sql-explain NAME ARGS-JSON: the EXPLAIN rows of a named lib statement as JSON
- * (ctl/ctl-explain.c, for the query-plan tests). */
-int ctl_sql_explain(const struct config *cfg, int argc, char **argv);
 /* campaign-status ID: status, pause reason and counters of one campaign. */
 int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
 /* contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC] [--dry-run] [--json]
@@ -38,5 +35,9 @@ int ctl_campaign_status(const struct config *cfg, int argc, char **argv);
 int ctl_contacts_import(const struct config *cfg, int argc, char **argv);
 /* Each account's Graph API with its token: GET /{version}/{phone_number_id}. */
 int ctl_check_meta(const struct config *cfg);
+/* sql-explain [NAME ARGS-JSON] (ctl/ctl-sqlexplain.c): without arguments lists the named
+ * statements (name, argument shape, text); with them prints EXPLAIN of that statement as
+ * JSON. */
+int ctl_sql_explain(const struct config *cfg, int argc, char **argv);
 
 #endif

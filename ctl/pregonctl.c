@@ -9,9 +9,9 @@
  *                                          --graph: each account's Graph API answers its token)
  *   pregonctl [-c FILE] migrate --admin-defaults FILE [--host H]...
  *   pregonctl [-c FILE] campaign-status ID
- *   pregonctl [-c FILE] sql-explain NAME ARGS-JSON  (the plan of a named lib statement, as JSON)
  *   pregonctl [-c FILE] contacts-import FILE|- [--tags a,b] [--consent-source S] [--country CC]
  *             [--dry-run] [--json]  (the API's contact import; exit 3 when rows were rejected)
+ *   pregonctl [-c FILE] sql-explain [NAME ARGS-JSON]  (EXPLAIN of a named statement of lib/)
  *   pregonctl [-c FILE] user-create --email E --role viewer|admin|superadmin [--name N]
  *   pregonctl [-c FILE] user-reset-password --email E [--enable]
  *             (the password comes from $PREGON_PASSWORD, else a random one is printed once)
@@ -45,7 +45,7 @@ static void usage(void)
                     "       rotate-key | webhooks-apply [--all] [--older-than S] |\n"
                     "       migrate --admin-defaults FILE [--host H]... | campaign-status ID |\n"
                     "       contacts-import FILE [--tags a,b] [--consent-source S] ... |\n"
-                    "       sql-explain NAME ARGS-JSON\n"
+                    "       sql-explain [NAME ARGS-JSON]\n"
                     "       see the comment at the top of ctl/pregonctl.c or docs/operations.md\n");
 }
 
@@ -260,10 +260,10 @@ int main(int argc, char **argv)
         rc = ctl_migrate(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "campaign-status") == 0)
         rc = ctl_campaign_status(&cfg, argc - i, argv + i);
-    else if (strcmp(cmd, "sql-explain") == 0)
-        rc = ctl_sql_explain(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "contacts-import") == 0)
         rc = ctl_contacts_import(&cfg, argc - i, argv + i);
+    else if (strcmp(cmd, "sql-explain") == 0)
+        rc = ctl_sql_explain(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "webhooks-apply") == 0)
         rc = cmd_webhooks_apply(&cfg, argc - i, argv + i);
     else if (sodium_init() < 0) {

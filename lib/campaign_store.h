@@ -8,8 +8,11 @@
 
 #include "campaign_state.h"
 #include "msgstatus.h"
+#include "sqlstmt.h"
+#include <stddef.h>
 
 struct db;
+struct db_rows;
 
 /* ---- campaign API and state ---- */
 
@@ -99,5 +102,23 @@ int campaign_store_add_recipients(struct db *db, long long campaign_id, long lon
 /* Removes every recipient of the campaign and sets its counters to zero (a draft, locked by
  * the caller). */
 int campaign_store_clear_recipients(struct db *db, long long campaign_id);
+
+/* ---- worker ---- */
+
+extern const struct sql_statement campaign_store_worker_statements[];
+
+/* The running campaigns, by id, for the claimer: every campaigns column plus
+ * account_enabled (the account's campaigns_enabled), and the template pacing hold:
+ * pacing_wamid, pacing_until_text, pacing_over. Columns are read by name (db_col). */
+int campaign_store_running(struct db *db, struct db_rows *rows);
+/* The campaigns that may have claims in flight (sending_count <> 0), then the running ones,
+ * at most max ids. Returns how many, or -1. */
+int campaign_store_inflight(struct db *db, long long *ids, size_t max);
+/* Why a running campaign waits ("" clears it). */
+int campaign_store_set_wait_reason(struct db *db, long long id, const char *reason);
+/* Progressive start: step from -> from + 1 if still at from; *raised 1 when it moved. */
+int campaign_store_raise_ramp(struct db *db, long long id, int from, int *raised);
+/* A completed campaign runs again for a recipient resent (in-doubt resend). */
+int campaign_store_reopen_completed(struct db *db, long long id);
 
 #endif

@@ -37,13 +37,13 @@ int person_is_blocked(struct db *db, const char *phone, int *blocked)
     return DB_OK;
 }
 
+const char person_sql_blocked[] = "SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(?, '$[*]' COLUMNS ("
+                                  "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "
+                                  "JOIN opt_outs o FORCE INDEX (PRIMARY) ON o.phone = p.phone";
+
 int person_blocked_query(struct db *db, const char *json, size_t len, struct db_rows *r)
 {
-    return db_query(db,
-                    "SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(?, '$[*]' COLUMNS ("
-                    "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "
-                    "JOIN opt_outs o FORCE INDEX (PRIMARY) ON o.phone = p.phone",
-                    DB_ARGS(DB_STRN(json, len)), r);
+    return db_query(db, person_sql_blocked, DB_ARGS(DB_STRN(json, len)), r);
 }
 
 int person_blocked_many(struct db *db, const char *const *phones, size_t n, unsigned char *blocked)

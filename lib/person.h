@@ -39,6 +39,8 @@ int person_is_blocked(struct db *db, const char *phone, int *blocked);
  * ["+52...","+54..."]): one row each, column 0 the phone. Straight on the opt_outs key, for
  * the worker's claim. db_rc; free r with db_rows_free. */
 int person_blocked_query(struct db *db, const char *json, size_t len, struct db_rows *r);
+/* Its text (listed by lib/sqlstmt.c as "person.blocked", for the query-plan tests). */
+extern const char person_sql_blocked[];
 
 /* blocked[i] = 1 for each phones[i] that is blocked (n at most a few thousand). db_rc. */
 int person_blocked_many(struct db *db, const char *const *phones, size_t n, unsigned char *blocked);

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include "campaign_health.h"
+#include "campaign_store.h"
 #include "campaign_state.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "person.h"
+#include "queue.h"
+#include "sendlog.h"
 #include "webhook_apply.h"
 #include "worker.h"
 
@@ -73,20 +76,10 @@ static int record_sent_group(struct db *db, struct job **v, size_t n, unsigned l
     if (!js)
         rc = DB_ERR;
     if (rc == DB_OK) {
-        struct db_res res;
-        rc = db_exec(db,
-                     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS ("
-                     "id BIGINT UNSIGNED PATH '$[0]', "
-                     "wamid VARCHAR(160) CHARACTER SET ascii PATH '$[1]')) s "
-                     "STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
-                     "SET r.status = 'sent', r.wamid = s.wamid, "
-                     "r.sent_at = COALESCE(r.sent_at, NOW(3)), r.last_error_code = NULL, "
-                     "r.last_error_text = NULL, r.claim_token = NULL, r.claimed_by = NULL, "
-                     "r.lease_until = NULL, r.armed_at = NULL "
-                     "WHERE r.claim_token = ? AND r.status = 'sending'",
-                     DB_ARGS(DB_STRN(js, jlen), DB_INT((long long)token)), &res);
+        unsigned long long got = 0;
+        rc = queue_record_sent(db, js, jlen, token, &got);
         if (rc == DB_OK)
-            *affected = (size_t)res.affected;
+            *affected = (size_t)got;
     }
     json_object_put(pairs);
     return rc;
@@ -97,94 +90,62 @@ static int record_one(struct db *db, struct job *j, int *matched)
 {
     const struct outcome *o = &j->out;
     const char *st = msg_status_name(o->status);
-    struct db_res res;
+    unsigned long long affected = 0;
     int rc;
-    if (o->release) {
-        rc = db_exec(
-            db,
-            "UPDATE recipients SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, "
-            "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "
-            "WHERE id = ? AND claim_token = ? AND status = 'sending'",
-            DB_ARGS(DB_INT(j->id), DB_INT((long long)j->token)), &res);
-    } else {
-        rc = db_exec(db,
-                     "UPDATE recipients SET status = ?, wamid = COALESCE(?, wamid), "
-                     "last_error_code = ?, last_error_text = ?, "
-                     "next_attempt_at = IF(? > 0, FROM_UNIXTIME(? / 1000), "
-                     "IF(status <> 'pending', DEFAULT(next_attempt_at), next_attempt_at)), "
-                     "sent_at = IF(? = 'sent', COALESCE(sent_at, NOW(3)), sent_at), "
-                     "failed_at = IF(? IN ('failed', 'blocked'), NOW(3), failed_at), "
-                     "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "
-                     "WHERE id = ? AND claim_token = ? AND status = 'sending'",
-                     DB_ARGS(DB_STR(st), j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL,
-                             o->code ? DB_INT(o->code) : DB_NULL,
-                             o->text[0] ? DB_STR(o->text) : DB_NULL, DB_INT(o->retry_at_ms),
-                             DB_INT(o->retry_at_ms), DB_STR(st), DB_STR(st), DB_INT(j->id),
-                             DB_INT((long long)j->token)),
-                     &res);
-    }
+    if (o->release)
+        rc = queue_record_release(db, j->id, j->token, &affected);
+    else
+        rc = queue_record_outcome(db, j->id, j->token, st, j->res.accepted ? j->res.wamid : NULL,
+                                  o->code, o->text, o->retry_at_ms, &affected);
     if (rc != DB_OK)
         return rc;
-    *matched = res.affected == 1;
+    *matched = affected == 1;
     if (!*matched && !o->release && j->res.accepted)
         /* A status webhook (or the recovery of a worker thought dead) got there first and
          * counted it; keep the wamid so later statuses find it. */
-        rc = db_exec(db, "UPDATE recipients SET wamid = COALESCE(wamid, ?) WHERE id = ?",
-                     DB_ARGS(DB_STR(j->res.wamid), DB_INT(j->id)), NULL);
+        rc = queue_keep_wamid(db, j->id, j->res.wamid);
     return rc;
 }
 
-/* The send_log rows of v, one bulk statement per campaign and outcome: the statement text
- * never changes (prepared once), and the rows each statement really inserted are what the
- * per-minute figures count (IGNORE skips the rows of a recording done again, see below). */
+/* The send_log rows of v, one bulk statement per campaign and outcome (lib/sendlog.h: the
+ * statement text never changes, and what each really inserted counts in its minute). */
 static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
 {
-    enum { NCOL = 14 };
-    db_arg *args = calloc(n * NCOL + 1, sizeof *args);
+    struct sendlog_row *rows = calloc(n + 1, sizeof *rows);
     unsigned char *done = calloc(n + 1, 1);
-    int rc = args && done ? DB_OK : DB_ERR;
+    int rc = rows && done ? DB_OK : DB_ERR;
     for (size_t first = 0; first < n && rc == DB_OK; first++) {
         if (done[first] || !v[first]->out.log_outcome)
             continue;
         struct camp *c = v[first]->camp;
         const char *outcome = v[first]->out.log_outcome;
-        size_t a = 0, rows = 0;
+        size_t k = 0;
         for (size_t i = first; i < n; i++) {
             struct job *j = v[i];
             if (done[i] || !j->out.log_outcome || j->camp != c ||
                 strcmp(j->out.log_outcome, outcome) != 0)
                 continue;
             done[i] = 1;
-            rows++;
-            args[a++] = DB_INT(c->id);
-            args[a++] = DB_INT(j->id);
-            args[a++] = DB_STR(j->phone);
-            args[a++] = j->contact_id ? DB_INT(j->contact_id) : DB_NULL;
-            args[a++] = DB_STR(c->template_name);
-            args[a++] = DB_STR(c->language);
-            args[a++] = DB_INT(j->attempt);
-            args[a++] = DB_STR(outcome);
-            args[a++] = j->http_status ? DB_INT(j->http_status) : DB_NULL;
-            args[a++] = j->out.code ? DB_INT(j->out.code) : DB_NULL;
-            args[a++] = j->out.text[0] ? DB_STR(j->out.text) : DB_NULL;
-            args[a++] = j->res.accepted ? DB_STR(j->res.wamid) : DB_NULL;
-            args[a++] = DB_INT(w->worker_id);
-            args[a++] = DB_INT((long long)j->token);
+            rows[k++] = (struct sendlog_row){
+                .campaign_id = c->id,
+                .recipient_id = j->id,
+                .lead_id = j->contact_id,
+                .phone = j->phone,
+                .template_name = c->template_name,
+                .template_language = c->language,
+                .attempt = j->attempt,
+                .outcome = outcome,
+                .http_status = j->http_status,
+                .error_code = j->out.code,
+                .error_text = j->out.text,
+                .wamid = j->res.accepted ? j->res.wamid : NULL,
+                .worker_id = w->worker_id,
+                .claim_token = j->token,
+            };
         }
-        /* IGNORE: a retry after a commit whose answer was lost finds its rows there already
-         * (uq_send_log_attempt: recipient, attempt, outcome and claim token, sql/080; the
-         * token keeps apart the rounds that reuse an attempt number). */
-        struct db_res res;
-        rc = db_exec_bulk(db,
-                          "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "
-                          "template_name, template_language, attempt, outcome, http_status, "
-                          "error_code, error_text, wamid, worker_id, claim_token) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          args, NCOL, rows, &res);
-        if (rc == DB_OK)
-            rc = counters_add_minute(db, c->id, outcome, (long long)res.affected);
+        rc = sendlog_insert(db, rows, k, NULL);
     }
-    free(args);
+    free(rows);
     free(done);
     return rc;
 }
@@ -374,14 +335,7 @@ static int lock_group(struct db *db, struct job **v, size_t n)
     const char *js =
         rc == DB_OK ? json_object_to_json_string_length(arr, JSON_C_TO_STRING_PLAIN, &jlen) : NULL;
     if (rc == DB_OK && js) {
-        struct db_rows r;
-        rc = db_query(db,
-                      "SELECT r.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH "
-                      "'$')) s STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
-                      "ORDER BY r.id FOR UPDATE",
-                      DB_ARGS(DB_STRN(js, jlen)), &r);
-        if (rc == DB_OK)
-            db_rows_free(&r);
+        rc = queue_lock(db, js, jlen);
     } else if (rc == DB_OK) {
         rc = DB_ERR;
     }
@@ -497,11 +451,8 @@ static void ramp_up(struct worker *w, struct db *db, struct job **v, size_t n)
                 c->ramp_attempts = c->ramp_errors = 0; /* too many errors: stay, look again */
             continue;
         }
-        struct db_res res;
-        if (db_exec(db, "UPDATE campaigns SET ramp_step = ? WHERE id = ? AND ramp_step = ?",
-                    DB_ARGS(DB_INT(c->ramp_step + 1), DB_INT(c->id), DB_INT(c->ramp_step)),
-                    &res) == DB_OK &&
-            res.affected)
+        int raised = 0;
+        if (campaign_store_raise_ramp(db, c->id, c->ramp_step, &raised) == DB_OK && raised)
             log_info("campaign %lld: progressive start, step %d -> %d", c->id, c->ramp_step,
                      c->ramp_step + 1);
         c->ramp_attempts = c->ramp_errors = 0;

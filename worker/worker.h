@@ -1,10 +1,10 @@
 /* The sending worker: claims recipients, sends them to the Cloud API at the pace Meta allows,
  * records every outcome. Four threads, each with its own role (docs/worker.md):
- *   - the claimer (claim.c, pacing rules in lib/pace.c): campaigns, claims, the rate budget,
- *     arming, recovery;
+ *   - the claimer (claimer.c and the files of claimer.h; pacing rules in lib/pace.c):
+ *     campaigns, claims, the rate budget, arming, recovery;
  *   - the sender (send.c, the main thread): libcurl multi, starts each request at its slot;
  *   - the recorder (record.c): writes outcomes, pauses, breaker, progressive start;
- *   - the heartbeat (claim.c, heartbeat_main): workers.heartbeat_at and the /metrics counts.
+ *   - the heartbeat (recover.c, heartbeat_main): workers.heartbeat_at and the /metrics counts.
  * They share only the queues below, under one mutex. */
 #ifndef PREGON_WORKER_H
 #define PREGON_WORKER_H
@@ -173,7 +173,7 @@ extern atomic_int worker_sig_stop, worker_sig_hup;
 long long now_us(void); /* wall clock, microseconds */
 double now_monotonic(void);
 
-/* claim.c: the claimer thread */
+/* the claimer thread (claimer.c, recover.c, schedule.c, jobs.c) */
 void *claimer_main(void *arg);
 void *heartbeat_main(void *arg);
 void claim_heartbeat(struct worker *w, struct db *db);

@@ -100,7 +100,7 @@ def test_same_file_twice_adds_nothing_and_a_failed_upload_leaves_nothing(s):
 
 
 def plan_of(s, name, args):
-    """The plan of a statement the code runs, by its name (pregonctl sql-explain, ctl/ctl-explain.c):
+    """The plan of a statement the code runs, by its name (pregonctl sql-explain, ctl/ctl-sqlexplain.c, lib/sqlstmt.c):
     the only row, as EXPLAIN gives it."""
     r = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
                         os.path.join(s.var, "pregon.conf"), "sql-explain", name, json.dumps(args)],

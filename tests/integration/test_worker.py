@@ -3,6 +3,7 @@ MariaDB restarts, the rate across workers, errors by class, shutdown, drain, sch
 pace rules (window, daily cap, tier, pair rate, progressive start, opt-outs)."""
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -13,17 +14,40 @@ from workerkit import (AccountSettings, Workers, campaign, check_counters, make_
                        phones, received, wait_status)
 
 
+def explain(s, name, args):
+    """EXPLAIN of the named statement the programs run (lib/queue.c, lib/sendlog.c...,
+    pregonctl sql-explain): the plan rows, as objects by column."""
+    p = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                        os.path.join(s.var, "pregon.conf"), "sql-explain", name,
+                        json.dumps(args)], env=s.env, capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 0, "sql-explain %s: %s" % (name, p.stderr))
+    return json.loads(p.stdout)
+
+
+def test_sql_explain_knows_the_worker_statements(s):
+    p = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                        os.path.join(s.var, "pregon.conf"), "sql-explain"], env=s.env,
+                       capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 0, "list: %s" % p.stderr)
+    names = {line.split("\t")[0] for line in p.stdout.splitlines()}
+    for n in ("queue.claim_first", "queue.claim_after", "queue.stale_claims",
+              "queue.renew_lock", "queue.renew_leases", "queue.pair_pace", "queue.record_sent", "person.blocked",
+              "sendlog.insert", "campaign_store.set_wait_reason"):
+        check(n in names, "%s listed: %r" % (n, sorted(names)))
+    # A wrong argument list is refused, not explained with whatever came.
+    p = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                        os.path.join(s.var, "pregon.conf"), "sql-explain", "queue.claim_first",
+                        "[1]"], env=s.env, capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 1, "bad arguments: %s" % p.stdout)
+
+
 def test_claim_query_uses_the_index(s):
     cid = make_campaign(s, "EXPLAIN", phones("01", 3), start=False)
-    # The worker's claim, as it sends it (worker/claim.c), first and after a full claim.
-    for extra, args in (("", (cid,)),
-                        ("AND (next_attempt_at > %s OR (next_attempt_at = %s AND phone > %s)) ",
-                         (cid, "2000-01-01", "2000-01-01", "+5493870"))):
-        rows = s.query("EXPLAIN SELECT id, phone, vars, attempts, contact_id, "
-                       "sent_at IS NOT NULL, next_attempt_at FROM recipients "
-                       "FORCE INDEX (ix_recipients_queue) WHERE campaign_id = %s AND "
-                       "status = 'pending' AND next_attempt_at <= NOW(3) " + extra +
-                       "ORDER BY next_attempt_at, phone LIMIT 200 FOR UPDATE SKIP LOCKED", args)
+    # The worker's claim, the very statement it runs (lib/queue.c), first and after a full
+    # claim.
+    for name, args in (("queue.claim_first", [cid, 200]),
+                       ("queue.claim_after", [cid, "2000-01-01", "2000-01-01", "+5493870", 200])):
+        rows = explain(s, name, args)
         eq(len(rows), 1, "one table")
         r = rows[0]
         eq(r["key"], "ix_recipients_queue", "claim index: %r" % r)
@@ -31,34 +55,24 @@ def test_claim_query_uses_the_index(s):
         check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
     # Recovery and lease renewal find the in-flight ('sending') rows campaign by campaign
     # (sql/091_recipients_queue_index.sql).
-    r = s.query("EXPLAIN SELECT r.id FROM recipients r FORCE INDEX (ix_recipients_queue) "
-                "LEFT JOIN workers w ON w.id = r.claimed_by WHERE r.campaign_id IN (%s, %s) "
-                "AND r.status = 'sending' AND (r.claimed_by IS NULL OR r.claimed_by <> 1) "
-                "LIMIT 500", (cid, cid + 1))[0]
+    r = [x for x in explain(s, "queue.stale_claims", [[cid, cid + 1], 1]) if x["table"] == "r"][0]
     eq(r["key"], "ix_recipients_queue", "recovery index: %r" % r)
     check(r["type"] in ("range", "ref"), "recovery: no full scan: %r" % r)
-    r = s.query("EXPLAIN UPDATE recipients SET lease_until = NOW(3) WHERE campaign_id IN "
-                "(%s, %s) AND status = 'sending' AND claimed_by = 1", (cid, cid + 1))[0]
+    # Lease renewal: this worker's in-flight rows locked without waiting, then updated by id.
+    r = explain(s, "queue.renew_lock", [[cid, cid + 1], 1])[0]
     check(r["key"] in ("ix_recipients_queue", "uq_recipients_phone") and
-          r["type"] in ("range", "ref"), "lease renewal: %r" % r)
+          r["type"] in ("range", "ref"), "lease renewal lock: %r" % r)
+    r = explain(s, "queue.renew_leases", [60, [1, 2]])[0]
+    check(r["key"] == "PRIMARY" and r["type"] == "range", "lease renewal by id: %r" % r)
     # The claim's checks by number and the recording of sends: the numbers (ids) as a JSON
     # table first, then one lookup by key each, never a scan of opt_outs, contact_pace or
     # recipients, whatever the statistics say (STRAIGHT_JOIN, FORCE INDEX).
     nums = '["+5493870100000", "+5493870100001"]'
-    for sql, args, table, key in (
-            ("EXPLAIN SELECT STRAIGHT_JOIN o.phone FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
-             "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p JOIN opt_outs o FORCE INDEX (PRIMARY) "
-             "ON o.phone = p.phone", (nums,), "o", "PRIMARY"),
-            ("EXPLAIN SELECT STRAIGHT_JOIN c.phone FROM JSON_TABLE(%s, '$[*]' COLUMNS ("
-             "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p JOIN contact_pace c FORCE INDEX (PRIMARY) "
-             "ON c.waba_id = %s AND c.phone = p.phone", (nums, "1"), "c", "PRIMARY"),
-            ("EXPLAIN UPDATE JSON_TABLE(%s, '$[*]' COLUMNS ("
-             "id BIGINT UNSIGNED PATH '$[0]', wamid VARCHAR(160) CHARACTER SET ascii "
-             "PATH '$[1]')) s STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "
-             "SET r.status = 'sent', r.wamid = s.wamid "
-             "WHERE r.claim_token = 1 AND r.status = 'sending'", ('[[1, "wamid.x"]]',), "r",
-             "PRIMARY")):
-        rows = s.query(sql, args)
+    for name, args, table, key in (
+            ("person.blocked", [nums], "o", "PRIMARY"),
+            ("queue.pair_pace", [5, nums, "1"], "c", "PRIMARY"),
+            ("queue.record_sent", ['[[1, "wamid.x"]]', 1], "r", "PRIMARY")):
+        rows = explain(s, name, args)
         eq(len(rows), 2, "two tables: %r" % rows)
         eq(rows[0]["Extra"].startswith("Table function: json_table"), True, "first: %r" % rows)
         eq((rows[1]["table"], rows[1]["key"], rows[1]["type"]), (table, key, "eq_ref"),

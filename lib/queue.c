@@ -1,0 +1,356 @@
+/* The send queue on the recipients table (lib/queue.h). */
+#include "queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "idlist.h"
+
+/* ix_recipients_queue (campaign_id, status, next_attempt_at, phone) gives these rows in order:
+ * no filesort, no scan beyond what is claimed (sql/091). */
+#define SQL_CLAIM_FIRST                                                                            \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
+    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+#define SQL_CLAIM_AFTER                                                                            \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
+    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
+    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+/* The pair rate and the 24 h window of a claim's numbers (a JSON array), straight on the key
+ * of contact_pace. */
+#define SQL_PAIR_PACE                                                                              \
+    "SELECT STRAIGHT_JOIN c.phone, c.last_send_at > NOW(3) - INTERVAL ? SECOND, "                  \
+    "c.last_send_at > NOW(3) - INTERVAL 1 DAY FROM JSON_TABLE(?, '$[*]' COLUMNS ("                 \
+    "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "                                          \
+    "JOIN contact_pace c FORCE INDEX (PRIMARY) ON c.waba_id = ? AND c.phone = p.phone"
+#define SQL_BLOCK                                                                                  \
+    "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "                               \
+    "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
+    "last_error_text = 'opted out: not sent' "                                                     \
+    "WHERE id IN (%s)"
+#define SQL_DEFER                                                                                  \
+    "UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL ? SECOND "                          \
+    "WHERE id IN (%s)"
+#define SQL_TAKE                                                                                   \
+    "UPDATE recipients SET status = 'sending', claim_token = ?, claimed_by = ?, "                  \
+    "lease_until = NOW(3) + INTERVAL ? SECOND, armed_at = IF(?, NOW(3), NULL), "                   \
+    "next_attempt_at = DEFAULT(next_attempt_at), attempts = attempts + 1 "                         \
+    "WHERE id IN (%s)"
+#define SQL_ARM                                                                                    \
+    "UPDATE recipients SET armed_at = NOW(3) WHERE id IN (%s) AND "                                \
+    "claim_token = ? AND status = 'sending'"
+#define SQL_STILL_CLAIMED                                                                          \
+    "SELECT id FROM recipients WHERE id IN (%s) AND claim_token = ? AND "                          \
+    "status = 'sending'"
+#define SQL_RELEASE                                                                                \
+    "UPDATE recipients SET status = 'pending', attempts = "                                        \
+    "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
+    "lease_until = NULL, armed_at = NULL "                                                         \
+    "WHERE id IN (%s) AND claim_token = ? AND status = 'sending'"
+#define SQL_RELEASE_ORPHAN                                                                         \
+    "UPDATE recipients SET status = 'pending', attempts = "                                        \
+    "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
+    "lease_until = NULL, armed_at = NULL WHERE campaign_id = ? AND "                               \
+    "status = 'sending' AND claimed_by = ? AND claim_token = ? AND "                               \
+    "armed_at IS NULL"
+#define SQL_RENEW_LOCK                                                                             \
+    "SELECT id FROM recipients WHERE campaign_id IN (%s) AND status = 'sending' "                  \
+    "AND claimed_by = ? FOR UPDATE SKIP LOCKED"
+#define SQL_RENEW_LEASES                                                                           \
+    "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND WHERE id IN (%s)"
+#define SQL_STALE                                                                                  \
+    "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL "                                          \
+    "FROM recipients r FORCE INDEX (ix_recipients_queue) "                                         \
+    "LEFT JOIN workers w ON w.id = r.claimed_by "                                                  \
+    "WHERE r.campaign_id IN (%s) AND r.status = 'sending' AND "                                    \
+    "(r.claimed_by IS NULL OR r.claimed_by <> ?) AND "                                             \
+    "(r.lease_until < NOW(3) OR w.id IS NULL OR w.stopped_at IS NOT NULL) "                        \
+    "LIMIT 500 FOR UPDATE SKIP LOCKED"
+#define SQL_REQUEUE                                                                                \
+    "UPDATE recipients SET status = 'pending', attempts = "                                        \
+    "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
+    "lease_until = NULL, armed_at = NULL WHERE id IN (%s)"
+#define SQL_MARK_UNKNOWN                                                                           \
+    "UPDATE recipients SET status = 'unknown', claim_token = NULL, "                               \
+    "claimed_by = NULL, lease_until = NULL, armed_at = NULL, "                                     \
+    "last_error_text = 'the worker sending it stopped; outcome unknown' "                          \
+    "WHERE id IN (%s)"
+#define SQL_IN_DOUBT_DUE                                                                           \
+    "SELECT r.id, r.campaign_id, a.in_doubt_resend_after_s FROM campaigns c "                      \
+    "JOIN wa_accounts a ON a.id = c.account_id AND a.in_doubt_resend_after_s > 0 "                 \
+    "JOIN recipients r ON r.campaign_id = c.id AND r.status = 'unknown' "                          \
+    "WHERE c.unknown_count > 0 AND (c.status = 'running' OR (c.status = "                          \
+    "'completed' AND c.completed_at > NOW(3) - INTERVAL "                                          \
+    "(a.in_doubt_resend_after_s + 3600) SECOND)) "                                                 \
+    "AND (SELECT COUNT(*) FROM send_log l WHERE l.recipient_id = r.id AND "                        \
+    "l.outcome = 'unknown') = 1 "                                                                  \
+    "AND (SELECT MAX(l.created_at) FROM send_log l WHERE l.recipient_id = r.id AND "               \
+    "l.outcome = 'unknown') < NOW(3) - INTERVAL a.in_doubt_resend_after_s SECOND "                 \
+    "ORDER BY r.id LIMIT 200"
+#define SQL_RESEND                                                                                 \
+    "UPDATE recipients SET status = 'pending', next_attempt_at = NOW(3), "                         \
+    "last_error_text = ? WHERE id = ? AND status = 'unknown'"
+#define SQL_LOCK                                                                                   \
+    "SELECT r.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH "                      \
+    "'$')) s STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "                     \
+    "ORDER BY r.id FOR UPDATE"
+/* The ids and wamids travel as one JSON array joined as a table: the text never changes
+ * (prepared once) and the server pairs each row with its wamid through the join. */
+#define SQL_RECORD_SENT                                                                            \
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS ("                                                        \
+    "id BIGINT UNSIGNED PATH '$[0]', "                                                             \
+    "wamid VARCHAR(160) CHARACTER SET ascii PATH '$[1]')) s "                                      \
+    "STRAIGHT_JOIN recipients r FORCE INDEX (PRIMARY) ON r.id = s.id "                             \
+    "SET r.status = 'sent', r.wamid = s.wamid, "                                                   \
+    "r.sent_at = COALESCE(r.sent_at, NOW(3)), r.last_error_code = NULL, "                          \
+    "r.last_error_text = NULL, r.claim_token = NULL, r.claimed_by = NULL, "                        \
+    "r.lease_until = NULL, r.armed_at = NULL "                                                     \
+    "WHERE r.claim_token = ? AND r.status = 'sending'"
+#define SQL_RECORD_RELEASE                                                                         \
+    "UPDATE recipients SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, "             \
+    "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "                  \
+    "WHERE id = ? AND claim_token = ? AND status = 'sending'"
+#define SQL_RECORD_OUTCOME                                                                         \
+    "UPDATE recipients SET status = ?, wamid = COALESCE(?, wamid), "                               \
+    "last_error_code = ?, last_error_text = ?, "                                                   \
+    "next_attempt_at = IF(? > 0, FROM_UNIXTIME(? / 1000), "                                        \
+    "IF(status <> 'pending', DEFAULT(next_attempt_at), next_attempt_at)), "                        \
+    "sent_at = IF(? = 'sent', COALESCE(sent_at, NOW(3)), sent_at), "                               \
+    "failed_at = IF(? IN ('failed', 'blocked'), NOW(3), failed_at), "                              \
+    "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "                  \
+    "WHERE id = ? AND claim_token = ? AND status = 'sending'"
+#define SQL_KEEP_WAMID "UPDATE recipients SET wamid = COALESCE(wamid, ?) WHERE id = ?"
+
+const struct sql_statement queue_statements[] = {
+    {"queue.claim_first", SQL_CLAIM_FIRST, "ii"},
+    {"queue.claim_after", SQL_CLAIM_AFTER, "isssi"},
+    {"queue.pair_pace", SQL_PAIR_PACE, "iss"},
+    {"queue.block", SQL_BLOCK, "L"},
+    {"queue.defer", SQL_DEFER, "iL"},
+    {"queue.take", SQL_TAKE, "iiiiL"},
+    {"queue.arm", SQL_ARM, "Li"},
+    {"queue.still_claimed", SQL_STILL_CLAIMED, "Li"},
+    {"queue.release", SQL_RELEASE, "Li"},
+    {"queue.release_orphan", SQL_RELEASE_ORPHAN, "iii"},
+    {"queue.renew_lock", SQL_RENEW_LOCK, "Li"},
+    {"queue.renew_leases", SQL_RENEW_LEASES, "iL"},
+    {"queue.stale_claims", SQL_STALE, "Li"},
+    {"queue.requeue", SQL_REQUEUE, "L"},
+    {"queue.mark_unknown", SQL_MARK_UNKNOWN, "L"},
+    {"queue.in_doubt_due", SQL_IN_DOUBT_DUE, ""},
+    {"queue.resend", SQL_RESEND, "si"},
+    {"queue.lock", SQL_LOCK, "s"},
+    {"queue.record_sent", SQL_RECORD_SENT, "si"},
+    {"queue.record_release", SQL_RECORD_RELEASE, "ii"},
+    {"queue.record_outcome", SQL_RECORD_OUTCOME, "ssisiissii"},
+    {"queue.keep_wamid", SQL_KEEP_WAMID, "si"},
+    {NULL, NULL, NULL},
+};
+
+#define TOKEN(t) DB_INT((long long)(t))
+
+int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
+                     const char *after_phone, int limit, struct db_rows *rows)
+{
+    if (after_at && after_at[0])
+        return db_query(db, SQL_CLAIM_AFTER,
+                        DB_ARGS(DB_INT(campaign_id), DB_STR(after_at), DB_STR(after_at),
+                                DB_STR(after_phone ? after_phone : ""), DB_INT(limit)),
+                        rows);
+    return db_query(db, SQL_CLAIM_FIRST, DB_ARGS(DB_INT(campaign_id), DB_INT(limit)), rows);
+}
+
+void queue_claimed_row(const struct db_rows *rows, size_t i, struct queue_claimed *out)
+{
+    out->id = db_int(rows, i, 0, 0);
+    out->phone = db_val(rows, i, 1);
+    out->vars = db_val(rows, i, 2);
+    out->attempts = (int)db_int(rows, i, 3, 0);
+    out->contact_id = db_int(rows, i, 4, 0);
+    out->was_sent = (int)db_int(rows, i, 5, 0);
+    out->next_attempt_at = db_val(rows, i, 6);
+}
+
+int queue_pair_pace(struct db *db, int gap_s, const char *phones_json, size_t len,
+                    const char *waba_id, struct db_rows *rows)
+{
+    return db_query(db, SQL_PAIR_PACE,
+                    DB_ARGS(DB_INT(gap_s), DB_STRN(phones_json, len), DB_STR(waba_id)), rows);
+}
+
+int queue_block(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_BLOCK, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_defer(struct db *db, const long long *ids, size_t n, int seconds)
+{
+    return idlist_exec(db, SQL_DEFER, DB_ARGS(DB_INT(seconds)), ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_take(struct db *db, const long long *ids, size_t n, unsigned long long token,
+               long long worker_id, int lease_s, int armed)
+{
+    return idlist_exec(db, SQL_TAKE,
+                       DB_ARGS(TOKEN(token), DB_INT(worker_id), DB_INT(lease_s), DB_INT(armed)),
+                       ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_arm(struct db *db, const long long *ids, size_t n, unsigned long long token,
+              unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = idlist_exec(db, SQL_ARM, NULL, 0, ids, n, DB_ARGS(TOKEN(token)), &res, NULL);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_still_claimed(struct db *db, const long long *ids, size_t n, unsigned long long token,
+                        struct db_rows *rows)
+{
+    return idlist_exec(db, SQL_STILL_CLAIMED, NULL, 0, ids, n, DB_ARGS(TOKEN(token)), NULL, rows);
+}
+
+int queue_release(struct db *db, const long long *ids, size_t n, unsigned long long token,
+                  unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = idlist_exec(db, SQL_RELEASE, NULL, 0, ids, n, DB_ARGS(TOKEN(token)), &res, NULL);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_release_orphan(struct db *db, long long campaign_id, long long worker_id,
+                         unsigned long long token, unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_RELEASE_ORPHAN,
+                     DB_ARGS(DB_INT(campaign_id), DB_INT(worker_id), TOKEN(token)), &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_renew_leases(struct db *db, const long long *camps, size_t n, long long worker_id,
+                       int lease_s)
+{
+    /* Locks without waiting (SKIP LOCKED), then updates by id: the rows the recorder holds are
+     * leaving 'sending' anyway, and a renewal that waited for them in index order while the
+     * recorder locked by id was the last deadlock of the chaos run (docs/worker.md, "Lock
+     * order"). */
+    struct db_rows r;
+    int rc = db_begin(db);
+    if (rc == DB_OK)
+        rc = idlist_exec(db, SQL_RENEW_LOCK, NULL, 0, camps, n, DB_ARGS(DB_INT(worker_id)), NULL,
+                         &r);
+    if (rc == DB_OK) {
+        size_t k = r.nrows;
+        long long *ids = malloc((k + 1) * sizeof *ids);
+        for (size_t i = 0; ids && i < k; i++)
+            ids[i] = db_int(&r, i, 0, 0);
+        db_rows_free(&r);
+        if (!ids)
+            rc = DB_ERR;
+        else if (k)
+            rc = idlist_exec(db, SQL_RENEW_LEASES, DB_ARGS(DB_INT(lease_s)), ids, k, NULL, 0, NULL,
+                             NULL);
+        free(ids);
+    }
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK)
+        db_rollback(db);
+    return rc;
+}
+
+int queue_stale_claims(struct db *db, const long long *camps, size_t n, long long worker_id,
+                       struct db_rows *rows)
+{
+    return idlist_exec(db, SQL_STALE, NULL, 0, camps, n, DB_ARGS(DB_INT(worker_id)), NULL, rows);
+}
+
+void queue_stale_row(const struct db_rows *rows, size_t i, struct queue_stale *out)
+{
+    out->id = db_int(rows, i, 0, 0);
+    out->campaign_id = db_int(rows, i, 1, 0);
+    out->armed = (int)db_int(rows, i, 2, 1);
+}
+
+int queue_requeue(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_REQUEUE, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_mark_unknown(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_MARK_UNKNOWN, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_in_doubt_due(struct db *db, struct db_rows *rows)
+{
+    return db_query(db, SQL_IN_DOUBT_DUE, NULL, 0, rows);
+}
+
+void queue_in_doubt_row(const struct db_rows *rows, size_t i, struct queue_in_doubt *out)
+{
+    out->id = db_int(rows, i, 0, 0);
+    out->campaign_id = db_int(rows, i, 1, 0);
+    out->resend_after_s = db_int(rows, i, 2, 0);
+}
+
+int queue_resend(struct db *db, long long id, const char *text, unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_RESEND, DB_ARGS(DB_STR(text), DB_INT(id)), &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_lock(struct db *db, const char *ids_json, size_t len)
+{
+    struct db_rows r;
+    int rc = db_query(db, SQL_LOCK, DB_ARGS(DB_STRN(ids_json, len)), &r);
+    if (rc == DB_OK)
+        db_rows_free(&r);
+    return rc;
+}
+
+int queue_record_sent(struct db *db, const char *pairs_json, size_t len, unsigned long long token,
+                      unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_RECORD_SENT, DB_ARGS(DB_STRN(pairs_json, len), TOKEN(token)), &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_record_release(struct db *db, long long id, unsigned long long token,
+                         unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_RECORD_RELEASE, DB_ARGS(DB_INT(id), TOKEN(token)), &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_record_outcome(struct db *db, long long id, unsigned long long token, const char *status,
+                         const char *wamid, int code, const char *text, long long retry_at_ms,
+                         unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_RECORD_OUTCOME,
+                     DB_ARGS(DB_STR(status), DB_STR(wamid), code ? DB_INT(code) : DB_NULL,
+                             text && text[0] ? DB_STR(text) : DB_NULL, DB_INT(retry_at_ms),
+                             DB_INT(retry_at_ms), DB_STR(status), DB_STR(status), DB_INT(id),
+                             TOKEN(token)),
+                     &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_keep_wamid(struct db *db, long long id, const char *wamid)
+{
+    return db_exec(db, SQL_KEEP_WAMID, DB_ARGS(DB_STR(wamid), DB_INT(id)), NULL);
+}

@@ -1,0 +1,113 @@
+/* The send queue: the recipients table as the worker moves it. A recipient is claimed
+ * (pending -> sending, under a claim token and a lease), armed right before its request may
+ * leave (armed_at: "may have reached Meta"), recorded (sent, failed, pending for a retry...),
+ * released (never started: back to pending, the attempt not counted), or recovered when its
+ * worker died (never armed -> pending; armed -> unknown, in doubt). An in-doubt recipient
+ * nothing settled may be resent once (queue_in_doubt_due).
+ *
+ * Every statement is in queue_statements (lib/sqlstmt.h) under its name, so the query-plan
+ * tests EXPLAIN the very text the worker runs. The caller holds the transaction; counters
+ * (lib/counters.h) move in the same one. Lock order: recipients by id ascending, then the
+ * campaign. */
+#ifndef PREGON_QUEUE_H
+#define PREGON_QUEUE_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "sqlstmt.h"
+
+extern const struct sql_statement queue_statements[];
+
+/* ---- claiming ---- */
+
+/* A due recipient as a claim reads it (pointers into the rows). */
+struct queue_claimed {
+    long long id, contact_id;
+    const char *phone, *vars, *next_attempt_at;
+    int attempts; /* before this claim */
+    int was_sent; /* an earlier attempt was accepted */
+};
+
+/* Locks up to limit due pending recipients of the campaign (SKIP LOCKED), in queue order on
+ * ix_recipients_queue; after_at/after_phone (NULL or "" for the start) continue after the
+ * last row of a full claim. Read them with queue_claimed_row. */
+int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
+                     const char *after_phone, int limit, struct db_rows *rows);
+void queue_claimed_row(const struct db_rows *rows, size_t i, struct queue_claimed *out);
+
+/* Of the numbers in phones_json (a JSON array), those with a contact_pace row for the
+ * business: column 0 phone, 1 sent within gap_s, 2 sent within a day. */
+int queue_pair_pace(struct db *db, int gap_s, const char *phones_json, size_t len,
+                    const char *waba_id, struct db_rows *rows);
+/* Opted out: blocked and never sent. */
+int queue_block(struct db *db, const long long *ids, size_t n);
+/* Not now (pair rate, tier): due again in seconds. */
+int queue_defer(struct db *db, const long long *ids, size_t n, int seconds);
+/* pending -> sending under token, one more attempt, leased for lease_s; armed at once when
+ * armed is 1. */
+int queue_take(struct db *db, const long long *ids, size_t n, unsigned long long token,
+               long long worker_id, int lease_s, int armed);
+
+/* ---- arming, releasing, leases ---- */
+
+/* Arms the ids still claimed under token; *affected says how many. */
+int queue_arm(struct db *db, const long long *ids, size_t n, unsigned long long token,
+              unsigned long long *affected);
+/* Which of ids are still claimed under token (column 0: id). */
+int queue_still_claimed(struct db *db, const long long *ids, size_t n, unsigned long long token,
+                        struct db_rows *rows);
+/* Never started: back to pending without counting the attempt, if still ours. */
+int queue_release(struct db *db, const long long *ids, size_t n, unsigned long long token,
+                  unsigned long long *affected);
+/* The claims of a token whose commit answer was lost, those not armed. */
+int queue_release_orphan(struct db *db, long long campaign_id, long long worker_id,
+                         unsigned long long token, unsigned long long *affected);
+/* Extends the leases of this worker's claims in the given campaigns, in a transaction of its
+ * own (rows locked with SKIP LOCKED, then updated by id). */
+int queue_renew_leases(struct db *db, const long long *camps, size_t n, long long worker_id,
+                       int lease_s);
+
+/* ---- recovery and in-doubt ---- */
+
+/* A claim of a dead worker or with a lease run out. */
+struct queue_stale {
+    long long id, campaign_id;
+    int armed;
+};
+/* Locks up to 500 such claims in the given campaigns (not this worker's). */
+int queue_stale_claims(struct db *db, const long long *camps, size_t n, long long worker_id,
+                       struct db_rows *rows);
+void queue_stale_row(const struct db_rows *rows, size_t i, struct queue_stale *out);
+/* Never armed: back to pending, the attempt not counted. */
+int queue_requeue(struct db *db, const long long *ids, size_t n);
+/* Armed: unknown (the request may have reached Meta). */
+int queue_mark_unknown(struct db *db, const long long *ids, size_t n);
+
+/* An in-doubt recipient due for its one resend (in_doubt_resend_after_s). */
+struct queue_in_doubt {
+    long long id, campaign_id, resend_after_s;
+};
+int queue_in_doubt_due(struct db *db, struct db_rows *rows);
+void queue_in_doubt_row(const struct db_rows *rows, size_t i, struct queue_in_doubt *out);
+/* unknown -> pending now, with text as its last error; *affected 1 when it was unknown. */
+int queue_resend(struct db *db, long long id, const char *text, unsigned long long *affected);
+
+/* ---- recording ---- */
+
+/* Locks the recipients of ids_json (a JSON array of ids, ascending) before the campaigns. */
+int queue_lock(struct db *db, const char *ids_json, size_t len);
+/* The sends of one token: pairs_json is [[id, wamid], ...]. */
+int queue_record_sent(struct db *db, const char *pairs_json, size_t len, unsigned long long token,
+                      unsigned long long *affected);
+/* A never-started one: back to pending, the attempt not counted. */
+int queue_record_release(struct db *db, long long id, unsigned long long token,
+                         unsigned long long *affected);
+/* Any other outcome. wamid, text may be NULL; code 0 and retry_at_ms 0 mean none. */
+int queue_record_outcome(struct db *db, long long id, unsigned long long token, const char *status,
+                         const char *wamid, int code, const char *text, long long retry_at_ms,
+                         unsigned long long *affected);
+/* Keeps a wamid on a row someone else settled first (later statuses find it). */
+int queue_keep_wamid(struct db *db, long long id, const char *wamid);
+
+#endif
