@@ -3,24 +3,12 @@
 #include <string.h>
 
 #include "campaign_state.h"
+#include "campaign_store.h"
 #include "db.h"
 
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d)
 {
-    if (msg_delta_is_zero(d))
-        return DB_OK;
-    return db_exec(db,
-                   "UPDATE campaigns SET pending_count = pending_count + ?, "
-                   "sending_count = sending_count + ?, sent_count = sent_count + ?, "
-                   "delivered_count = delivered_count + ?, read_count = read_count + ?, "
-                   "failed_count = failed_count + ?, blocked_count = blocked_count + ?, "
-                   "cancelled_count = cancelled_count + ?, unknown_count = unknown_count + ? "
-                   "WHERE id = ?",
-                   DB_ARGS(DB_INT(d->pending), DB_INT(d->sending), DB_INT(d->sent),
-                           DB_INT(d->delivered), DB_INT(d->read), DB_INT(d->failed),
-                           DB_INT(d->blocked), DB_INT(d->cancelled), DB_INT(d->unknown),
-                           DB_INT(campaign_id)),
-                   NULL);
+    return campaign_store_add_counts(db, campaign_id, d);
 }
 
 int counters_complete_if_done(struct db *db, long long campaign_id, int *completed)

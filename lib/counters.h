@@ -6,7 +6,7 @@
 
 struct db;
 
-/* Adds d to the counters of campaign_id. Returns a db_rc. */
+/* Adds d to the counters of campaign_id (lib/campaign_store.c). Returns a db_rc. */
 int counters_apply(struct db *db, long long campaign_id, const struct msg_delta *d);
 
 /* Marks a running campaign completed when nothing is left to send (no pending, none being

@@ -86,11 +86,35 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
 int webhook_sweep(struct db *db, const struct account_list *accounts, int older_than_s,
                   int include_failed, struct webhook_stats *st);
 
-/* The applier's first pass over one payload, without a database (tests/fuzz/fuzz_webhook.c
- * drives it): walks entry[].changes[] exactly as applying does, routes each messages change to
- * an account of src and collects its statuses. st (zeroed by the caller) counts statuses,
- * ignored, unrouted and other; *collected is the number of statuses that would be applied.
- * Returns DB_OK, or DB_ERR when out of memory. */
+/* What the walk of a payload hands over, change by change (webhook_walk). Each member
+ * returns a db_rc (anything but DB_OK stops the walk); NULL members are skipped. */
+struct webhook_visitor {
+    void *ctx;
+    /* pass 1: each status of a messages change */
+    int (*status)(void *ctx, json_object *status, long long account, long long event_id);
+    /* pass 2: the value of every routed messages change (its contacts' user ids), each of
+     * its messages, each user preference, and template, quality and account events (one
+     * call per account of the WABA; quality once with all of them) */
+    int (*user_ids)(void *ctx, json_object *value, long long account);
+    int (*message)(void *ctx, json_object *message, long long account, long long event_id);
+    int (*preference)(void *ctx, json_object *preference, long long account);
+    int (*template_update)(void *ctx, json_object *value, long long account);
+    int (*quality)(void *ctx, json_object *value, const long long *accounts, size_t n);
+    int (*account_update)(void *ctx, json_object *value, long long account);
+};
+
+/* The walk of one payload, without a database (tests/fuzz/fuzz_webhook.c drives it):
+ * entry[].changes[], each change routed to an account of src (messages and user_preferences
+ * by phone number id, else the WABA's only number; the others to the WABA's accounts that
+ * signed it) and handed to v. Pass 1 (statuses != 0) visits statuses only, pass 2 everything
+ * else. st counts what the walk itself judges: unrouted, and (pass 1) other. Returns DB_OK or
+ * the first error a visitor returned. */
+int webhook_walk(json_object *payload, const struct webhook_src *src, long long event_id,
+                 int statuses, const struct webhook_visitor *v, struct webhook_stats *st);
+
+/* Pass 1 with the applier's own status collection (lib/webhook_walk.c): st (zeroed by the
+ * caller) counts statuses, ignored, unrouted and other; *collected is the number of statuses
+ * that would be applied. Returns DB_OK, or DB_ERR when out of memory. */
 int webhook_walk_statuses(json_object *payload, const struct webhook_src *src,
                           struct webhook_stats *st, size_t *collected);
 
