@@ -63,6 +63,8 @@ void wh_batch_free(struct batch *b)
 {
     free(b->items);
     free(b->recs);
+    free(b->rec_by_id);
+    free(b->rec_by_wamid);
     free(b->camps);
     person_rules_free(&b->rules);
     memset(b, 0, sizeof *b);

@@ -61,6 +61,8 @@ struct batch {
     size_t nitems, capitems;
     struct rec *recs;
     size_t nrecs, caprecs;
+    /* recs by id and by wamid (lib/webhook_status.c): slots of index + 1, 0 empty */
+    size_t *rec_by_id, *rec_by_wamid, rec_hcap;
     struct camp *camps;
     size_t ncamps, capcamps;
     struct person_rules rules; /* opt-out keywords and phrases, read once per batch */

@@ -23,19 +23,89 @@ void webhook_apply_set_policy(int param_pause)
     policy_param_pause = param_pause;
 }
 
+/* ---- the batch's recipients, hashed by id and by wamid ----------------------------------- */
+
+static size_t hash_id(long long id)
+{
+    unsigned long long x = (unsigned long long)id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static size_t hash_str(const char *s)
+{
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* Slot tables of recs indexes + 1 (0: empty), linear probing, at most half full. */
+static void index_put(size_t *tab, size_t cap, size_t h, size_t i)
+{
+    size_t mask = cap - 1;
+    while (tab[h & mask])
+        h++;
+    tab[h & mask] = i + 1;
+}
+
+static void index_wamid(struct batch *b, size_t i)
+{
+    index_put(b->rec_by_wamid, b->rec_hcap, hash_str(b->recs[i].wamid), i);
+}
+
+/* Indexes recs[i], the last one added: doubles the tables (and reindexes) when half full. */
+static int index_rec(struct batch *b, size_t i)
+{
+    if (b->nrecs * 2 > b->rec_hcap) {
+        size_t cap = b->rec_hcap ? b->rec_hcap * 2 : 256;
+        while (cap < b->nrecs * 2)
+            cap *= 2;
+        size_t *by_id = calloc(cap, sizeof *by_id), *by_wamid = calloc(cap, sizeof *by_wamid);
+        if (!by_id || !by_wamid) {
+            free(by_id);
+            free(by_wamid);
+            return DB_ERR;
+        }
+        free(b->rec_by_id);
+        free(b->rec_by_wamid);
+        b->rec_by_id = by_id;
+        b->rec_by_wamid = by_wamid;
+        b->rec_hcap = cap;
+        for (size_t k = 0; k < b->nrecs; k++) {
+            index_put(by_id, cap, hash_id(b->recs[k].id), k);
+            if (b->recs[k].has_wamid)
+                index_wamid(b, k);
+        }
+        return DB_OK;
+    }
+    index_put(b->rec_by_id, b->rec_hcap, hash_id(b->recs[i].id), i);
+    if (b->recs[i].has_wamid)
+        index_wamid(b, i);
+    return DB_OK;
+}
+
 static long find_rec_by_wamid(struct batch *b, const char *wamid)
 {
-    for (size_t i = 0; i < b->nrecs; i++)
-        if (b->recs[i].has_wamid && strcmp(b->recs[i].wamid, wamid) == 0)
-            return (long)i;
+    size_t mask = b->rec_hcap - 1;
+    for (size_t h = hash_str(wamid); b->rec_hcap && b->rec_by_wamid[h & mask]; h++) {
+        const struct rec *c = &b->recs[b->rec_by_wamid[h & mask] - 1];
+        if (c->has_wamid && strcmp(c->wamid, wamid) == 0)
+            return (long)(b->rec_by_wamid[h & mask] - 1);
+    }
     return -1;
 }
 
 static long find_rec_by_id(struct batch *b, long long id)
 {
-    for (size_t i = 0; i < b->nrecs; i++)
-        if (b->recs[i].id == id)
-            return (long)i;
+    size_t mask = b->rec_hcap - 1;
+    for (size_t h = hash_id(id); b->rec_hcap && b->rec_by_id[h & mask]; h++)
+        if (b->recs[b->rec_by_id[h & mask] - 1].id == id)
+            return (long)(b->rec_by_id[h & mask] - 1);
     return -1;
 }
 
@@ -60,7 +130,9 @@ static int add_recs(struct batch *b, struct db_rows *r)
         }
         snprintf(c->phone, sizeof c->phone, "%s", db_val(r, i, 4) ? db_val(r, i, 4) : "");
         c->was_sent = db_int(r, i, 5, 0) != 0;
-        int rc = wh_campaign_account(b->db, c->campaign, &c->account);
+        int rc = index_rec(b, b->nrecs - 1);
+        if (rc == DB_OK)
+            rc = wh_campaign_account(b->db, c->campaign, &c->account);
         if (rc != DB_OK)
             return rc;
     }
@@ -393,6 +465,7 @@ static int apply_item(struct batch *b, struct st_item *it)
     if (!c->has_wamid) {
         snprintf(c->wamid, sizeof c->wamid, "%s", it->wamid);
         c->has_wamid = 1;
+        index_wamid(b, (size_t)it->rec);
     }
     /* Times: the earliest event implying each stage, whatever the order of arrival. */
     if (cur == MSG_SENDING || cur == MSG_SENT || cur == MSG_DELIVERED || cur == MSG_READ ||

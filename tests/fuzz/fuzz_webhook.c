@@ -102,16 +102,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* Pass 2, everything else, as applying walks it. */
             size_t visits = 0;
             cur_src = &srcs[k];
-            struct webhook_visitor v = {.ctx = &visits,
-                                        .user_ids = visit_value,
-                                        .message = visit_item,
-                                        .preference = visit_element,
-                                        .template_update = visit_value,
-                                        .quality = visit_quality,
-                                        .account_update = visit_value};
+            struct webhook_visitor vis = {.ctx = &visits,
+                                          .user_ids = visit_value,
+                                          .message = visit_item,
+                                          .preference = visit_element,
+                                          .template_update = visit_value,
+                                          .quality = visit_quality,
+                                          .account_update = visit_value};
             struct webhook_stats st2;
             memset(&st2, 0, sizeof st2);
-            if (webhook_walk(payload, &srcs[k], 1, 0, &v, &st2) != DB_OK)
+            if (webhook_walk(payload, &srcs[k], 1, 0, &vis, &st2) != DB_OK)
                 abort();
         }
     }
