@@ -81,6 +81,7 @@ struct stored {
     struct ev *evs;
     size_t n;
     long long (*verified)[16]; /* per event: the accounts that signed it */
+    double oldest_s;           /* how long the oldest of them waited to be claimed */
 };
 
 /* ---- webhook_walk.c: JSON helpers, routing (no database) ---- */

@@ -29,9 +29,11 @@ static void stats_add(struct webhook_stats *a, const struct webhook_stats *b)
     a->events += b->events;
 }
 
-/* One transaction: claim, apply, mark. Returns events applied (0: none left) or a db_rc. */
+/* One transaction: claim, apply, mark. Returns events applied (0: none left) or a db_rc.
+ * *oldest_s (may be NULL): how long the oldest event claimed had waited. */
 static int sweep_once(struct db *db, const struct account_list *accounts, int older_than_s,
-                      int include_failed, long long only, size_t batch, struct webhook_stats *st)
+                      int include_failed, long long only, size_t batch, struct webhook_stats *st,
+                      double *oldest_s)
 {
     struct stored s;
     struct webhook_stats part; /* counted only once committed */
@@ -42,6 +44,8 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
         return rc;
     rc = wh_claim_events(db, accounts, older_than_s, include_failed, only, only ? 1 : batch, &s);
     size_t n = s.n;
+    if (oldest_s)
+        *oldest_s = s.oldest_s;
     if (rc == DB_OK && n)
         rc = wh_apply_events(db, s.evs, n, &part);
     if (rc == DB_OK)
@@ -57,7 +61,7 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
             log_warn("webhook sweep of %zu events failed (%s); applying them one by one", n, msg);
             int done = 0;
             for (size_t i = 0; i < n; i++) {
-                int r1 = sweep_once(db, accounts, 0, 1, s.evs[i].id, 1, st);
+                int r1 = sweep_once(db, accounts, 0, 1, s.evs[i].id, 1, st, NULL);
                 if (r1 > 0)
                     done += r1;
             }
@@ -93,7 +97,7 @@ int webhook_sweep(struct db *db, const struct account_list *accounts, int older_
     }
     int total = 0, rc = DB_OK, retries = 0;
     for (;;) {
-        int n = sweep_once(db, accounts, older_than_s, include_failed, 0, SWEEP_EVENTS, st);
+        int n = sweep_once(db, accounts, older_than_s, include_failed, 0, SWEEP_EVENTS, st, NULL);
         if (n == DB_ERR_RETRY && retries++ < 5)
             continue;
         if (n < 0) {
@@ -152,13 +156,15 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
         }
         int rc = DB_OK, retries = 0;
         double behind_since = 0; /* since when every batch came back full */
+        size_t size = batch;     /* grows while batches come back full (a backlog) */
         for (;;) {
             double t0 = mono_s();
             if (refresh && refresh() < 0) {
                 rc = DB_ERR_CONN;
                 break;
             }
-            int n = sweep_once(db, accounts, 0, 0, 0, batch, st);
+            double oldest = 0;
+            int n = sweep_once(db, accounts, 0, 0, 0, size, st, &oldest);
             if (n == DB_ERR_RETRY && retries++ < 5)
                 continue;
             if (n <= 0) {
@@ -166,21 +172,28 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
                 break;
             }
             total += n;
-            if ((size_t)n < batch)
+            int full = (size_t)n >= size;
+            if (!full)
                 behind_since = 0;
             else if (behind_since == 0)
                 behind_since = t0;
+            size = full ? (size * 2 < batch * WEBHOOK_BATCH_GROWTH ? size * 2
+                                                                   : batch * WEBHOOK_BATCH_GROWTH)
+                        : batch;
             int lagging = behind_since > 0 && mono_s() - behind_since > WEBHOOK_MAX_LAG_S;
             if (busy && !lagging && busy()) {
                 /* Requests keep coming: leave them most of the 2 cores (the lock held, so
                  * no other applier steps in), then take what gathered meanwhile in one
-                 * batch; full speed as soon as they stop. */
-                double pause = (mono_s() - t0) * WEBHOOK_BUSY_PAUSE;
+                 * batch; the longer the oldest event waited, the shorter the pause (none
+                 * from WEBHOOK_TARGET_LAG_S on); full speed as soon as they stop. */
+                double share = 1.0 - oldest / WEBHOOK_TARGET_LAG_S;
+                double pause = share > 0 ? (mono_s() - t0) * WEBHOOK_BUSY_PAUSE * share : 0;
                 struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
-                nanosleep(&ts, NULL);
+                if (pause > 0)
+                    nanosleep(&ts, NULL);
                 continue;
             }
-            if ((size_t)n < batch)
+            if (!full)
                 break; /* all taken (what came meanwhile: the look below) */
         }
         lock_query(db, "SELECT RELEASE_LOCK('pregon_webhook_apply')");

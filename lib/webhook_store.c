@@ -120,12 +120,14 @@ int wh_claim_events(struct db *db, const struct account_list *accounts, int olde
     int rc;
     if (only)
         rc = db_query(db,
-                      "SELECT id, body, verified_accounts FROM webhook_events "
+                      "SELECT id, body, verified_accounts, "
+                      "TIMESTAMPDIFF(MICROSECOND, received_at, NOW(3)) FROM webhook_events "
                       "WHERE id = ? AND applied_at IS NULL FOR UPDATE SKIP LOCKED",
                       DB_ARGS(DB_INT(only)), &r);
     else
         rc = db_query(db,
-                      "SELECT id, body, verified_accounts FROM webhook_events "
+                      "SELECT id, body, verified_accounts, "
+                      "TIMESTAMPDIFF(MICROSECOND, received_at, NOW(3)) FROM webhook_events "
                       "WHERE applied_at IS NULL AND apply_attempts < ? "
                       "AND received_at <= NOW(3) - INTERVAL ? SECOND "
                       "ORDER BY applied_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
@@ -158,6 +160,9 @@ int wh_claim_events(struct db *db, const struct account_list *accounts, int olde
         e->src.accounts = accounts;
         e->src.verified = s->verified[s->n];
         e->src.nverified = parse_csv(db_val(&r, i, 2), s->verified[s->n], 16);
+        double age = (double)db_int(&r, i, 3, 0) / 1e6;
+        if (age > s->oldest_s)
+            s->oldest_s = age;
         s->n++;
     }
     db_rows_free(&r);
