@@ -1,7 +1,7 @@
 /* What the panel and the API say about a WhatsApp account's health, from the same sources the
  * worker and the webhook applier use: the unique users reached in the moving 24 h (contact_pace,
  * the table the worker's messaging-tier check counts) and the restriction Meta reported
- * (account_update, stored in wa_accounts by lib/webhook_apply.c). */
+ * (account_update, stored in wa_accounts by lib/webhook_account.c). */
 #ifndef PREGON_ACCOUNT_HEALTH_H
 #define PREGON_ACCOUNT_HEALTH_H
 

@@ -685,3 +685,13 @@ int campaign_store_reopen_completed(struct db *db, long long id)
 {
     return db_exec(db, SQL_REOPEN, DB_ARGS(DB_INT(id)), NULL);
 }
+
+/* ---- webhooks ---- */
+
+int campaign_store_add_replies(struct db *db, long long campaign_id, long long n)
+{
+    if (n == 0)
+        return DB_OK;
+    return db_exec(db, "UPDATE campaigns SET replies_count = replies_count + ? WHERE id = ?",
+                   DB_ARGS(DB_INT(n), DB_INT(campaign_id)), NULL);
+}

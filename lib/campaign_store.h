@@ -121,4 +121,9 @@ int campaign_store_raise_ramp(struct db *db, long long id, int from, int *raised
 /* A completed campaign runs again for a recipient resent (in-doubt resend). */
 int campaign_store_reopen_completed(struct db *db, long long id);
 
+/* ---- webhooks ---- */
+
+/* Adds n inbound replies to campaign_id's replies_count. */
+int campaign_store_add_replies(struct db *db, long long campaign_id, long long n);
+
 #endif

@@ -59,22 +59,26 @@ struct webhook_stored {
 };
 int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
 
-/* Applies every stored event not applied yet, up to batch per transaction, when no other
+/* Applies every stored event not applied yet, in transactions of batch events, when no other
  * process is doing it (a server-wide lock taken without waiting): under load one applier
  * drains the events of all processes in large batches while the others only store and
  * answer. It keeps the lock until nothing is left, then lets go and looks once more, so an
- * event stored meanwhile is never left behind. While busy() says requests keep arriving, it
- * pauses WEBHOOK_BUSY_PAUSE times as long as each batch took before the next one (applying
- * then uses a tenth of the time it holds the lock), so a burst is stored and answered
- * first and applied at full speed as soon as it ends (busy may be NULL: never pause). Load
- * that never ends must not leave statuses unapplied for ever: once every batch has come
- * back full for WEBHOOK_MAX_LAG_S (a backlog that is not shrinking), it stops pausing
- * until it catches up. refresh (may be NULL) runs before each batch with the lock held: it brings
- * *accounts up to date (an account added a moment ago), negative to give up. st counts what was
- * committed. Returns the number of events it applied (0: none, or someone else is
- * applying), or a negative db_rc. */
-#define WEBHOOK_BUSY_PAUSE 9.0
-#define WEBHOOK_MAX_LAG_S  30.0
+ * event stored meanwhile is never left behind. While batches come back full (a backlog) each
+ * one is twice the last, up to WEBHOOK_BATCH_GROWTH times batch. While busy() says requests
+ * keep arriving, it pauses before the next batch up to WEBHOOK_BUSY_PAUSE times as long as
+ * the last one took (applying then uses a tenth of the time it holds the lock), less the
+ * longer the oldest event of that batch had waited, and not at all once it had waited
+ * WEBHOOK_TARGET_LAG_S: a burst is stored and answered first, sustained load gets the share
+ * it needs to keep the lag near that target, and applying is at full speed as soon as the
+ * requests stop (busy may be NULL: never pause). A backlog that is not shrinking for
+ * WEBHOOK_MAX_LAG_S also stops the pauses until it catches up. refresh (may be NULL) runs
+ * before each batch with the lock held: it brings *accounts up to date (an account added a
+ * moment ago), negative to give up. st counts what was committed. Returns the number of
+ * events it applied (0: none, or someone else is applying), or a negative db_rc. */
+#define WEBHOOK_BUSY_PAUSE   9.0
+#define WEBHOOK_TARGET_LAG_S 2.0
+#define WEBHOOK_MAX_LAG_S    30.0
+#define WEBHOOK_BATCH_GROWTH 4
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
                   int (*busy)(void), int (*refresh)(void), struct webhook_stats *st);
 
@@ -86,11 +90,35 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
 int webhook_sweep(struct db *db, const struct account_list *accounts, int older_than_s,
                   int include_failed, struct webhook_stats *st);
 
-/* The applier's first pass over one payload, without a database (tests/fuzz/fuzz_webhook.c
- * drives it): walks entry[].changes[] exactly as applying does, routes each messages change to
- * an account of src and collects its statuses. st (zeroed by the caller) counts statuses,
- * ignored, unrouted and other; *collected is the number of statuses that would be applied.
- * Returns DB_OK, or DB_ERR when out of memory. */
+/* What the walk of a payload hands over, change by change (webhook_walk). Each member
+ * returns a db_rc (anything but DB_OK stops the walk); NULL members are skipped. */
+struct webhook_visitor {
+    void *ctx;
+    /* pass 1: each status of a messages change */
+    int (*status)(void *ctx, json_object *status, long long account, long long event_id);
+    /* pass 2: the value of every routed messages change (its contacts' user ids), each of
+     * its messages, each user preference, and template, quality and account events (one
+     * call per account of the WABA; quality once with all of them) */
+    int (*user_ids)(void *ctx, json_object *value, long long account);
+    int (*message)(void *ctx, json_object *message, long long account, long long event_id);
+    int (*preference)(void *ctx, json_object *preference, long long account);
+    int (*template_update)(void *ctx, json_object *value, long long account);
+    int (*quality)(void *ctx, json_object *value, const long long *accounts, size_t n);
+    int (*account_update)(void *ctx, json_object *value, long long account);
+};
+
+/* The walk of one payload, without a database (tests/fuzz/fuzz_webhook.c drives it):
+ * entry[].changes[], each change routed to an account of src (messages and user_preferences
+ * by phone number id, else the WABA's only number; the others to the WABA's accounts that
+ * signed it) and handed to v. Pass 1 (statuses != 0) visits statuses only, pass 2 everything
+ * else. st counts what the walk itself judges: unrouted, and (pass 1) other. Returns DB_OK or
+ * the first error a visitor returned. */
+int webhook_walk(json_object *payload, const struct webhook_src *src, long long event_id,
+                 int statuses, const struct webhook_visitor *v, struct webhook_stats *st);
+
+/* Pass 1 with the applier's own status collection (lib/webhook_walk.c): st (zeroed by the
+ * caller) counts statuses, ignored, unrouted and other; *collected is the number of statuses
+ * that would be applied. Returns DB_OK, or DB_ERR when out of memory. */
 int webhook_walk_statuses(json_object *payload, const struct webhook_src *src,
                           struct webhook_stats *st, size_t *collected);
 

@@ -193,11 +193,16 @@ def run_case(s, name, second):
     for n, step in enumerate(case["steps"]):
         where = "%s step %d" % (name, n + 1)
         before = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
+        last_id = s.query("SELECT COALESCE(MAX(id), 0) AS n FROM webhook_events")[0]["n"]
         if "payload" in step:
             raw = _subst(json.dumps(step["payload"]), ctx).encode()
             secret = secrets[step.get("sign_with", case.get("account", "sandbox"))]
             r = s.post_webhook(None, raw=raw, signature=_sign(secret, raw))
             eq(r.status, step.get("expect", {}).get("http", 200), where + ": %r" % r)
+            # every shape is applied or deliberately ignored: never an apply error
+            bad = s.query("SELECT id, apply_error FROM webhook_events WHERE id > %s AND "
+                          "(applied_at IS NULL OR apply_error IS NOT NULL)", (last_id,))
+            eq(list(bad), [], where + ": events not applied")
         if "sql" in step:
             for stmt in _subst(step["sql"], ctx).split(";"):
                 if stmt.strip():
