@@ -33,9 +33,12 @@ enum sendverdict sendverdict_decide(enum sendverdict_transport t, long http_stat
 
 /* libcurl's CURLOPT_PREREQFUNCTION for every send (CURLOPT_PREREQDATA: an int the caller
  * zeroes before each request). libcurl resends a POST by itself on a fresh connection when a
- * reused one died before any answer (Curl_retry_request); every attempt passes this callback,
- * so the first goes and any other is refused: the transfer ends with
- * CURLE_ABORTED_BY_CALLBACK and the send is in doubt. Only the sender decides a resend. */
+ * reused one died before the first byte of the answer (Curl_retry_request, "Connection died,
+ * retrying a fresh connect"), and POSTFIELDS bodies need no rewind for it: the server may have
+ * read and accepted the first copy. Every attempt passes this callback (MSTATE_DO), so the
+ * first goes and any other is refused: the transfer ends with CURLE_ABORTED_BY_CALLBACK and
+ * the send is in doubt. Only the sender decides a resend. The count also tells whether the
+ * request reached a connection at all (0: it cannot have left). */
 int sendverdict_curl_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                             int conn_primary_port, int conn_local_port);
 /* How far a request got from libcurl's result (a CURLcode) and that callback's count: an

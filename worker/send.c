@@ -318,24 +318,12 @@ static long long now_ms(void)
     return now_us() / 1000;
 }
 
-/* How far the request got: no attempt reached the pre-request callback (no connection at
- * all, or it failed while connecting) means it cannot have reached Meta. */
-static enum sendverdict_transport job_transport(const struct job *j)
-{
-    if (j->curl_rc == CURLE_OK)
-        return SENDVERDICT_ANSWERED;
-    if (j->curl_rc == CURLE_COULDNT_CONNECT || j->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
-        j->curl_rc == CURLE_COULDNT_RESOLVE_PROXY || j->prereq_calls == 0)
-        return SENDVERDICT_NOT_SENT;
-    return SENDVERDICT_AFTER_SEND;
-}
-
 /* Turns the answer into what happens to the recipient: first what it proves
  * (sendverdict_decide), then for a proven refusal Meta's code (spec §2). */
 static void decide(struct worker *w, struct job *j)
 {
     struct outcome *o = &j->out;
-    enum sendverdict_transport t = job_transport(j);
+    enum sendverdict_transport t = sendverdict_transport_of(j->curl_rc, j->prereq_calls);
     enum sendverdict v;
     if (t == SENDVERDICT_ANSWERED) {
         v = sendverdict_decide(t, j->http_status, j->resp, j->resp_len, &j->res);
@@ -413,29 +401,16 @@ static void decide(struct worker *w, struct job *j)
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata);
 
-/* libcurl resends a request by itself on a fresh connection when a reused one dies before
- * the first byte of the answer (Curl_retry_request, "Connection died, retrying a fresh
- * connect"), and for CURLOPT_POSTFIELDS bodies it needs no rewind to do so: the server may
- * have read and accepted the first copy. Every attempt passes the pre-request callback
- * (MSTATE_DO in lib/multi.c), so the second one for the same send is that retry: refused,
- * the transfer ends with CURLE_ABORTED_BY_CALLBACK and the send is in doubt. Only the worker
- * decides a resend. (A body through a read callback that cannot seek does the same, but
- * sends the headers and the body apart: about half the ceiling.) prereq_calls also tells
- * whether the request got as far as being sent: 0 = no connection, it cannot have left. */
-static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
-                     int conn_primary_port, int conn_local_port)
-{
-    struct job *j = clientp;
-    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
-    return j->prereq_calls++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
-}
+/* libcurl may not resend a send by itself (sendverdict_curl_prereq, lib/sendverdict.h):
+ * POSTFIELDS bodies keep the single write (a body through a read callback that cannot seek
+ * does the same, but sends the headers and the body apart: about half the ceiling). */
 
 /* What every request of a handle shares, set once: curl_easy_reset and a dozen options per
  * request cost more than the request's own bookkeeping. */
 static void easy_setup(CURL *e, int env_proxy)
 {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, sendverdict_curl_prereq);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -529,7 +504,7 @@ static void start_job(struct worker *w, struct job *j, int slot)
     curl_easy_setopt(e, CURLOPT_URL, j->ep->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->ep->hdrs);
     j->prereq_calls = 0;
-    curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, &j->prereq_calls);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);

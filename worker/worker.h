@@ -116,7 +116,7 @@ struct job {
     int attempt;
     char *body; /* request JSON, malloc'd */
     size_t body_len;
-    int prereq_calls;          /* sender: attempts libcurl made of this request (on_prereq) */
+    int prereq_calls; /* sender: attempts libcurl made of this request (sendverdict_curl_prereq) */
     long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
     int armed, started, heap_idx;
     int easy_idx; /* sender: the curl handle it runs on */
