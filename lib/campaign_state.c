@@ -45,6 +45,8 @@ static const struct campaign_transition table[] = {
     /* worker */
     {CAMP_RUNNING, CEV_COMPLETE, CAMP_COMPLETED, WK, CEFF_COMPLETE, NULL, 1, NULL},
     {CAMP_RUNNING, CEV_ACCOUNT_DISABLED, CAMP_PAUSED, WK, CEFF_PAUSE, "account_disabled", 1, NULL},
+    /* an in-doubt recipient resent once reopens its completed campaign (issue #15) */
+    {CAMP_COMPLETED, CEV_RESEND_IN_DOUBT, CAMP_RUNNING, WK, CEFF_RETRY, NULL, 1, NULL},
     /* worker and webhook applier: Meta's answers and statuses */
     {CAMP_RUNNING, CEV_PAUSE_ERROR, CAMP_PAUSED, WK | WH, CEFF_PAUSE, "error", 1, NULL},
     {CAMP_SCHEDULED, CEV_PAUSE_ERROR, CAMP_PAUSED, WK | WH, CEFF_PAUSE, "error", 1, NULL},
@@ -89,7 +91,8 @@ static const char *const event_names[CEV_N] = {"start",
                                                "account_restricted",
                                                "account_banned",
                                                "account_lifted",
-                                               "fail"};
+                                               "fail",
+                                               "resend_in_doubt"};
 
 const struct campaign_transition *campaign_state_table(size_t *n)
 {

@@ -53,6 +53,7 @@ enum campaign_event {
     CEV_ACCOUNT_BANNED,     /* webhook: DISABLED_UPDATE (Meta may reinstate it) */
     CEV_ACCOUNT_LIFTED,     /* webhook: DISABLED_UPDATE with REINSTATE */
     CEV_FAIL,               /* worker, webhook: cannot go on by itself (190, account deleted) */
+    CEV_RESEND_IN_DOUBT, /* worker: an in-doubt recipient resent once (in_doubt_resend_after_s) */
     CEV_N
 };
 

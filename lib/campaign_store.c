@@ -636,9 +636,6 @@ int campaign_store_clear_recipients(struct db *db, long long campaign_id)
     "ORDER BY sending_count <> 0 DESC, id LIMIT ?"
 #define SQL_SET_WAIT   "UPDATE campaigns SET wait_reason = ? WHERE id = ? AND status = 'running'"
 #define SQL_RAISE_RAMP "UPDATE campaigns SET ramp_step = ? WHERE id = ? AND ramp_step = ?"
-#define SQL_REOPEN                                                                                 \
-    "UPDATE campaigns SET status = 'running', completed_at = NULL "                                \
-    "WHERE id = ? AND status = 'completed'"
 
 const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.running", SQL_RUNNING, ""},
@@ -646,7 +643,6 @@ const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.set_wait_reason", SQL_SET_WAIT, "si"},
     {"campaign_store.raise_ramp", SQL_RAISE_RAMP, "iii"},
     {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiii"},
-    {"campaign_store.reopen_completed", SQL_REOPEN, "i"},
     {NULL, NULL, NULL},
 };
 
@@ -679,11 +675,6 @@ int campaign_store_raise_ramp(struct db *db, long long id, int from, int *raised
     int rc = db_exec(db, SQL_RAISE_RAMP, DB_ARGS(DB_INT(from + 1), DB_INT(id), DB_INT(from)), &res);
     *raised = rc == DB_OK && res.affected;
     return rc;
-}
-
-int campaign_store_reopen_completed(struct db *db, long long id)
-{
-    return db_exec(db, SQL_REOPEN, DB_ARGS(DB_INT(id)), NULL);
 }
 
 /* ---- webhooks ---- */

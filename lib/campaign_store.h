@@ -118,8 +118,6 @@ int campaign_store_inflight(struct db *db, long long *ids, size_t max);
 int campaign_store_set_wait_reason(struct db *db, long long id, const char *reason);
 /* Progressive start: step from -> from + 1 if still at from; *raised 1 when it moved. */
 int campaign_store_raise_ramp(struct db *db, long long id, int from, int *raised);
-/* A completed campaign runs again for a recipient resent (in-doubt resend). */
-int campaign_store_reopen_completed(struct db *db, long long id);
 
 /* ---- webhooks ---- */
 

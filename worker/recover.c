@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign_state.h"
 #include "campaign_store.h"
 #include "counters.h"
 #include "metrics.h"
@@ -187,7 +188,8 @@ void resend_in_doubt(struct worker *w, struct db *db)
             if (rc == DB_OK)
                 rc = counters_apply(db, cid, &d);
             if (rc == DB_OK)
-                rc = campaign_store_reopen_completed(db, cid);
+                rc =
+                    campaign_state_apply_one(db, cid, CEV_RESEND_IN_DOUBT, CACT_WORKER, NULL, NULL);
             if (rc == DB_OK)
                 n++;
         }

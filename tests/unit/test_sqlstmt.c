@@ -42,7 +42,8 @@ static void check_one(const struct sql_statement *st, void *ctx)
     if (count_char(st->sql, '?') != scalars)
         fail_msg("%s: %zu placeholders, shape %s", st->name, count_char(st->sql, '?'), st->shape);
     assert_true(lists <= 1);
-    assert_int_equal(strstr(st->sql, "%s") != NULL, lists == 1);
+    /* the id list goes in "IN (%s)"; a date format's seconds (%s) elsewhere is no list */
+    assert_int_equal(strstr(st->sql, "IN (%s)") != NULL, lists == 1);
     if (lists) {
         char *sql = idlist_sql(st->sql, 3);
         assert_non_null(sql);
