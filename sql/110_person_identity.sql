@@ -82,25 +82,38 @@ ALTER TABLE inbound_messages
 --   Argentina +54 + 10 digits    -> +54 9 + 10 digits (the mobile 9 imports keep)
 --   Brazil    +55 DDD 8 digits of a mobile (6-9...) -> +55 DDD 9 + 8 digits
 -- The live rule is the C one.
--- The canonical form of a stored phone (the C rule of lib/identity, for the three forms
--- WhatsApp's ids differ in), written out where it is used: a stored function would need
--- SUPER under binary logging, which shared hosts do not give.
+-- The canonical form of every stored phone that changes (the C rule of lib/identity, for the
+-- three forms WhatsApp's ids differ in), computed once into a map the steps below join: a
+-- stored function would need SUPER under binary logging, which shared hosts do not give.
+DROP TABLE IF EXISTS m110_map;
+CREATE TABLE m110_map (
+    phone VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    canon VARCHAR(32) CHARACTER SET ascii NOT NULL
+) ENGINE=InnoDB;
+INSERT IGNORE INTO m110_map (phone, canon)
+    SELECT p, (CASE
+                WHEN p REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(p, 5))
+                WHEN p REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(p, 4))
+                WHEN p REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(p, 4, 2) IN
+                    ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
+                     '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
+                     '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
+                     '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
+                     '97','98','99')
+                    THEN CONCAT('+55', SUBSTRING(p, 4, 2), '9', SUBSTRING(p, 6))
+                ELSE p
+            END)
+    FROM (SELECT phone AS p FROM opt_outs UNION SELECT phone FROM user_preferences
+          UNION SELECT phone FROM contact_pace UNION SELECT phone FROM contacts
+          UNION SELECT phone FROM inbound_messages UNION SELECT phone FROM opt_out_events) u
+    WHERE p LIKE '+52%' OR p LIKE '+54%' OR p LIKE '+55%';
+DELETE FROM m110_map WHERE canon = phone;
 
 -- opt_outs: one row per person, the earliest; locked when any of the merged rows was.
 DROP TABLE IF EXISTS m110_opt_outs;
 CREATE TABLE m110_opt_outs ENGINE=InnoDB
-    SELECT (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) AS canon, phone, source, detail, campaign_id, operator_lock, created_at
+    SELECT COALESCE((SELECT mm.canon FROM m110_map mm WHERE mm.phone = opt_outs.phone),
+                    opt_outs.phone) AS canon, phone, source, detail, campaign_id, operator_lock, created_at
     FROM opt_outs WHERE phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%';
 DELETE FROM m110_opt_outs WHERE canon NOT IN
     (SELECT canon FROM (SELECT DISTINCT canon FROM m110_opt_outs WHERE canon <> phone) g);
@@ -119,18 +132,8 @@ DROP TABLE m110_opt_outs;
 -- user_preferences: per person and category, the latest event wins (as the webhook decides).
 DROP TABLE IF EXISTS m110_prefs;
 CREATE TABLE m110_prefs ENGINE=InnoDB
-    SELECT (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) AS canon, phone, category, value, detail, event_at, account_id
+    SELECT COALESCE((SELECT mm.canon FROM m110_map mm WHERE mm.phone = user_preferences.phone),
+                    user_preferences.phone) AS canon, phone, category, value, detail, event_at, account_id
     FROM user_preferences WHERE phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%';
 DELETE FROM m110_prefs WHERE canon NOT IN
     (SELECT canon FROM (SELECT DISTINCT canon FROM m110_prefs WHERE canon <> phone) g);
@@ -147,18 +150,8 @@ DROP TABLE m110_prefs;
 -- contact_pace (pair rate, tier counts): the latest send per account and person.
 DROP TABLE IF EXISTS m110_pace;
 CREATE TABLE m110_pace ENGINE=InnoDB
-    SELECT (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) AS canon, waba_id, phone, last_send_at
+    SELECT COALESCE((SELECT mm.canon FROM m110_map mm WHERE mm.phone = contact_pace.phone),
+                    contact_pace.phone) AS canon, waba_id, phone, last_send_at
     FROM contact_pace WHERE phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%';
 DELETE FROM m110_pace WHERE canon NOT IN
     (SELECT canon FROM (SELECT DISTINCT canon FROM m110_pace WHERE canon <> phone) g);
@@ -174,18 +167,8 @@ DROP TABLE m110_pace;
 -- consent); tags and campaign recipients move to it.
 DROP TABLE IF EXISTS m110_contacts;
 CREATE TABLE m110_contacts ENGINE=InnoDB
-    SELECT (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) AS canon, id, phone
+    SELECT COALESCE((SELECT mm.canon FROM m110_map mm WHERE mm.phone = contacts.phone),
+                    contacts.phone) AS canon, id, phone
     FROM contacts WHERE phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%';
 DELETE FROM m110_contacts WHERE canon NOT IN
     (SELECT canon FROM (SELECT DISTINCT canon FROM m110_contacts WHERE canon <> phone) g);
@@ -219,58 +202,13 @@ DROP TABLE m110_contacts;
 -- The append-only logs (inbound_messages, opt_out_events) name the person by phone; their
 -- rows are rewritten to the canonical form once, with their guards lifted for the moment.
 DROP TRIGGER IF EXISTS inbound_messages_no_update;
-UPDATE inbound_messages SET phone = (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END)
-    WHERE (phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%') AND (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) <> phone;
+UPDATE inbound_messages t JOIN m110_map mm ON mm.phone = t.phone SET t.phone = mm.canon;
 CREATE TRIGGER IF NOT EXISTS inbound_messages_no_update BEFORE UPDATE ON inbound_messages FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'inbound_messages is append-only';
 
 DROP TRIGGER IF EXISTS opt_out_events_no_update;
-UPDATE opt_out_events SET phone = (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END)
-    WHERE (phone LIKE '+52%' OR phone LIKE '+54%' OR phone LIKE '+55%') AND (CASE
-            WHEN phone REGEXP '^[+]521[2-9][0-9]{9}$' THEN CONCAT('+52', SUBSTRING(phone, 5))
-            WHEN phone REGEXP '^[+]54(11|[23][0-9])[0-9]{8}$' THEN CONCAT('+549', SUBSTRING(phone, 4))
-            WHEN phone REGEXP '^[+]55[1-9][1-9][6-9][0-9]{7}$' AND SUBSTRING(phone, 4, 2) IN
-                ('11','12','13','14','15','16','17','18','19','21','22','24','27','28','31','32',
-                 '33','34','35','37','38','41','42','43','44','45','46','47','48','49','51','53',
-                 '54','55','61','62','63','64','65','66','67','68','69','71','73','74','75','77',
-                 '79','81','82','83','84','85','86','87','88','89','91','92','93','94','95','96',
-                 '97','98','99')
-                THEN CONCAT('+55', SUBSTRING(phone, 4, 2), '9', SUBSTRING(phone, 6))
-            ELSE phone
-        END) <> phone;
+UPDATE opt_out_events t JOIN m110_map mm ON mm.phone = t.phone SET t.phone = mm.canon;
 CREATE TRIGGER IF NOT EXISTS opt_out_events_no_update BEFORE UPDATE ON opt_out_events FOR EACH ROW
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'opt_out_events is append-only';
 
+DROP TABLE m110_map;
