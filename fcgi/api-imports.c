@@ -1,14 +1,20 @@
-/* Chunked CSV uploads: a large audience sent in pieces small enough for any request limit
+/* Chunked CSV uploads: a large CSV sent in pieces small enough for any request limit
  * (mod_fcgid refuses bodies over 128 KiB unless the host raised FcgidMaxRequestLen, which
  * .htaccess cannot). The pieces are appended to one file under import_dir; finishing feeds
- * that file to the one recipients upload (api_recipients_upload), so the checks, duplicates,
- * rejections and the import record are exactly those of a single upload.
+ * that file to the session's target, the one-shot import of that kind, so the checks,
+ * duplicates, rejections and records are exactly those of a single upload. Two targets:
  *
+ *   a campaign's audience (api_recipients_upload):
  *   POST /api/campaigns/{id}/uploads                 -> 201 {"upload": token, "chunk_bytes"}
  *   POST /api/campaigns/{id}/uploads/chunk?upload=T&offset=N   (body: the next bytes)
  *                                                    -> 200 {"received": bytes so far}
  *   POST /api/campaigns/{id}/uploads/finish?upload=T[&filename=F]
  *                                                    -> the answer of the recipients upload
+ *
+ *   the contacts book (api_contacts_import):
+ *   POST /api/contacts/uploads, /api/contacts/uploads/chunk?upload=T&offset=N, and
+ *   POST /api/contacts/uploads/finish?upload=T[&tags=..&country=..&consent_source=..]
+ *        -> the answer of POST /api/contacts/import with those parameters
  *
  * A piece sent again (the answer was lost) is recognised by its offset and not appended twice.
  * Sessions not finished within a day are removed when the next one starts. The pieces live on
@@ -32,6 +38,20 @@
 #define IMPORT_CHUNK_MAX   (96 * 1024) /* the most one piece may carry */
 #define IMPORT_TOKEN_BYTES 16
 #define IMPORT_STALE_S     (24 * 3600)
+
+/* What a session's assembled file is fed to. The file name says the target, so a token
+ * issued for one target is not found under another. */
+enum imports_target { IMPORTS_CAMPAIGN, IMPORTS_CONTACTS };
+
+/* The session file of token tok for target t. Returns 0, or -1 when it does not fit. */
+static int imports_file(struct request *req, enum imports_target t, const char *tok, char *out,
+                        size_t len)
+{
+    const char *dir = req->app->cfg.import_dir;
+    int n = t == IMPORTS_CAMPAIGN ? snprintf(out, len, "%s/c%lld-%s.csv", dir, req->ids[0], tok)
+                                  : snprintf(out, len, "%s/contacts-%s.csv", dir, tok);
+    return n >= 0 && (size_t)n < len ? 0 : -1;
+}
 
 /* Creates dir and its parents (mode 0700). Returns 0 or -1 with errno. */
 static int imports_mkdirs(const char *dir)
@@ -72,17 +92,16 @@ static void imports_sweep(const char *dir)
     closedir(d);
 }
 
-/* The session file of ?upload=TOKEN for campaign {id}. Returns 0, or answers 400 and returns
+/* The session file of ?upload=TOKEN for target t. Returns 0, or answers 400 and returns
  * -1 when the token is missing or not one we issue (32 lowercase hex digits). */
-static int imports_path(struct request *req, char *out, size_t len)
+static int imports_path(struct request *req, enum imports_target t, char *out, size_t len)
 {
     char *tok = http_query_param(req->query, "upload");
     int ok = tok && strlen(tok) == 2 * IMPORT_TOKEN_BYTES;
     for (const char *p = tok; ok && *p; p++)
         ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
     if (ok)
-        ok = snprintf(out, len, "%s/c%lld-%s.csv", req->app->cfg.import_dir, req->ids[0], tok) <
-             (int)len;
+        ok = imports_file(req, t, tok, out, len) == 0;
     free(tok);
     if (!ok)
         http_error(req, 400, "invalid_upload", "upload must name a session from POST .../uploads",
@@ -90,9 +109,9 @@ static int imports_path(struct request *req, char *out, size_t len)
     return ok ? 0 : -1;
 }
 
-void api_imports_create(struct request *req)
+static void imports_create(struct request *req, enum imports_target t)
 {
-    if (app_need_db(req) < 0 || !api_campaign_exists(req))
+    if (app_need_db(req) < 0 || (t == IMPORTS_CAMPAIGN && !api_campaign_exists(req)))
         return;
     const char *dir = req->app->cfg.import_dir;
     if (imports_mkdirs(dir) < 0) {
@@ -106,7 +125,11 @@ void api_imports_create(struct request *req)
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
     char path[1280];
-    snprintf(path, sizeof path, "%s/c%lld-%s.csv", dir, req->ids[0], tok);
+    if (imports_file(req, t, tok, path, sizeof path) < 0) {
+        log_error("upload sessions: import_dir %s is too long", dir);
+        http_error(req, 500, "internal", "could not start the upload", NULL);
+        return;
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_error("upload sessions: cannot create %s: %s", path, strerror(errno));
@@ -121,10 +144,10 @@ void api_imports_create(struct request *req)
     http_json(req, 201, o);
 }
 
-void api_imports_chunk(struct request *req)
+static void imports_chunk(struct request *req, enum imports_target t)
 {
     char path[1280];
-    if (imports_path(req, path, sizeof path) < 0)
+    if (imports_path(req, t, path, sizeof path) < 0)
         return;
     char *off_s = http_query_param(req->query, "offset");
     char *end = NULL;
@@ -184,10 +207,10 @@ static int imports_read(void *ctx, char *buf, size_t len)
     return n > 0 ? (int)n : 0;
 }
 
-void api_imports_finish(struct request *req)
+static void imports_finish(struct request *req, enum imports_target t)
 {
     char path[1280], running[1300];
-    if (imports_path(req, path, sizeof path) < 0)
+    if (imports_path(req, t, path, sizeof path) < 0)
         return;
     /* Taken out of the session first, so two finishes never import the same file twice. */
     snprintf(running, sizeof running, "%s.run", path);
@@ -208,7 +231,10 @@ void api_imports_finish(struct request *req)
     req->content_length = (long long)st.st_size;
     req->body_read = imports_read;
     req->body_ctx = f;
-    api_recipients_upload(req);
+    if (t == IMPORTS_CAMPAIGN)
+        api_recipients_upload(req);
+    else
+        api_contacts_import(req);
     req->body_read = NULL;
     req->body_ctx = NULL;
     fclose(f);
@@ -219,4 +245,34 @@ void api_imports_finish(struct request *req)
     } else if (unlink(running) < 0) {
         log_warn("upload session %s: cannot remove: %s", running, strerror(errno));
     }
+}
+
+void api_imports_create(struct request *req)
+{
+    imports_create(req, IMPORTS_CAMPAIGN);
+}
+
+void api_imports_chunk(struct request *req)
+{
+    imports_chunk(req, IMPORTS_CAMPAIGN);
+}
+
+void api_imports_finish(struct request *req)
+{
+    imports_finish(req, IMPORTS_CAMPAIGN);
+}
+
+void api_contacts_uploads_create(struct request *req)
+{
+    imports_create(req, IMPORTS_CONTACTS);
+}
+
+void api_contacts_uploads_chunk(struct request *req)
+{
+    imports_chunk(req, IMPORTS_CONTACTS);
+}
+
+void api_contacts_uploads_finish(struct request *req)
+{
+    imports_finish(req, IMPORTS_CONTACTS);
 }

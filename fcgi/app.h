@@ -78,10 +78,14 @@ void api_recipients_from_list(struct request *req);
 void api_recipients_list(struct request *req);
 void api_recipients_clear(struct request *req);
 void api_recipients_imports(struct request *req);
-/* api-imports.c: chunked CSV uploads feeding api_recipients_upload */
+/* api-imports.c: chunked CSV uploads feeding api_recipients_upload (campaign audience) or
+ * api_contacts_import (contacts book); one session implementation for both */
 void api_imports_create(struct request *req);
 void api_imports_chunk(struct request *req);
 void api_imports_finish(struct request *req);
+void api_contacts_uploads_create(struct request *req);
+void api_contacts_uploads_chunk(struct request *req);
+void api_contacts_uploads_finish(struct request *req);
 /* api-accounts.c */
 void api_accounts_list(struct request *req);
 void api_accounts_get(struct request *req);

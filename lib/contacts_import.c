@@ -91,7 +91,8 @@ static int cflush(struct contacts_import *u)
     size_t n = u->nbatch;
     if (!n)
         return 0;
-    char sql[256 + BATCH * 24];
+    /* The INSERT's row placeholders take 31 bytes each, its ON DUPLICATE clause about 330. */
+    char sql[512 + BATCH * 32];
     db_arg *args = u->args;
     struct db_rows r;
     int *skip = calloc(n, sizeof *skip);

@@ -76,7 +76,8 @@ random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 ensure_dirs() {
     mkdir -p "$VAR" "$RUN" "$LOG" "$VAR/db" "$VAR/tmp" \
         "$VAR/nginx/client_body" "$VAR/nginx/proxy" "$VAR/nginx/fastcgi" "$VAR/nginx/uwsgi" \
-        "$VAR/nginx/scgi"
+        "$VAR/nginx/scgi" "$VAR/imports"
+    chmod 700 "$VAR/imports"
     chmod 755 "$VAR" "$RUN"
     chmod 700 "$VAR/db" "$VAR/tmp"
 }
@@ -140,6 +141,7 @@ webhook_procs = 2
 public_url = http://127.0.0.1:$HTTP_PORT
 graph_base_url = http://127.0.0.1:$SANDBOX_PORT
 secrets_key_file = $VAR/secret.key
+import_dir = $VAR/imports
 EOF
         [ -n "${NGINX_GROUP:-}" ] && echo "fcgi_socket_group = $NGINX_GROUP" >>"$CONF.tmp"
         # pregon-fcgi and pregon-worker refuse to serve as root: started as root, they become
@@ -151,7 +153,7 @@ EOF
     if [ -n "$RUN_AS" ]; then
         # it reads the configuration again on SIGHUP, and sanitizer reports go to $LOG
         chgrp "$(id -gn "$RUN_AS")" "$CONF" && chmod 640 "$CONF"
-        chown "$RUN_AS" "$LOG"
+        chown "$RUN_AS" "$LOG" "$VAR/imports"
     fi
 }
 

@@ -242,3 +242,92 @@ def test_repeated_column_names_keep_json_c_semantics(s):
     eq(rep["accepted"], 2, "accepted: %r" % rep)
     eq([x["vars"] for x in _rows(s, cid)],
        ['{"name":"Ana Bis","day":"lunes"}', '{"name":"Beto","day":"martes"}'], "vars text")
+
+
+def _contacts_csv(first, target):
+    """A contacts CSV of about target bytes, phones from first on; every 50th row says no to
+    consent and every 70th repeats the row before, so the report has rejections to compare."""
+    rows, size, i = ["phone,name,consent,ciudad"], 0, 0
+    while size < target:
+        phone = "+549387%07d" % (first + i)
+        if i % 70 == 69:
+            line = rows[-1]
+        else:
+            line = "%s,Persona %d,%s,Salta" % (phone, i, "no" if i % 50 == 49 else "si")
+        rows.append(line)
+        size += len(line) + 1
+        i += 1
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _contacts_chunked(s, data, finish, piece=64 * 1024):
+    r = s.post("/api/contacts/uploads", {})
+    eq(r.status, 201, "contacts upload session: %r" % r)
+    tok = r.json()["upload"]
+    octets = {"Content-Type": "application/octet-stream"}
+    for off in range(0, len(data), piece):
+        r = s.post("/api/contacts/uploads/chunk?upload=%s&offset=%d" % (tok, off),
+                   data[off:off + piece], headers=octets)
+        eq((r.status, r.json()["received"]), (200, min(off + piece, len(data))), "piece %d" % off)
+    return tok, s.post("/api/contacts/uploads/finish?upload=%s%s" % (tok, finish))
+
+
+def test_contacts_import_in_chunks_matches_the_one_shot_import(s):
+    # The same rows (other phones) one-shot and in pieces: the same report.
+    one = _contacts_csv(1000000, 300 * 1024)
+    chunked = _contacts_csv(3000000, 300 * 1024)
+    eq(len(one), len(chunked), "the same file but for the phones")
+    r = s.post("/api/contacts/import?tags=lote_a&consent_source=planilla", one,
+               headers={"Content-Type": "text/csv"})
+    eq(r.status, 200, "one-shot import: %r" % r)
+    want = r.json()
+    check(want["added"] > 3000 and want["rejected_total"] > 100, "a real report: %r"
+          % {k: v for k, v in want.items() if k != "rejected"})
+    tok, r = _contacts_chunked(s, chunked, "&tags=lote_b&consent_source=planilla")
+    eq(r.status, 200, "chunked import: %r" % r)
+    got = r.json()
+    # The messages may name the phone, the one thing the two files do not share.
+    lines = lambda rep: [(x["line"], x["reason"]) for x in rep.pop("rejected")]
+    eq(lines(got), lines(want), "the same rejections")
+    eq(got, want, "the chunked import's report is the one-shot's")
+    # The finish's parameters were those of the import: tags and consent source.
+    k = s.get("/api/contacts?q=%2B5493873000000").json()["contacts"][0]
+    eq(k["tags"], ["lote_b"], "tags from the finish")
+    n = s.query("SELECT COUNT(*) AS n FROM contacts WHERE phone LIKE %s "
+                "AND consent_source = 'planilla'", ("+549387300%",))
+    eq(n[0]["n"], want["stored"], "consent source from the finish")
+    # A finished session is gone; its token is no campaign's either.
+    eq(s.post("/api/contacts/uploads/finish?upload=%s" % tok).status, 404, "finished once")
+    eq(s.post("/api/contacts/uploads/chunk?upload=%s&offset=0" % tok, b"x",
+              headers={"Content-Type": "application/octet-stream"}).status, 404, "no more pieces")
+
+
+def test_contacts_upload_session_gaps_repeats_and_roles(s):
+    octets = {"Content-Type": "application/octet-stream"}
+    eq(s.post("/api/contacts/uploads", {}, auth="viewer").status, 403, "a viewer may not import")
+    tok = s.post("/api/contacts/uploads", {}).json()["upload"]
+    url = "/api/contacts/uploads/chunk?upload=%s&offset=%%d" % tok
+    piece = b"phone,consent\n+5493875571001,si\n"
+    eq(s.post(url % 0, piece, headers=octets).json()["received"], len(piece), "one piece")
+    eq(s.post(url % 0, piece, headers=octets).json()["received"], len(piece), "sent again")
+    r = s.post(url % (len(piece) + 5), b"+5493875571002,si\n", headers=octets)
+    eq((r.status, r.json()["error"]["code"]), (409, "offset_mismatch"), "a gap")
+    r = s.post(url % 3, b"x", headers=octets)
+    eq(r.status, 409, "an overlap that is not the last piece again")
+    r = s.post("/api/contacts/uploads/chunk?upload=nope&offset=0", b"x", headers=octets)
+    eq((r.status, r.json()["error"]["field"]), (400, "upload"), "not a token we issue")
+    # A contacts session is not found under a campaign, nor a campaign's under the contacts.
+    cid = _campaign(s, "Sesiones separadas")
+    eq(s.post("/api/campaigns/%d/uploads/finish?upload=%s" % (cid, tok)).status, 404,
+       "a contacts session is no campaign's")
+    ctok = s.post("/api/campaigns/%d/uploads" % cid, {}).json()["upload"]
+    eq(s.post("/api/contacts/uploads/finish?upload=%s" % ctok).status, 404,
+       "a campaign's session is not the contacts'")
+    r = s.post("/api/contacts/uploads/finish?upload=%s" % tok)
+    eq((r.status, r.json()["stored"]), (200, 1), "the one row imported")
+    eq(s.post("/api/contacts/uploads/finish?upload=%s" % tok).status, 404, "finished once")
+    # The one-shot import's checks answer through the session too (any answer but a 5xx ends
+    # the session, as for a campaign's).
+    tok = s.post("/api/contacts/uploads", {}).json()["upload"]
+    r = s.post("/api/contacts/uploads/finish?upload=%s&consent_source=%s" % (tok, "x" * 121))
+    eq((r.status, r.json()["error"]["field"]), (400, "consent_source"), "the import's checks")

@@ -121,12 +121,13 @@ export function upload(path, file, contentType, onProgress) {
 }
 
 /**
- * A CSV of recipients for campaign `id`, in pieces of the server's chunk_bytes (64 KiB): an
- * upload session the server puts together, then imports as one upload. Every request stays
- * well under shared hosts' request limits (mod_fcgid: 128 KiB). Resolves to the import report.
+ * A CSV sent in pieces of the server's chunk_bytes (64 KiB) to an upload session under `base`
+ * (`/api/campaigns/{id}/uploads` for an audience, `/api/contacts/uploads` for the contacts
+ * book); the server puts it together and imports it as one upload, `finish` (an object) being
+ * the query parameters the one-shot import takes. Every request stays well under shared hosts'
+ * request limits (mod_fcgid: 128 KiB). Resolves to the import's answer.
  */
-export async function uploadChunked(id, file, filename, onProgress) {
-  const base = `/api/campaigns/${id}/uploads`;
+export async function uploadChunked(base, file, finish, onProgress) {
   const s = await api('POST', base, {});
   const size = s.chunk_bytes || 65536;
   let off = 0;
@@ -136,9 +137,12 @@ export async function uploadChunked(id, file, filename, onProgress) {
     off = r.received;
     if (onProgress) onProgress(off / file.size);
   }
-  return api('POST', `${base}/finish` + qs({ upload: s.upload, filename }), undefined,
+  return api('POST', `${base}/finish` + qs({ ...finish, upload: s.upload }), undefined,
     { timeout: 600000 });
 }
+
+/** Files above this go through uploadChunked: one request stays under any host's limit. */
+export const CHUNKED_ABOVE = 64 * 1024;
 
 /** Builds a query string, leaving out empty values. */
 export function qs(params) {

@@ -1,7 +1,7 @@
 // Contacts and opt-outs: list, search, tags, import, add, the opt-out list and the opt-out
 // keywords and phrases (matched after case, accent and punctuation folding by the server).
 import { h, field, showFieldError, clearErrors, nextId } from '../dom.js';
-import { get, post, patch, del, upload, qs, listOf, cursorOf } from '../api.js';
+import { get, post, patch, del, upload, uploadChunked, CHUNKED_ABOVE, qs, listOf, cursorOf } from '../api.js';
 import { t } from '../i18n.js';
 import { date, num } from '../format.js';
 import { pageHead, table, empty, errorBox, loading, toast, busy, meter, confirmDialog, dialog } from '../ui.js';
@@ -172,7 +172,11 @@ function importForm(onDone) {
     if (!f) return showFieldError(form, { field: 'body', message: t('contacts.needFile') });
     await busy(btn, async () => {
       try {
-        const r = await upload('/api/contacts/import', f, 'text/csv', (x) => { m.set(x); if (x >= 1) m.indeterminate(); });
+        const progress = (x) => { m.set(x); if (x >= 1) m.indeterminate(); };
+        // Large files go in pieces, so they pass any web server's request limit.
+        const r = f.size > CHUNKED_ABOVE ?
+          await uploadChunked('/api/contacts/uploads', f, {}, progress) :
+          await upload('/api/contacts/import', f, 'text/csv', progress);
         m.hide();
         out.replaceChildren(importReport(r, f.name));
         onDone();

@@ -2,7 +2,7 @@
 // The campaign is created as a draft when leaving step 2 and edited from then on, so the
 // wizard can be left and taken up again (#/campaigns/{id}/edit?step=N).
 import { h, field, showFieldError, clearErrors, download, csvLine, nextId } from '../dom.js';
-import { get, post, patch, del, upload, uploadChunked, qs, listOf } from '../api.js';
+import { get, post, patch, del, upload, uploadChunked, CHUNKED_ABOVE, qs, listOf } from '../api.js';
 import { t, has } from '../i18n.js';
 import { num, duration, localToIso, date } from '../format.js';
 import { bubble } from '../bubble.js';
@@ -485,8 +485,8 @@ function step3(panel, st, go, ctx) {
       m.set(0);
       try {
         // Large files go in pieces, so they pass any web server's request limit.
-        const send = st.csvFile.size > 65536 ?
-          (cb) => uploadChunked(st.id, st.csvFile, st.csvFile.name, cb) :
+        const send = st.csvFile.size > CHUNKED_ABOVE ?
+          (cb) => uploadChunked(`/api/campaigns/${st.id}/uploads`, st.csvFile, { filename: st.csvFile.name }, cb) :
           (cb) => upload(`/api/campaigns/${st.id}/recipients` + qs({ filename: st.csvFile.name }), st.csvFile, 'text/csv', cb);
         const r = await send((f) => {
           m.set(f);
