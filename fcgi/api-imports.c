@@ -81,6 +81,7 @@ static void imports_sweep(const char *dir)
     time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d))) {
+        /* c<id>-T.csv (a campaign's) and contacts-T.csv, with .run while being imported */
         if (e->d_name[0] != 'c' || !strstr(e->d_name, ".csv"))
             continue;
         char path[1280];
