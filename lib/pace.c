@@ -43,7 +43,10 @@ int pace_chunk(long long interval_us, int chunk_ms, int demand)
 
 long long pace_tolerance_us(long long interval_us)
 {
-    return interval_us > 3000 ? interval_us : 3000;
+    /* the margin pace_interval_us spaced the slots with: one slot, at least PACE_MARGIN_US */
+    long long margin = interval_us > PACE_MARGIN_US ? interval_us : PACE_MARGIN_US;
+    long long t = interval_us < margin / 2 ? interval_us : margin / 2;
+    return t > 3000 ? t : 3000;
 }
 
 long long pace_reserve(long long *next_us, long long earliest_us, long long interval_us, int n)

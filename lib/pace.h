@@ -29,9 +29,11 @@ long long pace_interval_us(int mps);
  * demand (what is waiting) when demand > 0. interval_us 0 (unlimited): demand or 1. */
 int pace_chunk(long long interval_us, int chunk_ms, int demand);
 
-/* How late a slot may still be used: one interval, at least 3 ms (a loaded machine wakes
- * up that late routinely; dropping such slots wasted ~1% of the rate). A later slot is
- * dropped rather than used, so late sends never bunch up. */
+/* How late a slot may still be used: one interval, at most half the margin the slots are
+ * spaced with (the other half is for the network's jitter: a slot used a whole margin late
+ * left none, and a loaded machine then drew a 130429 at 80/s), at least 3 ms (a loaded
+ * machine wakes up that late routinely; dropping such slots wasted ~1% of the rate). A later
+ * slot is dropped rather than used, so late sends never bunch up. */
 long long pace_tolerance_us(long long interval_us);
 
 /* The sender's own safety net: at most mps starts in any pace_window_us(mps), on its own
