@@ -86,24 +86,13 @@ static void crow_free(struct crow *r)
     memset(r, 0, sizeof *r);
 }
 
-/* A contact stored or updated: the name only when one is given, attributes merged, the first
- * consent kept. */
-#define SQL_UPSERT                                                                                 \
-    "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, consent_source) "         \
-    "VALUES (?, ?, ?, ?, IF(?, NOW(3), NULL), ?) ON DUPLICATE KEY UPDATE "                         \
-    "name = IF(VALUES(name) <> '', VALUES(name), name), "                                          \
-    "lead_id = COALESCE(VALUES(lead_id), lead_id), "                                               \
-    "attributes = JSON_MERGE_PATCH(attributes, VALUES(attributes)), "                              \
-    "consent_at = COALESCE(consent_at, VALUES(consent_at)), "                                      \
-    "consent_source = COALESCE(consent_source, VALUES(consent_source))"
-
 static int cflush(struct contacts_import *u)
 {
     size_t n = u->nbatch;
     if (!n)
         return 0;
-    /* The lookup: its 68 bytes and 2 a phone ("?," each). */
-    char sql[128 + BATCH * 2];
+    /* The INSERT's row placeholders take 31 bytes each, its ON DUPLICATE clause about 330. */
+    char sql[512 + BATCH * 32];
     db_arg *args = u->args;
     struct db_rows r;
     int *skip = calloc(n, sizeof *skip);
@@ -146,6 +135,9 @@ static int cflush(struct contacts_import *u)
         }
     free(blocked);
     size_t na = 0, nin = 0, nnew = 0;
+    len = snprintf(sql, sizeof sql,
+                   "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, "
+                   "consent_source) VALUES ");
     for (size_t i = 0; i < n; i++) {
         struct crow *c = &u->batch[i];
         if (skip[i])
@@ -156,6 +148,8 @@ static int cflush(struct contacts_import *u)
             skip[i] = 1;
             continue;
         }
+        len += snprintf(sql + len, sizeof sql - (size_t)len,
+                        nin ? ",(?,?,?,?,IF(?,NOW(3),NULL),?)" : "(?,?,?,?,IF(?,NOW(3),NULL),?)");
         args[na++] = DB_STR(c->phone);
         args[na++] = DB_STR(c->name ? c->name : "");
         args[na++] = DB_STR(c->lead_id);
@@ -167,9 +161,13 @@ static int cflush(struct contacts_import *u)
     }
     int rc = DB_OK;
     if (nin) {
-        /* One statement text for every batch, its rows bound as an array (db_exec_bulk): no
-         * text built to the batch's size. */
-        rc = db_exec_bulk(u->db, SQL_UPSERT, args, 6, nin, NULL);
+        snprintf(sql + len, sizeof sql - (size_t)len,
+                 " ON DUPLICATE KEY UPDATE name = IF(VALUES(name) <> '', VALUES(name), name), "
+                 "lead_id = COALESCE(VALUES(lead_id), lead_id), attributes = "
+                 "JSON_MERGE_PATCH(attributes, VALUES(attributes)), consent_at = "
+                 "COALESCE(consent_at, VALUES(consent_at)), consent_source = "
+                 "COALESCE(consent_source, VALUES(consent_source))");
+        rc = db_exec(u->db, sql, args, na, NULL);
         if (rc == DB_OK) {
             u->stored += (long long)nin;
             u->added += (long long)nnew;
