@@ -76,6 +76,17 @@ http {
         with workerkit.Workers(s) as w, workerkit.AccountSettings(s, throughput_mps=80):
             for _ in range(3):
                 w.start()
+
+            def all_started():
+                # Each worker says so once registered and its threads run (a sanitizer build
+                # starts slowly: the first one up would otherwise take the whole campaign).
+                for name in w.procs:
+                    with open(os.path.join(s.var, "log", name + ".log"), errors="replace") as f:
+                        if "started" not in f.read():
+                            return False
+                return True
+
+            s.wait_for("the three workers started", all_started, timeout=60)
             numbers = workerkit.phones("91", 400)
             base, s.base = s.base, front  # the operator talks to the front as well
             try:

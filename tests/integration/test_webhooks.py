@@ -90,17 +90,24 @@ def make_campaign(s, account_id, states, template=None, status="running"):
                        funnel["delivered"], funnel["read"], counts.get("failed", 0),
                        counts.get("unknown", 0)))
             cid = c.lastrowid
+            # 'sending' rows are claimed by a live worker of their own with a lease, as a
+            # worker's claim is: the stack's worker must not recover them mid-test.
+            c.execute("INSERT INTO workers (host, pid) VALUES ('payload-fixture', 0)")
+            wid = c.lastrowid
             rows = []
             base = random.randrange(10**6, 10**7)
             for i, st in enumerate(states):
                 phone = "+549387%07d" % ((base + i) % 10**7)
                 has = st.get("wamid", st["status"] not in ("pending",))
                 wamid = "wamid.%s_%d" % (u, i)
+                claimed = st["status"] == "sending"
                 rows.append((cid, phone, st["status"], wamid if has else None,
                              "2100-01-01" if st["status"] == "pending" else "2000-01-01",
-                             st.get("claim_token")))
+                             st.get("claim_token"), wid if claimed else None,
+                             "2100-01-01" if claimed else None))
             c.executemany("INSERT INTO recipients (campaign_id, phone, status, wamid, "
-                          "next_attempt_at, claim_token) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+                          "next_attempt_at, claim_token, claimed_by, lease_until) "
+                          "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
             c.execute("SELECT id, phone FROM recipients WHERE campaign_id = %s ORDER BY id",
                       (cid,))
             recs = c.fetchall()
