@@ -8,22 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "phoneset.h"
-
-/* Copies s into out cut to fit (on a UTF-8 boundary); NULL stays NULL. */
-static const char *cut(const char *s, char *out, size_t outlen)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    if (n >= outlen) {
-        n = outlen - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return out;
-}
+#include "utf8.h"
 
 int person_is_blocked(struct db *db, const char *phone, int *blocked)
 {
@@ -153,7 +138,7 @@ int person_block(struct db *db, const char *phone, const char *source, const cha
     struct db_res res;
     enum person_change ch = PERSON_UNCHANGED;
     const char *event = "opt_out", *action = "optout.create";
-    detail = cut(detail, d, sizeof d);
+    detail = utf8_cut(detail, d, sizeof d);
     if (detail && !*detail)
         detail = NULL;
     int rc = db_exec(db,
@@ -189,7 +174,7 @@ int person_lift(struct db *db, const char *phone, const char *source, const char
     char d[512];
     struct db_res res;
     enum person_change ch = PERSON_UNCHANGED;
-    detail = cut(detail, d, sizeof d);
+    detail = utf8_cut(detail, d, sizeof d);
     if (detail && !*detail)
         detail = NULL;
     int rc =
@@ -271,7 +256,7 @@ int person_block_user(struct db *db, const char *user_id, const char *source, co
     if (rc != DB_OK || found)
         return rc != DB_OK ? rc : person_block(db, phone, source, detail, campaign_id, who, change);
     struct db_res res;
-    detail = cut(detail, d, sizeof d);
+    detail = utf8_cut(detail, d, sizeof d);
     rc = db_exec(db,
                  "INSERT IGNORE INTO opt_outs_by_user_id (user_id, source, detail, campaign_id) "
                  "VALUES (?, ?, ?, ?)",
@@ -361,7 +346,7 @@ int person_rule_add(struct db *db, const char *text, enum optout_kind kind,
         const char *k = db_val(&r, i, 0);
         if (k && optout_normalize(k, other, sizeof other) > 0 && strcmp(other, folded) == 0) {
             *result = PERSON_RULE_DUPLICATE;
-            cut(k, existing, OPTOUT_RULE_MAX + 1);
+            utf8_cut(k, existing, OPTOUT_RULE_MAX + 1);
         }
     }
     db_rows_free(&r);

@@ -47,3 +47,18 @@ int utf8_valid(const char *str, size_t len)
     }
     return 1;
 }
+
+const char *utf8_cut(const char *s, char *out, size_t outlen)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n >= outlen) {
+        n = outlen - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}

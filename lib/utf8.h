@@ -10,4 +10,8 @@
  * valid UTF-8: callers that want text refuse them themselves. */
 int utf8_valid(const char *s, size_t len);
 
+/* Copies s into out (outlen > 0 bytes), cut to fit on a character boundary; returns out, or
+ * NULL when s is NULL. For text bound for a column of a fixed width. */
+const char *utf8_cut(const char *s, char *out, size_t outlen);
+
 #endif

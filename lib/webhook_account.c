@@ -34,8 +34,8 @@ int wh_apply_template(struct batch *b, json_object *v, long long account)
             b->st->other++;
             return DB_OK;
         }
-        name = wh_cut(db_val(&r, 0, 0), name_buf, sizeof name_buf);
-        lang = wh_cut(db_val(&r, 0, 1), lang_buf, sizeof lang_buf);
+        name = utf8_cut(db_val(&r, 0, 0), name_buf, sizeof name_buf);
+        lang = utf8_cut(db_val(&r, 0, 1), lang_buf, sizeof lang_buf);
         db_rows_free(&r);
     }
     json_object *info = wh_jget(v, "other_info", json_type_object);
@@ -45,7 +45,7 @@ int wh_apply_template(struct batch *b, json_object *v, long long account)
              title ? title : "", desc ? ": " : "", desc ? desc : "");
     char st[33];
     /* REINSTATED is an event, not a status: the template is usable again, as APPROVED. */
-    wh_cut(strcmp(event, "REINSTATED") == 0 ? "APPROVED" : event, st, sizeof st);
+    utf8_cut(strcmp(event, "REINSTATED") == 0 ? "APPROVED" : event, st, sizeof st);
     rc = db_exec(b->db,
                  "INSERT INTO templates (account_id, meta_id, name, language, status, "
                  "status_reason) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -110,16 +110,16 @@ int wh_apply_quality(struct batch *b, json_object *v, const long long *acc, size
     size_t matched = nacc;
     const long long *target = acc;
     for (size_t i = 0; i < matched; i++) {
-        int rc =
-            db_exec(b->db,
-                    "UPDATE wa_accounts SET quality_event = ?, quality_updated_at = NOW(3), "
-                    "messaging_tier = COALESCE(?, messaging_tier), "
-                    "quality_rating = COALESCE(?, quality_rating), "
-                    "throughput_mps = IF(? > 0, ?, throughput_mps) WHERE id = ?",
-                    DB_ARGS(DB_STR(wh_cut(event, e, sizeof e)), DB_STR(wh_cut(tier, t, sizeof t)),
-                            DB_STR(wh_cut(rating, q, sizeof q)), DB_INT(mps), DB_INT(mps),
-                            DB_INT(target[i])),
-                    NULL);
+        int rc = db_exec(b->db,
+                         "UPDATE wa_accounts SET quality_event = ?, quality_updated_at = NOW(3), "
+                         "messaging_tier = COALESCE(?, messaging_tier), "
+                         "quality_rating = COALESCE(?, quality_rating), "
+                         "throughput_mps = IF(? > 0, ?, throughput_mps) WHERE id = ?",
+                         DB_ARGS(DB_STR(utf8_cut(event, e, sizeof e)),
+                                 DB_STR(utf8_cut(tier, t, sizeof t)),
+                                 DB_STR(utf8_cut(rating, q, sizeof q)), DB_INT(mps), DB_INT(mps),
+                                 DB_INT(target[i])),
+                         NULL);
         if (rc != DB_OK)
             return rc;
     }
@@ -143,17 +143,17 @@ int wh_apply_account_update(struct batch *b, json_object *v, long long account)
             json_object_object_add(details, keys[i], json_object_get(x));
     }
     char info[1024], e[65];
-    wh_cut(json_object_object_length(details)
-               ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN)
-               : NULL,
-           info, sizeof info);
+    utf8_cut(json_object_object_length(details)
+                 ? json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN)
+                 : NULL,
+             info, sizeof info);
     int has_info = json_object_object_length(details) > 0;
     json_object_put(details);
     int rc = db_exec(b->db,
                      "UPDATE wa_accounts SET account_event = ?, account_updated_at = NOW(3), "
                      "restriction = IF(? IN ('ACCOUNT_RESTRICTION', 'ACCOUNT_VIOLATION', "
                      "'DISABLED_UPDATE', 'ACCOUNT_DELETED'), ?, restriction) WHERE id = ?",
-                     DB_ARGS(DB_STR(wh_cut(event, e, sizeof e)), DB_STR(e),
+                     DB_ARGS(DB_STR(utf8_cut(event, e, sizeof e)), DB_STR(e),
                              DB_STR(has_info ? info : e), DB_INT(account)),
                      NULL);
     if (rc != DB_OK)

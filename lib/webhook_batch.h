@@ -17,6 +17,7 @@
 #include "msgstatus.h"
 #include "person.h"
 #include "webhook_apply.h"
+#include "utf8.h"
 
 #define WH_CHUNK 64 /* rows per multi-row statement */
 
@@ -91,8 +92,6 @@ json_object *wh_jget(json_object *o, const char *k, json_type t);
 const char *wh_jscalar(json_object *o, const char *k, char *buf, size_t len);
 /* Unix seconds of an event; now when absent or nonsense. */
 long long wh_event_time(json_object *o);
-/* Copies s into out cut to fit (on a UTF-8 boundary); NULL when s is. */
-const char *wh_cut(const char *s, char *out, size_t outlen);
 /* Grows *p (of *cap elements of size) to hold need; -1 when out of memory. */
 int wh_grow(void **p, size_t *cap, size_t need, size_t size);
 /* Pass 1's status visitor: adds one status item to the batch (or counts it ignored). */

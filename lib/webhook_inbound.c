@@ -172,7 +172,7 @@ int wh_apply_message(struct batch *b, json_object *m, long long account, long lo
         "event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?)",
         DB_ARGS(DB_STR(id), account ? DB_INT(account) : DB_NULL, DB_STR(phone[0] ? phone : NULL),
                 DB_STR(uid), DB_STRN(type, strlen(type) > 32 ? 32 : strlen(type)),
-                DB_STR(wh_cut(text, body, sizeof body)), DB_STR(wh_cut(payload, pl, sizeof pl)),
+                DB_STR(utf8_cut(text, body, sizeof body)), DB_STR(utf8_cut(payload, pl, sizeof pl)),
                 DB_STR(ctx), cid ? DB_INT(cid) : DB_NULL, rid ? DB_INT(rid) : DB_NULL,
                 DB_INT(action == OPTOUT_STOP), DB_INT(t), event_id ? DB_INT(event_id) : DB_NULL),
         &res);
@@ -304,7 +304,7 @@ int wh_apply_preference(struct batch *b, json_object *p, long long account)
                  "value = VALUES(value), detail = VALUES(detail), event_at = VALUES(event_at), "
                  "account_id = VALUES(account_id)",
                  DB_ARGS(DB_STR(phone), DB_STR(category), DB_STR(value),
-                         DB_STR(wh_cut(detail, d, sizeof d)), DB_INT(t),
+                         DB_STR(utf8_cut(detail, d, sizeof d)), DB_INT(t),
                          account ? DB_INT(account) : DB_NULL),
                  NULL);
     if (rc != DB_OK)

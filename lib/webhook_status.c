@@ -337,8 +337,8 @@ static int dedupe_statuses(struct batch *b)
             size_t j = i < k ? i : k - 1;
             struct st_item *it = &b->items[ix[off + j]];
             if (i == j) {
-                wh_cut(it->etext, etext[j], sizeof etext[j]);
-                wh_cut(it->cb, cb[j], sizeof cb[j]);
+                utf8_cut(it->etext, etext[j], sizeof etext[j]);
+                utf8_cut(it->cb, cb[j], sizeof cb[j]);
             }
             long long rid = it->rec >= 0 ? b->recs[it->rec].id : 0;
             args[a++] = DB_STR(it->wamid);
@@ -424,8 +424,8 @@ static int failed_policy(struct batch *b, struct st_item *it, struct rec *c)
         k->failures++;
         k->param_failures += hk == HEALTH_PARAM;
         k->fail_code = it->code;
-        wh_cut(it->etext ? it->etext : (it->code ? cloudapi_explain(it->code, "es") : ""),
-               k->fail_text, sizeof k->fail_text);
+        utf8_cut(it->etext ? it->etext : (it->code ? cloudapi_explain(it->code, "es") : ""),
+                 k->fail_text, sizeof k->fail_text);
     }
     if (!it->code)
         return DB_OK;
@@ -491,7 +491,7 @@ static int apply_item(struct batch *b, struct st_item *it)
         c->t_failed = it->t;
         c->err_mode = 1;
         c->code = it->code;
-        wh_cut(it->etext ? it->etext : "", c->etext, sizeof c->etext);
+        utf8_cut(it->etext ? it->etext : "", c->etext, sizeof c->etext);
         return failed_policy(b, it, c);
     }
     if (cur == MSG_FAILED) {

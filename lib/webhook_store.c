@@ -97,7 +97,7 @@ int wh_mark_failed(struct db *db, long long id, const char *msg, int give_up)
     return db_exec(db,
                    "UPDATE webhook_events SET apply_error = ?, "
                    "apply_attempts = IF(?, 999, apply_attempts + 1) WHERE id = ?",
-                   DB_ARGS(DB_STR(wh_cut(msg, m, sizeof m)), DB_INT(give_up), DB_INT(id)), NULL);
+                   DB_ARGS(DB_STR(utf8_cut(msg, m, sizeof m)), DB_INT(give_up), DB_INT(id)), NULL);
 }
 
 void wh_stored_free(struct stored *s)

@@ -63,22 +63,6 @@ long long wh_event_time(json_object *o)
     return t;
 }
 
-/* Copies s into out cut to fit (on a UTF-8 boundary). */
-const char *wh_cut(const char *s, char *out, size_t outlen)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    if (n >= outlen) {
-        n = outlen - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return out;
-}
-
 int wh_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
