@@ -199,6 +199,31 @@ static int check_mapping(struct request *req, long long account_id, const char *
     return 0;
 }
 
+/* The row campaign_store writes for a new or edited campaign: the account, template and
+ * mapping as decided by the caller, the rest as read from the body. */
+static struct campaign_settings_row settings_row(const struct settings *s, long long account_id,
+                                                 const char *tname, const char *tlang,
+                                                 json_object *map, json_object *body)
+{
+    return (struct campaign_settings_row){.account_id = account_id,
+                                          .name = s->name,
+                                          .tname = tname,
+                                          .tlang = tlang,
+                                          .param_map = api_campaign_json_text(map),
+                                          .body_params = api_campaign_json_text(body),
+                                          .has_batch = s->has_batch,
+                                          .has_interval = s->has_interval,
+                                          .has_cap = s->has_cap,
+                                          .cap_null = s->cap_null,
+                                          .has_window = s->has_window,
+                                          .window_null = s->window_null,
+                                          .batch = s->batch,
+                                          .interval = s->interval,
+                                          .cap = s->cap,
+                                          .wstart = s->wstart,
+                                          .wend = s->wend};
+}
+
 void api_campaigns_create(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -257,23 +282,8 @@ void api_campaigns_create(struct request *req)
         http_db_error(req, "begin");
         goto out;
     }
-    struct campaign_settings_row row = {.account_id = s.account_id,
-                                        .name = s.name,
-                                        .tname = s.tname,
-                                        .tlang = s.tlang,
-                                        .param_map = api_campaign_json_text(s.map),
-                                        .body_params = api_campaign_json_text(body),
-                                        .has_batch = s.has_batch,
-                                        .has_interval = s.has_interval,
-                                        .has_cap = s.has_cap,
-                                        .cap_null = s.cap_null,
-                                        .has_window = s.has_window,
-                                        .window_null = s.window_null,
-                                        .batch = s.batch,
-                                        .interval = s.interval,
-                                        .cap = s.cap,
-                                        .wstart = s.wstart,
-                                        .wend = s.wend};
+    struct campaign_settings_row row =
+        settings_row(&s, s.account_id, s.tname, s.tlang, s.map, body);
     long long nid = 0;
     int rc = campaign_store_create(db, &row, req->user, &nid);
     json_object *d = json_object_new_object();
@@ -409,23 +419,7 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
         json_object_put(map);
         return api_campaign_refuse(f, req->status, "answered", NULL, "answered");
     }
-    struct campaign_settings_row row = {.account_id = acc,
-                                        .name = s.name,
-                                        .tname = tname,
-                                        .tlang = tlang,
-                                        .param_map = api_campaign_json_text(map),
-                                        .body_params = api_campaign_json_text(body),
-                                        .has_batch = s.has_batch,
-                                        .has_interval = s.has_interval,
-                                        .has_cap = s.has_cap,
-                                        .cap_null = s.cap_null,
-                                        .has_window = s.has_window,
-                                        .window_null = s.window_null,
-                                        .batch = s.batch,
-                                        .interval = s.interval,
-                                        .cap = s.cap,
-                                        .wstart = s.wstart,
-                                        .wend = s.wend};
+    struct campaign_settings_row row = settings_row(&s, acc, tname, tlang, map, body);
     int rc = campaign_store_update_settings(req->app->db, c->id, &row);
     json_object_put(body);
     json_object_put(map);
