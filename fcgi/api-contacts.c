@@ -111,28 +111,29 @@ void api_contacts_get(struct request *req)
     answer_contact(req, req->ids[0], 200);
 }
 
-/* ?tag=x&q=ana&after=ID&limit=N */
+/* ?tag=x&q=ana&before=ID&limit=N, newest first: the contact just added or imported is the
+ * one the operator looks for, and with thousands in the book it would be pages away. */
 void api_contacts_list(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
     char *tag = http_query_param(req->query, "tag");
     char *q = http_query_param(req->query, "q");
-    long long limit, after;
+    long long limit, before;
     char like[300] = "";
     if (http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0 ||
-        http_query_ll(req, "after", 0, 0, 1LL << 62, &after) < 0)
+        http_query_ll(req, "before", 0, 0, 1LL << 62, &before) < 0)
         goto out;
     if (q)
         http_like_contains(q, like, sizeof like);
     struct db_rows r;
     if (db_query(req->app->db,
-                 "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE c.id > ? AND (? IS NULL OR "
+                 "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE (? = 0 OR c.id < ?) AND (? IS NULL OR "
                  "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)) "
                  "AND (? IS NULL OR c.name LIKE ? OR CONVERT(c.phone USING utf8mb4) LIKE ? OR "
                  "c.lead_id = ?) "
-                 "ORDER BY c.id LIMIT ?",
-                 DB_ARGS(DB_INT(after), DB_STR(tag), DB_STR(tag), DB_STR(q ? like : NULL),
+                 "ORDER BY c.id DESC LIMIT ?",
+                 DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(tag), DB_STR(tag), DB_STR(q ? like : NULL),
                          DB_STR(q ? like : NULL), DB_STR(q ? like : NULL), DB_STR(q),
                          DB_INT(limit)),
                  &r) != DB_OK) {
@@ -145,7 +146,7 @@ void api_contacts_list(struct request *req)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "contacts", arr);
     json_object_object_add(
-        o, "next_after",
+        o, "next_before",
         r.nrows == (size_t)limit ? json_object_new_int64(db_int(&r, r.nrows - 1, 0, 0)) : NULL);
     db_rows_free(&r);
     http_json(req, 200, o);

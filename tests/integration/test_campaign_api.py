@@ -889,6 +889,14 @@ def test_contacts_crud_and_import(s):
        "search")
     tags = {t["tag"]: t["contacts"] for t in s.get("/api/tags").json()["tags"]}
     check(tags.get("salta_lia", 0) >= 1, "tags counted: %r" % tags)
+    # newest first, whatever the book already holds: the one just added is on the first page
+    r2 = s.post("/api/contacts", {"phone": "+5493875559003", "consent": {"source": "formulario"}})
+    eq(r2.status, 201, "second contact: %r" % r2)
+    page1 = s.get("/api/contacts?limit=1").json()
+    eq([x["id"] for x in page1["contacts"]], [r2.json()["id"]], "the newest first")
+    page2 = s.get("/api/contacts?limit=1&before=%d" % page1["next_before"]).json()
+    check(page2["contacts"][0]["id"] < r2.json()["id"], "the next page is older: %r" % page2)
+    eq(s.request("DELETE", "/api/contacts/%d" % r2.json()["id"]).status, 204, "second deleted")
     # opt-outs survive contact deletion
     s.post("/api/opt-outs", {"phone": "+5493875559001"})
     eq(s.get("/api/contacts/%d" % k["id"]).json()["opted_out"], True, "shown on the contact")
