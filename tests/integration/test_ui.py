@@ -1,6 +1,7 @@
 """The admin panel end to end in a real browser: Debian's headless Chromium driven by
 playwright-core (tests/e2e/), against this suite's isolated stack. The browser scenario is
-tests/e2e/panel.test.mjs; screenshots of every screen go to tests/out/screenshots/."""
+tests/e2e/*.test.mjs (panel.test.mjs is the operator's whole scenario; other files add
+scenarios of their own); screenshots of every screen go to tests/out/screenshots/."""
 
 import os
 import shutil
@@ -57,8 +58,8 @@ def test_admin_panel_in_chromium(s):
     })
     log = os.path.join(ROOT, "tests", "out", "e2e.log")
     os.makedirs(os.path.dirname(log), exist_ok=True)
-    r = subprocess.run([node, "--test", "--test-reporter=spec", "--test-concurrency=1",
-                        os.path.join(E2E, "panel.test.mjs")],
+    files = sorted(os.path.join(E2E, f) for f in os.listdir(E2E) if f.endswith(".test.mjs"))
+    r = subprocess.run([node, "--test", "--test-reporter=spec", "--test-concurrency=1"] + files,
                        cwd=E2E, env=env, capture_output=True, text=True, timeout=1200)
     out = r.stdout + r.stderr
     with open(log, "w") as f:
