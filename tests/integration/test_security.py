@@ -233,6 +233,7 @@ def test_throttling_per_account_and_per_address(s):
     _, pw = s.create_user(email, "viewer")
     ghost = "ghost-%s@pregon.test" % secrets.token_hex(4)
     try:
+        bodies = set()
         for target in (email, ghost):  # the same for a user that does not exist
             for _ in range(5):
                 eq(s.login_response(target, "wrong password!").status, 401, "wrong password")
@@ -240,7 +241,9 @@ def test_throttling_per_account_and_per_address(s):
             eq(r.status, 429, "slowed down even with the right password")
             eq(r.error_code(), "too_many_attempts", "code")
             eq(r.headers.get("Retry-After"), "1", "1 s after the 5th failure")
-        bodies = {s.login_response(t, "x" * 12).body for t in (email, ghost)}
+            # taken within the throttled second: on a loaded machine a later request
+            # may find the first user's second already over
+            bodies.add(r.body)
         eq(len(bodies), 1, "throttled answers do not tell users apart")
         # growing delays: 1 s, then 2 s after the next failure
         time.sleep(1.1)
