@@ -20,6 +20,8 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
     for t in "$BUILD"/tests/test_*; do
         [ -x "$t" ] || continue
         name=$(basename "$t")
+        # needs a database server: the integration suite runs it against its stack
+        [ "$name" = test_db_stream ] && continue
         log=$OUT/$name.log
         (cd "$ROOT" && "$t") >"$log" 2>&1
         rc=$?
