@@ -146,6 +146,10 @@ void api_users_get(struct request *req);
 void api_users_update(struct request *req);
 void api_users_password(struct request *req);
 /* api-audit.c: api_audit_list (declared above) */
+/* api-keys.c (API keys: lib/apikey.h) */
+void api_keys_create(struct request *req);
+void api_keys_list(struct request *req);
+void api_keys_delete(struct request *req);
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);

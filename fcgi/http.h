@@ -34,7 +34,12 @@ struct request {
     long long user_id;    /* 0: nobody (anonymous, or auth_mode none) */
     long long session_id; /* 0: no session */
     char user_email[256];
-    char csrf[48];            /* the session's CSRF token */
+    char csrf[48]; /* the session's CSRF token */
+    /* Authorization: Bearer (lib/apikey.h): the key that signed the request (0: none), and
+     * why a presented key was refused (APIKEY_INVALID/LIMITED; 0: not refused) */
+    long long api_key_id;
+    int api_key_refused;
+    int retry_after;
     char extra_headers[1024]; /* added to the answer's headers, e.g. Set-Cookie */
     /* When set, http_read_chunk reads the body from here instead of the request (a chunked
      * upload assembled by fcgi/api-imports.c); returns the count, 0 at the end. */
