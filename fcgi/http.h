@@ -58,6 +58,9 @@ int http_read_chunk(struct request *req, char *buf, size_t len);
  * failure). The caller owns the result. */
 json_object *http_json_body(struct request *req, size_t limit);
 
+/* The same for a body that must be a JSON array. */
+json_object *http_json_array_body(struct request *req, size_t limit);
+
 /* Answers with o serialized; takes ownership of o. */
 void http_json(struct request *req, int status, json_object *o);
 /* Answers {"error":{"code":code,"message":message,"field":field}} (field may be NULL). */

@@ -10,6 +10,7 @@ import * as wizard from './js/views/wizard.js';
 import * as campaign from './js/views/campaign.js';
 import * as templates from './js/views/templates.js';
 import * as contacts from './js/views/contacts.js';
+import * as replies from './js/views/replies.js';
 import * as settings from './js/views/settings.js';
 import * as password from './js/views/password.js';
 
@@ -26,6 +27,7 @@ const routes = [
   { re: /^\/campaigns\/(\d+)$/, view: campaign, nav: 'campaigns', keys: ['id'] },
   { re: /^\/templates$/, view: templates, nav: 'templates' },
   { re: /^\/contacts$/, view: contacts, nav: 'contacts' },
+  { re: /^\/replies$/, view: replies, nav: 'replies' },
   { re: /^\/settings$/, view: settings, nav: 'settings', role: 'superadmin' },
   { re: /^\/password$/, view: password, nav: null },
 ];
