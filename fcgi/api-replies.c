@@ -87,7 +87,6 @@ void api_replies_csv(struct request *req)
         return;
     q.limit = REPLIES_CSV_CHUNK;
     q.before = 0;
-    q.after = q.after > 0 ? q.after : 0;
     static const char *const head[] = {"id",           "sent_at",     "received_at", "phone",
                                        "contact_name", "lead_id",     "campaign_id", "campaign",
                                        "type",         "text",        "payload",     "in_reply_to",
@@ -100,7 +99,6 @@ void api_replies_csv(struct request *req)
     struct csvout l = {0};
     int begun = 0;
     /* Oldest first, a chunk at a time (the after cursor). */
-    q.after = q.after ? q.after : 0;
     for (;;) {
         struct db_rows r;
         struct replies_query page = q;

@@ -725,5 +725,6 @@ export default {
   'rpl.message': 'Message',
   'rpl.inReplyTo': 'In reply to {tpl}',
   'rpl.answer': 'Answer',
+  'rpl.answered': 'Answered ({n})',
   'rpl.none': 'No replies match these filters.',
 };

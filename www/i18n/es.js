@@ -725,5 +725,6 @@ export default {
   'rpl.message': 'Mensaje',
   'rpl.inReplyTo': 'En respuesta a {tpl}',
   'rpl.answer': 'Responder',
+  'rpl.answered': 'Respondida ({n})',
   'rpl.none': 'No hay respuestas con estos filtros.',
 };

@@ -66,7 +66,7 @@ export async function render(root, params, ctx) {
         { label: t('rpl.at'), class: 'nowrap small', cell: (x) => date(x.sent_at) },
         { label: t('rpl.contact'), cell: (x) => h('span', x.contact.name || '', h('span', { class: 'block small muted' }, x.contact.phone || x.contact.user_id || '')) },
         { label: t('rpl.campaign'), cell: (x) => x.campaign_id ? h('a', { href: `#/campaigns/${x.campaign_id}` }, x.campaign_name || '#' + x.campaign_id) : '' },
-        { label: t('rpl.message'), cell: (x) => h('div', what(x), x.in_reply_to ? h('span', { class: 'block small muted' }, t('rpl.inReplyTo', { tpl: x.in_reply_to.template_name || x.in_reply_to.wamid })) : null) },
+        { label: t('rpl.message'), cell: (x) => h('div', what(x), x.answers ? h('span', { class: 'block' }, h('span', { class: 'chip chip-ok' }, t('rpl.answered', { n: x.answers }))) : null, x.in_reply_to ? h('span', { class: 'block small muted' }, t('rpl.inReplyTo', { tpl: x.in_reply_to.template_name || x.in_reply_to.wamid })) : null) },
         { label: t('rpl.window'), cell: (x) => h('span', { class: x.window_open ? 'chip chip-ok' : 'chip' }, x.window_open ? t('rpl.windowOpen') : t('rpl.windowClosed')) },
         { label: t('rpl.state'), cell: (x) => handledButton(x) },
         { label: t('rpl.answer'), cell: (x) => answerBox(x) },
