@@ -725,6 +725,9 @@ export default {
   'rpl.message': 'Message',
   'rpl.inReplyTo': 'In reply to {tpl}',
   'rpl.answer': 'Answer',
+  'camp.buttons': 'Buttons pressed',
+  'camp.button': 'Button',
+  'camp.seeReplies': 'See the replies',
   'rpl.answered': 'Answered ({n})',
   'rpl.none': 'No replies match these filters.',
 };

@@ -725,6 +725,9 @@ export default {
   'rpl.message': 'Mensaje',
   'rpl.inReplyTo': 'En respuesta a {tpl}',
   'rpl.answer': 'Responder',
+  'camp.buttons': 'Botones pulsados',
+  'camp.button': 'Botón',
+  'camp.seeReplies': 'Ver las respuestas',
   'rpl.answered': 'Respondida ({n})',
   'rpl.none': 'No hay respuestas con estos filtros.',
 };
