@@ -318,6 +318,9 @@ void api_replies_answer(struct request *req)
     if (v < 0)
         goto out;
     if (answer_record(req, &r, text, &res, (enum sendverdict)v) < 0) {
+        /* It left already: the log keeps what the database could not. */
+        log_error("answer to reply %lld (%s) not recorded: %s", req->ids[0],
+                  res.accepted ? res.wamid : "not accepted", db_error(req->app->db));
         http_db_error(req, "record the answer");
         goto out;
     }

@@ -1,6 +1,7 @@
 /* API keys (apikey.h). */
 #include "apikey.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #define APIKEY_TAG     "pgn_"
 #define APIKEY_TAG_LEN 4
 #define APIKEY_B64     43 /* base64url of 32 bytes, no padding */
-#define APIKEY_TOUCH_S 30 /* last_used_at is written at most this often */
 #define APIKEY_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
 /* A hash key of its own, so a key's hash is never a session token's. */
@@ -48,6 +48,82 @@ static int key_parse(const char *text, char prefix[APIKEY_PREFIX], char hash[API
     key_hash(raw, hash);
     sodium_memzero(raw, sizeof raw);
     return 0;
+}
+
+/* Requests of the current minute this process reserved and has not used yet, per key. */
+#define APIKEY_SLOTS 64
+static struct {
+    long long id, minute;
+    int left;
+} slots[APIKEY_SLOTS];
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int local_take(long long id, long long minute)
+{
+    int ok = 0;
+    pthread_mutex_lock(&slots_mu);
+    for (size_t i = 0; i < APIKEY_SLOTS && !ok; i++)
+        if (slots[i].id == id && slots[i].minute == minute && slots[i].left > 0) {
+            slots[i].left--;
+            ok = 1;
+        }
+    pthread_mutex_unlock(&slots_mu);
+    return ok;
+}
+
+static void local_give(long long id, long long minute, int n)
+{
+    pthread_mutex_lock(&slots_mu);
+    size_t pick = 0;
+    for (size_t i = 0; i < APIKEY_SLOTS; i++) {
+        if (slots[i].id == id) {
+            pick = i;
+            break;
+        }
+        if (slots[i].minute < slots[pick].minute) /* the stalest one makes room */
+            pick = i;
+    }
+    slots[pick].id = id;
+    slots[pick].minute = minute;
+    slots[pick].left = n;
+    pthread_mutex_unlock(&slots_mu);
+}
+
+/* Takes up to a second's worth of the minute's requests (at least 1) from the key's row;
+ * *got = 0 when the minute's limit is reached. Writes last_used_at with them. */
+static int reserve(struct db *db, long long id, long long minute, int per_minute, int *got)
+{
+    struct db_rows r;
+    *got = 0;
+    int rc = db_begin(db);
+    if (rc == DB_OK)
+        rc = db_query(db, "SELECT rate_window, rate_count FROM api_keys WHERE id = ? FOR UPDATE",
+                      DB_ARGS(DB_INT(id)), &r);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        return rc;
+    }
+    long long used = r.nrows && db_int(&r, 0, 0, 0) == minute ? db_int(&r, 0, 1, 0) : 0;
+    db_rows_free(&r);
+    long long chunk = per_minute / 60 < 1 ? 1 : per_minute / 60 > 50 ? 50 : per_minute / 60;
+    long long avail = per_minute - used;
+    if (avail <= 0) {
+        db_rollback(db);
+        return DB_OK;
+    }
+    long long take = avail < chunk ? avail : chunk;
+    rc = db_exec(db,
+                 "UPDATE api_keys SET rate_window = ?, rate_count = ?, last_used_at = NOW(3) "
+                 "WHERE id = ?",
+                 DB_ARGS(DB_INT(minute), DB_INT(used + take), DB_INT(id)), NULL);
+    if (rc == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        return rc;
+    }
+    *got = (int)take;
+    return DB_OK;
 }
 
 int apikey_authenticate(struct db *db, const char *text, int per_minute, struct apikey_who *out,
@@ -88,25 +164,22 @@ int apikey_authenticate(struct db *db, const char *text, int per_minute, struct 
     sodium_memzero(hash, sizeof hash);
     if (verdict != APIKEY_VALID)
         return verdict;
-    /* One fixed window per UNIX minute: the request counts only while under the limit. */
+    /* One fixed window per UNIX minute, counted in the key's row; a process reserves about a
+     * second's worth of requests at a time, so the row is written once per chunk, not per
+     * request. */
     long long now = (long long)time(NULL), minute = now / 60;
-    struct db_res res;
-    rc = db_exec(db,
-                 "UPDATE api_keys SET rate_count = IF(rate_window = ?, rate_count + 1, 1), "
-                 "rate_window = ?, last_used_at = IF(last_used_at IS NULL OR last_used_at < "
-                 "NOW(3) - INTERVAL ? SECOND, NOW(3), last_used_at) "
-                 "WHERE id = ? AND (rate_window <> ? OR rate_count < ?)",
-                 DB_ARGS(DB_INT(minute), DB_INT(minute), DB_INT(APIKEY_TOUCH_S), DB_INT(out->id),
-                         DB_INT(minute), DB_INT(per_minute)),
-                 &res);
-    if (rc != DB_OK) {
+    if (local_take(out->id, minute))
+        return APIKEY_VALID;
+    int got = 0;
+    if (reserve(db, out->id, minute, per_minute, &got) != DB_OK) {
         log_error("api key use: %s", db_error(db));
         return -1;
     }
-    if (res.affected == 0) {
+    if (got == 0) {
         *retry_after = (int)(60 - now % 60);
         return APIKEY_LIMITED;
     }
+    local_give(out->id, minute, got - 1);
     return APIKEY_VALID;
 }
 

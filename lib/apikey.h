@@ -29,10 +29,12 @@ struct apikey_who {
     char prefix[APIKEY_PREFIX];
 };
 
-/* Checks the key text (e.g. the Bearer token), counts the request against the key's limit
- * (per_minute requests per UNIX minute, shared by every process through its row) and keeps
- * last_used_at (written with that count, at most once per 30 s). Returns a verdict, or -1
- * when the database could not be asked. */
+/* Checks the key text (e.g. the Bearer token) and counts the request against the key's limit:
+ * per_minute requests per UNIX minute, shared by every process through the key's row, from
+ * which a process reserves about a second's worth at a time (per_minute / 60, 1 to 50); the
+ * row, last_used_at with it, is written once per reservation, not per request. Runs its own
+ * short transaction: call it outside one. Returns a verdict, or -1 when the database could
+ * not be asked. */
 int apikey_authenticate(struct db *db, const char *text, int per_minute, struct apikey_who *out,
                         int *retry_after);
 

@@ -1,7 +1,8 @@
 """API keys (issue 20): created by admins with a role at most theirs, shown once, stored
 hashed; `Authorization: Bearer` on any /api/ route with the role's permissions and no CSRF
 token; last_used_at kept; revoked, unknown and malformed keys answer the same 401; a key past
-its rate limit answers 429 with Retry-After; creation and revocation in the audit log."""
+its rate limit answers 429 with Retry-After (counted in chunks a process reserves, not a
+row write per request); creation and revocation in the audit log."""
 
 import time
 
@@ -134,3 +135,15 @@ def test_rate_limit_per_key(s):
        "the last request of the window")
     eq(s.request("GET", "/api/campaigns", headers=bearer(k["key"]), auth=None).status, 429,
        "and no more")
+
+
+def test_rate_counted_in_chunks_not_per_request(s):
+    """600 a minute: a process reserves 10 at a time, so 40 requests write the key's row a
+    few times (whole chunks), not 40 times."""
+    k = new_key(s, "viewer")
+    while int(time.time()) % 60 > 50:
+        time.sleep(1)
+    for _ in range(40):
+        eq(s.request("GET", "/api/me", headers=bearer(k["key"]), auth=None).status, 200, "use")
+    n = s.query("SELECT rate_count FROM api_keys WHERE id = %s", (k["id"],))[0]["rate_count"]
+    check(n >= 40 and n % 10 == 0, "reserved in chunks of 10: %d" % n)
