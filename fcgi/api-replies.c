@@ -3,6 +3,7 @@
  *   GET   /api/replies?campaign_id=&after=&before=&handled=&window=&limit=   newest first
  *         (after=ID: newer ones, oldest first, for polling); next_before / next_after
  *   GET   /api/replies.csv?campaign_id=&handled=&window=                      every match
+ *   GET   /api/replies/{id}          one reply, with its "answer_log"
  *   PATCH /api/replies/{id}          {"handled": true|false}
  *   POST  /api/replies/{id}/answer   {"text"}: a free-form text, sent now through the Graph
  *         API (as the test send), only while the 24-hour window is open (409 window_closed);
@@ -63,6 +64,32 @@ void api_replies_list(struct request *req)
                            r.nrows == (size_t)q.limit
                                ? json_object_new_int64(db_int(&r, r.nrows - 1, RPL_ID, 0))
                                : NULL);
+    db_rows_free(&r);
+    http_json(req, 200, o);
+}
+
+void api_replies_get(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    struct db_rows r;
+    json_object *answers = NULL;
+    if (replies_page(req->app->db, NULL, req->ids[0], &r) != DB_OK) {
+        http_db_error(req, "read the reply");
+        return;
+    }
+    if (r.nrows != 1) {
+        db_rows_free(&r);
+        http_error(req, 404, "not_found", "no such reply", NULL);
+        return;
+    }
+    if (replies_answers_json(req->app->db, req->ids[0], &answers) != DB_OK) {
+        db_rows_free(&r);
+        http_db_error(req, "read the answers");
+        return;
+    }
+    json_object *o = replies_row_json(&r, 0);
+    json_object_object_add(o, "answer_log", answers);
     db_rows_free(&r);
     http_json(req, 200, o);
 }

@@ -158,6 +158,7 @@ void api_keys_delete(struct request *req);
 /* api-replies.c (lib/replies.h) */
 void api_replies_list(struct request *req);
 void api_replies_csv(struct request *req);
+void api_replies_get(struct request *req);
 void api_replies_update(struct request *req);
 void api_replies_answer(struct request *req);
 /* webhook.c */

@@ -85,6 +85,7 @@ const struct route app_routes[] = {
     {"DELETE", "/api/keys/{id}", ROLE_ADMIN, api_keys_delete},
     {"GET", "/api/replies", ROLE_VIEWER, api_replies_list},
     {"GET", "/api/replies.csv", ROLE_VIEWER, api_replies_csv},
+    {"GET", "/api/replies/{id}", ROLE_VIEWER, api_replies_get},
     {"PATCH", "/api/replies/{id}", ROLE_ADMIN, api_replies_update},
     {"POST", "/api/replies/{id}/answer", ROLE_ADMIN, api_replies_answer},
     {"GET", "/webhook", ROLE_ANONYMOUS, webhook_verify},

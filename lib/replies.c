@@ -176,6 +176,34 @@ int replies_answer_record(struct db *db, const struct replies_answer *a, long lo
     return rc;
 }
 
+int replies_answers_json(struct db *db, long long inbound_id, json_object **out)
+{
+    struct db_rows r;
+    int rc = db_query(db,
+                      "SELECT id, body, outcome, wamid, http_status, error_code, error_text, "
+                      "created_by, " RTS("created_at") " FROM reply_answers WHERE inbound_id = ? "
+                                                       "ORDER BY id LIMIT 100",
+                      DB_ARGS(DB_INT(inbound_id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    static const char *const names[] = {"id",         "text",        "outcome",
+                                        "wamid",      "http_status", "error_code",
+                                        "error_text", "created_by",  "created_at"};
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < r.nrows; i++) {
+        json_object *o = json_object_new_object();
+        for (size_t c = 0; c < sizeof names / sizeof names[0]; c++) {
+            int number = c == 0 || c == 4 || c == 5;
+            json_object_object_add(o, names[c],
+                                   number ? id_or_null(&r, i, c) : str_or_null(db_val(&r, i, c)));
+        }
+        json_object_array_add(a, o);
+    }
+    db_rows_free(&r);
+    *out = a;
+    return DB_OK;
+}
+
 int replies_button_counts_json(struct db *db, long long campaign_id, json_object **out)
 {
     struct db_rows r;

@@ -152,6 +152,10 @@ def test_answer_in_window_and_refused_after(s):
           "audited")
     after = _by_wamid(s.get("/api/replies").json()["replies"])[ids["text"]]
     eq((after["handled"], after["answers"]), (True, 1), "answered: handled")
+    one = s.get("/api/replies/%d" % rid, auth="viewer").json()
+    eq([(x["text"], x["outcome"], x["wamid"], x["created_by"]) for x in one["answer_log"]],
+       [("A las 18 h. ¡Te esperamos!", "sent", a["wamid"], s.admin_email)], "answer log")
+    eq(s.get("/api/replies/999999").status, 404, "no such reply")
     # the window closed: refused clearly, nothing sent
     old = by[ids["old"]]["id"]
     r = s.post("/api/replies/%d/answer" % old, {"text": "hola"})

@@ -16,6 +16,8 @@ export default {
   'forbidden.title': 'Not allowed',
   'forbidden.text': 'Your role ({role}) cannot use this section. Only admins and superadmins create and run campaigns.',
   'err.network': 'No connection to the server. Check the network and try again.',
+  'err.window_closed': 'This person\'s 24-hour window closed: only a template (a campaign) can be sent to them now.',
+  'err.no_phone': 'This person\'s number is not known yet: they cannot be answered.',
   'err.breached_password': 'That password is known, common or easy to guess (it is on the lists attackers use). Choose a long phrase of your own.',
 
   'role.viewer': 'viewer',

@@ -16,6 +16,8 @@ export default {
   'forbidden.title': 'Sin permiso',
   'forbidden.text': 'Tu rol ({role}) no permite usar esta sección. Las campañas solo las crean y manejan administradores y superadministradores.',
   'err.network': 'No hay conexión con el servidor. Revisá la red y volvé a intentar.',
+  'err.window_closed': 'La ventana de 24 horas de esta persona se cerró: ya solo se le puede enviar una plantilla (una campaña).',
+  'err.no_phone': 'Todavía no se conoce el número de esta persona: no se le puede responder.',
   'err.breached_password': 'Esa contraseña es conocida, común o fácil de adivinar (figura en las listas que usan los atacantes). Elegí una frase larga y propia.',
 
   'role.viewer': 'lector',
