@@ -2,7 +2,9 @@
 // a person writes in (a signed inbound webhook the sandbox posts to our /webhook), the reply
 // shows on the Replies screen newest first with its window open, the operator answers it from
 // the answer box, and the text reaches the sandbox as a free-form message quoting the reply;
-// a reply whose 24-hour window closed offers no answer box. Screenshots to tests/out/screenshots/.
+// a reply whose 24-hour window closed offers no answer box. Then an API key made on the API keys
+// screen reads the replies as a CRM would, until it is revoked there. Screenshots to
+// tests/out/screenshots/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -77,8 +79,7 @@ describe('replies', { timeout: 5 * 60 * 1000 }, () => {
     await page.getByLabel(/^(Contraseña|Password)$/).fill(PASSWORD);
     await page.getByRole('button', { name: /^(Ingresar|Sign in)$/ }).click();
     await page.locator('#user-menu').waitFor({ state: 'visible' });
-    const accs = await apiCall('GET', '/api/accounts');
-    const acct = (accs.body.accounts || accs.body)[0];
+    const acct = (await apiCall('GET', '/api/accounts/1')).body; // the stack's sandbox account
     const now = Math.floor(Date.now() / 1000);
     await inbound(acct, OLD_PHONE, `Mensaje viejo ${R}`, now - 26 * 3600);
     await inbound(acct, PHONE, TEXT, now);
@@ -117,5 +118,30 @@ describe('replies', { timeout: 5 * 60 * 1000 }, () => {
     const mine = list.body.replies.find((x) => x.text === TEXT);
     assert.equal(mine.answers, 1, 'the answer is recorded');
     assert.equal(texts[0].request.context.message_id, mine.wamid, 'it quotes the reply');
+  });
+
+  it('creates an API key shown once, which a CRM uses to read the replies until it is revoked', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Claves API', exact: true }).click();
+    await page.getByRole('heading', { name: 'Claves API', exact: true }).waitFor();
+    await page.getByLabel('Nombre', { exact: true }).fill(`CRM ${R}`);
+    await page.getByRole('button', { name: 'Crear la clave' }).click();
+    await page.getByText('Copiala ahora').waitFor();
+    const key = await page.getByLabel('La clave nueva').inputValue();
+    assert.match(key, /^pgn_[A-Za-z0-9_-]{43}$/);
+    await shot('key-created');
+    const use = () => fetch(`${BASE}/api/replies?limit=1`, { headers: { Authorization: 'Bearer ' + key } });
+    const ok = await use();
+    assert.equal(ok.status, 200, 'the key reads the replies');
+    assert.equal((await ok.json()).replies[0].text, TEXT, 'the newest reply');
+    // shown once: a reload lists its prefix only
+    await page.reload();
+    const row = page.locator('tbody tr', { hasText: `CRM ${R}` });
+    await row.getByText(key.slice(0, 12)).waitFor();
+    assert.ok(!(await page.content()).includes(key), 'the key is not shown again');
+    await row.getByRole('button', { name: 'Revocar' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Revocar' }).click();
+    await page.getByText('Clave revocada').waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await use()).status, 401, 'revoked: refused');
   });
 });
