@@ -89,7 +89,7 @@ static json_object *contact_json(const struct db_rows *r, size_t i)
     return o;
 }
 
-static void answer_contact(struct request *req, long long id, int status)
+void api_contact_answer(struct request *req, long long id, int status)
 {
     struct db_rows r;
     if (db_query(req->app->db, "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE c.id = ?",
@@ -108,7 +108,7 @@ void api_contacts_get(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    answer_contact(req, req->ids[0], 200);
+    api_contact_answer(req, req->ids[0], 200);
 }
 
 /* ?tag=x&q=ana&before=ID&limit=N, newest first: the contact just added or imported is the
@@ -341,7 +341,7 @@ void api_contacts_create(struct request *req)
         http_db_error(req, "store the contact");
         goto out;
     }
-    answer_contact(req, (long long)res.insert_id, 201);
+    api_contact_answer(req, (long long)res.insert_id, 201);
 out:
     json_object_put(in);
 }
@@ -405,7 +405,7 @@ void api_contacts_update(struct request *req)
         http_db_error(req, "update the contact");
         goto out;
     }
-    answer_contact(req, id, 200);
+    api_contact_answer(req, id, 200);
 out:
     json_object_put(in);
 }

@@ -11,6 +11,7 @@
 #include "cloudapi.h"
 #include "csvout.h"
 #include "log.h"
+#include "replies.h"
 
 #define CHUNK 5000
 
@@ -330,6 +331,11 @@ void api_campaigns_stats(struct request *req)
         db_rows_free(&r);
     }
     json_object_object_add(o, "per_minute", pm);
+    /* Button replies counted per button (lib/replies.h). */
+    json_object *buttons = NULL;
+    if (replies_button_counts_json(req->app->db, req->ids[0], &buttons) != DB_OK)
+        log_error("button counts of campaign %lld: %s", req->ids[0], db_error(req->app->db));
+    json_object_object_add(o, "buttons", buttons);
     http_json(req, 200, o);
 out:
     free(lang_s);

@@ -117,6 +117,11 @@ void api_contacts_update(struct request *req);
 void api_contacts_delete(struct request *req);
 void api_contacts_import(struct request *req);
 void api_tags_list(struct request *req);
+/* Answers status with contact id as GET /api/contacts/{id} shows it (404 when absent). */
+void api_contact_answer(struct request *req, long long id, int status);
+/* api-contacts-crm.c: upserts for CRMs (lib/contacts_import's one rule) */
+void api_contacts_by_lead(struct request *req);
+void api_contacts_bulk(struct request *req);
 /* api-optouts.c */
 /* The country numbers without a country code are read in: the first account's, else AR. */
 void app_default_country(struct db *db, char out[3]);
@@ -146,6 +151,16 @@ void api_users_get(struct request *req);
 void api_users_update(struct request *req);
 void api_users_password(struct request *req);
 /* api-audit.c: api_audit_list (declared above) */
+/* api-keys.c (API keys: lib/apikey.h) */
+void api_keys_create(struct request *req);
+void api_keys_list(struct request *req);
+void api_keys_delete(struct request *req);
+/* api-replies.c (lib/replies.h) */
+void api_replies_list(struct request *req);
+void api_replies_csv(struct request *req);
+void api_replies_get(struct request *req);
+void api_replies_update(struct request *req);
+void api_replies_answer(struct request *req);
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);

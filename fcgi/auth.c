@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apikey.h"
 #include "db.h"
 #include "httpin.h"
 #include "log.h"
@@ -34,8 +35,36 @@ static void copy_utf8(char *out, size_t outlen, const char *s, size_t max)
     out[n] = '\0';
 }
 
+/* A request with "Authorization: Bearer <key>": the key alone decides, whatever cookie
+ * comes with it. */
+static int identify_key(struct request *req, const char *token)
+{
+    if (db_ensure(req->app->db) != DB_OK)
+        return -1;
+    struct apikey_who who;
+    int rc = apikey_authenticate(req->app->db, token, req->app->cfg.api_key_rate_per_minute, &who,
+                                 &req->retry_after);
+    if (rc < 0)
+        return -1;
+    if (rc != APIKEY_VALID) {
+        req->api_key_refused = rc;
+        return ROLE_ANONYMOUS;
+    }
+    req->api_key_id = who.id;
+    snprintf(req->user_email, sizeof req->user_email, "apikey:%s", who.prefix);
+    req->user = req->user_email;
+    return who.role;
+}
+
 int auth_identify(struct request *req)
 {
+    const char *authz = http_env(req, "HTTP_AUTHORIZATION");
+    if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+        const char *t = authz + 7;
+        while (*t == ' ')
+            t++;
+        return identify_key(req, t);
+    }
     const char *cookies = http_env(req, "HTTP_COOKIE");
     char text[USERAUTH_TOKEN_TEXT + 8];
     unsigned char raw[USERAUTH_TOKEN_BYTES];

@@ -11,9 +11,11 @@
 #define AUTH_COOKIE      "pregon_session"
 #define AUTH_CSRF_HEADER "HTTP_X_CSRF_TOKEN" /* X-CSRF-Token */
 
-/* Finds the signed-in user from the session cookie, filling req->user, user_id, session_id
- * and csrf. Returns the user's role, ROLE_ANONYMOUS without a valid session, or -1 when the
- * database could not be asked. */
+/* Finds who sends the request: an API key (Authorization: Bearer, lib/apikey.h; fills
+ * req->user, api_key_id, or api_key_refused and retry_after), else the signed-in user from
+ * the session cookie (fills req->user, user_id, session_id and csrf). Returns the role,
+ * ROLE_ANONYMOUS without a valid key or session, or -1 when the database could not be
+ * asked. A key request has no session, hence needs no CSRF token. */
 int auth_identify(struct request *req);
 
 /* 1 for POST, PUT, PATCH, DELETE (and anything unknown): requests that may change state. */

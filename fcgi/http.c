@@ -210,6 +210,18 @@ json_object *http_json_body(struct request *req, size_t limit)
     return o;
 }
 
+json_object *http_json_array_body(struct request *req, size_t limit)
+{
+    if (http_read_body(req, limit) < 0)
+        return NULL;
+    char err[512], member[128];
+    json_object *a = httpin_json_typed(req->body, req->body_len, json_type_array, err, sizeof err,
+                                       member, sizeof member);
+    if (!a)
+        http_error(req, 400, "invalid_json", err, member[0] ? member : NULL);
+    return a;
+}
+
 char *http_query_param(const char *query, const char *name)
 {
     return httpin_query_param(query, name);

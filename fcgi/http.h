@@ -34,7 +34,12 @@ struct request {
     long long user_id;    /* 0: nobody (anonymous, or auth_mode none) */
     long long session_id; /* 0: no session */
     char user_email[256];
-    char csrf[48];            /* the session's CSRF token */
+    char csrf[48]; /* the session's CSRF token */
+    /* Authorization: Bearer (lib/apikey.h): the key that signed the request (0: none), and
+     * why a presented key was refused (APIKEY_INVALID/LIMITED; 0: not refused) */
+    long long api_key_id;
+    int api_key_refused;
+    int retry_after;
     char extra_headers[1024]; /* added to the answer's headers, e.g. Set-Cookie */
     /* When set, http_read_chunk reads the body from here instead of the request (a chunked
      * upload assembled by fcgi/api-imports.c); returns the count, 0 at the end. */
@@ -52,6 +57,9 @@ int http_read_chunk(struct request *req, char *buf, size_t len);
 /* Parses the body as a JSON object (answers 400 with the parse error and returns NULL on
  * failure). The caller owns the result. */
 json_object *http_json_body(struct request *req, size_t limit);
+
+/* The same for a body that must be a JSON array. */
+json_object *http_json_array_body(struct request *req, size_t limit);
 
 /* Answers with o serialized; takes ownership of o. */
 void http_json(struct request *req, int status, json_object *o);

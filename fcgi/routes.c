@@ -1,7 +1,9 @@
 /* The route table and the dispatcher. Each route names the least role it needs; the
  * permission tests are generated from this table. */
+#include <stdio.h>
 #include <string.h>
 
+#include "apikey.h"
 #include "app.h"
 #include "auth.h"
 #include "db.h"
@@ -54,6 +56,8 @@ const struct route app_routes[] = {
     {"POST", "/api/contacts/uploads", ROLE_ADMIN, api_contacts_uploads_create},
     {"POST", "/api/contacts/uploads/chunk", ROLE_ADMIN, api_contacts_uploads_chunk},
     {"POST", "/api/contacts/uploads/finish", ROLE_ADMIN, api_contacts_uploads_finish},
+    {"POST", "/api/contacts/bulk", ROLE_ADMIN, api_contacts_bulk},
+    {"PUT", "/api/contacts/by-lead/{*lead_id}", ROLE_ADMIN, api_contacts_by_lead},
     {"GET", "/api/contacts/{id}", ROLE_VIEWER, api_contacts_get},
     {"PATCH", "/api/contacts/{id}", ROLE_ADMIN, api_contacts_update},
     {"DELETE", "/api/contacts/{id}", ROLE_ADMIN, api_contacts_delete},
@@ -75,6 +79,15 @@ const struct route app_routes[] = {
     {"GET", "/api/users/{id}", ROLE_SUPERADMIN, api_users_get},
     {"PATCH", "/api/users/{id}", ROLE_SUPERADMIN, api_users_update},
     {"POST", "/api/users/{id}/password", ROLE_SUPERADMIN, api_users_password},
+    /* API keys and replies (issue 20) */
+    {"GET", "/api/keys", ROLE_ADMIN, api_keys_list},
+    {"POST", "/api/keys", ROLE_ADMIN, api_keys_create},
+    {"DELETE", "/api/keys/{id}", ROLE_ADMIN, api_keys_delete},
+    {"GET", "/api/replies", ROLE_VIEWER, api_replies_list},
+    {"GET", "/api/replies.csv", ROLE_VIEWER, api_replies_csv},
+    {"GET", "/api/replies/{id}", ROLE_VIEWER, api_replies_get},
+    {"PATCH", "/api/replies/{id}", ROLE_ADMIN, api_replies_update},
+    {"POST", "/api/replies/{id}/answer", ROLE_ADMIN, api_replies_answer},
     {"GET", "/webhook", ROLE_ANONYMOUS, webhook_verify},
     {"POST", "/webhook", ROLE_ANONYMOUS, webhook_receive},
 };
@@ -104,6 +117,19 @@ int access_check(struct request *req, const struct route *route)
         role = ROLE_ANONYMOUS;
     }
     req->role = (enum role)role;
+    /* A refused API key answers the same whatever the reason (unknown, revoked, malformed,
+     * its creator disabled); past its rate limit, 429 with the seconds to wait. */
+    if (req->api_key_refused && strncmp(req->path, "/api/", 5) == 0) {
+        if (req->api_key_refused == APIKEY_LIMITED) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", req->retry_after);
+            http_add_header(req, "Retry-After", v);
+            http_error(req, 429, "rate_limited", "too many requests with this API key; wait", NULL);
+        } else {
+            http_error(req, 401, "invalid_api_key", "the API key is not valid", NULL);
+        }
+        return 0;
+    }
     if (req->role < route->min_role) {
         if (req->role == ROLE_ANONYMOUS)
             http_error(req, 401, "unauthenticated", "sign in first", NULL);

@@ -53,6 +53,14 @@ struct cloudapi_message {
 char *cloudapi_message_json(const struct cloudapi_message *m, size_t *len, char *err,
                             size_t errlen);
 
+/* Builds the body of a free-form text message (a customer-service answer, allowed only while
+   the person's 24-hour window is open): to as above, body 1 to 4096 characters of UTF-8,
+   reply_to the wamid it answers (shown quoted) or NULL. Returns a malloc'd JSON text the
+   caller frees (its length in *len, may be NULL), or NULL with a message in err. */
+#define CLOUDAPI_TEXT_MAX 4096
+char *cloudapi_text_json(const char *to, const char *body, const char *reply_to, size_t *len,
+                         char *err, size_t errlen);
+
 /* ---- Error actions (spec §2) --------------------------------------------------------- */
 
 enum cloudapi_action {

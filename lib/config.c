@@ -52,6 +52,7 @@ static const struct ckey keys[] = {
     I(login_max_failures_account, "5"),
     I(login_max_failures_address, "30"),
     I(login_lock_failures_account, "200"),
+    I(api_key_rate_per_minute, "600"),
     S(metrics_allow, "127.0.0.1,::1"),
     S(graph_base_url, "https://graph.facebook.com"),
     S(graph_version, "v25.0"),
@@ -285,6 +286,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->login_max_failures_address = 1;
     if (cfg->login_lock_failures_account < 1)
         cfg->login_lock_failures_account = 1;
+    if (cfg->api_key_rate_per_minute < 1)
+        cfg->api_key_rate_per_minute = 1;
     return 0;
 fail:
     config_free(cfg);

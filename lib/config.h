@@ -30,6 +30,7 @@ struct config {
     int login_max_failures_account;  /* per (e-mail, address) in the window before delays */
     int login_max_failures_address;  /* per client address in the window before delays */
     int login_lock_failures_account; /* per e-mail from every address: locked for everyone */
+    int api_key_rate_per_minute;     /* requests one API key may make per minute */
     char *metrics_allow;             /* addresses that may read /metrics, comma-separated */
     /* Cloud API */
     char *graph_base_url;

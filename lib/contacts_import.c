@@ -33,6 +33,7 @@ struct contacts_import {
     struct csvin *csv;
     char country[3];
     int have_header;
+    int by_fields; /* rows come through contacts_import_add, not CSV */
     size_t ncols;
     char **cols;
     int phone_idx, consent_idx, name_idx, lead_idx, tags_idx;
@@ -218,6 +219,8 @@ static int by_line(const void *a, const void *b)
     return (l1 > l2) - (l1 < l2);
 }
 
+static int row_add(struct contacts_import *u, size_t line, const struct contacts_import_row *in);
+
 static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *lens)
 {
     struct contacts_import *u = ctx;
@@ -257,12 +260,50 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
             creject(u, line, "invalid_utf8", "the row is not valid UTF-8 text");
             return 0;
         }
-    if ((size_t)u->phone_idx >= n || !lens[u->phone_idx]) {
+    struct contacts_import_row r = {0};
+#define COL(idx, p, l)                                                                             \
+    if ((idx) >= 0 && (size_t)(idx) < n) {                                                         \
+        r.p = f[idx];                                                                              \
+        r.l = lens[idx];                                                                           \
+    }
+    COL(u->phone_idx, phone, phone_len)
+    COL(u->consent_idx, consent, consent_len)
+    COL(u->name_idx, name, name_len)
+    COL(u->lead_idx, lead_id, lead_len)
+    COL(u->tags_idx, tags, tags_len)
+#undef COL
+    /* The other columns are the contact's attributes. */
+    json_object *a = json_object_new_object();
+    for (size_t i = 0; i < n && i < u->ncols; i++) {
+        if ((int)i == u->phone_idx || (int)i == u->consent_idx || (int)i == u->name_idx ||
+            (int)i == u->lead_idx || (int)i == u->tags_idx || !lens[i] || !u->cols[i][0])
+            continue;
+        json_object_object_add(a, u->cols[i], json_object_new_string_len(f[i], (int)lens[i]));
+    }
+    r.attributes = a;
+    int rc = row_add(u, line, &r);
+    json_object_put(a);
+    return rc;
+}
+
+void contacts_import_reject(struct contacts_import *u, size_t line, const char *reason,
+                            const char *message)
+{
+    u->by_fields = 1;
+    u->rows++;
+    creject(u, line, reason, message);
+}
+
+static int row_add(struct contacts_import *u, size_t line, const struct contacts_import_row *in)
+{
+    if (u->failed_status)
+        return -1;
+    if (!in->phone || !in->phone_len) {
         creject(u, line, "phone_missing", "the row has no phone number");
         return 0;
     }
     struct crow *c = &u->batch[u->nbatch];
-    int st = e164_normalize(f[u->phone_idx], lens[u->phone_idx], u->country, c->phone);
+    int st = e164_normalize(in->phone, in->phone_len, u->country, c->phone);
     if (st != E164_OK) {
         char msg[128];
         snprintf(msg, sizeof msg, "invalid phone number (%s)", e164_strerror(st));
@@ -276,9 +317,7 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
         creject(u, line, "duplicate", "the number appears earlier in the file");
         return 0;
     }
-    int consent = 0;
-    if (u->consent_idx >= 0 && (size_t)u->consent_idx < n)
-        consent = apival_consent(f[u->consent_idx], lens[u->consent_idx]);
+    int consent = in->consent ? apival_consent(in->consent, in->consent_len) : 0;
     if (consent == -1) {
         creject(u, line, "no_consent", "the consent column says no");
         return 0;
@@ -290,28 +329,30 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
     }
     c->line = line;
     c->consent = consent == 1;
-    if (u->name_idx >= 0 && (size_t)u->name_idx < n && lens[u->name_idx])
-        c->name = strndup(f[u->name_idx], lens[u->name_idx] > 200 ? 200 : lens[u->name_idx]);
-    if (u->lead_idx >= 0 && (size_t)u->lead_idx < n && lens[u->lead_idx] && lens[u->lead_idx] <= 64)
-        c->lead_id = strndup(f[u->lead_idx], lens[u->lead_idx]);
-    if (u->tags_idx >= 0 && (size_t)u->tags_idx < n && lens[u->tags_idx]) {
-        c->tags = strndup(f[u->tags_idx], lens[u->tags_idx]);
+    if (in->name && in->name_len)
+        c->name = strndup(in->name, in->name_len > 200 ? 200 : in->name_len);
+    if (in->lead_id && in->lead_len && in->lead_len <= 64)
+        c->lead_id = strndup(in->lead_id, in->lead_len);
+    if (in->tags && in->tags_len) {
+        c->tags = strndup(in->tags, in->tags_len);
         for (char *p = c->tags; p && *p; p++)
             if (*p == '|' || *p == ',')
                 *p = '\n';
     }
-    json_object *a = json_object_new_object();
-    for (size_t i = 0; i < n && i < u->ncols; i++) {
-        if ((int)i == u->phone_idx || (int)i == u->consent_idx || (int)i == u->name_idx ||
-            (int)i == u->lead_idx || (int)i == u->tags_idx || !lens[i] || !u->cols[i][0])
-            continue;
-        json_object_object_add(a, u->cols[i], json_object_new_string_len(f[i], (int)lens[i]));
-    }
-    c->attrs = strdup(
-        json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(a);
+    c->attrs = strdup(in->attributes ? json_object_to_json_string_ext(
+                                           in->attributes,
+                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                                     : "{}");
     u->nbatch++;
     return u->nbatch == BATCH ? cflush(u) : 0;
+}
+
+int contacts_import_add(struct contacts_import *u, size_t line,
+                        const struct contacts_import_row *in)
+{
+    u->by_fields = 1;
+    u->rows++;
+    return row_add(u, line, in);
 }
 
 struct contacts_import *contacts_import_new(struct db *db, const struct contacts_import_opts *o)
@@ -376,6 +417,10 @@ int contacts_import_finish(struct contacts_import *u)
 {
     if (u->failed_status)
         return -1;
+    if (u->by_fields) {
+        cflush(u);
+        return u->failed_status ? -1 : 0;
+    }
     int rc = csvin_finish(u->csv, con_row, u);
     if (!u->failed_status && rc != 0)
         cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));

@@ -41,6 +41,25 @@ int contacts_import_failure(const struct contacts_import *ci, const char **code,
 int contacts_import_fail(struct contacts_import *ci, int status, const char *code,
                          const char *field, const char *message);
 
+/* One contact given field by field (POST /api/contacts/bulk, PUT /api/contacts/by-lead/ID):
+ * the CSV rows go through the same function, so both follow one rule. Texts need not be
+ * NUL-terminated; NULL (or length 0) is absent. consent: as the CSV column (yes/no, sí/no,
+ * 1/0, a date); tags separated by ',' or '|'; attributes a JSON object or NULL (borrowed). */
+struct contacts_import_row {
+    const char *phone, *consent, *name, *lead_id, *tags;
+    size_t phone_len, consent_len, name_len, lead_len, tags_len;
+    json_object *attributes;
+};
+/* Checks and queues the row as number line of the input (the report's "line"). Returns 0
+ * (stored or rejected), or -1 when the import failed as a whole. */
+int contacts_import_add(struct contacts_import *ci, size_t line,
+                        const struct contacts_import_row *row);
+
+/* Rejects input number line with a reason code and message (an item the caller could not
+ * read as a row at all). */
+void contacts_import_reject(struct contacts_import *ci, size_t line, const char *reason,
+                            const char *message);
+
 /* Totals so far: data rows read, rows stored (new or updated), contacts that did not exist
  * before, rows rejected. */
 void contacts_import_counts(const struct contacts_import *ci, long long *rows, long long *stored,

@@ -206,12 +206,19 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
 json_object *httpin_json_member(const char *buf, size_t len, char *err, size_t errlen, char *member,
                                 size_t mlen)
 {
+    return httpin_json_typed(buf, len, json_type_object, err, errlen, member, mlen);
+}
+
+json_object *httpin_json_typed(const char *buf, size_t len, enum json_type want, char *err,
+                               size_t errlen, char *member, size_t mlen)
+{
+    const char *what = want == json_type_array ? "a JSON array" : "a JSON object";
     if (err && errlen)
         err[0] = '\0';
     if (member && mlen)
         member[0] = '\0';
     if (!buf || len == 0) {
-        snprintf(err, errlen, "the request body must be a JSON object");
+        snprintf(err, errlen, "the request body must be %s", what);
         return NULL;
     }
     if (len > (size_t)1 << 30) {
@@ -241,9 +248,9 @@ json_object *httpin_json_member(const char *buf, size_t len, char *err, size_t e
                      jsonparse_reason(rc, jerr));
         return NULL;
     }
-    if (!json_object_is_type(o, json_type_object)) {
+    if (!json_object_is_type(o, want)) {
         json_object_put(o);
-        snprintf(err, errlen, "the request body must be a JSON object");
+        snprintf(err, errlen, "the request body must be %s", what);
         return NULL;
     }
     /* What json-c lets through: bad UTF-8 it does not see, U+0000, duplicate keys. */

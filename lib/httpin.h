@@ -34,5 +34,8 @@ json_object *httpin_json_object(const char *buf, size_t len, char *err, size_t e
  * surrogates, U+0000) in every key and string, no key twice in an object. */
 json_object *httpin_json_member(const char *buf, size_t len, char *err, size_t errlen, char *member,
                                 size_t mlen);
+/* The same for a body that must be of type want (json_type_object or json_type_array). */
+json_object *httpin_json_typed(const char *buf, size_t len, enum json_type want, char *err,
+                               size_t errlen, char *member, size_t mlen);
 
 #endif

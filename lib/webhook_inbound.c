@@ -130,6 +130,13 @@ int wh_apply_message(struct batch *b, json_object *m, long long account, long lo
     }
     const char *matched;
     enum optout_action action = inbound_action(b, payload, text, &matched);
+    json_object *media = wh_jget(m, type, json_type_object);
+    if (!text && !payload && media && wh_jstr(media, "id")) {
+        /* image, video, audio, document, sticker: kept as a reference (the media id) and its
+         * caption, read by lib/replies; a caption never opts anyone out */
+        payload = wh_jstr(media, "id");
+        text = wh_jstr(media, "caption");
+    }
     const char *ctx = wh_jstr(wh_jget(m, "context", json_type_object), "id");
     if (ctx && strlen(ctx) > 160)
         ctx = NULL;

@@ -419,6 +419,28 @@ static int check_buttons(const struct sb_template *t, const struct comps *cs, bo
     return 0;
 }
 
+/* A free-form text message (a customer-service answer): text.body of 1 to 4096 characters;
+ * tmpl_idx -1. Meta's 24-hour window is not checked here (docs/sandbox.md). */
+static int validate_text(json_object *root, struct send_info *si, char *d, size_t dl)
+{
+    json_object *text;
+    const char *body;
+    si->tmpl_idx = -1;
+    si->callback = NULL;
+    si->callback_len = 0;
+    if (!json_object_object_get_ex(root, "text", &text) ||
+        !json_object_is_type(text, json_type_object) || !(body = sb_json_str(text, "body")) ||
+        !*body) {
+        snprintf(d, dl, "The parameter text.body is required.");
+        return 100;
+    }
+    if (utf8_chars(body, strlen(body)) > 4096) {
+        snprintf(d, dl, "text.body is longer than 4096 characters");
+        return 100;
+    }
+    return 0;
+}
+
 /* Returns 0 or the Meta error code, with details in d. */
 static int validate_send(json_object *root, struct send_info *si, bool strict, char *d, size_t dl)
 {
@@ -454,9 +476,11 @@ static int validate_send(json_object *root, struct send_info *si, bool strict, c
         return 100;
     }
     s = sb_json_str(root, "type");
+    if (s && !strcmp(s, "text"))
+        return validate_text(root, si, d, dl);
     if (!s || strcmp(s, "template")) {
         snprintf(d, dl,
-                 s ? "type must be \"template\" (the sandbox sends template messages only)"
+                 s ? "type must be \"template\" or \"text\" (the sandbox sends no media)"
                    : "The parameter type is required.");
         return 100;
     }
@@ -633,11 +657,11 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
         goto out;
     }
 
-    const struct sb_template *t = sb_tmpl_get(si.tmpl_idx);
+    const struct sb_template *t = sb_tmpl_get(si.tmpl_idx); /* NULL: a text message */
     /* Template pacing: Meta holds the message for a quality assessment; its statuses come
      * once the hold ends (config "pacing"). */
     unsigned hold_ms = 0;
-    bool held = sb_cfg_pacing(t->name, &hold_ms);
+    bool held = t && sb_cfg_pacing(t->name, &hold_ms);
     struct sb_accept a = {
         .wamid_ctr = sb_store_next_wamid(),
         .phone_idx = phone_idx,
@@ -658,7 +682,7 @@ static void send_message(const struct sb_req *rq, int phone_idx, struct sb_reply
             .to_packed = si.to_packed,
             .callback = si.callback,
             .callback_len = si.callback_len,
-            .category = t->category,
+            .category = t ? t->category : "service",
             .fail_code = code,
             .statuses = cfg.statuses,
             .nstatuses = cfg.nstatuses,

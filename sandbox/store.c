@@ -412,8 +412,9 @@ json_object *sb_store_messages_json(uint64_t after, unsigned limit, const char *
         json_object_object_add(m, "wa_id", json_object_new_string(digits));
         json_object_object_add(m, "phone_number_id",
                                json_object_new_string(sb_opts.phones[r->phone_idx].id));
-        json_object_object_add(m, "template", json_object_new_string(t->name));
-        json_object_object_add(m, "language", json_object_new_string(t->language));
+        json_object_object_add(m, "type", json_object_new_string(t ? "template" : "text"));
+        json_object_object_add(m, "template", t ? json_object_new_string(t->name) : NULL);
+        json_object_object_add(m, "language", t ? json_object_new_string(t->language) : NULL);
         json_object_object_add(m, "callback_data",
                                r->callback ? json_object_new_string(r->callback) : NULL);
         json_object_object_add(m, "request", r->request ? json_tokener_parse(r->request) : NULL);

@@ -10,6 +10,8 @@ import * as wizard from './js/views/wizard.js';
 import * as campaign from './js/views/campaign.js';
 import * as templates from './js/views/templates.js';
 import * as contacts from './js/views/contacts.js';
+import * as replies from './js/views/replies.js';
+import * as keys from './js/views/keys.js';
 import * as settings from './js/views/settings.js';
 import * as password from './js/views/password.js';
 
@@ -26,6 +28,8 @@ const routes = [
   { re: /^\/campaigns\/(\d+)$/, view: campaign, nav: 'campaigns', keys: ['id'] },
   { re: /^\/templates$/, view: templates, nav: 'templates' },
   { re: /^\/contacts$/, view: contacts, nav: 'contacts' },
+  { re: /^\/replies$/, view: replies, nav: 'replies' },
+  { re: /^\/keys$/, view: keys, nav: 'keys', role: 'admin' },
   { re: /^\/settings$/, view: settings, nav: 'settings', role: 'superadmin' },
   { re: /^\/password$/, view: password, nav: null },
 ];
@@ -104,6 +108,7 @@ function updateChrome(route) {
     const on = route && route.nav === a.dataset.nav;
     if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     if (a.dataset.nav === 'settings') a.parentElement.hidden = !ctx.can('superadmin');
+    if (a.dataset.nav === 'keys') a.parentElement.hidden = !ctx.can('admin');
   }
   if (signedIn) {
     $('#user-name').textContent = state.user.name || state.user.email || '';

@@ -56,11 +56,16 @@ def test_every_export_neutralises_formula_cells(s):
                 "template_language, attempt, outcome, http_status, error_code, error_text) "
                 "VALUES (%s, %s, %s, %s, 'es_AR', 1, 'failed', 400, 131026, %s)",
                 (cid, rid, phone, v, v), admin=True)
+        # a reply carrying the value as its text and button payload (replies.csv)
+        s.query("INSERT INTO inbound_messages (wamid, phone, type, body, payload, campaign_id, "
+                "sent_at) VALUES (%s, %s, 'button', %s, %s, %s, NOW(3))",
+                ("wamid.EXP%d-%d" % (cid, i), phone, v, v, cid), admin=True)
     routes = export_routes(s)
-    eq(routes, ["/api/campaigns/{id}/failed.csv", "/api/campaigns/{id}/log.csv"],
-       "the exports this test knows (add a new one here)")
+    eq(routes, ["/api/campaigns/{id}/failed.csv", "/api/campaigns/{id}/log.csv",
+                "/api/replies.csv"], "the exports this test knows (add a new one here)")
     for route in routes:
-        r = s.get(route.replace("{id}", str(cid)))
+        r = s.get(route.replace("{id}", str(cid)) + ("?campaign_id=%d" % cid
+                                                      if "{id}" not in route else ""))
         eq(r.status, 200, route)
         rows = parse(r.body)
         eq(len(rows), 1 + len(values), "%s: header and one line per value" % route)

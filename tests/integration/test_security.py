@@ -129,7 +129,7 @@ def test_permission_matrix(s):
     failures = []
 
     def send(r, auth, csrf=True, headers=None):
-        path = r["pattern"].replace("{id}", ID)
+        path = re.sub(r"\{\*?\w+\}", ID, r["pattern"])
         body = {} if r["method"] in STATE_CHANGING else None
         if isinstance(auth, Session) and auth is not expired and not alive(s, auth):
             # The previous route ended it (DELETE /api/session): sign in again.
@@ -590,7 +590,7 @@ def test_no_secret_in_answers_or_logs(s):
     for r in routes(s):
         if r["method"] == "GET" and r["pattern"] != "/webhook":
             for id_ in ("1", "2", ID):
-                bodies.append(s.get(r["pattern"].replace("{id}", id_)).body)
+                bodies.append(s.get(re.sub(r"\{\*?\w+\}", id_, r["pattern"])).body)
     bodies.append(s.get("/api/me").body)
     for b in bodies:
         for sec in secrets_:

@@ -94,6 +94,39 @@ static void test_message_positional_golden(void **state)
     free(js);
 }
 
+/* A free-form answer to a reply: the golden body, and what is refused before sending. */
+static void test_text_message(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    size_t len = 0;
+    char *js = cloudapi_text_json("+5493875551234", "Sí, a las 18 h. https://ejemplo.com/a",
+                                  "wamid.HBgNNTQ5Mzg3NTU1MTIzNBUCABEYEjA=", &len, err, sizeof err);
+    assert_non_null(js);
+    assert_int_equal(len, strlen(js));
+    assert_json_file(js, "msg_text_reply.json");
+    free(js);
+    js = cloudapi_text_json("+5493875551234", "hola", NULL, NULL, err, sizeof err);
+    assert_non_null(js);
+    assert_null(strstr(js, "context"));
+    free(js);
+    assert_null(cloudapi_text_json("5493875551234", "hola", NULL, NULL, err, sizeof err));
+    assert_null(cloudapi_text_json("+5493875551234", "", NULL, NULL, err, sizeof err));
+    assert_null(cloudapi_text_json("+5493875551234", "\xff\xfe", NULL, NULL, err, sizeof err));
+    /* 4096 characters (two bytes each) pass, 4097 do not */
+    char *big = malloc(2 * 4097 + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < 4097; i++)
+        memcpy(big + 2 * i, "\xc3\xb1", 2);
+    big[2 * 4097] = '\0';
+    assert_null(cloudapi_text_json("+5493875551234", big, NULL, NULL, err, sizeof err));
+    big[2 * 4096] = '\0';
+    js = cloudapi_text_json("+5493875551234", big, NULL, NULL, err, sizeof err);
+    assert_non_null(js);
+    free(js);
+    free(big);
+}
+
 static void test_message_named_golden(void **state)
 {
     (void)state;
@@ -1478,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_prepared_slots_match_the_builder),
         cmocka_unit_test(test_prepared_body_params_match_the_builder),
         cmocka_unit_test(test_render_text),
+        cmocka_unit_test(test_text_message),
         cmocka_unit_test(test_render_preview),
     };
     return cmocka_run_group_tests_name("cloudapi", tests, NULL, NULL);

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "route.h"
@@ -20,6 +22,28 @@ static void matches_plain_and_ids(void **state)
     assert_true(route_match("/a/{x}/b/{y}", "/a/1/b/999999999999999999", ids, &n));
     assert_int_equal(n, 2);
     assert_int_equal(ids[1], 999999999999999999LL);
+}
+
+static void matches_key_segments(void **state)
+{
+    (void)state;
+    long long ids[ROUTE_MAX_IDS];
+    int n;
+    const char *pat = "/api/contacts/by-lead/{*lead_id}";
+    assert_true(route_match(pat, "/api/contacts/by-lead/L-2024_7.x~1", ids, &n));
+    assert_int_equal(n, 0);
+    assert_true(route_match(pat, "/api/contacts/by-lead/42", ids, &n));
+    assert_string_equal(route_last_segment("/api/contacts/by-lead/42"), "42");
+    assert_false(route_match(pat, "/api/contacts/by-lead/", ids, &n));
+    assert_false(route_match(pat, "/api/contacts/by-lead/..", ids, &n));
+    assert_false(route_match(pat, "/api/contacts/by-lead/a%20b", ids, &n));
+    assert_false(route_match(pat, "/api/contacts/by-lead/a/b", ids, &n));
+    char long_key[80];
+    memset(long_key, 'k', 65);
+    long_key[65] = '\0';
+    char path[128];
+    snprintf(path, sizeof path, "/api/contacts/by-lead/%s", long_key);
+    assert_false(route_match(pat, path, ids, &n));
 }
 
 static void rejects_non_matches(void **state)
@@ -63,6 +87,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_plain_and_ids),
+        cmocka_unit_test(matches_key_segments),
         cmocka_unit_test(rejects_non_matches),
         cmocka_unit_test(rejects_path_tricks),
     };

@@ -209,7 +209,14 @@ export async function render(root, params, ctx) {
         h('p', { class: 'small muted' }, t('chart.funnelNote'))),
       h('section', { class: 'card', 'aria-labelledby': 'pm-h' }, h('h2', { id: 'pm-h' }, t('chart.perMinute')), perMinute(Array.isArray(pm) ? pm : []),
         legend([['seg-sent', t('count.sent')], ['seg-failed', t('count.failed')]]),
-        stats && stats.error ? h('p', { class: 'small muted' }, t('camp.statsUnavailable')) : null));
+        stats && stats.error ? h('p', { class: 'small muted' }, t('camp.statsUnavailable')) : null),
+      stats && Array.isArray(stats.buttons) && stats.buttons.length ? h('section', { class: 'card', 'aria-labelledby': 'btn-h' },
+        h('h2', { id: 'btn-h' }, t('camp.buttons')),
+        table([
+          { label: t('camp.button'), cell: (x) => h('span', x.text || '', h('span', { class: 'block small muted' }, x.payload || '')) },
+          { label: t('camp.count'), class: 'num', cell: (x) => num(x.count) },
+        ], stats.buttons, { caption: t('camp.buttons') }),
+        h('a', { href: '#/replies' }, t('camp.seeReplies'))) : null);
   }
 
   function drawFailures() {
