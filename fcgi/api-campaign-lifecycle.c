@@ -54,8 +54,12 @@ void api_campaigns_clone(struct request *req)
     char cname[256];
     if (name)
         snprintf(cname, sizeof cname, "%s", name);
-    else
-        snprintf(cname, sizeof cname, "%.190s (copia)", c.name);
+    else if (campaign_store_copy_name(db, c.name, cname, sizeof cname) != DB_OK) {
+        campaign_row_free(&c);
+        db_rollback(db);
+        http_db_error(req, "name the copy");
+        goto out;
+    }
     campaign_row_free(&c);
     long long nid = 0, copied = 0;
     if (campaign_store_clone(db, req->ids[0], cname, req->user, &nid) != DB_OK) {

@@ -385,9 +385,29 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
                      struct refusal *f, json_object *extra)
 {
     (void)extra;
-    static const char *const ok[] = {"draft"};
-    if (api_campaign_not_in(c, f, "be edited (only drafts can)", ok, 1))
+    static const char *const ok[] = {"draft", "paused"};
+    if (api_campaign_not_in(c, f, "be edited (drafts can; paused ones their pace and window)", ok,
+                            2))
         return -1;
+    int paused = strcmp(c->status, "paused") == 0;
+    if (paused) {
+        /* A paused campaign may change how fast and when it sends, nothing else: its
+         * recipients were read for this account, template and mapping. */
+        static const char *const pace[] = {"batch_size", "interval_ms", "daily_cap", "send_window",
+                                           NULL};
+        json_object_object_foreach(in, key, val)
+        {
+            (void)val;
+            int fine = 0;
+            for (size_t i = 0; pace[i]; i++)
+                fine |= strcmp(key, pace[i]) == 0;
+            if (!fine)
+                return api_campaign_refuse(f, 409, "invalid_state", key,
+                                           "a paused campaign can change only batch_size, "
+                                           "interval_ms, daily_cap and send_window, not %s",
+                                           key);
+        }
+    }
     struct settings s = {0};
     if (read_settings(req, in, &s) < 0) {
         json_object_put(s.map);
@@ -432,6 +452,10 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
         json_object_array_add(fields, json_object_new_string(k));
     }
     json_object_object_add(d, "fields", fields);
+    if (paused) { /* what the pace became while paused, for the audit trail */
+        json_object_object_add(d, "status", json_object_new_string("paused"));
+        json_object_object_add(d, "values", json_object_get(in));
+    }
     return audit_write(req, "campaign.update", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 

@@ -128,14 +128,15 @@ void api_contacts_list(struct request *req)
         http_like_contains(q, like, sizeof like);
     struct db_rows r;
     if (db_query(req->app->db,
-                 "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE (? = 0 OR c.id < ?) AND (? IS NULL OR "
+                 "SELECT " CONTACT_COLUMNS
+                 " FROM contacts c WHERE (? = 0 OR c.id < ?) AND (? IS NULL OR "
                  "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)) "
                  "AND (? IS NULL OR c.name LIKE ? OR CONVERT(c.phone USING utf8mb4) LIKE ? OR "
                  "c.lead_id = ?) "
                  "ORDER BY c.id DESC LIMIT ?",
-                 DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(tag), DB_STR(tag), DB_STR(q ? like : NULL),
-                         DB_STR(q ? like : NULL), DB_STR(q ? like : NULL), DB_STR(q),
-                         DB_INT(limit)),
+                 DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(tag), DB_STR(tag),
+                         DB_STR(q ? like : NULL), DB_STR(q ? like : NULL), DB_STR(q ? like : NULL),
+                         DB_STR(q), DB_INT(limit)),
                  &r) != DB_OK) {
         http_db_error(req, "list the contacts");
         goto out;
@@ -272,6 +273,14 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
                 http_error(req, 400, "invalid_field",
                            "consent is {\"source\": \"how it was given\", \"at\": optional time "
                            "with offset}, or null to withdraw it",
+                           "consent");
+                return -1;
+            }
+            /* The one consent rule (lib/apival): a written "no" is no consent record. */
+            if (apival_consent(c->consent_source, strlen(c->consent_source)) != 1) {
+                http_error(req, 422, "consent_refused",
+                           "consent.source says consent was not given (or is blank): withdraw "
+                           "it with \"consent\": null instead",
                            "consent");
                 return -1;
             }

@@ -60,10 +60,7 @@ void api_campaigns_log(struct request *req)
         json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, CLOG_ID, 0)));
         json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, CLOG_AT)));
         json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, CLOG_PHONE)));
-        json_object_object_add(o, "lead_id",
-                               db_val(&r, i, CLOG_LEAD_ID)
-                                   ? json_object_new_int64(db_int(&r, i, CLOG_LEAD_ID, 0))
-                                   : NULL);
+        json_object_object_add(o, "lead_id", json_str_or_null(db_val(&r, i, CLOG_LEAD_ID)));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, CLOG_TEMPLATE)));
         json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, CLOG_LANGUAGE)));
