@@ -320,7 +320,33 @@ void api_campaigns_get(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    api_campaign_answer(req, req->ids[0], 200);
+    json_object *o;
+    if (campaign_view_one(req->app->db, req->ids[0], &o) != DB_OK) {
+        http_db_error(req, "read the campaign");
+        return;
+    }
+    if (!o) {
+        http_error(req, 404, "not_found", "no such campaign", NULL);
+        return;
+    }
+    /* What "retry failed" would send again now (cloudapi_retryable): the panel offers the
+     * action only when there is something. */
+    struct campaign_failed_code *fc;
+    size_t nfc;
+    if (campaign_store_failed_codes(req->app->db, req->ids[0], &fc, &nfc) != DB_OK) {
+        json_object_put(o);
+        http_db_error(req, "read the failed recipients");
+        return;
+    }
+    long long can = 0, cannot = 0;
+    for (size_t i = 0; i < nfc; i++)
+        *(cloudapi_retryable(fc[i].code) ? &can : &cannot) += fc[i].n;
+    free(fc);
+    json_object *rt = json_object_new_object();
+    json_object_object_add(rt, "failed", json_object_new_int64(can));
+    json_object_object_add(rt, "not_retryable", json_object_new_int64(cannot));
+    json_object_object_add(o, "retryable", rt);
+    http_json(req, 200, o);
 }
 
 void api_campaigns_list(struct request *req)

@@ -221,9 +221,7 @@ void api_campaigns_failed_csv(struct request *req)
                 int has = db_val(&r, i, CFAIL_ERROR_CODE) != NULL;
                 int code = (int)db_int(&r, i, CFAIL_ERROR_CODE, 0);
                 cell(&l, has ? cloudapi_explain(code, lang) : "");
-                enum cloudapi_action a = cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK);
-                int retry = s == 0 && a != CLOUDAPI_ACT_FAIL && a != CLOUDAPI_ACT_OPTOUT &&
-                            a != CLOUDAPI_ACT_INVALID_NUMBER && a != CLOUDAPI_ACT_STOP_CAMPAIGN;
+                int retry = s == 0 && cloudapi_retryable(code);
                 cell(&l, retry ? "yes" : "no");
                 cell(&l, db_val(&r, i, CFAIL_FAILED_AT));
                 cell(&l, db_val(&r, i, CFAIL_WAMID));
