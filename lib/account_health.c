@@ -31,23 +31,24 @@ void account_default_pace(const char *tier, const char *quality_rating, struct a
 {
     long lim = account_tier_limit(tier);
     p->tier_limit = lim;
-    /* The tier's budget spread: a small tier in small batches a minute apart (250 in about
-     * ten minutes), an unlimited one at the number's own rate. */
+    /* interval_ms is the least time between two messages: a small tier's budget spread over
+     * about three quarters of an hour instead of one burst, an unlimited one at the number's
+     * own rate. */
     if (lim < 0) {
         p->batch_size = 200;
         p->interval_ms = 0;
     } else if (lim <= 250) {
-        p->batch_size = 25;
-        p->interval_ms = 60000;
-    } else if (lim <= 2000) {
-        p->batch_size = 50;
-        p->interval_ms = 30000;
-    } else if (lim <= 10000) {
-        p->batch_size = 100;
+        p->batch_size = 20;
         p->interval_ms = 10000;
+    } else if (lim <= 2000) {
+        p->batch_size = 20;
+        p->interval_ms = 3000;
+    } else if (lim <= 10000) {
+        p->batch_size = 50;
+        p->interval_ms = 1000;
     } else {
-        p->batch_size = 200;
-        p->interval_ms = 5000;
+        p->batch_size = 100;
+        p->interval_ms = 200;
     }
     p->daily_cap = lim > 0 ? lim : 0;
     const char *q = quality_rating ? quality_rating : "";
@@ -65,7 +66,7 @@ void account_default_pace(const char *tier, const char *quality_rating, struct a
     p->batch_size >>= shift;
     if (p->batch_size < 5)
         p->batch_size = 5;
-    p->interval_ms = p->interval_ms ? p->interval_ms << shift : 1000 * shift;
+    p->interval_ms = p->interval_ms ? p->interval_ms << shift : 100 * shift;
 }
 
 int account_tier_used(struct db *db, const char *waba_id, long long cap, long long *used)

@@ -24,9 +24,10 @@ long account_tier_limit(const char *tier);
 
 /* The pace a new campaign starts with on an account, one rule for the API's answer and the
  * panel's wizard, built on account_tier_limit (the worker's and the preflight's tier rule):
- * a batch and interval that spread the tier's daily budget instead of spending it in one
- * burst, slowed further when Meta rates the number's quality medium or low (or has not
- * rated it yet), and a daily cap of the tier's limit. *tier_limit gets the tier's limit
+ * an interval between messages that spreads the tier's daily budget over most of an hour
+ * instead of spending it in one burst, slowed further when Meta rates the number's quality medium
+ * or low (or has not rated it yet), and a daily cap of the tier's limit. *tier_limit gets the
+ * tier's limit
  * (-1 none), quality the class the pace was chosen for: "high", "medium", "low" or
  * "unknown". */
 struct account_pace {

@@ -85,11 +85,11 @@ def test_default_pace_follows_tier_and_quality(s):
             "quality_rating = 'YELLOW' WHERE id = 1", admin=True)
     try:
         p = s.get("/api/accounts/1").json()["default_pace"]
-        eq(p, {"batch_size": 12, "interval_ms": 120000, "daily_cap": 250, "quality": "medium"},
+        eq(p, {"batch_size": 10, "interval_ms": 20000, "daily_cap": 250, "quality": "medium"},
            "a small tier at medium quality goes slowly")
         s.query("UPDATE wa_accounts SET quality_rating = 'GREEN' WHERE id = 1", admin=True)
         p = s.get("/api/accounts/1").json()["default_pace"]
-        eq((p["batch_size"], p["interval_ms"], p["quality"]), (25, 60000, "high"), "green")
+        eq((p["batch_size"], p["interval_ms"], p["quality"]), (20, 10000, "high"), "green")
     finally:
         s.query("UPDATE wa_accounts SET is_sandbox = 1, messaging_tier = 'TIER_UNLIMITED', "
                 "quality_rating = %s WHERE id = 1", (a["quality_rating"] or "UNKNOWN",),

@@ -76,18 +76,21 @@ static void default_pace_fits_tier_and_quality(void **state)
     assert_int_equal(p.interval_ms, 0);
     assert_int_equal(p.daily_cap, 0);
     assert_string_equal(p.quality, "high");
+    account_default_pace("TIER_UNLIMITED", "YELLOW", &p);
+    assert_int_equal(p.batch_size, 100);
+    assert_int_equal(p.interval_ms, 100);
     account_default_pace("TIER_250", "GREEN", &p);
-    assert_int_equal(p.batch_size, 25);
-    assert_int_equal(p.interval_ms, 60000);
+    assert_int_equal(p.batch_size, 20);
+    assert_int_equal(p.interval_ms, 10000);
     assert_int_equal(p.daily_cap, 250);
     account_default_pace("TIER_250", "UNKNOWN", &p);
     assert_string_equal(p.quality, "unknown");
-    assert_int_equal(p.batch_size, 12);
-    assert_int_equal(p.interval_ms, 120000);
+    assert_int_equal(p.batch_size, 10);
+    assert_int_equal(p.interval_ms, 20000);
     account_default_pace("TIER_10K", "RED", &p);
     assert_string_equal(p.quality, "low");
-    assert_int_equal(p.batch_size, 25);
-    assert_int_equal(p.interval_ms, 40000);
+    assert_int_equal(p.batch_size, 12);
+    assert_int_equal(p.interval_ms, 4000);
     assert_int_equal(p.daily_cap, 10000);
     account_default_pace(NULL, NULL, &p); /* an unknown tier is the smallest */
     assert_int_equal(p.tier_limit, 250);
