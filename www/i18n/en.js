@@ -760,7 +760,7 @@ export default {
   'auditKey.start': 'from',
   'auditKey.end': 'until',
   'tpl.noText': '(Meta announced this template, but its text has not been synced yet)',
-  'tpl.noTextHint': 'It arrived in a Meta notification (webhook). Press "Sync templates" to fetch its text and variables.',
+  'tpl.noTextHint': 'It arrived in a Meta notification (webhook). Press "Sync with Meta" to fetch its text and variables.',
   'guide.title': 'First steps',
   'guide.intro': 'What is left before the first campaign. Each step is ticked by itself once done.',
   'guide.done': 'done',
