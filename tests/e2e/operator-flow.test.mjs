@@ -312,7 +312,7 @@ describe('operator flow', { timeout: 10 * 60 * 1000 }, () => {
     await card.getByText(`Contraseña de ${email}`).waitFor();
     assert.equal(await card.locator('.pw-once').innerText(), pw, 'the password that was set');
     await shot('settings-user-password-once');
-    await go('#/settings?tab=users');
+    await page.reload();
     await page.getByRole('heading', { name: 'Usuarios y roles' }).first().waitFor();
     assert.equal(await page.locator('.new-password').count(), 0, 'shown once');
   });

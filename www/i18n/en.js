@@ -358,7 +358,7 @@ export default {
   'wiz.started': 'Campaign started.',
   'wiz.scheduled': 'Campaign scheduled.',
   'wiz.testTitle': 'Test send',
-  'wiz.testHint': "Sends this message to one number (yours, for instance) before starting. If the number is on the list, its values are used.",
+  'wiz.testHint': "Sends this message to one number (yours, for instance) before starting. If the number is on the list, its values are used; if not, the first recipient's or the ones you type.",
   'wiz.testPhone': 'Test number',
   'wiz.testBtn': 'Send test',
   'wiz.testNeedPhone': 'Type a number for the test.',

@@ -358,7 +358,7 @@ export default {
   'wiz.started': 'Campaña iniciada.',
   'wiz.scheduled': 'Campaña programada.',
   'wiz.testTitle': 'Envío de prueba',
-  'wiz.testHint': 'Manda este mensaje a un solo número (por ejemplo el tuyo) antes de empezar. Si el número está en la lista, usa sus valores.',
+  'wiz.testHint': 'Manda este mensaje a un solo número (por ejemplo el tuyo) antes de empezar. Si el número está en la lista, usa sus valores; si no, los del primer destinatario o los que escribas.',
   'wiz.testPhone': 'Número de prueba',
   'wiz.testBtn': 'Enviar prueba',
   'wiz.testNeedPhone': 'Escribí un número para la prueba.',
