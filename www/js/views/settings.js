@@ -245,11 +245,13 @@ async function usersTab(panel, ctx, created) {
 function auditDetail(d) {
   if (d == null || d === '') return '';
   if (typeof d !== 'object') return String(d);
-  const text = (v) => (v == null ? '—' : Array.isArray(v) ? v.map(text).join(', ')
-    : typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${keyText(k)}: ${text(x)}`).join(' · ')
-      : typeof v === 'boolean' ? t(v ? 'common.yes' : 'common.no') : String(v));
   const keyText = (k) => (has('auditKey.' + k) ? t('auditKey.' + k) : k.replace(/_/g, ' '));
-  return h('dl', { class: 'kv small detail' }, Object.entries(d).map(([k, v]) => [h('dt', keyText(k)), h('dd', text(v))]));
+  // field names listed as values read as field names; a status as the panel names it
+  const text = (v, k) => (v == null ? '—' : Array.isArray(v) ? v.map((x) => (k === 'fields' ? keyText(x) : text(x))).join(', ')
+    : typeof v === 'object' ? Object.entries(v).map(([kk, x]) => `${keyText(kk)}: ${text(x, kk)}`).join(' · ')
+      : typeof v === 'boolean' ? t(v ? 'common.yes' : 'common.no')
+        : k === 'status' && has('status.' + v) ? t('status.' + v) : String(v));
+  return h('dl', { class: 'kv small detail' }, Object.entries(d).map(([k, v]) => [h('dt', keyText(k)), h('dd', text(v, k))]));
 }
 
 async function auditTab(panel) {
