@@ -61,11 +61,12 @@ export async function render(root, params, ctx) {
     try {
       const r = await post(`/api/templates/${x.id}/preview`, { values: slots.map((s) => s.type === 'image' ? 'https://example.com/imagen.jpg' : `{{${s.name || s.label}}}`) });
       prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview'), ': ', x.name),
-        h('p', { class: 'muted' }, `${x.language} · `, has('cat.' + x.category) ? t('cat.' + x.category) : x.category || '', ' · ', statusChip(x.status)),
+        h('p', { class: 'muted' }, [x.language, has('cat.' + x.category) ? t('cat.' + x.category) : x.category].filter(Boolean).join(' · '), ' · ', statusChip(x.status)),
         // A template known only from Meta's status webhook has no text yet: its bubble says so.
         hasText(r.preview) ? bubble(r.preview) : bubble({ body: t('tpl.noText') }),
         hasText(r.preview) ? null : h('p', { class: 'hint' }, t('tpl.noTextHint')),
-        slots.length ? h('div', h('h3', t('tpl.params')), h('ul', slots.map((s) => h('li', slotLabel(s))))) : h('p', { class: 'muted' }, t('wiz.noParams')));
+        slots.length ? h('div', h('h3', t('tpl.params')), h('ul', slots.map((s) => h('li', slotLabel(s)))))
+          : hasText(r.preview) ? h('p', { class: 'muted' }, t('wiz.noParams')) : null);
       prev.querySelector('h2').focus?.();
     } catch (e) { prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview')), errorBox(e)); }
   }
