@@ -133,6 +133,16 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     json_object_object_add(o, "daily_unique_users_limit",
                            lim > 0 ? json_object_new_int64(lim) : NULL);
     json_object_object_add(o, "quality_rating", json_str_or_null(db_val(r, i, 15)));
+    /* The pace the wizard starts a campaign with, and why (lib/account_health). */
+    struct account_pace ap;
+    account_default_pace(db_val(r, i, 14), db_val(r, i, 15), &ap);
+    json_object *dp = json_object_new_object();
+    json_object_object_add(dp, "batch_size", json_object_new_int(ap.batch_size));
+    json_object_object_add(dp, "interval_ms", json_object_new_int(ap.interval_ms));
+    json_object_object_add(dp, "daily_cap",
+                           ap.daily_cap > 0 ? json_object_new_int64(ap.daily_cap) : NULL);
+    json_object_object_add(dp, "quality", json_object_new_string(ap.quality));
+    json_object_object_add(o, "default_pace", dp);
     json_object_object_add(o, "campaigns_enabled",
                            json_object_new_boolean(db_int(r, i, 16, 0) != 0));
     /* Issue 15: in-doubt recipients resent once after this many seconds; 0 = never. */

@@ -54,8 +54,12 @@ void api_campaigns_clone(struct request *req)
     char cname[256];
     if (name)
         snprintf(cname, sizeof cname, "%s", name);
-    else
-        snprintf(cname, sizeof cname, "%.190s (copia)", c.name);
+    else if (campaign_store_copy_name(db, c.name, cname, sizeof cname) != DB_OK) {
+        campaign_row_free(&c);
+        db_rollback(db);
+        http_db_error(req, "name the copy");
+        goto out;
+    }
     campaign_row_free(&c);
     long long nid = 0, copied = 0;
     if (campaign_store_clone(db, req->ids[0], cname, req->user, &nid) != DB_OK) {
@@ -250,21 +254,6 @@ void api_campaigns_cancel(struct request *req)
     api_campaign_run_action(req, do_cancel, 0);
 }
 
-/* Whether a failure with this code may be sent again: not for opt-outs, numbers that are not
- * on WhatsApp, templates disabled for good, or other permanent failures. */
-static int retryable(int code)
-{
-    switch (cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK)) {
-    case CLOUDAPI_ACT_FAIL:
-    case CLOUDAPI_ACT_OPTOUT:
-    case CLOUDAPI_ACT_INVALID_NUMBER:
-    case CLOUDAPI_ACT_STOP_CAMPAIGN:
-        return 0;
-    default:
-        return 1;
-    }
-}
-
 static int do_retry(struct request *req, json_object *in, struct campaign_row *c, struct refusal *f,
                     json_object *extra)
 {
@@ -294,7 +283,7 @@ static int do_retry(struct request *req, json_object *in, struct campaign_row *c
     long long skipped = 0;
     json_object *kept = json_object_new_object();
     for (size_t i = 0; i < nfc && ncodes < 189; i++) {
-        if (!retryable(fc[i].code)) {
+        if (!cloudapi_retryable(fc[i].code)) {
             char k[16];
             snprintf(k, sizeof k, "%d", fc[i].code);
             json_object_object_add(kept, k, json_object_new_int64(fc[i].n));

@@ -306,6 +306,27 @@ out:
     json_object_put(in);
 }
 
+/* A test send to a number outside the audience without values: the first recipient's, whose
+ * number goes into from (left empty when the campaign has no recipient yet). */
+static int sample_vars(struct request *req, const struct campaign_row *c, json_object **vars,
+                       char from[E164_MAX + 1])
+{
+    int found;
+    char *text;
+    if (campaign_store_first_recipient_vars(req->app->db, c->id, from, E164_MAX + 1, &found,
+                                            &text) != DB_OK) {
+        http_db_error(req, "read the recipients");
+        return -1;
+    }
+    if (!found)
+        from[0] = 0;
+    *vars = text ? json_tokener_parse(text) : NULL;
+    free(text);
+    if (found && !*vars)
+        *vars = json_object_new_object();
+    return 0;
+}
+
 void api_campaigns_test(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -319,6 +340,7 @@ void api_campaigns_test(struct request *req)
     char *components = NULL, *body = NULL;
     const char **values = NULL;
     json_object *vars = NULL;
+    char sample_from[E164_MAX + 1] = "";
     struct account_list accs = {0};
     int lr = campaign_store_load(db, req->ids[0], 0, &c);
     if (lr != 0) {
@@ -347,6 +369,8 @@ void api_campaigns_test(struct request *req)
     } else {
         int vs;
         vars = recipient_vars(req, &c, to, &vs); /* the recipient's own values when it is one */
+        if (!vars && vs == 404 && sample_vars(req, &c, &vars, sample_from) < 0)
+            goto out;
     }
     int opted;
     if (person_is_blocked(db, to, &opted) != DB_OK) {
@@ -405,9 +429,18 @@ void api_campaigns_test(struct request *req)
     json_object_object_add(o, "to", json_object_new_string(to));
     json_object_object_add(o, "accepted", json_object_new_boolean(res.accepted));
     json_object_object_add(o, "verdict", json_object_new_string(sendverdict_name(verdict)));
+    /* Said in the answer: a number outside the audience got the first recipient's values. */
+    if (sample_from[0]) {
+        json_object *vf = json_object_new_object();
+        json_object_object_add(vf, "source", json_object_new_string("first_recipient"));
+        json_object_object_add(vf, "phone", json_object_new_string(sample_from));
+        json_object_object_add(o, "values_from", vf);
+    }
     json_object *d = json_object_new_object();
     json_object_object_add(d, "to", json_object_new_string(to));
     json_object_object_add(d, "accepted", json_object_new_boolean(res.accepted));
+    if (sample_from[0])
+        json_object_object_add(d, "values_from", json_object_new_string(sample_from));
     if (res.accepted) {
         json_object_object_add(o, "wamid", json_object_new_string(res.wamid));
         json_object_object_add(o, "held_for_quality_assessment", json_object_new_boolean(res.held));

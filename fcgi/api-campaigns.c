@@ -320,7 +320,33 @@ void api_campaigns_get(struct request *req)
 {
     if (app_need_db(req) < 0)
         return;
-    api_campaign_answer(req, req->ids[0], 200);
+    json_object *o;
+    if (campaign_view_one(req->app->db, req->ids[0], &o) != DB_OK) {
+        http_db_error(req, "read the campaign");
+        return;
+    }
+    if (!o) {
+        http_error(req, 404, "not_found", "no such campaign", NULL);
+        return;
+    }
+    /* What "retry failed" would send again now (cloudapi_retryable): the panel offers the
+     * action only when there is something. */
+    struct campaign_failed_code *fc;
+    size_t nfc;
+    if (campaign_store_failed_codes(req->app->db, req->ids[0], &fc, &nfc) != DB_OK) {
+        json_object_put(o);
+        http_db_error(req, "read the failed recipients");
+        return;
+    }
+    long long can = 0, cannot = 0;
+    for (size_t i = 0; i < nfc; i++)
+        *(cloudapi_retryable(fc[i].code) ? &can : &cannot) += fc[i].n;
+    free(fc);
+    json_object *rt = json_object_new_object();
+    json_object_object_add(rt, "failed", json_object_new_int64(can));
+    json_object_object_add(rt, "not_retryable", json_object_new_int64(cannot));
+    json_object_object_add(o, "retryable", rt);
+    http_json(req, 200, o);
 }
 
 void api_campaigns_list(struct request *req)
@@ -385,9 +411,29 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
                      struct refusal *f, json_object *extra)
 {
     (void)extra;
-    static const char *const ok[] = {"draft"};
-    if (api_campaign_not_in(c, f, "be edited (only drafts can)", ok, 1))
+    static const char *const ok[] = {"draft", "paused"};
+    if (api_campaign_not_in(c, f, "be edited (drafts can; paused ones their pace and window)", ok,
+                            2))
         return -1;
+    int paused = strcmp(c->status, "paused") == 0;
+    if (paused) {
+        /* A paused campaign may change how fast and when it sends, nothing else: its
+         * recipients were read for this account, template and mapping. */
+        static const char *const pace[] = {"batch_size", "interval_ms", "daily_cap", "send_window",
+                                           NULL};
+        json_object_object_foreach(in, key, val)
+        {
+            (void)val;
+            int fine = 0;
+            for (size_t i = 0; pace[i]; i++)
+                fine |= strcmp(key, pace[i]) == 0;
+            if (!fine)
+                return api_campaign_refuse(f, 409, "invalid_state", key,
+                                           "a paused campaign can change only batch_size, "
+                                           "interval_ms, daily_cap and send_window, not %s",
+                                           key);
+        }
+    }
     struct settings s = {0};
     if (read_settings(req, in, &s) < 0) {
         json_object_put(s.map);
@@ -432,6 +478,10 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
         json_object_array_add(fields, json_object_new_string(k));
     }
     json_object_object_add(d, "fields", fields);
+    if (paused) { /* what the pace became while paused, for the audit trail */
+        json_object_object_add(d, "status", json_object_new_string("paused"));
+        json_object_object_add(d, "values", json_object_get(in));
+    }
     return audit_write(req, "campaign.update", "campaign", c->id, c->id, d) == DB_OK ? 0 : -1;
 }
 

@@ -276,6 +276,14 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
                            "consent");
                 return -1;
             }
+            /* The one consent rule (lib/apival): a written "no" is no consent record. */
+            if (apival_consent(c->consent_source, strlen(c->consent_source)) != 1) {
+                http_error(req, 422, "consent_refused",
+                           "consent.source says consent was not given (or is blank): withdraw "
+                           "it with \"consent\": null instead",
+                           "consent");
+                return -1;
+            }
         }
     }
     return 0;

@@ -61,10 +61,7 @@ void api_campaigns_log(struct request *req)
         json_object_object_add(o, "id", json_object_new_int64(db_int(&r, i, CLOG_ID, 0)));
         json_object_object_add(o, "at", json_str_or_null(db_val(&r, i, CLOG_AT)));
         json_object_object_add(o, "phone", json_str_or_null(db_val(&r, i, CLOG_PHONE)));
-        json_object_object_add(o, "lead_id",
-                               db_val(&r, i, CLOG_LEAD_ID)
-                                   ? json_object_new_int64(db_int(&r, i, CLOG_LEAD_ID, 0))
-                                   : NULL);
+        json_object_object_add(o, "lead_id", json_str_or_null(db_val(&r, i, CLOG_LEAD_ID)));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "name", json_str_or_null(db_val(&r, i, CLOG_TEMPLATE)));
         json_object_object_add(t, "language", json_str_or_null(db_val(&r, i, CLOG_LANGUAGE)));
@@ -225,9 +222,7 @@ void api_campaigns_failed_csv(struct request *req)
                 int has = db_val(&r, i, CFAIL_ERROR_CODE) != NULL;
                 int code = (int)db_int(&r, i, CFAIL_ERROR_CODE, 0);
                 cell(&l, has ? cloudapi_explain(code, lang) : "");
-                enum cloudapi_action a = cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK);
-                int retry = s == 0 && a != CLOUDAPI_ACT_FAIL && a != CLOUDAPI_ACT_OPTOUT &&
-                            a != CLOUDAPI_ACT_INVALID_NUMBER && a != CLOUDAPI_ACT_STOP_CAMPAIGN;
+                int retry = s == 0 && cloudapi_retryable(code);
                 cell(&l, retry ? "yes" : "no");
                 cell(&l, db_val(&r, i, CFAIL_FAILED_AT));
                 cell(&l, db_val(&r, i, CFAIL_WAMID));

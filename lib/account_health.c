@@ -27,6 +27,48 @@ long account_tier_limit(const char *tier)
     return 250;
 }
 
+void account_default_pace(const char *tier, const char *quality_rating, struct account_pace *p)
+{
+    long lim = account_tier_limit(tier);
+    p->tier_limit = lim;
+    /* interval_ms is the least time between two messages: a small tier's budget spread over
+     * about three quarters of an hour instead of one burst, an unlimited one at the number's
+     * own rate. */
+    if (lim < 0) {
+        p->batch_size = 200;
+        p->interval_ms = 0;
+    } else if (lim <= 250) {
+        p->batch_size = 20;
+        p->interval_ms = 10000;
+    } else if (lim <= 2000) {
+        p->batch_size = 20;
+        p->interval_ms = 3000;
+    } else if (lim <= 10000) {
+        p->batch_size = 50;
+        p->interval_ms = 1000;
+    } else {
+        p->batch_size = 100;
+        p->interval_ms = 200;
+    }
+    p->daily_cap = lim > 0 ? lim : 0;
+    const char *q = quality_rating ? quality_rating : "";
+    if (!strcmp(q, "GREEN") || !strcmp(q, "HIGH")) {
+        p->quality = "high";
+        return;
+    }
+    int shift = 1; /* medium and not yet rated: half the batch, twice the wait */
+    if (!strcmp(q, "RED") || !strcmp(q, "LOW")) {
+        p->quality = "low";
+        shift = 2;
+    } else {
+        p->quality = !strcmp(q, "YELLOW") || !strcmp(q, "MEDIUM") ? "medium" : "unknown";
+    }
+    p->batch_size >>= shift;
+    if (p->batch_size < 5)
+        p->batch_size = 5;
+    p->interval_ms = p->interval_ms ? p->interval_ms << shift : 100 * shift;
+}
+
 int account_tier_used(struct db *db, const char *waba_id, long long cap, long long *used)
 {
     *used = 0;

@@ -22,6 +22,23 @@ struct db;
  * people in a day than Meta allows and get the number restricted. */
 long account_tier_limit(const char *tier);
 
+/* The pace a new campaign starts with on an account, one rule for the API's answer and the
+ * panel's wizard, built on account_tier_limit (the worker's and the preflight's tier rule):
+ * an interval between messages that spreads the tier's daily budget over most of an hour
+ * instead of spending it in one burst, slowed further when Meta rates the number's quality medium
+ * or low (or has not rated it yet), and a daily cap of the tier's limit. *tier_limit gets the
+ * tier's limit
+ * (-1 none), quality the class the pace was chosen for: "high", "medium", "low" or
+ * "unknown". */
+struct account_pace {
+    int batch_size;
+    int interval_ms;
+    long daily_cap; /* 0: none */
+    long tier_limit;
+    const char *quality;
+};
+void account_default_pace(const char *tier, const char *quality_rating, struct account_pace *p);
+
 /* Whether tier is one of the names above (what the account API accepts). */
 int account_tier_known(const char *tier);
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 static int digits(const char *s, int n, int *out)
 {
     int v = 0;
@@ -106,38 +108,67 @@ int apival_parse_time(const char *s, char out[24], time_t *t)
     return 0;
 }
 
+/* Whether s (trimmed, len > 0) starts with word followed by the end or a non-letter:
+ * "no", "no acepta", "no, gracias" but not "nombre" or "nota". */
+static int starts_with_word(const char *s, size_t len, const char *word)
+{
+    size_t w = strlen(word);
+    if (len < w || strncasecmp(s, word, w) != 0)
+        return 0;
+    if (len == w)
+        return 1;
+    unsigned char c = (unsigned char)s[w];
+    return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80);
+}
+
 int apival_consent(const char *s, size_t len)
 {
-    while (len && (*s == ' ' || *s == '\t')) {
-        s++;
-        len--;
-    }
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         len--;
+    /* Blanks: nothing was recorded. */
+    static const char *blank[] = {"-", "--", "n/a", "na", "null", "none", "ninguno", "?"};
     if (len == 0)
         return 0;
-    static const char *yes[] = {"yes", "si", "sí", "sÍ", "SÍ",        "true",   "1",
-                                "x",   "y",  "s",  "ok", "verdadero", "opt-in", "optin"};
-    static const char *no[] = {"no", "false", "0", "n", "falso"};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (strlen(yes[i]) == len && strncasecmp(s, yes[i], len) == 0)
-            return 1;
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        if (strlen(no[i]) == len && strncasecmp(s, no[i], len) == 0)
+    for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++)
+        if (strlen(blank[i]) == len && strncasecmp(s, blank[i], len) == 0)
+            return 0;
+    /* Explicit negatives: a leading "no"/"not"/"never"... word, or a refusal word alone. */
+    static const char *neg_word[] = {"no", "not", "n", "never", "nunca", "sin", "without"};
+    for (size_t i = 0; i < sizeof neg_word / sizeof neg_word[0]; i++)
+        if (starts_with_word(s, len, neg_word[i]))
             return -1;
-    /* A date (when consent was given) counts as yes: 2025-03-01, 01/03/2025. */
-    if (len >= 8 && len <= 30 && s[0] >= '0' && s[0] <= '9') {
-        int nd = 0, sep = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (s[i] >= '0' && s[i] <= '9')
-                nd++;
-            else if (s[i] == '-' || s[i] == '/' || s[i] == '.')
-                sep++;
-            else if (!(s[i] == ' ' || s[i] == ':' || s[i] == 'T' || s[i] == 'Z' || s[i] == '+'))
-                return -2;
-        }
-        if (nd >= 6 && sep >= 2)
-            return 1;
-    }
-    return -2;
+    static const char *neg[] = {"false",    "0",         "falso",     "rechaza",  "rechazado",
+                                "rechazó",  "rechazada", "declined",  "refused",  "denied",
+                                "opt-out",  "optout",    "opt out",   "baja",     "revocado",
+                                "revocada", "revoked",   "withdrawn", "negativo", "negado"};
+    for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++)
+        if (strlen(neg[i]) == len && strncasecmp(s, neg[i], len) == 0)
+            return -1;
+    /* Anything else is the consent record itself: "sí", a date, "formulario web". */
+    return 1;
+}
+
+char *apival_consent_record(const char *cell, size_t len, const char *source, char *out,
+                            size_t outlen)
+{
+    static const char *bare[] = {"si",     "sí",    "sÍ",     "SÍ",    "yes", "y",
+                                 "s",      "x",     "1",      "true",  "ok",  "verdadero",
+                                 "opt-in", "optin", "acepta", "aceptó"};
+    while (len && (*cell == ' ' || *cell == '\t'))
+        cell++, len--;
+    while (len && (cell[len - 1] == ' ' || cell[len - 1] == '\t'))
+        len--;
+    int is_bare = len == 0;
+    for (size_t i = 0; !is_bare && i < sizeof bare / sizeof bare[0]; i++)
+        is_bare = strlen(bare[i]) == len && strncasecmp(cell, bare[i], len) == 0;
+    char tmp[512];
+    if (is_bare)
+        snprintf(tmp, sizeof tmp, "%s", source ? source : "");
+    else
+        snprintf(tmp, sizeof tmp, "%.*s (%s)", (int)(len > 300 ? 300 : len), cell,
+                 source ? source : "");
+    utf8_cut(tmp, out, outlen);
+    return out;
 }

@@ -13,9 +13,18 @@
  * Returns 0, or -1 when malformed, out of range or without offset. */
 int apival_parse_time(const char *s, char out[24], time_t *t);
 
-/* Consent cell of a CSV row: 1 yes ("yes", "si", "sí", "true", "1", "x", "y", "s", "ok",
- * a date), 0 empty, -1 an explicit no ("no", "false", "0", "n"), -2 anything else. Case and
- * surrounding spaces are ignored. */
+/* Consent written by a person (a CSV cell, the contact form's "how it was given", the API's
+ * consent.source): one rule for the CSV import, the contacts import, the contact form and the
+ * API. 0 blank ("", "-", "n/a"), -1 an explicit negative ("no", "no acepta", "false", "0",
+ * "rechazado", "opt-out", "nunca", "sin consentimiento"), 1 anything else: "sí", "x", a date,
+ * "formulario web", "inscripción presencial" are all a consent record, kept as written. Case
+ * and surrounding spaces are ignored. */
 int apival_consent(const char *s, size_t len);
+
+/* The consent record kept for a contact: what was written (cell, unless a bare yes-word
+ * such as "sí"/"x"/"1"), and from where (source: "import 2026-12-03 10:00 UTC", "web form"),
+ * as "what (source)" cut to fit out (<= 120 bytes, on a UTF-8 boundary). Returns out. */
+char *apival_consent_record(const char *cell, size_t len, const char *source, char *out,
+                            size_t outlen);
 
 #endif

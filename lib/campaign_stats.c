@@ -11,9 +11,14 @@
 
 #define TS CAMPAIGN_TS
 
+/* lead_id is the CRM's (the row's lead_id column, else the contact's), never our contact id
+ * that send_log keeps. */
 #define LOG_COLUMNS                                                                                \
-    "id, " TS("created_at") ", phone, lead_id, template_name, template_language, attempt, "        \
-                            "outcome, http_status, error_code, error_text, wamid, recipient_id"
+    "l.id, " TS("l.created_at") ", l.phone, COALESCE(JSON_VALUE(r.vars, '$.lead_id'), "            \
+                                "k.lead_id), l.template_name, l.template_language, l.attempt, "    \
+                                "l.outcome, l.http_status, l.error_code, l.error_text, l.wamid, "  \
+                                "l.recipient_id FROM send_log l LEFT JOIN recipients r ON r.id = " \
+                                "l.recipient_id LEFT JOIN contacts k ON k.id = r.contact_id"
 
 int campaign_stats_log_page(struct db *db, long long id, int desc, long long after,
                             long long before, const char *outcome, long long limit,
@@ -22,16 +27,16 @@ int campaign_stats_log_page(struct db *db, long long id, int desc, long long aft
     /* Two statements rather than a computed ORDER BY: each walks ix_send_log_campaign. */
     if (desc)
         return db_query(db,
-                        "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND "
-                        "(? = 0 OR id < ?) AND (? IS NULL OR outcome = ?) "
-                        "ORDER BY id DESC LIMIT ?",
+                        "SELECT " LOG_COLUMNS " WHERE l.campaign_id = ? AND "
+                        "(? = 0 OR l.id < ?) AND (? IS NULL OR l.outcome = ?) "
+                        "ORDER BY l.id DESC LIMIT ?",
                         DB_ARGS(DB_INT(id), DB_INT(before), DB_INT(before), DB_STR(outcome),
                                 DB_STR(outcome), DB_INT(limit)),
                         out);
     return db_query(
         db,
-        "SELECT " LOG_COLUMNS " FROM send_log WHERE campaign_id = ? AND "
-        "id > ? AND (? IS NULL OR outcome = ?) ORDER BY id LIMIT ?",
+        "SELECT " LOG_COLUMNS " WHERE l.campaign_id = ? AND "
+        "l.id > ? AND (? IS NULL OR l.outcome = ?) ORDER BY l.id LIMIT ?",
         DB_ARGS(DB_INT(id), DB_INT(after), DB_STR(outcome), DB_STR(outcome), DB_INT(limit)), out);
 }
 
@@ -39,18 +44,19 @@ int campaign_stats_failed_chunk(struct db *db, long long id, const char *status,
                                 const char *after_at, const char *after_phone, long long limit,
                                 struct db_rows *out)
 {
-    return db_query(db,
-                    "SELECT phone, status, JSON_VALUE(vars, '$.name'), "
-                    "JSON_VALUE(vars, '$.lead_id'), attempts, last_error_code, "
-                    "last_error_text, " TS("failed_at") ", wamid, next_attempt_at "
-                                                        "FROM recipients WHERE campaign_id = ? "
-                                                        "AND status = ? AND "
-                                                        "(next_attempt_at > ? OR "
-                                                        "(next_attempt_at = ? AND phone > ?)) "
-                                                        "ORDER BY next_attempt_at, phone LIMIT ?",
-                    DB_ARGS(DB_INT(id), DB_STR(status), DB_STR(after_at), DB_STR(after_at),
-                            DB_STR(after_phone), DB_INT(limit)),
-                    out);
+    /* The name and the CRM's lead id as the row gave them, else the contact's. */
+    return db_query(
+        db,
+        "SELECT r.phone, r.status, COALESCE(JSON_VALUE(r.vars, '$.name'), "
+        "JSON_VALUE(r.vars, '$.nombre'), NULLIF(k.name, '')), COALESCE(JSON_VALUE(r.vars, "
+        "'$.lead_id'), k.lead_id), r.attempts, r.last_error_code, r.last_error_text, " TS(
+            "r.failed_at") ", r.wamid, r.next_attempt_at FROM recipients r LEFT JOIN contacts k ON "
+                           "k.id = r.contact_id WHERE r.campaign_id = ? AND r.status = ? AND "
+                           "(r.next_attempt_at > ? OR (r.next_attempt_at = ? AND r.phone > ?)) "
+                           "ORDER BY r.next_attempt_at, r.phone LIMIT ?",
+        DB_ARGS(DB_INT(id), DB_STR(status), DB_STR(after_at), DB_STR(after_at), DB_STR(after_phone),
+                DB_INT(limit)),
+        out);
 }
 
 int campaign_stats_funnel(struct db *db, long long id, struct campaign_funnel *f, int *found)

@@ -440,6 +440,45 @@ int campaign_store_update_settings(struct db *db, long long id,
         NULL);
 }
 
+/* The base of a copy's name: without a trailing " (copia)" or " (copia N)". */
+static size_t copy_base_len(const char *name)
+{
+    size_t len = strlen(name);
+    const char *p = strstr(name, " (copia");
+    while (p) {
+        const char *q = p + 7;
+        if (*q == ' ')
+            for (q++; *q >= '0' && *q <= '9'; q++)
+                ;
+        if (q[0] == ')' && q[1] == 0)
+            return (size_t)(p - name);
+        p = strstr(p + 1, " (copia");
+    }
+    return len;
+}
+
+int campaign_store_copy_name(struct db *db, const char *name, char *out, size_t outlen)
+{
+    int base = (int)copy_base_len(name);
+    if (base > 180)
+        base = 180;
+    for (int n = 1; n < 1000; n++) {
+        if (n == 1)
+            snprintf(out, outlen, "%.*s (copia)", base, name);
+        else
+            snprintf(out, outlen, "%.*s (copia %d)", base, name, n);
+        struct db_rows r;
+        if (db_query(db, "SELECT 1 FROM campaigns WHERE name = ? LIMIT 1", DB_ARGS(DB_STR(out)),
+                     &r) != DB_OK)
+            return DB_ERR;
+        size_t taken = r.nrows;
+        db_rows_free(&r);
+        if (!taken)
+            return DB_OK;
+    }
+    return DB_OK; /* a thousand copies: the last name is as good as any */
+}
+
 int campaign_store_delete(struct db *db, long long id)
 {
     int rc = db_exec(db, "DELETE FROM recipients WHERE campaign_id = ?", DB_ARGS(DB_INT(id)), NULL);
@@ -585,6 +624,28 @@ int campaign_store_recipient_vars(struct db *db, long long id, const char *phone
     if (r.nrows > 0) {
         *found = 1;
         const char *v = db_val(&r, 0, 0);
+        if (v && !(*vars = strdup(v))) {
+            db_rows_free(&r);
+            return DB_ERR;
+        }
+    }
+    db_rows_free(&r);
+    return DB_OK;
+}
+
+int campaign_store_first_recipient_vars(struct db *db, long long id, char *phone, size_t plen,
+                                        int *found, char **vars)
+{
+    struct db_rows r;
+    *found = 0;
+    *vars = NULL;
+    if (db_query(db, "SELECT phone, vars FROM recipients WHERE campaign_id = ? ORDER BY id LIMIT 1",
+                 DB_ARGS(DB_INT(id)), &r) != DB_OK)
+        return DB_ERR;
+    if (r.nrows > 0) {
+        *found = 1;
+        snprintf(phone, plen, "%s", db_val(&r, 0, 0) ? db_val(&r, 0, 0) : "");
+        const char *v = db_val(&r, 0, 1);
         if (v && !(*vars = strdup(v))) {
             db_rows_free(&r);
             return DB_ERR;

@@ -61,6 +61,10 @@ int campaign_store_create(struct db *db, const struct campaign_settings_row *s, 
 int campaign_store_update_settings(struct db *db, long long id,
                                    const struct campaign_settings_row *s);
 /* Deletes draft id and its recipients. Returns a db_rc. */
+/* The name of a copy of a campaign named name: "name (copia)", else "name (copia 2)", 3...,
+ * the first no campaign has, counted on the original's name (a copy of "X (copia)" is
+ * "X (copia 2)", never "X (copia) (copia)"). Returns a db_rc. */
+int campaign_store_copy_name(struct db *db, const char *name, char *out, size_t outlen);
 int campaign_store_delete(struct db *db, long long id);
 /* A copy of campaign from (settings only) named name by user; *id the new one. */
 int campaign_store_clone(struct db *db, long long from, const char *name, const char *user,
@@ -94,6 +98,10 @@ int campaign_store_requeue(struct db *db, long long id, const int *codes, size_t
  * *found whether it is a recipient. Returns a db_rc. */
 int campaign_store_recipient_vars(struct db *db, long long id, const char *phone, int *found,
                                   char **vars);
+/* The same for the campaign's first recipient (by id), whose number goes into phone: the
+ * sample values of a test send to a number outside the audience. */
+int campaign_store_first_recipient_vars(struct db *db, long long id, char *phone, size_t plen,
+                                        int *found, char **vars);
 
 /* ---- recipients and imports ---- */
 

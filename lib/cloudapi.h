@@ -96,6 +96,12 @@ enum {
    (STOP_ACCOUNT) except with http_status 0 or 5xx, where it can only be a missing code. */
 enum cloudapi_action cloudapi_classify(int code, long http_status);
 
+/* Whether a recipient that failed with `code` (from a status webhook or the last answer) may
+ * be sent again by "retry failed": not opt-outs, numbers not on WhatsApp, templates disabled
+ * for good or other permanent failures. One rule for the retry action, the campaign's
+ * "retryable" count the panel offers the action on, and failed.csv's can_retry. */
+int cloudapi_retryable(int code);
+
 /* Stable lowercase name ("retry_throttle", "stop_account", ...) for logs and the database;
    "unknown" for values outside the enum. Never NULL, static storage. */
 const char *cloudapi_action_name(enum cloudapi_action a);

@@ -104,3 +104,16 @@ long cloudapi_retry_delay_ms(enum cloudapi_action a, int attempt, uint32_t rando
         return -1;
     }
 }
+
+int cloudapi_retryable(int code)
+{
+    switch (cloudapi_classify(code, CLOUDAPI_HTTP_WEBHOOK)) {
+    case CLOUDAPI_ACT_FAIL:
+    case CLOUDAPI_ACT_OPTOUT:
+    case CLOUDAPI_ACT_INVALID_NUMBER:
+    case CLOUDAPI_ACT_STOP_CAMPAIGN:
+        return 0;
+    default:
+        return 1;
+    }
+}

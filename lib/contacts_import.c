@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apival.h"
 #include "csvin.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "person.h"
 #include "phoneset.h"
+#include "utf8.h"
 
 #define BATCH        500
 #define MAX_REPORTED 1000
@@ -23,12 +25,13 @@ struct crow {
     size_t line;
     int consent;                         /* 1 yes, 0 not given, 2 on record already */
     int exists;                          /* the contact is in the database already */
+    char consent_rec[121];               /* what the file said and which import */
     char *name, *lead_id, *attrs, *tags; /* malloc'd; tags '\n'-separated */
 };
 
 struct contacts_import {
     struct db *db;
-    const char *consent_source;
+    char consent_source[121]; /* the import: given, or "import <UTC time>" */
     char *tags_buf;
     struct csvin *csv;
     char country[3];
@@ -156,7 +159,7 @@ static int cflush(struct contacts_import *u)
         args[na++] = DB_STR(c->lead_id);
         args[na++] = DB_STR(c->attrs ? c->attrs : "{}");
         args[na++] = DB_INT(c->consent == 1);
-        args[na++] = DB_STR(c->consent == 1 ? u->consent_source : NULL);
+        args[na++] = DB_STR(c->consent == 1 ? c->consent_rec : NULL);
         nin++;
         nnew += !c->exists;
     }
@@ -226,6 +229,9 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
     struct contacts_import *u = ctx;
     if (!u->have_header) {
         u->have_header = 1;
+        char msg[256];
+        if (csvin_header_check(f, lens, n, line, msg, sizeof msg) != 0)
+            return cfail(u, 400, "invalid_csv", "body", msg);
         u->cols = calloc(n + 1, sizeof *u->cols);
         if (!u->cols)
             return cfail(u, 500, "internal", NULL, "out of memory");
@@ -322,13 +328,11 @@ static int row_add(struct contacts_import *u, size_t line, const struct contacts
         creject(u, line, "no_consent", "the consent column says no");
         return 0;
     }
-    if (consent == -2) {
-        creject(u, line, "invalid_consent",
-                "the consent value is not understood (use yes/no, sí/no, 1/0 or a date)");
-        return 0;
-    }
     c->line = line;
     c->consent = consent == 1;
+    if (c->consent)
+        apival_consent_record(in->consent, in->consent_len, u->consent_source, c->consent_rec,
+                              sizeof c->consent_rec);
     if (in->name && in->name_len)
         c->name = strndup(in->name, in->name_len > 200 ? 200 : in->name_len);
     if (in->lead_id && in->lead_len && in->lead_len <= 64)
@@ -364,7 +368,14 @@ struct contacts_import *contacts_import_new(struct db *db, const struct contacts
     u->csv = csvin_new(0, 0);
     u->rejected = json_object_new_array();
     u->by_reason = json_object_new_object();
-    u->consent_source = o->consent_source && *o->consent_source ? o->consent_source : "import";
+    if (o->consent_source && *o->consent_source) {
+        utf8_cut(o->consent_source, u->consent_source, sizeof u->consent_source);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(u->consent_source, sizeof u->consent_source, "import %Y-%m-%d %H:%M UTC", &tm);
+    }
     snprintf(u->country, sizeof u->country, "%s", o->country ? o->country : "AR");
     if (o->tags) {
         u->tags_buf = strdup(o->tags);
@@ -426,6 +437,9 @@ int contacts_import_finish(struct contacts_import *u)
         cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
     if (!u->failed_status && !u->have_header)
         cfail(u, 400, "invalid_csv", "body", "the upload is empty: a header row is required");
+    if (!u->failed_status && u->rows == 0)
+        cfail(u, 422, "no_rows", "body",
+              "the file has a header row but no data rows: nothing to import");
     if (!u->failed_status)
         cflush(u);
     return u->failed_status ? -1 : 0;

@@ -2,8 +2,8 @@
  * `pregonctl contacts-import`. A header row with a phone column (phone, telefono, ...) and
  * optional consent, name, lead_id and tags columns; other columns become attributes. Each row
  * is stored or rejected with its line number and reason (invalid number, duplicate in the
- * file, opted out, no consent, invalid consent, invalid UTF-8). Importing the same file twice
- * adds nothing.
+ * file, opted out, no consent (lib/apival: only a written refusal or a blank), invalid UTF-8).
+ * Importing the same file twice adds nothing.
  *
  * The caller owns the transaction: begin before the first feed, commit (or roll back) after
  * finish, so the import and its audit row commit together. One object per import. */

@@ -544,3 +544,28 @@ int csvin_header_index(char **fields, size_t n, const char *name)
     }
     return -1;
 }
+
+int csvin_header_check(char **fields, const size_t *lens, size_t n, size_t line, char *msg,
+                       size_t msglen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *why = NULL;
+        if (!csvin_utf8_valid(fields[i], lens[i]))
+            why = "is not valid UTF-8";
+        else if (memchr(fields[i], 0, lens[i]))
+            why = "holds a NUL byte";
+        for (size_t k = 0; !why && k < lens[i]; k++) {
+            unsigned char ch = (unsigned char)fields[i][k];
+            if ((ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n') || ch == 0x7f)
+                why = "holds control bytes";
+        }
+        if (why) {
+            snprintf(msg, msglen,
+                     "line %zu: the header %s (column %zu): this is not a CSV text file; save "
+                     "the spreadsheet as CSV (UTF-8) and upload that",
+                     line, why, i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -86,4 +86,11 @@ int csvin_utf8_valid(const char *s, size_t len);
  * field matches. */
 int csvin_header_index(char **fields, size_t n, const char *name);
 
+/* Whether a header row is text one can name columns with: every name valid UTF-8, with no NUL
+ * or other control byte (a spreadsheet, an image or a zip renamed .csv fails here, rather
+ * than showing binary garbage as column names). Returns 0, or -1 with the reason, naming
+ * the line and column, in msg. One rule for the audience and the contacts imports. */
+int csvin_header_check(char **fields, const size_t *lens, size_t n, size_t line, char *msg,
+                       size_t msglen);
+
 #endif

@@ -103,20 +103,11 @@ static char *vars_text(struct recipients_import *u, size_t n, char **fields, con
 static int take_header(struct recipients_import *u, size_t line, size_t n, char **fields,
                        const size_t *lens)
 {
-    char msg[160];
+    char msg[256];
     /* Every name is checked before any is kept: u->cols[0..ncols) are always set (issue #17:
      * a refused header left NULL names behind, and the answer's "columns" read them). */
-    for (size_t i = 0; i < n; i++) {
-        const char *why = NULL;
-        if (!csvin_utf8_valid(fields[i], lens[i]))
-            why = "is not valid UTF-8";
-        else if (memchr(fields[i], 0, lens[i]))
-            why = "holds a NUL byte";
-        if (why) {
-            snprintf(msg, sizeof msg, "line %zu: the header %s (column %zu)", line, why, i + 1);
-            return ri_fail(u, 400, "invalid_csv", "body", msg);
-        }
-    }
+    if (csvin_header_check(fields, lens, n, line, msg, sizeof msg) != 0)
+        return ri_fail(u, 400, "invalid_csv", "body", msg);
     u->cols = calloc(n + 1, sizeof *u->cols);
     if (!u->cols)
         return ri_fail(u, 500, "internal", NULL, "out of memory");
@@ -182,15 +173,6 @@ static int on_row(void *ctx, size_t line, size_t n, char **fields, const size_t 
         consent = apival_consent(fields[u->consent_idx], lens[u->consent_idx]);
         if (consent == -1) {
             ri_reject(u, line, p->phone, "no_consent", "the consent column says no");
-            return 0;
-        }
-        if (consent == -2) {
-            char msg[200];
-            snprintf(msg, sizeof msg,
-                     "the consent value '%.60s' is not understood (use yes/no, sí/no, 1/0 or the "
-                     "date it was given)",
-                     fields[u->consent_idx]);
-            ri_reject(u, line, p->phone, "invalid_consent", msg);
             return 0;
         }
     }
@@ -259,6 +241,11 @@ int ri_csv_read_more(struct recipients_import *u)
     if (!u->have_header) {
         ri_fail(u, 400, "invalid_csv", "body",
                 "line 1: the upload is empty: a header row is required");
+        return IN_FAIL;
+    }
+    if (u->rows == 0) {
+        ri_fail(u, 422, "no_rows", "body",
+                "the file has a header row but no data rows: nothing to import");
         return IN_FAIL;
     }
     return ri_flush(u) < 0 ? IN_FAIL : IN_DONE;

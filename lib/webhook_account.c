@@ -40,8 +40,10 @@ int wh_apply_template(struct batch *b, json_object *v, long long account)
     }
     json_object *info = wh_jget(v, "other_info", json_type_object);
     const char *reason = wh_jstr(v, "reason"), *title = wh_jstr(info, "title");
+    if (reason && strcmp(reason, "NONE") == 0) /* Meta's word for no reason */
+        reason = NULL;
     const char *desc = wh_jstr(info, "description");
-    snprintf(why, sizeof why, "%s%s%s%s%s", reason ? reason : "", title ? " " : "",
+    snprintf(why, sizeof why, "%s%s%s%s%s", reason ? reason : "", reason && title ? " " : "",
              title ? title : "", desc ? ": " : "", desc ? desc : "");
     char st[33];
     /* REINSTATED is an event, not a status: the template is usable again, as APPROVED. */

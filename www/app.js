@@ -100,6 +100,14 @@ function focusTitle() {
   else if (title && !$('#view').contains(document.activeElement)) title.focus({ preventScroll: true });
 }
 
+/** The fade on the phone's section row shows only while more sections lie to the right. */
+function updateNavFade() {
+  const nav = $('#nav');
+  nav.classList.toggle('at-end', nav.scrollLeft + nav.clientWidth >= nav.scrollWidth - 2);
+}
+$('#nav').addEventListener('scroll', updateNavFade, { passive: true });
+window.addEventListener('resize', updateNavFade);
+
 function updateChrome(route) {
   const signedIn = !!state.user;
   $('#nav').hidden = !signedIn;
@@ -116,6 +124,7 @@ function updateChrome(route) {
     $('#logout').hidden = state.authMode === 'none';
     $('#password-link').hidden = state.authMode === 'none';
   }
+  updateNavFade();
   $('#lang').textContent = getLang() === 'es' ? 'English' : 'Español';
   $('#lang').setAttribute('lang', getLang() === 'es' ? 'en' : 'es');
   $('#lang').setAttribute('aria-label', t('lang.switch'));

@@ -262,7 +262,7 @@ def test_csv_upload_applies_every_rule(s):
            "+5493875561001,Ana,L-1,si,Robótica\n"      # 2 ok
            "+5493875561002,Beto,,,Python\n"             # 3 no consent anywhere
            "+5493875561003,Caro,,no,Python\n"           # 4 consent says no
-           "+5493875561004,Dani,,quizás,Python\n"       # 5 consent not understood
+           "+5493875561004,Dani,,no acepta,Python\n"    # 5 a written refusal
            "+5493875561005,Eli,,si,Python\n"            # 6 opted out
            "+5493875561006,Fede,,,Python\n"             # 7 consent from the contact
            "+5493875561007,,,si,Python\n"               # 8 no name, no fallback
@@ -273,10 +273,10 @@ def test_csv_upload_applies_every_rule(s):
     rep = r.json()
     eq(rep["accepted"], 2, "accepted: %r" % rep)
     got = {x["line"]: x["reason"] for x in rep["rejected"]}
-    eq(got, {3: "no_consent", 4: "no_consent", 5: "invalid_consent", 6: "opted_out",
+    eq(got, {3: "no_consent", 4: "no_consent", 5: "no_consent", 6: "opted_out",
              8: "missing_param", 9: "duplicate", 10: got.get(10)}, "reasons by line")
     check(got[10].startswith("phone_"), "invalid number reason")
-    eq(rep["rejected_by_reason"]["no_consent"], 2, "counted by reason")
+    eq(rep["rejected_by_reason"]["no_consent"], 3, "counted by reason")
     rows = s.query("SELECT phone, contact_id, vars FROM recipients WHERE campaign_id = %s "
                    "ORDER BY phone", (c["id"],))
     eq([x["phone"] for x in rows], ["+5493875561001", "+5493875561006"], "stored")

@@ -66,6 +66,37 @@ static void reinstated_ban_is_lifted(void **state)
                      0);
 }
 
+/* The default pace spreads the tier's budget and slows down with the quality rating. */
+static void default_pace_fits_tier_and_quality(void **state)
+{
+    (void)state;
+    struct account_pace p;
+    account_default_pace("TIER_UNLIMITED", "GREEN", &p);
+    assert_int_equal(p.batch_size, 200);
+    assert_int_equal(p.interval_ms, 0);
+    assert_int_equal(p.daily_cap, 0);
+    assert_string_equal(p.quality, "high");
+    account_default_pace("TIER_UNLIMITED", "YELLOW", &p);
+    assert_int_equal(p.batch_size, 100);
+    assert_int_equal(p.interval_ms, 100);
+    account_default_pace("TIER_250", "GREEN", &p);
+    assert_int_equal(p.batch_size, 20);
+    assert_int_equal(p.interval_ms, 10000);
+    assert_int_equal(p.daily_cap, 250);
+    account_default_pace("TIER_250", "UNKNOWN", &p);
+    assert_string_equal(p.quality, "unknown");
+    assert_int_equal(p.batch_size, 10);
+    assert_int_equal(p.interval_ms, 20000);
+    account_default_pace("TIER_10K", "RED", &p);
+    assert_string_equal(p.quality, "low");
+    assert_int_equal(p.batch_size, 12);
+    assert_int_equal(p.interval_ms, 4000);
+    assert_int_equal(p.daily_cap, 10000);
+    account_default_pace(NULL, NULL, &p); /* an unknown tier is the smallest */
+    assert_int_equal(p.tier_limit, 250);
+    assert_true(p.batch_size >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -73,6 +104,7 @@ int main(void)
         cmocka_unit_test(bare_event_names_restrict),
         cmocka_unit_test(restrictions_end_when_they_expire),
         cmocka_unit_test(reinstated_ban_is_lifted),
+        cmocka_unit_test(default_pace_fits_tier_and_quality),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,16 +42,50 @@ static void consent_cells(void **state)
     static const struct {
         const char *s;
         int want;
-    } c[] = {{"si", 1},      {" Sí ", 1},       {"SÍ", 1},
-             {"yes", 1},     {"TRUE", 1},       {"1", 1},
-             {"x", 1},       {"2025-03-01", 1}, {"01/03/2025 10:00", 1},
-             {"", 0},        {"  ", 0},         {"no", -1},
-             {"NO", -1},     {"0", -1},         {"false", -1},
-             {"quizás", -2}, {"2", -2},         {"12-3", -2}};
+    } c[] = {{"si", 1},
+             {" Sí ", 1},
+             {"SÍ", 1},
+             {"yes", 1},
+             {"TRUE", 1},
+             {"1", 1},
+             {"x", 1},
+             {"2025-03-01", 1},
+             {"01/03/2025 10:00", 1},
+             {"", 0},
+             {"  ", 0},
+             {"no", -1},
+             {"NO", -1},
+             {"0", -1},
+             {"false", -1},
+             {"formulario web", 1},
+             {"inscripción presencial", 1},
+             {"quizás", 1},
+             {"nombre", 1},
+             {"no acepta", -1},
+             {"No, gracias", -1},
+             {"nunca", -1},
+             {"sin consentimiento", -1},
+             {"rechazado", -1},
+             {"opt-out", -1},
+             {"-", 0},
+             {"n/a", 0}};
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (apival_consent(c[i].s, strlen(c[i].s)) != c[i].want)
             fail_msg("'%s': %d, want %d", c[i].s, apival_consent(c[i].s, strlen(c[i].s)),
                      c[i].want);
+}
+
+static void consent_records(void **state)
+{
+    (void)state;
+    char out[121];
+    assert_string_equal(apival_consent_record(" sí ", 4, "import X", out, sizeof out), "import X");
+    assert_string_equal(apival_consent_record("formulario web", 14, "import X", out, sizeof out),
+                        "formulario web (import X)");
+    char big[400];
+    memset(big, 'a', sizeof big);
+    apival_consent_record(big, sizeof big, "import X", out, sizeof out);
+    assert_true(strlen(out) <= 120);
 }
 
 int main(void)
@@ -59,6 +93,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(times_need_an_offset),
         cmocka_unit_test(consent_cells),
+        cmocka_unit_test(consent_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,3 +36,6 @@ export function translateStatic(root = document) {
     el.setAttribute('aria-label', t(el.dataset.i18nLabel));
   document.title = t('app.title');
 }
+
+/** The keys starting with prefix (e.g. 'action.'), for choices offered by their readable text. */
+export const keysWith = (prefix) => Object.keys(dicts.es).filter((k) => k.startsWith(prefix));

@@ -1,7 +1,7 @@
 // One campaign, live while it runs: progress, funnel, messages per minute, failures by code
 // with what to do, recipients, the send log, actions and exports.
 import { h, field, nextId } from '../dom.js';
-import { get, post, del, qs, listOf, cursorOf } from '../api.js';
+import { get, post, patch, del, qs, listOf, cursorOf } from '../api.js';
 import { t, has, getLang } from '../i18n.js';
 import { num, date, duration, pct } from '../format.js';
 import { funnel, perMinute, legend } from '../charts.js';
@@ -95,12 +95,17 @@ export async function render(root, params, ctx) {
           b.setAttribute('aria-describedby', 'resume-why');
         }
         list.push(b);
+        list.push(paceButton());
       }
-      if (['running', 'paused', 'completed', 'failed'].includes(s) && (c.counters.failed || c.counters.unknown)) {
+      // Offered only when the server would retry something: failures it may send again
+      // (retryable), unknown ones, or what a failed campaign left pending.
+      const canRetry = (c.retryable ? c.retryable.failed : c.counters.failed) || c.counters.unknown ||
+        (s === 'failed' && c.counters.pending);
+      if (['running', 'paused', 'completed', 'failed'].includes(s) && canRetry) {
         list.push(act(t('camp.retry'), 'retry', {
           body: { acknowledge_risk: true },
           confirm: async (body) => {
-            const unk = h('input', { type: 'checkbox', id: nextId('unk') });
+            const unk = h('input', { type: 'checkbox', id: nextId('unk'), checked: !!c.retryable && !c.retryable.failed });
             const v = await dialog(t('camp.retryTitle'), h('div', h('p', t('camp.retryText', { failed: num(c.counters.failed), unknown: num(c.counters.unknown) })),
               c.counters.unknown ? h('div', { class: 'check' }, unk, h('label', { for: unk.id }, t('camp.retryUnknown'))) : null,
               h('p', { class: 'alert alert-warn' }, t('camp.retryRisk'))),
@@ -150,6 +155,41 @@ export async function render(root, params, ctx) {
     list.push(h('a', { class: 'btn btn-ghost', href: `/api/campaigns/${id}/log.csv?lang=${getLang()}`, download: `campania-${id}-log.csv` }, t('camp.exportLog')),
       h('a', { class: 'btn btn-ghost', href: `/api/campaigns/${id}/failed.csv?lang=${getLang()}`, download: `campania-${id}-fallidos.csv` }, t('camp.exportFailed')));
     actions.replaceChildren(...list);
+  }
+
+  /** A paused campaign may change its pace and send window before it resumes (audited). */
+  function paceButton() {
+    const b = h('button', { type: 'button', class: 'btn' }, t('camp.editPace'));
+    b.addEventListener('click', async () => {
+      const batch = h('input', { type: 'number', min: 1, max: 1000, step: 1, value: c.batch_size, id: nextId('pb') });
+      const interval = h('input', { type: 'number', min: 0, max: 3600, step: 0.1, value: (c.interval_ms || 0) / 1000, id: nextId('pi') });
+      const cap = h('input', { type: 'number', min: 1, step: 1, value: c.daily_cap ?? '', placeholder: t('wiz.noCap'), id: nextId('pc') });
+      const winOn = h('input', { type: 'checkbox', id: nextId('pw'), checked: !!c.send_window });
+      const hours = (sel) => h('select', {}, Array.from({ length: 24 }, (_, i) => h('option', { value: i, selected: i === sel }, `${String(i).padStart(2, '0')}:00`)));
+      const ws = hours(c.send_window ? c.send_window.start : 9);
+      const we = hours(c.send_window ? c.send_window.end : 20);
+      const err = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+      const body = h('div', { class: 'pace-edit' }, h('p', { class: 'hint' }, t('camp.editPaceHint')),
+        h('div', { class: 'inline-fields' }, field(t('wiz.batch'), batch).wrap, field(t('wiz.interval'), interval).wrap, field(t('wiz.cap'), cap).wrap),
+        h('div', { class: 'check' }, winOn, h('label', { for: winOn.id }, t('wiz.window'))),
+        h('div', { class: 'inline-fields' }, field(t('wiz.windowStart'), ws).wrap, field(t('wiz.windowEnd'), we).wrap), err);
+      for (;;) {
+        const v = await dialog(t('camp.editPace'), body, [{ label: t('common.cancel'), value: 'cancel', class: 'btn btn-ghost' },
+          { label: t('common.save'), value: 'ok', class: 'btn btn-primary' }]);
+        if (v !== 'ok') return;
+        try {
+          await patch(`/api/campaigns/${id}`, {
+            batch_size: Number(batch.value), interval_ms: Math.round(Number(interval.value) * 1000),
+            daily_cap: cap.value === '' ? null : Number(cap.value),
+            send_window: winOn.checked ? { start: Number(ws.value), end: Number(we.value) } : null,
+          });
+          toast(t('camp.paceSaved'));
+          await refresh();
+          return;
+        } catch (e) { err.textContent = e.message; err.hidden = false; }
+      }
+    });
+    return b;
   }
 
   function drawSummary() {

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 import { date, num } from '../format.js';
 import { pageHead, table, empty, errorBox, loading, toast, busy, meter, confirmDialog, dialog } from '../ui.js';
 import { importReport } from './wizard.js';
+import { peekCsv } from '../csv.js';
 
 export async function render(root, params, ctx) {
   const admin = ctx.can('admin');
@@ -170,6 +171,10 @@ function importForm(onDone) {
     clearErrors(form);
     const f = input.files[0];
     if (!f) return showFieldError(form, { field: 'body', message: t('contacts.needFile') });
+    try {
+      const p = await peekCsv(f);
+      if (p.headerOnly) throw new Error(t('csv.headerOnly', { file: f.name }));
+    } catch (e) { return showFieldError(form, { field: 'body', message: e.message }); }
     await busy(btn, async () => {
       try {
         const progress = (x) => { m.set(x); if (x >= 1) m.indeterminate(); };
@@ -178,7 +183,7 @@ function importForm(onDone) {
           await uploadChunked('/api/contacts/uploads', f, {}, progress) :
           await upload('/api/contacts/import', f, 'text/csv', progress);
         m.hide();
-        out.replaceChildren(importReport(r, f.name));
+        out.replaceChildren(importReport(r, f.name, f));
         onDone();
       } catch (e) { m.hide(); showFieldError(form, e, formErr); }
     });

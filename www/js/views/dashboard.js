@@ -11,7 +11,7 @@ export async function render(root, params, ctx) {
   const body = h('div', { class: 'dash' }, loading());
   const newBtn = ctx.can('admin') ? h('a', { href: '#/campaigns/new', class: 'btn btn-primary' }, t('campaigns.new')) : null;
   root.append(pageHead(t('dash.title'), newBtn), body);
-  let timer = null, stopped = false;
+  let timer = null, stopped = false, guide = null;
 
   async function load() {
     let accounts = [], running = [], paused = [], scheduled = [];
@@ -33,8 +33,11 @@ export async function render(root, params, ctx) {
     } catch (e) { error = e; }
     if (stopped) return;
     const health = await ctx.refreshHealth();
+    if (ctx.can('admin') && (!guide || !guide.allDone)) guide = await firstRun(accounts);
+    if (stopped) return;
     body.replaceChildren(
       error ? errorBox(error) : null,
+      guide && !guide.allDone ? guideCard(guide, () => { guide = null; clearTimeout(timer); load(); }) : null,
       healthCard(health),
       h('section', { class: 'card', 'aria-labelledby': 'acc-h' },
         h('h2', { id: 'acc-h' }, t('dash.accounts')),
@@ -49,6 +52,46 @@ export async function render(root, params, ctx) {
   }
   await load();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+const KEEP_SANDBOX = 'pregon.keepSandbox';
+
+/** What a new installation still needs, in order: a WhatsApp account (or the choice to keep
+ * the sandbox), templates, contacts, a first campaign. Each step is done once the data exists. */
+async function firstRun(accounts) {
+  const any = async (path, key) => {
+    try { return listOf(await get(path), key).length > 0; } catch { return true; }
+  };
+  let kept = false;
+  try { kept = localStorage.getItem(KEEP_SANDBOX) === '1'; } catch { /* private mode */ }
+  const [templates, contacts, campaigns] = await Promise.all([
+    any('/api/templates?limit=1', 'templates'), any('/api/contacts?limit=1', 'contacts'), any('/api/campaigns?limit=1', 'campaigns')]);
+  const steps = [
+    { key: 'account', done: kept || accounts.some((a) => !a.sandbox), href: '#/settings' },
+    { key: 'templates', done: templates, href: '#/templates' },
+    { key: 'contacts', done: contacts, href: '#/contacts' },
+    { key: 'campaign', done: campaigns, href: '#/campaigns/new' },
+  ];
+  return { steps, allDone: steps.every((x) => x.done) };
+}
+
+function guideCard(g, onChange) {
+  const next = g.steps.find((x) => !x.done);
+  const keep = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, t('guide.keepSandbox'));
+  keep.addEventListener('click', () => {
+    try { localStorage.setItem(KEEP_SANDBOX, '1'); } catch { /* private mode */ }
+    onChange();
+  });
+  return h('section', { class: 'card first-run', 'aria-labelledby': 'fr-h' },
+    h('h2', { id: 'fr-h' }, t('guide.title')),
+    h('p', { class: 'muted' }, t('guide.intro')),
+    h('ol', { class: 'guide-steps' }, g.steps.map((x) => h('li', { class: ['guide-step', x.done ? 'done' : '', x === next ? 'next' : ''], dataset: { step: x.key } },
+      h('span', { class: 'guide-mark', 'aria-hidden': 'true' }, x.done ? '✓' : '•'),
+      h('div',
+        h('strong', t('guide.' + x.key)), x.done ? h('span', { class: 'sr-only' }, ' — ' + t('guide.done')) : null,
+        h('span', { class: 'block small muted' }, t('guide.' + x.key + 'Text')),
+        x === next ? h('p', { class: 'row' }, h('a', { class: 'btn btn-primary btn-sm', href: x.href }, t('guide.' + x.key + 'Go')),
+          x.key === 'account' ? keep : null) : null)))));
 }
 
 function healthCard(hl) {

@@ -3,7 +3,7 @@
 // the audit log.
 import { h, field, showFieldError, clearErrors, nextId } from '../dom.js';
 import { get, post, patch, qs, listOf } from '../api.js';
-import { t, has } from '../i18n.js';
+import { t, has, keysWith } from '../i18n.js';
 import { date } from '../format.js';
 import { pageHead, table, empty, errorBox, loading, toast, busy, dialog, qualityChip } from '../ui.js';
 
@@ -170,10 +170,15 @@ function accountForm(a, reload) {
 
 /* ---- users ------------------------------------------------------------------------------ */
 
-async function usersTab(panel, ctx) {
+async function usersTab(panel, ctx, created) {
   let users;
   try { users = listOf(await get('/api/users'), 'users'); } catch (e) { panel.replaceChildren(errorBox(e)); return; }
-  const reload = () => usersTab(panel, ctx);
+  const reload = (c) => usersTab(panel, ctx, c);
+  // The password just set, shown once: it is not stored anywhere it could be read again.
+  const shown = created ? h('section', { class: 'card alert alert-ok new-password', role: 'status', 'aria-labelledby': 'np-h' },
+    h('h2', { id: 'np-h' }, t('users.createdTitle', { email: created.email })),
+    h('p', t('users.passwordOnce')),
+    h('p', h('code', { class: 'pw-once' }, created.password), ' ', copyButton(() => created.password))) : null;
   const me = ctx.state.user || {};
   const list = table([
     { label: t('users.email'), cell: (u) => h('div', u.email || '', u.name ? h('span', { class: 'block small muted' }, u.name) : null) },
@@ -225,18 +230,35 @@ async function usersTab(panel, ctx) {
       try {
         await post('/api/users', { email: email.value.trim(), name: name.value.trim(), role: role.value, password: pw.value });
         toast(t('users.created', { email: email.value.trim() }));
-        reload();
+        reload({ email: email.value.trim(), password: pw.value });
       } catch (e) { showFieldError(form, e, formErr); }
     });
   });
-  panel.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'ul-h' }, h('h2', { id: 'ul-h' }, t('settings.users')),
+  panel.replaceChildren(shown, h('section', { class: 'card', 'aria-labelledby': 'ul-h' }, h('h2', { id: 'ul-h' }, t('settings.users')),
     h('p', { class: 'hint' }, t('users.rolesHelp')), list), form);
+  if (shown) shown.scrollIntoView({ block: 'nearest' });
 }
 
 /* ---- audit log -------------------------------------------------------------------------- */
 
+/** An audit row's detail as readable pairs (field names translated when known), not JSON. */
+function auditDetail(d) {
+  if (d == null || d === '') return '';
+  if (typeof d !== 'object') return String(d);
+  const keyText = (k) => (has('auditKey.' + k) ? t('auditKey.' + k) : k.replace(/_/g, ' '));
+  // field names listed as values read as field names; a status as the panel names it
+  const text = (v, k) => (v == null ? '—' : Array.isArray(v) ? v.map((x) => (k === 'fields' ? keyText(x) : text(x))).join(', ')
+    : typeof v === 'object' ? Object.entries(v).map(([kk, x]) => `${keyText(kk)}: ${text(x, kk)}`).join(' · ')
+      : typeof v === 'boolean' ? t(v ? 'common.yes' : 'common.no')
+        : k === 'status' && has('status.' + v) ? t('status.' + v) : String(v));
+  return h('dl', { class: 'kv small detail' }, Object.entries(d).map(([k, v]) => [h('dt', keyText(k)), h('dd', text(v, k))]));
+}
+
 async function auditTab(panel) {
-  const action = h('input', { type: 'text', placeholder: 'campaign.start' });
+  // Actions by their readable names (the code stays the value sent to the API).
+  const action = h('select', {}, h('option', { value: '' }, t('audit.anyAction')),
+    keysWith('action.').map((k) => [k.slice(7), t(k)]).sort((a, b) => a[1].localeCompare(b[1]))
+      .map(([code, label]) => h('option', { value: code }, label)));
   const actor = h('input', { type: 'text', placeholder: 'admin@…' });
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': t('settings.audit') },
     field(t('audit.action'), action).wrap, field(t('audit.actor'), actor).wrap, h('button', { type: 'submit', class: 'btn' }, t('common.filter')));
@@ -245,7 +267,7 @@ async function auditTab(panel) {
   let rows = [], cursor = null;
   async function load(append) {
     try {
-      const body = await get('/api/audit' + qs({ action: action.value.trim(), actor: actor.value.trim(), limit: 50, before: append && cursor ? cursor : '' }));
+      const body = await get('/api/audit' + qs({ action: action.value, actor: actor.value.trim(), limit: 50, before: append && cursor ? cursor : '' }));
       const items = listOf(body, 'entries');
       rows = append ? rows.concat(items) : items;
       cursor = body.next_before ?? null;
@@ -257,7 +279,7 @@ async function auditTab(panel) {
         { label: t('audit.target'), cell: (r) => r.campaign_id ? h('a', { href: `#/campaigns/${r.campaign_id}` }, `${t('audit.campaign')} #${r.campaign_id}`)
           : r.target_type ? `${r.target_type} #${r.target_id ?? ''}` : '' },
         { label: t('audit.address'), cell: (r) => r.address || '' },
-        { label: t('audit.detail'), cell: (r) => r.detail ? h('code', { class: 'small detail' }, JSON.stringify(r.detail)) : '' },
+        { label: t('audit.detail'), cell: (r) => auditDetail(r.detail) },
       ], rows, { caption: t('settings.audit') }) : empty(t('audit.none')));
     } catch (e) { list.replaceChildren(errorBox(e)); }
   }

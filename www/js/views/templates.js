@@ -10,6 +10,15 @@ import { slotLabel } from './wizard.js';
 const STATUSES = ['APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED'];
 const CATS = ['MARKETING', 'UTILITY', 'AUTHENTICATION'];
 
+/** Meta's reason, without the "NONE" it sends when there is none. */
+function reasonText(r) {
+  return String(r || '').replace(/^NONE\b\s*/, '').trim();
+}
+
+function hasText(p) {
+  return !!(p && (p.body || p.header || p.header_format || (p.buttons || []).length));
+}
+
 export async function render(root, params, ctx) {
   const sync = ctx.can('admin') ? h('button', { type: 'button', class: 'btn btn-primary' }, t('tpl.sync')) : null;
   const syncMeter = meter(t('tpl.syncing'));
@@ -23,7 +32,9 @@ export async function render(root, params, ctx) {
   const list = h('div', loading());
   const prev = h('aside', { class: 'card tpl-preview', 'aria-live': 'polite', 'aria-labelledby': 'tp-h' },
     h('h2', { id: 'tp-h' }, t('tpl.preview')), h('p', { class: 'muted' }, t('tpl.pickOne')));
-  root.append(pageHead(t('tpl.title'), sync), syncMeter.el, syncOut, filters, h('div', { class: 'split' }, list, prev));
+  root.append(pageHead(t('tpl.title'), sync), syncMeter.el, syncOut, filters, h('div', { class: 'split tpl-split' }, list, prev));
+  let shown = null; // the template in the preview
+  const pickOne = () => prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview')), h('p', { class: 'muted' }, t('tpl.pickOne')));
 
   async function load() {
     try {
@@ -34,22 +45,28 @@ export async function render(root, params, ctx) {
         { label: t('tpl.language'), cell: (x) => x.language },
         { label: t('tpl.category'), cell: (x) => has('cat.' + x.category) ? t('cat.' + x.category) : x.category || '' },
         { label: t('tpl.status'), cell: (x) => h('span', statusChip(x.status), x.missing_since ? h('span', { class: 'chip chip-bad' }, t('tpl.missing')) : null,
-          x.status_reason ? h('span', { class: 'block small muted' }, x.status_reason) : null) },
+          reasonText(x.status_reason) ? h('span', { class: 'block small muted' }, reasonText(x.status_reason)) : null) },
         { label: t('tpl.params'), class: 'num', cell: (x) => num((x.params || []).length) },
         { label: t('tpl.usable'), cell: (x) => x.usable ? h('span', { class: 'chip chip-ok' }, t('common.yes')) : h('span', { class: 'chip' }, t('common.no')) },
         { label: t('tpl.synced_at'), class: 'nowrap small', cell: (x) => date(x.synced_at) },
       ], items, { caption: t('tpl.title') }) : empty(t('tpl.none')));
+      // A sync that removed the template on show leaves no stale preview behind.
+      if (shown && !items.some((x) => x.id === shown.id && !x.missing_since)) { shown = null; pickOne(); }
     } catch (e) { list.replaceChildren(errorBox(e)); }
   }
   async function show(x) {
+    shown = x;
     prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview'), ': ', x.name), loading());
     const slots = x.params || [];
     try {
       const r = await post(`/api/templates/${x.id}/preview`, { values: slots.map((s) => s.type === 'image' ? 'https://example.com/imagen.jpg' : `{{${s.name || s.label}}}`) });
       prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview'), ': ', x.name),
-        h('p', { class: 'muted' }, `${x.language} · `, has('cat.' + x.category) ? t('cat.' + x.category) : x.category || '', ' · ', statusChip(x.status)),
-        bubble(r.preview || {}),
-        slots.length ? h('div', h('h3', t('tpl.params')), h('ul', slots.map((s) => h('li', slotLabel(s))))) : h('p', { class: 'muted' }, t('wiz.noParams')));
+        h('p', { class: 'muted' }, [x.language, has('cat.' + x.category) ? t('cat.' + x.category) : x.category].filter(Boolean).join(' · '), ' · ', statusChip(x.status)),
+        // A template known only from Meta's status webhook has no text yet: its bubble says so.
+        hasText(r.preview) ? bubble(r.preview) : bubble({ body: t('tpl.noText') }),
+        hasText(r.preview) ? null : h('p', { class: 'hint' }, t('tpl.noTextHint')),
+        slots.length ? h('div', h('h3', t('tpl.params')), h('ul', slots.map((s) => h('li', slotLabel(s)))))
+          : hasText(r.preview) ? h('p', { class: 'muted' }, t('wiz.noParams')) : null);
       prev.querySelector('h2').focus?.();
     } catch (e) { prev.replaceChildren(h('h2', { id: 'tp-h' }, t('tpl.preview')), errorBox(e)); }
   }

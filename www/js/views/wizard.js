@@ -6,7 +6,7 @@ import { get, post, patch, del, upload, uploadChunked, CHUNKED_ABOVE, qs, listOf
 import { t, has } from '../i18n.js';
 import { num, duration, localToIso, date } from '../format.js';
 import { bubble } from '../bubble.js';
-import { peekCsv } from '../csv.js';
+import { peekCsv, rowsAtLines } from '../csv.js';
 import { busy, meter, toast, table, errorBox, empty, loading, confirmDialog, statusChip } from '../ui.js';
 import { explain } from '../errors.js';
 
@@ -25,6 +25,7 @@ export async function render(root, params, ctx) {
     csvFile: null,
     csvColumns: [],
     csvSample: {},
+    contactAttrs: [],
     report: null,
     when: 'now',
     at: '',
@@ -46,6 +47,7 @@ export async function render(root, params, ctx) {
       st.accountId = st.accounts[0].id;
     }
     await loadTemplates(st);
+    st.contactAttrs = await contactAttributes();
     if (st.campaign) {
       st.template = st.templates.find((x) => x.name === st.campaign.template.name &&
         x.language === st.campaign.template.language && x.account_id === st.campaign.account_id) || null;
@@ -97,6 +99,18 @@ export async function render(root, params, ctx) {
 async function loadTemplates(st) {
   const body = await get('/api/templates' + qs({ usable: 1, account_id: st.accountId || '' }));
   st.templates = listOf(body, 'templates');
+}
+
+/** The attribute names of the newest contacts (their CSV columns beyond phone, name, lead_id):
+ * offered as variable sources beside name and lead_id. */
+async function contactAttributes() {
+  try {
+    const keys = new Set();
+    for (const c of listOf(await get('/api/contacts' + qs({ limit: 200 })), 'contacts')) {
+      for (const k of Object.keys(c.attributes || {})) if (!CONTACT_FIELDS.includes(k)) keys.add(k);
+    }
+    return [...keys].sort();
+  } catch { return []; }
 }
 
 function slotKey(sl) {
@@ -326,11 +340,14 @@ function step2(panel, st, go, ctx) {
         h('option', { value: 'column', selected: m.source === 'column' }, t('wiz.srcColumn')),
         h('option', { value: 'contact', selected: m.source === 'contact' }, t('wiz.srcContact')),
         h('option', { value: 'fixed', selected: m.source === 'fixed' }, t('wiz.srcFixed')));
+      const contactSources = [...CONTACT_FIELDS, ...st.contactAttrs];
+      if (m.source === 'contact' && m.value && !contactSources.includes(m.value)) contactSources.push(m.value);
       const val = m.source === 'contact'
-        ? h('select', {}, CONTACT_FIELDS.map((c) => h('option', { value: c, selected: m.value === c }, t('contact.field.' + c))))
+        ? h('select', {}, contactSources.map((c) => h('option', { value: c, selected: m.value === c },
+          CONTACT_FIELDS.includes(c) ? t('contact.field.' + c) : t('wiz.contactAttr', { name: c }))))
         : h('input', { type: 'text', value: m.value, list: m.source === 'column' ? dlId : null, autocomplete: 'off',
           placeholder: m.source === 'column' ? t('wiz.columnPh') : t('wiz.fixedPh') });
-      if (m.source === 'contact' && !CONTACT_FIELDS.includes(m.value)) m.value = CONTACT_FIELDS[0];
+      if (m.source === 'contact' && !contactSources.includes(m.value)) m.value = CONTACT_FIELDS[0];
       const fb = h('input', { type: 'text', value: m.fallback, autocomplete: 'off', placeholder: t('wiz.fallbackPh') });
       src.addEventListener('change', () => { m.source = src.value; m.value = src.value === 'contact' ? 'name' : ''; draw(); });
       val.addEventListener('input', () => { m.value = val.value; preview(); });
@@ -410,6 +427,8 @@ function step3(panel, st, go, ctx) {
     try { st.campaign = await get(`/api/campaigns/${st.id}`); } catch { /* keep */ }
     total.textContent = num(st.campaign.counters.total);
     clearBtn.hidden = !st.campaign.counters.total;
+    // "needs at least one recipient" said before an import no longer holds once one is in
+    if (st.campaign.counters.total) formErr.hidden = true;
     try {
       const list = listOf(await get(`/api/campaigns/${st.id}/imports`), 'imports');
       history.replaceChildren(list.length ? h('details', h('summary', t('wiz.imports', { n: list.length })), table([
@@ -452,9 +471,10 @@ function step3(panel, st, go, ctx) {
     tabPanel.replaceChildren(tab === 'csv' ? csvTab() : tab === 'tags' ? tagsTab() : listTab());
   }
 
-  function showReport(r, what) {
+  function showReport(r, what, file) {
     st.report = r;
-    reportBox.replaceChildren(importReport(r, what));
+    st.reportFile = file || null;
+    reportBox.replaceChildren(importReport(r, what, file));
     refresh();
   }
 
@@ -467,7 +487,19 @@ function step3(panel, st, go, ctx) {
     const m = meter(t('wiz.uploading'));
     const go1 = h('button', { type: 'button', class: 'btn btn-primary', disabled: !st.csvFile }, t('wiz.uploadBtn'));
     const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
-    function pick(f) {
+    async function pick(f) {
+      err.hidden = true;
+      try {
+        const p = await peekCsv(f);
+        if (p.headerOnly) throw new Error(t('csv.headerOnly', { file: f.name }));
+      } catch (e) {
+        st.csvFile = null;
+        chosen.textContent = fileLabel(f);
+        go1.disabled = true;
+        err.textContent = e.message;
+        err.hidden = false;
+        return;
+      }
       st.csvFile = f;
       chosen.textContent = fileLabel(f);
       go1.disabled = false;
@@ -493,7 +525,7 @@ function step3(panel, st, go, ctx) {
           if (f >= 1) m.indeterminate();
         });
         m.hide();
-        showReport(r, st.csvFile.name);
+        showReport(r, st.csvFile.name, st.csvFile);
         toast(t('wiz.uploaded', { n: num(r.accepted) }));
       } catch (e) {
         m.hide();
@@ -562,7 +594,7 @@ function step3(panel, st, go, ctx) {
 
   drawTabs();
   refresh();
-  if (st.report) reportBox.replaceChildren(importReport(st.report));
+  if (st.report) reportBox.replaceChildren(importReport(st.report, null, st.reportFile));
   const nav = navButtons(() => go(2), null);
   const form = h('form', { class: 'card wiz-step', novalidate: true },
     h('h2', t('wiz.s3')),
@@ -582,15 +614,21 @@ function fileLabel(f) {
 }
 
 /** The validation report of an import: counts, rejected rows by reason and by line. */
-export function importReport(r, what) {
+export function importReport(r, what, file) {
   const rejected = Array.isArray(r.rejected) ? r.rejected : [];
   const byReason = r.rejected_by_reason || {};
   const nRejected = r.rejected_total ?? rejected.length;
   const reasonText = (code) => (has('reason.' + code) ? t('reason.' + code) : code);
   const dl = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, t('report.download'));
-  dl.addEventListener('click', () => {
-    const lines = [csvLine(['line', 'reason', 'reason_text', 'message'])];
-    for (const x of rejected) lines.push(csvLine([x.line, x.reason, reasonText(x.reason), x.message]));
+  // The download carries each rejected row as it was in the file (the number as typed, the
+  // name, every column) after the reason, so it can be fixed and uploaded again.
+  dl.addEventListener('click', async () => {
+    let orig = null;
+    try { orig = await rowsAtLines(file, new Set(rejected.map((x) => x.line).filter(Boolean))); } catch { /* file gone */ }
+    const lines = [csvLine(['line', 'reason', 'reason_text', 'message', ...(orig ? orig.header : [])])];
+    for (const x of rejected) {
+      lines.push(csvLine([x.line, x.reason, reasonText(x.reason), x.message, ...((orig && orig.byLine.get(x.line)) || [])]));
+    }
     download('rechazados.csv', lines.join('\r\n') + '\r\n');
   });
   const SHOW = 50;
@@ -624,9 +662,15 @@ export function importReport(r, what) {
 function step4(panel, st, go, ctx) {
   const c = st.campaign;
   const acc = st.accounts.find((a) => a.id === c.account_id) || {};
-  const batch = h('input', { type: 'number', min: 1, max: 1000, step: 1, value: c.batch_size || 200, inputmode: 'numeric' });
-  const interval = h('input', { type: 'number', min: 0, max: 3600, step: 0.1, value: (c.interval_ms || 0) / 1000, inputmode: 'decimal' });
-  const cap = h('input', { type: 'number', min: 1, step: 1, value: c.daily_cap ?? '', inputmode: 'numeric', placeholder: t('wiz.noCap') });
+  // A campaign still at the built-in pace (200, no interval, no cap) starts from the pace the
+  // server suggests for this account's tier and quality (lib/account_health), and says why.
+  const dp = acc.default_pace;
+  const untouched = c.batch_size === 200 && !c.interval_ms && c.daily_cap == null && !st.paceSaved;
+  const pace = dp && untouched ? dp : c;
+  const batch = h('input', { type: 'number', min: 1, max: 1000, step: 1, value: pace.batch_size || 200, inputmode: 'numeric' });
+  const interval = h('input', { type: 'number', min: 0, max: 3600, step: 0.1, value: (pace.interval_ms || 0) / 1000, inputmode: 'decimal' });
+  const cap = h('input', { type: 'number', min: 1, step: 1, value: pace.daily_cap ?? '', inputmode: 'numeric', placeholder: t('wiz.noCap') });
+  const why = dp ? h('p', { class: 'alert alert-info pace-why', role: 'note' }, paceWhy(acc, dp)) : null;
   const winOn = h('input', { type: 'checkbox', id: nextId('win'), checked: !!c.send_window });
   const hours = (sel) => h('select', {}, Array.from({ length: 24 }, (_, i) => h('option', { value: i, selected: i === sel }, `${String(i).padStart(2, '0')}:00`)));
   const ws = hours(c.send_window ? c.send_window.start : 9);
@@ -656,6 +700,7 @@ function step4(panel, st, go, ctx) {
   const form = h('form', { class: 'card wiz-step', novalidate: true },
     h('h2', t('wiz.s4')),
     h('p', { class: 'muted' }, t('wiz.paceIntro')),
+    why,
     h('div', { class: 'inline-fields' },
       field(t('wiz.batch'), batch, { name: 'batch_size', hint: t('wiz.batchHint') }).wrap,
       field(t('wiz.interval'), interval, { name: 'interval_ms', hint: t('wiz.intervalHint') }).wrap,
@@ -685,11 +730,20 @@ function step4(panel, st, go, ctx) {
     await busy(nav.next, async () => {
       try {
         st.campaign = await patch(`/api/campaigns/${st.id}`, body);
+        st.paceSaved = true;
         go(5);
       } catch (e) { showFieldError(form, e, formErr); }
     });
   });
   panel.append(form);
+}
+
+/** Why this pace: the account's tier (its daily budget) and Meta's quality rating. */
+export function paceWhy(acc, dp) {
+  const tier = acc.messaging_tier && has('tier.' + acc.messaging_tier) ? t('tier.' + acc.messaging_tier) : t('tier.TIER_250');
+  const per = dp.interval_ms ? t('pace.perMin', { n: num(Math.round(60000 / dp.interval_ms)) }) : t('pace.fullRate');
+  return t('pace.why', { tier, quality: t('pace.q.' + (dp.quality || 'unknown')), per }) +
+    (dp.quality === 'high' ? '' : ' ' + t('pace.slower.' + (dp.quality || 'unknown')));
 }
 
 /* ---- step 5: preflight, test send, start ------------------------------------------------ */
@@ -706,17 +760,36 @@ function step5(panel, st, go, ctx) {
   const testPhone = h('input', { type: 'tel', autocomplete: 'off', placeholder: '+54 9 387 555 1234' });
   const testBtn = h('button', { type: 'button', class: 'btn' }, t('wiz.testBtn'));
   const testOut = h('div', { 'aria-live': 'polite' });
+  // Values for a number outside the list: the first recipient's (the server's default, and
+  // what it says it used) or typed ones, prefilled with the file's first row.
+  const cols = [...new Set(slotsOf(st.template).map((sl) => st.mapping[slotKey(sl)])
+    .filter((m) => m && m.source !== 'fixed' && m.value).map((m) => m.value))];
+  const valName = nextId('tv');
+  const useFirst = h('input', { type: 'radio', name: valName, id: nextId('tvf'), value: 'first', checked: true });
+  const useTyped = h('input', { type: 'radio', name: valName, id: nextId('tvt'), value: 'typed' });
+  const typed = cols.map((c) => ({ c, input: h('input', { type: 'text', autocomplete: 'off', value: st.csvSample[c] || '' }) }));
+  const typedBox = h('div', { class: 'inline-fields', hidden: true },
+    typed.map((x) => field(t('wiz.testValueOf', { col: x.c }), x.input, { name: 'vars.' + x.c }).wrap));
+  for (const r of [useFirst, useTyped]) r.addEventListener('change', () => { typedBox.hidden = !useTyped.checked; });
+  const valuesBox = cols.length ? h('fieldset', { class: 'radios test-values' }, h('legend', t('wiz.testValues', { n: cols.length })),
+    h('div', { class: 'check' }, useFirst, h('label', { for: useFirst.id }, t('wiz.testValuesFirst'))),
+    h('div', { class: 'check' }, useTyped, h('label', { for: useTyped.id }, t('wiz.testValuesTyped'))),
+    typedBox) : null;
   const testForm = h('div', { class: 'test-send' },
     h('h3', t('wiz.testTitle')), h('p', { class: 'hint' }, t('wiz.testHint')),
     h('div', { class: 'inline-fields' }, field(t('wiz.testPhone'), testPhone, { name: 'phone' }).wrap, h('div', { class: 'field' }, h('span', { class: 'label' }, '\u00a0'), testBtn)),
-    testOut);
+    valuesBox, testOut);
   testBtn.addEventListener('click', () => busy(testBtn, async () => {
     clearErrors(testForm);
     testOut.replaceChildren();
     if (!testPhone.value.trim()) return showFieldError(testForm, { field: 'phone', message: t('wiz.testNeedPhone') });
     try {
-      const r = await post(`/api/campaigns/${st.id}/test`, { phone: testPhone.value.trim() });
-      testOut.replaceChildren(h('p', { class: 'alert alert-ok', role: 'status' }, t('wiz.testOk', { to: r.to || '' }), r.wamid ? h('code', { class: 'block small' }, r.wamid) : null));
+      const body = { phone: testPhone.value.trim() };
+      if (valuesBox && useTyped.checked) body.vars = Object.fromEntries(typed.map((x) => [x.c, x.input.value]));
+      const r = await post(`/api/campaigns/${st.id}/test`, body);
+      testOut.replaceChildren(h('p', { class: 'alert alert-ok', role: 'status' }, t('wiz.testOk', { to: r.to || '' }),
+        r.values_from ? h('span', { class: 'block small' }, t('wiz.testValuesFrom', { phone: r.values_from.phone })) : null,
+        r.wamid ? h('code', { class: 'block small' }, r.wamid) : null));
     } catch (e) {
       const b = e.body && e.body.error && typeof e.body.error === 'object' && e.body.error.code !== undefined && e.body.accepted === false ? e.body.error : null;
       if (b) testOut.replaceChildren(h('p', { class: 'alert alert-error', role: 'alert' }, `${t('wiz.testFail')} ${b.code}: ${b.message || ''}`, h('span', { class: 'block' }, explain(b.code, b.explanation))));
