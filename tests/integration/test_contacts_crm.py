@@ -55,7 +55,7 @@ def test_bulk_same_report_as_csv(s):
         {"phone": "+5493875550301", "consent": "yes"},
         {"phone": "abc", "consent": "yes"},
         {"phone": "+5493875550302"},
-        {"phone": "+5493875550303", "consent": "quizás"},
+        {"phone": "+5493875550303", "consent": "no acepta"},
         "not an object",
         {"phone": "+5493875550304", "consent": True, "tags": "a|b", "attributes": {"x": "1"}},
     ]
@@ -66,7 +66,7 @@ def test_bulk_same_report_as_csv(s):
     reasons = {x["line"]: x["reason"] for x in rep["rejected"]}
     eq(reasons[2], "duplicate", "line 2")
     eq(reasons[4], "no_consent", "line 4")
-    eq(reasons[5], "invalid_consent", "line 5")
+    eq(reasons[5], "no_consent", "line 5: a written refusal (any other text is a consent record)")
     eq(reasons[6], "invalid_item", "line 6")
     # the CSV import of the same rows answers with the same shape and reasons
     csv = ("phone,name,lead_id,consent\n+5493875550311,Uno,B-11,yes\n+5493875550311,,,yes\n"
