@@ -210,27 +210,12 @@ static void preflight_window(struct db *db, const struct campaign_row *c, json_o
     json_object_put(v);
 }
 
-/* Every item's message in the request's language (lib/msgcat "preflight.<code>"), the
- * developer text kept as detail. */
+/* Every item's message in the request's language: "preflight.<code>", else the code's
+ * generic text (lib/msgcat); the developer text kept as detail. */
 static void preflight_localize(struct request *req, json_object *arr)
 {
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        json_object *x = json_object_array_get_idx(arr, i), *code, *msg, *p = NULL;
-        char key[64], text[1024];
-        if (!json_object_object_get_ex(x, "code", &code) ||
-            !json_object_object_get_ex(x, "message", &msg))
-            continue;
-        json_object_object_get_ex(x, "params", &p);
-        snprintf(key, sizeof key, "preflight.%s", json_object_get_string(code));
-        if (msgcat_render(key, req->lang, p, text, sizeof text) != 0) {
-            snprintf(key, sizeof key, "error.%s", json_object_get_string(code));
-            if (msgcat_render(key, req->lang, p, text, sizeof text) != 0)
-                continue;
-        }
-        if (*json_object_get_string(msg))
-            json_object_object_add(x, "detail", json_object_get(msg));
-        json_object_object_add(x, "message", json_object_new_string(text));
-    }
+    http_localize_items(req, arr, "code", "preflight.");
+    http_localize_items(req, arr, "code", "error.");
 }
 
 void api_campaigns_preflight(struct request *req)
@@ -478,7 +463,7 @@ void api_campaigns_test(struct request *req)
         json_object_object_add(e, "message", json_object_new_string(res.message));
         json_object_object_add(e, "details", json_object_new_string(res.details));
         json_object_object_add(e, "explanation",
-                               json_object_new_string(cloudapi_explain(res.code, "es")));
+                               json_object_new_string(cloudapi_explain(res.code, req->lang)));
         json_object_object_add(e, "action",
                                json_object_new_string(cloudapi_action_name(res.action)));
         json_object_object_add(o, "error", e);

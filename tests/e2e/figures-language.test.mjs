@@ -39,15 +39,18 @@ async function apiCall(method, p, body, type) {
   }, [method, p, body, type]);
 }
 
+/** The panel's language, as its switch keeps it; the page is loaded again to take it. */
 async function setLang(l) {
   await page.evaluate((x) => localStorage.setItem('pregon.lang', x), l);
+  await page.reload();
+  await page.locator('#page-title').first().waitFor();
 }
 
 async function newCampaign(name, n) {
   const c = await apiCall('POST', '/api/campaigns', { name, template_name: 'recordatorio_clase', template_language: 'es_AR', account_id: 1,
     params: { body: [{ column: 'name' }, 'Robótica', { column: 'day', fallback: 'lunes' }] } });
   assert.equal(c.status, 201, JSON.stringify(c.body));
-  const csv = 'phone,name,consent\n' + Array.from({ length: n }, (_, i) => `+549351${R}${n}${i}0,N${i},si`).join('\n') + '\n';
+  const csv = 'phone,name,consent\n' + Array.from({ length: n }, (_, i) => `+549351${R}9${n}${i}0,N${i},si`).join('\n') + '\n';
   const u = await apiCall('POST', `/api/campaigns/${c.body.id}/recipients`, csv, 'text/csv');
   assert.equal(u.status, 200, JSON.stringify(u.body));
   return c.body;
@@ -85,19 +88,22 @@ describe('figures and language', { timeout: 5 * 60 * 1000 }, () => {
     const hh = String(start).padStart(2, '0') + ':00';
     const pf = await apiCall('POST', `/api/campaigns/${c.id}/preflight`, {});
     assert.ok(pf.body.warnings.some((w) => w.code === 'window_closed' && w.message.includes(hh)), JSON.stringify(pf.body.warnings));
-    assert.equal((await apiCall('POST', `/api/campaigns/${c.id}/start`, { acknowledge_risk: true })).status, 200);
-    await go(`#/campaigns/${c.id}`);
-    await page.locator('h1 .chip', { hasText: 'Esperando la ventana' }).waitFor();
-    await page.locator('.wait-reason', { hasText: `Esperando la ventana de envío hasta las ${hh}` }).waitFor();
-    await shot('campaign-waiting-window');
-    await setLang('en');
-    await go(`#/campaigns/${c.id}`);
-    await page.locator('h1 .chip', { hasText: 'Waiting for window' }).waitFor();
-    await page.locator('.wait-reason', { hasText: `Waiting for the send window until ${hh}` }).waitFor();
-    await shot('campaign-waiting-window-en');
-    await setLang('es');
-    // cancelled with nothing sent: nothing answered
-    assert.equal((await apiCall('POST', `/api/campaigns/${c.id}/cancel`, {})).status, 200);
+    const st = await apiCall('POST', `/api/campaigns/${c.id}/start`, { acknowledge_risk: true });
+    assert.equal(st.status, 200, JSON.stringify(st.body));
+    try {
+      await go(`#/campaigns/${c.id}`);
+      await page.locator('h1 .chip', { hasText: 'Esperando la ventana' }).waitFor();
+      await page.locator('.wait-reason', { hasText: `Esperando la ventana de envío hasta las ${hh}` }).waitFor();
+      await shot('campaign-waiting-window');
+      await setLang('en');
+      await page.locator('h1 .chip', { hasText: 'Waiting for window' }).waitFor();
+      await page.locator('.wait-reason', { hasText: `Waiting for the send window until ${hh}` }).waitFor();
+      await shot('campaign-waiting-window-en');
+      await setLang('es');
+    } finally {
+      // cancelled with nothing sent (and out of the way of the other scenario's "idle")
+      assert.equal((await apiCall('POST', `/api/campaigns/${c.id}/cancel`, {})).status, 200);
+    }
     await go(`#/campaigns/${c.id}`);
     await page.locator('h1 .chip', { hasText: 'Cancelada' }).waitFor();
     const head = await page.locator('.big-progress .row').innerText();
@@ -112,11 +118,11 @@ describe('figures and language', { timeout: 5 * 60 * 1000 }, () => {
       return (await r.json()).error.message;
     }, lang);
     assert.equal(await ask('es'), 'limit debe ser un número entero entre 1 y 200.');
-    assert.equal(await ask('en'), 'limit must be an integer from 1 to 200.');
+    assert.equal(await ask('en'), 'limit must be an integer from 1 to 200');
     // The panel's own requests carry its language: a retry refused in each language.
     const c = await newCampaign(`Sin reintento ${R}`, 2);
-    assert.equal((await apiCall('POST', `/api/campaigns/${c.id}/cancel`, {})).status, 200);
-    for (const [lang, re] of [['es', /La campaña no está en un estado que lo permita/], ['en', /The campaign is not in a state that allows this/]]) {
+    // A draft cannot be paused: refused with the state's words, in each language.
+    for (const [lang, re] of [['es', /La campaña no está en un estado que lo permita/], ['en', /a draft campaign cannot be paused/]]) {
       await setLang(lang);
       const msg = await page.evaluate(async (id) => {
         const { post } = await import('/js/api.js');
