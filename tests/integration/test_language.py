@@ -131,3 +131,27 @@ def test_retry_refusal_and_pause_reason_in_language(s):
     eq((e["key"], e["params"]["unknown"]), ("retry.nothing_unknown", 2), "key and params")
     r = s.post("/api/campaigns/%d/retry" % c["id"], START, headers={"Accept-Language": "en"})
     check("unknown outcome" in error_of(r, 409, "nothing_to_retry")["message"], r.json())
+
+
+def test_rate_and_eta_follow_the_recent_sends(s):
+    """Twenty messages in the minute since a campaign started read about 10-20 a minute (not a
+    fifth of it, as a five-minute average of a one-minute run would), and the ETA follows."""
+    synced(s)
+    c = campaign(s, "Ritmo")
+    eq(upload(s, c["id"], _csv("94", 2)).status, 200, "upload")
+    # Nothing for the worker to claim (the rows are sent); the counters say 40 are left.
+    s.query("UPDATE recipients SET status = 'sent' WHERE campaign_id = %s", (c["id"],))
+    s.query("UPDATE campaigns SET status = 'running', total_count = 60, pending_count = 40, "
+            "sent_count = 20, started_at = DATE_FORMAT(NOW() - INTERVAL 1 MINUTE, "
+            "'%%Y-%%m-%%d %%H:%%i:00') WHERE id = %s", (c["id"],))
+    s.query("INSERT INTO send_minutes (campaign_id, minute, sent) VALUES (%s, "
+            "DATE_FORMAT(NOW() - INTERVAL 1 MINUTE, '%%Y-%%m-%%d %%H:%%i:00'), 20)", (c["id"],))
+    try:
+        p = s.get("/api/campaigns/%d" % c["id"]).json()["progress"]
+        check(9.9 <= p["rate_per_minute"] <= 20.1, "the real pace: %r" % p)
+        eq(p["eta_basis"], "last 5 minutes", "basis")
+        want = 40 * 60 / p["rate_per_minute"]
+        check(abs(p["eta_seconds"] - want) <= 2, "ETA from that pace: %r (%r)" % (p, want))
+    finally:
+        s.query("UPDATE campaigns SET status = 'cancelled', pending_count = 0 WHERE id = %s",
+                (c["id"],))
