@@ -120,7 +120,9 @@ json_object *http_error_object(struct request *req, const char *code, const char
     char gen[64], msg[1024] = "";
     if (!params)
         params = json_object_new_object();
-    if (field && !json_object_object_get_ex(params, "field", NULL))
+    /* field fills {field} in the text; it is the error's own member, not a parameter */
+    int added = field && !json_object_object_get_ex(params, "field", NULL);
+    if (added)
         json_object_object_add(params, "field", json_object_new_string(field));
     snprintf(gen, sizeof gen, "error.%s", code);
     /* English callers keep the precise developer text when no catalogue key was given. */
@@ -137,7 +139,8 @@ json_object *http_error_object(struct request *req, const char *code, const char
         json_object_object_add(e, "field", json_object_new_string(field));
     if (key)
         json_object_object_add(e, "key", json_object_new_string(key));
-    json_object_object_del(params, "field");
+    if (added)
+        json_object_object_del(params, "field");
     json_object_object_add(e, "params", params);
     if (detail && have && strcmp(msg, detail) != 0)
         json_object_object_add(e, "detail", json_object_new_string(detail));

@@ -221,7 +221,8 @@ int campaign_window_wait_min(const char *zone, int start_h, int end_h, time_t no
     return pace_window_wait_min(start_h, end_h, minute);
 }
 
-/* The worker's wait reasons (worker/schedule.c) by the words they start with. */
+/* The worker's wait reasons (worker/schedule.c) by the words they start with. Its "outside the
+ * send window" is not read: the window is judged here, fresh, by the same rule. */
 static const struct {
     const char *prefix, *code;
 } wait_codes[] = {
@@ -229,8 +230,8 @@ static const struct {
     {"daily cap", "daily_cap"},
     {"messaging tier", "tier"},
     {"its WhatsApp account", "account"},
-    {"outside the send window", "send_window"},
 };
+#define WAIT_WINDOW_PREFIX "outside the send window"
 
 /* Why a running campaign does not send now, in words of the request's language: the send
  * window from the campaign's own hours and its account's clock (lib/pace, as the worker
@@ -262,13 +263,13 @@ static json_object *waiting_json(const struct db_rows *r, size_t i, const char *
             json_object_object_add(p, "minutes", json_object_new_int(wait_min));
         }
     }
-    for (size_t k = 0; !code && reason && *reason && k < sizeof wait_codes / sizeof wait_codes[0];
-         k++)
-        if (strncmp(reason, wait_codes[k].prefix, strlen(wait_codes[k].prefix)) == 0 &&
-            strcmp(wait_codes[k].code, "send_window") != 0)
-            code = wait_codes[k].code;
-    if (!code && reason && *reason && strncmp(reason, "outside the send window", 23) != 0)
+    if (!code && reason && *reason &&
+        strncmp(reason, WAIT_WINDOW_PREFIX, strlen(WAIT_WINDOW_PREFIX)) != 0) {
         code = "other";
+        for (size_t k = 0; k < sizeof wait_codes / sizeof wait_codes[0]; k++)
+            if (strncmp(reason, wait_codes[k].prefix, strlen(wait_codes[k].prefix)) == 0)
+                code = wait_codes[k].code;
+    }
     if (code) {
         char key[48], text[512];
         snprintf(key, sizeof key, "wait.%s", code);
