@@ -150,24 +150,7 @@ json_object *http_error_object(struct request *req, const char *code, const char
 void http_localize_items(struct request *req, json_object *arr, const char *code_member,
                          const char *prefix)
 {
-    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *x = json_object_array_get_idx(arr, i), *code, *msg = NULL, *p = NULL;
-        char key[96], text[1024];
-        if (!json_object_is_type(x, json_type_object) ||
-            !json_object_object_get_ex(x, code_member, &code) ||
-            json_object_object_get_ex(x, "detail", NULL))
-            continue; /* not one of ours, or in the request's language already */
-        snprintf(key, sizeof key, "%s%s", prefix, json_object_get_string(code));
-        if (!json_object_object_get_ex(x, "params", &p) || !p)
-            p = x;
-        if (msgcat_render(key, req->lang, p, text, sizeof text) != 0)
-            continue;
-        json_object_object_get_ex(x, "message", &msg);
-        if (msg && json_object_is_type(msg, json_type_string) && *json_object_get_string(msg))
-            json_object_object_add(x, "detail", json_object_get(msg));
-        json_object_object_add(x, "message", json_object_new_string(text));
-    }
+    msgcat_localize_items(arr, code_member, prefix, req->lang);
 }
 
 void http_fail(struct request *req, int status, const char *code, const char *field,

@@ -67,10 +67,7 @@ void http_errorf(struct request *req, int status, const char *code, const char *
  * when it says more. Takes ownership of params (NULL: none). Returns a new object. */
 json_object *http_error_object(struct request *req, const char *code, const char *field,
                                const char *key, json_object *params, const char *detail);
-/* Puts every item of arr (objects) into the request's language: its "message" becomes the
- * catalogue's text prefix + item[code_member] (lib/msgcat) filled from the item's own members
- * (and its "params", if any); the text it had stays as "detail". Items without a text in
- * the catalogue keep theirs. */
+/* msgcat_localize_items in the request's language. */
 void http_localize_items(struct request *req, json_object *arr, const char *code_member,
                          const char *prefix);
 /* Answers {"error": http_error_object(...)}. */

@@ -14,6 +14,7 @@ static const struct msgcat_entry cat[] = {
     {"error.account_required", "Elegí una cuenta de WhatsApp.", "Choose a WhatsApp account."},
     {"error.auth_disabled", "El inicio de sesión está desactivado en este servidor.", "Sign-in is disabled on this server."},
     {"error.body_too_large", "Lo enviado supera el tamaño máximo que acepta el servidor.", "What was sent is larger than the server accepts."},
+    {"error.breached_password", "Esa contraseña es conocida, común o fácil de adivinar (figura en las listas que usan los atacantes). Elegí una frase larga y propia.", "That password is known, common or easy to guess (it is on the lists attackers use). Choose a long phrase of your own."},
     {"error.campaigns_disabled", "Las campañas están desactivadas para esta cuenta de WhatsApp.", "Campaigns are disabled for this WhatsApp account."},
     {"error.csrf_failed", "La sesión no pudo confirmar este pedido. Recargá la página y volvé a intentar.", "The session could not confirm this request. Reload the page and try again."},
     {"error.database_error", "La base de datos falló. Volvé a intentar en un momento.", "The database failed. Try again in a moment."},
@@ -64,6 +65,7 @@ static const struct msgcat_entry cat[] = {
     {"error.unknown_account", "Esa cuenta de WhatsApp no existe.", "That WhatsApp account does not exist."},
     {"error.unknown_field", "{field} no es un dato que se pueda enviar aquí.", "{field} is not something that can be sent here."},
     {"error.verification_failed", "La verificación falló.", "The verification failed."},
+    {"error.weak_password", "La contraseña no sirve: tiene que tener al menos 10 caracteres, no ser un mismo carácter repetido ni el correo, y ser texto válido.", "The password cannot be used: it needs at least 10 characters, must not be one character repeated or the e-mail address, and must be valid text."},
     {"error.wrong_password", "La contraseña actual no es correcta.", "The current password is not correct."},
     /* Messages with their own words. */
     {"field.int_range", "{field} debe ser un número entero entre {min} y {max}.", "{field} must be an integer from {min} to {max}"},
@@ -221,4 +223,27 @@ int msgcat_render(const char *key, const char *lang, json_object *params, char *
     }
     out[o] = '\0';
     return 0;
+}
+
+void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,
+                           const char *lang)
+{
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(arr, i), *code, *msg = NULL, *p = NULL;
+        char key[96], text[1024];
+        if (!json_object_is_type(x, json_type_object) ||
+            !json_object_object_get_ex(x, code_member, &code) ||
+            json_object_object_get_ex(x, "detail", NULL))
+            continue; /* not one of ours, or in the language already */
+        snprintf(key, sizeof key, "%s%s", prefix, json_object_get_string(code));
+        if (!json_object_object_get_ex(x, "params", &p) || !p)
+            p = x;
+        if (msgcat_render(key, lang, p, text, sizeof text) != 0)
+            continue;
+        json_object_object_get_ex(x, "message", &msg);
+        if (msg && json_object_is_type(msg, json_type_string) && *json_object_get_string(msg))
+            json_object_object_add(x, "detail", json_object_get(msg));
+        json_object_object_add(x, "message", json_object_new_string(text));
+    }
 }

@@ -28,4 +28,11 @@ const char *msgcat_lang(const char *param, const char *accept_language);
  * -1 when key is not in the catalogue (out = ""). */
 int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len);
 
+/* Puts every item of arr (objects) into lang: its "message" becomes the text of prefix +
+ * item[code_member] filled from the item's "params" (else its own members), the text it had
+ * kept as "detail". Items without a text in the catalogue, or localized already, are left.
+ * The API's findings and import reports, and pregonctl's, alike. */
+void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,
+                           const char *lang);
+
 #endif

@@ -155,3 +155,20 @@ def test_rate_and_eta_follow_the_recent_sends(s):
     finally:
         s.query("UPDATE campaigns SET status = 'cancelled', pending_count = 0 WHERE id = %s",
                 (c["id"],))
+
+
+def test_password_refusals_in_language(s):
+    """The texts the panel used to keep for itself come from the server now, in both languages."""
+    email = "idioma-%s@pregon.test" % datetime.datetime.utcnow().strftime("%H%M%S%f")
+    body = {"email": email, "role": "viewer", "password": "Password123"}
+    es = error_of(s.post("/api/users", body, headers={"Accept-Language": "es"}), 422,
+                  "breached_password")
+    check(es["message"].startswith("Esa contraseña es conocida"), es)
+    check("common" in es["detail"], "the developer's detail beside it: %r" % es)
+    en = error_of(s.post("/api/users", body, headers={"Accept-Language": "en"}), 422,
+                  "breached_password")
+    check("common" in en["message"], en)
+    body["password"] = "aaaaaaaaaaaa"
+    es = error_of(s.post("/api/users", body, headers={"Accept-Language": "es"}), 422,
+                  "weak_password")
+    check(es["message"].startswith("La contraseña no sirve"), es)

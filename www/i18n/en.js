@@ -18,7 +18,6 @@ export default {
   'status.waiting_window': 'Waiting for window',
   'err.generic': 'Something failed. Try again.',
   'err.network': 'No connection to the server. Check the network and try again.',
-  'err.breached_password': 'That password is known, common or easy to guess (it is on the lists attackers use). Choose a long phrase of your own.',
 
   'role.viewer': 'viewer',
   'role.admin': 'admin',
@@ -254,7 +253,7 @@ export default {
   'camp.endpointMissing': 'The server does not offer this information yet.',
 
   'chart.funnel': 'Delivery funnel',
-  'chart.funnelNote': 'Sent → delivered → read. Read messages also count as delivered.',
+  'chart.funnelNote': 'Sent → delivered → read, each a share of the total (as above). Read messages also count as delivered; one that failed after it was sent counts as failed only.',
   'chart.perMinute': 'Messages per minute',
   'chart.perMinuteSummary': '{n} minutes, at most {max} per minute',
   'chart.noData': 'No data yet',

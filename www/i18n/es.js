@@ -18,7 +18,6 @@ export default {
   'status.waiting_window': 'Esperando la ventana',
   'err.generic': 'Algo falló. Volvé a intentar.',
   'err.network': 'No hay conexión con el servidor. Revisá la red y volvé a intentar.',
-  'err.breached_password': 'Esa contraseña es conocida, común o fácil de adivinar (figura en las listas que usan los atacantes). Elegí una frase larga y propia.',
 
   'role.viewer': 'lector',
   'role.admin': 'administrador',
@@ -254,7 +253,7 @@ export default {
   'camp.endpointMissing': 'Esta información todavía no está disponible en el servidor.',
 
   'chart.funnel': 'Embudo de entrega',
-  'chart.funnelNote': 'Enviado → entregado → leído. Los leídos cuentan también como entregados.',
+  'chart.funnelNote': 'Enviado → entregado → leído, cada uno sobre el total (como arriba). Los leídos cuentan también como entregados; un mensaje que falló después de enviado cuenta solo como fallido.',
   'chart.perMinute': 'Mensajes por minuto',
   'chart.perMinuteSummary': '{n} minutos, máximo {max} por minuto',
   'chart.noData': 'Sin datos todavía',
