@@ -479,7 +479,7 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await page.reload();
     await waitStatus('Pausada');
     const box = page.locator('.pause-box');
-    await box.getByText(/Meta paused the template recordatorio_clase/).waitFor();
+    await box.getByText(/Meta pausó o deshabilitó la plantilla de la campaña/).waitFor();
     await box.getByText('Meta (plantilla)').waitFor();
     await box.getByText('Todavía no se puede reanudar:').waitFor();
     await box.getByText(/Meta tiene que levantar la causa primero/).waitFor();

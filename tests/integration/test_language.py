@@ -172,3 +172,27 @@ def test_password_refusals_in_language(s):
     es = error_of(s.post("/api/users", body, headers={"Accept-Language": "es"}), 422,
                   "weak_password")
     check(es["message"].startswith("La contraseña no sirve"), es)
+
+
+def test_pause_in_operator_words(s):
+    """An operator's pause keeps their words (no "paused by <user>"); a pause by Meta or the
+    worker is told in the language asked, its stored English text as detail."""
+    synced(s)
+    c = campaign(s, "Pausa")
+    eq(upload(s, c["id"], _csv("95", 2)).status, 200, "upload")
+    s.query("UPDATE campaigns SET send_window_start = (HOUR(NOW()) + 2) %% 24, "
+            "send_window_end = (HOUR(NOW()) + 3) %% 24 WHERE id = %s", (c["id"],))
+    eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
+    r = s.post("/api/campaigns/%d/pause" % c["id"], {"reason": "revisar el texto"})
+    eq(r.status, 200, "pause: %r" % r)
+    g = r.json()
+    eq((g["pause_reason"], g["pause_kind"]), ("revisar el texto", "operator"), "stored as typed")
+    eq(g["pause"], {"kind": "operator", "message": "revisar el texto", "detail": None}, "pause")
+    s.query("UPDATE campaigns SET pause_kind = 'template', pause_reason = 'Meta paused the "
+            "template recordatorio_clase (es_AR): FIRST_PAUSE' WHERE id = %s", (c["id"],))
+    for lang, words in (("es", "Meta pausó o deshabilitó la plantilla de la campaña."),
+                        ("en", "Meta paused or disabled the campaign's template.")):
+        p = s.get("/api/campaigns/%d" % c["id"], headers={"Accept-Language": lang}).json()["pause"]
+        eq(p["message"], words, lang)
+        check(p["detail"].startswith("Meta paused the template"), p)
+    eq(s.post("/api/campaigns/%d/cancel" % c["id"], {}).status, 200, "cancel")

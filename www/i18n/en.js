@@ -660,6 +660,7 @@ export default {
   'dash.restricted': 'Meta restricted this account.',
   'dash.restrictedUntil': 'Until {d}.',
   'dash.pausedByMeta': 'Campaigns paused by Meta',
+  'camp.pauseDetail': 'Technical detail',
   'camp.pauseKind': 'Paused by',
   'camp.noReason': 'no reason recorded',
   'camp.resumableNow': 'It can be resumed now.',

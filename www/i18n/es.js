@@ -660,6 +660,7 @@ export default {
   'dash.restricted': 'Meta restringió esta cuenta.',
   'dash.restrictedUntil': 'Hasta el {d}.',
   'dash.pausedByMeta': 'Campañas pausadas por Meta',
+  'camp.pauseDetail': 'Detalle técnico',
   'camp.pauseKind': 'Pausada por',
   'camp.noReason': 'sin motivo registrado',
   'camp.resumableNow': 'Se puede reanudar ahora.',

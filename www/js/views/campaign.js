@@ -158,12 +158,13 @@ export async function render(root, params, ctx) {
     const blocked = c.resume_blocked;
     notice.replaceChildren(
       c.status === 'paused' ? h('div', { class: 'alert alert-warn pause-box', role: 'status' },
-        h('p', h('strong', t('camp.pauseReason')), ': ', c.pause_reason || t('camp.noReason')),
+        h('p', h('strong', t('camp.pauseReason')), ': ', c.pause ? c.pause.message : (c.pause_reason || t('camp.noReason'))),
+        c.pause && c.pause.detail ? h('details', { class: 'small muted pause-detail' }, h('summary', t('camp.pauseDetail')), c.pause.detail) : null,
         h('p', t('camp.pauseKind'), ': ', h('span', { class: 'chip chip-kind' }, kindText(c.pause_kind))),
         h('p', { id: 'resume-why', class: c.resumable ? 'resume-ok' : 'resume-no' },
           c.resumable ? t('camp.resumableNow')
             : [h('strong', t('camp.notResumable')), ' ', blocked ? blocked.message : ''])) : null,
-      c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
+      c.pause && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause.message) : null,
       c.waiting && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, c.waiting.message) : null,
       c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null,
       c.in_doubt && c.in_doubt.count > 0 ? h('p', { class: 'alert alert-info in-doubt', role: 'status' },

@@ -122,7 +122,7 @@ function accountCard(a, running) {
       h('ul', byMeta.map((c) => h('li',
         h('a', { href: `#/campaigns/${c.campaign_id}` }, c.name || `#${c.campaign_id}`), ' — ',
         h('span', { class: 'chip' }, kindText(c.pause_kind)), ' ',
-        c.pause_reason || '',
+        c.pause_kind && c.pause_kind !== 'operator' ? message('pause.' + c.pause_kind) : (c.pause_reason || ''),
         c.resumable === false ? h('span', { class: 'block small' }, message('resume.meta_must_lift')) : null)))) : null);
 }
 
@@ -137,7 +137,7 @@ function campaignMini(c) {
         c.status === 'scheduled' && c.scheduled_at ? ' · ' + t('camp.scheduledFor', { d: date(c.scheduled_at) }) : '')),
     progressBar(c.counters || {}, { figures: c.figures }),
     c.status === 'running' && c.waiting ? h('p', { class: 'small muted wait-reason' }, c.waiting.message) : null,
-    c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason,
+    c.status === 'paused' && c.pause ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause.message,
       c.pause_kind ? [' (', kindText(c.pause_kind), ')'] : '') : null);
 }
 
