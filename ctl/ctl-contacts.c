@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "e164.h"
+#include "msgcat.h"
 
 static void import_usage(void)
 {
@@ -164,7 +165,12 @@ int ctl_contacts_import(const struct config *cfg, int argc, char **argv)
         fprintf(stderr, "pregonctl: %s: nothing imported: %s (%s)\n", path, msg, code);
         goto out;
     }
-    json_object *rep = contacts_import_report(u);
+    json_object *rep = contacts_import_report(u), *rows;
+    /* the rows' reasons in the operator's language, as the API gives them (PREGON_LANG, else
+     * LANG; Spanish by default) */
+    if (json_object_object_get_ex(rep, "rejected", &rows))
+        msgcat_localize_items(rows, "reason", "import.",
+                              msgcat_lang(getenv("PREGON_LANG"), getenv("LANG")));
     if (dry) {
         db_rollback(db);
     } else if (audit(db, rep, path) != DB_OK || db_commit(db) != DB_OK) {

@@ -140,7 +140,7 @@ void api_campaign_run_action(struct request *req, action_fn fn, int needs_body)
         /* answered already (a validation inside the action) */
     } else if (rc == 0 && f.status == 0) {
         json_object *o;
-        if (campaign_view_one(db, req->ids[0], &o) == DB_OK && o) {
+        if (campaign_view_one(db, req->ids[0], req->lang, &o) == DB_OK && o) {
             json_object_object_foreach(extra, k, v)
             {
                 json_object_object_add(o, k, json_object_get(v));
@@ -153,7 +153,8 @@ void api_campaign_run_action(struct request *req, action_fn fn, int needs_body)
         if (f.status == 0)
             api_campaign_refuse(&f, 409, "conflict", NULL,
                                 "the campaign changed meanwhile; try again");
-        http_error(req, f.status, f.code, f.msg, f.field);
+        http_fail(req, f.status, f.code, f.field, f.key, f.params, f.msg);
+        f.params = NULL;
     }
     json_object_put(extra);
     json_object_put(in);

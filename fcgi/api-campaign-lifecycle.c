@@ -176,10 +176,10 @@ static int do_pause(struct request *req, json_object *in, struct campaign_row *c
     if (reason && strlen(reason) > 500)
         return api_campaign_refuse(f, 400, "invalid_field", "reason",
                                    "reason has at most 500 characters");
-    char why[700];
-    snprintf(why, sizeof why, "paused by %s%s%s", req->user, reason ? ": " : "",
-             reason ? reason : "");
-    if (campaign_state_apply_one(req->app->db, c->id, CEV_PAUSE, CACT_OPERATOR, why, NULL) != DB_OK)
+    /* The reason is the operator's own words (pause_kind says a person paused it; the audit
+     * row says who): no words of ours in another language beside them. */
+    if (campaign_state_apply_one(req->app->db, c->id, CEV_PAUSE, CACT_OPERATOR,
+                                 reason && *reason ? reason : NULL, NULL) != DB_OK)
         return -1;
     json_object *d = json_object_new_object();
     json_object_object_add(d, "from", json_object_new_string(c->status));
@@ -303,8 +303,12 @@ static int do_retry(struct request *req, json_object *in, struct campaign_row *c
     if (moved_failed + moved_unknown == 0 &&
         !(strcmp(c->status, "failed") == 0 && c->pending > 0)) {
         json_object_put(kept);
+        f->params = json_object_new_object();
+        json_object_object_add(f->params, "skipped", json_object_new_int64(skipped));
+        json_object_object_add(f->params, "unknown", json_object_new_int64(c->unknown));
+        f->key = !unknown && c->unknown > 0 ? "retry.nothing_unknown" : "retry.nothing";
         return api_campaign_refuse(
-            f, 409, "nothing_to_retry", NULL,
+            f, 409, "nothing_to_retry", !unknown && c->unknown > 0 ? "include_unknown" : NULL,
             "no failed recipient can be retried (%lld failed with errors that must not "
             "be retried)%s",
             skipped, unknown ? "" : "; add \"include_unknown\": true for unknown ones");

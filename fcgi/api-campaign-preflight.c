@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "account_health.h"
 #include "accounts.h"
@@ -15,6 +16,7 @@
 #include "campaign_view.h"
 #include "e164.h"
 #include "graph.h"
+#include "msgcat.h"
 #include "parammap.h"
 #include "person.h"
 #include "sendverdict.h"
@@ -177,6 +179,45 @@ static void preflight_warnings(const struct campaign_row *c, json_object *warnin
                        opted);
 }
 
+/* The send window: closed now (the campaign will wait, and until when) or open. */
+static void preflight_window(struct db *db, const struct campaign_row *c, json_object *warnings)
+{
+    json_object *v = NULL, *w;
+    if (campaign_view_one(db, c->id, "en", &v) != DB_OK || !v)
+        return;
+    if (json_object_object_get_ex(v, "send_window", &w) && w) {
+        json_object *js, *je, *jz;
+        json_object_object_get_ex(w, "start", &js);
+        json_object_object_get_ex(w, "end", &je);
+        json_object_object_get_ex(w, "timezone", &jz);
+        int ws = json_object_get_int(js), we = json_object_get_int(je);
+        const char *zone = jz ? json_object_get_string(jz) : NULL;
+        int wait = campaign_window_wait_min(zone, ws, we, time(NULL));
+        json_object *x = json_object_new_object(), *p = json_object_new_object();
+        char hhmm[8];
+        snprintf(hhmm, sizeof hhmm, "%02d:00", ws);
+        json_object_object_add(p, "start", json_object_new_int(ws));
+        json_object_object_add(p, "end", json_object_new_int(we));
+        json_object_object_add(p, "timezone", json_object_new_string(zone ? zone : "UTC"));
+        json_object_object_add(p, "time", json_object_new_string(hhmm));
+        json_object_object_add(p, "minutes", json_object_new_int(wait));
+        json_object_object_add(x, "code",
+                               json_object_new_string(wait > 0 ? "window_closed" : "window_open"));
+        json_object_object_add(x, "message", json_object_new_string(""));
+        json_object_object_add(x, "params", p);
+        json_object_array_add(warnings, x);
+    }
+    json_object_put(v);
+}
+
+/* Every item's message in the request's language: "preflight.<code>", else the code's
+ * generic text (lib/msgcat); the developer text kept as detail. */
+static void preflight_localize(struct request *req, json_object *arr)
+{
+    http_localize_items(req, arr, "code", "preflight.");
+    http_localize_items(req, arr, "code", "error.");
+}
+
 void api_campaigns_preflight(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -208,6 +249,9 @@ void api_campaigns_preflight(struct request *req)
                        "delivery and read counts will not move");
     preflight_budget(db, &c, o, will_send, &remaining);
     preflight_warnings(&c, warnings, will_send, remaining, opted, marketing, has_stop);
+    preflight_window(db, &c, warnings);
+    preflight_localize(req, errors);
+    preflight_localize(req, warnings);
     json_object_object_add(o, "errors", errors);
     json_object_object_add(o, "warnings", warnings);
     json_object_object_add(o, "ok", json_object_new_boolean(json_object_array_length(errors) == 0));
@@ -452,7 +496,7 @@ void api_campaigns_test(struct request *req)
         json_object_object_add(e, "message", json_object_new_string(res.message));
         json_object_object_add(e, "details", json_object_new_string(res.details));
         json_object_object_add(e, "explanation",
-                               json_object_new_string(cloudapi_explain(res.code, "es")));
+                               json_object_new_string(cloudapi_explain(res.code, req->lang)));
         json_object_object_add(e, "action",
                                json_object_new_string(cloudapi_action_name(res.action)));
         json_object_object_add(o, "error", e);

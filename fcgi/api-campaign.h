@@ -28,6 +28,8 @@ struct refusal {
     char code[40];
     char msg[512];
     const char *field;
+    const char *key;     /* lib/msgcat key of the message, or NULL: the code's generic text */
+    json_object *params; /* its parameters (owned), or NULL */
 };
 
 /* Fills f; returns -1 (what an action returns when refused). */

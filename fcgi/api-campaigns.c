@@ -17,7 +17,7 @@
 void api_campaign_answer(struct request *req, long long id, int status)
 {
     json_object *o;
-    if (campaign_view_one(req->app->db, id, &o) != DB_OK) {
+    if (campaign_view_one(req->app->db, id, req->lang, &o) != DB_OK) {
         http_db_error(req, "read the campaign");
         return;
     }
@@ -127,7 +127,7 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     if (pm) {
         s->map = parammap_normalize(pm, err, sizeof err, field, sizeof field);
         if (!s->map) {
-            http_error(req, 400, "invalid_field", err, field);
+            app_parammap_error(req, err, field);
             return -1;
         }
     } else if (bp) {
@@ -137,7 +137,7 @@ static int read_settings(struct request *req, json_object *in, struct settings *
         }
         s->map = parammap_from_body_params(bp, err, sizeof err, field, sizeof field);
         if (!s->map) {
-            http_error(req, 400, "invalid_field", err, field);
+            app_parammap_error(req, err, field);
             return -1;
         }
     }
@@ -321,7 +321,7 @@ void api_campaigns_get(struct request *req)
     if (app_need_db(req) < 0)
         return;
     json_object *o;
-    if (campaign_view_one(req->app->db, req->ids[0], &o) != DB_OK) {
+    if (campaign_view_one(req->app->db, req->ids[0], req->lang, &o) != DB_OK) {
         http_db_error(req, "read the campaign");
         return;
     }
@@ -391,7 +391,7 @@ void api_campaigns_list(struct request *req)
     json_object *arr;
     size_t n;
     long long last_id;
-    if (campaign_view_list(req->app->db, &lf, &arr, &n, &last_id) != DB_OK) {
+    if (campaign_view_list(req->app->db, &lf, req->lang, &arr, &n, &last_id) != DB_OK) {
         http_db_error(req, "list the campaigns");
         goto out;
     }

@@ -509,7 +509,10 @@ void api_contacts_import(struct request *req)
         db_rollback(db);
         http_error(req, status, code, msg, field);
     } else {
-        http_json(req, 200, contacts_import_report(u));
+        json_object *rep = contacts_import_report(u), *rows;
+        if (rep && json_object_object_get_ex(rep, "rejected", &rows))
+            http_localize_items(req, rows, "reason", "import.");
+        http_json(req, 200, rep);
     }
 out:
     contacts_import_free(u);

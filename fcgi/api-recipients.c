@@ -49,7 +49,11 @@ static void finish(struct request *req, struct recipients_import *ri, const char
         http_error(req, status, code, msg, field);
         return;
     }
-    http_json(req, 200, recipients_import_report(ri, kind, import_id));
+    json_object *rep = recipients_import_report(ri, kind, import_id), *rows;
+    /* the rows' details in the operator's language (lib/msgcat "import.<reason>") */
+    if (rep && json_object_object_get_ex(rep, "rejected", &rows))
+        http_localize_items(req, rows, "reason", "import.");
+    http_json(req, 200, rep);
 }
 
 /* A new import of the request's campaign with its transaction begun and the campaign locked;
@@ -264,6 +268,7 @@ void api_recipients_list(struct request *req)
         .after_at = after_at,
         .after_phone = after_phone,
         .limit = limit,
+        .lang = req->lang,
     };
     json_object *o;
     if (recipients_page_json(req->app->db, &q, &o) != DB_OK) {

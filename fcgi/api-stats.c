@@ -15,10 +15,11 @@
 
 #define CHUNK 5000
 
+/* The request's language (fcgi/main.c: ?lang=, else Accept-Language; lib/msgcat). */
 static const char *lang_of(struct request *req, char **owned)
 {
-    *owned = http_query_param(req->query, "lang");
-    return *owned && strncmp(*owned, "en", 2) == 0 ? "en" : "es";
+    *owned = NULL;
+    return req->lang ? req->lang : "es";
 }
 
 /* GET /api/campaigns/{id}/log?after=ID&limit=N&outcome=failed, or newest first:

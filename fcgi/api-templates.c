@@ -517,6 +517,15 @@ out:
     cloudapi_slots_free(&s);
 }
 
+void app_parammap_error(struct request *req, const char *err, const char *field)
+{
+    char var[80];
+    const char *key = parammap_error_key(err, field, var, sizeof var);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "var", json_object_new_string(var));
+    http_fail(req, 400, "invalid_field", field, key, p, err);
+}
+
 void api_templates_preview(struct request *req)
 {
     if (app_need_db(req) < 0)
@@ -569,7 +578,7 @@ void api_templates_preview(struct request *req)
         json_object_put(p);
         if (!map) {
             db_rows_free(&rows);
-            http_error(req, 400, "invalid_field", err, "values");
+            app_parammap_error(req, err, "values");
             goto out;
         }
     } else {
@@ -578,7 +587,7 @@ void api_templates_preview(struct request *req)
         map = parammap_normalize(pm, err, sizeof err, field, sizeof field);
         if (!map) {
             db_rows_free(&rows);
-            http_error(req, 400, "invalid_field", err, field);
+            app_parammap_error(req, err, field);
             goto out;
         }
     }

@@ -97,6 +97,9 @@ void api_templates_sync(struct request *req);
 void api_templates_list(struct request *req);
 void api_templates_get(struct request *req);
 void api_templates_preview(struct request *req);
+/* Answers 400 invalid_field for an error of parammap_normalize (err, field), in the request's
+ * language (lib/msgcat "param.*"). */
+void app_parammap_error(struct request *req, const char *err, const char *field);
 /* Finds the cached template; 0 found (free with templates_info_free), 1 absent, -1 db error. */
 int templates_lookup(struct db *db, long long account_id, const char *name, const char *lang,
                      struct tmpl_info *t);

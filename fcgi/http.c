@@ -3,6 +3,7 @@
 #include "app.h"
 #include "db.h"
 #include "log.h"
+#include "msgcat.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -112,17 +113,58 @@ void http_json(struct request *req, int status, json_object *o)
     json_object_put(o);
 }
 
+json_object *http_error_object(struct request *req, const char *code, const char *field,
+                               const char *key, json_object *params, const char *detail)
+{
+    const char *lang = req->lang ? req->lang : "es";
+    char gen[64], msg[1024] = "";
+    if (!params)
+        params = json_object_new_object();
+    /* field fills {field} in the text; it is the error's own member, not a parameter */
+    int added = field && !json_object_object_get_ex(params, "field", NULL);
+    if (added)
+        json_object_object_add(params, "field", json_object_new_string(field));
+    snprintf(gen, sizeof gen, "error.%s", code);
+    /* English callers keep the precise developer text when no catalogue key was given. */
+    int have = key ? msgcat_render(key, lang, params, msg, sizeof msg) == 0 : 0;
+    if (!have && !(detail && strcmp(lang, "en") == 0))
+        have = msgcat_render(gen, lang, params, msg, sizeof msg) == 0;
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "message",
+                           json_object_new_string(have     ? msg
+                                                  : detail ? detail
+                                                           : code));
+    if (field)
+        json_object_object_add(e, "field", json_object_new_string(field));
+    if (key)
+        json_object_object_add(e, "key", json_object_new_string(key));
+    if (added)
+        json_object_object_del(params, "field");
+    json_object_object_add(e, "params", params);
+    if (detail && have && strcmp(msg, detail) != 0)
+        json_object_object_add(e, "detail", json_object_new_string(detail));
+    return e;
+}
+
+void http_localize_items(struct request *req, json_object *arr, const char *code_member,
+                         const char *prefix)
+{
+    msgcat_localize_items(arr, code_member, prefix, req->lang);
+}
+
+void http_fail(struct request *req, int status, const char *code, const char *field,
+               const char *key, json_object *params, const char *detail)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", http_error_object(req, code, field, key, params, detail));
+    http_json(req, status, o);
+}
+
 void http_error(struct request *req, int status, const char *code, const char *message,
                 const char *field)
 {
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string(code));
-    json_object_object_add(e, "message", json_object_new_string(message));
-    if (field)
-        json_object_object_add(e, "field", json_object_new_string(field));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", e);
-    http_json(req, status, o);
+    http_fail(req, status, code, field, NULL, NULL, message);
 }
 
 void http_errorf(struct request *req, int status, const char *code, const char *field,
@@ -256,6 +298,18 @@ json_object *json_str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
+/* 400 code naming field: an integer from min to max, in the request's language. */
+static void range_fail(struct request *req, const char *code, const char *field, long long min,
+                       long long max)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s must be an integer from %lld to %lld", field, min, max);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "min", json_object_new_int64(min));
+    json_object_object_add(p, "max", json_object_new_int64(max));
+    http_fail(req, 400, code, field, "field.int_range", p, detail);
+}
+
 int http_query_ll(struct request *req, const char *name, long long dflt, long long min,
                   long long max, long long *out)
 {
@@ -269,8 +323,7 @@ int http_query_ll(struct request *req, const char *name, long long dflt, long lo
     int bad = !*v || *end || errno || n < min || n > max;
     free(v);
     if (bad) {
-        http_errorf(req, 400, "invalid_parameter", name, "%s must be an integer from %lld to %lld",
-                    name, min, max);
+        range_fail(req, "invalid_parameter", name, min, max);
         return -1;
     }
     *out = n;
@@ -287,8 +340,7 @@ int json_int_member(struct request *req, json_object *o, const char *key, long l
         return 0;
     long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : min - 1;
     if (!json_object_is_type(v, json_type_int) || n < min || n > max) {
-        http_errorf(req, 400, "invalid_field", key, "%s must be an integer from %lld to %lld", key,
-                    min, max);
+        range_fail(req, "invalid_field", key, min, max);
         return -1;
     }
     *out = n;
@@ -305,7 +357,9 @@ int json_bool_member(struct request *req, json_object *o, const char *key, int *
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return 0;
     if (!json_object_is_type(v, json_type_boolean)) {
-        http_errorf(req, 400, "invalid_field", key, "%s must be true or false", key);
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s must be true or false", key);
+        http_fail(req, 400, "invalid_field", key, "field.bool", NULL, detail);
         return -1;
     }
     *out = json_object_get_boolean(v);

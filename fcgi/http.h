@@ -27,6 +27,7 @@ struct request {
     enum role role;
     const char *user;  /* who acts, for created_by and audit */
     const char *route; /* the matched route's pattern, for metrics; NULL when none */
+    const char *lang;  /* "es" or "en": the lang parameter, else Accept-Language (msgcat_lang) */
     int status;        /* status sent, 0 before answering */
     char *body;        /* read by http_read_body; freed after the request */
     size_t body_len;
@@ -68,6 +69,18 @@ void http_error(struct request *req, int status, const char *code, const char *m
                 const char *field);
 void http_errorf(struct request *req, int status, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The error object of code in the request's language: message = the catalogue's key (or, with
+ * key NULL, the code's generic text; else detail) rendered with params and field; params and
+ * key are in it for clients that render their own words, detail (developer English) beside
+ * when it says more. Takes ownership of params (NULL: none). Returns a new object. */
+json_object *http_error_object(struct request *req, const char *code, const char *field,
+                               const char *key, json_object *params, const char *detail);
+/* msgcat_localize_items in the request's language. */
+void http_localize_items(struct request *req, json_object *arr, const char *code_member,
+                         const char *prefix);
+/* Answers {"error": http_error_object(...)}. */
+void http_fail(struct request *req, int status, const char *code, const char *field,
+               const char *key, json_object *params, const char *detail);
 void http_text(struct request *req, int status, const char *content_type, const char *body,
                size_t len);
 /* Writes a status line and headers; the caller then writes the body with http_write. */

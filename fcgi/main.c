@@ -32,6 +32,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "msgcat.h"
 #include "privdrop.h"
 #include "userauth.h"
 
@@ -78,6 +79,9 @@ static void handle(struct app *app, FCGX_Request *fr)
         req.path = http_env(&req, "DOCUMENT_URI");
     req.query = http_env(&req, "QUERY_STRING");
     req.content_type = http_env(&req, "CONTENT_TYPE");
+    char *lang = http_query_param(req.query, "lang");
+    req.lang = msgcat_lang(lang, http_env(&req, "HTTP_ACCEPT_LANGUAGE"));
+    free(lang);
     req.remote_addr = http_env(&req, "REMOTE_ADDR");
     const char *cl = http_env(&req, "CONTENT_LENGTH");
     req.content_length = -1;

@@ -4,6 +4,7 @@
 #include "campaign_view.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,8 @@
 
 #include "account_health.h"
 #include "db.h"
+#include "msgcat.h"
+#include "pace.h"
 
 #define TS CAMPAIGN_TS
 
@@ -69,6 +72,7 @@ enum campaign_view_col {
     CV_ACCOUNT_EVENT,
     CV_RESTRICTION,
     CV_RESEND_AFTER_S,
+    CV_RECENT_SPAN_MS,
 };
 
 /* clang-format off */
@@ -85,7 +89,10 @@ enum campaign_view_col {
     "(SELECT COALESCE(SUM(m.sent + m.failed + m.blocked + m.unknown), 0) FROM send_minutes m "     \
     "WHERE m.campaign_id = c.id AND m.minute >= NOW() - INTERVAL 5 MINUTE), "                      \
     "c.wait_reason, c.pause_kind, c.resumable, c.replies_count, a.account_event, "                 \
-    "a.restriction, a.in_doubt_resend_after_s"                                                     \
+    "a.restriction, a.in_doubt_resend_after_s, "                                                   \
+    "(SELECT TIMESTAMPDIFF(MICROSECOND, GREATEST(MIN(m.minute), COALESCE(c.started_at, "           \
+    "MIN(m.minute))), NOW(3)) DIV 1000 FROM send_minutes m WHERE m.campaign_id = c.id AND "        \
+    "m.minute >= NOW() - INTERVAL 5 MINUTE)"                                                       \
     " FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "        \
     "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
     "c.template_language"
@@ -109,14 +116,37 @@ double campaign_configured_rate(long long throughput, long long interval_ms)
     return r;
 }
 
+/* The last pause in words of lang: an operator's own reason as typed, else the kind's text
+ * (lib/msgcat "pause.<kind>") with the stored reason (the worker's or the webhook applier's
+ * English) as detail. NULL when it was never paused or was resumed since. */
+static json_object *pause_json(const struct db_rows *r, size_t i, const char *lang)
+{
+    const char *kind = db_val(r, i, CV_PAUSE_KIND), *why = db_val(r, i, CV_PAUSE_REASON);
+    if (!kind && !why)
+        return NULL;
+    char key[64], text[512];
+    int operator= kind && strcmp(kind, "operator") == 0;
+    snprintf(key, sizeof key, "pause.%s", kind ? kind : "unknown");
+    if (msgcat_render(key, lang, NULL, text, sizeof text) != 0)
+        msgcat_render("pause.unknown", lang, NULL, text, sizeof text);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "kind", json_str_or_null(kind));
+    json_object_object_add(o, "message",
+                           json_object_new_string(operator&& why && * why ? why : text));
+    json_object_object_add(o, "detail", operator? NULL : json_str_or_null(why));
+    return o;
+}
+
 /* Why the campaign waits (worker), who paused it last and whether a resume would be accepted
  * now: not while Meta must lift the cause (campaigns.resumable = 0, set by the webhook applier
  * for a PAUSED/DISABLED template or a disabled account), the template is not APPROVED, the
  * account is restricted or its campaigns are switched off. */
-static void add_pause_state(json_object *o, const struct db_rows *r, size_t i, const char *status)
+static void add_pause_state(json_object *o, const struct db_rows *r, size_t i, const char *status,
+                            const char *lang)
 {
     json_object_object_add(o, "wait_reason", json_str_or_null(db_val(r, i, CV_WAIT_REASON)));
     json_object_object_add(o, "pause_kind", json_str_or_null(db_val(r, i, CV_PAUSE_KIND)));
+    json_object_object_add(o, "pause", pause_json(r, i, lang));
     json_object_object_add(o, "replies_count", json_object_new_int64(db_int(r, i, CV_REPLIES, 0)));
     /* Issue 15: recipients in doubt (unknown: the answer may have followed acceptance) and
      * what happens to them: a status webhook settles them; with the account's
@@ -154,19 +184,174 @@ static void add_pause_state(json_object *o, const struct db_rows *r, size_t i, c
     json_object_object_add(o, "resumable", json_object_new_boolean(code == NULL));
     if (code && strcmp(code, "not_paused") != 0) {
         json_object *b = json_object_new_object();
+        char key[64], text[512];
+        snprintf(key, sizeof key, "resume.%s", code);
         json_object_object_add(b, "code", json_object_new_string(code));
-        json_object_object_add(b, "message", json_object_new_string(msg));
+        json_object_object_add(
+            b, "message",
+            json_object_new_string(msgcat_render(key, lang, NULL, text, sizeof text) == 0 ? text
+                                                                                          : msg));
         json_object_object_add(o, "resume_blocked", b);
     } else {
         json_object_object_add(o, "resume_blocked", NULL);
     }
 }
 
-/* Messages per minute over the last five minutes: CV_RECENT_5MIN (from send_minutes, never the
- * log). */
-static json_object *campaign_json(const struct db_rows *r, size_t i)
+double campaign_view_pct(long long part, long long total)
 {
-    double recent_per_min = (double)db_int(r, i, CV_RECENT_5MIN, 0) / 5.0;
+    return total > 0 ? floor(1000.0 * (double)part / (double)total) / 10 : 0.0;
+}
+
+/* What the panel and any client show as the campaign's figures, from its counters (v: total,
+ * pending, sending, sent, delivered, read, failed, blocked, cancelled, unknown; sent, delivered
+ * and read cumulative, the rest current states). A message WhatsApp accepted and that failed
+ * later counts in failed only, so sent and failed never overlap: every percentage is of the
+ * total, by campaign_view_pct, for the header and the funnel alike. */
+static json_object *figures_json(const long long v[10])
+{
+    long long total = v[0], pending = v[1] + v[2];
+    long long ok_now = total - pending - v[6] - v[7] - v[8] - v[9];
+    if (ok_now < 0)
+        ok_now = 0;
+    long long sent = v[3] < ok_now ? v[3] : ok_now;
+    long long delivered = v[4] < sent ? v[4] : sent, read = v[5] < delivered ? v[5] : delivered;
+    const struct {
+        const char *name;
+        long long n;
+    } f[] = {{"sent", sent},    {"delivered", delivered}, {"read", read},
+             {"failed", v[6]},  {"blocked", v[7]},        {"cancelled", v[8]},
+             {"unknown", v[9]}, {"pending", pending},     {"failed_or_blocked", v[6] + v[7]}};
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "total", json_object_new_int64(total));
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        json_object *x = json_object_new_object();
+        json_object_object_add(x, "count", json_object_new_int64(f[k].n));
+        json_object_object_add(x, "percent",
+                               json_object_new_double(campaign_view_pct(f[k].n, total)));
+        json_object_object_add(o, f[k].name, x);
+    }
+    json_object_object_add(o, "failed_after_sent",
+                           json_object_new_int64(v[3] > sent ? v[3] - sent : 0));
+    return o;
+}
+
+int campaign_window_wait_min(const char *zone, int start_h, int end_h, time_t now)
+{
+    int minute;
+    char date[16];
+    pace_tz_local(zone, now, &minute, date, sizeof date);
+    return pace_window_wait_min(start_h, end_h, minute);
+}
+
+/* The worker's wait reasons (worker/schedule.c) by the words they start with. Its "outside the
+ * send window" is not read: the window is judged here, fresh, by the same rule. */
+static const struct {
+    const char *prefix, *code;
+} wait_codes[] = {
+    {"template pacing", "template_pacing"},
+    {"daily cap", "daily_cap"},
+    {"messaging tier", "tier"},
+    {"its WhatsApp account", "account"},
+};
+#define WAIT_WINDOW_PREFIX "outside the send window"
+
+/* Why a running campaign does not send now, in words of the request's language: the send
+ * window from the campaign's own hours and its account's clock (lib/pace, as the worker
+ * judges it), else the worker's last wait reason. *wait_s: seconds until the window opens
+ * (0 when it is open or there is none). NULL when it does not wait. */
+static json_object *waiting_json(const struct db_rows *r, size_t i, const char *lang,
+                                 long long *wait_s)
+{
+    *wait_s = 0;
+    const char *zone = db_val(r, i, CV_TIMEZONE), *reason = db_val(r, i, CV_WAIT_REASON);
+    json_object *p = json_object_new_object(), *o = NULL;
+    const char *code = NULL;
+    if (db_val(r, i, CV_WINDOW_START) && db_val(r, i, CV_WINDOW_END)) {
+        int ws = (int)db_int(r, i, CV_WINDOW_START, 0), we = (int)db_int(r, i, CV_WINDOW_END, 0);
+        time_t now = time(NULL);
+        int wait_min = campaign_window_wait_min(zone, ws, we, now);
+        if (wait_min > 0) {
+            code = "send_window";
+            char hhmm[8], at[32];
+            snprintf(hhmm, sizeof hhmm, "%02d:00", ws);
+            time_t opens = now + (time_t)wait_min * 60 - now % 60;
+            struct tm tm;
+            gmtime_r(&opens, &tm);
+            strftime(at, sizeof at, "%Y-%m-%dT%H:%M:00Z", &tm);
+            *wait_s = (long long)(opens - now);
+            json_object_object_add(p, "time", json_object_new_string(hhmm));
+            json_object_object_add(p, "timezone", json_object_new_string(zone ? zone : "UTC"));
+            json_object_object_add(p, "opens_at", json_object_new_string(at));
+            json_object_object_add(p, "minutes", json_object_new_int(wait_min));
+        }
+    }
+    if (!code && reason && *reason &&
+        strncmp(reason, WAIT_WINDOW_PREFIX, strlen(WAIT_WINDOW_PREFIX)) != 0) {
+        code = "other";
+        for (size_t k = 0; k < sizeof wait_codes / sizeof wait_codes[0]; k++)
+            if (strncmp(reason, wait_codes[k].prefix, strlen(wait_codes[k].prefix)) == 0)
+                code = wait_codes[k].code;
+    }
+    if (code) {
+        char key[48], text[512];
+        snprintf(key, sizeof key, "wait.%s", code);
+        msgcat_render(key, lang, p, text, sizeof text);
+        o = json_object_new_object();
+        json_object_object_add(o, "code", json_object_new_string(code));
+        json_object_object_add(o, "message", json_object_new_string(text));
+        json_object_object_add(o, "params", p);
+        json_object_object_add(o, "detail", json_str_or_null(reason));
+        return o;
+    }
+    json_object_put(p);
+    return NULL;
+}
+
+/* Progress, rate and ETA. done: recipients WhatsApp answered (sent, delivered, read or
+ * failed); blocked, cancelled and in-doubt ones are not "answered". The rate is the messages
+ * of the last five minutes over the time they really span (from the campaign's start when it
+ * is younger), so a one-minute run reads its own pace; the ETA follows it, else the
+ * configured rate, plus the wait for the send window. */
+static json_object *progress_json(const struct db_rows *r, size_t i, const long long v[10],
+                                  const char *status, long long wait_s)
+{
+    long long total = v[0], pending = v[1] + v[2];
+    long long done = total - pending - v[7] - v[8] - v[9];
+    if (done < 0)
+        done = 0;
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "done", json_object_new_int64(done));
+    json_object_object_add(p, "percent", json_object_new_double(campaign_view_pct(done, total)));
+    long long recent = db_int(r, i, CV_RECENT_5MIN, 0);
+    double span_s = (double)db_int(r, i, CV_RECENT_SPAN_MS, 0) / 1000.0;
+    if (span_s > 300)
+        span_s = 300;
+    if (span_s < 10)
+        span_s = 10;
+    int running = status && strcmp(status, "running") == 0;
+    double per_min = recent > 0 && wait_s == 0 ? (double)recent * 60.0 / span_s : 0.0;
+    json_object_object_add(p, "rate_per_minute", json_object_new_double(round(per_min * 10) / 10));
+    if (!running || pending == 0) {
+        json_object_object_add(p, "eta_seconds", NULL);
+    } else {
+        double rate = per_min / 60.0;
+        if (rate <= 0)
+            rate = campaign_configured_rate(db_int(r, i, CV_THROUGHPUT, 80),
+                                            db_int(r, i, CV_INTERVAL_MS, 0));
+        json_object_object_add(
+            p, "eta_seconds",
+            json_object_new_int64(wait_s + (long long)ceil((double)pending / rate)));
+    }
+    json_object_object_add(p, "eta_basis",
+                           json_object_new_string(wait_s > 0    ? "send window"
+                                                  : per_min > 0 ? "last 5 minutes"
+                                                                : "configured rate"));
+    return p;
+}
+
+/* One campaign row as the API shows it, its texts in lang. */
+static json_object *campaign_json(const struct db_rows *r, size_t i, const char *lang)
+{
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(db_int(r, i, CV_ID, 0)));
     json_object_object_add(o, "account_id", json_object_new_int64(db_int(r, i, CV_ACCOUNT_ID, 0)));
@@ -227,49 +412,31 @@ static json_object *campaign_json(const struct db_rows *r, size_t i)
     for (size_t k = 0; k < 10; k++)
         json_object_object_add(c, names[k], json_object_new_int64(k == 1 ? pending : v[k]));
     json_object_object_add(o, "counters", c);
-    long long total = v[0];
-    long long done = total - pending;
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "done", json_object_new_int64(done));
-    json_object_object_add(
-        p, "percent",
-        json_object_new_double(total ? floor(1000.0 * (double)done / (double)total) / 10 : 0.0));
-    {
-        json_object_object_add(p, "rate_per_minute", json_object_new_double(recent_per_min));
-        double rate = recent_per_min / 60.0;
-        int running = status && strcmp(status, "running") == 0;
-        if (!running || pending == 0) {
-            json_object_object_add(p, "eta_seconds", NULL);
-        } else {
-            if (rate <= 0)
-                rate = campaign_configured_rate(db_int(r, i, CV_THROUGHPUT, 80), interval);
-            json_object_object_add(p, "eta_seconds",
-                                   json_object_new_int64((long long)ceil((double)pending / rate)));
-        }
-        json_object_object_add(
-            p, "eta_basis",
-            json_object_new_string(recent_per_min > 0 ? "last 5 minutes" : "configured rate"));
-    }
-    json_object_object_add(o, "progress", p);
+    long long wait_s = 0;
+    json_object *waiting =
+        status && strcmp(status, "running") == 0 ? waiting_json(r, i, lang, &wait_s) : NULL;
+    json_object_object_add(o, "figures", figures_json(v));
+    json_object_object_add(o, "progress", progress_json(r, i, v, status, wait_s));
+    json_object_object_add(o, "waiting", waiting);
     json_object_object_add(o, "sandbox", json_object_new_boolean(db_int(r, i, CV_SANDBOX, 0) != 0));
-    add_pause_state(o, r, i, status);
+    add_pause_state(o, r, i, status, lang);
     return o;
 }
 
-int campaign_view_one(struct db *db, long long id, json_object **out)
+int campaign_view_one(struct db *db, long long id, const char *lang, json_object **out)
 {
     struct db_rows rows;
     *out = NULL;
     if (db_query(db, CAMPAIGN_SELECT " WHERE c.id = ?", DB_ARGS(DB_INT(id)), &rows) != DB_OK)
         return DB_ERR;
     if (rows.nrows > 0)
-        *out = campaign_json(&rows, 0);
+        *out = campaign_json(&rows, 0, lang);
     db_rows_free(&rows);
     return DB_OK;
 }
 
-int campaign_view_list(struct db *db, const struct campaign_list_filter *f, json_object **arr,
-                       size_t *n, long long *last_id)
+int campaign_view_list(struct db *db, const struct campaign_list_filter *f, const char *lang,
+                       json_object **arr, size_t *n, long long *last_id)
 {
     struct db_rows rows;
     *arr = NULL;
@@ -290,7 +457,7 @@ int campaign_view_list(struct db *db, const struct campaign_list_filter *f, json
         return rc;
     *arr = json_object_new_array();
     for (size_t i = 0; i < rows.nrows; i++)
-        json_object_array_add(*arr, campaign_json(&rows, i));
+        json_object_array_add(*arr, campaign_json(&rows, i, lang));
     *n = rows.nrows;
     if (rows.nrows)
         *last_id = db_int(&rows, rows.nrows - 1, CV_ID, 0);

@@ -3,6 +3,7 @@
 #define PREGON_CAMPAIGN_VIEW_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -15,8 +16,16 @@ struct db;
  * throughput (80 when unknown): the ETA when nothing was sent lately, and the preflight. */
 double campaign_configured_rate(long long throughput, long long interval_ms);
 
-/* *out = campaign id as JSON (owned by the caller), NULL when there is none. Returns a db_rc. */
-int campaign_view_one(struct db *db, long long id, json_object **out);
+/* Minutes until the send window start_h..end_h opens in zone at now (0: open, or no window),
+ * by the worker's rule (lib/pace). */
+int campaign_window_wait_min(const char *zone, int start_h, int end_h, time_t now);
+
+/* The one rule for a percentage the API shows: part of total, rounded down to a tenth. */
+double campaign_view_pct(long long part, long long total);
+
+/* *out = campaign id as JSON (owned by the caller), NULL when there is none; its texts (why
+ * it waits, why it cannot be resumed) in lang ("es", "en"). Returns a db_rc. */
+int campaign_view_one(struct db *db, long long id, const char *lang, json_object **out);
 
 /* The filters of the list (NULL / 0: any); name_like a LIKE pattern already escaped. */
 struct campaign_list_filter {
@@ -26,7 +35,7 @@ struct campaign_list_filter {
 
 /* *arr = the campaigns with id < before_id, newest first, at most limit; *n how many and
  * *last_id the id of the last one. Returns a db_rc. */
-int campaign_view_list(struct db *db, const struct campaign_list_filter *f, json_object **arr,
-                       size_t *n, long long *last_id);
+int campaign_view_list(struct db *db, const struct campaign_list_filter *f, const char *lang,
+                       json_object **arr, size_t *n, long long *last_id);
 
 #endif

@@ -1,8 +1,11 @@
 #include "pace.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 long long pace_margin_us(int mps)
 {
@@ -132,4 +135,30 @@ int pace_window_wait_min(int start_h, int end_h, int m)
     if (open)
         return 0;
     return ((s - m) % 1440 + 1440) % 1440;
+}
+
+/* Local time in zone (IANA name) at t: minute of the day and the date. The C library only
+ * knows one zone at a time (TZ), so this is done under a lock. */
+void pace_tz_local(const char *zone, time_t t, int *minute, char *date, size_t dlen)
+{
+    static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+    char path[256];
+    struct stat st;
+    int ok = zone && *zone && !strstr(zone, "..") && zone[0] != '/' &&
+             snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone) < (int)sizeof path &&
+             stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    struct tm tm;
+    pthread_mutex_lock(&tz_mu);
+    if (ok) {
+        setenv("TZ", zone, 1);
+        tzset();
+        localtime_r(&t, &tm);
+        setenv("TZ", "UTC", 1);
+        tzset();
+    } else {
+        gmtime_r(&t, &tm);
+    }
+    pthread_mutex_unlock(&tz_mu);
+    *minute = tm.tm_hour * 60 + tm.tm_min;
+    strftime(date, dlen, "%Y-%m-%d", &tm);
 }

@@ -6,6 +6,7 @@
 #define PREGON_PACE_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* ---- rate: slots on a timeline ------------------------------------------------------- */
 
@@ -89,5 +90,9 @@ double pace_throttle_next(double factor, enum pace_throttle t);
  * midnight; start == end or either < 0: always open. Returns the minutes until the window
  * opens (0 = open now). */
 int pace_window_wait_min(int start_h, int end_h, int m);
+
+/* Local time in zone (IANA name) at t: minute of the day and the date (UTC for an unknown
+ * zone). The worker's window and daily cap, and the API's "waiting for the window". */
+void pace_tz_local(const char *zone, time_t t, int *minute, char *date, size_t dlen);
 
 #endif

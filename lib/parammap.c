@@ -4,6 +4,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The item errors and their keys in the operator's catalogue (lib/msgcat). */
+static const struct {
+    const char *key, *text;
+} item_errors[] = {
+    {"param.value_length", "a fixed value has 1 to 1024 characters"},
+    {"param.column_length", "a column name has 1 to 64 characters"},
+    {"param.fallback_length", "a fallback has 1 to 1024 characters"},
+    {"param.item_shape", "values, columns and fallbacks are strings"},
+    {"param.item_shape", "an item has only value, or column and fallback"},
+    {"param.item_shape", "an item is a string, {\"value\": ...} or {\"column\": ..., "
+                         "\"fallback\": ...}"},
+    {"param.item_shape", "an item has either a value, or a column with an optional fallback"},
+    {"param.too_many", "too many parameters"},
+    {"param.bad_name", "is not a placeholder name"},
+    {"param.section_shape", "is an array (by position) or an object (by name)"},
+};
+
+static const char *item_error(const char *key)
+{
+    for (size_t i = 0; i < sizeof item_errors / sizeof item_errors[0]; i++)
+        if (strcmp(item_errors[i].key, key) == 0)
+            return item_errors[i].text;
+    return key;
+}
+
+const char *parammap_error_key(const char *err, const char *field, char *var, size_t varlen)
+{
+    if (var && varlen) {
+        /* params.body.1, params.body[0], params.buttons.0 -> {{1}} */
+        const char *dot = field ? strrchr(field, '.') : NULL,
+                   *br = field ? strrchr(field, '[') : NULL;
+        if (br && (!dot || br > dot))
+            snprintf(var, varlen, "{{%ld}}", strtol(br + 1, NULL, 10) + 1);
+        else if (dot && strncmp(field, "params.", 7) == 0 && dot > field + 6)
+            snprintf(var, varlen, "{{%s}}", dot + 1);
+        else
+            snprintf(var, varlen, "%s", field ? field : "");
+    }
+    for (size_t i = 0; err && i < sizeof item_errors / sizeof item_errors[0]; i++)
+        if (strstr(err, item_errors[i].text))
+            return item_errors[i].key;
+    return NULL;
+}
+
 static void seterr(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
@@ -58,15 +102,15 @@ static json_object *norm_item(json_object *it, char *err, size_t errlen)
         return NULL;
     }
     if (value && (!*value || strlen(value) > PARAMMAP_MAX_VALUE)) {
-        seterr(err, errlen, "a fixed value has 1 to 1024 characters");
+        seterr(err, errlen, item_error("param.value_length"));
         return NULL;
     }
     if (column && (!*column || strlen(column) > PARAMMAP_MAX_COLUMN)) {
-        seterr(err, errlen, "a column name has 1 to 64 characters");
+        seterr(err, errlen, item_error("param.column_length"));
         return NULL;
     }
     if (fallback && (!*fallback || strlen(fallback) > PARAMMAP_MAX_VALUE)) {
-        seterr(err, errlen, "a fallback has 1 to 1024 characters");
+        seterr(err, errlen, item_error("param.fallback_length"));
         return NULL;
     }
     json_object *o = json_object_new_object();
@@ -88,7 +132,7 @@ static json_object *norm_section(json_object *in, const char *sec, size_t *count
         for (size_t i = 0; i < json_object_array_length(in); i++) {
             if (++*count > PARAMMAP_MAX_ITEMS) {
                 snprintf(field, fieldlen, "params.%s", sec);
-                seterr(err, errlen, "too many parameters");
+                seterr(err, errlen, item_error("param.too_many"));
                 json_object_put(out);
                 return NULL;
             }
@@ -109,7 +153,7 @@ static json_object *norm_section(json_object *in, const char *sec, size_t *count
         {
             if (++*count > PARAMMAP_MAX_ITEMS) {
                 snprintf(field, fieldlen, "params.%s", sec);
-                seterr(err, errlen, "too many parameters");
+                seterr(err, errlen, item_error("param.too_many"));
                 json_object_put(out);
                 return NULL;
             }

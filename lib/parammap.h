@@ -24,6 +24,10 @@
 json_object *parammap_normalize(json_object *in, char *err, size_t errlen, char *field,
                                 size_t fieldlen);
 
+/* The catalogue key (lib/msgcat "param.*") of an error parammap_normalize wrote, or NULL;
+ * var gets the placeholder the field names ("params.body.1" -> "{{1}}"). */
+const char *parammap_error_key(const char *err, const char *field, char *var, size_t varlen);
+
 /* The same for the older body_params array: becomes {"body": [...]}. */
 json_object *parammap_from_body_params(json_object *arr, char *err, size_t errlen, char *field,
                                        size_t fieldlen);

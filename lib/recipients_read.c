@@ -46,7 +46,7 @@ static json_object *str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static json_object *page_row(const struct db_rows *rows, size_t i)
+static json_object *page_row(const struct db_rows *rows, size_t i, const char *lang)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(db_int(rows, i, PC_ID, 0)));
@@ -68,7 +68,7 @@ static json_object *page_row(const struct db_rows *rows, size_t i)
         json_object_object_add(e, "text", str_or_null(db_val(rows, i, PC_ERR_TEXT)));
         if (db_val(rows, i, PC_ERR_CODE))
             json_object_object_add(e, "explanation",
-                                   json_object_new_string(cloudapi_explain(code, "es")));
+                                   json_object_new_string(cloudapi_explain(code, lang)));
         json_object_object_add(o, "error", e);
     } else {
         json_object_object_add(o, "error", NULL);
@@ -99,7 +99,7 @@ int recipients_page_json(struct db *db, const struct recipients_page_query *q, j
         return rc;
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < rows.nrows; i++)
-        json_object_array_add(arr, page_row(&rows, i));
+        json_object_array_add(arr, page_row(&rows, i, q->lang));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "recipients", arr);
     json_object *next = NULL;

@@ -14,6 +14,7 @@ struct recipients_page_query {
     const char *after_at;    /* cursor: next_attempt_at of the last row ("2000-01-01 ..." none) */
     const char *after_phone; /* cursor: phone of the last row ("" none) */
     long long limit;
+    const char *lang; /* of the error explanations: "es" (NULL) or "en" */
 };
 
 /* One page: {"recipients": [...], "next_after": cursor or null}. With a status, pages follow

@@ -17,32 +17,6 @@
 #include "db.h"
 #include "log.h"
 
-/* Local time in zone (IANA name) at t: minute of the day and the date. The C library only
- * knows one zone at a time (TZ), so this is done under a lock and only by this thread. */
-void tz_local(const char *zone, time_t t, int *minute, char *date, size_t dlen)
-{
-    static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
-    char path[256];
-    struct stat st;
-    int ok = zone && *zone && !strstr(zone, "..") && zone[0] != '/' &&
-             snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone) < (int)sizeof path &&
-             stat(path, &st) == 0 && S_ISREG(st.st_mode);
-    struct tm tm;
-    pthread_mutex_lock(&tz_mu);
-    if (ok) {
-        setenv("TZ", zone, 1);
-        tzset();
-        localtime_r(&t, &tm);
-        setenv("TZ", "UTC", 1);
-        tzset();
-    } else {
-        gmtime_r(&t, &tm);
-    }
-    pthread_mutex_unlock(&tz_mu);
-    *minute = tm.tm_hour * 60 + tm.tm_min;
-    strftime(date, dlen, "%Y-%m-%d", &tm);
-}
-
 /* ---- accounts ---------------------------------------------------------------------------- */
 
 struct acct *acct_find(struct worker *w, long long id)

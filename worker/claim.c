@@ -21,6 +21,7 @@
 #include "claimer.h"
 #include "db.h"
 #include "log.h"
+#include "pace.h"
 
 /* A claim's numbers, sorted, to find a row's job without a quadratic scan (one recipient per
  * number per campaign: a batch holds each number once). */
@@ -433,7 +434,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     if (k.token == 0)
         k.token = 1;
     int minute;
-    tz_local(a->timezone, time(NULL), &minute, k.date, sizeof k.date);
+    pace_tz_local(a->timezone, time(NULL), &minute, k.date, sizeof k.date);
 
     /* The business's lock row: claims of every worker for numbers of this business (the
      * pair rate and the messaging tier are per business) take turns, so two workers

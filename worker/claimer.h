@@ -23,8 +23,6 @@ int job_alloc(struct job **v, size_t n);
 struct acct *acct_find(struct worker *w, long long id); /* caller holds mu */
 void accounts_refresh(struct worker *w, struct db *db);
 void tier_refresh(struct worker *w, struct db *db, double mono);
-/* Local time in zone (IANA name) at t: minute of the day and the date. */
-void tz_local(const char *zone, time_t t, int *minute, char *date, size_t dlen);
 long long pace_take(struct db *db, const char *key, int *row_exists, long long interval_us, int n,
                     long long earliest);
 void pace_hold(struct worker *w, struct db *db, struct acct *a);

@@ -19,6 +19,7 @@
 #include "claimer.h"
 #include "db.h"
 #include "log.h"
+#include "pace.h"
 
 /* ---- campaigns ------------------------------------------------------------------------ */
 
@@ -197,7 +198,7 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
     }
     int minute;
     char date[16];
-    tz_local(a->timezone, now, &minute, date, sizeof date);
+    pace_tz_local(a->timezone, now, &minute, date, sizeof date);
     int wait_min = pace_window_wait_min(c->win_start, c->win_end, minute);
     if (wait_min > 0) {
         snprintf(reason, rlen, "outside the send window (%02d:00-%02d:00 %s); opens in %d min",

@@ -402,7 +402,7 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await page.getByLabel('Motivo (opcional)').fill('revisar el texto con dirección');
     await page.locator('dialog').getByRole('button', { name: 'Pausar' }).click();
     await waitStatus('Pausada');
-    await page.getByText(/paused by .*: revisar el texto con dirección/).first().waitFor();
+    await page.getByText(/revisar el texto con dirección/).first().waitFor();
     // Who paused it, and that it can be resumed now (the server's resumable).
     await page.locator('.pause-box', { hasText: 'Pausada por: una persona' }).waitFor();
     await page.getByText('Se puede reanudar ahora.').waitFor();
@@ -479,7 +479,7 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await page.reload();
     await waitStatus('Pausada');
     const box = page.locator('.pause-box');
-    await box.getByText(/Meta paused the template recordatorio_clase/).waitFor();
+    await box.getByText(/Meta pausó o deshabilitó la plantilla de la campaña/).waitFor();
     await box.getByText('Meta (plantilla)').waitFor();
     await box.getByText('Todavía no se puede reanudar:').waitFor();
     await box.getByText(/Meta tiene que levantar la causa primero/).waitFor();

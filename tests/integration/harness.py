@@ -238,6 +238,11 @@ class Stack:
                 sess = auth
         hdrs = dict(headers or {})
         names = {k.lower() for k in hdrs}
+        # The API answers in the language asked, Spanish by default (lib/msgcat); the tests'
+        # assertions read its English, so they ask for it unless they say otherwise
+        # (test_language checks both languages and the default).
+        if "accept-language" not in names:
+            hdrs["Accept-Language"] = "en"
         if sess is not None:
             if "cookie" not in names:
                 hdrs["Cookie"] = sess.cookie

@@ -48,7 +48,9 @@ def test_field_over_64k_rejects_its_row_only(s):
     eq(j["rejected_by_reason"], {"field_too_long": 2}, "reasons")
     eq({x["line"]: x["reason"] for x in j["rejected"]}, {3: "field_too_long", 4: "field_too_long"},
        "lines")
-    check("65536" in j["rejected"][0]["message"], "the message names the limit: %r" % j)
+    check("65536" in j["rejected"][0]["detail"], "the detail names the limit: %r" % j)
+    eq(j["rejected"][0]["message"], "A field of the row is too long and was dropped.",
+       "the operator's words")
     eq(_stored(s, cid), ["+5493875590001", "+5493875590004"], "the good rows are stored")
     # Lines after the two-line row (4-5) are counted right: Eva is on 6, a bad row on 7.
     cid2 = _campaign(s, "Campo enorme 2")

@@ -1,6 +1,6 @@
 // The one way the panel talks to the JSON API: same-origin cookies, the CSRF token on every
 // state-changing request, and errors as ApiError {status, code, message, field}.
-import { has, t } from './i18n.js';
+import { getLang, t } from './i18n.js';
 
 let csrf = null;
 export function setCsrf(token) { csrf = token || null; }
@@ -38,8 +38,8 @@ async function parse(res) {
 function toError(status, body) {
   const e = body && typeof body === 'object' && body.error;
   if (e && typeof e === 'object') {
-    // Codes the panel explains in the user's language (err.<code>); the server's text else.
-    const msg = e.code && has('err.' + e.code) ? t('err.' + e.code) : e.message;
+    // The server answers in the panel's language (Accept-Language, lib/msgcat): its words.
+    const msg = e.message || t('err.generic');
     return new ApiError(status, e.code, msg, e.field, body);
   }
   return new ApiError(status, 'http_' + status, typeof body === 'string' && body.length < 300 ?
@@ -62,7 +62,7 @@ export function api(method, path, body, opts = {}) {
 }
 
 async function request(method, path, body, opts) {
-  const headers = { Accept: 'application/json', ...(opts.headers || {}) };
+  const headers = { Accept: 'application/json', 'Accept-Language': getLang(), ...(opts.headers || {}) };
   let data;
   if (body !== undefined && body !== null) {
     if (isRaw(body)) data = body;
@@ -104,6 +104,7 @@ export function upload(path, file, contentType, onProgress) {
     x.open('POST', path);
     x.setRequestHeader('Content-Type', contentType);
     x.setRequestHeader('Accept', 'application/json');
+    x.setRequestHeader('Accept-Language', getLang());
     if (csrf) x.setRequestHeader('X-CSRF-Token', csrf);
     x.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
     x.onerror = () => reject(new ApiError(0, 'network', null));

@@ -3,7 +3,7 @@ import { h, s } from './dom.js';
 import { num } from './format.js';
 import { t, locale } from './i18n.js';
 
-/** Horizontal funnel: steps [{key, label, value}] against the first step's value. */
+/** Horizontal funnel: steps [{key, label, value, percent}] against the first step's value. */
 export function funnel(steps) {
   const max = Math.max(1, ...steps.map((x) => Number(x.value) || 0));
   const rowH = 34, labelW = 110, w = 520, barW = w - labelW - 90;
@@ -15,8 +15,8 @@ export function funnel(steps) {
     const y = i * rowH + 4;
     const v = Number(x.value) || 0;
     const bw = Math.max(v > 0 ? 2 : 0, (barW * v) / max);
-    const prev = i > 0 ? Number(steps[i - 1].value) || 0 : 0;
-    const rate = i > 0 && prev > 0 ? ` · ${Math.round((100 * v) / prev)}%` : '';
+    // The step's share of the total, as the server computed it (the header shows the same).
+    const rate = i > 0 && x.percent != null ? ` · ${x.percent}%` : '';
     svg.append(
       s('text', { x: 0, y: y + 19, class: 'c-label', text: x.label }),
       s('rect', { x: labelW, y, width: barW, height: 26, rx: 4, class: 'c-track' }),

@@ -18,3 +18,11 @@ export function explain(code, serverText) {
   if (e) return e[l];
   return serverText || TABLE.unknown[l];
 }
+
+/** A text of the server's catalogue (lib/msgcat.c, generated into errcodes.js) in the panel's
+ * language, {name} filled from params: the same words the API answers with. */
+export function message(key, params) {
+  const m = TABLE.messages && TABLE.messages[key];
+  if (!m) return key;
+  return m[getLang()].replace(/\{([a-z_][a-z0-9_]*)\}/g, (s, k) => (params && params[k] != null ? String(params[k]) : s));
+}

@@ -14,16 +14,28 @@ export function qualityChip(q) {
     has('quality.' + v) ? t('quality.' + v) : v);
 }
 
-/** Stacked bar: read, delivered, sent, failed over the total. */
+/** A campaign's status chip: a running campaign that waits for its send window says so. */
+export function campaignChip(c) {
+  return statusChip(c && c.status === 'running' && c.waiting && c.waiting.code === 'send_window' ? 'waiting_window' : c && c.status);
+}
+
+/**
+ * Stacked bar: read, delivered, sent, failed over the total. With opts.figures (the campaign's
+ * `figures` from the server: counts and percentages by one rule, sent and failed never
+ * overlapping) the bar, its legend and the funnel show the same numbers.
+ */
 export function progressBar(c, opts = {}) {
-  const total = Number(c.total) || 0;
-  const read = Number(c.read) || 0;
-  const delivered = Math.max(0, (Number(c.delivered) || 0) - read);
-  const sent = Math.max(0, (Number(c.sent) || 0) - (Number(c.delivered) || 0));
-  const failed = (Number(c.failed) || 0) + (Number(c.blocked) || 0);
+  const f = opts.figures;
+  const cnt = (k) => (f && f[k] ? Number(f[k].count) || 0 : Number(c[k]) || 0);
+  const total = f ? Number(f.total) || 0 : Number(c.total) || 0;
+  const read = cnt('read');
+  const delivered = Math.max(0, cnt('delivered') - read);
+  const sent = Math.max(0, cnt('sent') - cnt('delivered'));
+  const failed = f && f.failed_or_blocked ? Number(f.failed_or_blocked.count) || 0 : cnt('failed') + cnt('blocked');
+  const share = (k, v) => (f && f[k] ? f[k].percent : pct(v, total));
   const parts = [['read', read], ['delivered', delivered], ['sent', sent], ['failed', failed]];
   const label = t('progress.aria', {
-    sent: num(c.sent), delivered: num(c.delivered), read: num(c.read), failed: num(failed),
+    sent: num(cnt('sent')), delivered: num(cnt('delivered')), read: num(read), failed: num(failed),
     total: num(total),
   });
   const bar = h('div', { class: ['pbar', opts.large && 'pbar-lg'], role: 'img', 'aria-label': label, title: label });
@@ -35,10 +47,10 @@ export function progressBar(c, opts = {}) {
   }
   if (!opts.legend) return bar;
   const legend = h('ul', { class: 'legend' },
-    h('li', h('span', { class: 'sw seg-sent' }), t('count.sent'), ' ', h('strong', num(c.sent)), ` (${pct(c.sent, total)}%)`),
-    h('li', h('span', { class: 'sw seg-delivered' }), t('count.delivered'), ' ', h('strong', num(c.delivered)), ` (${pct(c.delivered, total)}%)`),
-    h('li', h('span', { class: 'sw seg-read' }), t('count.read'), ' ', h('strong', num(c.read)), ` (${pct(c.read, total)}%)`),
-    h('li', h('span', { class: 'sw seg-failed' }), t('count.failed'), ' ', h('strong', num(failed)), ` (${pct(failed, total)}%)`),
+    h('li', h('span', { class: 'sw seg-sent' }), t('count.sent'), ' ', h('strong', num(cnt('sent'))), ` (${share('sent', cnt('sent'))}%)`),
+    h('li', h('span', { class: 'sw seg-delivered' }), t('count.delivered'), ' ', h('strong', num(cnt('delivered'))), ` (${share('delivered', cnt('delivered'))}%)`),
+    h('li', h('span', { class: 'sw seg-read' }), t('count.read'), ' ', h('strong', num(read)), ` (${share('read', read)}%)`),
+    h('li', h('span', { class: 'sw seg-failed' }), t('count.failed'), ' ', h('strong', num(failed)), ` (${share('failed_or_blocked', failed)}%)`),
     h('li', t('count.total'), ' ', h('strong', num(total))));
   return h('div', { class: 'pwrap' }, bar, legend);
 }

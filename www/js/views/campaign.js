@@ -6,7 +6,7 @@ import { t, has, getLang } from '../i18n.js';
 import { num, date, duration, pct } from '../format.js';
 import { funnel, perMinute, legend } from '../charts.js';
 import { explain } from '../errors.js';
-import { statusChip, progressBar, table, empty, errorBox, loading, toast, busy, dialog, confirmDialog, section } from '../ui.js';
+import { statusChip, campaignChip, progressBar, table, empty, errorBox, loading, toast, busy, dialog, confirmDialog, section } from '../ui.js';
 
 const LIVE = new Set(['running', 'scheduled', 'paused']);
 const POLL_MS = 3000;
@@ -43,7 +43,7 @@ export async function render(root, params, ctx) {
     head.replaceChildren(
       h('div',
         h('p', { class: 'crumbs' }, h('a', { href: '#/campaigns' }, t('campaigns.title')), ' / ', `#${c.id}`),
-        h('h1', { id: 'page-title', tabindex: '-1' }, c.name || `#${c.id}`, ' ', statusChip(c.status),
+        h('h1', { id: 'page-title', tabindex: '-1' }, c.name || `#${c.id}`, ' ', campaignChip(c),
           c.sandbox ? h('span', { class: 'badge-sandbox badge-sm' }, t('sandbox.badge')) : null),
         h('p', { class: 'muted' }, t('camp.templateLine', { name: c.template.name, lang: c.template.language }),
           ' · ', t('camp.createdBy', { who: c.created_by || '—', when: date(c.created_at) }))));
@@ -198,13 +198,14 @@ export async function render(root, params, ctx) {
     const blocked = c.resume_blocked;
     notice.replaceChildren(
       c.status === 'paused' ? h('div', { class: 'alert alert-warn pause-box', role: 'status' },
-        h('p', h('strong', t('camp.pauseReason')), ': ', c.pause_reason || t('camp.noReason')),
+        h('p', h('strong', t('camp.pauseReason')), ': ', c.pause ? c.pause.message : (c.pause_reason || t('camp.noReason'))),
+        c.pause && c.pause.detail ? h('details', { class: 'small muted pause-detail' }, h('summary', t('camp.pauseDetail')), c.pause.detail) : null,
         h('p', t('camp.pauseKind'), ': ', h('span', { class: 'chip chip-kind' }, kindText(c.pause_kind))),
         h('p', { id: 'resume-why', class: c.resumable ? 'resume-ok' : 'resume-no' },
           c.resumable ? t('camp.resumableNow')
-            : [h('strong', t('camp.notResumable')), ' ', blocked ? (has('resume.' + blocked.code) ? t('resume.' + blocked.code) : blocked.message) : ''])) : null,
-      c.pause_reason && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause_reason) : null,
-      c.wait_reason && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, h('strong', t('camp.waiting')), ': ', waitText(c.wait_reason)) : null,
+            : [h('strong', t('camp.notResumable')), ' ', blocked ? blocked.message : ''])) : null,
+      c.pause && c.status !== 'paused' ? h('p', { class: 'small muted' }, t('camp.lastPause'), ': ', c.pause.message) : null,
+      c.waiting && c.status === 'running' ? h('p', { class: 'alert alert-info wait-reason', role: 'status' }, c.waiting.message) : null,
       c.status === 'scheduled' && c.scheduled_at ? h('p', { class: 'alert alert-info' }, t('camp.scheduledFor', { d: date(c.scheduled_at) })) : null,
       c.in_doubt && c.in_doubt.count > 0 ? h('p', { class: 'alert alert-info in-doubt', role: 'status' },
         c.in_doubt.policy === 'resend_once_after'
@@ -215,7 +216,7 @@ export async function render(root, params, ctx) {
       h('div', { class: 'big-progress' },
         h('div', { class: 'row' }, h('span', { class: 'pct' }, `${p.percent ?? pct(p.done, n.total)}%`),
           h('span', { class: 'muted' }, t('camp.doneOf', { done: num(p.done), total: num(n.total) }))),
-        progressBar(n, { large: true, legend: true })),
+        progressBar(n, { large: true, legend: true, figures: c.figures })),
       h('dl', { class: 'stats' },
         h('div', { class: 'stat' }, h('dt', t('camp.rate')), h('dd', p.rate_per_minute != null ? t('camp.ratePerMin', { n: num(Math.round(p.rate_per_minute)) }) : '—')),
         h('div', { class: 'stat' }, h('dt', t('camp.etaLabel')), h('dd', p.eta_seconds != null ? duration(p.eta_seconds) : '—')),
@@ -236,13 +237,11 @@ export async function render(root, params, ctx) {
 
   function drawCharts() {
     const n = c.counters || {};
-    const f = (stats && stats.funnel) || {};
-    const steps = [
-      { key: 'total', label: t('count.total'), value: f.total ?? n.total },
-      { key: 'sent', label: t('count.sent'), value: f.sent ?? n.sent },
-      { key: 'delivered', label: t('count.delivered'), value: f.delivered ?? n.delivered },
-      { key: 'read', label: t('count.read'), value: f.read ?? n.read },
-    ];
+    const g = c.figures || {};
+    // The same figures as the header (server: lib/campaign_view.c), each a share of the total.
+    const step = (key, label) => ({ key, label, value: g[key] ? g[key].count : n[key], percent: g[key] ? g[key].percent : null });
+    const steps = [{ key: 'total', label: t('count.total'), value: g.total ?? n.total },
+      step('sent', t('count.sent')), step('delivered', t('count.delivered')), step('read', t('count.read'))];
     const pm = stats && (stats.per_minute || stats.messages_per_minute || stats.minutes) || [];
     charts.replaceChildren(
       h('section', { class: 'card', 'aria-labelledby': 'fun-h' }, h('h2', { id: 'fun-h' }, t('chart.funnel')), funnel(steps),
@@ -387,12 +386,6 @@ function errorCell(e) {
   if (!e) return '';
   const code = e.code != null ? `${e.code}: ` : '';
   return h('span', { title: e.code != null ? explain(e.code, e.explanation) : '' }, code + (e.text || ''));
-}
-
-/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
- * worker's text beside it; any other reason as the worker wrote it. */
-function waitText(r) {
-  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */

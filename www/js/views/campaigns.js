@@ -3,7 +3,7 @@ import { h, field } from '../dom.js';
 import { get, qs, listOf } from '../api.js';
 import { t } from '../i18n.js';
 import { num, date } from '../format.js';
-import { pageHead, statusChip, progressBar, table, empty, errorBox, loading } from '../ui.js';
+import { pageHead, statusChip, campaignChip, progressBar, table, empty, errorBox, loading } from '../ui.js';
 
 const STATES = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
 
@@ -33,8 +33,8 @@ export async function render(root, params, ctx) {
       { label: t('campaigns.name'), cell: (c) => h('div', h('a', { href: `#/campaigns/${c.id}`, class: 'camp-name' }, c.name || `#${c.id}`),
         c.sandbox ? h('span', { class: 'badge-sandbox badge-sm' }, t('sandbox.badge')) : null,
         h('div', { class: 'muted small' }, `${(c.template && c.template.name) || ''} (${(c.template && c.template.language) || ''})`)) },
-      { label: t('campaigns.status'), cell: (c) => statusChip(c.status) },
-      { label: t('campaigns.progress'), class: 'w-progress', cell: (c) => h('div', progressBar(c.counters || {}),
+      { label: t('campaigns.status'), cell: (c) => campaignChip(c) },
+      { label: t('campaigns.progress'), class: 'w-progress', cell: (c) => h('div', progressBar(c.counters || {}, { figures: c.figures }),
         h('div', { class: 'small muted' }, t('campaigns.progressLine', {
           sent: num(c.counters && c.counters.sent), delivered: num(c.counters && c.counters.delivered),
           read: num(c.counters && c.counters.read), failed: num(c.counters && (c.counters.failed + (c.counters.blocked || 0))),

@@ -3,7 +3,8 @@ import { h } from '../dom.js';
 import { get, listOf } from '../api.js';
 import { t, has } from '../i18n.js';
 import { num, date, duration, pct } from '../format.js';
-import { pageHead, qualityChip, statusChip, progressBar, errorBox, empty, loading } from '../ui.js';
+import { message } from '../errors.js';
+import { pageHead, qualityChip, statusChip, campaignChip, progressBar, errorBox, empty, loading } from '../ui.js';
 
 const POLL_MS = 5000;
 
@@ -164,29 +165,23 @@ function accountCard(a, running) {
       h('ul', byMeta.map((c) => h('li',
         h('a', { href: `#/campaigns/${c.campaign_id}` }, c.name || `#${c.campaign_id}`), ' — ',
         h('span', { class: 'chip' }, kindText(c.pause_kind)), ' ',
-        c.pause_reason || '',
-        c.resumable === false ? h('span', { class: 'block small' }, t('resume.meta_must_lift')) : null)))) : null);
+        c.pause_kind && c.pause_kind !== 'operator' ? message('pause.' + c.pause_kind) : (c.pause_reason || ''),
+        c.resumable === false ? h('span', { class: 'block small' }, message('resume.meta_must_lift')) : null)))) : null);
 }
 
 function campaignMini(c) {
   const p = c.progress || {};
   return h('li', { class: 'camp-mini-item' },
     h('div', { class: 'row' },
-      h('a', { href: `#/campaigns/${c.id}`, class: 'camp-name' }, c.name || `#${c.id}`), ' ', statusChip(c.status),
+      h('a', { href: `#/campaigns/${c.id}`, class: 'camp-name' }, c.name || `#${c.id}`), ' ', campaignChip(c),
       h('span', { class: 'muted right' }, p.percent != null ? `${p.percent}%` : '',
         p.rate_per_minute ? ' · ' + t('camp.ratePerMin', { n: num(Math.round(p.rate_per_minute)) }) : '',
         p.eta_seconds ? ' · ' + t('camp.eta', { d: duration(p.eta_seconds) }) : '',
         c.status === 'scheduled' && c.scheduled_at ? ' · ' + t('camp.scheduledFor', { d: date(c.scheduled_at) }) : '')),
-    progressBar(c.counters || {}),
-    c.status === 'running' && c.wait_reason ? h('p', { class: 'small muted' }, t('camp.waiting'), ': ', waitText(c.wait_reason)) : null,
-    c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason,
+    progressBar(c.counters || {}, { figures: c.figures }),
+    c.status === 'running' && c.waiting ? h('p', { class: 'small muted wait-reason' }, c.waiting.message) : null,
+    c.status === 'paused' && c.pause ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause.message,
       c.pause_kind ? [' (', kindText(c.pause_kind), ')'] : '') : null);
-}
-
-/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
- * worker's text beside it; any other reason as the worker wrote it. */
-function waitText(r) {
-  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */

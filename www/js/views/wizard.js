@@ -180,7 +180,8 @@ function previewer(box) {
         box.replaceChildren(bubble(r.preview || {}), valuesList(r.values));
       } catch (e) {
         if (my !== seq) return;
-        box.replaceChildren(h('p', { class: 'alert alert-warn', role: 'status' }, e.message));
+        // A variable still to fill in is a hint, not an alarm.
+        box.replaceChildren(h('p', { class: e.field && e.field.startsWith('params') ? 'hint preview-hint' : 'alert alert-warn', role: 'status' }, e.message));
       } finally {
         if (my === seq) box.removeAttribute('aria-busy');
       }
@@ -833,7 +834,7 @@ export function preflightView(p, st) {
   const e = p.estimate || {};
   const rej = p.rejected_rows || {};
   const tp = p.template || {};
-  const warnText = (w) => (has('warn.' + w.code) ? t('warn.' + w.code) : w.message);
+  const warnText = (w) => w.message; // in the panel's language, from the server (lib/msgcat)
   return h('div', { class: 'preflight' },
     h('dl', { class: 'stats' },
       h('div', { class: 'stat ok' }, h('dt', t('pf.willSend')), h('dd', num(rc.will_send))),
@@ -855,5 +856,5 @@ export function preflightView(p, st) {
       h('ul', p.errors.map((x) => h('li', has('pferr.' + x.code) ? t('pferr.' + x.code) + ' — ' : '', x.message)))) : null,
     (p.warnings || []).length ? h('div', { class: 'alert alert-warn' }, h('h3', t('pf.warnings')),
       h('ul', p.warnings.map((w) => h('li', { class: w.code === 'blocking_risk' ? 'strong' : null }, warnText(w),
-        has('warn.' + w.code) && w.message && w.code === 'over_daily_budget' ? h('span', { class: 'block small muted' }, w.message) : null)))) : null);
+        null)))) : null);
 }

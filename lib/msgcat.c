@@ -1,0 +1,258 @@
+/* The catalogue of the operator's words (lib/msgcat.h): one table, Spanish and English. */
+#include "msgcat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* clang-format off */
+static const struct msgcat_entry cat[] = {
+    /* The generic text of each error code: what the API says when the call site gives no
+     * more precise message of the catalogue. {field} is the error's field. */
+    {"error.account_in_use", "La cuenta de WhatsApp todavía tiene campañas: no se puede quitar.", "The WhatsApp account still has campaigns and cannot be removed."},
+    {"error.account_required", "Elegí una cuenta de WhatsApp.", "Choose a WhatsApp account."},
+    {"error.auth_disabled", "El inicio de sesión está desactivado en este servidor.", "Sign-in is disabled on this server."},
+    {"error.body_too_large", "Lo enviado supera el tamaño máximo que acepta el servidor.", "What was sent is larger than the server accepts."},
+    {"error.breached_password", "Esa contraseña es conocida, común o fácil de adivinar (figura en las listas que usan los atacantes). Elegí una frase larga y propia.", "That password is known, common or easy to guess (it is on the lists attackers use). Choose a long phrase of your own."},
+    {"error.campaigns_disabled", "Las campañas están desactivadas para esta cuenta de WhatsApp.", "Campaigns are disabled for this WhatsApp account."},
+    {"error.csrf_failed", "La sesión no pudo confirmar este pedido. Recargá la página y volvé a intentar.", "The session could not confirm this request. Reload the page and try again."},
+    {"error.database_error", "La base de datos falló. Volvé a intentar en un momento.", "The database failed. Try again in a moment."},
+    {"error.database_unavailable", "La base de datos no está disponible. Volvé a intentar en un momento.", "The database is not available. Try again in a moment."},
+    {"error.duplicate", "Ya existe uno igual.", "One like it already exists."},
+    {"error.email_taken", "Ya hay un usuario con ese correo.", "A user with that email already exists."},
+    {"error.empty_change", "No hay nada que cambiar.", "There is nothing to change."},
+    {"error.forbidden", "Tu rol no permite hacer esto.", "Your role does not allow this."},
+    {"error.internal", "Algo falló en el servidor. Volvé a intentar.", "Something failed on the server. Try again."},
+    {"error.invalid_credentials", "Correo o contraseña incorrectos.", "Wrong email or password."},
+    {"error.invalid_csv", "No se pudo leer el archivo como CSV.", "The file could not be read as CSV."},
+    {"error.invalid_disabled", "El estado de la cuenta de usuario no es válido.", "The user's state is not valid."},
+    {"error.invalid_email", "Ese correo no es válido.", "That email is not valid."},
+    {"error.invalid_field", "El valor de {field} no es válido.", "The value of {field} is not valid."},
+    {"error.invalid_json", "Lo enviado no es un JSON válido.", "What was sent is not valid JSON."},
+    {"error.invalid_name", "Ese nombre no es válido.", "That name is not valid."},
+    {"error.invalid_offset", "La parte del archivo no encaja: volvé a subirlo.", "The piece of the file does not fit: upload it again."},
+    {"error.invalid_parameter", "El parámetro {field} no es válido.", "The parameter {field} is not valid."},
+    {"error.invalid_role", "Ese rol no existe.", "That role does not exist."},
+    {"error.invalid_signature", "La firma no es válida.", "The signature is not valid."},
+    {"error.invalid_state", "La campaña no está en un estado que lo permita.", "The campaign is not in a state that allows this."},
+    {"error.invalid_upload", "Esa subida no existe o ya terminó.", "That upload does not exist or is already finished."},
+    {"error.invalid_value", "El valor de {field} no es válido.", "The value of {field} is not valid."},
+    {"error.last_superadmin", "Tiene que quedar al menos un superadministrador activo.", "At least one active superadmin must remain."},
+    {"error.method_not_allowed", "Esa operación no existe para esta dirección.", "That operation does not exist at this address."},
+    {"error.missing_field", "Falta {field}.", "{field} is missing."},
+    {"error.missing_value", "Falta un valor en {field}.", "A value is missing in {field}."},
+    {"error.no_account", "No hay ninguna cuenta de WhatsApp configurada.", "No WhatsApp account is set up."},
+    {"error.no_credentials", "La cuenta de WhatsApp no tiene token de acceso: cargalo en Configuración.", "The WhatsApp account has no access token: set it in Settings."},
+    {"error.no_recipients", "La campaña necesita al menos un destinatario válido.", "The campaign needs at least one valid recipient."},
+    {"error.no_secrets_key", "El servidor no tiene la clave para guardar secretos.", "The server has no key to store secrets."},
+    {"error.not_found", "No existe (o ya no existe).", "It does not exist (or no longer does)."},
+    {"error.nothing_to_change", "No hay nada que cambiar.", "There is nothing to change."},
+    {"error.nothing_to_retry", "No hay destinatarios fallidos que se puedan reintentar.", "No failed recipient can be retried."},
+    {"error.offset_mismatch", "La parte del archivo no encaja: volvé a subirlo.", "The piece of the file does not fit: upload it again."},
+    {"error.opted_out", "Ese número pidió no recibir mensajes.", "That number asked not to receive messages."},
+    {"error.origin_mismatch", "El pedido no viene de este panel.", "The request does not come from this panel."},
+    {"error.params_mismatch", "Las variables no coinciden con la plantilla.", "The variables do not match the template."},
+    {"error.risk_not_acknowledged", "Confirmá que entendés el riesgo antes de seguir.", "Confirm that you understand the risk before going on."},
+    {"error.self_disable", "No podés desactivar tu propio usuario.", "You cannot disable your own user."},
+    {"error.template_missing", "La plantilla ya no existe en Meta.", "The template no longer exists at Meta."},
+    {"error.template_not_approved", "La plantilla no está aprobada por Meta.", "The template is not approved by Meta."},
+    {"error.template_unknown", "La plantilla no está en la lista: sincronizá las plantillas.", "The template is not in the list: sync the templates."},
+    {"error.template_unsupported", "Pregón no puede enviar esta plantilla.", "Pregón cannot send this template."},
+    {"error.too_many", "Son demasiados.", "There are too many."},
+    {"error.too_many_attempts", "Demasiados intentos. Esperá unos minutos.", "Too many attempts. Wait a few minutes."},
+    {"error.unauthenticated", "Tu sesión terminó. Volvé a entrar.", "Your session ended. Sign in again."},
+    {"error.unknown_account", "Esa cuenta de WhatsApp no existe.", "That WhatsApp account does not exist."},
+    {"error.unknown_field", "{field} no es un dato que se pueda enviar aquí.", "{field} is not something that can be sent here."},
+    {"error.verification_failed", "La verificación falló.", "The verification failed."},
+    {"error.weak_password", "La contraseña no sirve: tiene que tener al menos 10 caracteres, no ser un mismo carácter repetido ni el correo, y ser texto válido.", "The password cannot be used: it needs at least 10 characters, must not be one character repeated or the e-mail address, and must be valid text."},
+    {"error.wrong_password", "La contraseña actual no es correcta.", "The current password is not correct."},
+    /* Messages with their own words. */
+    {"field.int_range", "{field} debe ser un número entero entre {min} y {max}.", "{field} must be an integer from {min} to {max}"},
+    {"field.bool", "{field} debe ser verdadero o falso.", "{field} must be true or false"},
+    {"field.max_chars", "{field} tiene como máximo {max} caracteres.", "{field} has at most {max} characters."},
+    {"param.value_length", "Escribí el valor de la variable {var} (de 1 a 1024 caracteres).", "Type the value of variable {var} (1 to 1024 characters)."},
+    {"param.column_length", "El nombre de columna de la variable {var} lleva de 1 a 64 caracteres.", "The column name of variable {var} has 1 to 64 characters."},
+    {"param.fallback_length", "El valor por defecto de la variable {var} lleva de 1 a 1024 caracteres.", "The default value of variable {var} has 1 to 1024 characters."},
+    {"param.item_shape", "La variable {var} lleva un valor fijo o una columna (con un valor por defecto opcional).", "Variable {var} has a fixed value or a column (with an optional default)."},
+    {"param.too_many", "La plantilla tiene demasiadas variables.", "The template has too many variables."},
+    {"param.bad_name", "Un nombre de variable lleva solo minúsculas, números y guiones bajos.", "A variable name has only lowercase letters, digits and underscores."},
+    {"param.section_shape", "Las variables van por posición (lista) o por nombre (objeto).", "Variables go by position (a list) or by name (an object)."},
+    {"campaign.paused_by", "Pausada por {user}.", "Paused by {user}."},
+    {"campaign.paused_by_reason", "Pausada por {user}: {reason}", "Paused by {user}: {reason}"},
+    {"retry.nothing", "Ningún destinatario fallido se puede reintentar: {skipped} fallaron con errores que no admiten reintento.", "No failed recipient can be retried: {skipped} failed with errors that must not be retried."},
+    {"retry.nothing_unknown", "Ningún destinatario fallido se puede reintentar: {skipped} fallaron con errores que no admiten reintento. Los {unknown} de resultado desconocido se reintentan solo si lo pedís expresamente.", "No failed recipient can be retried: {skipped} failed with errors that must not be retried. The {unknown} with an unknown outcome are retried only if you ask for it explicitly."},
+    {"resume.meta_must_lift", "Meta tiene que levantar la causa primero (plantilla pausada o deshabilitada, cuenta deshabilitada).", "Meta must lift the cause first (template paused or disabled, account disabled)."},
+    {"resume.campaigns_disabled", "Las campañas están deshabilitadas para esta cuenta.", "Campaigns are disabled for this account."},
+    {"resume.template_missing", "La plantilla ya no existe en Meta o no está sincronizada.", "The template no longer exists at Meta or is not synced."},
+    {"resume.template_not_approved", "La plantilla no está aprobada.", "The template is not approved."},
+    {"resume.account_restricted", "Meta restringió la cuenta de WhatsApp.", "Meta restricted the WhatsApp account."},
+    {"pause.operator", "Una persona la pausó.", "A person paused it."},
+    {"pause.template", "Meta pausó o deshabilitó la plantilla de la campaña.", "Meta paused or disabled the campaign's template."},
+    {"pause.account", "Meta restringió o deshabilitó la cuenta de WhatsApp.", "Meta restricted or disabled the WhatsApp account."},
+    {"pause.error", "Un error de Meta detuvo la campaña (ver fallas por código).", "A Meta error stopped the campaign (see failures by code)."},
+    {"pause.parameters", "Se repitieron errores en las variables: revisá los valores de la plantilla.", "Variable errors repeated: check the template's values."},
+    {"pause.circuit_breaker", "Se pausó sola: fallaron demasiados envíos seguidos.", "It paused itself: too many sends failed in a row."},
+    {"pause.schedule", "Se pasó su horario programado sin empezar (el envío estaba detenido).", "Its scheduled time passed without starting (sending was stopped)."},
+    {"pause.account_disabled", "Las campañas están desactivadas para esta cuenta de WhatsApp.", "Campaigns are disabled for this WhatsApp account."},
+    {"pause.unknown", "Motivo no registrado.", "No reason recorded."},
+    {"wait.send_window", "Esperando la ventana de envío hasta las {time} ({timezone}).", "Waiting for the send window until {time} ({timezone})."},
+    {"wait.daily_cap", "Se alcanzó el tope diario: sigue mañana.", "The daily cap was reached: it goes on tomorrow."},
+    {"wait.tier", "Se usó todo el límite de mensajes de la cuenta en 24 h: sigue a medida que se libere.", "The account's 24-hour messaging limit is used up: it goes on as it frees."},
+    {"wait.template_pacing", "Meta retiene la plantilla para evaluar su calidad: el resto del público espera los primeros estados.", "Meta holds the template for a quality assessment: the rest of the audience waits for the first statuses."},
+    {"wait.account", "La cuenta de WhatsApp no está disponible.", "The WhatsApp account is not available."},
+    {"wait.other", "En espera.", "Waiting."},
+    {"preflight.blocking_risk", "Riesgo de bloqueo: los mensajes masivos que la gente no espera se reportan y bloquean. Muchos bloqueos bajan la calidad del número y Meta puede restringirlo o deshabilitarlo. Enviá solo a quienes aceptaron y ofrecé una forma fácil de darse de baja.", "Blocking risk: bulk messages that people do not expect get reported and blocked. Many blocks lower the number's quality and Meta can restrict or disable it. Send only to people who agreed, with an easy way to opt out."},
+    {"preflight.over_daily_budget", "Hay más destinatarios que usuarios nuevos alcanzables en las próximas 24 h según el nivel de la cuenta: el resto espera a los días siguientes.", "There are more recipients than new users the account's tier can reach in the next 24 h: the rest waits for the next days."},
+    {"preflight.marketing_template", "Las plantillas de marketing se cobran por mensaje entregado y son las más reportadas.", "Marketing templates are charged per delivered message and are the most reported."},
+    {"preflight.no_opt_out", "La plantilla no ofrece forma de darse de baja (sin texto BAJA/STOP ni botón de respuesta).", "The template offers no way to opt out (no STOP text or quick reply button)."},
+    {"preflight.low_quality", "La calidad del número es media o baja: un envío grande ahora puede causar una restricción.", "The number's quality is medium or low: a large send now may cause a restriction."},
+    {"preflight.template_pacing", "Meta puede retener mensajes de una plantilla nueva hasta comprobar la calidad de los primeros ~1000.", "Meta may hold messages of a new template until the first ~1,000 show good quality."},
+    {"preflight.sandbox", "Esta cuenta es el sandbox: ningún mensaje llega a un teléfono real.", "This account is the sandbox: no message reaches a real phone."},
+    {"preflight.opted_out", "Algunos destinatarios se dieron de baja desde que se cargaron; no se les enviará.", "Some recipients opted out since they were added; they will not be sent."},
+    {"preflight.no_app_secret", "La cuenta no tiene app secret: no se pueden verificar los webhooks y no se actualizarán entregados ni leídos.", "The account has no app secret: webhooks cannot be verified and delivered and read counts will not move."},
+    {"preflight.window_closed", "La ventana de envío ({start}:00–{end}:00, {timezone}) está cerrada ahora: la campaña va a esperar hasta las {time} para enviar.", "The send window ({start}:00–{end}:00, {timezone}) is closed now: the campaign will wait until {time} to send."},
+    {"preflight.window_open", "La ventana de envío ({start}:00–{end}:00, {timezone}) está abierta: fuera de ese horario la campaña espera.", "The send window ({start}:00–{end}:00, {timezone}) is open: outside those hours the campaign waits."},
+    {"import.phone_empty", "La fila no tiene número de teléfono.", "The row has no phone number."},
+    {"import.phone_missing", "La fila no tiene número de teléfono.", "The row has no phone number."},
+    {"import.phone_bad_chars", "El teléfono tiene caracteres que no son números.", "The phone number has characters that are not digits."},
+    {"import.phone_too_short", "El teléfono es demasiado corto.", "The phone number is too short."},
+    {"import.phone_too_long", "El teléfono es demasiado largo.", "The phone number is too long."},
+    {"import.phone_bad_country", "No se reconoce el código de país del teléfono.", "The phone number's country code is not recognised."},
+    {"import.phone_bad_number", "El teléfono no es un número válido.", "The phone number is not a valid number."},
+    {"import.phone_invalid", "El teléfono no es válido.", "The phone number is not valid."},
+    {"import.duplicate", "El número ya aparece antes (o ya es destinatario de la campaña).", "The number appears earlier (or is already a recipient of the campaign)."},
+    {"import.opted_out", "El número pidió no recibir mensajes de esta empresa.", "The number asked not to receive messages from this business."},
+    {"import.no_consent", "Sin consentimiento registrado para este número.", "No consent on record for this number."},
+    {"import.invalid_consent", "No se entiende el valor de consentimiento.", "The consent value is not understood."},
+    {"import.missing_param", "Falta el valor de una variable de la plantilla.", "A template variable has no value."},
+    {"import.invalid_utf8", "La fila no es texto válido (UTF-8).", "The row is not valid text (UTF-8)."},
+    {"import.too_many_fields", "La fila tiene demasiadas columnas y se descartó.", "The row has too many columns and was dropped."},
+    {"import.field_too_long", "Un campo de la fila es demasiado largo y se descartó.", "A field of the row is too long and was dropped."},
+};
+/* clang-format on */
+
+const struct msgcat_entry *msgcat_all(size_t *n)
+{
+    *n = sizeof cat / sizeof cat[0];
+    return cat;
+}
+
+const struct msgcat_entry *msgcat_find(const char *key)
+{
+    if (!key)
+        return NULL;
+    for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++)
+        if (strcmp(cat[i].key, key) == 0)
+            return &cat[i];
+    return NULL;
+}
+
+/* "es", "en" or NULL for a language tag we do not speak. */
+static const char *ours(const char *tag, size_t n)
+{
+    if (n >= 2 && strncasecmp(tag, "en", 2) == 0 && (n == 2 || tag[2] == '-' || tag[2] == '_'))
+        return "en";
+    if (n >= 2 && strncasecmp(tag, "es", 2) == 0 && (n == 2 || tag[2] == '-' || tag[2] == '_'))
+        return "es";
+    return NULL;
+}
+
+const char *msgcat_lang(const char *param, const char *accept_language)
+{
+    const char *l = param ? ours(param, strlen(param)) : NULL;
+    if (l)
+        return l;
+    const char *best = NULL, *p = accept_language;
+    double best_q = 0;
+    while (p && *p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *tag = p;
+        while (*p && *p != ';' && *p != ',' && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - tag);
+        double q = 1.0;
+        const char *semi = strchr(p, ';'), *comma = strchr(p, ',');
+        if (semi && (!comma || semi < comma)) {
+            const char *qs = strstr(semi, "q=");
+            if (qs && (!comma || qs < comma))
+                q = strtod(qs + 2, NULL);
+        }
+        const char *o = ours(tag, n);
+        if (o && q > best_q) {
+            best = o;
+            best_q = q;
+        }
+        p = comma ? comma : p + strlen(p);
+    }
+    return best ? best : "es";
+}
+
+int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len)
+{
+    if (!len)
+        return -1;
+    out[0] = '\0';
+    const struct msgcat_entry *e = msgcat_find(key);
+    if (!e)
+        return -1;
+    const char *s = lang && strcmp(lang, "en") == 0 ? e->en : e->es;
+    size_t o = 0;
+    while (*s && o + 1 < len) {
+        size_t n = 0;
+        if (*s == '{' && s[1] >= 'a' && s[1] <= 'z') {
+            while ((s[1 + n] >= 'a' && s[1 + n] <= 'z') || s[1 + n] == '_' ||
+                   (s[1 + n] >= '0' && s[1 + n] <= '9'))
+                n++;
+            if (s[1 + n] != '}')
+                n = 0;
+        }
+        json_object *v = NULL;
+        char name[32];
+        if (n && n < sizeof name) {
+            memcpy(name, s + 1, n);
+            name[n] = '\0';
+            if (!params || !json_object_object_get_ex(params, name, &v) || !v)
+                n = 0;
+        } else {
+            n = 0;
+        }
+        if (!n) {
+            out[o++] = *s++;
+            continue;
+        }
+        const char *val = json_object_get_string(v);
+        size_t vl = strlen(val);
+        if (vl > len - 1 - o)
+            vl = len - 1 - o;
+        memcpy(out + o, val, vl);
+        o += vl;
+        s += n + 2;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,
+                           const char *lang)
+{
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(arr, i), *code, *msg = NULL, *p = NULL;
+        char key[96], text[1024];
+        if (!json_object_is_type(x, json_type_object) ||
+            !json_object_object_get_ex(x, code_member, &code) ||
+            json_object_object_get_ex(x, "detail", NULL))
+            continue; /* not one of ours, or in the language already */
+        snprintf(key, sizeof key, "%s%s", prefix, json_object_get_string(code));
+        if (!json_object_object_get_ex(x, "params", &p) || !p)
+            p = x;
+        if (msgcat_render(key, lang, p, text, sizeof text) != 0)
+            continue;
+        json_object_object_get_ex(x, "message", &msg);
+        if (msg && json_object_is_type(msg, json_type_string) && *json_object_get_string(msg))
+            json_object_object_add(x, "detail", json_object_get(msg));
+        json_object_object_add(x, "message", json_object_new_string(text));
+    }
+}

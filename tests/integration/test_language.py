@@ -1,0 +1,198 @@
+"""Issue 19: the operator's words and the campaign's figures. Errors carry a code, a key and
+parameters and come in the language asked (?lang=, else Accept-Language, Spanish by default);
+a campaign waiting for its send window says so; a cancelled one with nothing sent is not
+"100 % answered"; sent and failed never overlap (lib/msgcat, lib/campaign_view)."""
+import datetime
+import subprocess
+
+from harness import check, eq
+from test_campaign_api import START, campaign, synced, upload
+
+
+def error_of(r, status, code):
+    eq(r.status, status, "status of %r" % r)
+    e = r.json()["error"]
+    eq(e["code"], code, "code")
+    return e
+
+
+def test_errors_answer_in_the_language_asked(s):
+    en = error_of(s.get("/api/campaigns?limit=0", headers={"Accept-Language": "en-US,en;q=0.9"}),
+                  400, "invalid_parameter")
+    es = error_of(s.get("/api/campaigns?limit=0", headers={"Accept-Language": "es-AR"}),
+                  400, "invalid_parameter")
+    eq(en["message"], "limit must be an integer from 1 to 200", "English")
+    eq(es["message"], "limit debe ser un número entero entre 1 y 200.", "Spanish")
+    eq((en["field"], en["key"], en["params"]), ("limit", "field.int_range", {"min": 1, "max": 200}),
+       "code, key and params are the same in both")
+    eq((es["field"], es["key"], es["params"]), (en["field"], en["key"], en["params"]), "same")
+    # ?lang= wins over the header; no preference: Spanish; q values are honoured
+    eq(error_of(s.get("/api/campaigns?limit=0&lang=en", headers={"Accept-Language": "es"}),
+                400, "invalid_parameter")["message"], en["message"], "lang wins")
+    eq(error_of(s.get("/api/campaigns?limit=0", headers={"Accept-Language": ""}), 400,
+                "invalid_parameter")["message"], es["message"], "Spanish by default")
+    eq(error_of(s.get("/api/campaigns?limit=0", headers={"Accept-Language": "fr, es;q=0.5, "
+                                                          "en;q=0.8"}),
+                400, "invalid_parameter")["message"], en["message"], "by q")
+    # A code without a precise message: the code's generic text in Spanish, the developer
+    # text as detail; in English the developer text.
+    es = error_of(s.get("/api/campaigns/999999999", headers={"Accept-Language": "es"}),
+                  404, "not_found")
+    eq(es["message"], "No existe (o ya no existe).", "generic Spanish")
+    check(es.get("detail"), "detail kept: %r" % es)
+
+
+def test_parameter_error_in_operator_words(s):
+    synced(s)
+    body = {"name": "Vacía", "template_name": "recordatorio_clase",
+            "template_language": "es_AR", "account_id": 1,
+            "params": {"body": {"1": {"value": ""}}}}
+    es = error_of(s.post("/api/campaigns", body, headers={"Accept-Language": "es"}), 400,
+                  "invalid_field")
+    en = error_of(s.post("/api/campaigns", body, headers={"Accept-Language": "en"}), 400,
+                  "invalid_field")
+    eq(es["field"], "params.body.1", "field")
+    eq(es["message"], "Escribí el valor de la variable {{1}} (de 1 a 1024 caracteres).", "es")
+    eq(en["message"], "Type the value of variable {{1}} (1 to 1024 characters).", "en")
+    eq(es["params"], {"var": "{{1}}"}, "params")
+
+
+def _csv(prefix, n):
+    return "phone,name,consent\n" + "".join("+549387557%s%02d,N%d,si\n" % (prefix, i, i)
+                                            for i in range(n))
+
+
+def test_waiting_for_the_window_and_cancelled_figures(s):
+    synced(s)
+    tz = s.query("SELECT timezone FROM wa_accounts WHERE id = 1")[0]["timezone"]
+    hour = int(subprocess.run(["date", "+%H"], env={"TZ": tz}, capture_output=True,
+                              text=True).stdout)
+    start, end = (hour + 2) % 24, (hour + 3) % 24
+    c = campaign(s, "Ventana cerrada")
+    eq(upload(s, c["id"], _csv("91", 5)).status, 200, "upload")
+    s.query("UPDATE campaigns SET send_window_start = %s, send_window_end = %s WHERE id = %s",
+            (start, end, c["id"]))
+    pf = s.post("/api/campaigns/%d/preflight" % c["id"], {}, headers={"Accept-Language": "es"}).json()
+    w = [x for x in pf["warnings"] if x["code"] == "window_closed"]
+    check(w, "the preflight warns about the window: %r" % pf["warnings"])
+    check("%02d:00" % start in w[0]["message"] and "cerrada" in w[0]["message"], w[0])
+    eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
+    for lang, words in (("es", "Esperando la ventana de envío hasta las %02d:00" % start),
+                        ("en", "Waiting for the send window until %02d:00" % start)):
+        g = s.get("/api/campaigns/%d" % c["id"], headers={"Accept-Language": lang}).json()
+        eq(g["status"], "running", "state")
+        eq(g["waiting"]["code"], "send_window", "waits for the window")
+        check(g["waiting"]["message"].startswith(words), g["waiting"])
+        check(g["progress"]["eta_seconds"] >= 3600, "the ETA counts the wait: %r" % g["progress"])
+        eq(g["progress"]["rate_per_minute"], 0, "no rate while waiting")
+    opens = datetime.datetime.strptime(g["waiting"]["params"]["opens_at"], "%Y-%m-%dT%H:%M:%SZ")
+    left = (opens - datetime.datetime.utcnow()).total_seconds()
+    check(3600 <= left <= 7200 + 60, "opens in 1-2 h: %r" % left)
+    # cancelled with nothing sent: nothing answered, 0 %
+    eq(s.post("/api/campaigns/%d/cancel" % c["id"], {}).status, 200, "cancel")
+    g = s.get("/api/campaigns/%d" % c["id"]).json()
+    eq(g["status"], "cancelled", "cancelled")
+    eq((g["progress"]["done"], g["progress"]["percent"]), (0, 0.0), "nothing answered")
+    eq((g["figures"]["cancelled"]["count"], g["figures"]["cancelled"]["percent"]), (5, 100.0),
+       "all cancelled")
+    eq(g["waiting"], None, "not waiting")
+
+
+def test_sent_and_failed_do_not_overlap(s):
+    synced(s)
+    c = campaign(s, "Cifras")
+    eq(upload(s, c["id"], _csv("92", 4)).status, 200, "upload")
+    # Four accepted messages, one of them failed afterwards (a status webhook): the counters
+    # count it in sent (cumulative) and failed (current).
+    s.query("UPDATE recipients SET status = 'sent' WHERE campaign_id = %s", (c["id"],))
+    s.query("UPDATE recipients SET status = 'failed' WHERE campaign_id = %s ORDER BY id LIMIT 1",
+            (c["id"],))
+    s.query("UPDATE campaigns SET status = 'completed', pending_count = 0, sent_count = 4, "
+            "failed_count = 1, delivered_count = 2 WHERE id = %s", (c["id"],))
+    g = s.get("/api/campaigns/%d" % c["id"]).json()
+    f = g["figures"]
+    eq((f["sent"]["count"], f["sent"]["percent"]), (3, 75.0), "sent without the failed one")
+    eq((f["failed"]["count"], f["failed"]["percent"]), (1, 25.0), "failed")
+    eq(f["failed_after_sent"], 1, "failed after WhatsApp accepted it")
+    eq((f["delivered"]["count"], f["delivered"]["percent"]), (2, 50.0), "delivered of the total")
+    eq((g["progress"]["done"], g["progress"]["percent"]), (4, 100.0), "all answered")
+
+
+def test_retry_refusal_and_pause_reason_in_language(s):
+    synced(s)
+    c = campaign(s, "Reintento")
+    eq(upload(s, c["id"], _csv("93", 2)).status, 200, "upload")
+    s.query("UPDATE recipients SET status = 'unknown' WHERE campaign_id = %s", (c["id"],))
+    s.query("UPDATE campaigns SET status = 'completed', pending_count = 0, unknown_count = 2 "
+            "WHERE id = %s", (c["id"],))
+    r = s.post("/api/campaigns/%d/retry" % c["id"], START, headers={"Accept-Language": "es"})
+    e = error_of(r, 409, "nothing_to_retry")
+    check("include_unknown" not in e["message"] and "desconocido" in e["message"], e)
+    eq((e["key"], e["params"]["unknown"]), ("retry.nothing_unknown", 2), "key and params")
+    r = s.post("/api/campaigns/%d/retry" % c["id"], START, headers={"Accept-Language": "en"})
+    check("unknown outcome" in error_of(r, 409, "nothing_to_retry")["message"], r.json())
+
+
+def test_rate_and_eta_follow_the_recent_sends(s):
+    """Twenty messages in the minute since a campaign started read about 10-20 a minute (not a
+    fifth of it, as a five-minute average of a one-minute run would), and the ETA follows."""
+    synced(s)
+    c = campaign(s, "Ritmo")
+    eq(upload(s, c["id"], _csv("94", 2)).status, 200, "upload")
+    # Nothing for the worker to claim (the rows are sent); the counters say 40 are left.
+    s.query("UPDATE recipients SET status = 'sent' WHERE campaign_id = %s", (c["id"],))
+    s.query("UPDATE campaigns SET status = 'running', total_count = 60, pending_count = 40, "
+            "sent_count = 20, started_at = DATE_FORMAT(NOW() - INTERVAL 1 MINUTE, "
+            "'%%Y-%%m-%%d %%H:%%i:00') WHERE id = %s", (c["id"],))
+    s.query("INSERT INTO send_minutes (campaign_id, minute, sent) VALUES (%s, "
+            "DATE_FORMAT(NOW() - INTERVAL 1 MINUTE, '%%Y-%%m-%%d %%H:%%i:00'), 20)", (c["id"],))
+    try:
+        p = s.get("/api/campaigns/%d" % c["id"]).json()["progress"]
+        check(9.9 <= p["rate_per_minute"] <= 20.1, "the real pace: %r" % p)
+        eq(p["eta_basis"], "last 5 minutes", "basis")
+        want = 40 * 60 / p["rate_per_minute"]
+        check(abs(p["eta_seconds"] - want) <= 2, "ETA from that pace: %r (%r)" % (p, want))
+    finally:
+        s.query("UPDATE campaigns SET status = 'cancelled', pending_count = 0 WHERE id = %s",
+                (c["id"],))
+
+
+def test_password_refusals_in_language(s):
+    """The texts the panel used to keep for itself come from the server now, in both languages."""
+    email = "idioma-%s@pregon.test" % datetime.datetime.utcnow().strftime("%H%M%S%f")
+    body = {"email": email, "role": "viewer", "password": "Password123"}
+    es = error_of(s.post("/api/users", body, headers={"Accept-Language": "es"}), 422,
+                  "breached_password")
+    check(es["message"].startswith("Esa contraseña es conocida"), es)
+    check("common" in es["detail"], "the developer's detail beside it: %r" % es)
+    en = error_of(s.post("/api/users", body, headers={"Accept-Language": "en"}), 422,
+                  "breached_password")
+    check("common" in en["message"], en)
+    body["password"] = "aaaaaaaaaaaa"
+    es = error_of(s.post("/api/users", body, headers={"Accept-Language": "es"}), 422,
+                  "weak_password")
+    check(es["message"].startswith("La contraseña no sirve"), es)
+
+
+def test_pause_in_operator_words(s):
+    """An operator's pause keeps their words (no "paused by <user>"); a pause by Meta or the
+    worker is told in the language asked, its stored English text as detail."""
+    synced(s)
+    c = campaign(s, "Pausa")
+    eq(upload(s, c["id"], _csv("95", 2)).status, 200, "upload")
+    s.query("UPDATE campaigns SET send_window_start = (HOUR(NOW()) + 2) %% 24, "
+            "send_window_end = (HOUR(NOW()) + 3) %% 24 WHERE id = %s", (c["id"],))
+    eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
+    r = s.post("/api/campaigns/%d/pause" % c["id"], {"reason": "revisar el texto"})
+    eq(r.status, 200, "pause: %r" % r)
+    g = r.json()
+    eq((g["pause_reason"], g["pause_kind"]), ("revisar el texto", "operator"), "stored as typed")
+    eq(g["pause"], {"kind": "operator", "message": "revisar el texto", "detail": None}, "pause")
+    s.query("UPDATE campaigns SET pause_kind = 'template', pause_reason = 'Meta paused the "
+            "template recordatorio_clase (es_AR): FIRST_PAUSE' WHERE id = %s", (c["id"],))
+    for lang, words in (("es", "Meta pausó o deshabilitó la plantilla de la campaña."),
+                        ("en", "Meta paused or disabled the campaign's template.")):
+        p = s.get("/api/campaigns/%d" % c["id"], headers={"Accept-Language": lang}).json()["pause"]
+        eq(p["message"], words, lang)
+        check(p["detail"].startswith("Meta paused the template"), p)
+    eq(s.post("/api/campaigns/%d/cancel" % c["id"], {}).status, 200, "cancel")
