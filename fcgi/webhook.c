@@ -461,6 +461,7 @@ void webhook_receive(struct request *req)
     if (names_unknown_waba(payload))
         load_accounts(req->app, 1); /* the applier reloads its own copy when they change */
     pthread_mutex_unlock(&accounts_mu);
+    int priority = webhook_priority(payload); /* opt-outs and account events go ahead */
     json_object_put(payload);
     struct webhook_src src = {.accounts = NULL, .verified = ids, .nverified = (size_t)verdict};
     long long event_id = 0;
@@ -468,6 +469,7 @@ void webhook_receive(struct request *req)
                                     .signature = sig,
                                     .body = req->body,
                                     .len = req->body_len,
+                                    .priority = priority,
                                     .event_id = &event_id}};
     if (store_grouped(req->app, &me) != DB_OK) {
         /* Not stored: a non-200 makes Meta deliver it again later. */

@@ -41,11 +41,22 @@ struct webhook_src {
     size_t nverified;          /* 0: any account (rows stored before we kept this) */
 };
 
+/* The order the applier takes stored events in (webhook_events.priority, highest first, then
+ * by id): opt-outs, inbound messages, failed statuses, template, quality and account events
+ * go ahead of plain statuses, so a STOP behind thousands of queued statuses is applied with
+ * the next batch. Applying is order-independent (above), so taking them first is safe. */
+#define WEBHOOK_PRIORITY_PLAIN 0 /* statuses (sent, delivered, read), calls, unknown fields */
+#define WEBHOOK_PRIORITY_AHEAD 1 /* everything else */
+
+/* The priority of a payload (pure, no database): AHEAD when any change is an inbound
+ * message, a failed status, a user preference, a template, quality or account event. */
+int webhook_priority(json_object *payload);
+
 /* Stores a verified body and its signature (one durable INSERT). Returns DB_OK once it is
  * stored (answer 200; applying comes after), else a db_rc (answer 503: Meta retries).
  * *event_id is the webhook_events id. */
 int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
-                  const char *body, size_t len, long long *event_id);
+                  const char *body, size_t len, int priority, long long *event_id);
 
 /* Several verified bodies stored with one multi-row INSERT and one commit (the FastCGI
  * process's concurrent requests, group commit): all are stored or none. Returns DB_OK and
@@ -55,6 +66,7 @@ struct webhook_stored {
     const struct webhook_src *src;
     const char *signature, *body;
     size_t len;
+    int priority; /* webhook_priority of the body */
     long long *event_id;
 };
 int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);

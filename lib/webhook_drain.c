@@ -54,8 +54,9 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
         rc = db_commit(db);
     if (rc != DB_OK) {
         db_rollback(db);
-        if (rc != DB_ERR_RETRY && rc != DB_ERR_CONN && n > 1 && !only) {
-            /* One bad event must not hold the others back: apply them one by one. */
+        if (rc != DB_ERR_RETRY && rc != DB_ERR_CONN && n > 0 && !only) {
+            /* One bad event must not hold the others back: apply them one by one (a batch
+             * of one too, so its failure is counted and it stops coming back first). */
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", db_error(db));
             log_warn("webhook sweep of %zu events failed (%s); applying them one by one", n, msg);
