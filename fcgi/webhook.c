@@ -187,6 +187,12 @@ static void count_applied(const struct webhook_stats *st)
         snprintf(labels, sizeof labels, "type=\"%s\"", kinds[k]);
         metrics_add("pregon_webhook_events_total", labels, counts[k]);
     }
+    for (int k = 0; k < WH_PHASES; k++) {
+        if (st->secs[k] <= 0)
+            continue;
+        snprintf(labels, sizeof labels, "phase=\"%s\"", webhook_phase_names[k]);
+        metrics_add("pregon_webhook_apply_seconds_total", labels, st->secs[k]);
+    }
 }
 
 /* The applier's own copy of the accounts (routing only; the applier thread alone uses it),

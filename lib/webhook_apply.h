@@ -18,6 +18,22 @@
 struct db;
 struct account_list;
 
+/* Where an applier's time goes (webhook_stats.secs, seconds): claiming and parsing stored
+ * events, pass 1's walk, applying statuses, pass 2 (messages, opt-outs, account events), the
+ * campaign counters, marking the events applied, the commit, and webhook_drain's pauses. */
+enum webhook_phase {
+    WH_T_CLAIM,
+    WH_T_WALK,
+    WH_T_STATUSES,
+    WH_T_OTHERS,
+    WH_T_COUNTERS,
+    WH_T_MARK,
+    WH_T_COMMIT,
+    WH_T_PAUSE,
+    WH_PHASES
+};
+extern const char *const webhook_phase_names[WH_PHASES];
+
 struct webhook_stats {
     int statuses;   /* status items seen */
     int applied;    /* statuses that changed a recipient */
@@ -32,6 +48,7 @@ struct webhook_stats {
     int other;      /* changes of fields or shapes we keep but don't act on */
     int events;     /* stored events applied */
     int contended;  /* webhook_drain: another process was applying (it takes ours too) */
+    double secs[WH_PHASES]; /* committed batches (and pauses): enum webhook_phase */
 };
 
 /* Where a payload came from: the accounts it can be routed to and which of them signed it. */
@@ -82,13 +99,16 @@ int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
  * longer the oldest event of that batch had waited, and not at all once it had waited
  * WEBHOOK_TARGET_LAG_S: a burst is stored and answered first, sustained load gets the share
  * it needs to keep the lag near that target, and applying is at full speed as soon as the
- * requests stop (busy may be NULL: never pause). A backlog that is not shrinking for
+ * requests stop (busy may be NULL: never pause). A pause ends early once an event that goes
+ * ahead (WEBHOOK_PRIORITY_AHEAD: a STOP) is waiting: events are taken by priority, so the
+ * next batch applies it. A backlog that is not shrinking for
  * WEBHOOK_MAX_LAG_S also stops the pauses until it catches up. refresh (may be NULL) runs
  * before each batch with the lock held: it brings *accounts up to date (an account added a
  * moment ago), negative to give up. st counts what was committed. Returns the number of
  * events it applied (0: none, or someone else is applying), or a negative db_rc. */
 #define WEBHOOK_BUSY_PAUSE   9.0
-#define WEBHOOK_TARGET_LAG_S 2.0
+#define WEBHOOK_PAUSE_LOOK_S 0.05 /* a pause looks this often for events that go ahead */
+#define WEBHOOK_TARGET_LAG_S 1.0
 #define WEBHOOK_MAX_LAG_S    30.0
 #define WEBHOOK_BATCH_GROWTH 4
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,

@@ -63,6 +63,16 @@ long long wh_event_time(json_object *o)
     return t;
 }
 
+const char *const webhook_phase_names[WH_PHASES] = {"claim",    "walk", "statuses", "others",
+                                                    "counters", "mark", "commit",   "pause"};
+
+double wh_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int wh_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
