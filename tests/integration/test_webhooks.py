@@ -223,6 +223,11 @@ def run_case(s, name, second):
             r = _ctl(s, "webhooks-apply")
             eq(r.returncode, 0, where + ": webhooks-apply %s %s" % (r.stdout, r.stderr))
         expect = json.loads(_subst(json.dumps(step.get("expect", {})), ctx))
+        if "priority" in expect:  # the applier's order, set when stored (every event)
+            got = [r["priority"] for r in s.query(
+                "SELECT priority FROM webhook_events WHERE id > %s ORDER BY id", (last_id,))]
+            check(got, where + ": an event stored")
+            eq(got, [expect["priority"]] * len(got), where + ": priority")
         if "stored" in expect:
             after = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
             eq(after - before, expect["stored"], where + ": events stored")
