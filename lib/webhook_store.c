@@ -132,7 +132,7 @@ int wh_claim_events(struct db *db, const struct account_list *accounts, int olde
                       "TIMESTAMPDIFF(MICROSECOND, received_at, NOW(3)) FROM webhook_events "
                       "WHERE applied_at IS NULL AND apply_attempts < ? "
                       "AND received_at <= NOW(3) - INTERVAL ? SECOND "
-                      "ORDER BY applied_at, priority DESC, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                      "ORDER BY priority DESC, id LIMIT ? FOR UPDATE SKIP LOCKED",
                       DB_ARGS(DB_INT(include_failed ? 1000000 : MAX_ATTEMPTS), DB_INT(older_than_s),
                               DB_INT((long long)max)),
                       &r);

@@ -7,8 +7,9 @@ ALTER TABLE webhook_events
     ADD COLUMN IF NOT EXISTS priority TINYINT UNSIGNED NOT NULL DEFAULT 0 AFTER verified_accounts;
 
 -- The applier's pick (lib/webhook_store.c, wh_claim_events): WHERE applied_at IS NULL ...
--- ORDER BY applied_at, priority DESC, id LIMIT n FOR UPDATE SKIP LOCKED, read in index order
--- (no filesort, the first n rows locked). It also serves the "anything left?" look and the
+-- ORDER BY priority DESC, id LIMIT n FOR UPDATE SKIP LOCKED, read in index order (no
+-- filesort, the first n rows locked; "ORDER BY applied_at, ..." would sort: MariaDB does not
+-- take IS NULL for a constant there). It also serves the "anything left?" look and the
 -- backlog counts, so the old (applied_at, id) key goes: one index less to write per event.
 ALTER TABLE webhook_events
     ADD KEY IF NOT EXISTS ix_webhook_events_pick (applied_at, priority DESC, id);
