@@ -187,6 +187,12 @@ static void count_applied(const struct webhook_stats *st)
         snprintf(labels, sizeof labels, "type=\"%s\"", kinds[k]);
         metrics_add("pregon_webhook_events_total", labels, counts[k]);
     }
+    for (int k = 0; k < WH_PHASES; k++) {
+        if (st->secs[k] <= 0)
+            continue;
+        snprintf(labels, sizeof labels, "phase=\"%s\"", webhook_phase_names[k]);
+        metrics_add("pregon_webhook_apply_seconds_total", labels, st->secs[k]);
+    }
 }
 
 /* The applier's own copy of the accounts (routing only; the applier thread alone uses it),
@@ -461,6 +467,7 @@ void webhook_receive(struct request *req)
     if (names_unknown_waba(payload))
         load_accounts(req->app, 1); /* the applier reloads its own copy when they change */
     pthread_mutex_unlock(&accounts_mu);
+    int priority = webhook_priority(payload); /* opt-outs and account events go ahead */
     json_object_put(payload);
     struct webhook_src src = {.accounts = NULL, .verified = ids, .nverified = (size_t)verdict};
     long long event_id = 0;
@@ -468,6 +475,7 @@ void webhook_receive(struct request *req)
                                     .signature = sig,
                                     .body = req->body,
                                     .len = req->body_len,
+                                    .priority = priority,
                                     .event_id = &event_id}};
     if (store_grouped(req->app, &me) != DB_OK) {
         /* Not stored: a non-200 makes Meta deliver it again later. */

@@ -1,6 +1,7 @@
 #include "person.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,122 @@ int person_block_user(struct db *db, const char *user_id, const char *source, co
         rc = person_record(db, NULL, user_id, "opt_out", "optout.create", source, detail,
                            campaign_id, who);
     return rc;
+}
+
+/* The contact of the old number moves to the new one; when the new number has a contact
+ * already, that one takes the earlier consent and the tags. *moved: 1 moved, 2 merged. */
+static int person_move_contact(struct db *db, const char *old_phone, const char *new_phone,
+                               int *moved)
+{
+    struct db_res res;
+    *moved = 0;
+    /* IGNORE: a contact at the new number (the unique phone key) leaves this row alone */
+    int rc = db_exec(db, "UPDATE IGNORE contacts SET phone = ? WHERE phone = ?",
+                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), &res);
+    if (rc != DB_OK || res.affected) {
+        *moved = res.affected ? 1 : 0;
+        return rc;
+    }
+    rc = db_exec(db,
+                 "UPDATE contacts n JOIN contacts o ON o.phone = ? "
+                 "SET n.consent_at = o.consent_at, n.consent_source = o.consent_source "
+                 "WHERE n.phone = ? AND o.consent_at IS NOT NULL AND "
+                 "(n.consent_at IS NULL OR o.consent_at < n.consent_at)",
+                 DB_ARGS(DB_STR(old_phone), DB_STR(new_phone)), &res);
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "INSERT IGNORE INTO contact_tags (contact_id, tag) SELECT n.id, t.tag "
+                     "FROM contacts o JOIN contact_tags t ON t.contact_id = o.id "
+                     "JOIN contacts n ON n.phone = ? WHERE o.phone = ?",
+                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
+    *moved = 2;
+    return rc;
+}
+
+/* The person's recipient rows, found without locks (campaign by campaign on the (campaign,
+ * phone) key), then moved one by one in id order, the one lock order of recipients. A
+ * campaign that has the new number already keeps both rows (IGNORE). *n the rows moved. */
+static int person_move_recipients(struct db *db, const char *old_phone, const char *new_phone,
+                                  long long *n)
+{
+    struct db_rows r;
+    *n = 0;
+    int rc = db_query(db,
+                      "SELECT r.id FROM campaigns c STRAIGHT_JOIN recipients r ON "
+                      "r.campaign_id = c.id AND r.phone = ? ORDER BY r.id",
+                      DB_ARGS(DB_STR(old_phone)), &r);
+    if (rc != DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows && rc == DB_OK; i++) {
+        struct db_res res;
+        rc = db_exec(db, "UPDATE IGNORE recipients SET phone = ? WHERE id = ? AND phone = ?",
+                     DB_ARGS(DB_STR(new_phone), DB_INT(db_int(&r, i, 0, 0)), DB_STR(old_phone)),
+                     &res);
+        if (rc == DB_OK)
+            *n += (long long)res.affected;
+    }
+    db_rows_free(&r);
+    return rc;
+}
+
+int person_change_number(struct db *db, const char *old_phone, const char *new_phone,
+                         long long account_id, const struct person_actor *who)
+{
+    if (strcmp(old_phone, new_phone) == 0)
+        return DB_OK;
+    int blocked = 0, contact = 0;
+    long long recipients = 0;
+    char detail[64];
+    int rc = db_exec(
+        db,
+        "INSERT INTO person_number_changes (old_phone, new_phone, account_id) "
+        "VALUES (?, ?, ?)",
+        DB_ARGS(DB_STR(old_phone), DB_STR(new_phone), account_id ? DB_INT(account_id) : DB_NULL),
+        NULL);
+    if (rc == DB_OK)
+        rc = person_is_blocked(db, old_phone, &blocked);
+    if (rc == DB_OK && blocked) {
+        snprintf(detail, sizeof detail, "number changed from %s", old_phone);
+        rc = person_block(db, new_phone, "number_change", detail, 0, who, NULL);
+    }
+    if (rc == DB_OK)
+        rc = db_exec(db, "UPDATE person_user_ids SET phone = ? WHERE phone = ?",
+                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
+    /* preferences: the newer event per category wins, as the webhook decides */
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "INSERT INTO user_preferences (phone, category, value, detail, event_at, "
+                     "account_id) SELECT ?, category, value, detail, event_at, account_id FROM "
+                     "user_preferences o WHERE o.phone = ? ON DUPLICATE KEY UPDATE "
+                     "value = IF(VALUES(event_at) > user_preferences.event_at, VALUES(value), "
+                     "user_preferences.value), detail = IF(VALUES(event_at) > "
+                     "user_preferences.event_at, VALUES(detail), user_preferences.detail), "
+                     "event_at = GREATEST(user_preferences.event_at, VALUES(event_at))",
+                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
+    if (rc == DB_OK)
+        rc = db_exec(db,
+                     "INSERT INTO contact_pace (waba_id, phone, last_send_at) "
+                     "SELECT p.waba_id, ?, p.last_send_at FROM (SELECT DISTINCT waba_id FROM "
+                     "wa_accounts) w JOIN contact_pace p ON p.waba_id = w.waba_id AND "
+                     "p.phone = ? ON DUPLICATE KEY UPDATE "
+                     "last_send_at = GREATEST(contact_pace.last_send_at, VALUES(last_send_at))",
+                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
+    if (rc == DB_OK)
+        rc = person_move_contact(db, old_phone, new_phone, &contact);
+    if (rc == DB_OK)
+        rc = person_move_recipients(db, old_phone, new_phone, &recipients);
+    if (rc != DB_OK)
+        return rc;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "old_phone", json_object_new_string(old_phone));
+    json_object_object_add(d, "new_phone", json_object_new_string(new_phone));
+    json_object_object_add(d, "opted_out", json_object_new_boolean(blocked));
+    json_object_object_add(d, "contact",
+                           json_object_new_string(contact == 1   ? "moved"
+                                                  : contact == 2 ? "merged"
+                                                                 : "none"));
+    json_object_object_add(d, "recipients", json_object_new_int64(recipients));
+    return audit_log_write(db, who->name, who->address, "person.number_change", "person", 0, 0, d);
 }
 
 void person_rules_free(struct person_rules *rules)

@@ -89,6 +89,21 @@ int person_block_user(struct db *db, const char *user_id, const char *source, co
                       long long campaign_id, const struct person_actor *who,
                       enum person_change *change);
 
+/* The person now has new_phone instead of old_phone (WhatsApp's "user_changed_number"; both
+ * canonical): what we know of them follows them, in the caller's transaction.
+ *   - opt-out: an opted-out person stays opted out at the new number (source
+ *     "number_change"); the old number's opt-out stays too: only the person or an operator
+ *     lifts one, never an inference;
+ *   - consent: their contact (consent, name, attributes, tags) moves to the new number; when
+ *     the new number has a contact already, it takes the earlier consent and the tags;
+ *   - history: their recipient rows (each campaign's send, status and times; the send log
+ *     joins them by recipient id), user ids, WhatsApp preferences and pair-rate times move to
+ *     the new number; person_number_changes keeps old -> new for the append-only logs
+ *     (send_log, inbound_messages, opt_out_events), which keep the number of their time.
+ * account_id 0 = unknown. The audit log gets one person.number_change row. db_rc. */
+int person_change_number(struct db *db, const char *old_phone, const char *new_phone,
+                         long long account_id, const struct person_actor *who);
+
 /* The keyword and phrase rules (opt_out_keywords), folded comparison in lib/optout.h. */
 struct person_rules {
     struct optout_rule *v;

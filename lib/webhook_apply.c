@@ -198,14 +198,22 @@ int wh_apply_events(struct db *db, const struct ev *evs, size_t n, struct webhoo
                                           .quality = visit_quality,
                                           .account_update = visit_account};
     int rc = DB_OK;
+    double t0 = wh_mono(), t1, t2, t3;
     for (size_t i = 0; i < n && rc == DB_OK; i++)
         rc = webhook_walk(evs[i].payload, &evs[i].src, evs[i].id, 1, &pass1, st);
+    t1 = wh_mono();
     if (rc == DB_OK)
         rc = wh_apply_statuses(&b);
+    t2 = wh_mono();
     for (size_t i = 0; i < n && rc == DB_OK; i++)
         rc = webhook_walk(evs[i].payload, &evs[i].src, evs[i].id, 0, &pass2, st);
+    t3 = wh_mono();
     if (rc == DB_OK)
         rc = wh_flush_camps(&b);
+    st->secs[WH_T_WALK] += t1 - t0;
+    st->secs[WH_T_STATUSES] += t2 - t1;
+    st->secs[WH_T_OTHERS] += t3 - t2;
+    st->secs[WH_T_COUNTERS] += wh_mono() - t3;
     wh_batch_free(&b);
     return rc;
 }

@@ -18,6 +18,22 @@
 struct db;
 struct account_list;
 
+/* Where an applier's time goes (webhook_stats.secs, seconds): claiming and parsing stored
+ * events, pass 1's walk, applying statuses, pass 2 (messages, opt-outs, account events), the
+ * campaign counters, marking the events applied, the commit, and webhook_drain's pauses. */
+enum webhook_phase {
+    WH_T_CLAIM,
+    WH_T_WALK,
+    WH_T_STATUSES,
+    WH_T_OTHERS,
+    WH_T_COUNTERS,
+    WH_T_MARK,
+    WH_T_COMMIT,
+    WH_T_PAUSE,
+    WH_PHASES
+};
+extern const char *const webhook_phase_names[WH_PHASES];
+
 struct webhook_stats {
     int statuses;   /* status items seen */
     int applied;    /* statuses that changed a recipient */
@@ -32,6 +48,7 @@ struct webhook_stats {
     int other;      /* changes of fields or shapes we keep but don't act on */
     int events;     /* stored events applied */
     int contended;  /* webhook_drain: another process was applying (it takes ours too) */
+    double secs[WH_PHASES]; /* committed batches (and pauses): enum webhook_phase */
 };
 
 /* Where a payload came from: the accounts it can be routed to and which of them signed it. */
@@ -41,11 +58,22 @@ struct webhook_src {
     size_t nverified;          /* 0: any account (rows stored before we kept this) */
 };
 
+/* The order the applier takes stored events in (webhook_events.priority, highest first, then
+ * by id): opt-outs, inbound messages, failed statuses, template, quality and account events
+ * go ahead of plain statuses, so a STOP behind thousands of queued statuses is applied with
+ * the next batch. Applying is order-independent (above), so taking them first is safe. */
+#define WEBHOOK_PRIORITY_PLAIN 0 /* statuses (sent, delivered, read), calls, unknown fields */
+#define WEBHOOK_PRIORITY_AHEAD 1 /* everything else */
+
+/* The priority of a payload (pure, no database): AHEAD when any change is an inbound
+ * message, a failed status, a user preference, a template, quality or account event. */
+int webhook_priority(json_object *payload);
+
 /* Stores a verified body and its signature (one durable INSERT). Returns DB_OK once it is
  * stored (answer 200; applying comes after), else a db_rc (answer 503: Meta retries).
  * *event_id is the webhook_events id. */
 int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
-                  const char *body, size_t len, long long *event_id);
+                  const char *body, size_t len, int priority, long long *event_id);
 
 /* Several verified bodies stored with one multi-row INSERT and one commit (the FastCGI
  * process's concurrent requests, group commit): all are stored or none. Returns DB_OK and
@@ -55,6 +83,7 @@ struct webhook_stored {
     const struct webhook_src *src;
     const char *signature, *body;
     size_t len;
+    int priority; /* webhook_priority of the body */
     long long *event_id;
 };
 int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
@@ -70,13 +99,16 @@ int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
  * longer the oldest event of that batch had waited, and not at all once it had waited
  * WEBHOOK_TARGET_LAG_S: a burst is stored and answered first, sustained load gets the share
  * it needs to keep the lag near that target, and applying is at full speed as soon as the
- * requests stop (busy may be NULL: never pause). A backlog that is not shrinking for
+ * requests stop (busy may be NULL: never pause). A pause ends early once an event that goes
+ * ahead (WEBHOOK_PRIORITY_AHEAD: a STOP) is waiting: events are taken by priority, so the
+ * next batch applies it. A backlog that is not shrinking for
  * WEBHOOK_MAX_LAG_S also stops the pauses until it catches up. refresh (may be NULL) runs
  * before each batch with the lock held: it brings *accounts up to date (an account added a
  * moment ago), negative to give up. st counts what was committed. Returns the number of
  * events it applied (0: none, or someone else is applying), or a negative db_rc. */
 #define WEBHOOK_BUSY_PAUSE   9.0
-#define WEBHOOK_TARGET_LAG_S 2.0
+#define WEBHOOK_PAUSE_LOOK_S 0.05 /* a pause looks this often for events that go ahead */
+#define WEBHOOK_TARGET_LAG_S 1.0
 #define WEBHOOK_MAX_LAG_S    30.0
 #define WEBHOOK_BATCH_GROWTH 4
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,

@@ -92,6 +92,8 @@ json_object *wh_jget(json_object *o, const char *k, json_type t);
 const char *wh_jscalar(json_object *o, const char *k, char *buf, size_t len);
 /* Unix seconds of an event; now when absent or nonsense. */
 long long wh_event_time(json_object *o);
+/* CLOCK_MONOTONIC seconds (the applier's timing counters). */
+double wh_mono(void);
 /* Grows *p (of *cap elements of size) to hold need; -1 when out of memory. */
 int wh_grow(void **p, size_t *cap, size_t need, size_t size);
 /* Pass 1's status visitor: adds one status item to the batch (or counts it ignored). */

@@ -27,6 +27,8 @@ static void stats_add(struct webhook_stats *a, const struct webhook_stats *b)
     a->unrouted += b->unrouted;
     a->other += b->other;
     a->events += b->events;
+    for (int k = 0; k < WH_PHASES; k++)
+        a->secs[k] += b->secs[k];
 }
 
 /* One transaction: claim, apply, mark. Returns events applied (0: none left) or a db_rc.
@@ -39,6 +41,7 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
     struct webhook_stats part; /* counted only once committed */
     memset(&s, 0, sizeof s);
     memset(&part, 0, sizeof part);
+    double t0 = wh_mono(), t1, t2, t3;
     int rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
@@ -46,16 +49,23 @@ static int sweep_once(struct db *db, const struct account_list *accounts, int ol
     size_t n = s.n;
     if (oldest_s)
         *oldest_s = s.oldest_s;
+    t1 = wh_mono();
     if (rc == DB_OK && n)
         rc = wh_apply_events(db, s.evs, n, &part);
+    t2 = wh_mono();
     if (rc == DB_OK)
         rc = wh_mark_applied(db, &s);
+    t3 = wh_mono();
     if (rc == DB_OK)
         rc = db_commit(db);
+    part.secs[WH_T_CLAIM] += t1 - t0;
+    part.secs[WH_T_MARK] += t3 - t2;
+    part.secs[WH_T_COMMIT] += wh_mono() - t3;
     if (rc != DB_OK) {
         db_rollback(db);
-        if (rc != DB_ERR_RETRY && rc != DB_ERR_CONN && n > 1 && !only) {
-            /* One bad event must not hold the others back: apply them one by one. */
+        if (rc != DB_ERR_RETRY && rc != DB_ERR_CONN && n > 0 && !only) {
+            /* One bad event must not hold the others back: apply them one by one (a batch
+             * of one too, so its failure is counted and it stops coming back first). */
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", db_error(db));
             log_warn("webhook sweep of %zu events failed (%s); applying them one by one", n, msg);
@@ -134,11 +144,21 @@ static int lock_query(struct db *db, const char *sql)
     return got;
 }
 
-static double mono_s(void)
+/* A pause of the applier while requests arrive, cut short as soon as an event that goes
+ * ahead (an opt-out, an account event: WEBHOOK_PRIORITY_AHEAD) is stored by any process: one
+ * look on the pick's index every WEBHOOK_PAUSE_LOOK_S. Returns the seconds it paused. */
+static double drain_pause(struct db *db, double pause)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    double start = wh_mono(), left;
+    while ((left = start + pause - wh_mono()) > 0) {
+        double step = left < WEBHOOK_PAUSE_LOOK_S ? left : WEBHOOK_PAUSE_LOOK_S;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);
+        if (lock_query(db, "SELECT EXISTS (SELECT 1 FROM webhook_events WHERE "
+                           "applied_at IS NULL AND priority > 0 AND apply_attempts < 5)") != 0)
+            break; /* one waiting (or the database away: the next batch will say) */
+    }
+    return wh_mono() - start;
 }
 
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
@@ -158,7 +178,7 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
         double behind_since = 0; /* since when every batch came back full */
         size_t size = batch;     /* grows while batches come back full (a backlog) */
         for (;;) {
-            double t0 = mono_s();
+            double t0 = wh_mono();
             if (refresh && refresh() < 0) {
                 rc = DB_ERR_CONN;
                 break;
@@ -180,17 +200,16 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
             size = full ? (size * 2 < batch * WEBHOOK_BATCH_GROWTH ? size * 2
                                                                    : batch * WEBHOOK_BATCH_GROWTH)
                         : batch;
-            int lagging = behind_since > 0 && mono_s() - behind_since > WEBHOOK_MAX_LAG_S;
+            int lagging = behind_since > 0 && wh_mono() - behind_since > WEBHOOK_MAX_LAG_S;
             if (busy && !lagging && busy()) {
                 /* Requests keep coming: leave them most of the 2 cores (the lock held, so
                  * no other applier steps in), then take what gathered meanwhile in one
                  * batch; the longer the oldest event waited, the shorter the pause (none
                  * from WEBHOOK_TARGET_LAG_S on); full speed as soon as they stop. */
                 double share = 1.0 - oldest / WEBHOOK_TARGET_LAG_S;
-                double pause = share > 0 ? (mono_s() - t0) * WEBHOOK_BUSY_PAUSE * share : 0;
-                struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+                double pause = share > 0 ? (wh_mono() - t0) * WEBHOOK_BUSY_PAUSE * share : 0;
                 if (pause > 0)
-                    nanosleep(&ts, NULL);
+                    st->secs[WH_T_PAUSE] += drain_pause(db, pause);
                 continue;
             }
             if (!full)

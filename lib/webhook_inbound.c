@@ -37,26 +37,29 @@ static int optout_lift(struct batch *b, const char *phone, const char *source, c
 /* ---- inbound messages -------------------------------------------------------------------- */
 
 /* A "user_changed_number" system message: the person now has the number in system.wa_id.
- * Their opt-out follows them to it (and their user id, when they have one). */
+ * What we know of them follows them there (lib/person.h, person_change_number), and their
+ * user id, when the message names one. Other system messages (customer_identity_changed)
+ * are kept in inbound_messages only. */
 static int number_changed(struct batch *b, json_object *m, const char *old_phone, long long account)
 {
     json_object *sys = wh_jget(m, "system", json_type_object);
     const char *st = wh_jstr(sys, "type"), *wa = wh_jstr(sys, "wa_id");
     const char *uid = wh_jstr(m, "from_user_id");
-    char phone[E164_MAX + 1], detail[64];
-    int blocked;
+    char phone[E164_MAX + 1];
     if (!st || strcmp(st, "user_changed_number") != 0 || !wa ||
         identity_from_wa(wa, phone) != E164_OK || strcmp(phone, old_phone) == 0)
         return DB_OK;
-    int rc = DB_OK;
-    if (identity_user_id_ok(uid))
-        rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+    int blocked = 0, rc = person_is_blocked(b->db, phone, &blocked);
     if (rc == DB_OK)
-        rc = person_is_blocked(b->db, old_phone, &blocked);
-    if (rc != DB_OK || !blocked)
-        return rc;
-    snprintf(detail, sizeof detail, "number changed from %s", old_phone);
-    return wh_optout_add(b, phone, "number_change", detail, 0);
+        rc = person_change_number(b->db, old_phone, phone, account, &webhook_actor);
+    if (rc == DB_OK && identity_user_id_ok(uid))
+        rc = person_link_user(b->db, uid, phone, account, &webhook_actor);
+    int now = 0;
+    if (rc == DB_OK && !blocked)
+        rc = person_is_blocked(b->db, phone, &now);
+    if (rc == DB_OK && now)
+        b->st->optouts++;
+    return rc;
 }
 
 /* What an inbound text or button asks for under the batch's keyword rules; *matched is the

@@ -38,17 +38,18 @@ static size_t parse_csv(const char *s, long long *out, size_t max)
 }
 
 int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
-                  const char *body, size_t len, long long *event_id)
+                  const char *body, size_t len, int priority, long long *event_id)
 {
     char csv[256];
     struct db_res res;
     verified_csv(src, csv, sizeof csv);
     *event_id = 0;
-    int rc =
-        db_exec(db,
-                "INSERT INTO webhook_events (signature, verified_accounts, body) "
-                "VALUES (?, ?, ?)",
-                DB_ARGS(DB_STR(signature), DB_STR(csv[0] ? csv : NULL), DB_STRN(body, len)), &res);
+    int rc = db_exec(db,
+                     "INSERT INTO webhook_events (signature, verified_accounts, priority, body) "
+                     "VALUES (?, ?, ?, ?)",
+                     DB_ARGS(DB_STR(signature), DB_STR(csv[0] ? csv : NULL), DB_INT(priority),
+                             DB_STRN(body, len)),
+                     &res);
     if (rc == DB_OK)
         *event_id = (long long)res.insert_id;
     return rc;
@@ -56,31 +57,32 @@ int webhook_store(struct db *db, const struct webhook_src *src, const char *sign
 
 int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n)
 {
-    static const char one[] = ",(?,?,?)";
+    static const char one[] = ",(?,?,?,?)";
     if (n == 0 || n > WEBHOOK_STORE_MAX)
         return DB_ERR;
     char sql[128 + WEBHOOK_STORE_MAX * sizeof one];
     char(*csv)[256] = malloc(n * sizeof *csv);
-    db_arg *args = malloc(n * 3 * sizeof *args);
+    db_arg *args = malloc(n * 4 * sizeof *args);
     int rc = DB_ERR;
     if (csv && args) {
         size_t o = (size_t)snprintf(sql, sizeof sql,
                                     "INSERT INTO webhook_events (signature, "
-                                    "verified_accounts, body) VALUES (?,?,?)");
+                                    "verified_accounts, priority, body) VALUES (?,?,?,?)");
         for (size_t i = 0; i < n; i++) {
             if (i) {
                 memcpy(sql + o, one, sizeof one);
                 o += sizeof one - 1;
             }
             verified_csv(v[i].src, csv[i], sizeof csv[i]);
-            args[3 * i] = DB_STR(v[i].signature);
-            args[3 * i + 1] = DB_STR(csv[i][0] ? csv[i] : NULL);
-            args[3 * i + 2] = DB_STRN(v[i].body, v[i].len);
+            args[4 * i] = DB_STR(v[i].signature);
+            args[4 * i + 1] = DB_STR(csv[i][0] ? csv[i] : NULL);
+            args[4 * i + 2] = DB_INT(v[i].priority);
+            args[4 * i + 3] = DB_STRN(v[i].body, v[i].len);
         }
         /* One statement, one commit; RETURNING gives the ids in the rows' order. */
         snprintf(sql + o, sizeof sql - o, " RETURNING id");
         struct db_rows r;
-        rc = db_query(db, sql, args, 3 * n, &r);
+        rc = db_query(db, sql, args, 4 * n, &r);
         for (size_t i = 0; i < n; i++)
             *v[i].event_id = rc == DB_OK && i < r.nrows ? db_int(&r, i, 0, 0) : 0;
         if (rc == DB_OK)
@@ -130,7 +132,7 @@ int wh_claim_events(struct db *db, const struct account_list *accounts, int olde
                       "TIMESTAMPDIFF(MICROSECOND, received_at, NOW(3)) FROM webhook_events "
                       "WHERE applied_at IS NULL AND apply_attempts < ? "
                       "AND received_at <= NOW(3) - INTERVAL ? SECOND "
-                      "ORDER BY applied_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                      "ORDER BY priority DESC, id LIMIT ? FOR UPDATE SKIP LOCKED",
                       DB_ARGS(DB_INT(include_failed ? 1000000 : MAX_ATTEMPTS), DB_INT(older_than_s),
                               DB_INT((long long)max)),
                       &r);

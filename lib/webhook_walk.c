@@ -63,6 +63,16 @@ long long wh_event_time(json_object *o)
     return t;
 }
 
+const char *const webhook_phase_names[WH_PHASES] = {"claim",    "walk", "statuses", "others",
+                                                    "counters", "mark", "commit",   "pause"};
+
+double wh_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int wh_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
@@ -283,6 +293,47 @@ int webhook_walk(json_object *payload, const struct webhook_src *src, long long 
         }
     }
     return DB_OK;
+}
+
+/* Whether a messages change holds anything but plain statuses: inbound messages (a STOP,
+ * a number change), or a failed status (131050 opts the person out, others pause). */
+static int messages_ahead(json_object *val)
+{
+    json_object *msgs = wh_jget(val, "messages", json_type_array);
+    if (msgs && json_object_array_length(msgs) > 0)
+        return 1;
+    json_object *sts = wh_jget(val, "statuses", json_type_array);
+    for (size_t k = 0; sts && k < json_object_array_length(sts); k++) {
+        const char *st = wh_jstr(json_object_array_get_idx(sts, k), "status");
+        if (st && strcmp(st, "failed") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int webhook_priority(json_object *payload)
+{
+    static const char *const ahead[] = {"user_preferences", "message_template_status_update",
+                                        "account_update", "phone_number_quality_update",
+                                        "template_category_update"};
+    json_object *entries = wh_jget(payload, "entry", json_type_array);
+    for (size_t i = 0; entries && i < json_object_array_length(entries); i++) {
+        json_object *changes =
+            wh_jget(json_object_array_get_idx(entries, i), "changes", json_type_array);
+        for (size_t j = 0; changes && j < json_object_array_length(changes); j++) {
+            json_object *ch = json_object_array_get_idx(changes, j);
+            const char *field = wh_jstr(ch, "field");
+            json_object *val = wh_jget(ch, "value", json_type_object);
+            if (!field || !val)
+                continue;
+            if (strcmp(field, "messages") == 0 && messages_ahead(val))
+                return WEBHOOK_PRIORITY_AHEAD;
+            for (size_t k = 0; k < sizeof ahead / sizeof ahead[0]; k++)
+                if (strcmp(field, ahead[k]) == 0)
+                    return WEBHOOK_PRIORITY_AHEAD;
+        }
+    }
+    return WEBHOOK_PRIORITY_PLAIN;
 }
 
 static int collect_visit(void *ctx, json_object *s, long long account, long long event_id)

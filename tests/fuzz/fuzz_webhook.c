@@ -90,6 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             {.accounts = &l, .verified = NULL, .nverified = 0},
             {.accounts = &l, .verified = signed_by, .nverified = 1},
         };
+        /* The ingestion's priority: one of the two values, whatever the payload. */
+        int prio = webhook_priority(payload);
+        if (prio != WEBHOOK_PRIORITY_PLAIN && prio != WEBHOOK_PRIORITY_AHEAD)
+            abort();
         for (size_t k = 0; k < 2; k++) {
             struct webhook_stats st;
             memset(&st, 0, sizeof st);

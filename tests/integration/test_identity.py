@@ -200,6 +200,13 @@ def test_changed_number_keeps_the_optout(s):
     eq(o["source"], "number_change", "source")
     eq(s.query("SELECT phone FROM person_user_ids WHERE user_id = %s", ("MX.c" + u,))[0]["phone"],
        "+525512347002", "the user id follows")
+    # a campaign to the new number: the upload refuses it, the other number goes in
+    c2 = s.create_campaign(name="New number " + u)
+    r = s.upload(c2["id"], "phone,name,consent\n+525512347002,Ana,si\n+5493875612009,Bea,si\n")
+    eq(r.status, 200, "upload: %r" % r)
+    eq(r.json()["accepted"], 1, "the new number is refused as opted out: %r" % r.json())
+    eq(s.query("SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s AND phone = %s",
+               (c2["id"], "+525512347002"))[0]["n"], 0, "not among the recipients")
     _no_apply_errors(s)
 
 

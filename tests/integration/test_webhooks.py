@@ -176,6 +176,10 @@ def check_state(s, camp, acct_id, ctx, expect, where):
     if "account" in expect:
         _match(where + " account", s.query("SELECT * FROM wa_accounts WHERE id = %s",
                                            (acct_id,))[0], expect["account"])
+    for q in expect.get("queries", []):
+        rows = s.query(q["sql"], admin=True)
+        got = [[_fmt(v) for v in row.values()] for row in rows]
+        eq(got, q["rows"], where + ": " + q["sql"])
     if "waiting" in expect:
         wamids = [r["wamid"] for r in camp["recipients"]]
         n = s.query("SELECT COUNT(*) AS n FROM message_statuses WHERE applied_at IS NULL AND "
@@ -197,6 +201,7 @@ def run_case(s, name, second):
         ctx["$W%d" % i] = r["wamid"]
         ctx["$CB%d" % i] = "pregon:%d:%d" % (camp["id"], r["id"])
         ctx["$P%d" % i] = r["phone"][1:]
+        ctx["$R%d" % i] = r["id"]
     for n, step in enumerate(case["steps"]):
         where = "%s step %d" % (name, n + 1)
         before = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
@@ -218,6 +223,11 @@ def run_case(s, name, second):
             r = _ctl(s, "webhooks-apply")
             eq(r.returncode, 0, where + ": webhooks-apply %s %s" % (r.stdout, r.stderr))
         expect = json.loads(_subst(json.dumps(step.get("expect", {})), ctx))
+        if "priority" in expect:  # the applier's order, set when stored (every event)
+            got = [r["priority"] for r in s.query(
+                "SELECT priority FROM webhook_events WHERE id > %s ORDER BY id", (last_id,))]
+            check(got, where + ": an event stored")
+            eq(got, [expect["priority"]] * len(got), where + ": priority")
         if "stored" in expect:
             after = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
             eq(after - before, expect["stored"], where + ": events stored")
@@ -377,6 +387,82 @@ def test_replay_shuffled_with_duplicates(s):
     eq(cnt_a["read_count"], sum(1 for v in real.values() if "read" in v), "read count")
     eq(cnt_a["failed_count"], sum(1 for v in real.values() if v == {"sent", "failed"}),
        "failed count")
+
+
+def test_stop_applied_ahead_of_a_status_backlog(s):
+    """A STOP that arrives behind 10,000 queued status events (one per request, signed,
+    through nginx, while the applier is held back) is applied with the applier's next batch:
+    the opt-out is in place before the statuses are drained, none of them was applied before
+    it, and then every status is applied."""
+    n = 10000
+    acct = _account_id(s, SANDBOX["phone_id"])
+    camp = make_campaign(s, acct, [{"status": "sent"}] * n)
+    recs = camp["recipients"]
+    hold = s.db(admin=True)  # the appliers' server-wide lock: nobody applies while we hold it
+    try:
+        with hold.cursor() as c:
+            c.execute("SELECT GET_LOCK('pregon_webhook_apply', 30)")
+            eq(c.fetchone()[0], 1, "applier lock taken")
+        first = s.query("SELECT COALESCE(MAX(id), 0) AS m FROM webhook_events")[0]["m"]
+        bodies = [_status_payload([{"id": r["wamid"], "status": "delivered",
+                                    "timestamp": str(1750030000 + i),
+                                    "recipient_id": r["phone"][1:]}])
+                  for i, r in enumerate(recs)]
+        errors = []
+
+        def run(part):
+            for p in part:
+                raw = json.dumps(p).encode()
+                r = s.post_webhook(None, raw=raw, wait=False)
+                if r.status != 200:
+                    errors.append(r)
+
+        ts = [threading.Thread(target=run, args=(bodies[i::4],)) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        eq(errors, [], "every status request answered 200")
+        stop = {"from": recs[n - 1]["phone"][1:], "id": "wamid.IN" + camp["uniq"] + "stop",
+                "timestamp": str(int(time.time())), "type": "text", "text": {"body": "STOP"}}
+        payload = _status_payload([])
+        payload["entry"][0]["changes"][0]["value"] = {
+            "messaging_product": "whatsapp", "metadata": payload["entry"][0]["changes"][0]
+            ["value"]["metadata"], "contacts": [{"wa_id": stop["from"]}], "messages": [stop]}
+        eq(s.post_webhook(payload, wait=False).status, 200, "STOP answered")
+        ev = s.query("SELECT id, priority FROM webhook_events WHERE id > %s AND priority = 1",
+                     (first,))
+        eq(len(ev), 1, "the STOP is stored ahead of the statuses")
+        stop_id = ev[0]["id"]
+        eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND id < %s AND "
+                   "applied_at IS NULL", (first, stop_id))[0]["n"], n, "10,000 statuses queued")
+    finally:
+        with hold.cursor() as c:
+            c.execute("SELECT RELEASE_LOCK('pregon_webhook_apply')")
+        hold.close()
+    phone = recs[n - 1]["phone"]
+    seen = {}
+
+    def opted_out():
+        rows = s.query("SELECT COUNT(*) AS n FROM opt_outs WHERE phone = %s", (phone,))
+        if rows[0]["n"]:
+            seen["left"] = s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND "
+                                   "id < %s AND applied_at IS NULL", (first, stop_id))[0]["n"]
+        return rows[0]["n"]
+
+    s.wait_for("the opt-out", opted_out, timeout=30, interval=0.05)
+    check(seen["left"] >= n - 2 * 2048, "opt-out in place with %d of %d statuses still queued"
+          % (seen["left"], n))
+    check(s.wait_webhooks_applied(timeout=120), "every status applied")
+    at = s.query("SELECT applied_at FROM webhook_events WHERE id = %s", (stop_id,))[0]["applied_at"]
+    eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND id < %s AND "
+               "applied_at < %s", (first, stop_id, at))[0]["n"], 0,
+       "no status applied before the STOP")
+    same = s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND id < %s AND "
+                   "applied_at = %s", (first, stop_id, at))[0]["n"]
+    check(same < 2048, "the STOP went with the first batch (%d statuses beside it)" % same)
+    c = s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (camp["id"],))[0]
+    eq(c["delivered_count"], n, "every status applied")
 
 
 def _event_body(s, wamid, status, ts):
