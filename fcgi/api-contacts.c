@@ -128,14 +128,15 @@ void api_contacts_list(struct request *req)
         http_like_contains(q, like, sizeof like);
     struct db_rows r;
     if (db_query(req->app->db,
-                 "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE (? = 0 OR c.id < ?) AND (? IS NULL OR "
+                 "SELECT " CONTACT_COLUMNS
+                 " FROM contacts c WHERE (? = 0 OR c.id < ?) AND (? IS NULL OR "
                  "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)) "
                  "AND (? IS NULL OR c.name LIKE ? OR CONVERT(c.phone USING utf8mb4) LIKE ? OR "
                  "c.lead_id = ?) "
                  "ORDER BY c.id DESC LIMIT ?",
-                 DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(tag), DB_STR(tag), DB_STR(q ? like : NULL),
-                         DB_STR(q ? like : NULL), DB_STR(q ? like : NULL), DB_STR(q),
-                         DB_INT(limit)),
+                 DB_ARGS(DB_INT(before), DB_INT(before), DB_STR(tag), DB_STR(tag),
+                         DB_STR(q ? like : NULL), DB_STR(q ? like : NULL), DB_STR(q ? like : NULL),
+                         DB_STR(q), DB_INT(limit)),
                  &r) != DB_OK) {
         http_db_error(req, "list the contacts");
         goto out;
