@@ -117,6 +117,13 @@ void api_contacts_update(struct request *req);
 void api_contacts_delete(struct request *req);
 void api_contacts_import(struct request *req);
 void api_tags_list(struct request *req);
+/* api-hooks.c: outbound events */
+void api_hooks_list(struct request *req);
+void api_hooks_create(struct request *req);
+void api_hooks_get(struct request *req);
+void api_hooks_update(struct request *req);
+void api_hooks_delete(struct request *req);
+void api_hooks_deliveries(struct request *req);
 /* api-optouts.c */
 /* The country numbers without a country code are read in: the first account's, else AR. */
 void app_default_country(struct db *db, char out[3]);
