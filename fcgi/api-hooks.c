@@ -166,8 +166,10 @@ void api_hooks_create(struct request *req)
     const char *url = json_str(in, "url"), *secret = NULL;
     unsigned char *blob = NULL;
     size_t blen = 0;
+    if (!json_object_object_get_ex(in, "events", &v))
+        v = NULL; /* refused by parse_events */
     if (http_json_only(req, in, hook_fields, "a hook field") < 0 ||
-        !json_object_object_get_ex(in, "events", &v) || parse_events(req, v, set, sizeof set) < 0)
+        parse_events(req, v, set, sizeof set) < 0)
         goto out;
     if (json_object_object_get_ex(in, "enabled", &v)) {
         http_error(req, 400, "invalid_field", "a new hook is enabled; PATCH changes it", "enabled");
