@@ -606,7 +606,7 @@ static int claim_pending(struct batch *b)
     return DB_OK;
 }
 
-/* recipient.status for an applied status (lib/hooks.h). */
+/* recipient.status for a status of one of our messages, seen the first time (lib/hooks.h). */
 static int status_event(struct batch *b, const struct st_item *it)
 {
     const struct rec *c = &b->recs[it->rec];
@@ -636,9 +636,10 @@ int wh_apply_statuses(struct batch *b)
     for (size_t i = 0; i < b->nitems && rc == DB_OK; i++) {
         if (!b->items[i].fresh || b->items[i].rec < 0)
             continue;
-        int applied = b->st->applied;
         rc = apply_item(b, &b->items[i]);
-        if (rc == DB_OK && b->st->applied != applied) /* it moved the recipient */
+        /* every status Meta reports for our message, once (message_statuses), also one that
+         * moves nothing (the worker recorded `sent` at acceptance) */
+        if (rc == DB_OK)
             rc = status_event(b, &b->items[i]);
     }
     if (rc == DB_OK)

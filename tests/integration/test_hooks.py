@@ -29,6 +29,7 @@ class Receiver:
         self.always = None
         self.delay = delay
         self.posts = []
+        self.inflight = 0
         self.lock = threading.Lock()
         rec = self
 
@@ -37,9 +38,12 @@ class Receiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 want = "sha256=" + hmac.new(rec.secret, raw, hashlib.sha256).hexdigest()
                 ok = hmac.compare_digest(self.headers.get("X-Pregon-Signature", ""), want)
+                with rec.lock:
+                    rec.inflight += 1
                 if rec.delay:
                     time.sleep(rec.delay)
                 with rec.lock:
+                    rec.inflight -= 1
                     code = rec.answers.pop(0) if rec.answers else (rec.always or 200)
                     rec.posts.append((time.time(), json.loads(raw), code, ok))
                 self.send_response(code)
@@ -320,7 +324,7 @@ def test_hooks_no_loss_across_worker_sigkill(s):
     """kill -9 the worker (and so its deliverer) mid-campaign while POSTs are in flight,
     start another: every event the outbox holds arrives at least once, nothing else arrives;
     prints sent / delivered / duplicates."""
-    rec = Receiver(delay=0.15)
+    rec = Receiver(delay=0.4)
     n = 300
     try:
         with Hook(s, rec.url()) as h, wk.AccountSettings(s, throughput_mps=25), \
@@ -328,8 +332,9 @@ def test_hooks_no_loss_across_worker_sigkill(s):
             p = w.start()
             cid = wk.make_campaign(s, "hooks kill", wk.phones("73", n))
             s.wait_for("events flowing", lambda: len(rec.accepted()) > 20, timeout=60)
-            time.sleep(1.5)
-            check(h.pending() > 0, "events still pending at the kill")
+            # the kill lands while a POST is in flight: its events go again
+            s.wait_for("a POST in flight", lambda: rec.inflight > 0 and h.pending() > 0,
+                       timeout=30, interval=0.01)
             w.kill(p)
             killed_at = len(rec.posts)
             w.start()
@@ -353,9 +358,13 @@ def test_hooks_no_loss_across_worker_sigkill(s):
             by = _statuses_by_recipient(events)
             final = {r["id"]: r["status"] for r in s.query(
                 "SELECT id, status FROM recipients WHERE campaign_id = %s", (cid,))}
-            eq(len(by), n, "statuses of every recipient")
-            for rid, st in final.items():
-                check(st in by.get(rid, []), "recipient %d %s not told: %r" % (rid, st, by.get(rid)))
+            # a message in flight at the kill is in doubt (unknown, docs/worker.md): its wamid
+            # never recorded, Meta's statuses for it reach no recipient and make no event
+            told = {rid: st for rid, st in final.items() if st != "unknown"}
+            check(len(told) >= n - 20, "recipients with known statuses: %d" % len(told))
+            eq(set(by), set(told), "recipients with status events")
+            for rid, st in told.items():
+                check(st in by[rid], "recipient %d %s not told: %r" % (rid, st, by[rid]))
             types = {e["type"] for e in events}
             check({"campaign.started", "campaign.completed"} <= types, "campaign events")
             # per campaign order holds across the kill too (duplicates aside)
@@ -367,7 +376,8 @@ def test_hooks_no_loss_across_worker_sigkill(s):
             eq(order, sorted(order), "order across the kill")
             dup = len(got) - len(set(got))
             print("   hooks SIGKILL: sent %d, delivered %d (unique), duplicates %d; "
-                  "POSTs %d (%d before the kill)" % (len(outbox), len(set(got)), dup,
-                                                     len(rec.posts), killed_at))
+                  "POSTs %d (%d before the kill); %d recipients in doubt" % (
+                      len(outbox), len(set(got)), dup, len(rec.posts), killed_at,
+                      n - len(told)))
     finally:
         rec.close()
