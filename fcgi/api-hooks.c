@@ -12,11 +12,16 @@
 #include "db.h"
 #include "hooks.h"
 
+/* times as the API gives them (docs/api.md, Conventions) */
 #define HOOK_COLS                                                                                  \
-    "SELECT h.id, h.url, h.events, h.enabled, h.disabled_reason, h.failing_since, "                \
-    "h.fail_count, h.retry_at, h.last_error, h.last_ok_at, h.created_by, h.created_at, "           \
-    "h.updated_at, (SELECT COUNT(*) FROM hook_outbox o WHERE o.hook_id = h.id AND "                \
-    "o.delivered_at IS NULL) AS pending FROM hooks h "
+    "SELECT h.id, h.url, h.events, h.enabled, h.disabled_reason, "                                 \
+    "DATE_FORMAT(h.failing_since, '%Y-%m-%dT%H:%i:%s.%fZ'), h.fail_count, "                        \
+    "DATE_FORMAT(h.retry_at, '%Y-%m-%dT%H:%i:%s.%fZ'), h.last_error, "                             \
+    "DATE_FORMAT(h.last_ok_at, '%Y-%m-%dT%H:%i:%s.%fZ'), h.created_by, "                           \
+    "DATE_FORMAT(h.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                         \
+    "DATE_FORMAT(h.updated_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                         \
+    "(SELECT COUNT(*) FROM hook_outbox o WHERE o.hook_id = h.id AND o.delivered_at IS NULL) "      \
+    "FROM hooks h "
 
 static json_object *hook_json(const struct db_rows *r, size_t i)
 {
@@ -344,8 +349,10 @@ void api_hooks_deliveries(struct request *req)
     json_object_put(cur);
     struct db_rows r;
     if (db_query(req->app->db,
-                 "SELECT id, at, attempt, events, first_event_id, last_event_id, ok, http_status, "
-                 "error, duration_ms FROM hook_deliveries WHERE hook_id = ? AND (? = 0 OR id < ?) "
+                 "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%s.%fZ'), attempt, events, "
+                 "first_event_id, last_event_id, ok, http_status, "
+                 "error, duration_ms FROM hook_deliveries WHERE hook_id = ? AND (? = 0 "
+                 "OR id < ?) "
                  "ORDER BY id DESC LIMIT ?",
                  DB_ARGS(DB_INT(req->ids[0]), DB_INT(before), DB_INT(before), DB_INT(limit)),
                  &r) != DB_OK) {
