@@ -52,6 +52,8 @@ struct hstate {
     struct hpost *posts;
     int nposts;
     enum hooks_targets policy;
+    /* the settings, copied at start: a SIGHUP reload (claimer thread) never races with us */
+    int connect_ms, timeout_ms, retry_for_s, backoff_max_s, keep_days;
     int own_lock;
     unsigned long long reconnects;
     double last_look, last_prune, last_lock_check;
@@ -115,13 +117,12 @@ static int in_flight(const struct hstate *h, long long hook_id)
  * One transaction, retried on deadlock. */
 static void record(struct hstate *h, struct hpost *p, int ok, long status, const char *error)
 {
-    const struct config *cfg = &h->w->cfg;
     /* 1 s, 2 s, 4 s, ... up to hooks_backoff_max_s, +-20 % so hooks failing together spread */
     double backoff = 1.0;
-    for (int i = 1; i < p->attempt && backoff < cfg->hooks_backoff_max_s; i++)
+    for (int i = 1; i < p->attempt && backoff < h->backoff_max_s; i++)
         backoff *= 2;
-    if (backoff > cfg->hooks_backoff_max_s)
-        backoff = cfg->hooks_backoff_max_s > 0 ? cfg->hooks_backoff_max_s : 1;
+    if (backoff > h->backoff_max_s)
+        backoff = h->backoff_max_s > 0 ? h->backoff_max_s : 1;
     backoff *= 0.8 + 0.4 * (double)(randombytes_uniform(1000)) / 1000.0;
     long long backoff_us = (long long)(backoff * 1e6);
     unsigned ms = (unsigned)((mono() - p->t0) * 1000);
@@ -156,8 +157,8 @@ static void record(struct hstate *h, struct hpost *p, int ok, long status, const
                 "enabled = IF(failing_since <= NOW(3) - INTERVAL ? SECOND, 0, enabled) "
                 "WHERE id = ?",
                 DB_ARGS(DB_INT(backoff_us), DB_STR(err), DB_INT(p->is_status),
-                        DB_INT(cfg->hooks_retry_for_s), DB_INT(cfg->hooks_retry_for_s), DB_STR(err),
-                        DB_INT(cfg->hooks_retry_for_s), DB_INT(p->hook_id)),
+                        DB_INT(h->retry_for_s), DB_INT(h->retry_for_s), DB_STR(err),
+                        DB_INT(h->retry_for_s), DB_INT(p->hook_id)),
                 NULL);
         if (rc == DB_OK)
             rc = db_exec(h->db,
@@ -254,7 +255,6 @@ static int post_prepare(struct hstate *h, struct hpost *p, const char *url, cons
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    const struct config *cfg = &h->w->cfg;
     CURL *e = p->easy;
     if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -268,9 +268,8 @@ static int post_prepare(struct hstate *h, struct hpost *p, const char *url, cons
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->http_connect_timeout_ms) !=
-            CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->hooks_timeout_ms) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_ms) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, p) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) != CURLE_OK ||
@@ -397,7 +396,7 @@ static void finish(struct hstate *h)
 /* Delivered events and the delivery log are kept hooks_keep_days; a bounded bite at a time. */
 static void prune(struct hstate *h)
 {
-    int days = h->w->cfg.hooks_keep_days > 0 ? h->w->cfg.hooks_keep_days : 7;
+    int days = h->keep_days > 0 ? h->keep_days : 7;
     if (db_exec(h->db,
                 "DELETE FROM hook_outbox WHERE delivered_at < NOW(3) - INTERVAL ? DAY LIMIT 5000",
                 DB_ARGS(DB_INT(days)), NULL) != DB_OK ||
@@ -414,6 +413,11 @@ void *hooks_main(void *arg)
         log_error("hooks_allow_targets '%s' is not public, loopback or private; using public",
                   h.w->cfg.hooks_allow_targets);
     h.policy = pol < 0 ? HOOKS_TARGETS_PUBLIC : (enum hooks_targets)pol;
+    h.connect_ms = h.w->cfg.http_connect_timeout_ms;
+    h.timeout_ms = h.w->cfg.hooks_timeout_ms;
+    h.retry_for_s = h.w->cfg.hooks_retry_for_s;
+    h.backoff_max_s = h.w->cfg.hooks_backoff_max_s;
+    h.keep_days = h.w->cfg.hooks_keep_days;
     h.db = db_open(&h.w->cfg);
     h.multi = curl_multi_init();
     if (!h.db || !h.multi) {
