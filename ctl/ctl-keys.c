@@ -30,6 +30,7 @@ static const struct {
 } secret_columns[] = {
     {"wa_accounts", "access_token_enc"},
     {"wa_accounts", "app_secret_enc"},
+    {"hooks", "secret_enc"}, /* outbound events (fcgi/api-hooks.c) */
 };
 #define NCOLS (sizeof secret_columns / sizeof secret_columns[0])
 

@@ -125,6 +125,13 @@ void api_contact_answer(struct request *req, long long id, int status);
 /* api-contacts-crm.c: upserts for CRMs (lib/contacts_import's one rule) */
 void api_contacts_by_lead(struct request *req);
 void api_contacts_bulk(struct request *req);
+/* api-hooks.c: outbound events */
+void api_hooks_list(struct request *req);
+void api_hooks_create(struct request *req);
+void api_hooks_get(struct request *req);
+void api_hooks_update(struct request *req);
+void api_hooks_delete(struct request *req);
+void api_hooks_deliveries(struct request *req);
 /* api-optouts.c */
 /* The country numbers without a country code are read in: the first account's, else AR. */
 void app_default_country(struct db *db, char out[3]);

@@ -69,6 +69,13 @@ const struct route app_routes[] = {
     {"POST", "/api/optout-keywords", ROLE_ADMIN, api_optout_keywords_create},
     {"DELETE", "/api/optout-keywords", ROLE_ADMIN, api_optout_keywords_delete},
     {"GET", "/api/audit", ROLE_SUPERADMIN, api_audit_list},
+    /* outbound events (docs/api.md, Hooks) */
+    {"GET", "/api/hooks", ROLE_SUPERADMIN, api_hooks_list},
+    {"POST", "/api/hooks", ROLE_SUPERADMIN, api_hooks_create},
+    {"GET", "/api/hooks/{id}", ROLE_SUPERADMIN, api_hooks_get},
+    {"PATCH", "/api/hooks/{id}", ROLE_SUPERADMIN, api_hooks_update},
+    {"DELETE", "/api/hooks/{id}", ROLE_SUPERADMIN, api_hooks_delete},
+    {"GET", "/api/hooks/{id}/deliveries", ROLE_SUPERADMIN, api_hooks_deliveries},
     /* accounts and sessions (docs/security.md) */
     {"POST", "/api/session", ROLE_ANONYMOUS, api_session_login},
     {"DELETE", "/api/session", ROLE_VIEWER, api_session_logout},

@@ -10,6 +10,7 @@
 
 #include "account_health.h"
 #include "db.h"
+#include "hooks.h"
 #include "log.h"
 #include "person.h"
 
@@ -109,6 +110,65 @@ static int state_same_group(const struct campaign_transition *a,
            state_same_kind(a->kind, b->kind);
 }
 
+/* When some hook wants campaign events: the campaigns of scope s in the statuses `in` (and
+ * the lifted kind) locked, id and status, into *rows (always initialised). */
+static int state_lock_moving(struct db *db, const struct campaign_scope *s,
+                             const struct campaign_transition *g, const char *in,
+                             struct db_rows *rows, int *locked)
+{
+    memset(rows, 0, sizeof *rows);
+    *locked = 0;
+    int want = 0;
+    int rc = hooks_wanted(db, "campaign.", &want);
+    if (rc != DB_OK || !want)
+        return rc;
+    int any = 0;
+    for (int st = 0; st < CAMP_STATUS_N; st++)
+        if (hooks_campaign_event((enum campaign_status)st, g->to))
+            any = 1;
+    if (!any)
+        return DB_OK;
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "SELECT id, status FROM campaigns WHERE %s AND status IN (%s)%s ORDER BY id "
+             "FOR UPDATE",
+             state_scope_sql(s->kind), in, g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "");
+    db_arg args[5];
+    size_t na = state_scope_args(s, args);
+    if (g->effect == CEFF_LIFT)
+        args[na++] = DB_STR(g->kind);
+    rc = db_query(db, sql, args, na, rows);
+    *locked = rc == DB_OK;
+    return rc;
+}
+
+/* The events of the campaigns moved (rows from state_lock_moving). */
+static int state_emit_events(struct db *db, const struct db_rows *rows,
+                             const struct campaign_transition *g, enum campaign_actor who,
+                             const char *reason)
+{
+    int rc = DB_OK;
+    for (size_t i = 0; i < rows->nrows && rc == DB_OK; i++) {
+        int from = campaign_status_parse(db_val(rows, i, 1));
+        const char *ev = from < 0 ? NULL : hooks_campaign_event((enum campaign_status)from, g->to);
+        if (!ev)
+            continue;
+        long long id = db_int(rows, i, 0, 0);
+        json_object *d = json_object_new_object();
+        if (!d)
+            return DB_ERR;
+        json_object_object_add(d, "campaign_id", json_object_new_int64(id));
+        json_object_object_add(d, "from", json_object_new_string(db_val(rows, i, 1)));
+        json_object_object_add(d, "to", json_object_new_string(campaign_status_name(g->to)));
+        json_object_object_add(d, "by", json_object_new_string(campaign_actor_name(who)));
+        if (reason && *reason && (g->effect == CEFF_PAUSE || g->effect == CEFF_FAIL))
+            json_object_object_add(d, "reason", json_object_new_string(reason));
+        rc = hooks_emit(db, ev, id, d);
+        json_object_put(d);
+    }
+    return rc;
+}
+
 /* One UPDATE for the rows of ev that share row g's target and effect. */
 static int state_apply_group(struct db *db, const struct campaign_scope *s,
                              const struct campaign_transition *g, enum campaign_actor who,
@@ -128,10 +188,32 @@ static int state_apply_group(struct db *db, const struct campaign_scope *s,
     }
     if (len == 0)
         return DB_OK;
-    char sql[1024];
-    snprintf(sql, sizeof sql, "UPDATE campaigns SET status = '%s'%s WHERE %s AND status IN (%s)%s",
+    /* The campaigns this UPDATE will move, locked first, for their events (lib/hooks.h):
+     * written in this transaction, after the row lock, so a campaign's events are in order. */
+    struct db_rows moving = {0};
+    int locked;
+    int rc = state_lock_moving(db, s, g, in, &moving, &locked);
+    if (rc != DB_OK || (locked && moving.nrows == 0)) {
+        db_rows_free(&moving);
+        return rc;
+    }
+    /* Locked: exactly those rows move (no campaign that entered the scope since goes without
+     * its event). */
+    char ids[512] = "[]";
+    if (locked && moving.nrows * 21 + 3 > sizeof ids)
+        locked = 0; /* more than ~24 at once: the scope's own rows (locked, so the same) */
+    for (size_t i = 0, at = 1; locked && i < moving.nrows; i++)
+        at += (size_t)snprintf(ids + at, sizeof ids - at, "%s%lld]", i ? "," : "",
+                               db_int(&moving, i, 0, 0)) -
+              1;
+    char sql[1200];
+    snprintf(sql, sizeof sql,
+             "UPDATE campaigns SET status = '%s'%s WHERE %s AND status IN (%s)%s%s",
              campaign_status_name(g->to), state_effect_sql(g->effect), state_scope_sql(s->kind), in,
-             g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "");
+             g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "",
+             locked ? " AND id IN (SELECT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT "
+                      "PATH '$')) j)"
+                    : "");
     char reason[1201];
     snprintf(reason, sizeof reason, "%s", ch && ch->reason ? ch->reason : "");
     db_arg args[8];
@@ -158,10 +240,15 @@ static int state_apply_group(struct db *db, const struct campaign_scope *s,
     na += state_scope_args(s, args + na);
     if (g->effect == CEFF_LIFT)
         args[na++] = DB_STR(g->kind);
+    if (locked)
+        args[na++] = DB_STR(ids);
     struct db_res res;
-    int rc = db_exec(db, sql, args, na, &res);
+    rc = db_exec(db, sql, args, na, &res);
     if (rc == DB_OK && affected)
         *affected += res.affected;
+    if (rc == DB_OK)
+        rc = state_emit_events(db, &moving, g, who, ch ? ch->reason : NULL);
+    db_rows_free(&moving);
     return rc;
 }
 

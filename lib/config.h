@@ -63,6 +63,12 @@ struct config {
     int worker_schedule_margin_s; /* later than this, a schedule waits for an operator */
     int worker_pacing_hold_s;     /* template pacing: wait at most this for the first statuses */
     char *worker_lock_file;       /* --drain: only one draining worker at a time */
+    /* outbound events (lib/hooks.h, worker/hooks.c) */
+    char *hooks_allow_targets; /* "public" (default), "loopback", "private": SSRF policy */
+    int hooks_retry_for_s;     /* a hook failing this long is disabled (86400) */
+    int hooks_backoff_max_s;   /* the longest wait between two tries (3600) */
+    int hooks_timeout_ms;      /* one delivery POST at most */
+    int hooks_keep_days;       /* delivered events and the delivery log are kept this long */
     /* logging */
     char *log_level;
     char *log_file;

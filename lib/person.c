@@ -7,6 +7,7 @@
 
 #include "audit_log.h"
 #include "db.h"
+#include "hooks.h"
 #include "log.h"
 #include "phoneset.h"
 #include "utf8.h"
@@ -132,6 +133,24 @@ static int person_record(struct db *db, const char *phone, const char *user_id, 
     return audit_log_write(db, who->name, who->address, audit_action, "opt_out", 0, campaign_id, d);
 }
 
+/* The outbound event of a block or a lift (lib/hooks.h), in the same transaction. */
+static int person_hook_event(struct db *db, const char *type, const char *phone, const char *source,
+                             long long campaign_id, const struct person_actor *who)
+{
+    json_object *d = json_object_new_object();
+    if (!d)
+        return DB_ERR;
+    json_object_object_add(d, "phone", json_object_new_string(phone));
+    json_object_object_add(d, "source", json_object_new_string(source));
+    json_object_object_add(d, "by",
+                           json_object_new_string(who->is_operator ? "operator" : "whatsapp"));
+    if (campaign_id)
+        json_object_object_add(d, "campaign_id", json_object_new_int64(campaign_id));
+    int rc = hooks_emit(db, type, campaign_id, d);
+    json_object_put(d);
+    return rc;
+}
+
 int person_block(struct db *db, const char *phone, const char *source, const char *detail,
                  long long campaign_id, const struct person_actor *who, enum person_change *change)
 {
@@ -164,6 +183,8 @@ int person_block(struct db *db, const char *phone, const char *source, const cha
     }
     if (rc == DB_OK && ch == PERSON_CHANGED)
         rc = person_record(db, phone, NULL, event, action, source, detail, campaign_id, who);
+    if (rc == DB_OK && ch == PERSON_CHANGED && strcmp(event, "opt_out") == 0)
+        rc = person_hook_event(db, "optout.created", phone, source, campaign_id, who);
     if (change)
         *change = ch;
     return rc;
@@ -186,6 +207,8 @@ int person_lift(struct db *db, const char *phone, const char *source, const char
     if (rc == DB_OK && res.affected) {
         ch = PERSON_CHANGED;
         rc = person_record(db, phone, NULL, "lift", "optout.lift", source, detail, 0, who);
+        if (rc == DB_OK)
+            rc = person_hook_event(db, "optout.lifted", phone, source, 0, who);
     } else if (rc == DB_OK && !who->is_operator) {
         int blocked;
         rc = person_is_blocked(db, phone, &blocked);

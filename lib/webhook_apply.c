@@ -10,6 +10,7 @@
 
 #include "campaign_store.h"
 #include "db.h"
+#include "hooks.h"
 #include "log.h"
 
 int webhook_callback_format(char *out, size_t outlen, long long campaign_id, long long recipient_id)
@@ -67,6 +68,8 @@ void wh_batch_free(struct batch *b)
     free(b->rec_by_wamid);
     free(b->camps);
     person_rules_free(&b->rules);
+    json_object_put(b->hook_status);
+    json_object_put(b->hook_reply);
     memset(b, 0, sizeof *b);
 }
 
@@ -103,6 +106,45 @@ int wh_flush_camps(struct batch *b)
             return rc;
     }
     b->ncamps = 0;
+    int rc = hooks_emit_many(b->db, "recipient.status", b->hook_status);
+    if (rc == DB_OK)
+        rc = hooks_emit_many(b->db, "reply.received", b->hook_reply);
+    json_object_put(b->hook_status);
+    json_object_put(b->hook_reply);
+    b->hook_status = b->hook_reply = NULL;
+    return rc;
+}
+
+int wh_hook_add(struct batch *b, const char *type, long long campaign_id, json_object *data)
+{
+    int reply = strcmp(type, "reply.received") == 0;
+    int *asked = reply ? &b->hook_asked_reply : &b->hook_asked_status;
+    int *want = reply ? &b->hook_want_reply : &b->hook_want_status;
+    json_object **list = reply ? &b->hook_reply : &b->hook_status;
+    if (!*asked) {
+        int rc = hooks_wanted(b->db, type, want);
+        if (rc != DB_OK) {
+            json_object_put(data);
+            return rc;
+        }
+        *asked = 1;
+    }
+    if (!*want) {
+        json_object_put(data);
+        return DB_OK;
+    }
+    if (!*list && !(*list = json_object_new_array())) {
+        json_object_put(data);
+        return DB_ERR;
+    }
+    json_object *e = json_object_new_object();
+    if (!e) {
+        json_object_put(data);
+        return DB_ERR;
+    }
+    json_object_object_add(e, "campaign_id", json_object_new_int64(campaign_id));
+    json_object_object_add(e, "data", data);
+    json_object_array_add(*list, e);
     return DB_OK;
 }
 

@@ -68,6 +68,10 @@ struct batch {
     size_t ncamps, capcamps;
     struct person_rules rules; /* opt-out keywords and phrases, read once per batch */
     int rules_loaded;
+    /* outbound events (lib/hooks.h), written after the campaign counters (the campaign row
+     * locked: a campaign's events in order); asked: whether some hook wants them, known */
+    json_object *hook_status, *hook_reply;
+    int hook_asked_status, hook_want_status, hook_asked_reply, hook_want_reply;
 };
 
 /* A stored event being applied. */
@@ -103,6 +107,9 @@ int wh_collect_status(struct batch *b, json_object *s, long long account, long l
 void wh_batch_free(struct batch *b);
 struct camp *wh_camp_get(struct batch *b, long long cid);
 int wh_flush_camps(struct batch *b);
+/* Queues an outbound event of the batch (recipient.status or reply.received); data taken.
+ * Written by wh_flush_camps. db_rc. */
+int wh_hook_add(struct batch *b, const char *type, long long campaign_id, json_object *data);
 /* "?,?,?" (n times `one`, comma separated) into buf. */
 void wh_repeat_sql(char *buf, size_t len, const char *one, size_t n);
 /* n rounded up to a power of two: a handful of prepared statements serve every batch. */

@@ -100,6 +100,37 @@ static int inbound_person(struct batch *b, const char *uid, const char *phone_in
     return rc;
 }
 
+/* reply.received for a new inbound message (lib/hooks.h); the text is cut as stored. */
+static int reply_event(struct batch *b, const char *wamid, const char *phone, const char *uid,
+                       const char *type, const char *text, const char *payload, const char *ctx,
+                       long long cid, long long rid, long long t)
+{
+    char body[4096], pl[1024];
+    json_object *d = json_object_new_object();
+    if (!d)
+        return DB_ERR;
+    json_object_object_add(d, "wamid", json_object_new_string(wamid));
+    if (phone[0])
+        json_object_object_add(d, "phone", json_object_new_string(phone));
+    if (uid)
+        json_object_object_add(d, "user_id", json_object_new_string(uid));
+    json_object_object_add(d, "type", json_object_new_string(type));
+    if (text)
+        json_object_object_add(d, "text",
+                               json_object_new_string(utf8_cut(text, body, sizeof body)));
+    if (payload)
+        json_object_object_add(d, "payload",
+                               json_object_new_string(utf8_cut(payload, pl, sizeof pl)));
+    if (ctx)
+        json_object_object_add(d, "context_wamid", json_object_new_string(ctx));
+    if (cid)
+        json_object_object_add(d, "campaign_id", json_object_new_int64(cid));
+    if (rid)
+        json_object_object_add(d, "recipient_id", json_object_new_int64(rid));
+    json_object_object_add(d, "at", json_object_new_int64(t));
+    return wh_hook_add(b, "reply.received", cid, d);
+}
+
 int wh_apply_message(struct batch *b, json_object *m, long long account, long long event_id)
 {
     const char *id = wh_jstr(m, "id"), *type = wh_jstr(m, "type"), *from = wh_jstr(m, "from");
@@ -189,6 +220,8 @@ int wh_apply_message(struct batch *b, json_object *m, long long account, long lo
     if (rc != DB_OK || res.affected == 0)
         return rc; /* a message seen before changes nothing */
     b->st->messages++;
+    if ((rc = reply_event(b, id, phone, uid, type, text, payload, ctx, cid, rid, t)) != DB_OK)
+        return rc;
     if (rid) {
         b->st->replies++;
         rc = db_exec(b->db,

@@ -610,6 +610,24 @@ static int claim_pending(struct batch *b)
     return DB_OK;
 }
 
+/* recipient.status for a status of one of our messages, seen the first time (lib/hooks.h). */
+static int status_event(struct batch *b, const struct st_item *it)
+{
+    const struct rec *c = &b->recs[it->rec];
+    json_object *d = json_object_new_object();
+    if (!d)
+        return DB_ERR;
+    json_object_object_add(d, "campaign_id", json_object_new_int64(c->campaign));
+    json_object_object_add(d, "recipient_id", json_object_new_int64(c->id));
+    json_object_object_add(d, "phone", json_object_new_string(c->phone));
+    json_object_object_add(d, "wamid", json_object_new_string(it->wamid));
+    json_object_object_add(d, "status", json_object_new_string(msg_status_name(it->next)));
+    json_object_object_add(d, "at", json_object_new_int64(it->t));
+    if (it->next == MSG_FAILED && it->code)
+        json_object_object_add(d, "error_code", json_object_new_int(it->code));
+    return wh_hook_add(b, "recipient.status", c->campaign, d);
+}
+
 int wh_apply_statuses(struct batch *b)
 {
     if (b->nitems == 0)
@@ -619,9 +637,15 @@ int wh_apply_statuses(struct batch *b)
         rc = dedupe_statuses(b);
     if (rc == DB_OK)
         rc = claim_pending(b);
-    for (size_t i = 0; i < b->nitems && rc == DB_OK; i++)
-        if (b->items[i].fresh && b->items[i].rec >= 0)
-            rc = apply_item(b, &b->items[i]);
+    for (size_t i = 0; i < b->nitems && rc == DB_OK; i++) {
+        if (!b->items[i].fresh || b->items[i].rec < 0)
+            continue;
+        rc = apply_item(b, &b->items[i]);
+        /* every status Meta reports for our message, once (message_statuses), also one that
+         * moves nothing (the worker recorded `sent` at acceptance) */
+        if (rc == DB_OK)
+            rc = status_event(b, &b->items[i]);
+    }
     if (rc == DB_OK)
         rc = update_recs(b);
     if (rc == DB_OK)

@@ -142,6 +142,8 @@ public_url = http://127.0.0.1:$HTTP_PORT
 graph_base_url = http://127.0.0.1:$SANDBOX_PORT
 secrets_key_file = $VAR/secret.key
 import_dir = $VAR/imports
+# the dev stack and the tests post events to receivers on this machine (docs/api.md, Hooks)
+hooks_allow_targets = loopback
 EOF
         [ -n "${NGINX_GROUP:-}" ] && echo "fcgi_socket_group = $NGINX_GROUP" >>"$CONF.tmp"
         # pregon-fcgi and pregon-worker refuse to serve as root: started as root, they become

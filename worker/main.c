@@ -151,16 +151,19 @@ int main(int argc, char **argv)
      * parameter-error policy, as the FastCGI applier does, not the built-in defaults. */
     webhook_apply_set_policy(w.cfg.worker_param_pause);
 
-    pthread_t claimer, recorder, beat;
+    pthread_t claimer, recorder, beat, hooks;
     if (pthread_create(&beat, NULL, heartbeat_main, &w) != 0 ||
         pthread_create(&recorder, NULL, recorder_main, &w) != 0 ||
-        pthread_create(&claimer, NULL, claimer_main, &w) != 0) {
+        pthread_create(&claimer, NULL, claimer_main, &w) != 0 ||
+        pthread_create(&hooks, NULL, hooks_main, &w) != 0) {
         log_error("cannot start threads");
         return 1;
     }
     send_loop(&w);
     pthread_join(recorder, NULL);
     pthread_join(claimer, NULL);
+    atomic_store(&hooks_stop, 1);
+    pthread_join(hooks, NULL);
     pthread_join(beat, NULL);
     log_info("worker %lld stopped", w.worker_id);
 

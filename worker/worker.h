@@ -184,6 +184,10 @@ void job_pool_drain(void); /* at exit, every thread done */
 void camp_free(struct camp *c);
 void endpoint_put(struct endpoint *ep);
 
+/* hooks.c: the outbound events' deliverer thread; stops when hooks_stop or worker_sig_stop */
+void *hooks_main(void *arg);
+extern atomic_int hooks_stop;
+
 /* record.c: the recorder thread */
 void *recorder_main(void *arg);
 
