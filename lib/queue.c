@@ -152,6 +152,21 @@ const struct sql_statement queue_statements[] = {
 
 #define TOKEN(t) DB_INT((long long)(t))
 
+int queue_business_lock(struct db *db, const char *lock_key, int *found)
+{
+    struct db_res res;
+    int rc = db_exec(db, "UPDATE pace_timelines SET claims = claims + 1 WHERE pace_key = ?",
+                     DB_ARGS(DB_STR(lock_key)), &res);
+    *found = rc == DB_OK && res.affected > 0;
+    return rc;
+}
+
+int queue_business_lock_create(struct db *db, const char *lock_key)
+{
+    return db_exec(db, "INSERT IGNORE INTO pace_timelines (pace_key) VALUES (?)",
+                   DB_ARGS(DB_STR(lock_key)), NULL);
+}
+
 int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
                      const char *after_phone, int limit, struct db_rows *rows)
 {

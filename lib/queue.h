@@ -29,6 +29,15 @@ struct queue_claimed {
     int was_sent; /* an earlier attempt was accepted */
 };
 
+/* The business's lock row (pace_timelines 'w:<waba>'), taken first in every claim for its
+ * numbers: the pair rate and the messaging tier read under it are exact. The row is WRITTEN
+ * (claims + 1), not only locked: a Galera cluster certifies written rows only, so two claims
+ * on different nodes conflict at commit and one is redone (DB_ERR_RETRY) instead of both
+ * spending the last of the tier. *found is 0 when the row does not exist (create it with
+ * queue_business_lock_create, outside the transaction). */
+int queue_business_lock(struct db *db, const char *lock_key, int *found);
+int queue_business_lock_create(struct db *db, const char *lock_key);
+
 /* Locks up to limit due pending recipients of the campaign (SKIP LOCKED), in queue order on
  * ix_recipients_queue; after_at/after_phone (NULL or "" for the start) continue after the
  * last row of a full claim. Read them with queue_claimed_row. */

@@ -107,13 +107,12 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
     struct acct *a = k->a;
     struct camp *c = k->c;
     struct db_rows r;
-    int rc = db_query(db, "SELECT next_slot_us FROM pace_timelines WHERE pace_key = ? FOR UPDATE",
-                      DB_ARGS(DB_STR(lock_key)), &r);
+    int found;
+    int rc = queue_business_lock(db, lock_key, &found); /* written: serializes across nodes */
     if (rc != DB_OK)
         return rc;
-    if (r.nrows == 0)
+    if (!found)
         a->lock_row = 0; /* deleted meanwhile: created again next time */
-    db_rows_free(&r);
     if (k->lim >= 0) {
         /* Under the lock the count is exact: every other claim has committed its users. */
         long long used;
@@ -442,12 +441,15 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     char lock_key[40];
     snprintf(lock_key, sizeof lock_key, "w:%s", a->waba_id);
     if (!a->lock_row) {
-        if (db_exec(db, "INSERT IGNORE INTO pace_timelines (pace_key) VALUES (?)",
-                    DB_ARGS(DB_STR(lock_key)), NULL) != DB_OK)
+        if (queue_business_lock_create(db, lock_key) != DB_OK)
             return DB_ERR;
         a->lock_row = 1;
     }
-    int rc = db_begin(db);
+    /* On a Galera node the checks below (opt-outs, the tier, the day's cap) read what every
+     * node committed before (wsrep_sync_wait; nothing elsewhere). */
+    int rc = db_sync_wait(db, 1);
+    if (rc == DB_OK)
+        rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
     rc = claim_lock(db, &k, lock_key, &limit);

@@ -224,6 +224,10 @@ void *claimer_main(void *arg)
             continue;
         }
         backoff_ms = 100;
+        /* The claimer's reads decide (campaign status, opt-outs, the tier): on a Galera node
+         * they wait for what other nodes committed (lib/db.h; no statement elsewhere). */
+        if (db_sync_wait(db, 1) != DB_OK)
+            log_warn("wsrep_sync_wait: %s", db_error(db));
         claimer_periodic(w, db, mono, &t);
         size_t inheap = claimer_throttle(w, db);
         /* Top the sender up first: a claim of a big batch takes tens of milliseconds, and a

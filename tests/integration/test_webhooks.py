@@ -406,13 +406,13 @@ def test_stored_but_not_applied_is_applied_later(s):
        ["delivered_count"], 2, "counted")
 
     # Kill every process of the webhook pool (as a crash would) between storing and applying:
-    # with the apply lock held here, the requests are stored and answered but nobody applies
-    # them. The processes started in their place apply them by themselves, with no new request.
-    holder = s.db()
+    # with the applier's lease held by someone else, the requests are stored and answered but
+    # nobody applies them. The processes started in their place apply them by themselves, with
+    # no new request, once that holder's lease has expired.
+    s.query("INSERT INTO leases (name, holder, expires_at) VALUES ('webhook_apply', "
+            "'test:holder', NOW(3) + INTERVAL 60 SECOND) ON DUPLICATE KEY UPDATE "
+            "holder = VALUES(holder), expires_at = VALUES(expires_at)")
     try:
-        with holder.cursor() as c:
-            c.execute("SELECT GET_LOCK('pregon_webhook_apply', 10)")
-            eq(c.fetchone()[0], 1, "apply lock taken")
         for w, st, ts in ((w0, "read", 1750030200), (w1, "read", 1750030300)):
             r = s.post_webhook(None, raw=_event_body(s, w, st, ts), wait=False)
             eq(r.status, 200, "stored and answered while nobody may apply")
@@ -429,7 +429,9 @@ def test_stored_but_not_applied_is_applied_later(s):
         for pid in kids:
             os.kill(int(pid), signal.SIGKILL)
     finally:
-        holder.close()  # the lock goes with the connection
+        # The holder is gone: its lease runs out.
+        s.query("UPDATE leases SET expires_at = NOW(3) - INTERVAL 1 SECOND "
+                "WHERE name = 'webhook_apply' AND holder = 'test:holder'")
     s.wait_for("the restarted processes apply what was stored", lambda: [
         x["status"] for x in s.query("SELECT status FROM recipients WHERE campaign_id = %s "
                                      "ORDER BY id", (camp["id"],))] == ["read", "read"],
