@@ -45,6 +45,19 @@ int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
                      const char *after_phone, int limit, struct db_rows *rows);
 void queue_claimed_row(const struct db_rows *rows, size_t i, struct queue_claimed *out);
 
+/* The queue split between the live workers (heartbeat within dead_s): a worker takes first
+ * the numbers whose CRC32(phone) % nparts is its part, so workers connected to different
+ * nodes of a Galera cluster rarely pick the same rows (SKIP LOCKED is per node: the loser
+ * finds out only at commit). Rebalanced as workers come and go: the partition of a worker
+ * that died goes to the others once it drops out of the live set (dead_s), and any worker
+ * takes from the whole queue when its own part has nothing due (the tail, a dead worker's
+ * part meanwhile). nparts 1 (and part 0) when alone or not registered. */
+int queue_partition(struct db *db, long long worker_id, int dead_s, int *part, int *nparts);
+/* queue_claim_rows within part of nparts (nparts <= 1: the whole queue). */
+int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int nparts,
+                          const char *after_at, const char *after_phone, int limit,
+                          struct db_rows *rows);
+
 /* Of the numbers in phones_json (a JSON array), those with a contact_pace row for the
  * business: column 0 phone, 1 sent within gap_s, 2 sent within a day. */
 int queue_pair_pace(struct db *db, int gap_s, const char *phones_json, size_t len,

@@ -147,16 +147,25 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
  * from the start would step over all of them every time. A short claim (the end of what is
  * due) starts again from the beginning, so rows put back behind the cursor (released,
  * skipped while another worker held them) are found then. */
-static int claim_read(struct db *db, struct claim *k, int limit)
+static int claim_read(struct db *db, struct claim *k, int limit, int part, int nparts)
 {
     struct camp *c = k->c;
     struct db_rows r;
-    int rc = queue_claim_rows(db, c->id, c->claim_after_at, c->claim_after_phone, limit, &r);
+    /* Our share of the queue first (lib/queue.h queue_partition); when it has nothing due,
+     * from the start of the whole queue (the tail, a dead worker's share): no cursor then. */
+    int rc = queue_claim_part_rows(db, c->id, part, nparts, c->claim_after_at, c->claim_after_phone,
+                                   limit, &r);
+    int whole = 0;
+    if (rc == DB_OK && r.nrows == 0 && nparts > 1 && !c->claim_after_at[0]) {
+        db_rows_free(&r);
+        rc = queue_claim_rows(db, c->id, NULL, NULL, limit, &r);
+        whole = 1;
+    }
     if (rc != DB_OK)
         return rc;
     size_t n = r.nrows;
     struct queue_claimed row;
-    if ((int)n < limit) {
+    if ((int)n < limit || whole) {
         c->claim_after_at[0] = 0;
     } else {
         queue_claimed_row(&r, n - 1, &row);
@@ -453,8 +462,11 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     if (rc != DB_OK)
         return rc;
     rc = claim_lock(db, &k, lock_key, &limit);
+    pthread_mutex_lock(&w->mu);
+    int part = w->part, nparts = w->nparts;
+    pthread_mutex_unlock(&w->mu);
     if (rc == DB_OK && limit > 0)
-        rc = claim_read(db, &k, limit);
+        rc = claim_read(db, &k, limit, part, nparts);
     if (rc == DB_OK && (limit == 0 || k.n == 0)) {
         db_rollback(db);
         return 0;

@@ -56,7 +56,8 @@ struct camp {
     /* claimer: this campaign's own timeline (interval, progressive start) */
     long long cap_interval_us;
     long long cslot_next, cslot_left;
-    int sendable;            /* running and not waiting */
+    int sendable;            /* running and not waiting (a spent budget aside: see claimable) */
+    int claimable;           /* sendable and its budget (tier, daily cap) not spent */
     int paced;               /* waits for template pacing: its claimed jobs go back too */
     char wait[256];          /* the wait_reason last written */
     long long claimed_total; /* for round robin */
@@ -137,6 +138,7 @@ struct worker {
     const char *config_path;
     struct secret_key *key;
     long long worker_id; /* under mu */
+    int part, nparts;    /* its share of the queue (lib/queue.h queue_partition), under mu */
     int ramp_steps[PACE_RAMP_MAX], nramp;
 
     pthread_mutex_t mu;

@@ -139,3 +139,8 @@ class Cluster:
     def hosts(self, *order):
         """db_host for a process: the nodes in the order given (1-based), failover list."""
         return ",".join("127.0.0.1:%d" % self.nodes[i - 1].port for i in order)
+
+    def connect(self, node, password=None):
+        password = password or open(os.path.join(self.var, "db-password")).read().strip()
+        return pymysql.connect(host="127.0.0.1", port=node.port, user="pregon", password=password,
+                          database="pregon", autocommit=True)
