@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "dbhosts.h"
@@ -255,6 +256,18 @@ int db_sync_wait(struct db *db, int on)
     if (rc == DB_OK)
         db->sync_wait = on;
     return rc;
+}
+
+int db_writer_slot(void)
+{
+    static atomic_int slot = -1;
+    int s = atomic_load(&slot);
+    if (s < 0) {
+        int mine = (int)((unsigned)getpid() * 2654435761u >> 7) % DB_WRITER_SLOTS;
+        atomic_compare_exchange_strong(&slot, &s, mine);
+        s = atomic_load(&slot);
+    }
+    return s;
 }
 
 int db_is_cluster(const struct db *db)

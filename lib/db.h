@@ -113,6 +113,11 @@ int db_col(const struct db_rows *rows, const char *name); /* -1 if absent */
  * that decide (campaign status, opt-outs, the tier's budget); on = 0 goes back to plain
  * reads. Nothing (no statement) on a server without wsrep. Returns a db_rc. */
 int db_sync_wait(struct db *db, int on);
+/* This process's slot (0..DB_WRITER_SLOTS-1, random, fixed for its life) in tables whose hot
+ * rows are split per writer (send_minutes, metric_counters): writers add to their own row,
+ * readers sum the slots. Two processes on different nodes rarely share one. */
+#define DB_WRITER_SLOTS 16
+int db_writer_slot(void);
 /* 1 when connected to a Galera node with wsrep on. */
 int db_is_cluster(const struct db *db);
 
