@@ -106,6 +106,15 @@ def test_three_node_cluster_campaign_and_a_killed_node(s):
             workers = {r["worker_id"] for r in g.query(
                 "SELECT DISTINCT worker_id FROM send_log WHERE campaign_id = %s", (c2,))}
             check(len(workers) >= 2, "both workers sent: %r" % workers)
+            # The queue is split between the two live workers by CRC32(phone) % 2 (their rank
+            # by id): most of what each sent is its own share.
+            ranks = {wid: i for i, wid in enumerate(sorted(workers))}
+            split = g.query("SELECT worker_id, CRC32(phone) %% 2 AS part, COUNT(*) AS n "
+                            "FROM send_log WHERE campaign_id = %s AND outcome = 'sent' "
+                            "GROUP BY worker_id, part", (c2,))
+            own = sum(r["n"] for r in split if ranks.get(r["worker_id"]) == r["part"])
+            total = sum(r["n"] for r in split)
+            check(own >= 0.7 * total, "sent within the sender's share: %d of %d" % (own, total))
             g.wait_for("statuses applied", lambda: g.wait_webhooks_applied(5), timeout=60)
             g.wait_for("read counted", lambda: workerkit.campaign(g, c2)["read_count"] ==
                        len(got), timeout=60)
