@@ -58,6 +58,9 @@ static json_object *phones_json(const struct phone_ix *ix, size_t n)
 }
 /* ---- claiming --------------------------------------------------------------------------- */
 
+/* How long our share of a campaign's queue has nothing due before we take from the others'. */
+#define SHARE_WAIT_S 2.0
+
 /* What the checks right before sending decide for each claimed row. */
 enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER };
 
@@ -151,15 +154,23 @@ static int claim_read(struct db *db, struct claim *k, int limit, int part, int n
 {
     struct camp *c = k->c;
     struct db_rows r;
-    /* Our share of the queue first (lib/queue.h queue_partition); when it has nothing due,
-     * from the start of the whole queue (the tail, a dead worker's share): no cursor then. */
+    /* Our share of the queue first (lib/queue.h queue_partition); when it has had nothing
+     * due for SHARE_WAIT_S (its owners had their turn), from the start of the whole queue
+     * (the tail, a dead worker's share): no cursor then. */
     int rc = queue_claim_part_rows(db, c->id, part, nparts, c->claim_after_at, c->claim_after_phone,
                                    limit, &r);
     int whole = 0;
+    if (rc == DB_OK && r.nrows > 0)
+        c->share_empty_since = 0;
     if (rc == DB_OK && r.nrows == 0 && nparts > 1 && !c->claim_after_at[0]) {
-        db_rows_free(&r);
-        rc = queue_claim_rows(db, c->id, NULL, NULL, limit, &r);
-        whole = 1;
+        double now = now_monotonic();
+        if (c->share_empty_since == 0)
+            c->share_empty_since = now;
+        if (now - c->share_empty_since >= SHARE_WAIT_S) {
+            db_rows_free(&r);
+            rc = queue_claim_rows(db, c->id, NULL, NULL, limit, &r);
+            whole = 1;
+        }
     }
     if (rc != DB_OK)
         return rc;
