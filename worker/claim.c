@@ -60,6 +60,8 @@ static json_object *phones_json(const struct phone_ix *ix, size_t n)
 
 /* How long our share of a campaign's queue has nothing due before we take from the others'. */
 #define SHARE_WAIT_S 2.0
+/* How often the claimer reads its share of the queue again (the heartbeat does too). */
+#define PART_CHECK_S 0.25
 
 /* What the checks right before sending decide for each claimed row. */
 enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER };
@@ -473,8 +475,21 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     if (rc != DB_OK)
         return rc;
     rc = claim_lock(db, &k, lock_key, &limit);
+    /* Our share, read again every PART_CHECK_S: a worker that started a moment before the
+     * others would otherwise take their shares for a whole heartbeat. */
+    double mono = now_monotonic();
+    int part, nparts;
+    if (mono - w->part_checked >= PART_CHECK_S &&
+        queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts) == DB_OK) {
+        w->part_checked = mono;
+        pthread_mutex_lock(&w->mu);
+        w->part = part;
+        w->nparts = nparts;
+        pthread_mutex_unlock(&w->mu);
+    }
     pthread_mutex_lock(&w->mu);
-    int part = w->part, nparts = w->nparts;
+    part = w->part;
+    nparts = w->nparts;
     pthread_mutex_unlock(&w->mu);
     if (rc == DB_OK && limit > 0)
         rc = claim_read(db, &k, limit, part, nparts);

@@ -140,6 +140,7 @@ struct worker {
     struct secret_key *key;
     long long worker_id; /* under mu */
     int part, nparts;    /* its share of the queue (lib/queue.h queue_partition), under mu */
+    double part_checked; /* claimer: when it last read its share (monotonic) */
     int ramp_steps[PACE_RAMP_MAX], nramp;
 
     pthread_mutex_t mu;
