@@ -29,6 +29,25 @@ def _retries(g):
     return int(r[0]["n"])
 
 
+def _ctl(s, *args, **env):
+    return subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                           os.path.join(s.var, "pregon.conf")] + list(args),
+                          env=dict(s.env, **env), capture_output=True, text=True, timeout=120)
+
+
+def test_db_host_list_fails_over(s):
+    # The first entry refuses connections: the next one serves (lib/dbhosts.c, lib/db.c).
+    down = free_port()
+    r = _ctl(s, "user-list", PREGON_DB_HOST="127.0.0.1:%d, 127.0.0.1:%d" % (down, s.db_port))
+    eq(r.returncode, 0, "user-list through the second host: %s" % r.stderr)
+    check(s.admin_email in r.stdout, "users listed: %r" % r.stdout)
+    check(("127.0.0.1:%d" % down) in r.stderr, "the host that failed is named: %r" % r.stderr)
+    # A list that is not one is refused, clearly.
+    r = _ctl(s, "user-list", PREGON_DB_HOST="127.0.0.1:0")
+    check(r.returncode != 0, "a bad db_host is refused")
+    check("db_host" in r.stderr, "the setting is named: %r" % r.stderr)
+
+
 def test_three_node_cluster_campaign_and_a_killed_node(s):
     g = Stack(s.build, workers=0, extra_env={"PREGON_NO_WORKER": "1"})
     cluster = galerakit.Cluster(g.var, g.db_port)
@@ -134,5 +153,7 @@ def test_three_node_cluster_campaign_and_a_killed_node(s):
             pool3.wait(timeout=30)
         cluster.stop()
         g.stop()
-        if not os.environ.get("PREGON_KEEP_STATE"):
+        reports = g.sanitizer_reports()  # written as the processes exit
+        if not os.environ.get("PREGON_KEEP_STATE") and not reports:
             g.remove()
+    eq(reports, [], "sanitizer reports of the cluster's stack (state in %s)" % g.var)
