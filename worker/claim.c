@@ -479,7 +479,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
      * others would otherwise take their shares for a whole heartbeat. */
     double mono = now_monotonic();
     int part, nparts;
-    if (mono - w->part_checked >= PART_CHECK_S &&
+    if (rc == DB_OK && mono - w->part_checked >= PART_CHECK_S &&
         queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts) == DB_OK) {
         w->part_checked = mono;
         pthread_mutex_lock(&w->mu);

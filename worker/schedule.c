@@ -206,19 +206,23 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
         struct db_rows d;
         if (db_query(db, "SELECT used FROM campaign_days WHERE campaign_id = ? AND day = ?",
                      DB_ARGS(DB_INT(c->id), DB_STR(date)), &d) == DB_OK) {
-            if (d.nrows && db_int(&d, 0, 0, 0) >= c->daily_cap && (*budget = 1))
+            if (d.nrows && db_int(&d, 0, 0, 0) >= c->daily_cap) {
+                *budget = 1;
                 snprintf(reason, rlen,
                          "daily cap of %d messages reached for %s (%s); resumes tomorrow",
                          c->daily_cap, date, a->timezone);
+            }
             db_rows_free(&d);
         }
     }
     long lim = account_tier_limit(a->tier);
-    if (!reason[0] && lim >= 0 && a->tier_used >= lim && (*budget = 1))
+    if (!reason[0] && lim >= 0 && a->tier_used >= lim) {
+        *budget = 1;
         snprintf(reason, rlen,
                  "messaging tier %s used up: %lld unique users in the last 24 h; "
                  "resumes as the window frees",
                  a->tier, a->tier_used);
+    }
 }
 
 /* The campaigns not seen in this pass stop running; those unreferenced are freed. */
