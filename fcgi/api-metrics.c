@@ -124,8 +124,8 @@ void api_metrics(struct request *req)
     struct db_rows r;
     /* Buckets sort by their upper bound so the cumulative sums come out in order. */
     if (db_query(db,
-                 "SELECT name, labels, value FROM metric_counters "
-                 "ORDER BY name, IF(labels LIKE 'le=%', "
+                 "SELECT name, labels, SUM(value) AS value FROM metric_counters "
+                 "GROUP BY name, labels ORDER BY name, IF(labels LIKE 'le=%', "
                  "CAST(IF(labels = 'le=\"+Inf\"', '1e308', SUBSTRING(labels, 5, "
                  "CHAR_LENGTH(labels) - 5)) AS DOUBLE), 0), labels",
                  DB_NOARGS, &r) == DB_OK) {

@@ -100,9 +100,11 @@ int campaign_stats_failures_by_code(struct db *db, long long id, struct db_rows 
 int campaign_stats_per_minute(struct db *db, long long id, long long minutes, struct db_rows *out)
 {
     return db_query(db,
-                    "SELECT * FROM (SELECT DATE_FORMAT(minute, '%Y-%m-%dT%H:%i:00Z') AS m, sent, "
-                    "failed, blocked, retried, unknown, minute FROM send_minutes WHERE "
-                    "campaign_id = ? ORDER BY minute DESC LIMIT ?) x ORDER BY minute",
+                    "SELECT * FROM (SELECT DATE_FORMAT(minute, '%Y-%m-%dT%H:%i:00Z') AS m, "
+                    "SUM(sent) AS sent, SUM(failed) AS failed, SUM(blocked) AS blocked, "
+                    "SUM(retried) AS retried, SUM(unknown) AS unknown, minute FROM send_minutes "
+                    "WHERE campaign_id = ? GROUP BY minute ORDER BY minute DESC LIMIT ?) x "
+                    "ORDER BY minute",
                     DB_ARGS(DB_INT(id), DB_INT(minutes)), out);
 }
 

@@ -37,12 +37,13 @@ int counters_add_minute(struct db *db, long long campaign_id, const char *outcom
         return DB_OK; /* not an outcome the chart shows */
     v[k] = n;
     return db_exec(db,
-                   "INSERT INTO send_minutes (campaign_id, minute, sent, failed, blocked, retried, "
-                   "unknown) VALUES (?, DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, ?, ?) "
+                   "INSERT INTO send_minutes (campaign_id, minute, slot, sent, failed, blocked, "
+                   "retried, unknown) VALUES (?, DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:00'), ?, ?, ?, "
+                   "?, ?, ?) "
                    "ON DUPLICATE KEY UPDATE sent = sent + VALUES(sent), "
                    "failed = failed + VALUES(failed), blocked = blocked + VALUES(blocked), "
                    "retried = retried + VALUES(retried), unknown = unknown + VALUES(unknown)",
-                   DB_ARGS(DB_INT(campaign_id), DB_INT(v[0]), DB_INT(v[1]), DB_INT(v[2]),
-                           DB_INT(v[3]), DB_INT(v[4])),
+                   DB_ARGS(DB_INT(campaign_id), DB_INT(db_writer_slot()), DB_INT(v[0]),
+                           DB_INT(v[1]), DB_INT(v[2]), DB_INT(v[3]), DB_INT(v[4])),
                    NULL);
 }

@@ -17,7 +17,8 @@ int counters_complete_if_done(struct db *db, long long campaign_id, int *complet
 
 /* Adds n send_log rows of outcome (sent, failed, blocked, retry, unknown) to the campaign's
  * current minute in send_minutes (rates, ETAs, the per-minute chart). Every writer of send_log
- * calls it in the same transaction, with the number of rows it really inserted. */
+ * calls it in the same transaction, with the number of rows it really inserted. The row is
+ * the writer's own slot of the minute (db_writer_slot): readers sum the slots. */
 int counters_add_minute(struct db *db, long long campaign_id, const char *outcome, long long n);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "dbhosts.h"
 #include "log.h"
 
 #define DB_CACHE 96
@@ -28,6 +30,9 @@ struct db {
     unsigned int errnum;
     char err[512];
     unsigned long long tick, reconnects;
+    size_t host_ix; /* db_host's entry connected last: tried first next time */
+    int wsrep;      /* the server is a Galera node (wsrep_on): db_sync_wait means something */
+    int sync_wait;  /* the session's wsrep_sync_wait as we last set it */
     struct db_cached cache[DB_CACHE];
     /* the stream LOAD DATA LOCAL may read, only during db_load_stream */
     const char *stream_name;
@@ -112,6 +117,7 @@ static int classify(unsigned int num, const char *sqlstate)
     case ER_CONNECTION_KILLED:
     case ER_SERVER_SHUTDOWN:
     case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
+    case 1047: /* ER_UNKNOWN_COM_ERROR: a Galera node out of the primary component */
         return DB_ERR_CONN;
     case ER_LOCK_DEADLOCK:
     case ER_LOCK_WAIT_TIMEOUT:
@@ -136,7 +142,29 @@ static void disconnect(struct db *db)
     db->in_tx = 0;
 }
 
-static int connect_now(struct db *db)
+/* A Galera node (wsrep_on) that is not synced with its cluster answers every query with
+ * 1047: it is skipped like a host that is down. Returns 1 when the server has wsrep on, 0
+ * when not (or not a Galera build), -1 when the node is not ready. */
+static int wsrep_state(MYSQL *m)
+{
+    int on = 0, ready = 1;
+    if (mysql_query(m, "SHOW VARIABLES LIKE 'wsrep_on'") == 0) {
+        MYSQL_RES *res = mysql_store_result(m);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        on = row && row[1] && strcmp(row[1], "ON") == 0;
+        mysql_free_result(res);
+    }
+    if (on && mysql_query(m, "SHOW STATUS LIKE 'wsrep_ready'") == 0) {
+        MYSQL_RES *res = mysql_store_result(m);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        ready = row && row[1] && strcmp(row[1], "ON") == 0;
+        mysql_free_result(res);
+    }
+    return !ready ? -1 : on;
+}
+
+/* One server of the list. */
+static int connect_host(struct db *db, const char *host, int port, MYSQL **out)
 {
     const struct config *c = db->cfg;
     MYSQL *m = mysql_init(NULL);
@@ -160,8 +188,8 @@ static int connect_now(struct db *db)
     mysql_options(m, MYSQL_INIT_COMMAND,
                   "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED'");
     const char *sock = c->db_socket && *c->db_socket ? c->db_socket : NULL;
-    if (!mysql_real_connect(m, sock ? NULL : c->db_host, c->db_user, c->db_password, c->db_name,
-                            sock ? 0 : (unsigned)c->db_port, sock, CLIENT_FOUND_ROWS)) {
+    if (!mysql_real_connect(m, sock ? NULL : host, c->db_user, c->db_password, c->db_name,
+                            sock ? 0 : (unsigned)port, sock, CLIENT_FOUND_ROWS)) {
         set_err(db, mysql_errno(m), mysql_error(m));
         mysql_close(m);
         return DB_ERR_CONN;
@@ -173,8 +201,78 @@ static int connect_now(struct db *db)
         mysql_close(m);
         return DB_ERR_CONN;
     }
-    db->conn = m;
+    int ws = wsrep_state(m);
+    if (ws < 0) {
+        set_err(db, 1047, "the Galera node is not synced with its cluster (wsrep_ready OFF)");
+        mysql_close(m);
+        return DB_ERR_CONN;
+    }
+    db->wsrep = ws;
+    db->sync_wait = 0;
+    *out = m;
     return DB_OK;
+}
+
+/* db_host is a list: the entry that answered last first, then the others in order, so a
+ * process stays on its node and moves on only when that node is down or out of its cluster. */
+static int connect_now(struct db *db)
+{
+    const struct config *c = db->cfg;
+    struct db_hostport hosts[DB_HOSTS_MAX];
+    int n = 1;
+    if (c->db_socket && *c->db_socket) /* the socket: one local server, db_host unused */
+        hosts[0] = (struct db_hostport){.host = "", .port = 0};
+    else if ((n = db_hosts_parse(c->db_host, c->db_port, hosts, DB_HOSTS_MAX)) < 0) {
+        set_err(db, 0, "db_host: not a list of host[:port] entries");
+        return DB_ERR_CONN;
+    }
+    if (db->host_ix >= (size_t)n)
+        db->host_ix = 0;
+    for (int k = 0; k < n; k++) {
+        size_t i = (db->host_ix + (size_t)k) % (size_t)n;
+        MYSQL *m = NULL;
+        if (connect_host(db, hosts[i].host, hosts[i].port, &m) == DB_OK) {
+            if (i != db->host_ix || db->reconnects)
+                log_info("database: connected to %s:%d", hosts[i].host, hosts[i].port);
+            db->host_ix = i;
+            db->conn = m;
+            return DB_OK;
+        }
+        if (n > 1)
+            log_warn("database: %s:%d: %s", hosts[i].host, hosts[i].port, db->err);
+    }
+    return DB_ERR_CONN;
+}
+
+int db_sync_wait(struct db *db, int on)
+{
+    on = on ? 1 : 0;
+    if (db_ensure(db) != DB_OK)
+        return DB_ERR_CONN;
+    if (!db->wsrep || db->sync_wait == on)
+        return DB_OK;
+    int rc =
+        db_simple(db, on ? "SET SESSION wsrep_sync_wait = 1" : "SET SESSION wsrep_sync_wait = 0");
+    if (rc == DB_OK)
+        db->sync_wait = on;
+    return rc;
+}
+
+int db_writer_slot(void)
+{
+    static atomic_int slot = -1;
+    int s = atomic_load(&slot);
+    if (s < 0) {
+        int mine = (int)((unsigned)getpid() * 2654435761u >> 7) % DB_WRITER_SLOTS;
+        atomic_compare_exchange_strong(&slot, &s, mine);
+        s = atomic_load(&slot);
+    }
+    return s;
+}
+
+int db_is_cluster(const struct db *db)
+{
+    return db->conn && db->wsrep;
 }
 
 int db_server_supported(const char *info, unsigned long version, char *why, size_t len)

@@ -60,7 +60,10 @@ struct db_rows {
     char *arena;
 };
 
-/* Connects with the settings in cfg (the struct must outlive the handle).
+/* Connects with the settings in cfg (the struct must outlive the handle). db_host may list
+ * several servers ("db1:3306, db2, db3"): the one that answered last is tried first, then
+ * the others in order, at every connect and reconnect; a Galera node out of its cluster
+ * (wsrep_ready OFF) counts as down.
  * Returns NULL only when out of memory; check db_connected() / db_error(). */
 struct db *db_open(const struct config *cfg);
 void db_close(struct db *db);
@@ -104,6 +107,19 @@ void db_rows_free(struct db_rows *rows);
 const char *db_val(const struct db_rows *rows, size_t r, size_t c);
 long long db_int(const struct db_rows *rows, size_t r, size_t c, long long dflt);
 int db_col(const struct db_rows *rows, const char *name); /* -1 if absent */
+
+/* On a Galera node (wsrep_on), on = 1 makes the session's next reads wait until the node has
+ * applied everything the cluster committed before them (wsrep_sync_wait = 1): for the reads
+ * that decide (campaign status, opt-outs, the tier's budget); on = 0 goes back to plain
+ * reads. Nothing (no statement) on a server without wsrep. Returns a db_rc. */
+int db_sync_wait(struct db *db, int on);
+/* This process's slot (0..DB_WRITER_SLOTS-1, random, fixed for its life) in tables whose hot
+ * rows are split per writer (send_minutes, metric_counters): writers add to their own row,
+ * readers sum the slots. Two processes on different nodes rarely share one. */
+#define DB_WRITER_SLOTS 16
+int db_writer_slot(void);
+/* 1 when connected to a Galera node with wsrep on. */
+int db_is_cluster(const struct db *db);
 
 /* Runs a statement without parameters and outside data (session settings, DDL). */
 int db_simple(struct db *db, const char *sql);

@@ -146,10 +146,11 @@ int metrics_flush(struct db *db, double min_interval_s)
     int rc = DB_ERR;
     if (sql && args) {
         size_t o =
-            (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, value) VALUES ");
+            (size_t)sprintf(sql, "INSERT INTO metric_counters (name, labels, slot, value) VALUES ");
         size_t a = 0;
         for (int i = 0; i < n; i++) {
-            o += (size_t)sprintf(sql + o, "%s(?,?,?)", i ? "," : "");
+            /* this process's own rows (db_writer_slot): GET /metrics sums the slots */
+            o += (size_t)sprintf(sql + o, "%s(?,?,%d,?)", i ? "," : "", db_writer_slot());
             args[a++] = DB_STR(snap[i].name);
             args[a++] = DB_STR(snap[i].labels);
             args[a++] = DB_DBL(snap[i].value);

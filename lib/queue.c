@@ -19,6 +19,26 @@
     "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
     "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
     "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+/* The same, the worker's partition only (the queue split between live workers by phone hash):
+ * workers on different nodes of a cluster rarely take the same rows. The filter is evaluated
+ * on the index entries (phone is in ix_recipients_queue). */
+#define SQL_CLAIM_PART_FIRST                                                                       \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
+    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "AND CRC32(phone) % ? = ? "                                                                    \
+    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+#define SQL_CLAIM_PART_AFTER                                                                       \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
+    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "AND CRC32(phone) % ? = ? "                                                                    \
+    "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
+    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+/* The live workers in id order: a worker's partition is its rank among them. */
+#define SQL_PARTITIONS                                                                             \
+    "SELECT id FROM workers WHERE stopped_at IS NULL AND "                                         \
+    "heartbeat_at >= NOW(3) - INTERVAL ? SECOND ORDER BY id"
 /* The pair rate and the 24 h window of a claim's numbers (a JSON array), straight on the key
  * of contact_pace. */
 #define SQL_PAIR_PACE                                                                              \
@@ -127,6 +147,9 @@
 const struct sql_statement queue_statements[] = {
     {"queue.claim_first", SQL_CLAIM_FIRST, "ii"},
     {"queue.claim_after", SQL_CLAIM_AFTER, "isssi"},
+    {"queue.claim_part_first", SQL_CLAIM_PART_FIRST, "iiii"},
+    {"queue.claim_part_after", SQL_CLAIM_PART_AFTER, "iiisssi"},
+    {"queue.partitions", SQL_PARTITIONS, "i"},
     {"queue.pair_pace", SQL_PAIR_PACE, "iss"},
     {"queue.block", SQL_BLOCK, "L"},
     {"queue.defer", SQL_DEFER, "iL"},
@@ -152,9 +175,58 @@ const struct sql_statement queue_statements[] = {
 
 #define TOKEN(t) DB_INT((long long)(t))
 
+int queue_business_lock(struct db *db, const char *lock_key, int *found)
+{
+    struct db_res res;
+    int rc = db_exec(db, "UPDATE pace_timelines SET claims = claims + 1 WHERE pace_key = ?",
+                     DB_ARGS(DB_STR(lock_key)), &res);
+    *found = rc == DB_OK && res.affected > 0;
+    return rc;
+}
+
+int queue_business_lock_create(struct db *db, const char *lock_key)
+{
+    return db_exec(db, "INSERT IGNORE INTO pace_timelines (pace_key) VALUES (?)",
+                   DB_ARGS(DB_STR(lock_key)), NULL);
+}
+
+int queue_partition(struct db *db, long long worker_id, int dead_s, int *part, int *nparts)
+{
+    struct db_rows r;
+    *part = 0;
+    *nparts = 1;
+    int rc = db_query(db, SQL_PARTITIONS, DB_ARGS(DB_INT(dead_s)), &r);
+    if (rc != DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows; i++)
+        if (db_int(&r, i, 0, 0) == worker_id) {
+            *part = (int)i;
+            *nparts = (int)r.nrows;
+        }
+    db_rows_free(&r);
+    return DB_OK;
+}
+
 int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
                      const char *after_phone, int limit, struct db_rows *rows)
 {
+    return queue_claim_part_rows(db, campaign_id, 0, 1, after_at, after_phone, limit, rows);
+}
+
+int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int nparts,
+                          const char *after_at, const char *after_phone, int limit,
+                          struct db_rows *rows)
+{
+    if (nparts > 1 && after_at && after_at[0])
+        return db_query(db, SQL_CLAIM_PART_AFTER,
+                        DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
+                                DB_STR(after_at), DB_STR(after_phone ? after_phone : ""),
+                                DB_INT(limit)),
+                        rows);
+    if (nparts > 1)
+        return db_query(db, SQL_CLAIM_PART_FIRST,
+                        DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_INT(limit)),
+                        rows);
     if (after_at && after_at[0])
         return db_query(db, SQL_CLAIM_AFTER,
                         DB_ARGS(DB_INT(campaign_id), DB_STR(after_at), DB_STR(after_at),

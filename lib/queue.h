@@ -29,12 +29,34 @@ struct queue_claimed {
     int was_sent; /* an earlier attempt was accepted */
 };
 
+/* The business's lock row (pace_timelines 'w:<waba>'), taken first in every claim for its
+ * numbers: the pair rate and the messaging tier read under it are exact. The row is WRITTEN
+ * (claims + 1), not only locked: a Galera cluster certifies written rows only, so two claims
+ * on different nodes conflict at commit and one is redone (DB_ERR_RETRY) instead of both
+ * spending the last of the tier. *found is 0 when the row does not exist (create it with
+ * queue_business_lock_create, outside the transaction). */
+int queue_business_lock(struct db *db, const char *lock_key, int *found);
+int queue_business_lock_create(struct db *db, const char *lock_key);
+
 /* Locks up to limit due pending recipients of the campaign (SKIP LOCKED), in queue order on
  * ix_recipients_queue; after_at/after_phone (NULL or "" for the start) continue after the
  * last row of a full claim. Read them with queue_claimed_row. */
 int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
                      const char *after_phone, int limit, struct db_rows *rows);
 void queue_claimed_row(const struct db_rows *rows, size_t i, struct queue_claimed *out);
+
+/* The queue split between the live workers (heartbeat within dead_s): a worker takes first
+ * the numbers whose CRC32(phone) % nparts is its part, so workers connected to different
+ * nodes of a Galera cluster rarely pick the same rows (SKIP LOCKED is per node: the loser
+ * finds out only at commit). Rebalanced as workers come and go: the partition of a worker
+ * that died goes to the others once it drops out of the live set (dead_s), and any worker
+ * takes from the whole queue when its own part has nothing due (the tail, a dead worker's
+ * part meanwhile). nparts 1 (and part 0) when alone or not registered. */
+int queue_partition(struct db *db, long long worker_id, int dead_s, int *part, int *nparts);
+/* queue_claim_rows within part of nparts (nparts <= 1: the whole queue). */
+int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int nparts,
+                          const char *after_at, const char *after_phone, int limit,
+                          struct db_rows *rows);
 
 /* Of the numbers in phones_json (a JSON array), those with a contact_pace row for the
  * business: column 0 phone, 1 sent within gap_s, 2 sent within a day. */

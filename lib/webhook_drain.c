@@ -9,9 +9,14 @@
 
 #include "accounts.h"
 #include "db.h"
+#include "lease.h"
 #include "log.h"
 
 #define SWEEP_EVENTS 64 /* stored events per sweep transaction */
+/* The applier's lease: renewed every third of its life while applying; a holder that died
+ * holds it up to that long (stored events wait, nothing is lost). */
+#define WEBHOOK_LEASE       "webhook_apply"
+#define WEBHOOK_LEASE_TTL_S 10
 
 static void stats_add(struct webhook_stats *a, const struct webhook_stats *b)
 {
@@ -169,7 +174,10 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
     if (batch < 1)
         batch = 1;
     for (;;) {
-        int got = lock_query(db, "SELECT GET_LOCK('pregon_webhook_apply', 0)");
+        /* A lease row, not GET_LOCK: a lock is per server, two Galera nodes would each
+         * grant it (lib/lease.h). */
+        int got = lease_take(db, WEBHOOK_LEASE, WEBHOOK_LEASE_TTL_S);
+        double leased_at = wh_mono();
         if (got <= 0) {
             st->contended = got == 0;
             return got < 0 ? got : total; /* someone else is applying: they will take ours */
@@ -179,6 +187,11 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
         size_t size = batch;     /* grows while batches come back full (a backlog) */
         for (;;) {
             double t0 = wh_mono();
+            if (t0 - leased_at > WEBHOOK_LEASE_TTL_S / 3) {
+                if (lease_take(db, WEBHOOK_LEASE, WEBHOOK_LEASE_TTL_S) != 1)
+                    break; /* lost (expired under a stall): the new holder goes on */
+                leased_at = t0;
+            }
             if (refresh && refresh() < 0) {
                 rc = DB_ERR_CONN;
                 break;
@@ -215,7 +228,7 @@ int webhook_drain(struct db *db, const struct account_list *accounts, size_t bat
             if (!full)
                 break; /* all taken (what came meanwhile: the look below) */
         }
-        lock_query(db, "SELECT RELEASE_LOCK('pregon_webhook_apply')");
+        lease_release(db, WEBHOOK_LEASE);
         if (rc < 0)
             return rc;
         /* An event stored while we held the lock, by a process whose applier then found it

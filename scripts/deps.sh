@@ -11,7 +11,7 @@ PKGS=(
     clang libclang-rt-14-dev
     libfcgi-dev libcurl4-openssl-dev libmariadb-dev libjson-c-dev libsodium-dev libcsv-dev
     libmicrohttpd-dev libcrack2-dev cracklib-runtime
-    mariadb-server mariadb-client nginx
+    mariadb-server mariadb-client nginx galera-4 rsync
     apache2 libapache2-mod-fcgid patchelf
     libcmocka-dev python3 python3-pymysql curl wrk openssl chromium systemd
 )

@@ -291,6 +291,11 @@ cmd_stop() {
     stop_one fcgi
     stop_one webhook
     stop_one sandbox
+    # the other nodes of a test's Galera cluster (tests/integration/galerakit.py)
+    for f in "$RUN"/galera[0-9].pid; do
+        [ -e "$f" ] || continue
+        stop_one "$(basename "$f" .pid)"
+    done
     stop_one mariadb
 }
 

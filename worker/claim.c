@@ -59,6 +59,11 @@ static json_object *phones_json(const struct phone_ix *ix, size_t n)
 }
 /* ---- claiming --------------------------------------------------------------------------- */
 
+/* How long our share of a campaign's queue has nothing due before we take from the others'. */
+#define SHARE_WAIT_S 2.0
+/* How often the claimer reads its share of the queue again (the heartbeat does too). */
+#define PART_CHECK_S 0.25
+
 /* What the checks right before sending decide for each claimed row. */
 enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER };
 
@@ -108,13 +113,12 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
     struct acct *a = k->a;
     struct camp *c = k->c;
     struct db_rows r;
-    int rc = db_query(db, "SELECT next_slot_us FROM pace_timelines WHERE pace_key = ? FOR UPDATE",
-                      DB_ARGS(DB_STR(lock_key)), &r);
+    int found;
+    int rc = queue_business_lock(db, lock_key, &found); /* written: serializes across nodes */
     if (rc != DB_OK)
         return rc;
-    if (r.nrows == 0)
+    if (!found)
         a->lock_row = 0; /* deleted meanwhile: created again next time */
-    db_rows_free(&r);
     if (k->lim >= 0) {
         /* Under the lock the count is exact: every other claim has committed its users. */
         long long used;
@@ -149,16 +153,33 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
  * from the start would step over all of them every time. A short claim (the end of what is
  * due) starts again from the beginning, so rows put back behind the cursor (released,
  * skipped while another worker held them) are found then. */
-static int claim_read(struct db *db, struct claim *k, int limit)
+static int claim_read(struct db *db, struct claim *k, int limit, int part, int nparts)
 {
     struct camp *c = k->c;
     struct db_rows r;
-    int rc = queue_claim_rows(db, c->id, c->claim_after_at, c->claim_after_phone, limit, &r);
+    /* Our share of the queue first (lib/queue.h queue_partition); when it has had nothing
+     * due for SHARE_WAIT_S (its owners had their turn), from the start of the whole queue
+     * (the tail, a dead worker's share): no cursor then. */
+    int rc = queue_claim_part_rows(db, c->id, part, nparts, c->claim_after_at, c->claim_after_phone,
+                                   limit, &r);
+    int whole = 0;
+    if (rc == DB_OK && r.nrows > 0)
+        c->share_empty_since = 0;
+    if (rc == DB_OK && r.nrows == 0 && nparts > 1 && !c->claim_after_at[0]) {
+        double now = now_monotonic();
+        if (c->share_empty_since == 0)
+            c->share_empty_since = now;
+        if (now - c->share_empty_since >= SHARE_WAIT_S) {
+            db_rows_free(&r);
+            rc = queue_claim_rows(db, c->id, NULL, NULL, limit, &r);
+            whole = 1;
+        }
+    }
     if (rc != DB_OK)
         return rc;
     size_t n = r.nrows;
     struct queue_claimed row;
-    if ((int)n < limit) {
+    if ((int)n < limit || whole) {
         c->claim_after_at[0] = 0;
     } else {
         queue_claimed_row(&r, n - 1, &row);
@@ -443,17 +464,36 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     char lock_key[40];
     snprintf(lock_key, sizeof lock_key, "w:%s", a->waba_id);
     if (!a->lock_row) {
-        if (db_exec(db, "INSERT IGNORE INTO pace_timelines (pace_key) VALUES (?)",
-                    DB_ARGS(DB_STR(lock_key)), NULL) != DB_OK)
+        if (queue_business_lock_create(db, lock_key) != DB_OK)
             return DB_ERR;
         a->lock_row = 1;
     }
-    int rc = db_begin(db);
+    /* On a Galera node the checks below (opt-outs, the tier, the day's cap) read what every
+     * node committed before (wsrep_sync_wait; nothing elsewhere). */
+    int rc = db_sync_wait(db, 1);
+    if (rc == DB_OK)
+        rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
     rc = claim_lock(db, &k, lock_key, &limit);
+    /* Our share, read again every PART_CHECK_S: a worker that started a moment before the
+     * others would otherwise take their shares for a whole heartbeat. */
+    double mono = now_monotonic();
+    int part, nparts;
+    if (rc == DB_OK && mono - w->part_checked >= PART_CHECK_S &&
+        queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts) == DB_OK) {
+        w->part_checked = mono;
+        pthread_mutex_lock(&w->mu);
+        w->part = part;
+        w->nparts = nparts;
+        pthread_mutex_unlock(&w->mu);
+    }
+    pthread_mutex_lock(&w->mu);
+    part = w->part;
+    nparts = w->nparts;
+    pthread_mutex_unlock(&w->mu);
     if (rc == DB_OK && limit > 0)
-        rc = claim_read(db, &k, limit);
+        rc = claim_read(db, &k, limit, part, nparts);
     if (rc == DB_OK && (limit == 0 || k.n == 0)) {
         db_rollback(db);
         return 0;

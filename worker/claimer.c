@@ -158,7 +158,7 @@ static int claimer_claim_round(struct worker *w, struct db *db, size_t rr)
         struct camp *c = w->camps;
         for (size_t x = 0; c && x < (rr + k) % ncamps; x++)
             c = c->next;
-        int ok = c && c->sendable;
+        int ok = c && c->claimable;
         struct acct *a = c ? acct_find(w, c->account_id) : NULL;
         pthread_mutex_unlock(&w->mu);
         if (!ok || !a || !a->ep)
@@ -224,6 +224,10 @@ void *claimer_main(void *arg)
             continue;
         }
         backoff_ms = 100;
+        /* The claimer's reads decide (campaign status, opt-outs, the tier): on a Galera node
+         * they wait for what other nodes committed (lib/db.h; no statement elsewhere). */
+        if (db_sync_wait(db, 1) != DB_OK)
+            log_warn("wsrep_sync_wait: %s", db_error(db));
         claimer_periodic(w, db, mono, &t);
         size_t inheap = claimer_throttle(w, db);
         /* Top the sender up first: a claim of a big batch takes tens of milliseconds, and a

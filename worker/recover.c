@@ -61,6 +61,16 @@ void claim_heartbeat(struct worker *w, struct db *db)
             log_warn("worker %lld was declared dead by another; now worker %lld", old,
                      w->worker_id);
     }
+    /* Our share of the queue, as workers come and go. */
+    int part, nparts;
+    if (queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts) == DB_OK) {
+        pthread_mutex_lock(&w->mu);
+        if (nparts != w->nparts || part != w->part)
+            log_info("queue partition %d of %d", part, nparts);
+        w->part = part;
+        w->nparts = nparts;
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 /* ---- recovery ---------------------------------------------------------------------------- */

@@ -190,7 +190,7 @@ static int camp_paced(struct db *db, struct camp *c, const struct db_rows *r, si
 /* Why a campaign that is not paced waits, if it does: its account, the send window, the
  * daily cap, the messaging tier ("" when it may send). */
 static void camp_wait_reason(struct db *db, const struct camp *c, const struct acct *a, time_t now,
-                             char *reason, size_t rlen)
+                             char *reason, size_t rlen, int *budget)
 {
     if (!a || !a->ep) {
         snprintf(reason, rlen, "its WhatsApp account is not available");
@@ -207,19 +207,23 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
         struct db_rows d;
         if (db_query(db, "SELECT used FROM campaign_days WHERE campaign_id = ? AND day = ?",
                      DB_ARGS(DB_INT(c->id), DB_STR(date)), &d) == DB_OK) {
-            if (d.nrows && db_int(&d, 0, 0, 0) >= c->daily_cap)
+            if (d.nrows && db_int(&d, 0, 0, 0) >= c->daily_cap) {
+                *budget = 1;
                 snprintf(reason, rlen,
                          "daily cap of %d messages reached for %s (%s); resumes tomorrow",
                          c->daily_cap, date, a->timezone);
+            }
             db_rows_free(&d);
         }
     }
     long lim = account_tier_limit(a->tier);
-    if (!reason[0] && lim >= 0 && a->tier_used >= lim)
+    if (!reason[0] && lim >= 0 && a->tier_used >= lim) {
+        *budget = 1;
         snprintf(reason, rlen,
                  "messaging tier %s used up: %lld unique users in the last 24 h; "
                  "resumes as the window frees",
                  a->tier, a->tier_used);
+    }
 }
 
 /* The campaigns not seen in this pass stop running; those unreferenced are freed. */
@@ -231,7 +235,7 @@ static void camps_sweep(struct worker *w)
         struct camp *c = *pp;
         if (!c->seen) {
             c->running = 0;
-            c->sendable = 0;
+            c->sendable = c->claimable = 0;
         }
         if (!c->running && c->refs == 0) {
             *pp = c->next;
@@ -271,13 +275,16 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
     struct acct *a = acct_find(w, c->account_id);
     pthread_mutex_unlock(&w->mu);
     int paced = camp_paced(db, c, r, i, reason, sizeof reason);
+    int budget = 0; /* the tier or the day's cap is spent: by claims, which are within it */
     if (!paced)
-        camp_wait_reason(db, c, a, now, reason, sizeof reason);
+        camp_wait_reason(db, c, a, now, reason, sizeof reason, &budget);
     set_wait(db, c, reason, col_str(r, i, "wait_reason"));
     pthread_mutex_lock(&w->mu);
     c->seen = 1;
     c->running = 1;
-    c->sendable = reason[0] == '\0';
+    /* A spent budget stops claiming; what was claimed within it still goes. */
+    c->claimable = reason[0] == '\0';
+    c->sendable = c->claimable || budget;
     c->paced = paced;
     pthread_mutex_unlock(&w->mu);
     if (col_int(r, i, "pending_count", 1) == 0 && col_int(r, i, "sending_count", 1) == 0) {

@@ -56,11 +56,13 @@ struct camp {
     /* claimer: this campaign's own timeline (interval, progressive start) */
     long long cap_interval_us;
     long long cslot_next, cslot_left;
-    int sendable;            /* running and not waiting */
-    int paced;               /* waits for template pacing: its claimed jobs go back too */
-    char wait[256];          /* the wait_reason last written */
-    long long claimed_total; /* for round robin */
-    int claim_empty;         /* last claim found nothing */
+    int sendable;             /* running and not waiting (a spent budget aside: see claimable) */
+    int claimable;            /* sendable and its budget (tier, daily cap) not spent */
+    int paced;                /* waits for template pacing: its claimed jobs go back too */
+    char wait[256];           /* the wait_reason last written */
+    long long claimed_total;  /* for round robin */
+    double share_empty_since; /* claimer: since when our share of its queue had nothing due */
+    int claim_empty;          /* last claim found nothing */
     /* Where the last full claim ended (next_attempt_at, phone): the next one starts after
      * it, not over the index entries its predecessors left delete-marked until purge. */
     char claim_after_at[32];
@@ -137,6 +139,8 @@ struct worker {
     const char *config_path;
     struct secret_key *key;
     long long worker_id; /* under mu */
+    int part, nparts;    /* its share of the queue (lib/queue.h queue_partition), under mu */
+    double part_checked; /* claimer: when it last read its share (monotonic) */
     int ramp_steps[PACE_RAMP_MAX], nramp;
 
     pthread_mutex_t mu;

@@ -405,11 +405,13 @@ def test_stop_applied_ahead_of_a_status_backlog(s):
     acct = _account_id(s, SANDBOX["phone_id"])
     camp = make_campaign(s, acct, [{"status": "sent"}] * n)
     recs = camp["recipients"]
-    hold = s.db(admin=True)  # the appliers' server-wide lock: nobody applies while we hold it
+    # The appliers' lease (a written row): nobody applies while this test holds it. A drain
+    # running when it is taken ends at its empty queue within the second waited.
+    s.query("INSERT INTO leases (name, holder, expires_at) VALUES ('webhook_apply', "
+            "'test:stop', NOW(3) + INTERVAL 120 SECOND) ON DUPLICATE KEY UPDATE "
+            "holder = VALUES(holder), expires_at = VALUES(expires_at)")
+    time.sleep(1)
     try:
-        with hold.cursor() as c:
-            c.execute("SELECT GET_LOCK('pregon_webhook_apply', 30)")
-            eq(c.fetchone()[0], 1, "applier lock taken")
         first = s.query("SELECT COALESCE(MAX(id), 0) AS m FROM webhook_events")[0]["m"]
         bodies = [_status_payload([{"id": r["wamid"], "status": "delivered",
                                     "timestamp": str(1750030000 + i),
@@ -444,9 +446,8 @@ def test_stop_applied_ahead_of_a_status_backlog(s):
         eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND id < %s AND "
                    "applied_at IS NULL", (first, stop_id))[0]["n"], n, "10,000 statuses queued")
     finally:
-        with hold.cursor() as c:
-            c.execute("SELECT RELEASE_LOCK('pregon_webhook_apply')")
-        hold.close()
+        s.query("UPDATE leases SET expires_at = NOW(3) - INTERVAL 1 SECOND "
+                "WHERE name = 'webhook_apply' AND holder = 'test:stop'")
     phone = recs[n - 1]["phone"]
     seen = {}
 
@@ -499,13 +500,13 @@ def test_stored_but_not_applied_is_applied_later(s):
        ["delivered_count"], 2, "counted")
 
     # Kill every process of the webhook pool (as a crash would) between storing and applying:
-    # with the apply lock held here, the requests are stored and answered but nobody applies
-    # them. The processes started in their place apply them by themselves, with no new request.
-    holder = s.db()
+    # with the applier's lease held by someone else, the requests are stored and answered but
+    # nobody applies them. The processes started in their place apply them by themselves, with
+    # no new request, once that holder's lease has expired.
+    s.query("INSERT INTO leases (name, holder, expires_at) VALUES ('webhook_apply', "
+            "'test:holder', NOW(3) + INTERVAL 60 SECOND) ON DUPLICATE KEY UPDATE "
+            "holder = VALUES(holder), expires_at = VALUES(expires_at)")
     try:
-        with holder.cursor() as c:
-            c.execute("SELECT GET_LOCK('pregon_webhook_apply', 10)")
-            eq(c.fetchone()[0], 1, "apply lock taken")
         for w, st, ts in ((w0, "read", 1750030200), (w1, "read", 1750030300)):
             r = s.post_webhook(None, raw=_event_body(s, w, st, ts), wait=False)
             eq(r.status, 200, "stored and answered while nobody may apply")
@@ -522,7 +523,9 @@ def test_stored_but_not_applied_is_applied_later(s):
         for pid in kids:
             os.kill(int(pid), signal.SIGKILL)
     finally:
-        holder.close()  # the lock goes with the connection
+        # The holder is gone: its lease runs out.
+        s.query("UPDATE leases SET expires_at = NOW(3) - INTERVAL 1 SECOND "
+                "WHERE name = 'webhook_apply' AND holder = 'test:holder'")
     s.wait_for("the restarted processes apply what was stored", lambda: [
         x["status"] for x in s.query("SELECT status FROM recipients WHERE campaign_id = %s "
                                      "ORDER BY id", (camp["id"],))] == ["read", "read"],

@@ -45,8 +45,12 @@ def test_claim_query_uses_the_index(s):
     cid = make_campaign(s, "EXPLAIN", phones("01", 3), start=False)
     # The worker's claim, the very statement it runs (lib/queue.c), first and after a full
     # claim.
+    # The same within a worker's share of the queue (CRC32(phone) % live workers).
     for name, args in (("queue.claim_first", [cid, 200]),
-                       ("queue.claim_after", [cid, "2000-01-01", "2000-01-01", "+5493870", 200])):
+                       ("queue.claim_after", [cid, "2000-01-01", "2000-01-01", "+5493870", 200]),
+                       ("queue.claim_part_first", [cid, 2, 1, 200]),
+                       ("queue.claim_part_after", [cid, 2, 1, "2000-01-01", "2000-01-01",
+                                                   "+5493870", 200])):
         rows = explain(s, name, args)
         eq(len(rows), 1, "one table")
         r = rows[0]
