@@ -213,3 +213,28 @@ void tier_refresh(struct worker *w, struct db *db, double mono)
         }
     }
 }
+
+/* The number's in-flight target from its pace and the latency the sender measures
+ * (lib/pace.h); logged when it moves by a quarter or more. */
+void acct_size_inflight(struct worker *w, struct acct *a)
+{
+    long long iv = acct_interval(a);
+    double per_s = iv > 0 ? 1e6 / (double)iv : 1e6;
+    pthread_mutex_lock(&w->mu);
+    int old = a->inflight_target, want;
+    enum pace_inflight_cap why;
+    int n =
+        pace_inflight_target(per_s, a->latency_us, w->inflight_limit, w->inflight_why, &want, &why);
+    a->inflight_target = n;
+    a->inflight_want = want;
+    a->bound = why;
+    long long lat = a->latency_us;
+    pthread_mutex_unlock(&w->mu);
+    if (a->ep && (old == 0 || n * 4 >= old * 5 || n * 5 <= old * 4))
+        log_info("account %lld: up to %d requests in flight (%.0f msg/s, answers in %lld ms%s%s)",
+                 a->id, n, per_s, ((lat > 0 ? lat : PACE_LATENCY_START_US) + 500) / 1000,
+                 lat > 0 ? "" : " assumed until the first answer",
+                 why == PACE_CAP_NONE     ? ""
+                 : why == PACE_CAP_MEMORY ? "; cut by worker_inflight_memory_mb"
+                                          : "; cut by worker_inflight");
+}

@@ -100,6 +100,7 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
     size_t inheap = w->nheap;
     pthread_mutex_unlock(&w->mu);
     for (struct acct *a = w->accts; a; a = a->next) {
+        acct_size_inflight(w, a);
         /* 130429s: a real limit (a share of the window's answers) holds and cuts at
          * once; a clean or sporadic window adds a step back (lib/pace.h). */
         long long tnow = now_us();

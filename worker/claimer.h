@@ -29,6 +29,7 @@ long long pace_take(struct db *db, const char *key, int *row_exists, long long i
                     long long earliest);
 void pace_hold(struct worker *w, struct db *db, struct acct *a);
 long long acct_interval(const struct acct *a);
+void acct_size_inflight(struct worker *w, struct acct *a);
 
 /* schedule.c */
 struct camp *camp_find(struct worker *w, long long id); /* caller holds mu */

@@ -221,6 +221,25 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
                  a->tier, a->tier_used);
 }
 
+/* A campaign that may send but whose number lost slots to the worker's own bound in the last
+ * CAPPED_RECENT_US (the in-flight ceiling or the memory budget, not Meta): the wait reason
+ * says so and which setting to raise (lib/pace.h). It still sends. */
+#define CAPPED_RECENT_US 2000000
+static void camp_capped_reason(struct worker *w, const struct acct *a, char *reason, size_t rlen)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&w->mu);
+    int capped = a->capped_us && now_us() - a->capped_us < CAPPED_RECENT_US;
+    enum pace_inflight_cap why = a->capped_why;
+    int want = a->inflight_want, mps = a->mps;
+    int got = why == a->bound ? a->inflight_target : w->inflight_limit;
+    long long lat = a->latency_us > 0 ? a->latency_us : PACE_LATENCY_START_US;
+    pthread_mutex_unlock(&w->mu);
+    if (capped && why != PACE_CAP_NONE)
+        pace_inflight_reason(reason, rlen, mps, lat, want, got, why);
+}
+
 /* The campaigns not seen in this pass stop running; those unreferenced are freed. */
 static void camps_sweep(struct worker *w)
 {
@@ -272,11 +291,14 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
     int paced = camp_paced(db, c, r, i, reason, sizeof reason);
     if (!paced)
         camp_wait_reason(db, c, a, now, reason, sizeof reason);
+    int sendable = reason[0] == '\0';
+    if (sendable)
+        camp_capped_reason(w, a, reason, sizeof reason);
     set_wait(db, c, reason, col_str(r, i, "wait_reason"));
     pthread_mutex_lock(&w->mu);
     c->seen = 1;
     c->running = 1;
-    c->sendable = reason[0] == '\0';
+    c->sendable = sendable;
     c->paced = paced;
     pthread_mutex_unlock(&w->mu);
     if (col_int(r, i, "pending_count", 1) == 0 && col_int(r, i, "sending_count", 1) == 0) {
