@@ -225,7 +225,8 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
  * CAPPED_RECENT_US (the in-flight ceiling or the memory budget, not Meta): the wait reason
  * says so and which setting to raise (lib/pace.h). It still sends. */
 #define CAPPED_RECENT_US 2000000
-static void camp_capped_reason(struct worker *w, const struct acct *a, char *reason, size_t rlen)
+static void camp_capped_reason(struct worker *w, struct camp *c, const struct acct *a, char *reason,
+                               size_t rlen)
 {
     if (!a)
         return;
@@ -236,8 +237,17 @@ static void camp_capped_reason(struct worker *w, const struct acct *a, char *rea
     int got = why == a->bound ? a->inflight_target : w->inflight_limit;
     long long lat = a->latency_us > 0 ? a->latency_us : PACE_LATENCY_START_US;
     pthread_mutex_unlock(&w->mu);
-    if (capped && why != PACE_CAP_NONE)
-        pace_inflight_reason(reason, rlen, mps, lat, want, got, why);
+    if (!capped || why == PACE_CAP_NONE)
+        return;
+    /* The figures as first written, unless what it needs moved by a quarter: the latency
+     * changes a little with every answer, the reason (a write) should not. */
+    if (c->wait_want && !strncmp(c->wait, "sending below", 13) && want * 4 < c->wait_want * 5 &&
+        want * 5 > c->wait_want * 4) {
+        snprintf(reason, rlen, "%s", c->wait);
+        return;
+    }
+    pace_inflight_reason(reason, rlen, mps, lat, want, got, why);
+    c->wait_want = want;
 }
 
 /* The campaigns not seen in this pass stop running; those unreferenced are freed. */
@@ -293,7 +303,7 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
         camp_wait_reason(db, c, a, now, reason, sizeof reason);
     int sendable = reason[0] == '\0';
     if (sendable)
-        camp_capped_reason(w, a, reason, sizeof reason);
+        camp_capped_reason(w, c, a, reason, sizeof reason);
     set_wait(db, c, reason, col_str(r, i, "wait_reason"));
     pthread_mutex_lock(&w->mu);
     c->seen = 1;

@@ -647,13 +647,12 @@ static void note_capped(struct worker *w, struct acct *a, long long t)
 
 /* Takes what is due into batch, as many as there are places in flight (the caller holds
  * mu). A job that missed its slot by more than its tolerance goes back for a new slot: late
- * sends never bunch up. A job whose number is at its in-flight target, or over the sender's
- * one-second window, waits for it while its tolerance lasts. Returns how many; *wait_us gets
- * how long to sleep at most. */
+ * sends never bunch up, and so does a job whose number is at its in-flight target. One over
+ * the sender's one-second window waits for it while its tolerance lasts. Returns how many; *wait_us
+ * gets how long to sleep at most. */
 static size_t send_pick(struct worker *w, struct job **batch, long long *wait_us)
 {
     size_t nb = 0;
-    struct jobq held = {0};
     long long t = now_us();
     while (w->nheap && send_room(w) - (int)nb > 0) {
         struct job *j = w->heap[0];
@@ -671,10 +670,13 @@ static size_t send_pick(struct worker *w, struct job **batch, long long *wait_us
             continue;
         }
         if (a && a->inflight_target > 0 && a->inflight >= a->inflight_target) {
-            /* Its number has all the requests in flight it may: a place comes free with
-             * the next answer (which wakes this loop). */
-            j->held = 1;
-            jobq_push(&held, j);
+            /* Its number has all the requests in flight it may: a new slot, at once. A job
+             * kept waiting for a place would start late within its tolerance, which the
+             * slots' margin keeps for the network's jitter (lib/pace.h); the target's
+             * headroom keeps this for a latency that just rose. */
+            note_capped(w, a, t);
+            j->held = 0;
+            jobq_push(&w->reslot, j);
             continue;
         }
         long long ww = a ? window_wait(a, t) : 0;
@@ -707,16 +709,6 @@ static size_t send_pick(struct worker *w, struct job **batch, long long *wait_us
         if (w->heap[0]->slot_us <= t)
             w->heap[0]->held = 1; /* every handle in use: the worker's ceiling */
     }
-    struct job *j;
-    while ((j = jobq_pop(&held))) {
-        long long left = j->tol_us > 0 ? j->slot_us + j->tol_us - t + 1 : 1000;
-        if (left < *wait_us)
-            *wait_us = left;
-        if (heap_push(w, j) != 0) {
-            note_capped(w, j->acct, t);
-            jobq_push(&w->reslot, j);
-        }
-    }
     w->inflight += (int)nb;
     return nb;
 }
@@ -745,12 +737,19 @@ static void send_finished(struct worker *w, struct job **done, size_t n)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* libcurl's timer when it is due (timeouts, and the start of the transfers just added). */
+/* libcurl's timer when it is due (timeouts, and the start of the transfers just added), and
+ * at least every SEND_TIMER_US anyway: libcurl does not call the timer callback again when its
+ * next timeout is the one it already gave, so a timer taken a little early on this clock
+ * would otherwise be lost. */
+#define SEND_TIMER_US 50000
 static void send_curl_timer(struct worker *w)
 {
-    if (w->curl_due_us < 0 || w->curl_due_us > now_us())
+    static __thread long long last;
+    long long t = now_us();
+    if ((w->curl_due_us < 0 || w->curl_due_us > t) && t - last < SEND_TIMER_US)
         return;
     int still;
+    last = t;
     w->curl_due_us = -1; /* the call sets the next one */
     curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &still);
 }

@@ -59,6 +59,7 @@ struct camp {
     int sendable;            /* running and not waiting */
     int paced;               /* waits for template pacing: its claimed jobs go back too */
     char wait[256];          /* the wait_reason last written */
+    int wait_want;           /* the in-flight need that reason gave, when it gave one */
     long long claimed_total; /* for round robin */
     int claim_empty;         /* last claim found nothing */
     /* Where the last full claim ended (next_attempt_at, phone): the next one starts after
