@@ -186,6 +186,30 @@ double pace_throttle_next(double factor, enum pace_throttle t)
     return f > 1.0 ? 1.0 : f;
 }
 
+double pace_throttle_limit(double factor, int answers, int hits)
+{
+    if (answers < PACE_THROTTLE_MIN_ANSWERS || hits <= 0 || hits > answers || factor <= 0)
+        return 0;
+    return factor * (double)(answers - hits) / (double)answers;
+}
+
+double pace_throttle_adjust(double factor, enum pace_throttle t, double limit)
+{
+    double aim = limit * PACE_THROTTLE_AIM;
+    if (t == PACE_THR_LIMIT) {
+        double f = pace_throttle_next(factor, t);
+        if (aim > 0 && aim < factor)
+            f = aim < PACE_THROTTLE_FLOOR ? PACE_THROTTLE_FLOOR : aim;
+        return f;
+    }
+    if (aim <= 0)
+        return pace_throttle_next(factor, t);
+    double f = factor >= aim ? factor + PACE_THROTTLE_PROBE : pace_throttle_next(factor, t);
+    if (factor < aim && f > aim)
+        f = aim;
+    return f > 1.0 ? 1.0 : f;
+}
+
 int pace_window_wait_min(int start_h, int end_h, int m)
 {
     if (start_h < 0 || end_h < 0 || start_h > 23 || end_h > 24 || start_h == end_h % 24)

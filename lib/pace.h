@@ -130,6 +130,23 @@ enum pace_throttle pace_throttle_judge(int answers, int hits);
  * one step up otherwise, within [PACE_THROTTLE_FLOOR, 1]. */
 double pace_throttle_next(double factor, enum pace_throttle t);
 
+/* Where a real limit is, as a share of the number's rate. The far side accepts up to its
+ * limit and refuses the rest, so sending at factor with hits of answers refused, the limit is
+ * at about factor x (answers - hits) / answers (a share, not a count: silences such as the
+ * hold do not bias it). Returns 0 with fewer than PACE_THROTTLE_MIN_ANSWERS answers. A blind
+ * cut of 20 % and steps of 10 % back swung around a limit of 200/s on a 400/s number (164 to
+ * 242/s, 11 % refused) and kept about 149/s of it. */
+#define PACE_THROTTLE_MIN_ANSWERS 20
+#define PACE_THROTTLE_AIM         0.97 /* go on at this share of a known limit */
+#define PACE_THROTTLE_PROBE       0.01 /* above it, step up this little per clean window */
+double pace_throttle_limit(double factor, int answers, int hits);
+
+/* The factor after a window: judged PACE_THR_LIMIT, PACE_THROTTLE_AIM of the known limit
+ * (limit from pace_throttle_limit; 0 = unknown: the plain cut); otherwise a step up
+ * (pace_throttle_next), but up to PACE_THROTTLE_AIM of a known limit at most, and by
+ * PACE_THROTTLE_PROBE only once there (the limit may have risen). */
+double pace_throttle_adjust(double factor, enum pace_throttle t, double limit);
+
 /* ---- send window ----------------------------------------------------------------------- */
 
 /* Whether local minute-of-day m (0..1439) is inside [start_h, end_h) hours; start > end wraps

@@ -168,16 +168,18 @@ long long pace_take(struct db *db, const char *key, int *row_exists, long long i
  * 130429s answers one excess: one hold and one cut per worker_throttle_pause_ms, not one
  * per answer (holding again for each answer that trickles in kept the number silent for
  * seconds and halved the realistic run). */
-void pace_hold(struct worker *w, struct db *db, struct acct *a)
+void pace_hold(struct worker *w, struct db *db, struct acct *a, double limit)
 {
     long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
     if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
+    if (limit > 0)
+        a->thr_limit = limit; /* where the far side refused: go on just below it */
     if (a->factor < 1.0) {
         /* Already backing off from a limit: a further cut finds it without the silence of
          * another hold (a hold at every window halved the pace under a real limit). */
         a->slot_left = 0;
-        a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+        a->factor = pace_throttle_adjust(a->factor, PACE_THR_LIMIT, a->thr_limit);
         a->throttled_us = now_us();
         log_warn("account %lld: throughput limit hit (130429); pace now %.0f%%", a->id,
                  a->factor * 100);
@@ -189,7 +191,7 @@ void pace_hold(struct worker *w, struct db *db, struct acct *a)
             "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) + ?) WHERE pace_key = ?",
             DB_ARGS(DB_INT(pause_us), DB_STR(a->pace_key)), NULL);
     a->slot_left = 0;
-    a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+    a->factor = pace_throttle_adjust(a->factor, PACE_THR_LIMIT, a->thr_limit);
     a->throttled_us = now_us();
     log_warn("account %lld: throughput limit hit (130429); holding %d ms, pace now %.0f%%", a->id,
              w->cfg.worker_throttle_pause_ms, a->factor * 100);

@@ -109,15 +109,18 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
         pthread_mutex_lock(&w->mu);
         enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits);
         int closed = th == PACE_THR_LIMIT || tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+        double limit = pace_throttle_limit(a->factor, a->thr_answers, a->thr_hits);
         if (closed)
             a->thr_answers = a->thr_hits = 0;
         pthread_mutex_unlock(&w->mu);
         if (closed) {
             a->thr_window_us = tnow;
             if (th == PACE_THR_LIMIT)
-                pace_hold(w, db, a);
+                pace_hold(w, db, a, limit);
             else
-                a->factor = pace_throttle_next(a->factor, th);
+                a->factor = pace_throttle_adjust(a->factor, th, a->thr_limit);
+            if (a->factor >= 1.0)
+                a->thr_limit = 0; /* full speed again: whatever limit there was is gone */
         }
     }
     return inheap;

@@ -27,7 +27,7 @@ void tier_refresh(struct worker *w, struct db *db, double mono);
 void tz_local(const char *zone, time_t t, int *minute, char *date, size_t dlen);
 long long pace_take(struct db *db, const char *key, int *row_exists, long long interval_us, int n,
                     long long earliest);
-void pace_hold(struct worker *w, struct db *db, struct acct *a);
+void pace_hold(struct worker *w, struct db *db, struct acct *a, double limit);
 long long acct_interval(const struct acct *a);
 void acct_size_inflight(struct worker *w, struct acct *a);
 

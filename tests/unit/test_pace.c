@@ -116,6 +116,30 @@ static void throttle_aimd(void **state)
     assert_true(pace_throttle_next(f, PACE_THR_SPORADIC) > 0.8999);
 }
 
+static void throttle_finds_the_limit(void **state)
+{
+    (void)state;
+    /* 242/s on a 400/s number (0.61) against a limit of 200: about 42 of 242 refused. */
+    double lim = pace_throttle_limit(0.61, 242, 42);
+    assert_true(lim > 0.49 && lim < 0.51);
+    assert_true(pace_throttle_limit(0.61, 10, 4) == 0); /* too few answers to tell */
+    /* The cut goes just below it, not 20 % down; clean windows climb back to it and then
+     * only probe. */
+    double f = pace_throttle_adjust(0.61, PACE_THR_LIMIT, lim);
+    assert_true(f > 0.97 * 0.49 && f < 0.97 * 0.51);
+    double g = pace_throttle_adjust(0.3, PACE_THR_CLEAN, lim);
+    assert_true(g > 0.3999 && g < 0.4001);
+    g = pace_throttle_adjust(0.45, PACE_THR_CLEAN, lim);
+    assert_true(g > 0.97 * 0.49 - 1e-9 && g < 0.97 * 0.51 + 1e-9);
+    assert_true(pace_throttle_adjust(f, PACE_THR_CLEAN, lim) < f + PACE_THROTTLE_PROBE + 1e-9);
+    assert_true(pace_throttle_adjust(f, PACE_THR_SPORADIC, lim) > f);
+    /* A limit above the pace does not raise a cut; unknown: the plain cut and steps. */
+    assert_true(pace_throttle_adjust(0.5, PACE_THR_LIMIT, 0.9) < 0.4001);
+    assert_true(pace_throttle_adjust(1.0, PACE_THR_LIMIT, 0) > 0.7999);
+    assert_true(pace_throttle_adjust(0.5, PACE_THR_CLEAN, 0) > 0.5999);
+    assert_true(pace_throttle_adjust(0.995, PACE_THR_CLEAN, 0.2) <= 1.0);
+}
+
 static void inflight_sizing(void **state)
 {
     (void)state;
@@ -167,6 +191,7 @@ int main(void)
         cmocka_unit_test(send_window),
         cmocka_unit_test(throttle_aimd),
         cmocka_unit_test(inflight_sizing),
+        cmocka_unit_test(throttle_finds_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
