@@ -65,12 +65,14 @@ def test_inflight_rises_with_the_latency(s):
                     inflight_series(s, acc["id"])), timeout=20)
             check(slow["pregon_worker_latency_seconds"] >= 0.3, "latency seen: %r" % slow)
             check(slow.get("pregon_worker_inflight_capped:none", 0) == 0, "not capped: %r" % slow)
-            # The rate holds at 400 ms: about 40 in flight really used.
-            before = campaign(s, cid)["sent_count"]
-            time.sleep(5)
+            # The rate holds at 400 ms: about 40 in flight really used (the target sized for
+            # 20 ms, about a dozen, would give 30/s). Counted by the sandbox: the recorder may
+            # lag on a busy machine.
+            before = s.sandbox_get("/_sandbox/stats").json()["accepted"]
+            time.sleep(8)
+            got = s.sandbox_get("/_sandbox/stats").json()["accepted"] - before
+            check(got >= 8 * 75, "about 100/s at 400 ms: %d in 8 s" % got)
             after = campaign(s, cid)
-            check(after["sent_count"] - before >= 5 * 85, "about 100/s at 400 ms: %d in 5 s"
-                  % (after["sent_count"] - before))
             peak = inflight_series(s, acc["id"])["pregon_worker_inflight_peak"]
             check(peak >= 30, "requests really in flight: %r" % peak)
             eq(after["wait_reason"], None, "no wait reason while the rate is met")
@@ -105,10 +107,10 @@ def test_a_small_ceiling_is_named_in_the_wait_reason_and_metrics(s):
                     inflight_series(s, acc["id"])), timeout=20)
             eq(m["pregon_worker_inflight_target"], 4, "the ceiling: %r" % m)
             check(m["pregon_worker_inflight_wanted"] >= 30, "what it would need: %r" % m)
-            before = campaign(s, cid)["sent_count"]
-            time.sleep(3)
-            got = campaign(s, cid)["sent_count"] - before
-            check(3 * 10 <= got <= 3 * 25, "about 20/s under the ceiling: %d in 3 s" % got)
+            before = s.sandbox_get("/_sandbox/stats").json()["accepted"]
+            time.sleep(4)
+            got = s.sandbox_get("/_sandbox/stats").json()["accepted"] - before
+            check(4 * 8 <= got <= 4 * 21, "about 4 / 0.2 s under the ceiling: %d in 4 s" % got)
             st = s.sandbox_get("/_sandbox/stats").json()
             eq(st["rate_limited"], 0, "no 130429")
     finally:
