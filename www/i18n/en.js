@@ -682,6 +682,7 @@ export default {
   'pausekind.circuit_breaker': 'the automatic error cut-off',
   'pausekind.schedule': 'a missed schedule',
   'pausekind.account_disabled': 'campaigns disabled on the account',
+  'wait.inflight_capped': 'Sending below the number\'s rate: the worker\'s limit of requests in flight (worker_inflight or its memory budget) is too low for the latency it measures',
   'wait.template_pacing': 'Meta holds the template for a quality assessment (template pacing): the rest of the audience waits for the first statuses',
   'pausekind.unknown': 'no reason recorded',
   'resume.meta_must_lift': 'Meta must lift the cause first (a paused or disabled template, a disabled account).',

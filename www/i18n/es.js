@@ -682,6 +682,7 @@ export default {
   'pausekind.circuit_breaker': 'el corte automático por errores',
   'pausekind.schedule': 'horario programado perdido',
   'pausekind.account_disabled': 'campañas desactivadas en la cuenta',
+  'wait.inflight_capped': 'Envía por debajo del ritmo del número: el límite de solicitudes en curso del worker (worker_inflight o su presupuesto de memoria) no alcanza para la latencia que mide',
   'wait.template_pacing': 'Meta retiene la plantilla para evaluar su calidad (template pacing): el resto del público espera los primeros estados',
   'pausekind.unknown': 'motivo no registrado',
   'resume.meta_must_lift': 'Meta tiene que levantar la causa primero (plantilla pausada o deshabilitada, cuenta deshabilitada).',

@@ -38,3 +38,12 @@ export function localToIso(v) {
   const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
   return `${v.length === 16 ? v + ':00' : v}${sign}${pad(off / 60)}:${pad(off % 60)}`;
 }
+
+/** Why a running campaign waits or sends slowly (campaigns.wait_reason, kept by the worker):
+ * template pacing and the worker's own in-flight bound in words, the worker's text beside
+ * them; any other reason as the worker wrote it. */
+export function waitText(r) {
+  if (r && r.startsWith('template pacing')) return t('wait.template_pacing') + ' (' + r + ')';
+  if (r && r.startsWith('sending below')) return t('wait.inflight_capped') + ' (' + r + ')';
+  return r;
+}

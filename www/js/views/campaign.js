@@ -3,7 +3,7 @@
 import { h, field, nextId } from '../dom.js';
 import { get, post, del, qs, listOf, cursorOf } from '../api.js';
 import { t, has, getLang } from '../i18n.js';
-import { num, date, duration, pct } from '../format.js';
+import { num, date, duration, pct, waitText } from '../format.js';
 import { funnel, perMinute, legend } from '../charts.js';
 import { explain } from '../errors.js';
 import { statusChip, progressBar, table, empty, errorBox, loading, toast, busy, dialog, confirmDialog, section } from '../ui.js';
@@ -340,12 +340,6 @@ function errorCell(e) {
   if (!e) return '';
   const code = e.code != null ? `${e.code}: ` : '';
   return h('span', { title: e.code != null ? explain(e.code, e.explanation) : '' }, code + (e.text || ''));
-}
-
-/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
- * worker's text beside it; any other reason as the worker wrote it. */
-function waitText(r) {
-  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */

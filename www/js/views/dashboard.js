@@ -2,7 +2,7 @@
 import { h } from '../dom.js';
 import { get, listOf } from '../api.js';
 import { t, has } from '../i18n.js';
-import { num, date, duration, pct } from '../format.js';
+import { num, date, duration, pct, waitText } from '../format.js';
 import { pageHead, qualityChip, statusChip, progressBar, errorBox, empty, loading } from '../ui.js';
 
 const POLL_MS = 5000;
@@ -138,12 +138,6 @@ function campaignMini(c) {
     c.status === 'running' && c.wait_reason ? h('p', { class: 'small muted' }, t('camp.waiting'), ': ', waitText(c.wait_reason)) : null,
     c.status === 'paused' && c.pause_reason ? h('p', { class: 'pause-reason' }, t('camp.pauseReason'), ': ', c.pause_reason,
       c.pause_kind ? [' (', kindText(c.pause_kind), ')'] : '') : null);
-}
-
-/** Why a running campaign waits (campaigns.wait_reason): template pacing in words, the
- * worker's text beside it; any other reason as the worker wrote it. */
-function waitText(r) {
-  return r && r.startsWith('template pacing') ? t('wait.template_pacing') + ' (' + r + ')' : r;
 }
 
 /** Who paused a campaign (campaigns.pause_kind), in words; a kind we do not know as it is. */
