@@ -137,8 +137,9 @@ double pace_throttle_next(double factor, enum pace_throttle t);
  * cut of 20 % and steps of 10 % back swung around a limit of 200/s on a 400/s number (164 to
  * 242/s, 11 % refused) and kept about 149/s of it. */
 #define PACE_THROTTLE_MIN_ANSWERS 20
-#define PACE_THROTTLE_AIM         0.97 /* go on at this share of a known limit */
-#define PACE_THROTTLE_PROBE       0.01 /* above it, step up this little per clean window */
+#define PACE_THROTTLE_AIM         0.97     /* go on at this share of a known limit */
+#define PACE_THROTTLE_PROBE       0.01     /* above it, step up this little per clean window */
+#define PACE_THROTTLE_FORGET_US   10000000 /* a limit not found again for this long is gone */
 double pace_throttle_limit(double factor, int answers, int hits);
 
 /* The factor after a window: judged PACE_THR_LIMIT, PACE_THROTTLE_AIM of the known limit

@@ -173,8 +173,10 @@ void pace_hold(struct worker *w, struct db *db, struct acct *a, double limit)
     long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
     if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
-    if (limit > 0)
+    if (limit > 0) {
         a->thr_limit = limit; /* where the far side refused: go on just below it */
+        a->thr_limit_us = now_us();
+    }
     if (a->factor < 1.0) {
         /* Already backing off from a limit: a further cut finds it without the silence of
          * another hold (a hold at every window halved the pace under a real limit). */

@@ -119,8 +119,10 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
                 pace_hold(w, db, a, limit);
             else
                 a->factor = pace_throttle_adjust(a->factor, th, a->thr_limit);
-            if (a->factor >= 1.0)
-                a->thr_limit = 0; /* full speed again: whatever limit there was is gone */
+            /* Full speed again, or not found again for a while (a real limit is found at
+             * every overshoot; a window of sporadic 130429s may pass for one): forgotten. */
+            if (a->factor >= 1.0 || tnow - a->thr_limit_us > PACE_THROTTLE_FORGET_US)
+                a->thr_limit = 0;
         }
     }
     return inheap;

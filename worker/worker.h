@@ -83,6 +83,7 @@ struct acct {
     int thr_answers, thr_hits; /* recorder (under mu): answers and 130429s this window */
     long long thr_window_us;   /* claimer: when the window started (local clock) */
     double thr_limit;          /* claimer: the known limit as a share of the rate (0 = none) */
+    long long thr_limit_us;    /* claimer: when it was last found (local clock) */
     long long slot_next, slot_left, slot_iv; /* reserved account slots, local clock */
     long long tier_used;                     /* unique users in 24 h (cached) */
     double tier_checked;
