@@ -105,6 +105,48 @@ static void print_counters(struct out *o, const struct db_rows *r)
     }
 }
 
+/* Each live worker's requests in flight per number (sql/140: the worker sizes them from the
+ * number's rate and the latency it measures, within worker_inflight and its memory budget). */
+static void print_inflight(struct out *o, struct db *db)
+{
+    struct db_rows r;
+    if (db_query(db,
+                 "SELECT i.worker_id, i.account_id, i.inflight_target, i.inflight_wanted, "
+                 "i.inflight_peak, i.latency_ms / 1000, IFNULL(i.bound, ''), i.capped "
+                 "FROM worker_inflight i JOIN workers w ON w.id = i.worker_id "
+                 "WHERE w.stopped_at IS NULL AND w.heartbeat_at > NOW(3) - INTERVAL 1 DAY "
+                 "ORDER BY i.worker_id, i.account_id",
+                 DB_NOARGS, &r) != DB_OK)
+        return;
+    static const struct {
+        const char *name, *help;
+        size_t col;
+    } g[] = {
+        {"pregon_worker_inflight_target", "Requests in flight the worker allows the number.", 2},
+        {"pregon_worker_inflight_wanted",
+         "Requests in flight the number's rate and latency ask for (with headroom).", 3},
+        {"pregon_worker_inflight_peak", "Most requests in flight to the number lately.", 4},
+        {"pregon_worker_latency_seconds", "The answer time the worker sizes by.", 5},
+    };
+    for (size_t k = 0; k < sizeof g / sizeof g[0]; k++) {
+        outf(o, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);
+        for (size_t i = 0; i < r.nrows; i++)
+            outf(o, "%s{worker_id=\"%s\",account_id=\"%s\"} %s\n", g[k].name, db_val(&r, i, 0),
+                 db_val(&r, i, 1), db_val(&r, i, g[k].col));
+    }
+    outf(o, "# HELP pregon_worker_inflight_capped 1 when the worker's own bound (worker_inflight "
+            "or worker_inflight_memory_mb) cost the number slots in the last seconds.\n"
+            "# TYPE pregon_worker_inflight_capped gauge\n");
+    for (size_t i = 0; i < r.nrows; i++) {
+        const char *b = db_val(&r, i, 6);
+        outf(o,
+             "pregon_worker_inflight_capped{worker_id=\"%s\",account_id=\"%s\",bound=\"%s\"} "
+             "%s\n",
+             db_val(&r, i, 0), db_val(&r, i, 1), b && *b ? b : "none", db_val(&r, i, 7));
+    }
+    db_rows_free(&r);
+}
+
 void api_metrics(struct request *req)
 {
     if (!address_allowed(req->app->cfg.metrics_allow, req->remote_addr)) {
@@ -160,6 +202,7 @@ void api_metrics(struct request *req)
         }
         db_rows_free(&r);
     }
+    print_inflight(&o, db);
     if (db_query(db, "SELECT COUNT(*) FROM webhook_events WHERE applied_at IS NULL", DB_NOARGS,
                  &r) == DB_OK) {
         outf(&o,

@@ -252,6 +252,7 @@ static const struct {
     {"daily cap", "daily_cap"},
     {"messaging tier", "tier"},
     {"its WhatsApp account", "account"},
+    {"sending below", "inflight_capped"}, /* still sends, slower: lib/pace.h */
 };
 #define WAIT_WINDOW_PREFIX "outside the send window"
 

@@ -58,7 +58,8 @@ static const struct ckey keys[] = {
     S(graph_version, "v25.0"),
     S(secrets_key_file, "var/secret.key"),
     I(worker_batch, "200"),
-    I(worker_inflight, "64"),
+    I(worker_inflight, "512"),
+    I(worker_inflight_memory_mb, "16"),
     I(worker_poll_ms, "200"),
     I(worker_lease_s, "120"),
     I(http_connect_timeout_ms, "5000"),
@@ -265,6 +266,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->worker_batch = 1;
     if (cfg->worker_inflight < 1)
         cfg->worker_inflight = 1;
+    if (cfg->worker_inflight_memory_mb < 0)
+        cfg->worker_inflight_memory_mb = 0;
     if (cfg->worker_heartbeat_s < 1)
         cfg->worker_heartbeat_s = 1;
     if (cfg->worker_dead_s < 2 * cfg->worker_heartbeat_s)

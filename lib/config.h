@@ -39,7 +39,8 @@ struct config {
     char *secrets_key_file;
     /* worker */
     int worker_batch;
-    int worker_inflight;
+    int worker_inflight;           /* the most requests in flight at once (a ceiling) */
+    int worker_inflight_memory_mb; /* and the memory they may take (0 = no budget) */
     int worker_poll_ms;
     int worker_lease_s;
     int http_connect_timeout_ms;

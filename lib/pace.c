@@ -61,6 +61,70 @@ long long pace_reserve(long long *next_us, long long earliest_us, long long inte
     return first;
 }
 
+int pace_inflight_limit(int ceiling, int memory_mb, enum pace_inflight_cap *why)
+{
+    long long lim = ceiling > 0 ? ceiling : 1;
+    *why = PACE_CAP_CEILING;
+    if (memory_mb > 0) {
+        long long mem = (long long)memory_mb * 1024 * 1024 / PACE_INFLIGHT_BYTES;
+        if (mem < 1)
+            mem = 1;
+        if (mem < lim) {
+            lim = mem;
+            *why = PACE_CAP_MEMORY;
+        }
+    }
+    return (int)(lim > 1000000 ? 1000000 : lim);
+}
+
+int pace_inflight_target(double per_s, long long latency_us, int limit,
+                         enum pace_inflight_cap limit_why, int *want, enum pace_inflight_cap *why)
+{
+    if (latency_us <= 0)
+        latency_us = PACE_LATENCY_START_US;
+    double need = per_s > 0 ? per_s * (double)latency_us / 1e6 * PACE_INFLIGHT_HEADROOM : 0;
+    if (need > 1e6)
+        need = 1e6;
+    int n = (int)(need + 0.999) + PACE_INFLIGHT_EXTRA;
+    *want = n;
+    if (why)
+        *why = PACE_CAP_NONE;
+    if (limit < 1)
+        limit = 1;
+    if (n > limit) {
+        n = limit;
+        if (why)
+            *why = limit_why;
+    }
+    return n;
+}
+
+long long pace_latency_next(long long est_us, long long sample_us, long long since_us)
+{
+    if (sample_us < 0)
+        sample_us = 0;
+    if (est_us <= 0)
+        return sample_us > 0 ? sample_us : 1;
+    double d = (double)(sample_us - est_us);
+    if (d > 0)
+        d *= PACE_LATENCY_UP;
+    else if (since_us < PACE_LATENCY_DOWN_US)
+        d *= (double)(since_us > 0 ? since_us : 0) / PACE_LATENCY_DOWN_US;
+    long long n = est_us + (long long)(d > 0 ? d + 0.5 : d - 0.5);
+    return n > 0 ? n : 1;
+}
+
+void pace_inflight_reason(char *buf, size_t len, int mps, long long latency_us, int want, int got,
+                          enum pace_inflight_cap why)
+{
+    snprintf(buf, len,
+             "sending below its number's %d msg/s: with answers taking %lld ms it needs about "
+             "%d requests in flight and the worker's %s allows %d; raise %s",
+             mps, (latency_us + 500) / 1000, want,
+             why == PACE_CAP_MEMORY ? "memory budget" : "ceiling", got,
+             why == PACE_CAP_MEMORY ? "worker_inflight_memory_mb" : "worker_inflight");
+}
+
 int pace_ramp_parse(const char *s, int *steps, int max)
 {
     int n = 0;
@@ -122,6 +186,30 @@ double pace_throttle_next(double factor, enum pace_throttle t)
     double f = t == PACE_THR_LIMIT ? factor * PACE_THROTTLE_CUT : factor + PACE_THROTTLE_STEP;
     if (f < PACE_THROTTLE_FLOOR)
         f = PACE_THROTTLE_FLOOR;
+    return f > 1.0 ? 1.0 : f;
+}
+
+double pace_throttle_limit(double factor, int answers, int hits)
+{
+    if (answers < PACE_THROTTLE_MIN_ANSWERS || hits <= 0 || hits > answers || factor <= 0)
+        return 0;
+    return factor * (double)(answers - hits) / (double)answers;
+}
+
+double pace_throttle_adjust(double factor, enum pace_throttle t, double limit)
+{
+    double aim = limit * PACE_THROTTLE_AIM;
+    if (t == PACE_THR_LIMIT) {
+        double f = pace_throttle_next(factor, t);
+        if (aim > 0 && aim < factor)
+            f = aim < PACE_THROTTLE_FLOOR ? PACE_THROTTLE_FLOOR : aim;
+        return f;
+    }
+    if (aim <= 0)
+        return pace_throttle_next(factor, t);
+    double f = factor >= aim ? factor + PACE_THROTTLE_PROBE : pace_throttle_next(factor, t);
+    if (factor < aim && f > aim)
+        f = aim;
     return f > 1.0 ? 1.0 : f;
 }
 

@@ -47,6 +47,53 @@ long long pace_window_us(int mps);
  * earliest_us. Returns the first slot and advances *next_us past the last one. */
 long long pace_reserve(long long *next_us, long long earliest_us, long long interval_us, int n);
 
+/* ---- in flight: how many requests one number needs at once ------------------------------ */
+
+/* A number sending at r messages/s whose answers take L seconds has about r x L requests in
+ * flight; the worker keeps room for PACE_INFLIGHT_HEADROOM times that plus
+ * PACE_INFLIGHT_EXTRA (jitter, a slow answer or two), within the ceiling (worker_inflight)
+ * and the memory budget (worker_inflight_memory_mb over PACE_INFLIGHT_BYTES, what one request
+ * in flight costs the worker: its curl handle and buffers, its connection, its job, measured
+ * with bench/worker). Too few and slots are wasted (a request cannot start at its slot); the
+ * bound keeps one number with slow answers from taking every handle. */
+#define PACE_INFLIGHT_HEADROOM 1.5
+#define PACE_INFLIGHT_EXTRA    8
+#define PACE_INFLIGHT_BYTES    (24 * 1024)
+#define PACE_LATENCY_START_US  250000   /* before the first answer: a slow Meta */
+#define PACE_LATENCY_UP        0.2      /* share of a slower answer taken at once */
+#define PACE_LATENCY_DOWN_US   10000000 /* faster answers are believed over about 10 s */
+
+enum pace_inflight_cap {
+    PACE_CAP_NONE,    /* the number gets what it needs */
+    PACE_CAP_CEILING, /* worker_inflight is less than it needs */
+    PACE_CAP_MEMORY   /* the memory budget is less than it needs */
+};
+
+/* The requests in flight the worker allows at most at once, from the ceiling
+ * (worker_inflight) and the memory budget in MB (0 = none); *why says which one binds
+ * (PACE_CAP_MEMORY only when it is below the ceiling). */
+int pace_inflight_limit(int ceiling, int memory_mb, enum pace_inflight_cap *why);
+
+/* The in-flight target of a number sending per_s messages/s (its current pace) whose answers
+ * take latency_us: per_s x latency x headroom + extra, at least 1, at most limit. *want gets
+ * the figure before the limit, *why (may be NULL) PACE_CAP_NONE when the limit did not cut
+ * it, else limit_why. */
+int pace_inflight_target(double per_s, long long latency_us, int limit,
+                         enum pace_inflight_cap limit_why, int *want, enum pace_inflight_cap *why);
+
+/* The latency estimate after one more answer that took sample_us, since_us after the
+ * previous one: up fast (PACE_LATENCY_UP of the difference per answer, so a few slow answers
+ * raise it), down slowly (over PACE_LATENCY_DOWN_US of time, whatever the rate): in flight
+ * follows a rising latency at once and does not shrink on a lucky second. est_us 0: none yet,
+ * the sample is taken as it is. */
+long long pace_latency_next(long long est_us, long long sample_us, long long since_us);
+
+/* The wait reason of a campaign whose number sends below its rate because of the worker's
+ * own bound (why != PACE_CAP_NONE): its rate, latency, what it needs and what it got, and
+ * which setting to raise. */
+void pace_inflight_reason(char *buf, size_t len, int mps, long long latency_us, int want, int got,
+                          enum pace_inflight_cap why);
+
 /* ---- progressive start ----------------------------------------------------------------- */
 
 #define PACE_RAMP_MAX 16
@@ -83,6 +130,24 @@ enum pace_throttle pace_throttle_judge(int answers, int hits);
 /* The pace factor (share of the number's rate) after a window judged t: cut at a limit,
  * one step up otherwise, within [PACE_THROTTLE_FLOOR, 1]. */
 double pace_throttle_next(double factor, enum pace_throttle t);
+
+/* Where a real limit is, as a share of the number's rate. The far side accepts up to its
+ * limit and refuses the rest, so sending at factor with hits of answers refused, the limit is
+ * at about factor x (answers - hits) / answers (a share, not a count: silences such as the
+ * hold do not bias it). Returns 0 with fewer than PACE_THROTTLE_MIN_ANSWERS answers. A blind
+ * cut of 20 % and steps of 10 % back swung around a limit of 200/s on a 400/s number (164 to
+ * 242/s, 11 % refused) and kept about 149/s of it. */
+#define PACE_THROTTLE_MIN_ANSWERS 20
+#define PACE_THROTTLE_AIM         0.97     /* go on at this share of a known limit */
+#define PACE_THROTTLE_PROBE       0.01     /* above it, step up this little per clean window */
+#define PACE_THROTTLE_FORGET_US   10000000 /* a limit not found again for this long is gone */
+double pace_throttle_limit(double factor, int answers, int hits);
+
+/* The factor after a window: judged PACE_THR_LIMIT, PACE_THROTTLE_AIM of the known limit
+ * (limit from pace_throttle_limit; 0 = unknown: the plain cut); otherwise a step up
+ * (pace_throttle_next), but up to PACE_THROTTLE_AIM of a known limit at most, and by
+ * PACE_THROTTLE_PROBE only once there (the limit may have risen). */
+double pace_throttle_adjust(double factor, enum pace_throttle t, double limit);
 
 /* ---- send window ----------------------------------------------------------------------- */
 

@@ -142,16 +142,20 @@ long long pace_take(struct db *db, const char *key, int *row_exists, long long i
  * 130429s answers one excess: one hold and one cut per worker_throttle_pause_ms, not one
  * per answer (holding again for each answer that trickles in kept the number silent for
  * seconds and halved the realistic run). */
-void pace_hold(struct worker *w, struct db *db, struct acct *a)
+void pace_hold(struct worker *w, struct db *db, struct acct *a, double limit)
 {
     long long pause_us = (long long)w->cfg.worker_throttle_pause_ms * 1000;
     if (a->throttled_us && now_us() - a->throttled_us < pause_us)
         return;
+    if (limit > 0) {
+        a->thr_limit = limit; /* where the far side refused: go on just below it */
+        a->thr_limit_us = now_us();
+    }
     if (a->factor < 1.0) {
         /* Already backing off from a limit: a further cut finds it without the silence of
          * another hold (a hold at every window halved the pace under a real limit). */
         a->slot_left = 0;
-        a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+        a->factor = pace_throttle_adjust(a->factor, PACE_THR_LIMIT, a->thr_limit);
         a->throttled_us = now_us();
         log_warn("account %lld: throughput limit hit (130429); pace now %.0f%%", a->id,
                  a->factor * 100);
@@ -163,7 +167,7 @@ void pace_hold(struct worker *w, struct db *db, struct acct *a)
             "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) + ?) WHERE pace_key = ?",
             DB_ARGS(DB_INT(pause_us), DB_STR(a->pace_key)), NULL);
     a->slot_left = 0;
-    a->factor = pace_throttle_next(a->factor, PACE_THR_LIMIT);
+    a->factor = pace_throttle_adjust(a->factor, PACE_THR_LIMIT, a->thr_limit);
     a->throttled_us = now_us();
     log_warn("account %lld: throughput limit hit (130429); holding %d ms, pace now %.0f%%", a->id,
              w->cfg.worker_throttle_pause_ms, a->factor * 100);
@@ -186,4 +190,29 @@ void tier_refresh(struct worker *w, struct db *db, double mono)
             a->tier_checked = mono;
         }
     }
+}
+
+/* The number's in-flight target from its pace and the latency the sender measures
+ * (lib/pace.h); logged when it moves by a quarter or more. */
+void acct_size_inflight(struct worker *w, struct acct *a)
+{
+    long long iv = acct_interval(a);
+    double per_s = iv > 0 ? 1e6 / (double)iv : 1e6;
+    pthread_mutex_lock(&w->mu);
+    int old = a->inflight_target, want;
+    enum pace_inflight_cap why;
+    int n =
+        pace_inflight_target(per_s, a->latency_us, w->inflight_limit, w->inflight_why, &want, &why);
+    a->inflight_target = n;
+    a->inflight_want = want;
+    a->bound = why;
+    long long lat = a->latency_us;
+    pthread_mutex_unlock(&w->mu);
+    if (a->ep && (old == 0 || n * 4 >= old * 5 || n * 5 <= old * 4))
+        log_info("account %lld: up to %d requests in flight (%.0f msg/s, answers in %lld ms%s%s)",
+                 a->id, n, per_s, ((lat > 0 ? lat : PACE_LATENCY_START_US) + 500) / 1000,
+                 lat > 0 ? "" : " assumed until the first answer",
+                 why == PACE_CAP_NONE     ? ""
+                 : why == PACE_CAP_MEMORY ? "; cut by worker_inflight_memory_mb"
+                                          : "; cut by worker_inflight");
 }

@@ -100,6 +100,7 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
     size_t inheap = w->nheap;
     pthread_mutex_unlock(&w->mu);
     for (struct acct *a = w->accts; a; a = a->next) {
+        acct_size_inflight(w, a);
         /* 130429s: a real limit (a share of the window's answers) holds and cuts at
          * once; a clean or sporadic window adds a step back (lib/pace.h). */
         long long tnow = now_us();
@@ -108,15 +109,20 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
         pthread_mutex_lock(&w->mu);
         enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits);
         int closed = th == PACE_THR_LIMIT || tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+        double limit = pace_throttle_limit(a->factor, a->thr_answers, a->thr_hits);
         if (closed)
             a->thr_answers = a->thr_hits = 0;
         pthread_mutex_unlock(&w->mu);
         if (closed) {
             a->thr_window_us = tnow;
             if (th == PACE_THR_LIMIT)
-                pace_hold(w, db, a);
+                pace_hold(w, db, a, limit);
             else
-                a->factor = pace_throttle_next(a->factor, th);
+                a->factor = pace_throttle_adjust(a->factor, th, a->thr_limit);
+            /* Full speed again, or not found again for a while (a real limit is found at
+             * every overshoot; a window of sporadic 130429s may pass for one): forgotten. */
+            if (a->factor >= 1.0 || tnow - a->thr_limit_us > PACE_THROTTLE_FORGET_US)
+                a->thr_limit = 0;
         }
     }
     return inheap;

@@ -25,8 +25,9 @@ void accounts_refresh(struct worker *w, struct db *db);
 void tier_refresh(struct worker *w, struct db *db, double mono);
 long long pace_take(struct db *db, const char *key, int *row_exists, long long interval_us, int n,
                     long long earliest);
-void pace_hold(struct worker *w, struct db *db, struct acct *a);
+void pace_hold(struct worker *w, struct db *db, struct acct *a, double limit);
 long long acct_interval(const struct acct *a);
+void acct_size_inflight(struct worker *w, struct acct *a);
 
 /* schedule.c */
 struct camp *camp_find(struct worker *w, long long id); /* caller holds mu */

@@ -253,13 +253,77 @@ void renew_leases(struct worker *w, struct db *db)
 
 /* The heartbeat has its own thread and connection, so a busy or blocked claimer never looks
  * dead to the other workers. It beats until everything is recorded, then unregisters. */
+/* ---- in flight, for /metrics ------------------------------------------------------------ */
+
+#define INFLIGHT_ACCTS 64
+
+static const char *bound_name(enum pace_inflight_cap b)
+{
+    return b == PACE_CAP_MEMORY ? "memory" : b == PACE_CAP_CEILING ? "ceiling" : NULL;
+}
+
+/* Each number's in-flight figures (the accounts this worker sends for) into worker_inflight,
+ * and the slots lost to the worker's bound since the last report as a counter. */
+static void inflight_report(struct worker *w, struct db *db)
+{
+    struct {
+        long long id, latency_us, capped_n, capped_new, capped_us;
+        int target, want, peak;
+        enum pace_inflight_cap bound, capped_why;
+    } v[INFLIGHT_ACCTS];
+    size_t n = 0;
+    pthread_mutex_lock(&w->mu);
+    long long wid = w->worker_id, t = now_us();
+    for (struct acct *a = w->accts; a && n < INFLIGHT_ACCTS; a = a->next) {
+        if (!a->latency_us && !a->capped_n && !a->inflight_peak)
+            continue; /* nothing sent for it yet */
+        v[n].id = a->id;
+        v[n].latency_us = a->latency_us;
+        v[n].capped_n = a->capped_n;
+        v[n].capped_new = a->capped_n - a->capped_reported;
+        a->capped_reported = a->capped_n;
+        v[n].capped_us = a->capped_us;
+        v[n].target = a->inflight_target;
+        v[n].want = a->inflight_want;
+        v[n].peak = a->inflight > a->inflight_peak ? a->inflight : a->inflight_peak;
+        a->inflight_peak = a->inflight;
+        v[n].bound = a->bound;
+        v[n].capped_why = a->capped_why;
+        n++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        int capped = v[i].capped_us && t - v[i].capped_us < 2000000;
+        const char *bound = bound_name(capped ? v[i].capped_why : v[i].bound);
+        if (db_exec(db,
+                    "INSERT INTO worker_inflight (worker_id, account_id, inflight_target, "
+                    "inflight_wanted, inflight_peak, latency_ms, bound, capped, capped_slots, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY "
+                    "UPDATE inflight_target = VALUE(inflight_target), inflight_wanted = "
+                    "VALUE(inflight_wanted), inflight_peak = VALUE(inflight_peak), latency_ms = "
+                    "VALUE(latency_ms), bound = VALUE(bound), capped = VALUE(capped), "
+                    "capped_slots = VALUE(capped_slots), updated_at = NOW(3)",
+                    DB_ARGS(DB_INT(wid), DB_INT(v[i].id), DB_INT(v[i].target), DB_INT(v[i].want),
+                            DB_INT(v[i].peak), DB_DBL((double)v[i].latency_us / 1000.0),
+                            bound ? DB_STR(bound) : DB_NULL, DB_INT(capped), DB_INT(v[i].capped_n)),
+                    NULL) != DB_OK)
+            log_warn("in-flight figures for /metrics: %s", db_error(db));
+        if (v[i].capped_new > 0 && bound_name(v[i].capped_why)) {
+            char labels[96];
+            snprintf(labels, sizeof labels, "account_id=\"%lld\",bound=\"%s\"", v[i].id,
+                     bound_name(v[i].capped_why));
+            metrics_add("pregon_inflight_capped_slots_total", labels, (double)v[i].capped_new);
+        }
+    }
+}
+
 void *heartbeat_main(void *arg)
 {
     struct worker *w = arg;
     struct db *db = db_open(&w->cfg);
     if (!db)
         return NULL;
-    double last = 0;
+    double last = 0, last_inflight = 0;
     for (;;) {
         pthread_mutex_lock(&w->mu);
         int done = w->recorder_done;
@@ -270,6 +334,10 @@ void *heartbeat_main(void *arg)
         if (mono - last >= w->cfg.worker_heartbeat_s) {
             claim_heartbeat(w, db);
             last = mono;
+        }
+        if (mono - last_inflight >= 1.0) {
+            inflight_report(w, db);
+            last_inflight = mono;
         }
         /* The counts for /metrics ride on the heartbeat's connection too. */
         metrics_flush(db, 2.0);

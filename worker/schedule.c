@@ -226,6 +226,35 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
     }
 }
 
+/* A campaign that may send but whose number lost slots to the worker's own bound in the last
+ * CAPPED_RECENT_US (the in-flight ceiling or the memory budget, not Meta): the wait reason
+ * says so and which setting to raise (lib/pace.h). It still sends. */
+#define CAPPED_RECENT_US 2000000
+static void camp_capped_reason(struct worker *w, struct camp *c, const struct acct *a, char *reason,
+                               size_t rlen)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&w->mu);
+    int capped = a->capped_us && now_us() - a->capped_us < CAPPED_RECENT_US;
+    enum pace_inflight_cap why = a->capped_why;
+    int want = a->inflight_want, mps = a->mps;
+    int got = why == a->bound ? a->inflight_target : w->inflight_limit;
+    long long lat = a->latency_us > 0 ? a->latency_us : PACE_LATENCY_START_US;
+    pthread_mutex_unlock(&w->mu);
+    if (!capped || why == PACE_CAP_NONE)
+        return;
+    /* The figures as first written, unless what it needs moved by a quarter: the latency
+     * changes a little with every answer, the reason (a write) should not. */
+    if (c->wait_want && !strncmp(c->wait, "sending below", 13) && want * 4 < c->wait_want * 5 &&
+        want * 5 > c->wait_want * 4) {
+        snprintf(reason, rlen, "%s", c->wait);
+        return;
+    }
+    pace_inflight_reason(reason, rlen, mps, lat, want, got, why);
+    c->wait_want = want;
+}
+
 /* The campaigns not seen in this pass stop running; those unreferenced are freed. */
 static void camps_sweep(struct worker *w)
 {
@@ -278,13 +307,16 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
     int budget = 0; /* the tier or the day's cap is spent: by claims, which are within it */
     if (!paced)
         camp_wait_reason(db, c, a, now, reason, sizeof reason, &budget);
+    int claimable = reason[0] == '\0';
+    if (claimable)
+        camp_capped_reason(w, c, a, reason, sizeof reason); /* still sends: says why slower */
     set_wait(db, c, reason, col_str(r, i, "wait_reason"));
     pthread_mutex_lock(&w->mu);
     c->seen = 1;
     c->running = 1;
     /* A spent budget stops claiming; what was claimed within it still goes. */
-    c->claimable = reason[0] == '\0';
-    c->sendable = c->claimable || budget;
+    c->claimable = claimable;
+    c->sendable = claimable || budget;
     c->paced = paced;
     pthread_mutex_unlock(&w->mu);
     if (col_int(r, i, "pending_count", 1) == 0 && col_int(r, i, "sending_count", 1) == 0) {

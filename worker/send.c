@@ -1,12 +1,17 @@
 /* Building the Cloud API requests and sending them with the libcurl multi interface: many
  * in flight, connections kept alive (HTTP/2 when the server offers it over TLS), each request
  * started at the slot the claimer gave it and never before. */
+#include <errno.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonparse.h"
 #include "log.h"
@@ -433,28 +438,93 @@ static int env_proxy_set(void)
     return 0;
 }
 
+/* libcurl's sockets in the sender's epoll set (CURLMOPT_SOCKETFUNCTION). The sender drives
+ * libcurl by socket (curl_multi_socket_action): curl_multi_perform walks every transfer and
+ * polls each one's socket, which with hundreds in flight cost more CPU than the sending. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct worker *w = userp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(w->ep_fd, EPOLL_CTL_DEL, s, NULL); /* gone already when it was closed */
+        curl_multi_assign(w->multi, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.events = (uint32_t)((what & CURL_POLL_IN ? EPOLLIN : 0) |
+                                                  (what & CURL_POLL_OUT ? EPOLLOUT : 0)),
+                             .data.fd = s};
+    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(w->ep_fd, op, s, &ev) < 0) {
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(w->ep_fd, op, s, &ev) < 0) {
+            log_error("epoll_ctl on a connection: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (!socketp)
+        curl_multi_assign(w->multi, s, w);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct worker *w = userp;
+    (void)m;
+    w->curl_due_us = timeout_ms < 0 ? -1 : now_us() + (long long)timeout_ms * 1000;
+    return 0;
+}
+
+/* The handles are made as requests need them, up to the limit (the ceiling and the memory
+ * budget, lib/pace.h): a worker whose numbers need 40 in flight never pays for 512. */
 int send_init(struct worker *w)
 {
     w->multi = curl_multi_init();
     if (!w->multi)
         return -1;
+    w->inflight_limit = pace_inflight_limit(w->cfg.worker_inflight,
+                                            w->cfg.worker_inflight_memory_mb, &w->inflight_why);
     curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->cfg.worker_inflight);
-    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->cfg.worker_inflight);
-    w->neasy = w->cfg.worker_inflight;
-    w->easy = calloc((size_t)w->neasy, sizeof *w->easy);
-    w->free_idx = calloc((size_t)w->neasy, sizeof *w->free_idx);
+    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->inflight_limit);
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->inflight_limit);
+    w->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->curl_due_us = -1;
+    if (w->ep_fd < 0 || w->wake_fd < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->wake_fd};
+    if (epoll_ctl(w->ep_fd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
+        return -1;
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    w->easy = calloc((size_t)w->inflight_limit, sizeof *w->easy);
+    w->free_idx = calloc((size_t)w->inflight_limit, sizeof *w->free_idx);
     if (!w->easy || !w->free_idx)
         return -1;
-    int env_proxy = env_proxy_set();
-    for (int i = 0; i < w->neasy; i++) {
-        w->easy[i] = curl_easy_init();
-        if (!w->easy[i])
-            return -1;
-        easy_setup(w->easy[i], env_proxy);
-        w->free_idx[w->nfree++] = i;
-    }
+    w->env_proxy = env_proxy_set();
     return 0;
+}
+
+/* Handles free or still to be made. */
+static int send_room(const struct worker *w)
+{
+    return w->nfree + (w->inflight_limit - w->neasy);
+}
+
+/* A free handle's index, made when none is free; -1 when out of memory or at the limit. */
+static int easy_take(struct worker *w)
+{
+    if (w->nfree > 0)
+        return w->free_idx[--w->nfree];
+    if (w->neasy >= w->inflight_limit)
+        return -1;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return -1;
+    easy_setup(e, w->env_proxy);
+    w->easy[w->neasy] = e;
+    return w->neasy++;
 }
 
 void send_cleanup(struct worker *w)
@@ -469,12 +539,18 @@ void send_cleanup(struct worker *w)
     if (w->multi)
         curl_multi_cleanup(w->multi);
     w->multi = NULL;
+    if (w->ep_fd > 0)
+        close(w->ep_fd);
+    if (w->wake_fd > 0)
+        close(w->wake_fd);
+    w->ep_fd = w->wake_fd = -1;
 }
 
 void send_wakeup(struct worker *w)
 {
-    if (w->multi)
-        curl_multi_wakeup(w->multi);
+    uint64_t one = 1;
+    if (w->multi && w->wake_fd > 0 && write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("waking the sender: %s", strerror(errno));
 }
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -556,66 +632,190 @@ static void window_note(struct acct *a, long long t)
     }
 }
 
+/* A slot lost because the job could not start at it for the worker's own bound (the number's
+ * in-flight target or every handle in use): the claimer's wait reason and /metrics say so,
+ * unless nothing but a latency still being measured cut it (caller holds mu). */
+static void note_capped(struct worker *w, struct acct *a, long long t)
+{
+    enum pace_inflight_cap why = a->inflight >= a->inflight_target ? a->bound : w->inflight_why;
+    if (why == PACE_CAP_NONE)
+        return;
+    a->capped_us = t;
+    a->capped_why = why;
+    a->capped_n++;
+}
+
+/* Takes what is due into batch, as many as there are places in flight (the caller holds
+ * mu). A job that missed its slot by more than its tolerance goes back for a new slot: late
+ * sends never bunch up, and so does a job whose number is at its in-flight target. One over
+ * the sender's one-second window waits for it while its tolerance lasts. Returns how many; *wait_us
+ * gets how long to sleep at most. */
+static size_t send_pick(struct worker *w, struct job **batch, long long *wait_us)
+{
+    size_t nb = 0;
+    long long t = now_us();
+    while (w->nheap && send_room(w) - (int)nb > 0) {
+        struct job *j = w->heap[0];
+        if (j->slot_us > t) {
+            *wait_us = j->slot_us - t;
+            break;
+        }
+        heap_pop(w);
+        struct acct *a = j->acct;
+        if (j->tol_us > 0 && j->slot_us + j->tol_us < t) {
+            if (j->held && a)
+                note_capped(w, a, t);
+            j->held = 0;
+            jobq_push(&w->reslot, j);
+            continue;
+        }
+        if (a && a->inflight_target > 0 && a->inflight >= a->inflight_target) {
+            /* Its number has all the requests in flight it may: a new slot, at once. A job
+             * kept waiting for a place would start late within its tolerance, which the
+             * slots' margin keeps for the network's jitter (lib/pace.h); the target's
+             * headroom keeps this for a latency that just rose. */
+            note_capped(w, a, t);
+            j->held = 0;
+            jobq_push(&w->reslot, j);
+            continue;
+        }
+        long long ww = a ? window_wait(a, t) : 0;
+        if (ww > 0) {
+            /* Over the window: wait for it while the slot's tolerance lasts (the slot
+             * is not wasted), else a new slot. */
+            long long late_by = t + ww - j->slot_us;
+            if (j->tol_us > 0 && late_by < j->tol_us) {
+                j->tol_us -= late_by;
+                j->slot_us = t + ww;
+                if (heap_push(w, j) == 0) {
+                    *wait_us = ww;
+                    break;
+                }
+            }
+            j->held = 0;
+            jobq_push(&w->reslot, j);
+            continue;
+        }
+        if (a) {
+            window_note(a, t);
+            if (++a->inflight > a->inflight_peak)
+                a->inflight_peak = a->inflight;
+        }
+        j->started = 1;
+        batch[nb++] = j;
+    }
+    if (w->nheap && send_room(w) - (int)nb <= 0) {
+        *wait_us = 50000;
+        if (w->heap[0]->slot_us <= t)
+            w->heap[0]->held = 1; /* every handle in use: the worker's ceiling */
+    }
+    w->inflight += (int)nb;
+    return nb;
+}
+
+/* Hands finished jobs to the recorder; their numbers get a place in flight back and learn
+ * the answer's time (answers only: a timeout says nothing of Meta's latency). */
+static void send_finished(struct worker *w, struct job **done, size_t n)
+{
+    long long t = now_us();
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct acct *a = done[i]->acct;
+        if (a) {
+            a->inflight--;
+            if (done[i]->curl_rc == CURLE_OK) {
+                a->latency_us =
+                    pace_latency_next(a->latency_us, (long long)(done[i]->latency_s * 1e6),
+                                      a->latency_at_us ? t - a->latency_at_us : 0);
+                a->latency_at_us = t;
+            }
+        }
+        jobq_push(&w->done, done[i]);
+    }
+    w->inflight -= (int)n;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* libcurl's timer when it is due (timeouts, and the start of the transfers just added), and
+ * at least every SEND_TIMER_US anyway: libcurl does not call the timer callback again when its
+ * next timeout is the one it already gave, so a timer taken a little early on this clock
+ * would otherwise be lost. */
+#define SEND_TIMER_US 50000
+static void send_curl_timer(struct worker *w)
+{
+    static __thread long long last;
+    long long t = now_us();
+    if ((w->curl_due_us < 0 || w->curl_due_us > t) && t - last < SEND_TIMER_US)
+        return;
+    int still;
+    last = t;
+    w->curl_due_us = -1; /* the call sets the next one */
+    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+}
+
+/* Waits up to wait_ms (at most 50) for a connection's activity, libcurl's timer or a wakeup
+ * (send_wakeup), and hands what happened to libcurl. */
+static void send_wait(struct worker *w, int wait_ms)
+{
+    struct epoll_event ev[64];
+    int n = epoll_wait(w->ep_fd, ev, 64, wait_ms > 50 ? 50 : wait_ms);
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.fd == w->wake_fd) {
+            uint64_t v;
+            if (read(w->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                log_warn("sender wakeup: %s", strerror(errno));
+            continue;
+        }
+        int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                    (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                    (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        int still;
+        curl_multi_socket_action(w->multi, ev[i].data.fd, flags, &still);
+    }
+    send_curl_timer(w);
+}
+
+/* Starts the picked jobs, each on a free handle (made when none is free). */
+static void send_start(struct worker *w, struct job **batch, size_t nb)
+{
+    for (size_t i = 0; i < nb; i++) {
+        int slot = easy_take(w);
+        if (slot >= 0) {
+            start_job(w, batch[i], slot);
+            continue;
+        }
+        /* No handle could be made (out of memory): a new slot later. */
+        pthread_mutex_lock(&w->mu);
+        batch[i]->started = 0;
+        if (batch[i]->acct)
+            batch[i]->acct->inflight--;
+        w->inflight--;
+        jobq_push(&w->reslot, batch[i]);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
 void send_loop(struct worker *w)
 {
-    struct job **batch = calloc((size_t)w->neasy + 1, sizeof *batch);
+    struct job **batch = calloc((size_t)w->inflight_limit + 1, sizeof *batch);
     if (!batch) {
         log_error("out of memory");
         return;
     }
     for (;;) {
-        /* Take what is due, as many as there are free handles. A job that missed its slot by
-         * more than its tolerance goes back for a new slot: late sends never bunch up. */
-        size_t nb = 0;
         long long wait_us = 50000;
         int finished = 0;
         pthread_mutex_lock(&w->mu);
-        long long t = now_us();
-        while (w->nheap && w->nfree - (int)nb > 0) {
-            struct job *j = w->heap[0];
-            if (j->slot_us > t) {
-                wait_us = j->slot_us - t;
-                break;
-            }
-            heap_pop(w);
-            if (j->tol_us > 0 && j->slot_us + j->tol_us < t) {
-                jobq_push(&w->reslot, j);
-                continue;
-            }
-            long long ww = j->acct ? window_wait(j->acct, t) : 0;
-            if (ww > 0) {
-                /* Over the window: wait for it while the slot's tolerance lasts (the slot
-                 * is not wasted), else a new slot. */
-                long long late_by = t + ww - j->slot_us;
-                if (j->tol_us > 0 && late_by < j->tol_us) {
-                    j->tol_us -= late_by;
-                    j->slot_us = t + ww;
-                    if (heap_push(w, j) == 0) {
-                        wait_us = ww;
-                        break;
-                    }
-                }
-                jobq_push(&w->reslot, j);
-                continue;
-            }
-            if (j->acct)
-                window_note(j->acct, t);
-            j->started = 1;
-            batch[nb++] = j;
-        }
-        if (w->nheap && w->nfree - (int)nb <= 0)
-            wait_us = 50000;
-        w->inflight += (int)nb;
+        size_t nb = send_pick(w, batch, &wait_us);
         if (w->claimer_done && w->nheap == 0 && w->inflight == 0)
             finished = 1;
         pthread_mutex_unlock(&w->mu);
         if (finished)
             break;
-        for (size_t i = 0; i < nb; i++)
-            start_job(w, batch[i], w->free_idx[--w->nfree]);
+        send_start(w, batch, nb);
+        send_curl_timer(w);
 
-        int still = 0;
-        curl_multi_perform(w->multi, &still);
         CURLMsg *msg;
         int left;
         size_t ndone = 0;
@@ -636,30 +836,18 @@ void send_loop(struct worker *w)
             free(j->body);
             j->body = NULL;
             batch[ndone++] = j;
-            if (ndone == (size_t)w->neasy) {
-                pthread_mutex_lock(&w->mu);
-                for (size_t i = 0; i < ndone; i++)
-                    jobq_push(&w->done, batch[i]);
-                w->inflight -= (int)ndone;
-                pthread_cond_broadcast(&w->cond);
-                pthread_mutex_unlock(&w->mu);
+            if (ndone == (size_t)w->inflight_limit) {
+                send_finished(w, batch, ndone);
                 ndone = 0;
             }
         }
         if (ndone) {
-            pthread_mutex_lock(&w->mu);
-            for (size_t i = 0; i < ndone; i++)
-                jobq_push(&w->done, batch[i]);
-            w->inflight -= (int)ndone;
-            pthread_cond_broadcast(&w->cond);
-            pthread_mutex_unlock(&w->mu);
+            send_finished(w, batch, ndone);
             continue; /* handles came free: look at the heap again at once */
         }
-        int wait_ms = (int)((wait_us + 999) / 1000);
-        if (wait_ms > 50)
-            wait_ms = 50;
-        if (wait_ms > 0)
-            curl_multi_poll(w->multi, NULL, 0, wait_ms, NULL);
+        if (w->curl_due_us >= 0 && w->curl_due_us - now_us() < wait_us)
+            wait_us = w->curl_due_us - now_us();
+        send_wait(w, wait_us < 0 ? 0 : (int)((wait_us + 999) / 1000));
     }
     free(batch);
     pthread_mutex_lock(&w->mu);

@@ -60,6 +60,7 @@ struct camp {
     int claimable;            /* sendable and its budget (tier, daily cap) not spent */
     int paced;                /* waits for template pacing: its claimed jobs go back too */
     char wait[256];           /* the wait_reason last written */
+    int wait_want;            /* the in-flight need that reason gave, when it gave one */
     long long claimed_total;  /* for round robin */
     double share_empty_since; /* claimer: since when our share of its queue had nothing due */
     int claim_empty;          /* last claim found nothing */
@@ -83,6 +84,8 @@ struct acct {
     long long throttled_us;    /* last 130429, local clock */
     int thr_answers, thr_hits; /* recorder (under mu): answers and 130429s this window */
     long long thr_window_us;   /* claimer: when the window started (local clock) */
+    double thr_limit;          /* claimer: the known limit as a share of the rate (0 = none) */
+    long long thr_limit_us;    /* claimer: when it was last found (local clock) */
     long long slot_next, slot_left, slot_iv; /* reserved account slots, local clock */
     long long tier_used;                     /* unique users in 24 h (cached) */
     double tier_checked;
@@ -95,6 +98,18 @@ struct acct {
     /* sender: start times of this worker's last sends to the number (a 1 s window) */
     long long *sent_ring;
     int ring_cap, ring_n, ring_head;
+    /* In flight (all under mu; lib/pace.h): the sender counts and measures, the claimer sizes
+     * (acct_size_inflight), the heartbeat reports (/metrics). */
+    int inflight, inflight_peak;  /* sender: requests in flight now, most since the report */
+    long long latency_us;         /* sender: answer time estimate (pace_latency_next) */
+    long long latency_at_us;      /* sender: its last sample (local clock) */
+    int inflight_target;          /* claimer: at most this many in flight */
+    int inflight_want;            /* claimer: what the rate and latency ask for */
+    enum pace_inflight_cap bound; /* claimer: what cut the target (PACE_CAP_NONE: nothing) */
+    long long capped_us;          /* sender: last slot lost to the worker's bound */
+    enum pace_inflight_cap capped_why;
+    long long capped_n;        /* sender: slots lost to it, for /metrics */
+    long long capped_reported; /* heartbeat: capped_n already counted in /metrics */
 };
 
 /* What the worker decided about one send. */
@@ -122,6 +137,7 @@ struct job {
     long long slot_us, tol_us; /* start at slot (local clock, us); 0 tol = whenever */
     int armed, started, heap_idx;
     int easy_idx; /* sender: the curl handle it runs on */
+    int held;     /* sender: waited for a place in flight (the worker's bound) */
     int solo;     /* record row by row (its group did not match as a whole) */
     int was_sent; /* an earlier attempt was accepted (sent_at set): already counted as sent */
     long http_status;
@@ -151,7 +167,9 @@ struct worker {
     struct jobq done;   /* sender -> recorder */
     struct jobq reslot; /* sender -> claimer: missed their slot */
     int inflight;
-    struct camp *camps; /* claimer adds; freed when not running and unreferenced */
+    int inflight_limit;                  /* handles at most (pace_inflight_limit) */
+    enum pace_inflight_cap inflight_why; /* what sets that limit */
+    struct camp *camps;                  /* claimer adds; freed when not running and unreferenced */
     struct acct *accts;
     volatile int stopping; /* stop claiming; release; finish */
     int claimer_done, sender_done, recorder_done;
@@ -168,8 +186,10 @@ struct worker {
 
     /* sender only */
     CURLM *multi;
-    CURL **easy;
-    int neasy, *free_idx, nfree;
+    CURL **easy; /* made as needed, up to inflight_limit */
+    int neasy, *free_idx, nfree, env_proxy;
+    int ep_fd, wake_fd;    /* epoll over libcurl's sockets; an eventfd that wakes the sender */
+    long long curl_due_us; /* libcurl's timer (local clock), -1 none */
 };
 
 extern atomic_int worker_sig_stop, worker_sig_hup;

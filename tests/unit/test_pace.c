@@ -116,6 +116,72 @@ static void throttle_aimd(void **state)
     assert_true(pace_throttle_next(f, PACE_THR_SPORADIC) > 0.8999);
 }
 
+static void throttle_finds_the_limit(void **state)
+{
+    (void)state;
+    /* 242/s on a 400/s number (0.61) against a limit of 200: about 42 of 242 refused. */
+    double lim = pace_throttle_limit(0.61, 242, 42);
+    assert_true(lim > 0.49 && lim < 0.51);
+    assert_true(pace_throttle_limit(0.61, 10, 4) == 0); /* too few answers to tell */
+    /* The cut goes just below it, not 20 % down; clean windows climb back to it and then
+     * only probe. */
+    double f = pace_throttle_adjust(0.61, PACE_THR_LIMIT, lim);
+    assert_true(f > 0.97 * 0.49 && f < 0.97 * 0.51);
+    double g = pace_throttle_adjust(0.3, PACE_THR_CLEAN, lim);
+    assert_true(g > 0.3999 && g < 0.4001);
+    g = pace_throttle_adjust(0.45, PACE_THR_CLEAN, lim);
+    assert_true(g > 0.97 * 0.49 - 1e-9 && g < 0.97 * 0.51 + 1e-9);
+    assert_true(pace_throttle_adjust(f, PACE_THR_CLEAN, lim) < f + PACE_THROTTLE_PROBE + 1e-9);
+    assert_true(pace_throttle_adjust(f, PACE_THR_SPORADIC, lim) > f);
+    /* A limit above the pace does not raise a cut; unknown: the plain cut and steps. */
+    assert_true(pace_throttle_adjust(0.5, PACE_THR_LIMIT, 0.9) < 0.4001);
+    assert_true(pace_throttle_adjust(1.0, PACE_THR_LIMIT, 0) > 0.7999);
+    assert_true(pace_throttle_adjust(0.5, PACE_THR_CLEAN, 0) > 0.5999);
+    assert_true(pace_throttle_adjust(0.995, PACE_THR_CLEAN, 0.2) <= 1.0);
+}
+
+static void inflight_sizing(void **state)
+{
+    (void)state;
+    enum pace_inflight_cap why;
+    int want;
+    /* 1,000/s at 150 ms: 150 x 1.5 + 8; at 300 ms 458, within the shipped ceiling of 512. */
+    assert_int_equal(pace_inflight_limit(512, 0, &why), 512);
+    assert_int_equal(why, PACE_CAP_CEILING);
+    assert_int_equal(pace_inflight_target(1000, 150000, 512, why, &want, &why), 233);
+    assert_int_equal(why, PACE_CAP_NONE);
+    assert_int_equal(pace_inflight_target(1000, 300000, 512, PACE_CAP_CEILING, &want, &why), 458);
+    assert_int_equal(why, PACE_CAP_NONE);
+    /* A small ceiling cuts it and says so; so does a small memory budget. */
+    assert_int_equal(pace_inflight_target(1000, 300000, 64, PACE_CAP_CEILING, &want, &why), 64);
+    assert_int_equal(want, 458);
+    assert_int_equal(why, PACE_CAP_CEILING);
+    int lim = pace_inflight_limit(512, 2, &why);
+    assert_int_equal(lim, 2 * 1024 * 1024 / PACE_INFLIGHT_BYTES);
+    assert_int_equal(why, PACE_CAP_MEMORY);
+    assert_int_equal(pace_inflight_target(1000, 300000, lim, why, &want, &why), lim);
+    assert_int_equal(why, PACE_CAP_MEMORY);
+    /* No answer yet: a slow Meta is assumed. */
+    assert_int_equal(pace_inflight_target(80, 0, 512, PACE_CAP_CEILING, &want, &why), 38);
+    /* Latency: up fast, down slowly (in time, whatever the rate). */
+    long long e = pace_latency_next(0, 150000, 0);
+    assert_int_equal(e, 150000);
+    for (int i = 0; i < 20; i++)
+        e = pace_latency_next(e, 300000, 1000);
+    assert_true(e > 290000);
+    long long down = e;
+    for (int i = 0; i < 1000; i++) /* one second of answers at 1,000/s */
+        down = pace_latency_next(down, 150000, 1000);
+    assert_true(down > 270000 && down < e);
+    for (int i = 0; i < 30000; i++) /* thirty */
+        down = pace_latency_next(down, 150000, 1000);
+    assert_true(down < 160000);
+    char why_text[256];
+    pace_inflight_reason(why_text, sizeof why_text, 1000, 300000, 458, 64, PACE_CAP_CEILING);
+    assert_non_null(strstr(why_text, "worker_inflight"));
+    assert_non_null(strstr(why_text, "300 ms"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +190,8 @@ int main(void)
         cmocka_unit_test(ramp_steps),
         cmocka_unit_test(send_window),
         cmocka_unit_test(throttle_aimd),
+        cmocka_unit_test(inflight_sizing),
+        cmocka_unit_test(throttle_finds_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

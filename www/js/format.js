@@ -38,3 +38,4 @@ export function localToIso(v) {
   const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
   return `${v.length === 16 ? v + ':00' : v}${sign}${pad(off / 60)}:${pad(off % 60)}`;
 }
+
