@@ -449,6 +449,24 @@ void api_contacts_delete(struct request *req)
 
 /* ---- CSV import (lib/contacts_import.c, shared with pregonctl contacts-import) ------------- */
 
+/* Audits import u (its counts, as action) and commits it, in the caller's transaction; a
+ * failure marks u failed, and the caller answers from u either way. */
+void api_contacts_import_commit(struct request *req, struct db *db, struct contacts_import *u,
+                                const char *action)
+{
+    if (contacts_import_failure(u, NULL, NULL, NULL))
+        return;
+    long long rows, stored, added, rejected;
+    contacts_import_counts(u, &rows, &stored, &added, &rejected);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "rows", json_object_new_int64(rows));
+    json_object_object_add(d, "stored", json_object_new_int64(stored));
+    json_object_object_add(d, "added", json_object_new_int64(added));
+    json_object_object_add(d, "rejected", json_object_new_int64(rejected));
+    if (audit_write(req, action, "contact", 0, 0, d) != DB_OK || db_commit(db) != DB_OK)
+        contacts_import_fail(u, 500, "database_error", NULL, "could not store the contacts");
+}
+
 /* POST /api/contacts/import?tags=a,b&country=AR&consent_source=S (CSV body) */
 void api_contacts_import(struct request *req)
 {
@@ -491,18 +509,7 @@ void api_contacts_import(struct request *req)
         }
         contacts_import_finish(u);
     }
-    if (!contacts_import_failure(u, NULL, NULL, NULL)) {
-        long long rows, stored, added, rejected;
-        contacts_import_counts(u, &rows, &stored, &added, &rejected);
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "rows", json_object_new_int64(rows));
-        json_object_object_add(d, "stored", json_object_new_int64(stored));
-        json_object_object_add(d, "added", json_object_new_int64(added));
-        json_object_object_add(d, "rejected", json_object_new_int64(rejected));
-        if (audit_write(req, "contacts.import", "contact", 0, 0, d) != DB_OK ||
-            db_commit(db) != DB_OK)
-            contacts_import_fail(u, 500, "database_error", NULL, "could not store the contacts");
-    }
+    api_contacts_import_commit(req, db, u, "contacts.import");
     const char *code, *field, *msg;
     int status = contacts_import_failure(u, &code, &field, &msg);
     if (status) {

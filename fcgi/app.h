@@ -119,6 +119,10 @@ void api_contacts_create(struct request *req);
 void api_contacts_update(struct request *req);
 void api_contacts_delete(struct request *req);
 void api_contacts_import(struct request *req);
+struct contacts_import;
+/* Audits the import (as action) and commits it; a failure marks it failed (api-contacts.c). */
+void api_contacts_import_commit(struct request *req, struct db *db, struct contacts_import *u,
+                                const char *action);
 void api_tags_list(struct request *req);
 /* Answers status with contact id as GET /api/contacts/{id} shows it (404 when absent). */
 void api_contact_answer(struct request *req, long long id, int status);
