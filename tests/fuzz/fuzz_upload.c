@@ -90,6 +90,15 @@ void http_db_error(struct request *req, const char *what)
     http_error(req, 500, "database_error", what, NULL);
 }
 
+void http_localize_items(struct request *req, json_object *arr, const char *code_member,
+                         const char *prefix)
+{
+    (void)req;
+    (void)arr;
+    (void)code_member;
+    (void)prefix;
+}
+
 char *http_query_param(const char *query, const char *name)
 {
     (void)query;
