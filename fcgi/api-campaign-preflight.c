@@ -428,7 +428,7 @@ void api_campaigns_test(struct request *req)
     }
     struct refusal f = {0};
     if (api_campaign_sendable(req, &c, &f, &s, &components) != 0) {
-        http_error(req, f.status, f.code, f.msg, f.field);
+        http_fail(req, f.status, f.code, f.field, f.key, f.params, f.msg);
         goto out;
     }
     char err[512];

@@ -8,6 +8,7 @@
 
 #include "api-campaign.h"
 #include "app.h"
+#include "msgcat.h"
 #include "audit.h"
 #include "campaign_view.h"
 #include "db.h"
@@ -412,8 +413,8 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
 {
     (void)extra;
     static const char *const ok[] = {"draft", "paused"};
-    if (api_campaign_not_in(c, f, "be edited (drafts can; paused ones their pace and window)", ok,
-                            2))
+    if (api_campaign_not_in(c, f, "edit",
+                            "be edited (drafts can; paused ones their pace and window)", ok, 2))
         return -1;
     int paused = strcmp(c->status, "paused") == 0;
     if (paused) {
@@ -427,11 +428,14 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
             int fine = 0;
             for (size_t i = 0; pace[i]; i++)
                 fine |= strcmp(key, pace[i]) == 0;
-            if (!fine)
-                return api_campaign_refuse(f, 409, "invalid_state", key,
-                                           "a paused campaign can change only batch_size, "
-                                           "interval_ms, daily_cap and send_window, not %s",
-                                           key);
+            if (!fine) {
+                api_campaign_refuse(f, 409, "invalid_state", key,
+                                    "a paused campaign can change only batch_size, "
+                                    "interval_ms, daily_cap and send_window, not %s",
+                                    key);
+                api_campaign_refuse_key(f, "campaign.refused.", "edit_paused");
+                return -1;
+            }
         }
     }
     struct settings s = {0};
@@ -511,9 +515,13 @@ void api_campaigns_delete(struct request *req)
     }
     if (strcmp(c.status, "draft") != 0) {
         db_rollback(db);
-        http_errorf(req, 409, "invalid_state", NULL,
-                    "a %s campaign cannot be deleted (only drafts can; cancel it instead)",
-                    c.status);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "a %s campaign cannot be deleted (only drafts can; cancel it instead)", c.status);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "status", json_object_new_string(c.status));
+        json_object_object_add(p, "state", msgcat_ref("campaign.state.", c.status));
+        http_fail(req, 409, "invalid_state", NULL, "campaign.refused.delete", p, detail);
         campaign_row_free(&c);
         return;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "msgcat.h"
 #include "audit.h"
 #include "db.h"
 #include "log.h"
@@ -46,7 +47,14 @@ static void finish(struct request *req, struct recipients_import *ri, const char
     int status = recipients_import_failure(ri, &code, &field, &msg);
     if (status) {
         db_rollback(db);
-        http_error(req, status, code, msg, field);
+        const char *state = recipients_import_failed_state(ri);
+        json_object *p = state ? json_object_new_object() : NULL;
+        if (p) {
+            json_object_object_add(p, "status", json_object_new_string(state));
+            json_object_object_add(p, "state", msgcat_ref("campaign.state.", state));
+        }
+        http_fail(req, status, code, field, state ? "campaign.refused.add_recipients" : NULL, p,
+                  msg);
         return;
     }
     json_object *rep = recipients_import_report(ri, kind, import_id), *rows;
@@ -296,8 +304,8 @@ void api_recipients_clear(struct request *req)
         if (rc == RECIPIENTS_CLEAR_NOT_FOUND)
             http_error(req, 404, "not_found", "no such campaign", NULL);
         else if (rc == RECIPIENTS_CLEAR_NOT_DRAFT)
-            http_error(req, 409, "invalid_state",
-                       "recipients can only be removed from a draft campaign", NULL);
+            http_fail(req, 409, "invalid_state", NULL, "campaign.refused.clear_recipients", NULL,
+                      "recipients can only be removed from a draft campaign");
         else
             http_db_error(req, rc == RECIPIENTS_CLEAR_READ_ERROR ? "read the campaign"
                                                                  : "remove the recipients");

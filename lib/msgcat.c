@@ -78,6 +78,25 @@ static const struct msgcat_entry cat[] = {
     {"param.too_many", "La plantilla tiene demasiadas variables.", "The template has too many variables."},
     {"param.bad_name", "Un nombre de variable lleva solo minúsculas, números y guiones bajos.", "A variable name has only lowercase letters, digits and underscores."},
     {"param.section_shape", "Las variables van por posición (lista) o por nombre (objeto).", "Variables go by position (a list) or by name (an object)."},
+    /* A campaign's state in the panel's words, and what an operator cannot do in it. */
+    {"campaign.state.draft", "Borrador", "Draft"},
+    {"campaign.state.scheduled", "Programada", "Scheduled"},
+    {"campaign.state.running", "Enviando", "Sending"},
+    {"campaign.state.paused", "Pausada", "Paused"},
+    {"campaign.state.completed", "Completada", "Completed"},
+    {"campaign.state.cancelled", "Cancelada", "Cancelled"},
+    {"campaign.state.failed", "Fallida", "Failed"},
+    {"campaign.refused.start", "La campaña está «{state}»: no se puede iniciar (solo un borrador o una programada).", "The campaign is “{state}”: it cannot be started (only a draft or a scheduled one can)."},
+    {"campaign.refused.schedule", "La campaña está «{state}»: no se puede programar (solo un borrador o una programada).", "The campaign is “{state}”: it cannot be scheduled (only a draft or a scheduled one can)."},
+    {"campaign.refused.pause", "La campaña está «{state}»: no se puede pausar (solo una que está enviando o programada).", "The campaign is “{state}”: it cannot be paused (only a sending or scheduled one can)."},
+    {"campaign.refused.resume", "La campaña está «{state}»: no se puede reanudar (solo una pausada).", "The campaign is “{state}”: it cannot be resumed (only a paused one can)."},
+    {"campaign.refused.cancel", "La campaña está «{state}»: no se puede cancelar (un borrador se elimina; una terminada queda como está).", "The campaign is “{state}”: it cannot be cancelled (a draft is deleted; a finished one stays as it is)."},
+    {"campaign.refused.retry", "La campaña está «{state}»: no se pueden reintentar sus fallidos ahora.", "The campaign is “{state}”: its failed recipients cannot be retried now."},
+    {"campaign.refused.edit", "La campaña está «{state}»: no se puede editar (un borrador se edita entero; una pausada, solo su ritmo y su ventana de envío).", "The campaign is “{state}”: it cannot be edited (a draft can be edited fully; a paused one only its pace and send window)."},
+    {"campaign.refused.edit_paused", "Una campaña pausada solo puede cambiar su ritmo (batch_size, interval_ms, daily_cap) y su ventana de envío (send_window), no {field}.", "A paused campaign can change only its pace (batch_size, interval_ms, daily_cap) and its send window (send_window), not {field}."},
+    {"campaign.refused.delete", "La campaña está «{state}»: no se puede eliminar (solo un borrador; cancelala en su lugar).", "The campaign is “{state}”: it cannot be deleted (only a draft can; cancel it instead)."},
+    {"campaign.refused.add_recipients", "La campaña está «{state}»: solo se agregan destinatarios a un borrador.", "The campaign is “{state}”: recipients can be added only to a draft."},
+    {"campaign.refused.clear_recipients", "Solo se pueden quitar destinatarios de una campaña en borrador.", "Recipients can be removed only from a draft campaign."},
     {"campaign.paused_by", "Pausada por {user}.", "Paused by {user}."},
     {"campaign.paused_by_reason", "Pausada por {user}: {reason}", "Paused by {user}: {reason}"},
     {"retry.nothing", "Ningún destinatario fallido se puede reintentar: {skipped} fallaron con errores que no admiten reintento.", "No failed recipient can be retried: {skipped} failed with errors that must not be retried."},
@@ -125,7 +144,7 @@ static const struct msgcat_entry cat[] = {
     {"import.opted_out", "El número pidió no recibir mensajes de esta empresa.", "The number asked not to receive messages from this business."},
     {"import.no_consent", "Sin consentimiento registrado para este número.", "No consent on record for this number."},
     {"import.invalid_consent", "No se entiende el valor de consentimiento.", "The consent value is not understood."},
-    {"import.missing_param", "Falta el valor de una variable de la plantilla.", "A template variable has no value."},
+    {"import.missing_param", "Falta el valor de la columna «{column}», que usa una variable de la plantilla.", "The column “{column}”, which a template variable uses, has no value."},
     {"import.invalid_utf8", "La fila no es texto válido (UTF-8).", "The row is not valid text (UTF-8)."},
     {"import.too_many_fields", "La fila tiene demasiadas columnas y se descartó.", "The row has too many columns and was dropped."},
     {"import.field_too_long", "Un campo de la fila es demasiado largo y se descartó.", "A field of the row is too long and was dropped."},
@@ -189,7 +208,8 @@ const char *msgcat_lang(const char *param, const char *accept_language)
     return best ? best : "es";
 }
 
-int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len)
+static int render(const char *key, const char *lang, json_object *params, char *out, size_t len,
+                  int depth)
 {
     if (!len)
         return -1;
@@ -222,7 +242,17 @@ int msgcat_render(const char *key, const char *lang, json_object *params, char *
             out[o++] = *s++;
             continue;
         }
+        /* {"key":k,"params":{..}}: the text of k in the same language (a state's name) */
+        char sub[256];
+        json_object *sk = NULL, *sp = NULL;
         const char *val = json_object_get_string(v);
+        if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(v, "key", &sk) &&
+            json_object_is_type(sk, json_type_string) && depth < 2) {
+            json_object_object_get_ex(v, "params", &sp);
+            val = render(json_object_get_string(sk), lang, sp, sub, sizeof sub, depth + 1) == 0
+                      ? sub
+                      : json_object_get_string(sk);
+        }
         size_t vl = strlen(val);
         if (vl > len - 1 - o)
             vl = len - 1 - o;
@@ -232,6 +262,20 @@ int msgcat_render(const char *key, const char *lang, json_object *params, char *
     }
     out[o] = '\0';
     return 0;
+}
+
+int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len)
+{
+    return render(key, lang, params, out, len, 0);
+}
+
+json_object *msgcat_ref(const char *key_prefix, const char *name)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s%s", key_prefix, name ? name : "");
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    return o;
 }
 
 void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,

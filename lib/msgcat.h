@@ -24,9 +24,13 @@ const struct msgcat_entry *msgcat_find(const char *key);
 const char *msgcat_lang(const char *param, const char *accept_language);
 
 /* Writes key's text in lang into out with {name} replaced by params' member name (strings
- * as they are, numbers as JSON writes them; an unknown name stays as written). Returns 0, or
- * -1 when key is not in the catalogue (out = ""). */
+ * as they are, numbers as JSON writes them; an unknown name stays as written). A parameter
+ * that is an object {"key": k, "params": {..}} fills in as the text of k in the same language
+ * (a campaign state's name); the panel renders it the same way. Returns 0, or -1 when key is
+ * not in the catalogue (out = ""). */
 int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len);
+/* A new {"key": key_prefix name} parameter (caller owns it). */
+json_object *msgcat_ref(const char *key_prefix, const char *name);
 
 /* Puts every item of arr (objects) into lang: its "message" becomes the text of prefix +
  * item[code_member] filled from the item's "params" (else its own members), the text it had
