@@ -161,6 +161,24 @@ void http_fail(struct request *req, int status, const char *code, const char *fi
     http_json(req, status, o);
 }
 
+void http_fail_str(struct request *req, int status, const char *code, const char *field,
+                   const char *key, const char *detail, const char *name, const char *value)
+{
+    json_object *p = json_object_new_object();
+    if (name)
+        json_object_object_add(p, name, json_object_new_string(value ? value : ""));
+    http_fail(req, status, code, field, key, p, detail);
+}
+
+void http_fail_range(struct request *req, int status, const char *code, const char *field,
+                     const char *key, const char *detail, long long min, long long max)
+{
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "min", json_object_new_int64(min));
+    json_object_object_add(p, "max", json_object_new_int64(max));
+    http_fail(req, status, code, field, key, p, detail);
+}
+
 void http_error(struct request *req, int status, const char *code, const char *message,
                 const char *field)
 {
