@@ -102,7 +102,7 @@ static void add_health(struct request *req, json_object *o, const struct db_rows
 
     /* Campaigns stopped by Meta (a template, the account, an error code), not by a person. */
     json_object *arr;
-    if (campaign_read_paused_by_meta(req->app->db, id, &arr) != DB_OK)
+    if (campaign_read_paused_by_meta(req->app->db, id, req->lang, &arr) != DB_OK)
         arr = json_object_new_array();
     json_object_object_add(o, "paused_by_meta", arr);
 }

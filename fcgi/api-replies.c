@@ -83,7 +83,7 @@ void api_replies_get(struct request *req)
         http_error(req, 404, "not_found", "no such reply", NULL);
         return;
     }
-    if (replies_answers_json(req->app->db, req->ids[0], &answers) != DB_OK) {
+    if (replies_answers_json(req->app->db, req->ids[0], req->lang, &answers) != DB_OK) {
         db_rows_free(&r);
         http_db_error(req, "read the answers");
         return;
