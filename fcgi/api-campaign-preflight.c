@@ -432,9 +432,11 @@ void api_campaigns_test(struct request *req)
         goto out;
     }
     char err[512];
+    const char *col = NULL;
     values = calloc(s.n + 1, sizeof *values);
-    if (!values || parammap_values(c.map, &s, vars, values, err, sizeof err) != 0) {
-        http_error(req, 422, "missing_value", values ? err : "out of memory", "vars");
+    if (!values || parammap_values_col(c.map, &s, vars, values, err, sizeof err, &col) != 0) {
+        http_fail_str(req, 422, "missing_value", "vars", col ? "test.missing_column" : NULL,
+                      values ? err : "out of memory", col ? "column" : NULL, col);
         goto out;
     }
     struct cloudapi_message m = {.to = to, .template_name = c.tname, .language = c.tlang};

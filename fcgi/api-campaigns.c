@@ -63,16 +63,16 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     if (json_object_object_get_ex(in, "name", &v)) {
         s->name = json_str(in, "name");
         if (!s->name || !*s->name || strlen(s->name) > 200) {
-            http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)", "name");
+            http_fail_range(req, 400, "invalid_field", "name", "campaign.name_length",
+                            "name is required (1 to 200 characters)", 1, 200);
             return -1;
         }
     }
     if (json_object_object_get_ex(in, "template_name", &v)) {
         s->tname = json_str(in, "template_name");
         if (!s->tname || !*s->tname || strlen(s->tname) > 512 || !valid_chars(s->tname, "_")) {
-            http_error(req, 400, "invalid_field",
-                       "template_name is required: letters, digits and underscores",
-                       "template_name");
+            http_fail(req, 400, "invalid_field", "template_name", "campaign.template_name", NULL,
+                      "template_name is required: letters, digits and underscores");
             return -1;
         }
     }
@@ -80,8 +80,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
         s->tlang = json_str(in, "template_language");
         if (!s->tlang || strlen(s->tlang) < 2 || strlen(s->tlang) > 16 ||
             !valid_chars(s->tlang, "_")) {
-            http_error(req, 400, "invalid_field", "template_language is required, e.g. es_AR",
-                       "template_language");
+            http_fail(req, 400, "invalid_field", "template_language", "campaign.template_language",
+                      NULL, "template_language is required, e.g. es_AR");
             return -1;
         }
     }
@@ -105,14 +105,14 @@ static int read_settings(struct request *req, json_object *in, struct settings *
                 json_int_member(req, v, "start", 0, 23, &s->wstart, &ps) < 0 ||
                 json_int_member(req, v, "end", 0, 23, &s->wend, &pe) < 0)
                 return req->status ? -1
-                                   : (http_error(req, 400, "invalid_field",
-                                                 "send_window is {\"start\": h, \"end\": h}, hours "
-                                                 "0-23 in the account's timezone, or null",
-                                                 "send_window"),
+                                   : (http_fail(req, 400, "invalid_field", "send_window",
+                                                "campaign.send_window", NULL,
+                                                "send_window is {\"start\": h, \"end\": h}, hours "
+                                                "0-23 in the account's timezone, or null"),
                                       -1);
             if (!ps || !pe || s->wstart == s->wend) {
-                http_error(req, 400, "invalid_field",
-                           "send_window needs different start and end hours (0-23)", "send_window");
+                http_fail(req, 400, "invalid_field", "send_window", "campaign.send_window_hours",
+                          NULL, "send_window needs different start and end hours (0-23)");
                 return -1;
             }
         }
@@ -238,17 +238,18 @@ void api_campaigns_create(struct request *req)
     if (read_settings(req, in, &s) < 0)
         goto out;
     if (!s.name) {
-        http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)", "name");
+        http_fail_range(req, 400, "invalid_field", "name", "campaign.name_length",
+                        "name is required (1 to 200 characters)", 1, 200);
         goto out;
     }
     if (!s.tname) {
-        http_error(req, 400, "invalid_field",
-                   "template_name is required: letters, digits and underscores", "template_name");
+        http_fail(req, 400, "invalid_field", "template_name", "campaign.template_name", NULL,
+                  "template_name is required: letters, digits and underscores");
         goto out;
     }
     if (!s.tlang) {
-        http_error(req, 400, "invalid_field", "template_language is required, e.g. es_AR",
-                   "template_language");
+        http_fail(req, 400, "invalid_field", "template_language", "campaign.template_language",
+                  NULL, "template_language is required, e.g. es_AR");
         goto out;
     }
     if (!s.has_account) {

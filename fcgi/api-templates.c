@@ -487,8 +487,10 @@ void templates_answer_preview(struct request *req, const char *components, json_
         http_error(req, 500, "internal", "out of memory", NULL);
         return;
     }
-    if (parammap_values(map, &s, vars, values, err, sizeof err) != 0) {
-        http_error(req, 422, "missing_value", err, "params");
+    const char *col = NULL;
+    if (parammap_values_col(map, &s, vars, values, err, sizeof err, &col) != 0) {
+        http_fail_str(req, 422, "missing_value", "params", col ? "preview.missing_column" : NULL,
+                      err, col ? "column" : NULL, col);
         goto out;
     }
     json_object *p = templates_preview_json(components, values, s.n, err, sizeof err);

@@ -329,3 +329,29 @@ def test_stored_send_errors_in_language(s):
     finally:
         s.query("UPDATE campaigns SET status = 'cancelled', pending_count = 0 WHERE id = %s",
                 (c["id"],))
+
+
+def test_campaign_fields_and_test_send_in_language(s):
+    """A campaign's own fields, its start time and a test send without a column's value are
+    refused in the operator's words, naming the limit or the column."""
+    synced(s)
+    body = {"name": "", "template_name": "recordatorio_clase", "template_language": "es_AR",
+            "account_id": 1, "params": {"body": [{"column": "name"}, "x", "y"]}}
+    es = error_of(s.post("/api/campaigns", body, headers={"Accept-Language": "es"}), 400,
+                  "invalid_field")
+    eq((es["key"], es["message"], es["params"]),
+       ("campaign.name_length", "El nombre de la campaña lleva de 1 a 200 caracteres.",
+        {"min": 1, "max": 200}), "name")
+    c = campaign(s, "Fecha")
+    eq(upload(s, c["id"], _csv("99", 1)).status, 200, "upload")
+    at = dict(START, at="2020-01-02T09:00:00-03:00")
+    for lang, words in (("es", "La fecha de inicio ya pasó: dejala vacía para empezar ahora."),
+                        ("en", "The start time has passed: leave it empty to start now.")):
+        e = error_of(s.post("/api/campaigns/%d/start" % c["id"], at,
+                            headers={"Accept-Language": lang}), 400, "invalid_field")
+        eq((e["key"], e["field"], e["message"]), ("campaign.at_past", "at", words), lang)
+    r = s.post("/api/campaigns/%d/test" % c["id"], {"phone": "+5493875579990", "vars": {}},
+               headers={"Accept-Language": "es"})
+    e = error_of(r, 422, "missing_value")
+    eq((e["key"], e["params"]), ("test.missing_column", {"column": "name"}), "test send: %r" % e)
+    check("«name»" in e["message"], e)
