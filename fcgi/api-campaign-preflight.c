@@ -310,7 +310,8 @@ void api_campaigns_preview(struct request *req)
         vars = recipient_vars(req, &c, phone, &st);
         if (!vars) {
             if (st == 400)
-                http_error(req, 400, "invalid_field", "phone is not a valid number", "phone");
+                http_fail(req, 400, "invalid_field", "phone", "test.phone_invalid", NULL,
+                          "phone is not a valid number");
             else if (st == 404)
                 http_error(req, 404, "not_found", "that number is not a recipient of this campaign",
                            "phone");
@@ -399,8 +400,7 @@ void api_campaigns_test(struct request *req)
     char to[E164_MAX + 1];
     int st = E164_EMPTY;
     if (!phone || (st = e164_normalize(phone, strlen(phone), c.country, to)) != E164_OK) {
-        http_errorf(req, 400, "invalid_field", "phone", "phone is required: a WhatsApp number (%s)",
-                    phone ? e164_strerror(st) : "missing");
+        http_fail_phone(req, "phone", st, phone);
         goto out;
     }
     json_object *v;

@@ -211,10 +211,7 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
         const char *p = json_str(in, "phone");
         int st = p ? e164_normalize(p, strlen(p), cc, c->phone) : E164_EMPTY;
         if (st != E164_OK) {
-            char detail[96], key[48];
-            snprintf(detail, sizeof detail, "phone is not a valid number (%s)", e164_strerror(st));
-            snprintf(key, sizeof key, "import.%s", e164_reason_code(st));
-            http_fail_str(req, 400, "invalid_field", "phone", key, detail, "value", p ? p : "");
+            http_fail_phone(req, "phone", st, p);
             return -1;
         }
         c->has_phone = 1;

@@ -2,6 +2,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "e164.h"
 #include "log.h"
 #include "msgcat.h"
 
@@ -168,6 +169,16 @@ void http_fail_str(struct request *req, int status, const char *code, const char
     if (name)
         json_object_object_add(p, name, json_object_new_string(value ? value : ""));
     http_fail(req, status, code, field, key, p, detail);
+}
+
+void http_fail_phone(struct request *req, const char *field, int e164_status, const char *value)
+{
+    char detail[128], key[48];
+    snprintf(detail, sizeof detail, "%s is not a valid phone number (%s)", field,
+             e164_strerror(e164_status));
+    /* the import's words for the same verdict (lib/msgcat "import.phone_*") */
+    snprintf(key, sizeof key, "import.%s", e164_reason_code(e164_status));
+    http_fail_str(req, 400, "invalid_field", field, key, detail, "value", value ? value : "");
 }
 
 void http_fail_range(struct request *req, int status, const char *code, const char *field,

@@ -84,6 +84,9 @@ void http_fail(struct request *req, int status, const char *code, const char *fi
 /* http_fail with one string parameter name = value (name NULL: none). */
 void http_fail_str(struct request *req, int status, const char *code, const char *field,
                    const char *key, const char *detail, const char *name, const char *value);
+/* 400 invalid_field: value in field is not a phone number (e164_status, lib/e164.h), in the
+ * words the imports use for the same verdict. */
+void http_fail_phone(struct request *req, const char *field, int e164_status, const char *value);
 /* http_fail with the parameters min and max (a length's or a number's limits). */
 void http_fail_range(struct request *req, int status, const char *code, const char *field,
                      const char *key, const char *detail, long long min, long long max);

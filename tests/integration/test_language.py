@@ -281,6 +281,14 @@ def test_user_contact_and_account_refusals_in_language(s):
         ("/api/accounts", {"name": "Otra", "waba_id": "123"}, 400, "missing_field",
          "Falta el ID del número de teléfono (phone_number_id).",
          "Missing: the phone number id (phone_number_id)."),
+        ("/api/opt-outs", {"phone": "+54 9 12"}, 400, "invalid_field",
+         "El teléfono es demasiado corto.", "The phone number is too short."),
+        ("/api/opt-outs", {"phone": "+5493875579903", "detail": "d" * 501}, 400,
+         "invalid_field", "La nota lleva como máximo 500 caracteres.",
+         "The note has at most 500 characters."),
+        ("/api/optout-keywords", {"keyword": "CHAU", "kind": "palabra"}, 400, "invalid_field",
+         "El tipo es «palabra clave» (el mensaje entero, keyword) o «frase» (dentro del mensaje, "
+         "phrase).", "The kind is keyword (the whole message) or phrase (within the message)."),
     ]
     for path, body, status, code, es_words, en_words in cases:
         es = error_of(s.post(path, body, headers={"Accept-Language": "es"}), status, code)
