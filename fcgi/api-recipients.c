@@ -126,8 +126,8 @@ void api_recipients_from_list(struct request *req)
     if ((!text && !phones) || (text && phones) ||
         (phones && !json_object_is_type(phones, json_type_array))) {
         json_object_put(in);
-        http_error(req, 400, "invalid_field",
-                   "give text (numbers one per line) or phones (an array of numbers)", "text");
+        http_fail(req, 400, "invalid_field", "text", "recipients.list_shape", NULL,
+                  "give text (numbers one per line) or phones (an array of numbers)");
         return;
     }
     struct recipients_import *ri = import_begin(req, RECIPIENTS_LIST);
@@ -188,7 +188,8 @@ void api_recipients_from_contacts(struct request *req)
     }
     if (match && strcmp(match, "any") && strcmp(match, "all")) {
         json_object_put(in);
-        http_error(req, 400, "invalid_field", "match is any or all", "match");
+        http_fail(req, 400, "invalid_field", "match", "recipients.match", NULL,
+                  "match is any or all");
         return;
     }
     int all = match && strcmp(match, "all") == 0;
@@ -226,10 +227,9 @@ void api_recipients_list(struct request *req)
     if (http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
         goto out;
     if (status && msg_status_parse(status) == MSG_INVALID) {
-        http_error(req, 400, "invalid_parameter",
-                   "status is one of pending, sending, sent, delivered, read, failed, blocked, "
-                   "cancelled, unknown",
-                   "status");
+        http_fail(req, 400, "invalid_parameter", "status", "recipients.status", NULL,
+                  "status is one of pending, sending, sent, delivered, read, failed, blocked, "
+                  "cancelled, unknown");
         goto out;
     }
     if (phone) {
@@ -244,7 +244,8 @@ void api_recipients_list(struct request *req)
         }
         prefix[n] = 0;
         if (n == 0) {
-            http_error(req, 400, "invalid_parameter", "phone must contain digits", "phone");
+            http_fail(req, 400, "invalid_parameter", "phone", "recipients.phone_digits", NULL,
+                      "phone must contain digits");
             goto out;
         }
         snprintf(like, sizeof like, plus ? "+%s%%" : "%%%s%%", prefix);

@@ -38,14 +38,15 @@ void api_campaigns_log(struct request *req)
         http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
         goto out;
     if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
-        http_error(req, 400, "invalid_parameter", "order is asc or desc", "order");
+        http_fail(req, 400, "invalid_parameter", "order", "log.order", NULL,
+                  "order is asc or desc");
         goto out;
     }
     int desc = order && !strcmp(order, "desc");
     if (outcome && strcmp(outcome, "sent") && strcmp(outcome, "failed") &&
         strcmp(outcome, "blocked") && strcmp(outcome, "retry") && strcmp(outcome, "unknown")) {
-        http_error(req, 400, "invalid_parameter",
-                   "outcome is sent, failed, blocked, retry or unknown", "outcome");
+        http_fail(req, 400, "invalid_parameter", "outcome", "log.outcome", NULL,
+                  "outcome is sent, failed, blocked, retry or unknown");
         goto out;
     }
     if (!api_campaign_exists(req))

@@ -11,6 +11,23 @@ static const struct msgcat_entry cat[] = {
     /* The generic text of each error code: what the API says when the call site gives no
      * more precise message of the catalogue. {field} is the error's field. */
     {"error.account_in_use", "La cuenta de WhatsApp todavía tiene campañas: no se puede quitar.", "The WhatsApp account still has campaigns and cannot be removed."},
+    {"error.account_restricted", "Meta restringe esta cuenta de WhatsApp: reanudá cuando termine la restricción.", "Meta restricts this WhatsApp account: resume once the restriction ends."},
+    {"error.bad_request", "El pedido está incompleto.", "The request is incomplete."},
+    {"error.conflict", "La campaña cambió mientras tanto: volvé a intentar.", "The campaign changed meanwhile: try again."},
+    {"error.consent_refused", "El consentimiento dice que no se dio (o está vacío).", "The consent says it was not given (or is blank)."},
+    {"error.graph_error", "Meta rechazó el pedido.", "Meta refused the request."},
+    {"error.graph_unreachable", "No se pudo hablar con Meta: volvé a intentar en un momento.", "Meta could not be reached: try again in a moment."},
+    {"error.invalid_api_key", "La clave de API no es válida.", "The API key is not valid."},
+    {"error.missing_column", "El archivo no tiene columna de teléfono (phone, telefono, ...) en la primera fila.", "The file has no phone column (phone, telefono, ...) in its first row."},
+    {"error.no_phone", "Todavía no se conoce el número de esta persona.", "This person's number is not known yet."},
+    {"error.no_rows", "El archivo tiene encabezado pero ninguna fila de datos: no hay nada que importar.", "The file has a header row but no data rows: there is nothing to import."},
+    {"error.not_resumable", "Meta tiene que levantar la causa de la pausa primero (plantilla pausada o deshabilitada, cuenta deshabilitada).", "Meta must lift the cause of the pause first (a paused or disabled template, a disabled account)."},
+    {"error.phone_taken", "Ese número es de otro contacto.", "That number is another contact's."},
+    {"error.rate_limited", "Demasiados pedidos con esta clave de API: esperá un momento.", "Too many requests with this API key: wait a moment."},
+    {"error.role_too_high", "El rol de una clave no puede ser mayor que el tuyo.", "A key's role cannot be above yours."},
+    {"error.too_many_items", "Son demasiados en un solo pedido.", "There are too many in one request."},
+    {"error.url_refused", "Esa dirección no está permitida para un webhook (por ejemplo, una dirección interna).", "That address is not allowed for a webhook (an internal address, for example)."},
+    {"error.window_closed", "Se cerró la ventana de 24 horas: ahora solo se puede enviar una plantilla.", "The 24-hour window closed: only a template message may be sent now."},
     {"error.account_required", "Elegí una cuenta de WhatsApp.", "Choose a WhatsApp account."},
     {"error.auth_disabled", "El inicio de sesión está desactivado en este servidor.", "Sign-in is disabled on this server."},
     {"error.body_too_large", "Lo enviado supera el tamaño máximo que acepta el servidor.", "What was sent is larger than the server accepts."},
@@ -185,6 +202,13 @@ static const struct msgcat_entry cat[] = {
     {"keyword.length", "La palabra clave lleva como máximo {max} bytes.", "The keyword has at most {max} bytes."},
     {"keyword.not_found", "Esa palabra clave de baja no existe.", "That opt-out keyword does not exist."},
     {"test.phone_invalid", "Ese número de prueba no es un número de teléfono válido.", "That test number is not a valid phone number."},
+    {"apikey.name_length", "El nombre de la clave lleva de {min} a {max} caracteres.", "The key's name has {min} to {max} characters."},
+    {"recipients.list_shape", "Pegá los números (uno por línea) o mandá una lista de números, no las dos cosas.", "Paste the numbers (one per line) or send a list of numbers, not both."},
+    {"recipients.match", "Las etiquetas se combinan con «cualquiera» o «todas» (any o all).", "Tags combine with any or all."},
+    {"recipients.status", "El estado es uno de: pendiente, enviando, enviado, entregado, leído, fallido, bloqueado, cancelado o desconocido (pending, sending, sent, delivered, read, failed, blocked, cancelled, unknown).", "The status is one of pending, sending, sent, delivered, read, failed, blocked, cancelled or unknown."},
+    {"recipients.phone_digits", "Para buscar por teléfono escribí al menos un dígito.", "To search by phone, type at least one digit."},
+    {"log.order", "El orden es ascendente o descendente (asc o desc).", "The order is ascending or descending (asc or desc)."},
+    {"log.outcome", "El resultado es enviado, fallido, bloqueado, reintento o desconocido (sent, failed, blocked, retry, unknown).", "The outcome is sent, failed, blocked, retry or unknown."},
     {"campaign.paused_by", "Pausada por {user}.", "Paused by {user}."},
     {"campaign.paused_by_reason", "Pausada por {user}: {reason}", "Paused by {user}: {reason}"},
     {"retry.nothing", "Ningún destinatario fallido se puede reintentar: {skipped} fallaron con errores que no admiten reintento.", "No failed recipient can be retried: {skipped} failed with errors that must not be retried."},
@@ -375,7 +399,8 @@ void msgcat_localize_items(json_object *arr, const char *code_member, const char
         char key[96], text[1024];
         if (!json_object_is_type(x, json_type_object) ||
             !json_object_object_get_ex(x, code_member, &code) ||
-            json_object_object_get_ex(x, "detail", NULL))
+            json_object_object_get_ex(x, "detail", NULL) ||
+            json_object_object_get_ex(x, "key", NULL))
             continue; /* not one of ours, or in the language already */
         snprintf(key, sizeof key, "%s%s", prefix, json_object_get_string(code));
         if (!json_object_object_get_ex(x, "params", &p) || !p)
@@ -386,5 +411,6 @@ void msgcat_localize_items(json_object *arr, const char *code_member, const char
         if (msg && json_object_is_type(msg, json_type_string) && *json_object_get_string(msg))
             json_object_object_add(x, "detail", json_object_get(msg));
         json_object_object_add(x, "message", json_object_new_string(text));
+        json_object_object_add(x, "key", json_object_new_string(key));
     }
 }

@@ -34,7 +34,8 @@ json_object *msgcat_ref(const char *key_prefix, const char *name);
 
 /* Puts every item of arr (objects) into lang: its "message" becomes the text of prefix +
  * item[code_member] filled from the item's "params" (else its own members), the text it had
- * kept as "detail". Items without a text in the catalogue, or localized already, are left.
+ * kept as "detail", and "key" the key. Items without a text in the catalogue, or localized
+ * already (with a detail or a key), are left.
  * The API's findings and import reports, and pregonctl's, alike. */
 void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,
                            const char *lang);

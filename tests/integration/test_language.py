@@ -363,3 +363,24 @@ def test_campaign_fields_and_test_send_in_language(s):
     e = error_of(r, 422, "missing_value")
     eq((e["key"], e["params"]), ("test.missing_column", {"column": "name"}), "test send: %r" % e)
     check("«name»" in e["message"], e)
+
+
+def test_codes_that_had_no_text_speak_spanish(s):
+    """Codes that had no text in the catalogue answered Spanish with the developer's English:
+    each has its own text now."""
+    synced(s)
+    c = campaign(s, "Solo encabezado")
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], "phone,name\n",
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    e = error_of(r, 422, "no_rows")
+    eq(e["message"], "El archivo tiene encabezado pero ninguna fila de datos: no hay nada que "
+       "importar.", "no rows")
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], "nombre,dia\nAna,lunes\n",
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    check(error_of(r, 422, "missing_column")["message"].startswith("El archivo no tiene columna "
+                                                                   "de teléfono"), r.json())
+    r = s.get("/api/campaigns/%d/recipients?status=raro" % c["id"],
+              headers={"Accept-Language": "es"})
+    e = error_of(r, 400, "invalid_parameter")
+    eq(e["key"], "recipients.status", "status")
+    check(e["message"].startswith("El estado es uno de: pendiente"), e)
