@@ -313,8 +313,8 @@ void api_campaigns_preview(struct request *req)
                 http_fail(req, 400, "invalid_field", "phone", "test.phone_invalid", NULL,
                           "phone is not a valid number");
             else if (st == 404)
-                http_error(req, 404, "not_found", "that number is not a recipient of this campaign",
-                           "phone");
+                http_fail(req, 404, "not_found", "phone", "preview.not_a_recipient", NULL,
+                          "that number is not a recipient of this campaign");
             else
                 http_db_error(req, "read the recipient");
             goto out;
@@ -323,7 +323,8 @@ void api_campaigns_preview(struct request *req)
         json_object *v;
         if (json_object_object_get_ex(in, "vars", &v)) {
             if (!json_object_is_type(v, json_type_object)) {
-                http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+                http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                          "vars is an object of column: value");
                 goto out;
             }
             vars = json_object_get(v);
@@ -406,7 +407,8 @@ void api_campaigns_test(struct request *req)
     json_object *v;
     if (json_object_object_get_ex(in, "vars", &v)) {
         if (!json_object_is_type(v, json_type_object)) {
-            http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+            http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                      "vars is an object of column: value");
             goto out;
         }
         vars = json_object_get(v);

@@ -122,7 +122,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     json_object_object_get_ex(in, "params", &pm);
     json_object_object_get_ex(in, "body_params", &bp);
     if (pm && bp) {
-        http_error(req, 400, "invalid_field", "give params or body_params, not both", "params");
+        http_fail(req, 400, "invalid_field", "params", "campaign.params_both", NULL,
+                  "give params or body_params, not both");
         return -1;
     }
     if (pm) {
@@ -133,7 +134,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
         }
     } else if (bp) {
         if (!json_object_is_type(bp, json_type_array)) {
-            http_error(req, 400, "invalid_field", "body_params must be an array", "body_params");
+            http_fail(req, 400, "invalid_field", "body_params", "campaign.body_params", NULL,
+                      "body_params must be an array");
             return -1;
         }
         s->map = parammap_from_body_params(bp, err, sizeof err, field, sizeof field);
@@ -259,10 +261,10 @@ void api_campaigns_create(struct request *req)
             goto out;
         }
         if (n != 1) {
-            http_error(req, 422, "account_required",
-                       n ? "several accounts exist: give account_id or phone_number_id"
-                         : "no WhatsApp account is configured",
-                       "phone_number_id");
+            http_fail(req, 422, "account_required", "phone_number_id",
+                      n ? "campaign.account_several" : "campaign.account_none", NULL,
+                      n ? "several accounts exist: give account_id or phone_number_id"
+                        : "no WhatsApp account is configured");
             goto out;
         }
     } else {

@@ -554,8 +554,8 @@ void api_templates_preview(struct request *req)
         if (!json_object_is_type(vals, json_type_array) ||
             cloudapi_template_slots(db_val(&rows, 0, 0), &s, err, sizeof err) != 0) {
             db_rows_free(&rows);
-            http_error(req, 400, "invalid_field",
-                       "values is an array of strings, one per template parameter", "values");
+            http_fail(req, 400, "invalid_field", "values", "preview.values_shape", NULL,
+                      "values is an array of strings, one per template parameter");
             goto out;
         }
         json_object *p = json_object_new_object(), *h = json_object_new_array(),
@@ -596,7 +596,8 @@ void api_templates_preview(struct request *req)
     json_object_object_get_ex(in, "vars", &vars);
     if (vars && !json_object_is_type(vars, json_type_object)) {
         db_rows_free(&rows);
-        http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+        http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                  "vars is an object of column: value");
         goto out;
     }
     json_object *extra = json_object_new_object();
