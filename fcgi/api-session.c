@@ -213,7 +213,8 @@ void api_me_password(struct request *req)
     if (app_need_db(req) < 0)
         return;
     if (req->user_id <= 0) {
-        http_error(req, 409, "no_account", "there is no signed-in account (auth_mode none)", NULL);
+        http_fail(req, 409, "no_account", NULL, "session.no_account", NULL,
+                  "there is no signed-in account (auth_mode none)");
         return;
     }
     json_object *in = http_json_body(req, SESSION_BODY_LIMIT);
