@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "campaign_read.h"
 #include "db.h"
+#include "msgcat.h"
 #include "e164.h"
 #include "log.h"
 
@@ -101,7 +102,7 @@ static void add_health(struct request *req, json_object *o, const struct db_rows
 
     /* Campaigns stopped by Meta (a template, the account, an error code), not by a person. */
     json_object *arr;
-    if (campaign_read_paused_by_meta(req->app->db, id, &arr) != DB_OK)
+    if (campaign_read_paused_by_meta(req->app->db, id, req->lang, &arr) != DB_OK)
         arr = json_object_new_array();
     json_object_object_add(o, "paused_by_meta", arr);
 }
@@ -289,8 +290,11 @@ static int read_secrets(struct request *req, json_object *in, struct account_set
         const char *str =
             json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         if (!str || !printable_token(str, k == 0 ? 1500 : 300)) {
-            http_errorf(req, 400, "invalid_field", secrets[k],
-                        "%s is a string of printable characters without spaces", secrets[k]);
+            char detail[96], key[48];
+            snprintf(detail, sizeof detail, "%s is a string of printable characters without spaces",
+                     secrets[k]);
+            snprintf(key, sizeof key, "account.%s", secrets[k]);
+            http_fail(req, 400, "invalid_field", secrets[k], key, NULL, detail);
             return -1;
         }
         if (!req->app->have_key) {
@@ -343,8 +347,8 @@ static int read_numbers(struct request *req, json_object *in, int creating, stru
         return -1;
     if (present) {
         if (!creating) {
-            http_error(req, 400, "invalid_field", "sandbox can only be set when creating",
-                       "sandbox");
+            http_fail(req, 400, "invalid_field", "sandbox", "account.sandbox_on_create", NULL,
+                      "sandbox can only be set when creating");
             return -1;
         }
         set_add(s, "is_sandbox", DB_INT(b), "sandbox");
@@ -385,7 +389,7 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         if (json_object_object_get_ex(in, key, &v)) {                                              \
             str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;     \
             if (!str || !(check)) {                                                                \
-                http_error(req, 400, "invalid_field", msg, key);                                   \
+                http_fail(req, 400, "invalid_field", key, "account." key, NULL, msg);              \
                 return -1;                                                                         \
             }                                                                                      \
             set_add(s, key, DB_STR(str), key);                                                     \
@@ -415,9 +419,8 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
     if (json_object_object_get_ex(in, "default_country", &v)) {
         str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         if (!str || strlen(str) != 2 || e164_country_calling_code(str) == 0) {
-            http_error(req, 400, "invalid_field",
-                       "default_country is an ISO 3166 country code such as AR, MX, CO, ES, US",
-                       "default_country");
+            http_fail(req, 400, "invalid_field", "default_country", "account.default_country", NULL,
+                      "default_country is an ISO 3166 country code such as AR, MX, CO, ES, US");
             return -1;
         }
         static char cc[3];
@@ -432,10 +435,10 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
         } else {
             str = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
             if (!str || !url_ok(str)) {
-                http_error(req, 400, "invalid_field",
-                           "graph_base_url is an http(s) URL without a trailing slash, or null "
-                           "for the configured default",
-                           "graph_base_url");
+                http_fail(req, 400, "invalid_field", "graph_base_url", "account.graph_base_url",
+                          NULL,
+                          "graph_base_url is an http(s) URL without a trailing slash, or null "
+                          "for the configured default");
                 return -1;
             }
             set_add(s, "graph_base_url", DB_STR(str), "graph_base_url");
@@ -466,7 +469,11 @@ void api_accounts_create(struct request *req)
     static const char *required[] = {"name", "waba_id", "phone_number_id"};
     for (int k = 0; k < 3; k++) {
         if (!json_object_object_get_ex(in, required[k], NULL)) {
-            http_errorf(req, 400, "missing_field", required[k], "%s is required", required[k]);
+            char detail[64];
+            snprintf(detail, sizeof detail, "%s is required", required[k]);
+            json_object *p = json_object_new_object();
+            json_object_object_add(p, "what", msgcat_ref("account.label.", required[k]));
+            http_fail(req, 400, "missing_field", required[k], "account.required", p, detail);
             goto out;
         }
     }
@@ -487,8 +494,8 @@ void api_accounts_create(struct request *req)
     int rc = db_exec(db, sql, s.args, s.n, &res);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_error(req, 409, "duplicate", "an account with that phone_number_id exists already",
-                   "phone_number_id");
+        http_fail(req, 409, "duplicate", "phone_number_id", "account.duplicate", NULL,
+                  "an account with that phone_number_id exists already");
         goto out;
     }
     json_object *detail = json_object_new_object();
@@ -519,7 +526,8 @@ void api_accounts_update(struct request *req)
     if (read_fields(req, in, 0, &s) < 0)
         goto out;
     if (s.n == 0) {
-        http_error(req, 400, "nothing_to_change", "give at least one field to change", NULL);
+        http_fail(req, 400, "nothing_to_change", NULL, "account.nothing_to_change", NULL,
+                  "give at least one field to change");
         goto out;
     }
     char sql[1024];
@@ -546,8 +554,8 @@ void api_accounts_update(struct request *req)
     int rc = db_exec(db, sql, s.args, s.n + 1, NULL);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_error(req, 409, "duplicate", "an account with that phone_number_id exists already",
-                   "phone_number_id");
+        http_fail(req, 409, "duplicate", "phone_number_id", "account.duplicate", NULL,
+                  "an account with that phone_number_id exists already");
         goto out;
     }
     json_object *detail = json_object_new_object();
@@ -596,9 +604,13 @@ void api_accounts_delete(struct request *req)
     }
     if (ncamp > 0) {
         db_rollback(db);
-        http_errorf(req, 409, "account_in_use", NULL,
-                    "%lld campaign%s use this account; turn campaigns_enabled off instead", ncamp,
-                    ncamp == 1 ? "" : "s");
+        char detail[128];
+        snprintf(detail, sizeof detail,
+                 "%lld campaign%s use this account; turn campaigns_enabled off instead", ncamp,
+                 ncamp == 1 ? "" : "s");
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "count", json_object_new_int64(ncamp));
+        http_fail(req, 409, "account_in_use", NULL, "account.in_use", p, detail);
         return;
     }
     if (db_exec(db, "DELETE FROM templates WHERE account_id = ?", DB_ARGS(DB_INT(id)), NULL) !=

@@ -51,7 +51,8 @@ void api_audit_list(struct request *req)
     long long limit = int_param(req->query, "limit", 500);
     long long before = int_param(req->query, "before", 999999999999999999LL);
     if (limit < 0) {
-        http_error(req, 400, "invalid_parameter", "limit must be 1 to 500", "limit");
+        http_fail_range(req, 400, "invalid_parameter", "limit", "field.int_range",
+                        "limit must be 1 to 500", 1, 500);
         return;
     }
     if (before < 0) {

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "campaign_view.h"
 #include "db.h"
+#include "msgcat.h"
 #include "parammap.h"
 
 int api_campaign_refuse(struct refusal *f, int status, const char *code, const char *field,
@@ -160,6 +161,18 @@ void api_campaign_run_action(struct request *req, action_fn fn, int needs_body)
     json_object_put(in);
 }
 
+/* The refusal of action on c in its state, in the operator's words: the catalogue's
+ * campaign.refused.<action> naming the state (campaign.state.<status>). */
+static int refuse_state(const struct campaign_row *c, struct refusal *f, const char *action,
+                        const char *what)
+{
+    api_campaign_refuse(f, 409, "invalid_state", NULL, "a %s campaign cannot %s", c->status, what);
+    api_campaign_refuse_key(f, "campaign.refused.", action);
+    json_object_object_add(f->params, "status", json_object_new_string(c->status));
+    json_object_object_add(f->params, "state", msgcat_ref("campaign.state.", c->status));
+    return -1;
+}
+
 int api_campaign_refused_by_state(const struct campaign_row *c, struct refusal *f,
                                   enum campaign_event ev, const char *what,
                                   const struct campaign_transition **t)
@@ -167,16 +180,22 @@ int api_campaign_refused_by_state(const struct campaign_row *c, struct refusal *
     int from = campaign_status_parse(c->status);
     if (from >= 0 && campaign_state_check((enum campaign_status)from, ev, CACT_OPERATOR, t) == 0)
         return 0;
-    return api_campaign_refuse(f, 409, "invalid_state", NULL, "a %s campaign cannot %s", c->status,
-                               what);
+    return refuse_state(c, f, campaign_event_name(ev), what);
 }
 
-int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const char *what,
-                        const char *const *ok, size_t n)
+int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const char *action,
+                        const char *what, const char *const *ok, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(c->status, ok[i]) == 0)
             return 0;
-    return api_campaign_refuse(f, 409, "invalid_state", NULL, "a %s campaign cannot %s", c->status,
-                               what);
+    return refuse_state(c, f, action, what);
+}
+
+void api_campaign_refuse_key(struct refusal *f, const char *prefix, const char *name)
+{
+    snprintf(f->keybuf, sizeof f->keybuf, "%s%s", prefix, name);
+    f->key = f->keybuf;
+    if (!f->params)
+        f->params = json_object_new_object();
 }

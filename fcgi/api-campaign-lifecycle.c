@@ -28,13 +28,15 @@ void api_campaigns_clone(struct request *req)
     const char *mode = json_str(in, "recipients");
     json_object *v;
     if (json_object_object_get_ex(in, "name", &v) && (!name || !*name || strlen(name) > 200)) {
-        http_error(req, 400, "invalid_field", "name has 1 to 200 characters", "name");
+        http_fail_range(req, 400, "invalid_field", "name", "campaign.name_length",
+                        "name has 1 to 200 characters", 1, 200);
         goto out;
     }
     if (!mode)
         mode = "none";
     if (strcmp(mode, "none") && strcmp(mode, "all") && strcmp(mode, "failed")) {
-        http_error(req, 400, "invalid_field", "recipients is none, all or failed", "recipients");
+        http_fail(req, 400, "invalid_field", "recipients", "campaign.clone_recipients", NULL,
+                  "recipients is none, all or failed");
         goto out;
     }
     struct campaign_row c;
@@ -103,10 +105,20 @@ static int acknowledged(json_object *in, struct refusal *f)
     if (json_object_object_get_ex(in, "acknowledge_risk", &v) &&
         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
         return 0;
-    return api_campaign_refuse(
-        f, 400, "risk_not_acknowledged", "acknowledge_risk",
-        "sending to many people can get the WhatsApp number restricted or blocked by "
-        "Meta; read the preflight warnings and send \"acknowledge_risk\": true");
+    api_campaign_refuse(f, 400, "risk_not_acknowledged", "acknowledge_risk",
+                        "sending to many people can get the WhatsApp number restricted or "
+                        "blocked by Meta; read the preflight warnings and send "
+                        "\"acknowledge_risk\": true");
+    api_campaign_refuse_key(f, "campaign.", "risk_not_acknowledged");
+    return -1;
+}
+
+/* A refusal of the start's time: campaign.<key> in the operator's words. */
+static int refuse_at(struct refusal *f, const char *detail, const char *key)
+{
+    api_campaign_refuse(f, 400, "invalid_field", "at", "%s", detail);
+    api_campaign_refuse_key(f, "campaign.", key);
+    return -1;
 }
 
 static int do_start(struct request *req, json_object *in, struct campaign_row *c, struct refusal *f,
@@ -118,17 +130,13 @@ static int do_start(struct request *req, json_object *in, struct campaign_row *c
     time_t t;
     if (json_object_object_get_ex(in, "at", &v) && !json_object_is_type(v, json_type_null)) {
         if (!at || apival_parse_time(at, when, &t) != 0)
-            return api_campaign_refuse(
-                f, 400, "invalid_field", "at",
-                "at is a time with its offset, e.g. 2026-03-02T09:00:00-03:00");
+            return refuse_at(f, "at is a time with its offset, e.g. 2026-03-02T09:00:00-03:00",
+                             "at_format");
         time_t now = time(NULL);
         if (t <= now)
-            return api_campaign_refuse(f, 400, "invalid_field", "at",
-                                       "at is in the past; leave it out to "
-                                       "start now");
+            return refuse_at(f, "at is in the past; leave it out to start now", "at_past");
         if (t > now + 366 * 86400)
-            return api_campaign_refuse(f, 400, "invalid_field", "at",
-                                       "at is more than a year away");
+            return refuse_at(f, "at is more than a year away", "at_far");
     } else {
         at = NULL;
     }
@@ -139,7 +147,8 @@ static int do_start(struct request *req, json_object *in, struct campaign_row *c
                                       "be started (only a draft or scheduled one can)", &row))
         return -1;
     if (c->total == 0)
-        return api_campaign_refuse(f, 409, "no_recipients", NULL, "the campaign has no recipients");
+        return api_campaign_refuse(f, 409, "no_recipients", NULL,
+                                   "the campaign has no recipients"); /* the code's own text */
     if (api_campaign_sendable(req, c, f, NULL, NULL))
         return -1;
     /* Numbers that opted out after they were added stay pending: the worker checks the
@@ -173,9 +182,11 @@ static int do_pause(struct request *req, json_object *in, struct campaign_row *c
                                       "be paused (only a running or scheduled one can)", &t))
         return -1;
     const char *reason = json_str(in, "reason");
-    if (reason && strlen(reason) > 500)
-        return api_campaign_refuse(f, 400, "invalid_field", "reason",
-                                   "reason has at most 500 characters");
+    if (reason && strlen(reason) > 500) {
+        api_campaign_refuse(f, 400, "invalid_field", "reason", "reason has at most 500 characters");
+        api_campaign_refuse_key(f, "campaign.", "reason_length");
+        return -1;
+    }
     /* The reason is the operator's own words (pause_kind says a person paused it; the audit
      * row says who): no words of ours in another language beside them. */
     if (campaign_state_apply_one(req->app->db, c->id, CEV_PAUSE, CACT_OPERATOR,
@@ -200,15 +211,20 @@ static int do_resume(struct request *req, json_object *in, struct campaign_row *
     const struct campaign_transition *t;
     if (api_campaign_refused_by_state(c, f, CEV_RESUME, "be resumed (only a paused one can)", &t))
         return -1;
-    if (!c->resumable)
-        return api_campaign_refuse(
-            f, 409, "not_resumable", NULL,
-            "Meta must lift the cause of this pause first (a paused or disabled "
-            "template, a disabled account): see the pause reason");
-    if (c->restricted)
-        return api_campaign_refuse(
-            f, 409, "account_restricted", NULL,
-            "Meta restricts this WhatsApp account: resume once the restriction ends");
+    if (!c->resumable) {
+        api_campaign_refuse(f, 409, "not_resumable", NULL,
+                            "Meta must lift the cause of this pause first (a paused or disabled "
+                            "template, a disabled account): see the pause reason");
+        api_campaign_refuse_key(f, "resume.", "meta_must_lift");
+        return -1;
+    }
+    if (c->restricted) {
+        api_campaign_refuse(f, 409, "account_restricted", NULL,
+                            "Meta restricts this WhatsApp account: resume once the restriction "
+                            "ends");
+        api_campaign_refuse_key(f, "resume.", "account_restricted");
+        return -1;
+    }
     if (api_campaign_sendable(req, c, f, NULL, NULL))
         return -1;
     /* A campaign paused before its scheduled time goes back to waiting for it. */
@@ -260,9 +276,12 @@ static int do_retry(struct request *req, json_object *in, struct campaign_row *c
     int unknown = 0, present;
     json_object *v;
     if (json_object_object_get_ex(in, "include_unknown", &v)) {
-        if (!json_object_is_type(v, json_type_boolean))
-            return api_campaign_refuse(f, 400, "invalid_field", "include_unknown",
-                                       "include_unknown must be true or false");
+        if (!json_object_is_type(v, json_type_boolean)) {
+            api_campaign_refuse(f, 400, "invalid_field", "include_unknown",
+                                "include_unknown must be true or false");
+            api_campaign_refuse_key(f, "campaign.", "include_unknown_bool");
+            return -1;
+        }
         unknown = json_object_get_boolean(v);
     }
     (void)present;

@@ -310,10 +310,11 @@ void api_campaigns_preview(struct request *req)
         vars = recipient_vars(req, &c, phone, &st);
         if (!vars) {
             if (st == 400)
-                http_error(req, 400, "invalid_field", "phone is not a valid number", "phone");
+                http_fail(req, 400, "invalid_field", "phone", "test.phone_invalid", NULL,
+                          "phone is not a valid number");
             else if (st == 404)
-                http_error(req, 404, "not_found", "that number is not a recipient of this campaign",
-                           "phone");
+                http_fail(req, 404, "not_found", "phone", "preview.not_a_recipient", NULL,
+                          "that number is not a recipient of this campaign");
             else
                 http_db_error(req, "read the recipient");
             goto out;
@@ -322,7 +323,8 @@ void api_campaigns_preview(struct request *req)
         json_object *v;
         if (json_object_object_get_ex(in, "vars", &v)) {
             if (!json_object_is_type(v, json_type_object)) {
-                http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+                http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                          "vars is an object of column: value");
                 goto out;
             }
             vars = json_object_get(v);
@@ -399,14 +401,14 @@ void api_campaigns_test(struct request *req)
     char to[E164_MAX + 1];
     int st = E164_EMPTY;
     if (!phone || (st = e164_normalize(phone, strlen(phone), c.country, to)) != E164_OK) {
-        http_errorf(req, 400, "invalid_field", "phone", "phone is required: a WhatsApp number (%s)",
-                    phone ? e164_strerror(st) : "missing");
+        http_fail_phone(req, "phone", st, phone);
         goto out;
     }
     json_object *v;
     if (json_object_object_get_ex(in, "vars", &v)) {
         if (!json_object_is_type(v, json_type_object)) {
-            http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+            http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                      "vars is an object of column: value");
             goto out;
         }
         vars = json_object_get(v);
@@ -428,13 +430,15 @@ void api_campaigns_test(struct request *req)
     }
     struct refusal f = {0};
     if (api_campaign_sendable(req, &c, &f, &s, &components) != 0) {
-        http_error(req, f.status, f.code, f.msg, f.field);
+        http_fail(req, f.status, f.code, f.field, f.key, f.params, f.msg);
         goto out;
     }
     char err[512];
+    const char *col = NULL;
     values = calloc(s.n + 1, sizeof *values);
-    if (!values || parammap_values(c.map, &s, vars, values, err, sizeof err) != 0) {
-        http_error(req, 422, "missing_value", values ? err : "out of memory", "vars");
+    if (!values || parammap_values_col(c.map, &s, vars, values, err, sizeof err, &col) != 0) {
+        http_fail_str(req, 422, "missing_value", "vars", col ? "test.missing_column" : NULL,
+                      values ? err : "out of memory", col ? "column" : NULL, col);
         goto out;
     }
     struct cloudapi_message m = {.to = to, .template_name = c.tname, .language = c.tlang};

@@ -29,6 +29,7 @@ struct refusal {
     char msg[512];
     const char *field;
     const char *key;     /* lib/msgcat key of the message, or NULL: the code's generic text */
+    char keybuf[64];     /* where api_campaign_refuse_key writes it */
     json_object *params; /* its parameters (owned), or NULL */
 };
 
@@ -50,9 +51,13 @@ int api_campaign_refused_by_state(const struct campaign_row *c, struct refusal *
                                   enum campaign_event ev, const char *what,
                                   const struct campaign_transition **t);
 
-/* Refuses unless c's status is one of ok[0..n). */
-int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const char *what,
-                        const char *const *ok, size_t n);
+/* Refuses unless c's status is one of ok[0..n): campaign.refused.<action> naming the state,
+ * what the developer's detail. */
+int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const char *action,
+                        const char *what, const char *const *ok, size_t n);
+
+/* Gives f the catalogue key prefix name (and an empty params object when it has none). */
+void api_campaign_refuse_key(struct refusal *f, const char *prefix, const char *name);
 
 /* What sending needs, checked for start, resume, retry and test sends: the account's flag,
  * its credentials, an APPROVED template that Pregón can send, and a complete mapping. On

@@ -8,6 +8,7 @@
 
 #include "api-campaign.h"
 #include "app.h"
+#include "msgcat.h"
 #include "audit.h"
 #include "campaign_view.h"
 #include "db.h"
@@ -62,16 +63,16 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     if (json_object_object_get_ex(in, "name", &v)) {
         s->name = json_str(in, "name");
         if (!s->name || !*s->name || strlen(s->name) > 200) {
-            http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)", "name");
+            http_fail_range(req, 400, "invalid_field", "name", "campaign.name_length",
+                            "name is required (1 to 200 characters)", 1, 200);
             return -1;
         }
     }
     if (json_object_object_get_ex(in, "template_name", &v)) {
         s->tname = json_str(in, "template_name");
         if (!s->tname || !*s->tname || strlen(s->tname) > 512 || !valid_chars(s->tname, "_")) {
-            http_error(req, 400, "invalid_field",
-                       "template_name is required: letters, digits and underscores",
-                       "template_name");
+            http_fail(req, 400, "invalid_field", "template_name", "campaign.template_name", NULL,
+                      "template_name is required: letters, digits and underscores");
             return -1;
         }
     }
@@ -79,8 +80,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
         s->tlang = json_str(in, "template_language");
         if (!s->tlang || strlen(s->tlang) < 2 || strlen(s->tlang) > 16 ||
             !valid_chars(s->tlang, "_")) {
-            http_error(req, 400, "invalid_field", "template_language is required, e.g. es_AR",
-                       "template_language");
+            http_fail(req, 400, "invalid_field", "template_language", "campaign.template_language",
+                      NULL, "template_language is required, e.g. es_AR");
             return -1;
         }
     }
@@ -104,14 +105,14 @@ static int read_settings(struct request *req, json_object *in, struct settings *
                 json_int_member(req, v, "start", 0, 23, &s->wstart, &ps) < 0 ||
                 json_int_member(req, v, "end", 0, 23, &s->wend, &pe) < 0)
                 return req->status ? -1
-                                   : (http_error(req, 400, "invalid_field",
-                                                 "send_window is {\"start\": h, \"end\": h}, hours "
-                                                 "0-23 in the account's timezone, or null",
-                                                 "send_window"),
+                                   : (http_fail(req, 400, "invalid_field", "send_window",
+                                                "campaign.send_window", NULL,
+                                                "send_window is {\"start\": h, \"end\": h}, hours "
+                                                "0-23 in the account's timezone, or null"),
                                       -1);
             if (!ps || !pe || s->wstart == s->wend) {
-                http_error(req, 400, "invalid_field",
-                           "send_window needs different start and end hours (0-23)", "send_window");
+                http_fail(req, 400, "invalid_field", "send_window", "campaign.send_window_hours",
+                          NULL, "send_window needs different start and end hours (0-23)");
                 return -1;
             }
         }
@@ -121,7 +122,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     json_object_object_get_ex(in, "params", &pm);
     json_object_object_get_ex(in, "body_params", &bp);
     if (pm && bp) {
-        http_error(req, 400, "invalid_field", "give params or body_params, not both", "params");
+        http_fail(req, 400, "invalid_field", "params", "campaign.params_both", NULL,
+                  "give params or body_params, not both");
         return -1;
     }
     if (pm) {
@@ -132,7 +134,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
         }
     } else if (bp) {
         if (!json_object_is_type(bp, json_type_array)) {
-            http_error(req, 400, "invalid_field", "body_params must be an array", "body_params");
+            http_fail(req, 400, "invalid_field", "body_params", "campaign.body_params", NULL,
+                      "body_params must be an array");
             return -1;
         }
         s->map = parammap_from_body_params(bp, err, sizeof err, field, sizeof field);
@@ -237,17 +240,18 @@ void api_campaigns_create(struct request *req)
     if (read_settings(req, in, &s) < 0)
         goto out;
     if (!s.name) {
-        http_error(req, 400, "invalid_field", "name is required (1 to 200 characters)", "name");
+        http_fail_range(req, 400, "invalid_field", "name", "campaign.name_length",
+                        "name is required (1 to 200 characters)", 1, 200);
         goto out;
     }
     if (!s.tname) {
-        http_error(req, 400, "invalid_field",
-                   "template_name is required: letters, digits and underscores", "template_name");
+        http_fail(req, 400, "invalid_field", "template_name", "campaign.template_name", NULL,
+                  "template_name is required: letters, digits and underscores");
         goto out;
     }
     if (!s.tlang) {
-        http_error(req, 400, "invalid_field", "template_language is required, e.g. es_AR",
-                   "template_language");
+        http_fail(req, 400, "invalid_field", "template_language", "campaign.template_language",
+                  NULL, "template_language is required, e.g. es_AR");
         goto out;
     }
     if (!s.has_account) {
@@ -257,10 +261,10 @@ void api_campaigns_create(struct request *req)
             goto out;
         }
         if (n != 1) {
-            http_error(req, 422, "account_required",
-                       n ? "several accounts exist: give account_id or phone_number_id"
-                         : "no WhatsApp account is configured",
-                       "phone_number_id");
+            http_fail(req, 422, "account_required", "phone_number_id",
+                      n ? "campaign.account_several" : "campaign.account_none", NULL,
+                      n ? "several accounts exist: give account_id or phone_number_id"
+                        : "no WhatsApp account is configured");
             goto out;
         }
     } else {
@@ -412,8 +416,8 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
 {
     (void)extra;
     static const char *const ok[] = {"draft", "paused"};
-    if (api_campaign_not_in(c, f, "be edited (drafts can; paused ones their pace and window)", ok,
-                            2))
+    if (api_campaign_not_in(c, f, "edit",
+                            "be edited (drafts can; paused ones their pace and window)", ok, 2))
         return -1;
     int paused = strcmp(c->status, "paused") == 0;
     if (paused) {
@@ -427,11 +431,14 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
             int fine = 0;
             for (size_t i = 0; pace[i]; i++)
                 fine |= strcmp(key, pace[i]) == 0;
-            if (!fine)
-                return api_campaign_refuse(f, 409, "invalid_state", key,
-                                           "a paused campaign can change only batch_size, "
-                                           "interval_ms, daily_cap and send_window, not %s",
-                                           key);
+            if (!fine) {
+                api_campaign_refuse(f, 409, "invalid_state", key,
+                                    "a paused campaign can change only batch_size, "
+                                    "interval_ms, daily_cap and send_window, not %s",
+                                    key);
+                api_campaign_refuse_key(f, "campaign.refused.", "edit_paused");
+                return -1;
+            }
         }
     }
     struct settings s = {0};
@@ -511,9 +518,13 @@ void api_campaigns_delete(struct request *req)
     }
     if (strcmp(c.status, "draft") != 0) {
         db_rollback(db);
-        http_errorf(req, 409, "invalid_state", NULL,
-                    "a %s campaign cannot be deleted (only drafts can; cancel it instead)",
-                    c.status);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "a %s campaign cannot be deleted (only drafts can; cancel it instead)", c.status);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "status", json_object_new_string(c.status));
+        json_object_object_add(p, "state", msgcat_ref("campaign.state.", c.status));
+        http_fail(req, 409, "invalid_state", NULL, "campaign.refused.delete", p, detail);
         campaign_row_free(&c);
         return;
     }

@@ -17,6 +17,7 @@
 #include "contacts_import.h"
 #include "db.h"
 #include "e164.h"
+#include "msgcat.h"
 #include "route.h"
 
 #define CRM_ONE_LIMIT  (256 * 1024)
@@ -123,8 +124,9 @@ static int crm_opts(struct request *req, char cc[3], char **tags, char **source)
         app_default_country(req->app->db, cc);
     free(country);
     if (*source && (!**source || strlen(*source) > 120)) {
-        http_error(req, 400, "invalid_field", "consent_source has 1 to 120 characters",
-                   "consent_source");
+        http_fail_range(req, 400, "invalid_field", "consent_source",
+                        "contact.consent_source_length", "consent_source has 1 to 120 characters",
+                        1, 120);
         return -1;
     }
     if (!*source)
@@ -145,12 +147,13 @@ void api_contacts_bulk(struct request *req)
         goto out;
     size_t n = json_object_array_length(items);
     if (n == 0) {
-        http_error(req, 400, "invalid_field", "the array holds no contact", "body");
+        http_fail(req, 400, "invalid_field", "body", "contact.bulk_empty", NULL,
+                  "the array holds no contact");
         goto out;
     }
     if (n > CRM_BULK_MAX) {
-        http_errorf(req, 413, "too_many_items", "body", "at most %d contacts per request",
-                    CRM_BULK_MAX);
+        http_fail_range(req, 413, "too_many_items", "body", "contact.bulk_too_many",
+                        "too many contacts in one request", 1, CRM_BULK_MAX);
         goto out;
     }
     struct contacts_import_opts opts = {.country = cc, .tags = tags, .consent_source = source};
@@ -211,8 +214,9 @@ static int move_lead_number(struct request *req, const char *lead, const char *p
     if (!id || same)
         return 0;
     if (other) {
-        http_errorf(req, 409, "phone_taken", "phone",
-                    "%s is another contact's number: merge or delete that contact first", to);
+        http_fail_str(req, 409, "phone_taken", "phone", "contact.phone_other",
+                      "the number is another contact's: merge or delete that contact first",
+                      "phone", to);
         return -1;
     }
     if (db_exec(db, "UPDATE contacts SET phone = ? WHERE id = ?", DB_ARGS(DB_STR(to), DB_INT(id)),
@@ -235,7 +239,9 @@ static void answer_rejected(struct request *req, struct contacts_import *u)
         if (json_object_object_get_ex(first, "message", &v))
             msg = json_object_get_string(v);
     }
-    http_error(req, 422, reason, msg, NULL);
+    char key[64];
+    snprintf(key, sizeof key, "import.%s", reason);
+    http_fail(req, 422, reason, NULL, msgcat_find(key) ? key : NULL, NULL, msg);
     json_object_put(rep);
 }
 
@@ -256,7 +262,8 @@ void api_contacts_by_lead(struct request *req)
         goto out;
     }
     if (!r.phone) {
-        http_error(req, 400, "missing_field", "phone is required", "phone");
+        http_fail(req, 400, "missing_field", "phone", "contact.phone_required", NULL,
+                  "phone is required");
         goto out;
     }
     r.lead_id = lead;

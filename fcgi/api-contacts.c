@@ -211,8 +211,7 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
         const char *p = json_str(in, "phone");
         int st = p ? e164_normalize(p, strlen(p), cc, c->phone) : E164_EMPTY;
         if (st != E164_OK) {
-            http_errorf(req, 400, "invalid_field", "phone", "phone is not a valid number (%s)",
-                        e164_strerror(st));
+            http_fail_phone(req, "phone", st, p);
             return -1;
         }
         c->has_phone = 1;
@@ -221,7 +220,8 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
         c->name = json_str(in, "name");
         c->has_name = 1;
         if (!c->name || strlen(c->name) > 200) {
-            http_error(req, 400, "invalid_field", "name has at most 200 characters", "name");
+            http_fail_range(req, 400, "invalid_field", "name", "contact.name_length",
+                            "name has at most 200 characters", 0, 200);
             return -1;
         }
     }
@@ -230,31 +230,37 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
         c->lead_id = json_str(in, "lead_id");
         if (!json_object_is_type(v, json_type_null) &&
             (!c->lead_id || !*c->lead_id || strlen(c->lead_id) > 64)) {
-            http_error(req, 400, "invalid_field", "lead_id has 1 to 64 characters, or null",
-                       "lead_id");
+            http_fail_range(req, 400, "invalid_field", "lead_id", "contact.lead_id_length",
+                            "lead_id has 1 to 64 characters, or null", 1, 64);
             return -1;
         }
     }
     if (json_object_object_get_ex(in, "attributes", &v)) {
         if (!json_object_is_type(v, json_type_object) ||
             strlen(json_object_to_json_string(v)) > 65536) {
-            http_error(req, 400, "invalid_field", "attributes is an object (at most 64 KB)",
-                       "attributes");
+            http_fail(req, 400, "invalid_field", "attributes", "contact.attributes_shape", NULL,
+                      "attributes is an object (at most 64 KB)");
             return -1;
         }
         c->attributes = v;
     }
     if (json_object_object_get_ex(in, "tags", &v)) {
         if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 100) {
-            http_error(req, 400, "invalid_field", "tags is an array of at most 100 tags", "tags");
+            http_fail_range(req, 400, "invalid_field", "tags", "contact.tags_shape",
+                            "tags is an array of at most 100 tags", 0, 100);
             return -1;
         }
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             json_object *t = json_object_array_get_idx(v, i);
             if (!json_object_is_type(t, json_type_string) || json_object_get_string_len(t) < 1 ||
                 json_object_get_string_len(t) > 64) {
-                http_errorf(req, 400, "invalid_field", "tags", "tags[%zu] has 1 to 64 characters",
-                            i);
+                char detail[64];
+                snprintf(detail, sizeof detail, "tags[%zu] has 1 to 64 characters", i);
+                json_object *tp = json_object_new_object();
+                json_object_object_add(tp, "min", json_object_new_int(1));
+                json_object_object_add(tp, "max", json_object_new_int(64));
+                json_object_object_add(tp, "index", json_object_new_int64((int64_t)i + 1));
+                http_fail(req, 400, "invalid_field", "tags", "contact.tag_length", tp, detail);
                 return -1;
             }
         }
@@ -270,18 +276,16 @@ static int read_contact(struct request *req, json_object *in, struct contact_in 
             if (!json_object_is_type(v, json_type_object) || !c->consent_source ||
                 !*c->consent_source || strlen(c->consent_source) > 120 ||
                 (at && apival_parse_time(at, c->consent_at, NULL) != 0)) {
-                http_error(req, 400, "invalid_field",
-                           "consent is {\"source\": \"how it was given\", \"at\": optional time "
-                           "with offset}, or null to withdraw it",
-                           "consent");
+                http_fail(req, 400, "invalid_field", "consent", "contact.consent_shape", NULL,
+                          "consent is {\"source\": \"how it was given\", \"at\": optional time "
+                          "with offset}, or null to withdraw it");
                 return -1;
             }
             /* The one consent rule (lib/apival): a written "no" is no consent record. */
             if (apival_consent(c->consent_source, strlen(c->consent_source)) != 1) {
-                http_error(req, 422, "consent_refused",
-                           "consent.source says consent was not given (or is blank): withdraw "
-                           "it with \"consent\": null instead",
-                           "consent");
+                http_fail(req, 422, "consent_refused", "consent", "contact.consent_refused", NULL,
+                          "consent.source says consent was not given (or is blank): withdraw "
+                          "it with \"consent\": null instead");
                 return -1;
             }
         }
@@ -315,7 +319,8 @@ void api_contacts_create(struct request *req)
     if (read_contact(req, in, &c) < 0)
         goto out;
     if (!c.has_phone) {
-        http_error(req, 400, "missing_field", "phone is required", "phone");
+        http_fail(req, 400, "missing_field", "phone", "contact.phone_required", NULL,
+                  "phone is required");
         goto out;
     }
     struct db_res res;
@@ -337,7 +342,8 @@ void api_contacts_create(struct request *req)
         &res);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_errorf(req, 409, "duplicate", "phone", "a contact with %s exists already", c.phone);
+        http_fail_str(req, 409, "duplicate", "phone", "contact.phone_taken",
+                      "a contact with that number exists already", "phone", c.phone);
         goto out;
     }
     json_object *d = json_object_new_object();
@@ -396,7 +402,8 @@ void api_contacts_update(struct request *req)
         NULL);
     if (rc == DB_ERR_DUP) {
         db_rollback(db);
-        http_errorf(req, 409, "duplicate", "phone", "a contact with %s exists already", c.phone);
+        http_fail_str(req, 409, "duplicate", "phone", "contact.phone_taken",
+                      "a contact with that number exists already", "phone", c.phone);
         goto out;
     }
     json_object *d = json_object_new_object(), *fields = json_object_new_array();
@@ -483,8 +490,9 @@ void api_contacts_import(struct request *req)
     struct db *db = req->app->db;
     struct contacts_import *u = NULL;
     if (source && (!*source || strlen(source) > 120)) {
-        http_error(req, 400, "invalid_field", "consent_source has 1 to 120 characters",
-                   "consent_source");
+        http_fail_range(req, 400, "invalid_field", "consent_source",
+                        "contact.consent_source_length", "consent_source has 1 to 120 characters",
+                        1, 120);
         goto out;
     }
     struct contacts_import_opts opts = {.country = cc, .tags = tags, .consent_source = source};

@@ -82,22 +82,23 @@ static int parse_events(struct request *req, json_object *v, char *set, size_t l
             if (strcmp(hooks_event_names[j], s) == 0)
                 k = j;
         if (k < 0) {
-            http_errorf(req, 400, "invalid_field", "events",
-                        "events[%zu] is not an event (campaign.started, campaign.paused, "
-                        "campaign.resumed, campaign.completed, campaign.cancelled, "
-                        "recipient.status, optout.created, optout.lifted, reply.received)",
-                        i);
+            http_fail_str(req, 400, "invalid_field", "events", "hook.event_unknown",
+                          "not an event (campaign.started, campaign.paused, campaign.resumed, "
+                          "campaign.completed, campaign.cancelled, recipient.status, "
+                          "optout.created, optout.lifted, reply.received)",
+                          "event", s);
             return -1;
         }
         if (seen & (1u << k)) {
-            http_errorf(req, 400, "invalid_field", "events", "events[%zu] is named twice", i);
+            http_fail_str(req, 400, "invalid_field", "events", "hook.event_twice",
+                          "an event is named twice", "event", s);
             return -1;
         }
         seen |= 1u << k;
     }
     if (n == 0) {
-        http_error(req, 400, "invalid_field", "events is a non-empty array of event names",
-                   "events");
+        http_fail(req, 400, "invalid_field", "events", "hook.events_empty", NULL,
+                  "events is a non-empty array of event names");
         return -1;
     }
     size_t at = 0;
@@ -134,9 +135,9 @@ static int check_secret(struct request *req, json_object *v, const char **out)
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] > 0x20 && s[i] < 0x7f;
     if (!ok) {
-        http_errorf(req, 400, "invalid_field", "secret",
-                    "secret is %d to %d printable characters without spaces", HOOKS_SECRET_MIN,
-                    HOOKS_SECRET_MAX);
+        http_fail_range(req, 400, "invalid_field", "secret", "hook.secret",
+                        "secret is printable characters without spaces", HOOKS_SECRET_MIN,
+                        HOOKS_SECRET_MAX);
         return -1;
     }
     *out = s;
@@ -177,7 +178,8 @@ void api_hooks_create(struct request *req)
         parse_events(req, v, set, sizeof set) < 0)
         goto out;
     if (json_object_object_get_ex(in, "enabled", &v)) {
-        http_error(req, 400, "invalid_field", "a new hook is enabled; PATCH changes it", "enabled");
+        http_fail(req, 400, "invalid_field", "enabled", "hook.enabled_on_create", NULL,
+                  "a new hook is enabled; PATCH changes it");
         goto out;
     }
     if (check_url(req, url) < 0)

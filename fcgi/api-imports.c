@@ -163,7 +163,8 @@ static void imports_chunk(struct request *req, enum imports_target t)
         return;
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
-        http_error(req, 404, "not_found", "no such upload session (finished or expired)", "upload");
+        http_fail(req, 404, "not_found", "upload", "upload.gone", NULL,
+                  "no such upload session (finished or expired)");
         return;
     }
     struct stat st;
@@ -216,7 +217,8 @@ static void imports_finish(struct request *req, enum imports_target t)
     /* Taken out of the session first, so two finishes never import the same file twice. */
     snprintf(running, sizeof running, "%s.run", path);
     if (rename(path, running) < 0) {
-        http_error(req, 404, "not_found", "no such upload session (finished or expired)", "upload");
+        http_fail(req, 404, "not_found", "upload", "upload.gone", NULL,
+                  "no such upload session (finished or expired)");
         return;
     }
     FILE *f = fopen(running, "rb");

@@ -52,12 +52,14 @@ void api_keys_create(struct request *req)
         goto out;
     const char *name = json_str(in, "name"), *rname = json_str(in, "role");
     if (!key_name_ok(name)) {
-        http_error(req, 400, "invalid_field", "name is text of 1 to 200 characters", "name");
+        http_fail_range(req, 400, "invalid_field", "name", "apikey.name_length",
+                        "name is text of 1 to 200 characters", 1, 200);
         goto out;
     }
     int role = rname ? userauth_role_parse(rname) : -1;
     if (role < 0) {
-        http_error(req, 400, "invalid_field", "role is viewer, admin or superadmin", "role");
+        http_fail(req, 400, "invalid_field", "role", "user.role_invalid", NULL,
+                  "role is viewer, admin or superadmin");
         goto out;
     }
     if (role > (int)req->role) {

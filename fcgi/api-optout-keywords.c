@@ -56,18 +56,20 @@ void api_optout_keywords_create(struct request *req)
     if (http_json_only(req, in, known, "an opt-out keyword field") < 0)
         goto out;
     if (!text) {
-        http_error(req, 400, "invalid_field", "keyword is a string", "keyword");
+        http_fail(req, 400, "invalid_field", "keyword", "keyword.text", NULL,
+                  "keyword is a string");
         goto out;
     }
     if ((json_object_object_get_ex(in, "kind", &kv) && !kind) ||
         (kind && strcmp(kind, "keyword") && strcmp(kind, "phrase"))) {
-        http_error(req, 400, "invalid_field", "kind is keyword (the whole message) or phrase",
-                   "kind");
+        http_fail(req, 400, "invalid_field", "kind", "keyword.kind", NULL,
+                  "kind is keyword (the whole message) or phrase");
         goto out;
     }
     if ((json_object_object_get_ex(in, "action", &kv) && !action) ||
         (action && strcmp(action, "stop") && strcmp(action, "resume"))) {
-        http_error(req, 400, "invalid_field", "action is stop or resume", "action");
+        http_fail(req, 400, "invalid_field", "action", "keyword.action", NULL,
+                  "action is stop or resume");
         goto out;
     }
     enum optout_kind k = kind && strcmp(kind, "phrase") == 0 ? OPTOUT_PHRASE : OPTOUT_KEYWORD;
@@ -86,13 +88,13 @@ void api_optout_keywords_create(struct request *req)
         if (res == PERSON_RULE_INVALID)
             http_errorf(req, 400, "invalid_field", "keyword", "keyword %s", why);
         else if (res == PERSON_RULE_DUPLICATE)
-            http_errorf(req, 409, "duplicate", "keyword",
-                        "keyword is the same as \"%s\" once case, accents and punctuation are "
-                        "set aside",
-                        existing);
+            http_fail_str(req, 409, "duplicate", "keyword", "keyword.duplicate",
+                          "keyword is the same as an existing one once case, accents and "
+                          "punctuation are set aside",
+                          "existing", existing);
         else
-            http_errorf(req, 409, "too_many", "keyword", "at most %d keywords and phrases",
-                        PERSON_RULES_MAX);
+            http_fail_range(req, 409, "too_many", "keyword", "keyword.too_many",
+                            "too many keywords and phrases", 0, PERSON_RULES_MAX);
         goto out;
     }
     json_object *d = json_object_new_object();
@@ -127,11 +129,13 @@ void api_optout_keywords_delete(struct request *req)
     struct db *db = req->app->db;
     int removed = 0;
     if (!text || !*text) {
-        http_error(req, 400, "invalid_parameter", "keyword is required: ?keyword=STOP", "keyword");
+        http_fail(req, 400, "invalid_parameter", "keyword", "keyword.required", NULL,
+                  "keyword is required: ?keyword=STOP");
         goto out;
     }
     if (strlen(text) > OPTOUT_RULE_MAX) {
-        http_error(req, 400, "invalid_parameter", "keyword has at most 64 bytes", "keyword");
+        http_fail_range(req, 400, "invalid_parameter", "keyword", "keyword.length",
+                        "keyword has at most 64 bytes", 1, OPTOUT_RULE_MAX);
         goto out;
     }
     if (db_begin(db) != DB_OK || person_rule_remove(db, text, &removed) != DB_OK) {
@@ -141,7 +145,8 @@ void api_optout_keywords_delete(struct request *req)
     }
     if (!removed) {
         db_rollback(db);
-        http_error(req, 404, "not_found", "no such opt-out keyword", "keyword");
+        http_fail(req, 404, "not_found", "keyword", "keyword.not_found", NULL,
+                  "no such opt-out keyword");
         goto out;
     }
     json_object *d = json_object_new_object();

@@ -30,8 +30,7 @@ static int api_phone(struct request *req, const char *in, const char *field, cha
     app_default_country(req->app->db, cc);
     int st = in ? e164_normalize(in, strlen(in), cc, out) : E164_EMPTY;
     if (st != E164_OK) {
-        http_errorf(req, 400, "invalid_field", field, "%s is not a valid phone number (%s)", field,
-                    e164_strerror(st));
+        http_fail_phone(req, field, st, in);
         return -1;
     }
     return 0;
@@ -99,14 +98,16 @@ void api_optouts_create(struct request *req)
     if (api_phone(req, json_str(in, "phone"), "phone", e164) < 0)
         goto out;
     if (detail && strlen(detail) > 500) {
-        http_error(req, 400, "invalid_field", "detail has at most 500 characters", "detail");
+        http_fail_range(req, 400, "invalid_field", "detail", "optout.detail_length",
+                        "detail has at most 500 characters", 0, 500);
         goto out;
     }
     if (!source)
         source = "api";
     if (strcmp(source, "api") && strcmp(source, "import") && strcmp(source, "keyword") &&
         strcmp(source, "button")) {
-        http_error(req, 400, "invalid_field", "source is api, import, keyword or button", "source");
+        http_fail(req, 400, "invalid_field", "source", "optout.source", NULL,
+                  "source is api, import, keyword or button");
         goto out;
     }
     /* the block, its event and its audit row together (lib/person.h) */
@@ -148,13 +149,15 @@ void api_optouts_delete(struct request *req)
     char e164[E164_MAX + 1];
     struct db *db = req->app->db;
     if (!phone) {
-        http_error(req, 400, "invalid_parameter", "phone is required: ?phone=%2B549...", "phone");
+        http_fail(req, 400, "invalid_parameter", "phone", "optout.phone_required", NULL,
+                  "phone is required: ?phone=%2B549...");
         goto out;
     }
     if (api_phone(req, phone, "phone", e164) < 0)
         goto out;
     if (detail && strlen(detail) > 500) {
-        http_error(req, 400, "invalid_parameter", "detail has at most 500 characters", "detail");
+        http_fail_range(req, 400, "invalid_parameter", "detail", "optout.detail_length",
+                        "detail has at most 500 characters", 0, 500);
         goto out;
     }
     /* an operator lifts any opt-out, also one WhatsApp recorded (lib/person.h) */
@@ -167,7 +170,8 @@ void api_optouts_delete(struct request *req)
     }
     if (ch != PERSON_CHANGED) {
         db_rollback(db);
-        http_error(req, 404, "not_found", "that number has not opted out", "phone");
+        http_fail(req, 404, "not_found", "phone", "optout.not_found", NULL,
+                  "that number has not opted out");
         goto out;
     }
     if (db_commit(db) != DB_OK) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "msgcat.h"
 #include "audit.h"
 #include "db.h"
 #include "log.h"
@@ -46,7 +47,14 @@ static void finish(struct request *req, struct recipients_import *ri, const char
     int status = recipients_import_failure(ri, &code, &field, &msg);
     if (status) {
         db_rollback(db);
-        http_error(req, status, code, msg, field);
+        const char *state = recipients_import_failed_state(ri);
+        json_object *p = state ? json_object_new_object() : NULL;
+        if (p) {
+            json_object_object_add(p, "status", json_object_new_string(state));
+            json_object_object_add(p, "state", msgcat_ref("campaign.state.", state));
+        }
+        http_fail(req, status, code, field, state ? "campaign.refused.add_recipients" : NULL, p,
+                  msg);
         return;
     }
     json_object *rep = recipients_import_report(ri, kind, import_id), *rows;
@@ -118,8 +126,8 @@ void api_recipients_from_list(struct request *req)
     if ((!text && !phones) || (text && phones) ||
         (phones && !json_object_is_type(phones, json_type_array))) {
         json_object_put(in);
-        http_error(req, 400, "invalid_field",
-                   "give text (numbers one per line) or phones (an array of numbers)", "text");
+        http_fail(req, 400, "invalid_field", "text", "recipients.list_shape", NULL,
+                  "give text (numbers one per line) or phones (an array of numbers)");
         return;
     }
     struct recipients_import *ri = import_begin(req, RECIPIENTS_LIST);
@@ -180,7 +188,8 @@ void api_recipients_from_contacts(struct request *req)
     }
     if (match && strcmp(match, "any") && strcmp(match, "all")) {
         json_object_put(in);
-        http_error(req, 400, "invalid_field", "match is any or all", "match");
+        http_fail(req, 400, "invalid_field", "match", "recipients.match", NULL,
+                  "match is any or all");
         return;
     }
     int all = match && strcmp(match, "all") == 0;
@@ -218,10 +227,9 @@ void api_recipients_list(struct request *req)
     if (http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
         goto out;
     if (status && msg_status_parse(status) == MSG_INVALID) {
-        http_error(req, 400, "invalid_parameter",
-                   "status is one of pending, sending, sent, delivered, read, failed, blocked, "
-                   "cancelled, unknown",
-                   "status");
+        http_fail(req, 400, "invalid_parameter", "status", "recipients.status", NULL,
+                  "status is one of pending, sending, sent, delivered, read, failed, blocked, "
+                  "cancelled, unknown");
         goto out;
     }
     if (phone) {
@@ -236,7 +244,8 @@ void api_recipients_list(struct request *req)
         }
         prefix[n] = 0;
         if (n == 0) {
-            http_error(req, 400, "invalid_parameter", "phone must contain digits", "phone");
+            http_fail(req, 400, "invalid_parameter", "phone", "recipients.phone_digits", NULL,
+                      "phone must contain digits");
             goto out;
         }
         snprintf(like, sizeof like, plus ? "+%s%%" : "%%%s%%", prefix);
@@ -296,8 +305,8 @@ void api_recipients_clear(struct request *req)
         if (rc == RECIPIENTS_CLEAR_NOT_FOUND)
             http_error(req, 404, "not_found", "no such campaign", NULL);
         else if (rc == RECIPIENTS_CLEAR_NOT_DRAFT)
-            http_error(req, 409, "invalid_state",
-                       "recipients can only be removed from a draft campaign", NULL);
+            http_fail(req, 409, "invalid_state", NULL, "campaign.refused.clear_recipients", NULL,
+                      "recipients can only be removed from a draft campaign");
         else
             http_db_error(req, rc == RECIPIENTS_CLEAR_READ_ERROR ? "read the campaign"
                                                                  : "remove the recipients");

@@ -83,7 +83,7 @@ void api_replies_get(struct request *req)
         http_error(req, 404, "not_found", "no such reply", NULL);
         return;
     }
-    if (replies_answers_json(req->app->db, req->ids[0], &answers) != DB_OK) {
+    if (replies_answers_json(req->app->db, req->ids[0], req->lang, &answers) != DB_OK) {
         db_rows_free(&r);
         http_db_error(req, "read the answers");
         return;
@@ -176,7 +176,8 @@ void api_replies_update(struct request *req)
         json_bool_member(req, in, "handled", &handled, &present) < 0)
         goto out;
     if (!present) {
-        http_error(req, 400, "missing_field", "handled is required (true or false)", "handled");
+        http_fail(req, 400, "missing_field", "handled", "reply.handled_required", NULL,
+                  "handled is required (true or false)");
         goto out;
     }
     if (db_begin(db) != DB_OK ||
@@ -307,7 +308,8 @@ void api_replies_answer(struct request *req)
         goto out;
     const char *text = json_str(in, "text");
     if (!text || !*text) {
-        http_error(req, 400, "missing_field", "text is required", "text");
+        http_fail(req, 400, "missing_field", "text", "reply.text_required", NULL,
+                  "text is required");
         goto out;
     }
     if (replies_page(req->app->db, NULL, req->ids[0], &r) != DB_OK) {
@@ -324,10 +326,10 @@ void api_replies_answer(struct request *req)
         goto out;
     }
     if (!db_int(&r, 0, RPL_WINDOW_OPEN, 0)) {
-        http_errorf(req, 409, "window_closed", NULL,
-                    "the 24-hour window closed at %s: only a template message may be sent now",
-                    db_val(&r, 0, RPL_WINDOW_CLOSES_AT) ? db_val(&r, 0, RPL_WINDOW_CLOSES_AT)
-                                                        : "?");
+        http_fail_str(
+            req, 409, "window_closed", NULL, "reply.window_closed",
+            "the 24-hour window closed: only a template message may be sent now", "closes_at",
+            db_val(&r, 0, RPL_WINDOW_CLOSES_AT) ? db_val(&r, 0, RPL_WINDOW_CLOSES_AT) : "?");
         goto out;
     }
     if (person_is_blocked(req->app->db, phone, &opted) != DB_OK) {

@@ -89,11 +89,13 @@ void api_session_login(struct request *req)
     const char *pw = str_len(in, "password", &plen);
     char email[USERAUTH_EMAIL_MAX + 1];
     if (!email_in) {
-        http_error(req, 400, "missing_field", "email is required", "email");
+        http_fail(req, 400, "missing_field", "email", "session.email_required", NULL,
+                  "email is required");
         goto out;
     }
     if (!pw) {
-        http_error(req, 400, "missing_field", "password is required", "password");
+        http_fail(req, 400, "missing_field", "password", "session.password_required", NULL,
+                  "password is required");
         goto out;
     }
     if (strlen(email_in) != elen || userauth_email_normalize(email_in, email, sizeof email) < 0) {
@@ -211,7 +213,8 @@ void api_me_password(struct request *req)
     if (app_need_db(req) < 0)
         return;
     if (req->user_id <= 0) {
-        http_error(req, 409, "no_account", "there is no signed-in account (auth_mode none)", NULL);
+        http_fail(req, 409, "no_account", NULL, "session.no_account", NULL,
+                  "there is no signed-in account (auth_mode none)");
         return;
     }
     json_object *in = http_json_body(req, SESSION_BODY_LIMIT);
@@ -224,11 +227,13 @@ void api_me_password(struct request *req)
     struct db_rows rows;
     int have_rows = 0;
     if (!cur) {
-        http_error(req, 400, "missing_field", "current_password is required", "current_password");
+        http_fail(req, 400, "missing_field", "current_password",
+                  "session.current_password_required", NULL, "current_password is required");
         goto out;
     }
     if (!npw) {
-        http_error(req, 400, "missing_field", "new_password is required", "new_password");
+        http_fail(req, 400, "missing_field", "new_password", "session.new_password_required", NULL,
+                  "new_password is required");
         goto out;
     }
     /* Guessing the password through this endpoint is throttled like signing in. */

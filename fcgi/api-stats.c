@@ -12,6 +12,7 @@
 #include "csvout.h"
 #include "log.h"
 #include "replies.h"
+#include "send_explain.h"
 
 #define CHUNK 5000
 
@@ -37,14 +38,15 @@ void api_campaigns_log(struct request *req)
         http_query_ll(req, "limit", 100, 1, 1000, &limit) < 0)
         goto out;
     if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
-        http_error(req, 400, "invalid_parameter", "order is asc or desc", "order");
+        http_fail(req, 400, "invalid_parameter", "order", "log.order", NULL,
+                  "order is asc or desc");
         goto out;
     }
     int desc = order && !strcmp(order, "desc");
     if (outcome && strcmp(outcome, "sent") && strcmp(outcome, "failed") &&
         strcmp(outcome, "blocked") && strcmp(outcome, "retry") && strcmp(outcome, "unknown")) {
-        http_error(req, 400, "invalid_parameter",
-                   "outcome is sent, failed, blocked, retry or unknown", "outcome");
+        http_fail(req, 400, "invalid_parameter", "outcome", "log.outcome", NULL,
+                  "outcome is sent, failed, blocked, retry or unknown");
         goto out;
     }
     if (!api_campaign_exists(req))
@@ -73,17 +75,11 @@ void api_campaigns_log(struct request *req)
                                db_val(&r, i, CLOG_HTTP_STATUS)
                                    ? json_object_new_int64(db_int(&r, i, CLOG_HTTP_STATUS, 0))
                                    : NULL);
-        if (db_val(&r, i, CLOG_ERROR_CODE)) {
-            int code = (int)db_int(&r, i, CLOG_ERROR_CODE, 0);
-            json_object *e = json_object_new_object();
-            json_object_object_add(e, "code", json_object_new_int(code));
-            json_object_object_add(e, "text", json_str_or_null(db_val(&r, i, CLOG_ERROR_TEXT)));
-            json_object_object_add(e, "explanation",
-                                   json_object_new_string(cloudapi_explain(code, lang)));
-            json_object_object_add(o, "error", e);
-        } else {
-            json_object_object_add(o, "error", NULL);
-        }
+        json_object_object_add(o, "error",
+                               send_explain_json(db_val(&r, i, CLOG_ERROR_CODE) != NULL,
+                                                 (int)db_int(&r, i, CLOG_ERROR_CODE, 0),
+                                                 db_val(&r, i, CLOG_ERROR_TEXT),
+                                                 db_val(&r, i, CLOG_OUTCOME), lang));
         json_object_object_add(o, "wamid", json_str_or_null(db_val(&r, i, CLOG_WAMID)));
         json_object_object_add(o, "recipient_id",
                                json_object_new_int64(db_int(&r, i, CLOG_RECIPIENT_ID, 0)));
@@ -166,9 +162,12 @@ void api_campaigns_log_csv(struct request *req)
             for (size_t k = CLOG_ID; k <= CLOG_ERROR_CODE; k++)
                 cell(&l, db_val(&r, i, k));
             cell(&l, db_val(&r, i, CLOG_ERROR_TEXT));
-            cell(&l, db_val(&r, i, CLOG_ERROR_CODE)
-                         ? cloudapi_explain((int)db_int(&r, i, CLOG_ERROR_CODE, 0), lang)
-                         : "");
+            char why[1024] = "";
+            if (db_val(&r, i, CLOG_ERROR_CODE) || db_val(&r, i, CLOG_ERROR_TEXT))
+                send_explain(db_val(&r, i, CLOG_ERROR_CODE) != NULL,
+                             (int)db_int(&r, i, CLOG_ERROR_CODE, 0), db_val(&r, i, CLOG_ERROR_TEXT),
+                             db_val(&r, i, CLOG_OUTCOME), lang, why, sizeof why, NULL);
+            cell(&l, why);
             cell(&l, db_val(&r, i, CLOG_WAMID));
             end_line(req, &l);
         }
@@ -222,7 +221,11 @@ void api_campaigns_failed_csv(struct request *req)
                     cell(&l, db_val(&r, i, k));
                 int has = db_val(&r, i, CFAIL_ERROR_CODE) != NULL;
                 int code = (int)db_int(&r, i, CFAIL_ERROR_CODE, 0);
-                cell(&l, has ? cloudapi_explain(code, lang) : "");
+                char why[1024] = "";
+                if (has || db_val(&r, i, CFAIL_ERROR_TEXT))
+                    send_explain(has, code, db_val(&r, i, CFAIL_ERROR_TEXT), states[s], lang, why,
+                                 sizeof why, NULL);
+                cell(&l, why);
                 int retry = s == 0 && cloudapi_retryable(code);
                 cell(&l, retry ? "yes" : "no");
                 cell(&l, db_val(&r, i, CFAIL_FAILED_AT));
@@ -296,6 +299,15 @@ void api_campaigns_stats(struct request *req)
             json_object_object_add(x, "count",
                                    json_object_new_int64(db_int(&r, i, CCODE_COUNT, 0)));
             json_object_object_add(x, "example", json_str_or_null(db_val(&r, i, CCODE_EXAMPLE)));
+            json_object *why = send_explain_json(has, code, db_val(&r, i, CCODE_EXAMPLE),
+                                                 db_val(&r, i, CCODE_STATUS), lang);
+            json_object_object_add(
+                x, "key", why ? json_object_get(json_object_object_get(why, "key")) : NULL);
+            json_object_object_add(
+                x, "params", why ? json_object_get(json_object_object_get(why, "params")) : NULL);
+            json_object_object_add(
+                x, "message", why ? json_object_get(json_object_object_get(why, "message")) : NULL);
+            json_object_put(why);
             json_object_object_add(x, "explanation",
                                    has ? json_object_new_string(cloudapi_explain(code, lang))
                                        : NULL);

@@ -487,8 +487,10 @@ void templates_answer_preview(struct request *req, const char *components, json_
         http_error(req, 500, "internal", "out of memory", NULL);
         return;
     }
-    if (parammap_values(map, &s, vars, values, err, sizeof err) != 0) {
-        http_error(req, 422, "missing_value", err, "params");
+    const char *col = NULL;
+    if (parammap_values_col(map, &s, vars, values, err, sizeof err, &col) != 0) {
+        http_fail_str(req, 422, "missing_value", "params", col ? "preview.missing_column" : NULL,
+                      err, col ? "column" : NULL, col);
         goto out;
     }
     json_object *p = templates_preview_json(components, values, s.n, err, sizeof err);
@@ -552,8 +554,8 @@ void api_templates_preview(struct request *req)
         if (!json_object_is_type(vals, json_type_array) ||
             cloudapi_template_slots(db_val(&rows, 0, 0), &s, err, sizeof err) != 0) {
             db_rows_free(&rows);
-            http_error(req, 400, "invalid_field",
-                       "values is an array of strings, one per template parameter", "values");
+            http_fail(req, 400, "invalid_field", "values", "preview.values_shape", NULL,
+                      "values is an array of strings, one per template parameter");
             goto out;
         }
         json_object *p = json_object_new_object(), *h = json_object_new_array(),
@@ -594,7 +596,8 @@ void api_templates_preview(struct request *req)
     json_object_object_get_ex(in, "vars", &vars);
     if (vars && !json_object_is_type(vars, json_type_object)) {
         db_rows_free(&rows);
-        http_error(req, 400, "invalid_field", "vars is an object of column: value", "vars");
+        http_fail(req, 400, "invalid_field", "vars", "test.vars_shape", NULL,
+                  "vars is an object of column: value");
         goto out;
     }
     json_object *extra = json_object_new_object();

@@ -128,29 +128,34 @@ void api_users_create(struct request *req)
     if (only_members(req, in, allowed) < 0)
         goto out;
     if (!email_in && !has(in, "email")) {
-        http_error(req, 400, "missing_field", "email is required", "email");
+        http_fail(req, 400, "missing_field", "email", "user.email_required", NULL,
+                  "email is required");
         goto out;
     }
     if (!email_in || userauth_email_normalize(email_in, email, sizeof email) < 0) {
-        http_error(req, 422, "invalid_email", "not an e-mail address", "email");
+        http_fail(req, 422, "invalid_email", "email", "user.email_invalid", NULL,
+                  "not an e-mail address");
         goto out;
     }
     if (has(in, "name") && (!name || !name_ok(name))) {
-        http_error(req, 422, "invalid_name",
-                   "name must be text of at most 200 characters without control characters",
-                   "name");
+        http_fail_range(req, 422, "invalid_name", "name", "user.name_invalid",
+                        "name must be text of at most 200 characters without control characters", 1,
+                        200);
         goto out;
     }
     if (!role_s) {
-        http_error(req, 400, "missing_field", "role is required", "role");
+        http_fail(req, 400, "missing_field", "role", "user.role_required", NULL,
+                  "role is required");
         goto out;
     }
     if ((role = userauth_role_parse(role_s)) < 0) {
-        http_error(req, 422, "invalid_role", "role must be viewer, admin or superadmin", "role");
+        http_fail_str(req, 422, "invalid_role", "role", "user.role_invalid",
+                      "role must be viewer, admin or superadmin", "value", role_s);
         goto out;
     }
     if (!pw) {
-        http_error(req, 400, "missing_field", "password is required", "password");
+        http_fail(req, 400, "missing_field", "password", "user.password_required", NULL,
+                  "password is required");
         goto out;
     }
     const struct users_actor who = {req->user, req->remote_addr};
@@ -164,7 +169,8 @@ void api_users_create(struct request *req)
         http_error(req, 422, users_weak_code(urc), why, "password");
         goto out;
     case USERS_EXISTS:
-        http_error(req, 409, "email_taken", "a user with this e-mail address exists", "email");
+        http_fail_str(req, 409, "email_taken", "email", "user.email_taken",
+                      "a user with this e-mail address exists", "email", email);
         goto out;
     case USERS_NOMEM:
         http_error(req, 500, "internal", "out of memory", NULL);
@@ -198,22 +204,25 @@ void api_users_update(struct request *req)
     if (only_members(req, in, allowed) < 0)
         goto out;
     if (json_object_object_length(in) == 0) {
-        http_error(req, 400, "empty_change", "give role, name or disabled", NULL);
+        http_fail(req, 400, "empty_change", NULL, "user.empty_change", NULL,
+                  "give role, name or disabled");
         goto out;
     }
     if (has(in, "role") && (!role_s || (role = userauth_role_parse(role_s)) < 0)) {
-        http_error(req, 422, "invalid_role", "role must be viewer, admin or superadmin", "role");
+        http_fail_str(req, 422, "invalid_role", "role", "user.role_invalid",
+                      "role must be viewer, admin or superadmin", "value", role_s);
         goto out;
     }
     if (has(in, "name") && (!name || !name_ok(name))) {
-        http_error(req, 422, "invalid_name",
-                   "name must be text of at most 200 characters without control characters",
-                   "name");
+        http_fail_range(req, 422, "invalid_name", "name", "user.name_invalid",
+                        "name must be text of at most 200 characters without control characters", 1,
+                        200);
         goto out;
     }
     if (json_object_object_get_ex(in, "disabled", &dis)) {
         if (!json_object_is_type(dis, json_type_boolean)) {
-            http_error(req, 422, "invalid_disabled", "disabled must be true or false", "disabled");
+            http_fail(req, 422, "invalid_disabled", "disabled", "user.disabled_bool", NULL,
+                      "disabled must be true or false");
             goto out;
         }
         disable = json_object_get_boolean(dis);
@@ -316,7 +325,8 @@ void api_users_password(struct request *req)
     if (only_members(req, in, allowed) < 0)
         goto out;
     if (!pw) {
-        http_error(req, 400, "missing_field", "password is required", "password");
+        http_fail(req, 400, "missing_field", "password", "user.password_required", NULL,
+                  "password is required");
         goto out;
     }
     const struct users_actor who = {req->user, req->remote_addr};

@@ -2,6 +2,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "e164.h"
 #include "log.h"
 #include "msgcat.h"
 
@@ -159,6 +160,34 @@ void http_fail(struct request *req, int status, const char *code, const char *fi
     json_object *o = json_object_new_object();
     json_object_object_add(o, "error", http_error_object(req, code, field, key, params, detail));
     http_json(req, status, o);
+}
+
+void http_fail_str(struct request *req, int status, const char *code, const char *field,
+                   const char *key, const char *detail, const char *name, const char *value)
+{
+    json_object *p = json_object_new_object();
+    if (name)
+        json_object_object_add(p, name, json_object_new_string(value ? value : ""));
+    http_fail(req, status, code, field, key, p, detail);
+}
+
+void http_fail_phone(struct request *req, const char *field, int e164_status, const char *value)
+{
+    char detail[128], key[48];
+    snprintf(detail, sizeof detail, "%s is not a valid phone number (%s)", field,
+             e164_strerror(e164_status));
+    /* the import's words for the same verdict (lib/msgcat "import.phone_*") */
+    snprintf(key, sizeof key, "import.%s", e164_reason_code(e164_status));
+    http_fail_str(req, 400, "invalid_field", field, key, detail, "value", value ? value : "");
+}
+
+void http_fail_range(struct request *req, int status, const char *code, const char *field,
+                     const char *key, const char *detail, long long min, long long max)
+{
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "min", json_object_new_int64(min));
+    json_object_object_add(p, "max", json_object_new_int64(max));
+    http_fail(req, status, code, field, key, p, detail);
 }
 
 void http_error(struct request *req, int status, const char *code, const char *message,

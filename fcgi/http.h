@@ -81,6 +81,15 @@ void http_localize_items(struct request *req, json_object *arr, const char *code
 /* Answers {"error": http_error_object(...)}. */
 void http_fail(struct request *req, int status, const char *code, const char *field,
                const char *key, json_object *params, const char *detail);
+/* http_fail with one string parameter name = value (name NULL: none). */
+void http_fail_str(struct request *req, int status, const char *code, const char *field,
+                   const char *key, const char *detail, const char *name, const char *value);
+/* 400 invalid_field: value in field is not a phone number (e164_status, lib/e164.h), in the
+ * words the imports use for the same verdict. */
+void http_fail_phone(struct request *req, const char *field, int e164_status, const char *value);
+/* http_fail with the parameters min and max (a length's or a number's limits). */
+void http_fail_range(struct request *req, int status, const char *code, const char *field,
+                     const char *key, const char *detail, long long min, long long max);
 void http_text(struct request *req, int status, const char *content_type, const char *body,
                size_t len);
 /* Writes a status line and headers; the caller then writes the body with http_write. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_view.h"
 #include "db.h"
 
 int campaign_read_queue_depths(struct db *db, struct campaign_queue_depth **out, size_t *n)
@@ -63,7 +64,8 @@ static json_object *str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-int campaign_read_paused_by_meta(struct db *db, long long account_id, json_object **out)
+int campaign_read_paused_by_meta(struct db *db, long long account_id, const char *lang,
+                                 json_object **out)
 {
     struct db_rows c;
     int rc = db_query(db,
@@ -80,6 +82,8 @@ int campaign_read_paused_by_meta(struct db *db, long long account_id, json_objec
         json_object_object_add(x, "name", str_or_null(db_val(&c, k, 1)));
         json_object_object_add(x, "pause_kind", str_or_null(db_val(&c, k, 2)));
         json_object_object_add(x, "pause_reason", str_or_null(db_val(&c, k, 3)));
+        json_object_object_add(x, "pause",
+                               campaign_view_pause(db_val(&c, k, 2), db_val(&c, k, 3), lang));
         json_object_object_add(x, "resumable", json_object_new_boolean(db_int(&c, k, 4, 1) != 0));
         json_object_array_add(arr, x);
     }

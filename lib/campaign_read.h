@@ -23,8 +23,10 @@ int campaign_read_queue_depths(struct db *db, struct campaign_queue_depth **out,
 int campaign_read_oldest_pending_age(struct db *db, double *age_s, int *known);
 
 /* The account's campaigns Meta stopped (a template, the account, an error code), newest 20:
- * [{"campaign_id", "name", "pause_kind", "pause_reason", "resumable"}]. */
-int campaign_read_paused_by_meta(struct db *db, long long account_id, json_object **out);
+ * [{"campaign_id", "name", "pause_kind", "pause_reason", "pause" (in lang, campaign_view_pause),
+ * "resumable"}]. */
+int campaign_read_paused_by_meta(struct db *db, long long account_id, const char *lang,
+                                 json_object **out);
 
 /* How many campaigns (any status) send from the account. */
 int campaign_read_count_for_account(struct db *db, long long account_id, long long *n);

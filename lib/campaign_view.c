@@ -119,21 +119,27 @@ double campaign_configured_rate(long long throughput, long long interval_ms)
 /* The last pause in words of lang: an operator's own reason as typed, else the kind's text
  * (lib/msgcat "pause.<kind>") with the stored reason (the worker's or the webhook applier's
  * English) as detail. NULL when it was never paused or was resumed since. */
-static json_object *pause_json(const struct db_rows *r, size_t i, const char *lang)
+json_object *campaign_view_pause(const char *kind, const char *why, const char *lang)
 {
-    const char *kind = db_val(r, i, CV_PAUSE_KIND), *why = db_val(r, i, CV_PAUSE_REASON);
     if (!kind && !why)
         return NULL;
     char key[64], text[512];
-    int operator= kind && strcmp(kind, "operator") == 0;
+    int typed = kind && strcmp(kind, "operator") == 0 && why && *why;
     snprintf(key, sizeof key, "pause.%s", kind ? kind : "unknown");
-    if (msgcat_render(key, lang, NULL, text, sizeof text) != 0)
-        msgcat_render("pause.unknown", lang, NULL, text, sizeof text);
+    if (msgcat_render(key, lang, NULL, text, sizeof text) != 0) {
+        snprintf(key, sizeof key, "pause.unknown");
+        msgcat_render(key, lang, NULL, text, sizeof text);
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "kind", json_str_or_null(kind));
-    json_object_object_add(o, "message",
-                           json_object_new_string(operator&& why && * why ? why : text));
-    json_object_object_add(o, "detail", operator? NULL : json_str_or_null(why));
+    /* an operator's own words are theirs: no key; else the catalogue's, detail the stored text */
+    if (!typed) {
+        json_object_object_add(o, "key", json_object_new_string(key));
+        json_object_object_add(o, "params", json_object_new_object());
+    }
+    json_object_object_add(o, "message", json_object_new_string(typed ? why : text));
+    json_object_object_add(o, "detail",
+                           kind && strcmp(kind, "operator") == 0 ? NULL : json_str_or_null(why));
     return o;
 }
 
@@ -146,7 +152,9 @@ static void add_pause_state(json_object *o, const struct db_rows *r, size_t i, c
 {
     json_object_object_add(o, "wait_reason", json_str_or_null(db_val(r, i, CV_WAIT_REASON)));
     json_object_object_add(o, "pause_kind", json_str_or_null(db_val(r, i, CV_PAUSE_KIND)));
-    json_object_object_add(o, "pause", pause_json(r, i, lang));
+    json_object_object_add(
+        o, "pause",
+        campaign_view_pause(db_val(r, i, CV_PAUSE_KIND), db_val(r, i, CV_PAUSE_REASON), lang));
     json_object_object_add(o, "replies_count", json_object_new_int64(db_int(r, i, CV_REPLIES, 0)));
     /* Issue 15: recipients in doubt (unknown: the answer may have followed acceptance) and
      * what happens to them: a status webhook settles them; with the account's
@@ -299,6 +307,7 @@ static json_object *waiting_json(const struct db_rows *r, size_t i, const char *
         msgcat_render(key, lang, p, text, sizeof text);
         o = json_object_new_object();
         json_object_object_add(o, "code", json_object_new_string(code));
+        json_object_object_add(o, "key", json_object_new_string(key));
         json_object_object_add(o, "message", json_object_new_string(text));
         json_object_object_add(o, "params", p);
         json_object_object_add(o, "detail", json_str_or_null(reason));

@@ -23,6 +23,11 @@ int campaign_window_wait_min(const char *zone, int start_h, int end_h, time_t no
 /* The one rule for a percentage the API shows: part of total, rounded down to a tenth. */
 double campaign_view_pct(long long part, long long total);
 
+/* A campaign's last pause in the words of lang: {"kind", "key", "params", "message",
+ * "detail"} (an operator's typed reason as message, without key); NULL when kind and why are
+ * both NULL. */
+json_object *campaign_view_pause(const char *kind, const char *why, const char *lang);
+
 /* *out = campaign id as JSON (owned by the caller), NULL when there is none; its texts (why
  * it waits, why it cannot be resumed) in lang ("es", "en"). Returns a db_rc. */
 int campaign_view_one(struct db *db, long long id, const char *lang, json_object **out);

@@ -11,6 +11,23 @@ static const struct msgcat_entry cat[] = {
     /* The generic text of each error code: what the API says when the call site gives no
      * more precise message of the catalogue. {field} is the error's field. */
     {"error.account_in_use", "La cuenta de WhatsApp todavía tiene campañas: no se puede quitar.", "The WhatsApp account still has campaigns and cannot be removed."},
+    {"error.account_restricted", "Meta restringe esta cuenta de WhatsApp: reanudá cuando termine la restricción.", "Meta restricts this WhatsApp account: resume once the restriction ends."},
+    {"error.bad_request", "El pedido está incompleto.", "The request is incomplete."},
+    {"error.conflict", "La campaña cambió mientras tanto: volvé a intentar.", "The campaign changed meanwhile: try again."},
+    {"error.consent_refused", "El consentimiento dice que no se dio (o está vacío).", "The consent says it was not given (or is blank)."},
+    {"error.graph_error", "Meta rechazó el pedido.", "Meta refused the request."},
+    {"error.graph_unreachable", "No se pudo hablar con Meta: volvé a intentar en un momento.", "Meta could not be reached: try again in a moment."},
+    {"error.invalid_api_key", "La clave de API no es válida.", "The API key is not valid."},
+    {"error.missing_column", "El archivo no tiene columna de teléfono (phone, telefono, ...) en la primera fila.", "The file has no phone column (phone, telefono, ...) in its first row."},
+    {"error.no_phone", "Todavía no se conoce el número de esta persona.", "This person's number is not known yet."},
+    {"error.no_rows", "El archivo tiene encabezado pero ninguna fila de datos: no hay nada que importar.", "The file has a header row but no data rows: there is nothing to import."},
+    {"error.not_resumable", "Meta tiene que levantar la causa de la pausa primero (plantilla pausada o deshabilitada, cuenta deshabilitada).", "Meta must lift the cause of the pause first (a paused or disabled template, a disabled account)."},
+    {"error.phone_taken", "Ese número es de otro contacto.", "That number is another contact's."},
+    {"error.rate_limited", "Demasiados pedidos con esta clave de API: esperá un momento.", "Too many requests with this API key: wait a moment."},
+    {"error.role_too_high", "El rol de una clave no puede ser mayor que el tuyo.", "A key's role cannot be above yours."},
+    {"error.too_many_items", "Son demasiados en un solo pedido.", "There are too many in one request."},
+    {"error.url_refused", "Esa dirección no está permitida para un webhook (por ejemplo, una dirección interna).", "That address is not allowed for a webhook (an internal address, for example)."},
+    {"error.window_closed", "Se cerró la ventana de 24 horas: ahora solo se puede enviar una plantilla.", "The 24-hour window closed: only a template message may be sent now."},
     {"error.account_required", "Elegí una cuenta de WhatsApp.", "Choose a WhatsApp account."},
     {"error.auth_disabled", "El inicio de sesión está desactivado en este servidor.", "Sign-in is disabled on this server."},
     {"error.body_too_large", "Lo enviado supera el tamaño máximo que acepta el servidor.", "What was sent is larger than the server accepts."},
@@ -78,6 +95,137 @@ static const struct msgcat_entry cat[] = {
     {"param.too_many", "La plantilla tiene demasiadas variables.", "The template has too many variables."},
     {"param.bad_name", "Un nombre de variable lleva solo minúsculas, números y guiones bajos.", "A variable name has only lowercase letters, digits and underscores."},
     {"param.section_shape", "Las variables van por posición (lista) o por nombre (objeto).", "Variables go by position (a list) or by name (an object)."},
+    /* A campaign's state in the panel's words, and what an operator cannot do in it. */
+    {"campaign.state.draft", "Borrador", "Draft"},
+    {"campaign.state.scheduled", "Programada", "Scheduled"},
+    {"campaign.state.running", "Enviando", "Sending"},
+    {"campaign.state.paused", "Pausada", "Paused"},
+    {"campaign.state.completed", "Completada", "Completed"},
+    {"campaign.state.cancelled", "Cancelada", "Cancelled"},
+    {"campaign.state.failed", "Fallida", "Failed"},
+    {"campaign.refused.start", "La campaña está «{state}»: no se puede iniciar (solo un borrador o una programada).", "The campaign is “{state}”: it cannot be started (only a draft or a scheduled one can)."},
+    {"campaign.refused.schedule", "La campaña está «{state}»: no se puede programar (solo un borrador o una programada).", "The campaign is “{state}”: it cannot be scheduled (only a draft or a scheduled one can)."},
+    {"campaign.refused.pause", "La campaña está «{state}»: no se puede pausar (solo una que está enviando o programada).", "The campaign is “{state}”: it cannot be paused (only a sending or scheduled one can)."},
+    {"campaign.refused.resume", "La campaña está «{state}»: no se puede reanudar (solo una pausada).", "The campaign is “{state}”: it cannot be resumed (only a paused one can)."},
+    {"campaign.refused.cancel", "La campaña está «{state}»: no se puede cancelar (un borrador se elimina; una terminada queda como está).", "The campaign is “{state}”: it cannot be cancelled (a draft is deleted; a finished one stays as it is)."},
+    {"campaign.refused.retry", "La campaña está «{state}»: no se pueden reintentar sus fallidos ahora.", "The campaign is “{state}”: its failed recipients cannot be retried now."},
+    {"campaign.refused.edit", "La campaña está «{state}»: no se puede editar (un borrador se edita entero; una pausada, solo su ritmo y su ventana de envío).", "The campaign is “{state}”: it cannot be edited (a draft can be edited fully; a paused one only its pace and send window)."},
+    {"campaign.refused.edit_paused", "Una campaña pausada solo puede cambiar su ritmo (batch_size, interval_ms, daily_cap) y su ventana de envío (send_window), no {field}.", "A paused campaign can change only its pace (batch_size, interval_ms, daily_cap) and its send window (send_window), not {field}."},
+    {"campaign.refused.delete", "La campaña está «{state}»: no se puede eliminar (solo un borrador; cancelala en su lugar).", "The campaign is “{state}”: it cannot be deleted (only a draft can; cancel it instead)."},
+    {"campaign.refused.add_recipients", "La campaña está «{state}»: solo se agregan destinatarios a un borrador.", "The campaign is “{state}”: recipients can be added only to a draft."},
+    {"campaign.refused.clear_recipients", "Solo se pueden quitar destinatarios de una campaña en borrador.", "Recipients can be removed only from a draft campaign."},
+    /* Users and sign-in. */
+    {"user.email_required", "Escribí el correo del usuario.", "Type the user's e-mail address."},
+    {"user.email_invalid", "Eso no es una dirección de correo (nombre@dominio).", "That is not an e-mail address (name@domain)."},
+    {"user.name_invalid", "El nombre lleva como máximo {max} caracteres, sin caracteres de control.", "The name has at most {max} characters, without control characters."},
+    {"user.role_required", "Elegí un rol: lector, administrador o superadministrador.", "Choose a role: viewer, admin or superadmin."},
+    {"user.role_invalid", "Ese rol no existe: elegí lector, administrador o superadministrador.", "That role does not exist: choose viewer, admin or superadmin."},
+    {"user.password_required", "Escribí una contraseña para el usuario.", "Type a password for the user."},
+    {"user.email_taken", "Ya hay un usuario con el correo {email}.", "A user with the e-mail address {email} exists already."},
+    {"user.empty_change", "No hay nada que cambiar: indicá el rol, el nombre o si está desactivado.", "There is nothing to change: give the role, the name or whether the user is disabled."},
+    {"user.disabled_bool", "«Desactivado» es sí o no (true o false).", "“Disabled” is yes or no (true or false)."},
+    {"session.email_required", "Escribí tu correo.", "Type your e-mail address."},
+    {"session.password_required", "Escribí tu contraseña.", "Type your password."},
+    {"session.current_password_required", "Escribí tu contraseña actual.", "Type your current password."},
+    {"session.new_password_required", "Escribí la contraseña nueva.", "Type the new password."},
+    /* Contacts. */
+    {"contact.phone_required", "Escribí el teléfono del contacto.", "Type the contact's phone number."},
+    {"contact.phone_taken", "Ya hay un contacto con el número {phone}.", "A contact with the number {phone} exists already."},
+    {"contact.phone_other", "El número {phone} es de otro contacto: unilos o eliminá ese contacto primero.", "The number {phone} is another contact's: merge or delete that contact first."},
+    {"contact.name_length", "El nombre lleva como máximo {max} caracteres.", "The name has at most {max} characters."},
+    {"contact.lead_id_length", "El ID de lead del CRM lleva de {min} a {max} caracteres (o null para quitarlo).", "The CRM lead id has {min} to {max} characters (or null to clear it)."},
+    {"contact.attributes_shape", "Los atributos son un objeto nombre: valor de como máximo 64 KB.", "The attributes are an object of name: value of at most 64 KB."},
+    {"contact.tags_shape", "Las etiquetas son una lista de como máximo {max}.", "The tags are a list of at most {max}."},
+    {"contact.tag_length", "Cada etiqueta lleva de {min} a {max} caracteres (la número {index} no).", "Each tag has {min} to {max} characters (number {index} does not)."},
+    {"contact.consent_shape", "El consentimiento dice cómo se dio (de 1 a 120 caracteres) y, si querés, cuándo (fecha y hora con zona horaria); null lo retira.", "Consent says how it was given (1 to 120 characters) and, optionally, when (a time with its UTC offset); null withdraws it."},
+    {"contact.consent_refused", "El consentimiento dice que no se dio (o está vacío): para retirarlo, quitalo en vez de escribir «no».", "The consent says it was not given (or is blank): to withdraw it, remove it instead of writing “no”."},
+    {"contact.consent_source_length", "El origen del consentimiento lleva de {min} a {max} caracteres.", "The consent source has {min} to {max} characters."},
+    {"contact.bulk_empty", "La lista no trae ningún contacto.", "The list holds no contact."},
+    {"contact.bulk_too_many", "Son demasiados contactos en un pedido: como máximo {max}.", "Too many contacts in one request: at most {max}."},
+    /* WhatsApp accounts. */
+    {"account.name", "El nombre de la cuenta lleva de 1 a 120 caracteres.", "The account's name has 1 to 120 characters."},
+    {"account.waba_id", "El ID de la cuenta de WhatsApp Business (WABA) lleva solo números, como lo muestra Meta.", "The WhatsApp Business Account (WABA) id has digits only, as Meta shows it."},
+    {"account.phone_number_id", "El ID del número de teléfono (phone_number_id) lleva solo números, como lo muestra Meta.", "The phone number id (phone_number_id) has digits only, as Meta shows it."},
+    {"account.display_phone", "El número a mostrar lleva como máximo 32 caracteres.", "The display number has at most 32 characters."},
+    {"account.graph_version", "La versión de la Graph API se escribe como v25.0.", "The Graph API version is written like v25.0."},
+    {"account.messaging_tier", "El nivel de mensajes es TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K o TIER_UNLIMITED.", "The messaging tier is TIER_250, TIER_1K, TIER_2K, TIER_10K, TIER_100K or TIER_UNLIMITED."},
+    {"account.quality_rating", "La calidad es GREEN, YELLOW, RED o UNKNOWN (verde, amarilla, roja o desconocida).", "The quality is GREEN, YELLOW, RED or UNKNOWN."},
+    {"account.timezone", "La zona horaria es una de la base IANA, como America/Argentina/Buenos_Aires.", "The time zone is an IANA one, such as America/Argentina/Buenos_Aires."},
+    {"account.verify_token", "El token de verificación lleva de 1 a 128 caracteres visibles, sin espacios.", "The verify token has 1 to 128 visible characters, without spaces."},
+    {"account.access_token", "El token de acceso es texto visible sin espacios (hasta 1500 caracteres).", "The access token is visible text without spaces (up to 1,500 characters)."},
+    {"account.app_secret", "El app secret es texto visible sin espacios (hasta 300 caracteres).", "The app secret is visible text without spaces (up to 300 characters)."},
+    {"account.default_country", "El país por defecto es un código ISO de dos letras, como AR, MX, CO, ES o US.", "The default country is a two-letter ISO code, such as AR, MX, CO, ES or US."},
+    {"account.graph_base_url", "La dirección de la Graph API es una URL http(s) sin barra final, o null para usar la configurada.", "The Graph API address is an http(s) URL without a trailing slash, or null for the configured one."},
+    {"account.sandbox_on_create", "Si una cuenta es el sandbox se elige solo al crearla.", "Whether an account is the sandbox is chosen only when it is created."},
+    {"account.label.name", "el nombre de la cuenta", "the account's name"},
+    {"account.label.waba_id", "el ID de la cuenta de WhatsApp Business (WABA)", "the WhatsApp Business Account (WABA) id"},
+    {"account.label.phone_number_id", "el ID del número de teléfono (phone_number_id)", "the phone number id (phone_number_id)"},
+    {"account.required", "Falta {what}.", "Missing: {what}."},
+    {"account.duplicate", "Ya hay una cuenta con ese ID de número de teléfono (phone_number_id).", "An account with that phone number id (phone_number_id) exists already."},
+    {"account.nothing_to_change", "No hay nada que cambiar: indicá al menos un dato de la cuenta.", "There is nothing to change: give at least one of the account's fields."},
+    {"account.in_use", "{count} campaña(s) usan esta cuenta: en lugar de quitarla, desactivá sus campañas.", "{count} campaign(s) use this account: turn its campaigns off instead of removing it."},
+    /* A stored send error (lib/send_explain). */
+    {"send.meta_error", "Error {code} de Meta: {explanation}", "Meta error {code}: {explanation}"},
+    {"send.opted_out", "No se envió: el número pidió no recibir mensajes.", "Not sent: the number asked not to receive messages."},
+    {"send.worker_stopped", "El proceso que lo enviaba se detuvo: no se sabe si WhatsApp lo recibió.", "The process sending it stopped: it is not known whether WhatsApp received it."},
+    {"send.resent", "Nada confirmó si llegó en el tiempo configurado: se reenvió una vez.", "Nothing confirmed whether it arrived within the configured time: it was sent again once."},
+    {"send.missing_value", "No se envió: una variable de la plantilla no tiene valor para este destinatario.", "Not sent: a template variable has no value for this recipient."},
+    {"send.unknown", "No se sabe si WhatsApp lo recibió: se espera su confirmación.", "It is not known whether WhatsApp received it: its confirmation is awaited."},
+    {"send.retry", "Falló por ahora: se vuelve a intentar.", "It failed for now: it is tried again."},
+    {"send.failed", "El envío falló sin un código de Meta (ver el texto técnico).", "The send failed without a Meta code (see the technical text)."},
+    /* A campaign's own fields. */
+    {"campaign.name_length", "El nombre de la campaña lleva de {min} a {max} caracteres.", "The campaign's name has {min} to {max} characters."},
+    {"campaign.template_name", "Elegí una plantilla (su nombre lleva letras, números y guiones bajos).", "Choose a template (its name has letters, digits and underscores)."},
+    {"campaign.template_language", "Elegí el idioma de la plantilla, por ejemplo es_AR.", "Choose the template's language, e.g. es_AR."},
+    {"campaign.send_window", "La ventana de envío son una hora de inicio y una de fin (de 0 a 23, en la zona horaria de la cuenta), o ninguna.", "The send window is a start and an end hour (0 to 23, in the account's time zone), or none."},
+    {"campaign.send_window_hours", "La ventana de envío necesita una hora de inicio y una de fin distintas (de 0 a 23).", "The send window needs different start and end hours (0 to 23)."},
+    {"campaign.at_format", "La fecha de inicio lleva día, hora y zona horaria, por ejemplo 2026-03-02T09:00:00-03:00.", "The start time has a date, a time and its UTC offset, e.g. 2026-03-02T09:00:00-03:00."},
+    {"campaign.at_past", "La fecha de inicio ya pasó: dejala vacía para empezar ahora.", "The start time has passed: leave it empty to start now."},
+    {"campaign.at_far", "La fecha de inicio está a más de un año.", "The start time is more than a year away."},
+    {"campaign.risk_not_acknowledged", "Enviar a mucha gente puede hacer que Meta restrinja o bloquee el número: leé los avisos de la revisión previa y confirmá que entendés el riesgo.", "Sending to many people can get the number restricted or blocked by Meta: read the preflight warnings and confirm that you understand the risk."},
+    {"campaign.reason_length", "El motivo de la pausa lleva como máximo 500 caracteres.", "The pause's reason has at most 500 characters."},
+    {"campaign.include_unknown_bool", "«Incluir los de resultado desconocido» es sí o no (true o false).", "“Include those with an unknown outcome” is yes or no (true or false)."},
+    {"campaign.clone_recipients", "Al duplicar, los destinatarios son ninguno, todos o solo los fallidos (none, all o failed).", "When duplicating, the recipients are none, all or only the failed ones (none, all or failed)."},
+    {"test.missing_column", "Falta el valor de la columna «{column}» para este número: escribilo en la prueba o usá un número de la lista.", "The column “{column}” has no value for this number: type one for the test or use a number from the list."},
+    {"preview.missing_column", "Falta el valor de la columna «{column}»: escribí un valor de ejemplo.", "The column “{column}” has no value: type a sample value."},
+    /* Opt-outs and their keywords. */
+    {"optout.detail_length", "La nota lleva como máximo {max} caracteres.", "The note has at most {max} characters."},
+    {"optout.source", "El origen de la baja es api, import, keyword o button.", "The opt-out's source is api, import, keyword or button."},
+    {"optout.phone_required", "Indicá el número (?phone=+549...).", "Give the number (?phone=+549...)."},
+    {"optout.not_found", "Ese número no está dado de baja.", "That number has not opted out."},
+    {"keyword.text", "La palabra clave es un texto.", "The keyword is a text."},
+    {"keyword.kind", "El tipo es «palabra clave» (el mensaje entero, keyword) o «frase» (dentro del mensaje, phrase).", "The kind is keyword (the whole message) or phrase (within the message)."},
+    {"keyword.action", "La acción es dar de baja (stop) o volver a suscribir (resume).", "The action is opting out (stop) or back in (resume)."},
+    {"keyword.duplicate", "Esa palabra clave es igual a «{existing}» sin contar mayúsculas, acentos ni puntuación.", "That keyword is the same as “{existing}” once case, accents and punctuation are set aside."},
+    {"keyword.too_many", "Hay como máximo {max} palabras clave y frases.", "There are at most {max} keywords and phrases."},
+    {"keyword.required", "Indicá la palabra clave (?keyword=BAJA).", "Give the keyword (?keyword=STOP)."},
+    {"keyword.length", "La palabra clave lleva como máximo {max} bytes.", "The keyword has at most {max} bytes."},
+    {"keyword.not_found", "Esa palabra clave de baja no existe.", "That opt-out keyword does not exist."},
+    {"test.phone_invalid", "Ese número de prueba no es un número de teléfono válido.", "That test number is not a valid phone number."},
+    {"apikey.name_length", "El nombre de la clave lleva de {min} a {max} caracteres.", "The key's name has {min} to {max} characters."},
+    {"recipients.list_shape", "Pegá los números (uno por línea) o mandá una lista de números, no las dos cosas.", "Paste the numbers (one per line) or send a list of numbers, not both."},
+    {"recipients.match", "Las etiquetas se combinan con «cualquiera» o «todas» (any o all).", "Tags combine with any or all."},
+    {"recipients.status", "El estado es uno de: pendiente, enviando, enviado, entregado, leído, fallido, bloqueado, cancelado o desconocido (pending, sending, sent, delivered, read, failed, blocked, cancelled, unknown).", "The status is one of pending, sending, sent, delivered, read, failed, blocked, cancelled or unknown."},
+    {"recipients.phone_digits", "Para buscar por teléfono escribí al menos un dígito.", "To search by phone, type at least one digit."},
+    {"log.order", "El orden es ascendente o descendente (asc o desc).", "The order is ascending or descending (asc or desc)."},
+    {"log.outcome", "El resultado es enviado, fallido, bloqueado, reintento o desconocido (sent, failed, blocked, retry, unknown).", "The outcome is sent, failed, blocked, retry or unknown."},
+    {"campaign.params_both", "Las variables van en params o en body_params, no en los dos.", "The variables go in params or in body_params, not both."},
+    {"campaign.body_params", "body_params es una lista de valores, uno por variable del cuerpo.", "body_params is a list of values, one per body variable."},
+    {"campaign.account_several", "Hay varias cuentas de WhatsApp: elegí desde cuál enviar.", "There are several WhatsApp accounts: choose which one to send from."},
+    {"campaign.account_none", "No hay ninguna cuenta de WhatsApp configurada: agregala en Configuración.", "No WhatsApp account is set up: add one in Settings."},
+    {"hook.event_unknown", "«{event}» no es un evento: campaign.started, campaign.paused, campaign.resumed, campaign.completed, campaign.cancelled, recipient.status, optout.created, optout.lifted o reply.received.", "“{event}” is not an event: campaign.started, campaign.paused, campaign.resumed, campaign.completed, campaign.cancelled, recipient.status, optout.created, optout.lifted or reply.received."},
+    {"hook.event_twice", "El evento «{event}» figura dos veces.", "The event “{event}” is named twice."},
+    {"hook.events_empty", "Elegí al menos un evento.", "Choose at least one event."},
+    {"hook.secret", "El secreto lleva de {min} a {max} caracteres visibles, sin espacios.", "The secret has {min} to {max} visible characters, without spaces."},
+    {"hook.enabled_on_create", "Un webhook nuevo empieza activado; se desactiva después, al editarlo.", "A new webhook starts enabled; disable it afterwards by editing it."},
+    {"test.vars_shape", "Los valores de ejemplo van por columna: {\"columna\": \"valor\"}.", "Sample values go by column: {\"column\": \"value\"}."},
+    {"preview.values_shape", "Los valores de ejemplo son una lista de textos, uno por variable de la plantilla.", "The sample values are a list of texts, one per template variable."},
+    {"preview.not_a_recipient", "Ese número no es destinatario de esta campaña.", "That number is not a recipient of this campaign."},
+    {"upload.gone", "Esa subida ya no existe (terminó o venció): volvé a subir el archivo.", "That upload no longer exists (it finished or expired): upload the file again."},
+    {"session.no_account", "No hay un usuario con sesión: este servidor no usa inicio de sesión.", "No user is signed in: this server does not use sign-in."},
+    {"reply.handled_required", "Indicá si la respuesta quedó atendida (sí o no).", "Say whether the reply is handled (yes or no)."},
+    {"reply.text_required", "Escribí el texto de la respuesta.", "Type the answer's text."},
+    {"reply.window_closed", "La ventana de 24 horas se cerró ({closes_at}): ahora solo se puede enviar una plantilla.", "The 24-hour window closed ({closes_at}): only a template message may be sent now."},
     {"campaign.paused_by", "Pausada por {user}.", "Paused by {user}."},
     {"campaign.paused_by_reason", "Pausada por {user}: {reason}", "Paused by {user}: {reason}"},
     {"retry.nothing", "Ningún destinatario fallido se puede reintentar: {skipped} fallaron con errores que no admiten reintento.", "No failed recipient can be retried: {skipped} failed with errors that must not be retried."},
@@ -126,7 +274,7 @@ static const struct msgcat_entry cat[] = {
     {"import.opted_out", "El número pidió no recibir mensajes de esta empresa.", "The number asked not to receive messages from this business."},
     {"import.no_consent", "Sin consentimiento registrado para este número.", "No consent on record for this number."},
     {"import.invalid_consent", "No se entiende el valor de consentimiento.", "The consent value is not understood."},
-    {"import.missing_param", "Falta el valor de una variable de la plantilla.", "A template variable has no value."},
+    {"import.missing_param", "Falta el valor de la columna «{column}», que usa una variable de la plantilla.", "The column “{column}”, which a template variable uses, has no value."},
     {"import.invalid_utf8", "La fila no es texto válido (UTF-8).", "The row is not valid text (UTF-8)."},
     {"import.too_many_fields", "La fila tiene demasiadas columnas y se descartó.", "The row has too many columns and was dropped."},
     {"import.field_too_long", "Un campo de la fila es demasiado largo y se descartó.", "A field of the row is too long and was dropped."},
@@ -190,7 +338,8 @@ const char *msgcat_lang(const char *param, const char *accept_language)
     return best ? best : "es";
 }
 
-int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len)
+static int render(const char *key, const char *lang, json_object *params, char *out, size_t len,
+                  int depth)
 {
     if (!len)
         return -1;
@@ -223,7 +372,17 @@ int msgcat_render(const char *key, const char *lang, json_object *params, char *
             out[o++] = *s++;
             continue;
         }
+        /* {"key":k,"params":{..}}: the text of k in the same language (a state's name) */
+        char sub[256];
+        json_object *sk = NULL, *sp = NULL;
         const char *val = json_object_get_string(v);
+        if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(v, "key", &sk) &&
+            json_object_is_type(sk, json_type_string) && depth < 2) {
+            json_object_object_get_ex(v, "params", &sp);
+            val = render(json_object_get_string(sk), lang, sp, sub, sizeof sub, depth + 1) == 0
+                      ? sub
+                      : json_object_get_string(sk);
+        }
         size_t vl = strlen(val);
         if (vl > len - 1 - o)
             vl = len - 1 - o;
@@ -235,6 +394,20 @@ int msgcat_render(const char *key, const char *lang, json_object *params, char *
     return 0;
 }
 
+int msgcat_render(const char *key, const char *lang, json_object *params, char *out, size_t len)
+{
+    return render(key, lang, params, out, len, 0);
+}
+
+json_object *msgcat_ref(const char *key_prefix, const char *name)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s%s", key_prefix, name ? name : "");
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    return o;
+}
+
 void msgcat_localize_items(json_object *arr, const char *code_member, const char *prefix,
                            const char *lang)
 {
@@ -244,7 +417,8 @@ void msgcat_localize_items(json_object *arr, const char *code_member, const char
         char key[96], text[1024];
         if (!json_object_is_type(x, json_type_object) ||
             !json_object_object_get_ex(x, code_member, &code) ||
-            json_object_object_get_ex(x, "detail", NULL))
+            json_object_object_get_ex(x, "detail", NULL) ||
+            json_object_object_get_ex(x, "key", NULL))
             continue; /* not one of ours, or in the language already */
         snprintf(key, sizeof key, "%s%s", prefix, json_object_get_string(code));
         if (!json_object_object_get_ex(x, "params", &p) || !p)
@@ -255,5 +429,6 @@ void msgcat_localize_items(json_object *arr, const char *code_member, const char
         if (msg && json_object_is_type(msg, json_type_string) && *json_object_get_string(msg))
             json_object_object_add(x, "detail", json_object_get(msg));
         json_object_object_add(x, "message", json_object_new_string(text));
+        json_object_object_add(x, "key", json_object_new_string(key));
     }
 }

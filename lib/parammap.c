@@ -407,7 +407,15 @@ static const char *item_str(json_object *it, const char *key)
 int parammap_values(json_object *map, const struct cloudapi_slots *s, json_object *vars,
                     const char **values, char *err, size_t errlen)
 {
+    return parammap_values_col(map, s, vars, values, err, errlen, NULL);
+}
+
+int parammap_values_col(json_object *map, const struct cloudapi_slots *s, json_object *vars,
+                        const char **values, char *err, size_t errlen, const char **column)
+{
     char label[96];
+    if (column)
+        *column = NULL;
     for (size_t i = 0; i < s->n; i++) {
         json_object *it = parammap_item(map, s, i);
         const char *v = item_str(it, "value");
@@ -423,6 +431,8 @@ int parammap_values(json_object *map, const struct cloudapi_slots *s, json_objec
         if (!v) {
             parammap_slot_label(&s->v[i], label, sizeof label);
             const char *col = item_str(it, "column");
+            if (col && column)
+                *column = col;
             if (col)
                 snprintf(err, errlen, "%s: no value in column '%s' and no fallback", label, col);
             else

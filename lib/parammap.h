@@ -48,6 +48,10 @@ int parammap_check(json_object *map, const struct cloudapi_slots *s, char *err, 
  * err naming the first slot without a value. */
 int parammap_values(json_object *map, const struct cloudapi_slots *s, json_object *vars,
                     const char **values, char *err, size_t errlen);
+/* The same; on -1 *column is the column without a value (NULL when the slot has no item).
+ * It points into map. */
+int parammap_values_col(json_object *map, const struct cloudapi_slots *s, json_object *vars,
+                        const char **values, char *err, size_t errlen, const char **column);
 
 /* The columns the mapping reads: fills cols[k] and fallbacks[k] (NULL when none), at most max;
  * returns how many (a column read twice is listed once, keeping a fallback if any has one). */

@@ -183,7 +183,7 @@ static int on_row(void *ctx, size_t line, size_t n, char **fields, const size_t 
             char msg[160];
             snprintf(msg, sizeof msg, "no value for the template parameter column '%s'",
                      u->needs[k].column);
-            ri_reject(u, line, p->phone, "missing_param", msg);
+            ri_reject_column(u, line, p->phone, "missing_param", msg, u->needs[k].column);
             return 0;
         }
     }

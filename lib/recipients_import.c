@@ -35,6 +35,18 @@ void ri_reject(struct recipients_import *u, size_t line, const char *phone, cons
     json_object_array_add(u->rejected, r);
 }
 
+void ri_reject_column(struct recipients_import *u, size_t line, const char *phone,
+                      const char *reason, const char *message, const char *column)
+{
+    size_t before = json_object_array_length(u->rejected);
+    ri_reject(u, line, phone, reason, message);
+    if (json_object_array_length(u->rejected) == before)
+        return; /* counted, not reported */
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "column", json_object_new_string(column));
+    json_object_object_add(json_object_array_get_idx(u->rejected, before), "params", p);
+}
+
 int ri_fail(struct recipients_import *u, int status, const char *code, const char *field,
             const char *msg)
 {
@@ -45,8 +57,10 @@ int ri_fail(struct recipients_import *u, int status, const char *code, const cha
     return -1;
 }
 
-/* The first template value without a value in vars (an object), as a message; NULL if none. */
-static int vars_missing(const struct recipients_import *u, json_object *vars, char *msg, size_t len)
+/* Whether a template value has no value in vars (an object): 1 with the message and *column
+ * (the first such column), else 0. */
+static int vars_missing(const struct recipients_import *u, json_object *vars, char *msg, size_t len,
+                        const char **column)
 {
     for (size_t k = 0; k < u->nneeds; k++) {
         json_object *cell;
@@ -56,6 +70,7 @@ static int vars_missing(const struct recipients_import *u, json_object *vars, ch
             json_object_is_type(cell, json_type_string) && json_object_get_string_len(cell) > 0)
             continue;
         snprintf(msg, len, "no value for the template parameter column '%s'", u->needs[k].column);
+        *column = u->needs[k].column;
         return 1;
     }
     return 0;
@@ -164,10 +179,11 @@ static void batch_consent(struct recipients_import *u, size_t n, int *skip)
         if (u->src == RECIPIENTS_LIST) {
             json_object *vars = p->vars ? json_tokener_parse(p->vars) : NULL;
             char msg[160];
-            int miss = vars_missing(u, vars, msg, sizeof msg);
+            const char *col = "";
+            int miss = vars_missing(u, vars, msg, sizeof msg, &col);
             json_object_put(vars);
             if (miss) {
-                ri_reject(u, p->line, p->phone, "missing_param", msg);
+                ri_reject_column(u, p->line, p->phone, "missing_param", msg, col);
                 skip[i] = 1;
             }
         }
@@ -349,6 +365,7 @@ int recipients_import_lock(struct recipients_import *u)
                  "recipients can only be added to a draft campaign (this one is "
                  "%s)",
                  db_val(&rows, 0, 0));
+        snprintf(u->fail_state, sizeof u->fail_state, "%s", db_val(&rows, 0, 0));
         db_rows_free(&rows);
         return ri_fail(u, 409, "invalid_state", NULL, msg);
     }
@@ -467,6 +484,11 @@ int recipients_import_fail(struct recipients_import *u, int status, const char *
                            const char *field, const char *message)
 {
     return ri_fail(u, status, code, field, message);
+}
+
+const char *recipients_import_failed_state(const struct recipients_import *u)
+{
+    return u->failed_status && u->fail_state[0] ? u->fail_state : NULL;
 }
 
 int recipients_import_failure(const struct recipients_import *u, const char **code,
@@ -633,10 +655,11 @@ int recipients_import_contacts(struct recipients_import *u, json_object *inc, js
         json_object *vars =
             contact_vars(db_val(&rows, i, 2), db_val(&rows, i, 3), db_val(&rows, i, 4));
         char msg[160];
+        const char *col = "";
         if (!db_int(&rows, i, 5, 0)) {
             ri_reject(u, 0, p->phone, "no_consent", "the contact has no consent on record");
-        } else if (vars_missing(u, vars, msg, sizeof msg)) {
-            ri_reject(u, 0, p->phone, "missing_param", msg);
+        } else if (vars_missing(u, vars, msg, sizeof msg, &col)) {
+            ri_reject_column(u, 0, p->phone, "missing_param", msg, col);
         } else {
             p->consent = 1;
             p->contact_id = db_int(&rows, i, 0, 0);

@@ -75,6 +75,8 @@ int recipients_import_fail(struct recipients_import *ri, int status, const char 
  * message. Pointers valid until free. */
 int recipients_import_failure(const struct recipients_import *ri, const char **code,
                               const char **field, const char **message);
+/* The campaign's status when the import failed for it (invalid_state: not a draft); else NULL. */
+const char *recipients_import_failed_state(const struct recipients_import *ri);
 
 /* The report: {"campaign_id", "import_id", "rows", "accepted", "rejected_total",
  * "rejected_by_reason", "rejected" (first 1000, by line), "rejected_truncated"}; logs the

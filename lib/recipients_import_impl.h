@@ -106,11 +106,15 @@ struct recipients_import {
     char fail_code[48];
     char fail_msg[512];
     const char *fail_field;
+    char fail_state[16]; /* invalid_state: the campaign's status */
 };
 
 /* lib/recipients_import.c */
 void ri_reject(struct recipients_import *u, size_t line, const char *phone, const char *reason,
                const char *message);
+/* ri_reject of a row missing the value of a template column: its params name the column. */
+void ri_reject_column(struct recipients_import *u, size_t line, const char *phone,
+                      const char *reason, const char *message, const char *column);
 int ri_fail(struct recipients_import *u, int status, const char *code, const char *field,
             const char *msg);
 double ri_now(void);

@@ -7,6 +7,7 @@
 #include "campaign_store.h"
 #include "cloudapi.h"
 #include "db.h"
+#include "send_explain.h"
 
 #define ISO_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
@@ -60,19 +61,11 @@ static json_object *page_row(const struct db_rows *rows, size_t i, const char *l
     json_object_object_add(o, "status", str_or_null(db_val(rows, i, PC_STATUS)));
     json_object_object_add(o, "attempts", json_object_new_int64(db_int(rows, i, PC_ATTEMPTS, 0)));
     json_object_object_add(o, "wamid", str_or_null(db_val(rows, i, PC_WAMID)));
-    if (db_val(rows, i, PC_ERR_CODE) || db_val(rows, i, PC_ERR_TEXT)) {
-        json_object *e = json_object_new_object();
-        int code = (int)db_int(rows, i, PC_ERR_CODE, 0);
-        json_object_object_add(e, "code",
-                               db_val(rows, i, PC_ERR_CODE) ? json_object_new_int(code) : NULL);
-        json_object_object_add(e, "text", str_or_null(db_val(rows, i, PC_ERR_TEXT)));
-        if (db_val(rows, i, PC_ERR_CODE))
-            json_object_object_add(e, "explanation",
-                                   json_object_new_string(cloudapi_explain(code, lang)));
-        json_object_object_add(o, "error", e);
-    } else {
-        json_object_object_add(o, "error", NULL);
-    }
+    json_object_object_add(o, "error",
+                           send_explain_json(db_val(rows, i, PC_ERR_CODE) != NULL,
+                                             (int)db_int(rows, i, PC_ERR_CODE, 0),
+                                             db_val(rows, i, PC_ERR_TEXT),
+                                             db_val(rows, i, PC_STATUS), lang));
     static const char *tn[] = {"created_at", "sent_at",   "delivered_at",
                                "read_at",    "failed_at", "next_attempt_at"};
     for (size_t k = 0; k < 6; k++)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "send_explain.h"
 
 #define RTS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
@@ -176,7 +177,7 @@ int replies_answer_record(struct db *db, const struct replies_answer *a, long lo
     return rc;
 }
 
-int replies_answers_json(struct db *db, long long inbound_id, json_object **out)
+int replies_answers_json(struct db *db, long long inbound_id, const char *lang, json_object **out)
 {
     struct db_rows r;
     int rc = db_query(db,
@@ -197,6 +198,10 @@ int replies_answers_json(struct db *db, long long inbound_id, json_object **out)
             json_object_object_add(o, names[c],
                                    number ? id_or_null(&r, i, c) : str_or_null(db_val(&r, i, c)));
         }
+        /* the stored (English) error beside, in the language asked */
+        json_object_object_add(o, "error",
+                               send_explain_json(db_val(&r, i, 5) != NULL, (int)db_int(&r, i, 5, 0),
+                                                 db_val(&r, i, 6), db_val(&r, i, 2), lang));
         json_object_array_add(a, o);
     }
     db_rows_free(&r);

@@ -74,9 +74,10 @@ struct replies_answer {
 int replies_answer_record(struct db *db, const struct replies_answer *a, long long *id);
 
 /* The answers to reply inbound_id, oldest first: [{"id", "text", "outcome", "wamid",
- * "http_status", "error_code", "error_text", "created_by", "created_at"}]. Returns a db_rc;
+ * "http_status", "error_code", "error_text", "error" (lib/send_explain in lang, or null),
+ * "created_by", "created_at"}]. Returns a db_rc;
  * *out is the caller's on DB_OK. */
-int replies_answers_json(struct db *db, long long inbound_id, json_object **out);
+int replies_answers_json(struct db *db, long long inbound_id, const char *lang, json_object **out);
 
 /* The campaign's button replies counted per button: [{"payload", "text", "count"}], most
  * pressed first. Returns a db_rc; *out is the caller's on DB_OK. */

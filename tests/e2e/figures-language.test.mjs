@@ -122,7 +122,7 @@ describe('figures and language', { timeout: 5 * 60 * 1000 }, () => {
     // The panel's own requests carry its language: a retry refused in each language.
     const c = await newCampaign(`Sin reintento ${R}`, 2);
     // A draft cannot be paused: refused with the state's words, in each language.
-    for (const [lang, re] of [['es', /La campaña no está en un estado que lo permita/], ['en', /a draft campaign cannot be paused/]]) {
+    for (const [lang, re] of [['es', /La campaña está «Borrador»: no se puede pausar/], ['en', /The campaign is “Draft”: it cannot be paused/]]) {
       await setLang(lang);
       const msg = await page.evaluate(async (id) => {
         const { post } = await import('/js/api.js');

@@ -196,3 +196,191 @@ def test_pause_in_operator_words(s):
         eq(p["message"], words, lang)
         check(p["detail"].startswith("Meta paused the template"), p)
     eq(s.post("/api/campaigns/%d/cancel" % c["id"], {}).status, 200, "cancel")
+
+
+def test_refusal_by_state_names_the_state_and_action(s):
+    """A refusal because of the campaign's state says which state (the panel's word for it)
+    and what cannot be done, in each language; the state stays a code in params."""
+    synced(s)
+    c = campaign(s, "Terminada")
+    eq(upload(s, c["id"], _csv("96", 1)).status, 200, "upload")
+    s.query("UPDATE campaigns SET status = 'completed', pending_count = 0 WHERE id = %s",
+            (c["id"],))
+    path = "/api/campaigns/%d" % c["id"]
+    es = error_of(s.post(path + "/pause", {}, headers={"Accept-Language": "es"}), 409,
+                  "invalid_state")
+    eq(es["message"], "La campaña está «Completada»: no se puede pausar (solo una que está "
+       "enviando o programada).", "Spanish names the state and the action")
+    eq((es["key"], es["params"]["status"], es["params"]["state"]),
+       ("campaign.refused.pause", "completed", {"key": "campaign.state.completed"}), "key, params")
+    check("completed campaign cannot be paused" in es["detail"], es)
+    en = error_of(s.post(path + "/pause", {}, headers={"Accept-Language": "en"}), 409,
+                  "invalid_state")
+    eq(en["message"], "The campaign is “Completed”: it cannot be paused (only a sending or "
+       "scheduled one can).", "English")
+    for method, sub, body, key, words in (
+            ("POST", "/resume", {}, "campaign.refused.resume", "no se puede reanudar"),
+            ("POST", "/start", START, "campaign.refused.start", "no se puede iniciar"),
+            ("POST", "/cancel", {}, "campaign.refused.cancel", "no se puede cancelar"),
+            ("PATCH", "", {"name": "Otro"}, "campaign.refused.edit", "no se puede editar"),
+            ("DELETE", "", None, "campaign.refused.delete", "no se puede eliminar")):
+        r = s.request(method, path + sub, body, headers={"Accept-Language": "es"})
+        e = error_of(r, 409, "invalid_state")
+        eq(e["key"], key, "%s %s" % (method, sub))
+        check("«Completada»" in e["message"] and words in e["message"], e)
+    r = s.post(path + "/recipients", _csv("97", 1),
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    e = error_of(r, 409, "invalid_state")
+    eq((e["key"], e["params"]["status"]), ("campaign.refused.add_recipients", "completed"), "add")
+    check("«Completada»" in e["message"], e)
+    r = s.request("DELETE", path + "/recipients", headers={"Accept-Language": "en"})
+    eq(error_of(r, 409, "invalid_state")["message"],
+       "Recipients can be removed only from a draft campaign.", "clear")
+
+
+def test_missing_value_row_names_the_column(s):
+    """A row without the value of a column the template's variables use names that column."""
+    synced(s)
+    c = campaign(s, "Sin nombre")
+    text = "phone,name,consent\n+5493875579801,,si\n+5493875579802,Ana,si\n"
+    for lang, words in (("es", "Falta el valor de la columna «name», que usa una variable de "
+                                "la plantilla."),
+                        ("en", "The column “name”, which a template variable uses, has no "
+                               "value.")):
+        r = s.post("/api/campaigns/%d/recipients" % c["id"], text,
+                   headers={"Content-Type": "text/csv", "Accept-Language": lang})
+        eq(r.status, 200, "upload: %r" % r)
+        rej = [x for x in r.json()["rejected"] if x["reason"] == "missing_param"]
+        eq(len(rej), 1, "one row missing its value: %r" % r.json())
+        eq(rej[0]["message"], words, lang)
+        eq(rej[0]["params"], {"column": "name"}, "params")
+        check("'name'" in rej[0]["detail"], rej[0])
+        eq(s.request("DELETE", "/api/campaigns/%d/recipients" % c["id"]).status, 200, "clear")
+
+
+def test_user_contact_and_account_refusals_in_language(s):
+    """Validation of users, contacts and WhatsApp accounts names the field and its limits in the
+    operator's language, not the code's generic sentence."""
+    cases = [
+        ("/api/users", {"role": "viewer", "password": "x"}, 400, "missing_field",
+         "Escribí el correo del usuario.", "Type the user's e-mail address."),
+        ("/api/users", {"email": "rol@pregon.test", "role": "jefe", "password": "x"}, 422,
+         "invalid_role", "Ese rol no existe: elegí lector, administrador o superadministrador.",
+         "That role does not exist: choose viewer, admin or superadmin."),
+        ("/api/contacts", {"phone": "+5493875579901", "name": "n" * 201}, 400, "invalid_field",
+         "El nombre lleva como máximo 200 caracteres.", "The name has at most 200 characters."),
+        ("/api/contacts", {"phone": "+54 9 12"}, 400, "invalid_field",
+         "El teléfono es demasiado corto.", "The phone number is too short."),
+        ("/api/contacts", {"phone": "+5493875579902", "tags": ["ok", ""]}, 400, "invalid_field",
+         "Cada etiqueta lleva de 1 a 64 caracteres (la número 2 no).",
+         "Each tag has 1 to 64 characters (number 2 does not)."),
+        ("/api/accounts", {"name": "Otra", "waba_id": "abc", "phone_number_id": "1"}, 400,
+         "invalid_field", "El ID de la cuenta de WhatsApp Business (WABA) lleva solo números, "
+         "como lo muestra Meta.", "The WhatsApp Business Account (WABA) id has digits only, as "
+         "Meta shows it."),
+        ("/api/accounts", {"name": "Otra", "waba_id": "123"}, 400, "missing_field",
+         "Falta el ID del número de teléfono (phone_number_id).",
+         "Missing: the phone number id (phone_number_id)."),
+        ("/api/opt-outs", {"phone": "+54 9 12"}, 400, "invalid_field",
+         "El teléfono es demasiado corto.", "The phone number is too short."),
+        ("/api/opt-outs", {"phone": "+5493875579903", "detail": "d" * 501}, 400,
+         "invalid_field", "La nota lleva como máximo 500 caracteres.",
+         "The note has at most 500 characters."),
+        ("/api/optout-keywords", {"keyword": "CHAU", "kind": "palabra"}, 400, "invalid_field",
+         "El tipo es «palabra clave» (el mensaje entero, keyword) o «frase» (dentro del mensaje, "
+         "phrase).", "The kind is keyword (the whole message) or phrase (within the message)."),
+    ]
+    for path, body, status, code, es_words, en_words in cases:
+        es = error_of(s.post(path, body, headers={"Accept-Language": "es"}), status, code)
+        en = error_of(s.post(path, body, headers={"Accept-Language": "en"}), status, code)
+        eq((es["message"], en["message"]), (es_words, en_words), "%s %r" % (path, body))
+        eq((es["key"], es["params"]), (en["key"], en["params"]), "same key and params")
+        check(es["key"] and not es["key"].startswith("error."), "a precise key: %r" % es)
+
+
+def test_stored_send_errors_in_language(s):
+    """The worker's English texts reach the panel with a key and a message in the language asked;
+    the stored text stays as it is."""
+    synced(s)
+    c = campaign(s, "Errores")
+    eq(upload(s, c["id"], _csv("98", 2)).status, 200, "upload")
+    rid = s.query("SELECT id FROM recipients WHERE campaign_id = %s ORDER BY id", (c["id"],))
+    a, b = rid[0]["id"], rid[1]["id"]
+    s.query("UPDATE recipients SET status = 'unknown', last_error_text = 'the worker sending it "
+            "stopped; outcome unknown' WHERE id = %s", (a,))
+    s.query("UPDATE recipients SET status = 'failed', last_error_code = 131026, "
+            "last_error_text = 'Message undeliverable' WHERE id = %s", (b,))
+    s.query("INSERT INTO send_log (campaign_id, recipient_id, phone, template_name, "
+            "template_language, attempt, outcome, error_text) SELECT campaign_id, id, phone, "
+            "'recordatorio_clase', 'es_AR', 1, 'unknown', last_error_text FROM recipients "
+            "WHERE id = %s", (a,))
+    try:
+        for lang, words in (("es", "El proceso que lo enviaba se detuvo: no se sabe si WhatsApp "
+                                   "lo recibió."),
+                            ("en", "The process sending it stopped: it is not known whether "
+                                   "WhatsApp received it.")):
+            h = {"Accept-Language": lang}
+            rs = s.get("/api/campaigns/%d/recipients" % c["id"], headers=h).json()["recipients"]
+            e = {x["id"]: x["error"] for x in rs}
+            eq((e[a]["key"], e[a]["message"], e[a]["text"]),
+               ("send.worker_stopped", words, "the worker sending it stopped; outcome unknown"),
+               "recipient without a code (%s)" % lang)
+            eq((e[b]["key"], e[b]["params"]["code"]), ("send.meta_error", 131026), "coded")
+            check(e[b]["message"].startswith("Error 131026 de Meta: " if lang == "es" else
+                                             "Meta error 131026: "), e[b])
+            log = s.get("/api/campaigns/%d/log" % c["id"], headers=h).json()["entries"]
+            eq([(x["error"]["key"], x["error"]["message"]) for x in log],
+               [("send.worker_stopped", words)], "the send log (%s)" % lang)
+            st = s.get("/api/campaigns/%d/stats" % c["id"], headers=h).json()
+            fc = [x for x in st["failures_by_code"] if x["code"] == 131026]
+            eq(fc[0]["key"], "send.meta_error", "failures by code: %r" % fc)
+    finally:
+        s.query("UPDATE campaigns SET status = 'cancelled', pending_count = 0 WHERE id = %s",
+                (c["id"],))
+
+
+def test_campaign_fields_and_test_send_in_language(s):
+    """A campaign's own fields, its start time and a test send without a column's value are
+    refused in the operator's words, naming the limit or the column."""
+    synced(s)
+    body = {"name": "", "template_name": "recordatorio_clase", "template_language": "es_AR",
+            "account_id": 1, "params": {"body": [{"column": "name"}, "x", "y"]}}
+    es = error_of(s.post("/api/campaigns", body, headers={"Accept-Language": "es"}), 400,
+                  "invalid_field")
+    eq((es["key"], es["message"], es["params"]),
+       ("campaign.name_length", "El nombre de la campaña lleva de 1 a 200 caracteres.",
+        {"min": 1, "max": 200}), "name")
+    c = campaign(s, "Fecha")
+    eq(upload(s, c["id"], _csv("99", 1)).status, 200, "upload")
+    at = dict(START, at="2020-01-02T09:00:00-03:00")
+    for lang, words in (("es", "La fecha de inicio ya pasó: dejala vacía para empezar ahora."),
+                        ("en", "The start time has passed: leave it empty to start now.")):
+        e = error_of(s.post("/api/campaigns/%d/start" % c["id"], at,
+                            headers={"Accept-Language": lang}), 400, "invalid_field")
+        eq((e["key"], e["field"], e["message"]), ("campaign.at_past", "at", words), lang)
+    r = s.post("/api/campaigns/%d/test" % c["id"], {"phone": "+5493875579990", "vars": {}},
+               headers={"Accept-Language": "es"})
+    e = error_of(r, 422, "missing_value")
+    eq((e["key"], e["params"]), ("test.missing_column", {"column": "name"}), "test send: %r" % e)
+    check("«name»" in e["message"], e)
+
+
+def test_codes_that_had_no_text_speak_spanish(s):
+    """Codes that had no text in the catalogue answered Spanish with the developer's English:
+    each has its own text now."""
+    synced(s)
+    c = campaign(s, "Solo encabezado")
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], "phone,name\n",
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    e = error_of(r, 422, "no_rows")
+    eq(e["message"], "El archivo tiene encabezado pero ninguna fila de datos: no hay nada que "
+       "importar.", "no rows")
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], "nombre,dia\nAna,lunes\n",
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    check(error_of(r, 422, "missing_column")["message"].startswith("El archivo no tiene columna "
+                                                                   "de teléfono"), r.json())
+    r = s.get("/api/campaigns/%d/recipients?status=raro" % c["id"],
+              headers={"Accept-Language": "es"})
+    e = error_of(r, 400, "invalid_parameter")
+    eq(e["key"], "recipients.status", "status")
+    check(e["message"].startswith("El estado es uno de: pendiente"), e)

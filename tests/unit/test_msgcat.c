@@ -55,6 +55,39 @@ static void render_fills_parameters(void **state)
     json_object_put(p);
 }
 
+/* A parameter {"key": k} fills in as k's text in the same language (a campaign's state); an
+ * unknown k stays as its name, and nesting stops (no loop through a key naming itself). */
+static void a_key_parameter_renders_in_the_same_language(void **state)
+{
+    (void)state;
+    char out[256];
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "state", msgcat_ref("campaign.state.", "completed"));
+    assert_int_equal(msgcat_render("campaign.refused.pause", "es", p, out, sizeof out), 0);
+    assert_string_equal(out, "La campaña está «Completada»: no se puede pausar (solo una que está "
+                             "enviando o programada).");
+    assert_int_equal(msgcat_render("campaign.refused.pause", "en", p, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\u201cCompleted\u201d"));
+    json_object_object_add(p, "state", msgcat_ref("campaign.state.", "nonsense"));
+    assert_int_equal(msgcat_render("campaign.refused.pause", "es", p, out, sizeof out), 0);
+    assert_non_null(strstr(out, "«campaign.state.nonsense»"));
+    json_object_put(p);
+    /* every state has a word, every operator action on a state a refusal */
+    static const char *const states[] = {"draft",     "scheduled", "running", "paused",
+                                         "completed", "cancelled", "failed"};
+    static const char *const actions[] = {"start", "schedule", "pause",  "resume",        "cancel",
+                                          "retry", "edit",     "delete", "add_recipients"};
+    char key[64];
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        snprintf(key, sizeof key, "campaign.state.%s", states[i]);
+        assert_non_null(msgcat_find(key));
+    }
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        snprintf(key, sizeof key, "campaign.refused.%s", actions[i]);
+        assert_non_null(msgcat_find(key));
+    }
+}
+
 static void every_key_once_in_both_languages(void **state)
 {
     (void)state;
@@ -103,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_language_asked),
         cmocka_unit_test(render_fills_parameters),
+        cmocka_unit_test(a_key_parameter_renders_in_the_same_language),
         cmocka_unit_test(every_key_once_in_both_languages),
         cmocka_unit_test(the_panel_file_says_the_same),
     };

@@ -24,5 +24,11 @@ export function explain(code, serverText) {
 export function message(key, params) {
   const m = TABLE.messages && TABLE.messages[key];
   if (!m) return key;
-  return m[getLang()].replace(/\{([a-z_][a-z0-9_]*)\}/g, (s, k) => (params && params[k] != null ? String(params[k]) : s));
+  return m[getLang()].replace(/\{([a-z_][a-z0-9_]*)\}/g, (s, k) => {
+    const v = params ? params[k] : null;
+    if (v == null) return s;
+    // {"key": k, "params": {..}}: the text of k (a campaign state's name), as lib/msgcat does
+    if (typeof v === 'object' && typeof v.key === 'string') return message(v.key, v.params);
+    return String(v);
+  });
 }
