@@ -90,6 +90,14 @@ void http_db_error(struct request *req, const char *what)
     http_error(req, 500, "database_error", what, NULL);
 }
 
+void http_fail(struct request *req, int status, const char *code, const char *field,
+               const char *key, json_object *params, const char *detail)
+{
+    (void)key;
+    json_object_put(params);
+    http_error(req, status, code, detail ? detail : "failed", field);
+}
+
 void http_localize_items(struct request *req, json_object *arr, const char *code_member,
                          const char *prefix)
 {
