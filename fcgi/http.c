@@ -128,6 +128,20 @@ json_object *http_error_object(struct request *req, const char *code, const char
     snprintf(gen, sizeof gen, "error.%s", code);
     /* English callers keep the precise developer text when no catalogue key was given. */
     int have = key ? msgcat_render(key, lang, params, msg, sizeof msg) == 0 : 0;
+    /* A developer text that names a file's line ("line 7: ..." from lib/csvin and the
+     * importers): the operator's words name it too ("error.<code>_line"); English keeps the
+     * developer's own text, which does. */
+    unsigned long line;
+    int at = 0;
+    if (!have && detail && strcmp(lang, "en") != 0 &&
+        sscanf(detail, "line %lu:%n", &line, &at) == 1 && at > 0) {
+        char lkey[80];
+        snprintf(lkey, sizeof lkey, "error.%s_line", code);
+        json_object_object_add(params, "line", json_object_new_int64((int64_t)line));
+        have = msgcat_render(lkey, lang, params, msg, sizeof msg) == 0;
+        if (!have)
+            json_object_object_del(params, "line");
+    }
     if (!have && !(detail && strcmp(lang, "en") == 0))
         have = msgcat_render(gen, lang, params, msg, sizeof msg) == 0;
     json_object *e = json_object_new_object();

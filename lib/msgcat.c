@@ -43,6 +43,7 @@ static const struct msgcat_entry cat[] = {
     {"error.internal", "Algo falló en el servidor. Volvé a intentar.", "Something failed on the server. Try again."},
     {"error.invalid_credentials", "Correo o contraseña incorrectos.", "Wrong email or password."},
     {"error.invalid_csv", "No se pudo leer el archivo como CSV.", "The file could not be read as CSV."},
+    {"error.invalid_csv_line", "No se pudo leer el archivo como CSV: el problema está en la línea {line}.", "The file could not be read as CSV: the problem is on line {line}."},
     {"error.invalid_disabled", "El estado de la cuenta de usuario no es válido.", "The user's state is not valid."},
     {"error.invalid_email", "Ese correo no es válido.", "That email is not valid."},
     {"error.invalid_field", "El valor de {field} no es válido.", "The value of {field} is not valid."},

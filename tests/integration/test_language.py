@@ -258,6 +258,25 @@ def test_missing_value_row_names_the_column(s):
         eq(s.request("DELETE", "/api/campaigns/%d/recipients" % c["id"]).status, 200, "clear")
 
 
+def test_unreadable_csv_names_its_line_in_language(s):
+    """A file that cannot be read as CSV names the line in the operator's words (not only in
+    the developer's detail, which the panel does not show)."""
+    synced(s)
+    c = campaign(s, "CSV roto")
+    text = 'phone,name,consent\n+5493875579811,Ana,si\n+5493875579812,"Bea,si\n'
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], text,
+               headers={"Content-Type": "text/csv", "Accept-Language": "es"})
+    eq((r.status, r.error_code()), (400, "invalid_csv"), "refused: %r" % r)
+    e = r.json()["error"]
+    check("línea 3" in e["message"] and e["params"].get("line") == 3, "es: %r" % e)
+    check(e["detail"].startswith("line 3:"), "the developer's text kept: %r" % e)
+    r = s.post("/api/campaigns/%d/recipients" % c["id"], text,
+               headers={"Content-Type": "text/csv", "Accept-Language": "en"})
+    check(r.json()["error"]["message"].startswith("line 3:"), "en: %r" % r.json())
+    eq(s.query("SELECT total_count FROM campaigns WHERE id = %s", (c["id"],))[0]["total_count"], 0,
+       "nothing stored")
+
+
 def test_user_contact_and_account_refusals_in_language(s):
     """Validation of users, contacts and WhatsApp accounts names the field and its limits in the
     operator's language, not the code's generic sentence."""
