@@ -91,7 +91,7 @@ export default {
   'dash.budget': "Today's budget",
   'dash.budgetUsed': 'Unique users reached in the last 24 h',
   'dash.budgetOf': '{used} of {limit} unique users ({pct}%)',
-  'dash.budgetUnlimited': '{used} unique users (no limit)',
+  'dash.budgetUnlimited': ({ used }) => (used === '1' ? '1 unique user (no limit)' : `${used} unique users (no limit)`),
   'dash.budgetLimit': 'up to {limit} unique users a day',
   'dash.throughput': 'Throughput',
   'dash.throughputVal': '{now} msg/min now · max {max} msg/s',

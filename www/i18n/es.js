@@ -91,7 +91,7 @@ export default {
   'dash.budget': 'Presupuesto de hoy',
   'dash.budgetUsed': 'Usuarios únicos alcanzados en las últimas 24 h',
   'dash.budgetOf': '{used} de {limit} usuarios únicos ({pct}%)',
-  'dash.budgetUnlimited': '{used} usuarios únicos (sin límite)',
+  'dash.budgetUnlimited': ({ used }) => (used === '1' ? '1 usuario único (sin límite)' : `${used} usuarios únicos (sin límite)`),
   'dash.budgetLimit': 'hasta {limit} usuarios únicos por día',
   'dash.throughput': 'Velocidad',
   'dash.throughputVal': '{now} msj/min ahora · máx. {max} msj/s',
