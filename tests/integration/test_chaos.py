@@ -24,6 +24,11 @@ def test_chaos_3000_nothing_twice_nothing_lost(s):
         check("pregon_deadlock_retries_total" in (body.decode() if isinstance(body, bytes)
                                                    else body),
               "/metrics shows pregon_deadlock_retries_total")
-        check(f["chaos_deadlocks_per_10k"] < 1, "fewer than 1 deadlock per 10,000 messages")
+        # Issue 15's target is under 1 deadlock per 10,000 messages (bench/chaos measures it
+        # at 30,000). At that rate a 3,000-message run sees 0.3 on average, so one in four
+        # runs of a system that meets it would see one: this run allows one, and two or more
+        # (4 % by chance at the target rate) fail it.
+        check(f["chaos_deadlock_retries"] <= 1,
+              "at most 1 deadlock in 3,000 messages: %d" % f["chaos_deadlock_retries"])
     finally:
         s.sandbox_post("/_sandbox/reset", {})
