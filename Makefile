@@ -57,7 +57,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 WWW_GEN   := www/js/errcodes.js
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: FORCE all asan tsan deps test test-unit test-integration test-asan run start stop bench fmt \
+.PHONY: FORCE all asan tsan deps test test-unit test-integration test-cluster test-asan run start stop bench fmt \
         fmt-check check-rules clean help fuzz fuzz-build fuzzers install
 
 PREFIX     ?= /usr/local
@@ -189,6 +189,12 @@ test-unit: all
 
 test-integration: all
 	@scripts/test.sh $(BUILD) integration
+
+# The three-node Galera cluster test (tests/integration/test_galera.py, about 80 s), apart
+# from `make test`: docs/operations.md "A database cluster".
+test-cluster: deps
+	$(MAKE) all
+	@PREGON_BUILD=$(abspath $(BUILD)) /usr/bin/python3 tests/integration/run.py test_galera
 
 run: deps all
 	@scripts/stack.sh run

@@ -376,13 +376,20 @@ class Stack:
                                password=self.db_password, database="pregon", autocommit=True)
 
     def query(self, sql, args=None, admin=False):
-        conn = self.db(admin)
-        try:
-            with conn.cursor(pymysql.cursors.DictCursor) as c:
-                c.execute(sql, args)
-                return c.fetchall()
-        finally:
-            conn.close()
+        # 1047: a Galera node between views (test_galera kills a node); it is ready again in
+        # seconds. A single server never answers it.
+        for tries in range(60):
+            conn = self.db(admin)
+            try:
+                with conn.cursor(pymysql.cursors.DictCursor) as c:
+                    c.execute(sql, args)
+                    return c.fetchall()
+            except pymysql.err.OperationalError as e:
+                if e.args[0] != 1047 or tries == 59:
+                    raise
+            finally:
+                conn.close()
+            time.sleep(0.5)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -13,6 +13,10 @@ sys.path.insert(0, HERE)
 
 from harness import ROOT, Stack  # noqa: E402
 
+# Modules with a target of their own, left out of `make test`: test_galera starts a
+# three-node cluster whose view changes under a loaded CI machine (issue #23; make test-cluster).
+OWN_TARGET = {"test_galera"}
+
 
 def main():
     build = os.environ.get("PREGON_BUILD", os.path.join(ROOT, "build"))
@@ -28,6 +32,9 @@ def main():
                            and getattr(mod, a).__code__.co_firstlineno or 0):
             if attr.startswith("test_") and callable(getattr(mod, attr)):
                 full = "%s.%s" % (name[:-3], attr)
+                # a module of its own target runs only when named (make test-cluster)
+                if name[:-3] in OWN_TARGET and not any(o in full for o in only):
+                    continue
                 if not only or any(o in full for o in only):
                     tests.append((full, getattr(mod, attr)))
 
