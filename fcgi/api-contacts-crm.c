@@ -157,13 +157,9 @@ void api_contacts_bulk(struct request *req)
         goto out;
     }
     struct contacts_import_opts opts = {.country = cc, .tags = tags, .consent_source = source};
-    if (!(u = contacts_import_new(db, &opts))) {
-        http_error(req, 500, "internal", "out of memory", NULL);
+    if (!(u = api_contacts_import_begin(req, db, &opts)))
         goto out;
-    }
-    if (db_begin(db) != DB_OK) {
-        contacts_import_fail(u, 503, "database_unavailable", NULL, "the database is not reachable");
-    } else {
+    if (!contacts_import_failure(u, NULL, NULL, NULL)) {
         for (size_t i = 0; i < n; i++) {
             struct contacts_import_row r;
             char *tagbuf, why[160];
@@ -173,17 +169,8 @@ void api_contacts_bulk(struct request *req)
                 i = n; /* failed as a whole */
             free(tagbuf);
         }
-        contacts_import_finish(u);
     }
-    api_contacts_import_commit(req, db, u, "contacts.bulk");
-    const char *code, *field, *msg;
-    int status = contacts_import_failure(u, &code, &field, &msg);
-    if (status) {
-        db_rollback(db);
-        http_error(req, status, code, msg, field);
-    } else {
-        http_json(req, 200, contacts_import_report(u));
-    }
+    api_contacts_import_end(req, db, u, "contacts.bulk");
 out:
     contacts_import_free(u);
     json_object_put(items);

@@ -456,10 +456,21 @@ void api_contacts_delete(struct request *req)
 
 /* ---- CSV import (lib/contacts_import.c, shared with pregonctl contacts-import) ------------- */
 
+struct contacts_import *api_contacts_import_begin(struct request *req, struct db *db,
+                                                  const struct contacts_import_opts *opts)
+{
+    struct contacts_import *u = contacts_import_new(db, opts);
+    if (!u)
+        http_error(req, 500, "internal", "out of memory", NULL);
+    else if (db_begin(db) != DB_OK)
+        contacts_import_fail(u, 503, "database_unavailable", NULL, "the database is not reachable");
+    return u;
+}
+
 /* Audits import u (its counts, as action) and commits it, in the caller's transaction; a
- * failure marks u failed, and the caller answers from u either way. */
-void api_contacts_import_commit(struct request *req, struct db *db, struct contacts_import *u,
-                                const char *action)
+ * failure marks u failed. */
+static void import_commit(struct request *req, struct db *db, struct contacts_import *u,
+                          const char *action)
 {
     if (contacts_import_failure(u, NULL, NULL, NULL))
         return;
@@ -472,6 +483,24 @@ void api_contacts_import_commit(struct request *req, struct db *db, struct conta
     json_object_object_add(d, "rejected", json_object_new_int64(rejected));
     if (audit_write(req, action, "contact", 0, 0, d) != DB_OK || db_commit(db) != DB_OK)
         contacts_import_fail(u, 500, "database_error", NULL, "could not store the contacts");
+}
+
+void api_contacts_import_end(struct request *req, struct db *db, struct contacts_import *u,
+                             const char *action)
+{
+    contacts_import_finish(u);
+    import_commit(req, db, u, action);
+    const char *code, *field, *msg;
+    int status = contacts_import_failure(u, &code, &field, &msg);
+    if (status) {
+        db_rollback(db);
+        http_error(req, status, code, msg, field);
+        return;
+    }
+    json_object *rep = contacts_import_report(u), *rows;
+    if (rep && json_object_object_get_ex(rep, "rejected", &rows))
+        http_localize_items(req, rows, "reason", "import.");
+    http_json(req, 200, rep);
 }
 
 /* POST /api/contacts/import?tags=a,b&country=AR&consent_source=S (CSV body) */
@@ -496,13 +525,9 @@ void api_contacts_import(struct request *req)
         goto out;
     }
     struct contacts_import_opts opts = {.country = cc, .tags = tags, .consent_source = source};
-    if (!(u = contacts_import_new(db, &opts))) {
-        http_error(req, 500, "internal", "out of memory", NULL);
+    if (!(u = api_contacts_import_begin(req, db, &opts)))
         goto out;
-    }
-    if (db_begin(db) != DB_OK) {
-        contacts_import_fail(u, 503, "database_unavailable", NULL, "the database is not reachable");
-    } else {
+    if (!contacts_import_failure(u, NULL, NULL, NULL)) {
         static char buf[1 << 16];
         int got;
         size_t total = 0;
@@ -515,20 +540,8 @@ void api_contacts_import(struct request *req)
             if (contacts_import_feed(u, buf, (size_t)got) < 0)
                 break;
         }
-        contacts_import_finish(u);
     }
-    api_contacts_import_commit(req, db, u, "contacts.import");
-    const char *code, *field, *msg;
-    int status = contacts_import_failure(u, &code, &field, &msg);
-    if (status) {
-        db_rollback(db);
-        http_error(req, status, code, msg, field);
-    } else {
-        json_object *rep = contacts_import_report(u), *rows;
-        if (rep && json_object_object_get_ex(rep, "rejected", &rows))
-            http_localize_items(req, rows, "reason", "import.");
-        http_json(req, 200, rep);
-    }
+    api_contacts_import_end(req, db, u, "contacts.import");
 out:
     contacts_import_free(u);
     free(tags);

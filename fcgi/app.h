@@ -120,9 +120,16 @@ void api_contacts_update(struct request *req);
 void api_contacts_delete(struct request *req);
 void api_contacts_import(struct request *req);
 struct contacts_import;
-/* Audits the import (as action) and commits it; a failure marks it failed (api-contacts.c). */
-void api_contacts_import_commit(struct request *req, struct db *db, struct contacts_import *u,
-                                const char *action);
+struct contacts_import_opts;
+/* An import with opts in a transaction, for the CSV upload and the CRMs' bulk upsert
+ * (api-contacts.c). NULL: out of memory, answered. A transaction that could not begin marks
+ * it failed: the caller feeds nothing and ends it. The caller frees it (contacts_import_free). */
+struct contacts_import *api_contacts_import_begin(struct request *req, struct db *db,
+                                                  const struct contacts_import_opts *opts);
+/* Audits the import (as action) and commits it, else rolls it back, and answers: its report
+ * (rejected reasons in the reader's language) or its failure. */
+void api_contacts_import_end(struct request *req, struct db *db, struct contacts_import *u,
+                             const char *action);
 void api_tags_list(struct request *req);
 /* Answers status with contact id as GET /api/contacts/{id} shows it (404 when absent). */
 void api_contact_answer(struct request *req, long long id, int status);

@@ -61,6 +61,14 @@ long long pace_reserve(long long *next_us, long long earliest_us, long long inte
     return first;
 }
 
+long long pace_arm_ahead_us(long long least_us, long long stall_us)
+{
+    long long want = stall_us > 0 ? stall_us / 2 * 3 : 0;
+    if (want > PACE_ARM_AHEAD_MAX_US)
+        want = PACE_ARM_AHEAD_MAX_US;
+    return want > least_us ? want : least_us;
+}
+
 int pace_inflight_limit(int ceiling, int memory_mb, enum pace_inflight_cap *why)
 {
     long long lim = ceiling > 0 ? ceiling : 1;

@@ -69,6 +69,15 @@ enum pace_inflight_cap {
     PACE_CAP_MEMORY   /* the memory budget is less than it needs */
 };
 
+/* How far ahead the worker arms jobs ("may have left", committed before the send): least_us
+ * (worker_arm_ahead_ms), or one and a half times stall_us, the slowest recent pass of its
+ * claimer, when that is longer, at most PACE_ARM_AHEAD_MAX_US. A pass stalled by the database
+ * (a slow commit of the arming or of the shared pace) starves the sender once it outlasts the
+ * horizon, and the slots meanwhile are lost; arming further ahead costs only more recipients
+ * in doubt if the worker dies, so it is done only while needed. */
+#define PACE_ARM_AHEAD_MAX_US 1000000LL
+long long pace_arm_ahead_us(long long least_us, long long stall_us);
+
 /* The requests in flight the worker allows at most at once, from the ceiling
  * (worker_inflight) and the memory budget in MB (0 = none); *why says which one binds
  * (PACE_CAP_MEMORY only when it is below the ceiling). */

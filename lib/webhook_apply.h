@@ -69,12 +69,6 @@ struct webhook_src {
  * message, a failed status, a user preference, a template, quality or account event. */
 int webhook_priority(json_object *payload);
 
-/* Stores a verified body and its signature (one durable INSERT). Returns DB_OK once it is
- * stored (answer 200; applying comes after), else a db_rc (answer 503: Meta retries).
- * *event_id is the webhook_events id. */
-int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
-                  const char *body, size_t len, int priority, long long *event_id);
-
 /* Several verified bodies stored with one multi-row INSERT and one commit (the FastCGI
  * process's concurrent requests, group commit): all are stored or none. Returns DB_OK and
  * sets each *event_id, else a db_rc (answer 503 to all of them). At most WEBHOOK_STORE_MAX. */

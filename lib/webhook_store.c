@@ -37,24 +37,6 @@ static size_t parse_csv(const char *s, long long *out, size_t max)
     return n;
 }
 
-int webhook_store(struct db *db, const struct webhook_src *src, const char *signature,
-                  const char *body, size_t len, int priority, long long *event_id)
-{
-    char csv[256];
-    struct db_res res;
-    verified_csv(src, csv, sizeof csv);
-    *event_id = 0;
-    int rc = db_exec(db,
-                     "INSERT INTO webhook_events (signature, verified_accounts, priority, body) "
-                     "VALUES (?, ?, ?, ?)",
-                     DB_ARGS(DB_STR(signature), DB_STR(csv[0] ? csv : NULL), DB_INT(priority),
-                             DB_STRN(body, len)),
-                     &res);
-    if (rc == DB_OK)
-        *event_id = (long long)res.insert_id;
-    return rc;
-}
-
 int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n)
 {
     static const char one[] = ",(?,?,?,?)";

@@ -380,7 +380,7 @@ static int claim_commit(struct worker *w, struct db *db, struct claim *k)
     if (k->ngo && k->c->cap_interval_us <= 0 && k->a->factor >= 1.0) {
         long long iv = acct_interval(k->a);
         long long last_us = (long long)(k->a->waitq.n + k->ngo) * (iv > 0 ? iv : 1);
-        k->arm_now = last_us + LEAD_US <= (long long)w->cfg.worker_arm_ahead_ms * 1000;
+        k->arm_now = last_us + LEAD_US <= w->arm_ahead_us;
     }
     if (rc == DB_OK && k->ngo)
         rc = claim_take(w, db, k, grp);

@@ -189,6 +189,29 @@ static int claimer_claim_round(struct worker *w, struct db *db, size_t rr)
     return worked;
 }
 
+/* The arm horizon (lib/pace.h pace_arm_ahead_us) from the slowest claimer pass of the last
+ * ARM_STALL_WINDOW_S to twice that. */
+#define ARM_STALL_WINDOW_S 15.0
+static void claimer_arm_ahead(struct worker *w, double mono, long long pass_us)
+{
+    if (mono - w->stall_since >= ARM_STALL_WINDOW_S) {
+        w->stall_us[1] = w->stall_us[0];
+        w->stall_us[0] = 0;
+        w->stall_since = mono;
+    }
+    if (pass_us > w->stall_us[0])
+        w->stall_us[0] = pass_us;
+    long long stall = w->stall_us[0] > w->stall_us[1] ? w->stall_us[0] : w->stall_us[1];
+    long long least = (long long)w->cfg.worker_arm_ahead_ms * 1000;
+    long long arm = pace_arm_ahead_us(least, stall);
+    if (arm > least && arm >= w->arm_ahead_us * 3 / 2)
+        log_info("arming %lld ms ahead: a pass of the claimer took %lld ms (a slow database)",
+                 arm / 1000, pass_us / 1000);
+    else if (arm == least && w->arm_ahead_us > least)
+        log_info("arming %lld ms ahead again", arm / 1000);
+    w->arm_ahead_us = arm;
+}
+
 /* Signals, the drain deadline and SIGHUP: 1 when the claimer is to stop. */
 static int claimer_should_stop(struct worker *w)
 {
@@ -218,6 +241,8 @@ void *claimer_main(void *arg)
         return NULL;
     }
     struct claimer_clock t = {.renew = now_monotonic(), .accounts = -1e9};
+    w->arm_ahead_us = (long long)w->cfg.worker_arm_ahead_ms * 1000;
+    w->stall_since = now_monotonic();
     int backoff_ms = 100;
     size_t rr = 0; /* round robin over campaigns */
     while (!claimer_should_stop(w)) {
@@ -234,6 +259,7 @@ void *claimer_main(void *arg)
          * they wait for what other nodes committed (lib/db.h; no statement elsewhere). */
         if (db_sync_wait(db, 1) != DB_OK)
             log_warn("wsrep_sync_wait: %s", db_error(db));
+        long long pass_t0 = now_us();
         claimer_periodic(w, db, mono, &t);
         size_t inheap = claimer_throttle(w, db);
         /* Top the sender up first: a claim of a big batch takes tens of milliseconds, and a
@@ -250,6 +276,7 @@ void *claimer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         size_t waiting = 0;
         worked |= claimer_top_up(w, db, cap_heap, &inheap, &waiting);
+        claimer_arm_ahead(w, mono, now_us() - pass_t0);
         pthread_mutex_lock(&w->mu);
         inheap = w->nheap;
         int busy = w->inflight > 0 || w->nheap > 0 || w->done.n > 0;

@@ -134,7 +134,7 @@ int slot_account(struct worker *w, struct db *db, struct acct *a, size_t room)
 {
     if (!a->waitq.n || room == 0)
         return 0;
-    long long now = now_us(), horizon = now + (long long)w->cfg.worker_arm_ahead_ms * 1000;
+    long long now = now_us(), horizon = now + w->arm_ahead_us;
     long long iv = acct_interval(a);
     if (iv != a->slot_iv) {
         a->slot_left = 0;

@@ -157,6 +157,10 @@ struct worker {
     long long worker_id; /* under mu */
     int part, nparts;    /* its share of the queue (lib/queue.h queue_partition), under mu */
     double part_checked; /* claimer: when it last read its share (monotonic) */
+    /* claimer: how far ahead jobs are armed (lib/pace.h pace_arm_ahead_us) and the slowest
+     * passes it saw in this window and the last (claimer_arm_ahead) */
+    long long arm_ahead_us, stall_us[2];
+    double stall_since;
     int ramp_steps[PACE_RAMP_MAX], nramp;
 
     pthread_mutex_t mu;

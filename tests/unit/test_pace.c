@@ -182,6 +182,20 @@ static void inflight_sizing(void **state)
     assert_non_null(strstr(why_text, "300 ms"));
 }
 
+static void arm_ahead_follows_the_slow_passes(void **state)
+{
+    (void)state;
+    /* Fast passes: the configured horizon. */
+    assert_int_equal(pace_arm_ahead_us(200000, 0), 200000);
+    assert_int_equal(pace_arm_ahead_us(200000, 40000), 200000);
+    assert_int_equal(pace_arm_ahead_us(200000, 133332), 200000);
+    /* A pass of 280 ms (a commit that waited on the disk) arms 420 ms ahead. */
+    assert_int_equal(pace_arm_ahead_us(200000, 280000), 420000);
+    /* Never more than a second, however slow; never less than configured. */
+    assert_int_equal(pace_arm_ahead_us(200000, 5000000), PACE_ARM_AHEAD_MAX_US);
+    assert_int_equal(pace_arm_ahead_us(1500000, 5000000), 1500000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +206,7 @@ int main(void)
         cmocka_unit_test(throttle_aimd),
         cmocka_unit_test(inflight_sizing),
         cmocka_unit_test(throttle_finds_the_limit),
+        cmocka_unit_test(arm_ahead_follows_the_slow_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
