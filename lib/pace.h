@@ -75,7 +75,7 @@ enum pace_inflight_cap {
  * (a slow commit of the arming or of the shared pace) starves the sender once it outlasts the
  * horizon, and the slots meanwhile are lost; arming further ahead costs only more recipients
  * in doubt if the worker dies, so it is done only while needed. */
-#define PACE_ARM_AHEAD_MAX_US 1000000LL
+#define PACE_ARM_AHEAD_MAX_US 600000LL
 long long pace_arm_ahead_us(long long least_us, long long stall_us);
 
 /* The requests in flight the worker allows at most at once, from the ceiling

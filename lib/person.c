@@ -374,25 +374,24 @@ int person_change_number(struct db *db, const char *old_phone, const char *new_p
     if (rc == DB_OK)
         rc = db_exec(db, "UPDATE person_user_ids SET phone = ? WHERE phone = ?",
                      DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
-    /* preferences: the newer event per category wins, as the webhook decides */
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "INSERT INTO user_preferences (phone, category, value, detail, event_at, "
-                     "account_id) SELECT ?, category, value, detail, event_at, account_id FROM "
-                     "user_preferences o WHERE o.phone = ? ON DUPLICATE KEY UPDATE "
-                     "value = IF(VALUES(event_at) > user_preferences.event_at, VALUES(value), "
-                     "user_preferences.value), detail = IF(VALUES(event_at) > "
-                     "user_preferences.event_at, VALUES(detail), user_preferences.detail), "
-                     "event_at = GREATEST(user_preferences.event_at, VALUES(event_at))",
-                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
-    if (rc == DB_OK)
-        rc = db_exec(db,
-                     "INSERT INTO contact_pace (waba_id, phone, last_send_at) "
-                     "SELECT p.waba_id, ?, p.last_send_at FROM (SELECT DISTINCT waba_id FROM "
-                     "wa_accounts) w JOIN contact_pace p ON p.waba_id = w.waba_id AND "
-                     "p.phone = ? ON DUPLICATE KEY UPDATE "
-                     "last_send_at = GREATEST(contact_pace.last_send_at, VALUES(last_send_at))",
-                     DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
+    /* What is kept by number is copied to the new one, the newer winning where it has some:
+     * preferences (the newer event per category, as the webhook decides) and the pair-rate
+     * times (the later send). Each statement takes (new, old). */
+    static const char *const copy_newer[] = {
+        "INSERT INTO user_preferences (phone, category, value, detail, event_at, account_id) "
+        "SELECT ?, category, value, detail, event_at, account_id FROM user_preferences o "
+        "WHERE o.phone = ? ON DUPLICATE KEY UPDATE "
+        "value = IF(VALUES(event_at) > user_preferences.event_at, VALUES(value), "
+        "user_preferences.value), detail = IF(VALUES(event_at) > user_preferences.event_at, "
+        "VALUES(detail), user_preferences.detail), "
+        "event_at = GREATEST(user_preferences.event_at, VALUES(event_at))",
+        "INSERT INTO contact_pace (waba_id, phone, last_send_at) "
+        "SELECT p.waba_id, ?, p.last_send_at FROM (SELECT DISTINCT waba_id FROM wa_accounts) w "
+        "JOIN contact_pace p ON p.waba_id = w.waba_id AND p.phone = ? ON DUPLICATE KEY UPDATE "
+        "last_send_at = GREATEST(contact_pace.last_send_at, VALUES(last_send_at))",
+    };
+    for (size_t i = 0; rc == DB_OK && i < sizeof copy_newer / sizeof copy_newer[0]; i++)
+        rc = db_exec(db, copy_newer[i], DB_ARGS(DB_STR(new_phone), DB_STR(old_phone)), NULL);
     if (rc == DB_OK)
         rc = person_move_contact(db, old_phone, new_phone, &contact);
     if (rc == DB_OK)

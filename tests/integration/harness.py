@@ -81,6 +81,7 @@ class Stack:
         self.var = tempfile.mkdtemp(prefix="pregon-test-")
         # Everything must be reachable by nginx workers (www-data) when we run as root.
         os.chmod(self.var, 0o755)
+        self.webhook_sigs = []
         self.http_port = free_port()
         self.db_port = free_port()
         self.sandbox_port = free_port()
@@ -352,6 +353,8 @@ class Stack:
         if sig:
             hdrs["X-Hub-Signature-256"] = sig
         r = self.request("POST", "/webhook", raw, headers=hdrs)
+        if sig:
+            self.webhook_sigs.append(sig)  # webhook_events.signature: the tests' own events
         if wait and r.status == 200:
             self.wait_webhooks_applied()
         return r
