@@ -98,7 +98,7 @@ def test_forged_signature_changes_nothing(s):
     # Give the recipient a wamid as if it had been sent, then forge a "read" for it.
     s.query("UPDATE recipients SET status = 'sent', wamid = 'wamid.FORGED1' WHERE id = %s",
             (rec["id"],))
-    before_events = s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"]
+    last_event = s.query("SELECT COALESCE(MAX(id), 0) AS m FROM webhook_events")[0]["m"]
     payload = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
                "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550001111",
@@ -114,8 +114,9 @@ def test_forged_signature_changes_nothing(s):
         eq(r.json()["error"]["code"], "invalid_signature", "error code")
     eq(s.query("SELECT status FROM recipients WHERE id = %s", (rec["id"],))[0]["status"], "sent",
        "recipient unchanged")
-    eq(s.query("SELECT COUNT(*) AS n FROM webhook_events")[0]["n"], before_events,
-       "nothing stored")
+    # this body only: the sandbox's late statuses for earlier tests may be stored meanwhile
+    eq(s.query("SELECT COUNT(*) AS n FROM webhook_events WHERE id > %s AND body = %s",
+               (last_event, raw))[0]["n"], 0, "nothing stored")
     # The same body properly signed is applied.
     r = s.post_webhook(payload, raw=raw)
     eq(r.status, 200, "signed webhook")
