@@ -366,9 +366,10 @@ int db_ping(struct db *db)
     return DB_OK;
 }
 
-/* Handles a failure on the connection: lost connections are dropped so the next call
- * reconnects. Returns the classified code. */
-static int fail_conn(struct db *db, unsigned int num, const char *msg, const char *state)
+/* Handles a failure of what (the statement's text, or COMMIT / ROLLBACK) on the connection:
+ * lost connections are dropped so the next call reconnects. Returns the classified code. */
+static int fail_conn(struct db *db, const char *what, unsigned int num, const char *msg,
+                     const char *state)
 {
     set_err(db, num, msg);
     int rc = classify(num, state);
@@ -382,19 +383,15 @@ static int fail_conn(struct db *db, unsigned int num, const char *msg, const cha
      * fewer than 1 per 10,000 messages). */
     if (num == ER_LOCK_DEADLOCK)
         atomic_fetch_add_explicit(&count_deadlocks, 1, memory_order_relaxed);
+    /* The log says which statement drew a deadlock or lock wait timeout (COMMIT: a Galera
+     * cluster's certification), so a rate above the target can be traced to its rows. The
+     * text is the prepared statement's: it holds no user data. */
+    if (num == ER_LOCK_DEADLOCK || num == ER_LOCK_WAIT_TIMEOUT)
+        log_info("%s, done again: %.160s",
+                 num == ER_LOCK_DEADLOCK ? "deadlock" : "lock wait timeout", what);
     if (rc == DB_ERR_CONN)
         disconnect(db);
     return rc;
-}
-
-/* A deadlock or lock wait timeout: the caller does its transaction again, and the log says
- * which statement (or the commit, on a Galera cluster's certification) drew it, so a rate
- * above the target (/metrics pregon_db_deadlocks_total) can be traced to its rows. */
-static void note_retry(unsigned int num, const char *sql)
-{
-    if (num == ER_LOCK_DEADLOCK || num == ER_LOCK_WAIT_TIMEOUT)
-        log_info("%s, done again: %.160s",
-                 num == ER_LOCK_DEADLOCK ? "deadlock" : "lock wait timeout", sql);
 }
 
 int db_simple(struct db *db, const char *sql)
@@ -403,7 +400,7 @@ int db_simple(struct db *db, const char *sql)
     if (rc != DB_OK)
         return rc;
     if (mysql_real_query(db->conn, sql, strlen(sql)) != 0)
-        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+        return fail_conn(db, sql, mysql_errno(db->conn), mysql_error(db->conn),
                          mysql_sqlstate(db->conn));
     MYSQL_RES *r = mysql_store_result(db->conn);
     if (r)
@@ -426,11 +423,9 @@ int db_commit(struct db *db)
         return DB_ERR_CONN;
     }
     db->in_tx = 0;
-    if (mysql_commit(db->conn) != 0) {
-        note_retry(mysql_errno(db->conn), "COMMIT");
-        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+    if (mysql_commit(db->conn) != 0)
+        return fail_conn(db, "COMMIT", mysql_errno(db->conn), mysql_error(db->conn),
                          mysql_sqlstate(db->conn));
-    }
     return DB_OK;
 }
 
@@ -440,7 +435,7 @@ int db_rollback(struct db *db)
     if (!db->conn)
         return DB_OK; /* the server rolled back when the connection went */
     if (mysql_rollback(db->conn) != 0)
-        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+        return fail_conn(db, "ROLLBACK", mysql_errno(db->conn), mysql_error(db->conn),
                          mysql_sqlstate(db->conn));
     return DB_OK;
 }
@@ -479,7 +474,7 @@ static MYSQL_STMT *stmt_get(struct db *db, const char *sql, int *rc)
         snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
         snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
         mysql_stmt_close(st);
-        *rc = fail_conn(db, num, msg, state);
+        *rc = fail_conn(db, sql, num, msg, state);
         return NULL;
     }
     c->sql = strdup(sql);
@@ -581,8 +576,7 @@ static MYSQL_STMT *run(struct db *db, const char *sql, const db_arg *args, size_
             snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
             snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
             int was_tx = db->in_tx;
-            note_retry(num, sql);
-            rc = fail_conn(db, num, msg, state);
+            rc = fail_conn(db, sql, num, msg, state);
             if (rc != DB_ERR_CONN)
                 mysql_stmt_reset(st);
             if (rc == DB_ERR_CONN && !was_tx && attempt == 0) {
@@ -645,7 +639,8 @@ int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs, s
     my_bool update_max = 1;
     mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
     if (mysql_stmt_store_result(st) != 0) {
-        rc = fail_conn(db, mysql_stmt_errno(st), mysql_stmt_error(st), mysql_stmt_sqlstate(st));
+        rc =
+            fail_conn(db, sql, mysql_stmt_errno(st), mysql_stmt_error(st), mysql_stmt_sqlstate(st));
         goto out;
     }
     meta = mysql_stmt_result_metadata(st);
@@ -922,8 +917,7 @@ int db_exec_bulk(struct db *db, const char *sql, const db_arg *rows, size_t ncol
             snprintf(msg, sizeof msg, "%s", mysql_stmt_error(st));
             snprintf(state, sizeof state, "%s", mysql_stmt_sqlstate(st));
             int was_tx = db->in_tx;
-            note_retry(num, sql);
-            rc = fail_conn(db, num, msg, state);
+            rc = fail_conn(db, sql, num, msg, state);
             if (rc != DB_ERR_CONN) {
                 bulk_reset(st);
                 mysql_stmt_reset(st);
@@ -981,7 +975,7 @@ int db_load_stream(struct db *db, const char *sql, const char *name, db_stream_f
         return DB_ERR;
     }
     if (bad)
-        return fail_conn(db, mysql_errno(db->conn), mysql_error(db->conn),
+        return fail_conn(db, sql, mysql_errno(db->conn), mysql_error(db->conn),
                          mysql_sqlstate(db->conn));
     if (res) {
         res->affected = mysql_affected_rows(db->conn);

@@ -189,8 +189,8 @@ static int claimer_claim_round(struct worker *w, struct db *db, size_t rr)
     return worked;
 }
 
-/* The arm horizon (lib/pace.h pace_arm_ahead_us) from the slowest claimer pass of the last
- * ARM_STALL_WINDOW_S to twice that. */
+/* The arm horizon (lib/pace.h pace_arm_ahead_us) from the slowest claimer pass of this
+ * window of ARM_STALL_WINDOW_S and the one before: a stall is remembered 15 to 30 s. */
 #define ARM_STALL_WINDOW_S 15.0
 static void claimer_arm_ahead(struct worker *w, double mono, long long pass_us)
 {

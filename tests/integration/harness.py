@@ -68,6 +68,7 @@ class Session:
 
 # request(auth=...): the stack's superadmin session unless told otherwise.
 DEFAULT = object()
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # The sanitizer build (make test-asan: build-asan/) runs the same tests 2-3 times slower; the
 # few checks of timing at the edge of a limit allow for it, and say so where they do.
 SANITIZED = os.path.basename(os.path.normpath(os.environ.get("PREGON_BUILD", ""))).endswith(
@@ -81,7 +82,6 @@ def throttle_allowance(sends):
     margin (lib/pace.h, 8 ms at 1,000/s); the sanitized stack's scheduling jitter on two cores
     outgrows it now and then. The caller checks that those sends were retried."""
     return max(1, sends // 1000) if SANITIZED else 0
-STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class Stack:
