@@ -14,8 +14,9 @@ int campaign_read_queue_depths(struct db *db, struct campaign_queue_depth **out,
     *out = NULL;
     *n = 0;
     int rc = db_query(db,
-                      "SELECT id, status, pending_count + sending_count, sent_count, failed_count "
-                      "FROM campaigns WHERE status IN ('running', 'paused', 'scheduled')",
+                      "SELECT c.id, c.status, t.pending_count + t.sending_count, t.sent_count, "
+                      "t.failed_count FROM campaigns c JOIN campaign_totals t ON t.id = c.id "
+                      "WHERE c.status IN ('running', 'paused', 'scheduled')",
                       DB_NOARGS, &r);
     if (rc != DB_OK)
         return rc;
@@ -46,7 +47,8 @@ int campaign_read_oldest_pending_age(struct db *db, double *age_s, int *known)
                       "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, GREATEST(c.started_at, "
                       "(SELECT MIN(x.next_attempt_at) FROM recipients x WHERE x.campaign_id = "
                       "c.id AND x.status = 'pending')), NOW(3))) / 1e6 FROM campaigns c "
-                      "WHERE c.status = 'running' AND c.pending_count > 0",
+                      "JOIN campaign_totals t ON t.id = c.id "
+                      "WHERE c.status = 'running' AND t.pending_count > 0",
                       DB_NOARGS, &r);
     if (rc != DB_OK)
         return rc;
@@ -110,12 +112,13 @@ int campaign_read_status(struct db *db, long long id, struct campaign_status_row
     *found = 0;
     struct db_rows r;
     int rc = db_query(db,
-                      "SELECT id, name, status, COALESCE(pause_reason, ''), total_count, "
-                      "pending_count + sending_count, sent_count, delivered_count, read_count, "
-                      "failed_count, blocked_count, cancelled_count, unknown_count, "
-                      "COALESCE(DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s UTC'), '-'), "
-                      "COALESCE(DATE_FORMAT(completed_at, '%Y-%m-%d %H:%i:%s UTC'), '-') "
-                      "FROM campaigns WHERE id = ?",
+                      "SELECT c.id, c.name, c.status, COALESCE(c.pause_reason, ''), c.total_count, "
+                      "t.pending_count + t.sending_count, t.sent_count, t.delivered_count, "
+                      "t.read_count, t.failed_count, t.blocked_count, t.cancelled_count, "
+                      "t.unknown_count, "
+                      "COALESCE(DATE_FORMAT(c.started_at, '%Y-%m-%d %H:%i:%s UTC'), '-'), "
+                      "COALESCE(DATE_FORMAT(c.completed_at, '%Y-%m-%d %H:%i:%s UTC'), '-') "
+                      "FROM campaigns c JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?",
                       DB_ARGS(DB_INT(id)), &r);
     if (rc != DB_OK)
         return rc;

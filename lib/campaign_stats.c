@@ -65,9 +65,10 @@ int campaign_stats_funnel(struct db *db, long long id, struct campaign_funnel *f
     memset(f, 0, sizeof *f);
     *found = 0;
     if (db_query(db,
-                 "SELECT total_count, pending_count + sending_count, sent_count, delivered_count, "
-                 "read_count, failed_count, blocked_count, cancelled_count, unknown_count, status "
-                 "FROM campaigns WHERE id = ?",
+                 "SELECT t.total_count, t.pending_count + t.sending_count, t.sent_count, "
+                 "t.delivered_count, t.read_count, t.failed_count, t.blocked_count, "
+                 "t.cancelled_count, t.unknown_count, c.status "
+                 "FROM campaigns c JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?",
                  DB_ARGS(DB_INT(id)), &r) != DB_OK)
         return DB_ERR;
     if (r.nrows > 0) {

@@ -63,7 +63,8 @@ static const char *state_scope_sql(enum campaign_scope_kind k)
     case CSCOPE_TEMPLATE:
         return "account_id = ? AND template_name = ? AND template_language = ?";
     case CSCOPE_DONE:
-        return "id = ? AND pending_count = 0 AND sending_count = 0";
+        return "id = ? AND id IN (SELECT t.id FROM campaign_totals t WHERE t.id = ? AND "
+               "t.pending_count = 0 AND t.sending_count = 0)";
     case CSCOPE_DUE:
         /* Never an overdue one, even if it became scheduled after the missed-schedule pass
          * looked (the next pass pauses it); never while the account's switch is off. */
@@ -80,9 +81,12 @@ static size_t state_scope_args(const struct campaign_scope *s, db_arg *a)
     switch (s->kind) {
     case CSCOPE_ONE:
     case CSCOPE_ACCOUNT:
-    case CSCOPE_DONE:
         a[0] = DB_INT(s->id);
         return 1;
+    case CSCOPE_DONE:
+        a[0] = DB_INT(s->id);
+        a[1] = DB_INT(s->id);
+        return 2;
     case CSCOPE_TEMPLATE:
         a[0] = DB_INT(s->id);
         a[1] = DB_STR(s->template_name);
@@ -297,24 +301,32 @@ int campaign_state_apply_one(struct db *db, long long id, enum campaign_event ev
 }
 
 /* The counters of a campaign move in the same transaction as the recipients they count
- * (lib/msgstatus.h): the worker's recorder, the webhook applier and the API. */
+ * (lib/msgstatus.h): the worker's recorder, the webhook applier and the API. Each writer adds
+ * to its own slot row (db_writer_slot; sql/172_campaign_counts.sql), never to the campaign's
+ * row, which every writer would share; campaign_totals adds them up. */
 #define SQL_ADD_COUNTS                                                                             \
-    "UPDATE campaigns SET pending_count = pending_count + ?, "                                     \
-    "sending_count = sending_count + ?, sent_count = sent_count + ?, "                             \
-    "delivered_count = delivered_count + ?, read_count = read_count + ?, "                         \
-    "failed_count = failed_count + ?, blocked_count = blocked_count + ?, "                         \
-    "cancelled_count = cancelled_count + ?, unknown_count = unknown_count + ? "                    \
-    "WHERE id = ?"
+    "INSERT INTO campaign_counts (campaign_id, slot, pending_count, sending_count, sent_count, "   \
+    "delivered_count, read_count, failed_count, blocked_count, cancelled_count, unknown_count) "   \
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "                            \
+    "pending_count = pending_count + VALUES(pending_count), "                                      \
+    "sending_count = sending_count + VALUES(sending_count), "                                      \
+    "sent_count = sent_count + VALUES(sent_count), "                                               \
+    "delivered_count = delivered_count + VALUES(delivered_count), "                                \
+    "read_count = read_count + VALUES(read_count), "                                               \
+    "failed_count = failed_count + VALUES(failed_count), "                                         \
+    "blocked_count = blocked_count + VALUES(blocked_count), "                                      \
+    "cancelled_count = cancelled_count + VALUES(cancelled_count), "                                \
+    "unknown_count = unknown_count + VALUES(unknown_count)"
 
 int campaign_store_add_counters(struct db *db, long long campaign_id, const struct msg_delta *d)
 {
     if (msg_delta_is_zero(d))
         return DB_OK;
     return db_exec(db, SQL_ADD_COUNTS,
-                   DB_ARGS(DB_INT(d->pending), DB_INT(d->sending), DB_INT(d->sent),
-                           DB_INT(d->delivered), DB_INT(d->read), DB_INT(d->failed),
-                           DB_INT(d->blocked), DB_INT(d->cancelled), DB_INT(d->unknown),
-                           DB_INT(campaign_id)),
+                   DB_ARGS(DB_INT(campaign_id), DB_INT(db_writer_slot(db)), DB_INT(d->pending),
+                           DB_INT(d->sending), DB_INT(d->sent), DB_INT(d->delivered),
+                           DB_INT(d->read), DB_INT(d->failed), DB_INT(d->blocked),
+                           DB_INT(d->cancelled), DB_INT(d->unknown)),
                    NULL);
 }
 
@@ -384,13 +396,14 @@ int campaign_store_load(struct db *db, long long id, int lock, struct campaign_r
     char sql[1400];
     snprintf(sql, sizeof sql,
              "SELECT c.id, c.account_id, c.status, c.template_name, c.template_language, "
-             "c.param_map, c.total_count, c.pending_count, c.sending_count, c.failed_count, "
-             "c.unknown_count, a.campaigns_enabled, a.access_token_enc IS NOT NULL, "
+             "c.param_map, c.total_count, t.pending_count, t.sending_count, t.failed_count, "
+             "t.unknown_count, a.campaigns_enabled, a.access_token_enc IS NOT NULL, "
              "a.app_secret_enc IS NOT NULL, a.is_sandbox, a.default_country, a.throughput_mps, "
              "c.interval_ms, c.daily_cap, a.messaging_tier, a.quality_rating, a.timezone, "
              "c.scheduled_at > NOW(3), c.started_at IS NOT NULL, c.name, c.resumable, "
              "a.account_event, a.restriction, a.waba_id "
-             "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id WHERE c.id = ?%s",
+             "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "
+             "JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?%s",
              lock ? " FOR UPDATE" : "");
     if (db_query(db, sql, DB_ARGS(DB_INT(id)), &r) != DB_OK)
         return -1;
@@ -569,6 +582,9 @@ int campaign_store_copy_name(struct db *db, const char *name, char *out, size_t 
 int campaign_store_delete(struct db *db, long long id)
 {
     int rc = db_exec(db, "DELETE FROM recipients WHERE campaign_id = ?", DB_ARGS(DB_INT(id)), NULL);
+    if (rc == DB_OK)
+        rc = db_exec(db, "DELETE FROM campaign_counts WHERE campaign_id = ?", DB_ARGS(DB_INT(id)),
+                     NULL);
     if (rc == DB_OK)
         rc = db_exec(db, "DELETE FROM campaigns WHERE id = ?", DB_ARGS(DB_INT(id)), NULL);
     return rc;
@@ -758,6 +774,10 @@ int campaign_store_clear_recipients(struct db *db, long long campaign_id)
                      DB_ARGS(DB_INT(campaign_id)), NULL);
     if (rc != DB_OK)
         return rc;
+    rc = db_exec(db, "DELETE FROM campaign_counts WHERE campaign_id = ?",
+                 DB_ARGS(DB_INT(campaign_id)), NULL);
+    if (rc != DB_OK)
+        return rc;
     return db_exec(db,
                    "UPDATE campaigns SET total_count = 0, pending_count = 0, sending_count = 0, "
                    "sent_count = 0, delivered_count = 0, read_count = 0, failed_count = 0, "
@@ -771,17 +791,20 @@ int campaign_store_clear_recipients(struct db *db, long long campaign_id)
  * or a status of the held message came) and until when. */
 #define SQL_RUNNING                                                                                \
     "SELECT c.*, a.campaigns_enabled AS account_enabled, "                                         \
+    "k.pending_count AS left_pending, k.sending_count AS left_sending, "                           \
     "t.pacing_wamid AS pacing_wamid, "                                                             \
     "DATE_FORMAT(t.pacing_until, '%Y-%m-%d %H:%i UTC') AS pacing_until_text, "                     \
     "(t.pacing_until <= NOW(3) OR EXISTS (SELECT 1 FROM message_statuses m "                       \
     "WHERE m.wamid = t.pacing_wamid)) AS pacing_over "                                             \
     "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "                                  \
+    "JOIN campaign_totals k ON k.id = c.id "                                                       \
     "LEFT JOIN templates t ON t.account_id = c.account_id AND "                                    \
     "t.name = c.template_name AND t.language = c.template_language "                               \
     "WHERE c.status = 'running' ORDER BY c.id"
 #define SQL_INFLIGHT                                                                               \
-    "SELECT id FROM campaigns WHERE sending_count <> 0 OR status = 'running' "                     \
-    "ORDER BY sending_count <> 0 DESC, id LIMIT ?"
+    "SELECT c.id FROM campaigns c JOIN campaign_totals t ON t.id = c.id "                          \
+    "WHERE t.sending_count <> 0 OR c.status = 'running' "                                          \
+    "ORDER BY t.sending_count <> 0 DESC, c.id LIMIT ?"
 #define SQL_SET_WAIT   "UPDATE campaigns SET wait_reason = ? WHERE id = ? AND status = 'running'"
 #define SQL_RAISE_RAMP "UPDATE campaigns SET ramp_step = ? WHERE id = ? AND ramp_step = ?"
 
@@ -790,7 +813,7 @@ const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.inflight", SQL_INFLIGHT, "i"},
     {"campaign_store.set_wait_reason", SQL_SET_WAIT, "si"},
     {"campaign_store.raise_ramp", SQL_RAISE_RAMP, "iii"},
-    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiii"},
+    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiiii"},
     {NULL, NULL, NULL},
 };
 

@@ -80,8 +80,8 @@ enum campaign_view_col {
     "SELECT c.id, c.account_id, a.phone_number_id, c.name, c.template_name, "                      \
     "c.template_language, c.body_params, c.status, c.pause_reason, c.batch_size, c.created_by, "   \
     TS("c.created_at") ", " TS("c.started_at") ", " TS("c.completed_at") ", "                      \
-    "c.total_count, c.pending_count, c.sending_count, c.sent_count, c.delivered_count, "           \
-    "c.read_count, c.failed_count, c.blocked_count, c.cancelled_count, c.unknown_count, "          \
+    "c.total_count, k.pending_count, k.sending_count, k.sent_count, k.delivered_count, "           \
+    "k.read_count, k.failed_count, k.blocked_count, k.cancelled_count, k.unknown_count, "          \
     "a.is_sandbox, c.param_map, c.interval_ms, c.daily_cap, c.send_window_start, "                 \
     "c.send_window_end, " TS("c.scheduled_at") ", " TS("c.cancelled_at") ", c.cloned_from, "       \
     "t.id, t.status, t.missing_since IS NOT NULL, a.throughput_mps, a.timezone, "                  \
@@ -93,7 +93,8 @@ enum campaign_view_col {
     "(SELECT TIMESTAMPDIFF(MICROSECOND, GREATEST(MIN(m.minute), COALESCE(c.started_at, "           \
     "MIN(m.minute))), NOW(3)) DIV 1000 FROM send_minutes m WHERE m.campaign_id = c.id AND "        \
     "m.minute >= NOW() - INTERVAL 5 MINUTE)"                                                       \
-    " FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "        \
+    " FROM campaigns c JOIN campaign_totals k ON k.id = c.id "                                     \
+    "JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "                          \
     "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
     "c.template_language"
 /* clang-format on */

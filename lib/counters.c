@@ -43,7 +43,7 @@ int counters_add_minute(struct db *db, long long campaign_id, const char *outcom
                    "ON DUPLICATE KEY UPDATE sent = sent + VALUES(sent), "
                    "failed = failed + VALUES(failed), blocked = blocked + VALUES(blocked), "
                    "retried = retried + VALUES(retried), unknown = unknown + VALUES(unknown)",
-                   DB_ARGS(DB_INT(campaign_id), DB_INT(db_writer_slot()), DB_INT(v[0]),
+                   DB_ARGS(DB_INT(campaign_id), DB_INT(db_writer_slot(db)), DB_INT(v[0]),
                            DB_INT(v[1]), DB_INT(v[2]), DB_INT(v[3]), DB_INT(v[4])),
                    NULL);
 }

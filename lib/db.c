@@ -33,6 +33,7 @@ struct db {
     size_t host_ix; /* db_host's entry connected last: tried first next time */
     int wsrep;      /* the server is a Galera node (wsrep_on): db_sync_wait means something */
     int sync_wait;  /* the session's wsrep_sync_wait as we last set it */
+    int node_index; /* the Galera node's wsrep_local_index when connected, else -1 */
     struct db_cached cache[DB_CACHE];
     /* the stream LOAD DATA LOCAL may read, only during db_load_stream */
     const char *stream_name;
@@ -142,25 +143,37 @@ static void disconnect(struct db *db)
     db->in_tx = 0;
 }
 
+/* The value of a one-row SHOW (VARIABLES or STATUS) into buf ("" when absent). */
+static void show_value(MYSQL *m, const char *sql, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (mysql_query(m, sql) != 0)
+        return;
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && row[1])
+        snprintf(buf, len, "%s", row[1]);
+    mysql_free_result(res);
+}
+
 /* A Galera node (wsrep_on) that is not synced with its cluster answers every query with
  * 1047: it is skipped like a host that is down. Returns 1 when the server has wsrep on, 0
- * when not (or not a Galera build), -1 when the node is not ready. */
-static int wsrep_state(MYSQL *m)
+ * when not (or not a Galera build), -1 when the node is not ready; *node_index gets the
+ * node's wsrep_local_index (-1 when not a node). */
+static int wsrep_state(MYSQL *m, int *node_index)
 {
-    int on = 0, ready = 1;
-    if (mysql_query(m, "SHOW VARIABLES LIKE 'wsrep_on'") == 0) {
-        MYSQL_RES *res = mysql_store_result(m);
-        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-        on = row && row[1] && strcmp(row[1], "ON") == 0;
-        mysql_free_result(res);
-    }
-    if (on && mysql_query(m, "SHOW STATUS LIKE 'wsrep_ready'") == 0) {
-        MYSQL_RES *res = mysql_store_result(m);
-        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-        ready = row && row[1] && strcmp(row[1], "ON") == 0;
-        mysql_free_result(res);
-    }
-    return !ready ? -1 : on;
+    char v[32];
+    *node_index = -1;
+    show_value(m, "SHOW VARIABLES LIKE 'wsrep_on'", v, sizeof v);
+    if (strcmp(v, "ON") != 0)
+        return 0;
+    show_value(m, "SHOW STATUS LIKE 'wsrep_ready'", v, sizeof v);
+    if (strcmp(v, "ON") != 0)
+        return -1;
+    show_value(m, "SHOW STATUS LIKE 'wsrep_local_index'", v, sizeof v);
+    if (v[0] >= '0' && v[0] <= '9')
+        *node_index = atoi(v);
+    return 1;
 }
 
 /* One server of the list. */
@@ -201,13 +214,14 @@ static int connect_host(struct db *db, const char *host, int port, MYSQL **out)
         mysql_close(m);
         return DB_ERR_CONN;
     }
-    int ws = wsrep_state(m);
+    int node = -1, ws = wsrep_state(m, &node);
     if (ws < 0) {
         set_err(db, 1047, "the Galera node is not synced with its cluster (wsrep_ready OFF)");
         mysql_close(m);
         return DB_ERR_CONN;
     }
     db->wsrep = ws;
+    db->node_index = node;
     db->sync_wait = 0;
     *out = m;
     return DB_OK;
@@ -258,8 +272,12 @@ int db_sync_wait(struct db *db, int on)
     return rc;
 }
 
-int db_writer_slot(void)
+int db_writer_slot(const struct db *db)
 {
+    /* On a cluster, one slot per node: writers on one node only ever wait for each other's
+     * row locks, writers on two nodes never write one row (no certification conflict). */
+    if (db && db->conn && db->wsrep && db->node_index >= 0)
+        return db->node_index % DB_WRITER_SLOTS;
     static atomic_int slot = -1;
     int s = atomic_load(&slot);
     if (s < 0) {
@@ -273,26 +291,6 @@ int db_writer_slot(void)
 int db_is_cluster(const struct db *db)
 {
     return db->conn && db->wsrep;
-}
-
-int db_server_supported(const char *info, unsigned long version, char *why, size_t len)
-{
-    if (!info || !strstr(info, "MariaDB")) {
-        snprintf(why, len,
-                 "unsupported database server %s (not MariaDB): Pregon needs MariaDB 10.6 or "
-                 "later (INSERT ... RETURNING, SKIP LOCKED, IF NOT EXISTS in ALTER TABLE); "
-                 "MySQL is not supported",
-                 info ? info : "(unknown)");
-        return -1;
-    }
-    if (version < 100600) {
-        snprintf(why, len,
-                 "database server MariaDB %s is too old: Pregon needs MariaDB 10.6 or later "
-                 "(INSERT ... RETURNING, SKIP LOCKED)",
-                 info);
-        return -1;
-    }
-    return 0;
 }
 
 struct db *db_open(const struct config *cfg)

@@ -113,11 +113,13 @@ int db_col(const struct db_rows *rows, const char *name); /* -1 if absent */
  * that decide (campaign status, opt-outs, the tier's budget); on = 0 goes back to plain
  * reads. Nothing (no statement) on a server without wsrep. Returns a db_rc. */
 int db_sync_wait(struct db *db, int on);
-/* This process's slot (0..DB_WRITER_SLOTS-1, random, fixed for its life) in tables whose hot
- * rows are split per writer (send_minutes, metric_counters): writers add to their own row,
- * readers sum the slots. Two processes on different nodes rarely share one. */
+/* The writer's slot (0..DB_WRITER_SLOTS-1) in tables whose hot rows are split per writer
+ * (campaign_counts, send_minutes, metric_counters): writers add to their own row, readers sum
+ * the slots. On a Galera node, the node's own slot (its wsrep_local_index), so writers on
+ * different nodes never share one; else this process's (random, fixed for its life), which
+ * spreads the row-lock waits of one server's processes. */
 #define DB_WRITER_SLOTS 16
-int db_writer_slot(void);
+int db_writer_slot(const struct db *db);
 /* 1 when connected to a Galera node with wsrep on. */
 int db_is_cluster(const struct db *db);
 

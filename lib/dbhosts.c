@@ -1,8 +1,11 @@
 #include "dbhosts.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "db.h"
 
 /* One entry, s[0..n): host, host:port, [v6]:port or a bare v6 address (more than one ':'). */
 static int parse_one(const char *s, size_t n, int default_port, struct db_hostport *h)
@@ -68,4 +71,24 @@ int db_hosts_parse(const char *spec, int default_port, struct db_hostport *out, 
         p += n;
     }
     return count ? (int)count : -1;
+}
+
+int db_server_supported(const char *info, unsigned long version, char *why, size_t len)
+{
+    if (!info || !strstr(info, "MariaDB")) {
+        snprintf(why, len,
+                 "unsupported database server %s (not MariaDB): Pregon needs MariaDB 10.6 or "
+                 "later (INSERT ... RETURNING, SKIP LOCKED, IF NOT EXISTS in ALTER TABLE); "
+                 "MySQL is not supported",
+                 info ? info : "(unknown)");
+        return -1;
+    }
+    if (version < 100600) {
+        snprintf(why, len,
+                 "database server MariaDB %s is too old: Pregon needs MariaDB 10.6 or later "
+                 "(INSERT ... RETURNING, SKIP LOCKED)",
+                 info);
+        return -1;
+    }
+    return 0;
 }

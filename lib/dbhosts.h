@@ -1,5 +1,6 @@
-/* db_host as a list of database servers, tried in turn at connect and reconnect (failover
- * between the nodes of a Galera cluster, or a primary and its standby behind no proxy). */
+/* Which database servers Pregon connects to: db_host as a list of database servers, tried in turn
+ * at connect and reconnect (failover between the nodes of a Galera cluster, or a primary and its
+ * standby behind no proxy). */
 #ifndef PREGON_DBHOSTS_H
 #define PREGON_DBHOSTS_H
 

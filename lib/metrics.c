@@ -150,7 +150,7 @@ int metrics_flush(struct db *db, double min_interval_s)
         size_t a = 0;
         for (int i = 0; i < n; i++) {
             /* this process's own rows (db_writer_slot): GET /metrics sums the slots */
-            o += (size_t)sprintf(sql + o, "%s(?,?,%d,?)", i ? "," : "", db_writer_slot());
+            o += (size_t)sprintf(sql + o, "%s(?,?,%d,?)", i ? "," : "", db_writer_slot(db));
             args[a++] = DB_STR(snap[i].name);
             args[a++] = DB_STR(snap[i].labels);
             args[a++] = DB_DBL(snap[i].value);

@@ -100,9 +100,10 @@
     "WHERE id IN (%s)"
 #define SQL_IN_DOUBT_DUE                                                                           \
     "SELECT r.id, r.campaign_id, a.in_doubt_resend_after_s FROM campaigns c "                      \
+    "JOIN campaign_totals k ON k.id = c.id "                                                       \
     "JOIN wa_accounts a ON a.id = c.account_id AND a.in_doubt_resend_after_s > 0 "                 \
     "JOIN recipients r ON r.campaign_id = c.id AND r.status = 'unknown' "                          \
-    "WHERE c.unknown_count > 0 AND (c.status = 'running' OR (c.status = "                          \
+    "WHERE k.unknown_count > 0 AND (c.status = 'running' OR (c.status = "                          \
     "'completed' AND c.completed_at > NOW(3) - INTERVAL "                                          \
     "(a.in_doubt_resend_after_s + 3600) SECOND)) "                                                 \
     "AND (SELECT COUNT(*) FROM send_log l WHERE l.recipient_id = r.id AND "                        \

@@ -38,6 +38,10 @@ struct queue_claimed {
 int queue_business_lock(struct db *db, const char *lock_key, int *found);
 int queue_business_lock_create(struct db *db, const char *lock_key);
 
+/* recipients.next_attempt_at's default (sql/001_core.sql): a row never tried keeps it; a
+ * retry, a deferral and a 131049 set a later time. */
+#define QUEUE_NEVER_TRIED_AT "2000-01-01 00:00:00.000"
+
 /* Locks up to limit due pending recipients of the campaign (SKIP LOCKED), in queue order on
  * ix_recipients_queue; after_at/after_phone (NULL or "" for the start) continue after the
  * last row of a full claim. Read them with queue_claimed_row. */

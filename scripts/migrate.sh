@@ -91,13 +91,15 @@ if [ "$me" = "$app_user" ]; then
     exit 0
 fi
 
-# Grants follow the table comments, so a new append-only table is protected by its migration.
+# Grants follow the table comments, so a new append-only table is protected by its migration;
+# views (their comment is VIEW) are read-only sums of tables the user may read.
 grants=""
 while IFS=$'\t' read -r table comment; do
     [ -n "$table" ] || continue
     for h in "${hosts[@]}"; do
         who="'$app_user'@'$h'"
-        if [ "$table" = schema_migrations ] || [ "$table" = schema_settings ]; then
+        if [ "$table" = schema_migrations ] || [ "$table" = schema_settings ] ||
+           [ "$comment" = VIEW ]; then
             grants+="GRANT SELECT ON \`$db\`.\`$table\` TO $who;"
         elif [[ "$comment" == append-only* ]]; then
             grants+="GRANT SELECT, INSERT ON \`$db\`.\`$table\` TO $who;"
@@ -113,7 +115,7 @@ while IFS=$'\t' read -r table comment; do
         fi
     done
 done < <(sql -e "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES
-                 WHERE TABLE_SCHEMA = '$db' AND TABLE_TYPE = 'BASE TABLE'")
+                 WHERE TABLE_SCHEMA = '$db' AND TABLE_TYPE IN ('BASE TABLE', 'VIEW')")
 if [ -n "$grants" ] && ! grant_err=$(sql -e "$grants" 2>&1); then
     echo "migrate: schema done, but this account may not grant to $app_user (${grant_err#*: });" \
          "use one database user for both (db_user = the schema's user), or have the" \

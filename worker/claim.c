@@ -152,16 +152,23 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
  * claimed rows whose old 'pending' entries wait, delete-marked, for the purge, and a scan
  * from the start would step over all of them every time. A short claim (the end of what is
  * due) starts again from the beginning, so rows put back behind the cursor (released,
- * skipped while another worker held them) are found then. */
-static int claim_read(struct db *db, struct claim *k, int limit, int part, int nparts)
+ * skipped while another worker held them) are found then. retries_only: the rows that were
+ * tried before, which alone have a next attempt time past the column's default (a row never
+ * tried keeps it): the start is there instead. */
+static int claim_read(struct db *db, struct claim *k, int limit, int part, int nparts,
+                      int retries_only)
 {
     struct camp *c = k->c;
     struct db_rows r;
+    const char *after_at = c->claim_after_at, *after_phone = c->claim_after_phone;
+    if (retries_only && !after_at[0]) {
+        after_at = QUEUE_NEVER_TRIED_AT;
+        after_phone = "~"; /* after every number of that time */
+    }
     /* Our share of the queue first (lib/queue.h queue_partition); when it has had nothing
      * due for SHARE_WAIT_S (its owners had their turn), from the start of the whole queue
      * (the tail, a dead worker's share): no cursor then. */
-    int rc = queue_claim_part_rows(db, c->id, part, nparts, c->claim_after_at, c->claim_after_phone,
-                                   limit, &r);
+    int rc = queue_claim_part_rows(db, c->id, part, nparts, after_at, after_phone, limit, &r);
     int whole = 0;
     if (rc == DB_OK && r.nrows > 0)
         c->share_empty_since = 0;
@@ -171,7 +178,8 @@ static int claim_read(struct db *db, struct claim *k, int limit, int part, int n
             c->share_empty_since = now;
         if (now - c->share_empty_since >= SHARE_WAIT_S) {
             db_rows_free(&r);
-            rc = queue_claim_rows(db, c->id, NULL, NULL, limit, &r);
+            rc = queue_claim_rows(db, c->id, retries_only ? QUEUE_NEVER_TRIED_AT : NULL,
+                                  retries_only ? "~" : NULL, limit, &r);
             whole = 1;
         }
     }
@@ -493,7 +501,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     nparts = w->nparts;
     pthread_mutex_unlock(&w->mu);
     if (rc == DB_OK && limit > 0)
-        rc = claim_read(db, &k, limit, part, nparts);
+        rc = claim_read(db, &k, limit, part, nparts, !c->claimable);
     if (rc == DB_OK && (limit == 0 || k.n == 0)) {
         db_rollback(db);
         return 0;

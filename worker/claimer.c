@@ -164,7 +164,7 @@ static int claimer_claim_round(struct worker *w, struct db *db, size_t rr)
         struct camp *c = w->camps;
         for (size_t x = 0; c && x < (rr + k) % ncamps; x++)
             c = c->next;
-        int ok = c && c->claimable;
+        int ok = c && (c->claimable || c->retries_claimable);
         struct acct *a = c ? acct_find(w, c->account_id) : NULL;
         pthread_mutex_unlock(&w->mu);
         if (!ok || !a || !a->ep)

@@ -187,8 +187,11 @@ static int camp_paced(struct db *db, struct camp *c, const struct db_rows *r, si
     return 1;
 }
 
+#define CAMP_TIER_SPENT 2
+
 /* Why a campaign that is not paced waits, if it does: its account, the send window, the
- * daily cap, the messaging tier ("" when it may send). */
+ * daily cap, the messaging tier ("" when it may send). *budget: 1 the day's cap is spent,
+ * CAMP_TIER_SPENT the messaging tier. */
 static void camp_wait_reason(struct db *db, const struct camp *c, const struct acct *a, time_t now,
                              char *reason, size_t rlen, int *budget)
 {
@@ -218,7 +221,7 @@ static void camp_wait_reason(struct db *db, const struct camp *c, const struct a
     }
     long lim = account_tier_limit(a->tier);
     if (!reason[0] && lim >= 0 && a->tier_used >= lim) {
-        *budget = 1;
+        *budget = CAMP_TIER_SPENT;
         snprintf(reason, rlen,
                  "messaging tier %s used up: %lld unique users in the last 24 h; "
                  "resumes as the window frees",
@@ -264,7 +267,7 @@ static void camps_sweep(struct worker *w)
         struct camp *c = *pp;
         if (!c->seen) {
             c->running = 0;
-            c->sendable = c->claimable = 0;
+            c->sendable = c->claimable = c->retries_claimable = 0;
         }
         if (!c->running && c->refs == 0) {
             *pp = c->next;
@@ -316,10 +319,14 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
     c->running = 1;
     /* A spent budget stops claiming; what was claimed within it still goes. */
     c->claimable = claimable;
+    /* A retry goes to a user the tier counted at its first claim (contact_pace): the spent
+     * tier does not hold it back (claim_read takes only those; claim_pace_check still
+     * defers a user who left the 24 h window). */
+    c->retries_claimable = budget == CAMP_TIER_SPENT;
     c->sendable = claimable || budget;
     c->paced = paced;
     pthread_mutex_unlock(&w->mu);
-    if (col_int(r, i, "pending_count", 1) == 0 && col_int(r, i, "sending_count", 1) == 0) {
+    if (col_int(r, i, "left_pending", 1) == 0 && col_int(r, i, "left_sending", 1) == 0) {
         int done = 0;
         if (counters_complete_if_done(db, c->id, &done) == DB_OK && done)
             log_info("campaign %lld completed", c->id);

@@ -58,6 +58,7 @@ struct camp {
     long long cslot_next, cslot_left;
     int sendable;             /* running and not waiting (a spent budget aside: see claimable) */
     int claimable;            /* sendable and its budget (tier, daily cap) not spent */
+    int retries_claimable;    /* the tier alone is spent: its retries may still be claimed */
     int paced;                /* waits for template pacing: its claimed jobs go back too */
     char wait[256];           /* the wait_reason last written */
     int wait_want;            /* the in-flight need that reason gave, when it gave one */

@@ -116,7 +116,7 @@ def test_webhook_events_applied_off_the_request_are_counted(s):
                              for i in range(3)]}}]}]}
     for _ in range(2):  # the second time: three duplicates
         eq(s.post_webhook(payload).status, 200, "webhook")
-    eq(s.query("SELECT delivered_count FROM campaigns WHERE id = %s", (cid,))[0]
+    eq(s.query("SELECT delivered_count FROM campaign_totals WHERE id = %s", (cid,))[0]
        ["delivered_count"], 3, "applied")
     # The applier adds its counts to the table within a couple of seconds.
     s.wait_for("the applier's counts in /metrics", lambda: (

@@ -497,10 +497,24 @@ def test_messaging_tier_waits_and_resumes(s):
             used = s.query("SELECT COUNT(*) AS n FROM contact_pace WHERE waba_id = %s AND "
                            "last_send_at > NOW(3) - INTERVAL 1 DAY", (waba,))[0]["n"]
             check(used >= 250, "the tier is used up (%d)" % used)
-            cid = make_campaign(s, "Tier", phones("66", 3))
+            # Three new users, and a retry (a 130429 earlier, say) to a user the tier already
+            # counted: the retry goes, the new users wait.
+            nums = phones("66", 4)
+            cid = make_campaign(s, "Tier", nums, start=False)
+            s.query("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES "
+                    "(%s, %s, NOW(3)) ON DUPLICATE KEY UPDATE last_send_at = NOW(3)",
+                    (waba, nums[3]), admin=True)
+            s.query("UPDATE recipients SET attempts = 1, next_attempt_at = NOW(3) - INTERVAL 1 "
+                    "SECOND WHERE campaign_id = %s AND phone = %s", (cid, nums[3]), admin=True)
+            eq(s.post("/api/campaigns/%d/start" % cid, {"acknowledge_risk": True}).status, 200,
+               "start")
             s.wait_for("tier reason", lambda: "messaging tier" in (
                 campaign(s, cid)["wait_reason"] or ""), timeout=15)
-            eq(campaign(s, cid)["sent_count"], 0, "nothing over the tier")
+            s.wait_for("the retry sent", lambda: campaign(s, cid)["sent_count"] == 1, timeout=15)
+            time.sleep(1)
+            eq(campaign(s, cid)["sent_count"], 1, "nothing to a new user over the tier")
+            eq(s.query("SELECT phone FROM recipients WHERE campaign_id = %s AND status <> "
+                       "'pending'", (cid,))[0]["phone"], nums[3], "the retry is what went")
             s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE "
                     "is_sandbox = 1", admin=True)
             wait_status(s, cid, ("completed",), timeout=40)

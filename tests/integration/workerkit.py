@@ -171,7 +171,11 @@ def make_campaign(s, name, numbers, start=True, params=None, **extra):
 
 
 def campaign(s, cid):
-    return s.query("SELECT * FROM campaigns WHERE id = %s", (cid,))[0]
+    """The campaign's row, its counters as the application reads them (campaign_totals: the
+    row's base plus every writer's slot)."""
+    c = s.query("SELECT * FROM campaigns WHERE id = %s", (cid,))[0]
+    c.update(s.query("SELECT * FROM campaign_totals WHERE id = %s", (cid,))[0])
+    return c
 
 
 def wait_status(s, cid, statuses, timeout=120):
