@@ -102,7 +102,7 @@ int webhook_store_many(struct db *db, const struct webhook_stored *v, size_t n);
  * events it applied (0: none, or someone else is applying), or a negative db_rc. */
 #define WEBHOOK_BUSY_PAUSE   9.0
 #define WEBHOOK_PAUSE_LOOK_S 0.05 /* a pause looks this often for events that go ahead */
-#define WEBHOOK_TARGET_LAG_S 1.0
+#define WEBHOOK_TARGET_LAG_S 0.6
 #define WEBHOOK_MAX_LAG_S    30.0
 #define WEBHOOK_BATCH_GROWTH 4
 int webhook_drain(struct db *db, const struct account_list *accounts, size_t batch,
