@@ -1,6 +1,7 @@
-/* Which database servers Pregon connects to: db_host as a list of database servers, tried in turn
- * at connect and reconnect (failover between the nodes of a Galera cluster, or a primary and its
- * standby behind no proxy). */
+/* Which database servers Pregon connects to: db_host as a list of servers, tried in turn at
+ * connect and reconnect (failover between the nodes of a Galera cluster, or a primary and its
+ * standby behind no proxy); dbhosts.c also holds db_server_supported (declared in db.h), the
+ * check of which servers it accepts. */
 #ifndef PREGON_DBHOSTS_H
 #define PREGON_DBHOSTS_H
 

@@ -160,10 +160,13 @@ static int claim_read(struct db *db, struct claim *k, int limit, int part, int n
 {
     struct camp *c = k->c;
     struct db_rows r;
+    /* where a retries-only claim starts: after every number of the never-tried time */
+    const char *floor_at = retries_only ? QUEUE_NEVER_TRIED_AT : NULL;
+    const char *floor_phone = retries_only ? "~" : NULL;
     const char *after_at = c->claim_after_at, *after_phone = c->claim_after_phone;
-    if (retries_only && !after_at[0]) {
-        after_at = QUEUE_NEVER_TRIED_AT;
-        after_phone = "~"; /* after every number of that time */
+    if (floor_at && !after_at[0]) {
+        after_at = floor_at;
+        after_phone = floor_phone;
     }
     /* Our share of the queue first (lib/queue.h queue_partition); when it has had nothing
      * due for SHARE_WAIT_S (its owners had their turn), from the start of the whole queue
@@ -178,8 +181,7 @@ static int claim_read(struct db *db, struct claim *k, int limit, int part, int n
             c->share_empty_since = now;
         if (now - c->share_empty_since >= SHARE_WAIT_S) {
             db_rows_free(&r);
-            rc = queue_claim_rows(db, c->id, retries_only ? QUEUE_NEVER_TRIED_AT : NULL,
-                                  retries_only ? "~" : NULL, limit, &r);
+            rc = queue_claim_rows(db, c->id, floor_at, floor_phone, limit, &r);
             whole = 1;
         }
     }
