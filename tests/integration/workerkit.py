@@ -160,7 +160,8 @@ def make_campaign(s, name, numbers, start=True, params=None, **extra):
     csv = "phone,name,consent\n" + "".join("%s,N%d,si\n" % (p, i) for i, p in enumerate(numbers))
     r = s.upload(c["id"], csv)
     eq(r.status, 200, "upload: %r" % r)
-    eq(r.json()["accepted"], len(numbers), "accepted")
+    eq(r.json()["accepted"], len(numbers),
+       "accepted (rejected: %r)" % (r.json().get("rejected_by_reason"),))
     if not getattr(s, "templates_synced", False):
         eq(s.post("/api/templates/sync", {}).status, 200, "template sync")
         s.templates_synced = True
