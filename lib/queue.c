@@ -81,13 +81,16 @@
     "AND claimed_by = ? FOR UPDATE SKIP LOCKED"
 #define SQL_RENEW_LEASES                                                                           \
     "UPDATE recipients SET lease_until = NOW(3) + INTERVAL ? SECOND WHERE id IN (%s)"
+/* The owner's liveness is a subquery, not a join: SKIP LOCKED applies to every table a join
+ * reads, so a workers row locked by its heartbeat would be skipped and its live claims would
+ * look ownerless (LEFT JOIN, w.id IS NULL). The subquery is a plain consistent read. */
 #define SQL_STALE                                                                                  \
     "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL "                                          \
     "FROM recipients r FORCE INDEX (ix_recipients_queue) "                                         \
-    "LEFT JOIN workers w ON w.id = r.claimed_by "                                                  \
     "WHERE r.campaign_id IN (%s) AND r.status = 'sending' AND "                                    \
     "(r.claimed_by IS NULL OR r.claimed_by <> ?) AND "                                             \
-    "(r.lease_until < NOW(3) OR w.id IS NULL OR w.stopped_at IS NOT NULL) "                        \
+    "(r.lease_until < NOW(3) OR NOT EXISTS (SELECT 1 FROM workers w "                              \
+    "WHERE w.id = r.claimed_by AND w.stopped_at IS NULL)) "                                        \
     "LIMIT 500 FOR UPDATE SKIP LOCKED"
 #define SQL_REQUEUE                                                                                \
     "UPDATE recipients SET status = 'pending', attempts = "                                        \

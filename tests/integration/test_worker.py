@@ -59,9 +59,14 @@ def test_claim_query_uses_the_index(s):
         check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
     # Recovery and lease renewal find the in-flight ('sending') rows campaign by campaign
     # (sql/091_recipients_queue_index.sql).
-    r = [x for x in explain(s, "queue.stale_claims", [[cid, cid + 1], 1]) if x["table"] == "r"][0]
+    plan = explain(s, "queue.stale_claims", [[cid, cid + 1], 1])
+    r = [x for x in plan if x["table"] == "r"][0]
     eq(r["key"], "ix_recipients_queue", "recovery index: %r" % r)
     check(r["type"] in ("range", "ref"), "recovery: no full scan: %r" % r)
+    # The owner's liveness (a subquery: looked up by key, or the live workers materialized
+    # once from an index), never a scan of workers.
+    r = [x for x in plan if x["table"] == "w"][0]
+    check(r["key"] and r["type"] in ("eq_ref", "ref", "range"), "owner by index: %r" % r)
     # Lease renewal: this worker's in-flight rows locked without waiting, then updated by id.
     r = explain(s, "queue.renew_lock", [[cid, cid + 1], 1])[0]
     check(r["key"] in ("ix_recipients_queue", "uq_recipients_phone") and
@@ -367,6 +372,63 @@ def test_sandbox_at_80_per_second_gets_no_130429(s):
             eq(s.query("SELECT COUNT(*) AS n FROM send_log WHERE campaign_id = %s AND "
                        "error_code = 130429", (cid,))[0]["n"], st["rate_limited"],
                "each one logged (and retried: the campaign completed)")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+
+
+def test_a_heartbeat_in_progress_does_not_orphan_live_claims(s):
+    """Another worker's recovery must not take the claims of a worker whose heartbeat is being
+    written: its workers row is locked then. A stale-claim query that joined workers under
+    SKIP LOCKED skipped that row and saw the live claims as ownerless (a cluster run: ~200
+    'claim recovered by another worker' at a campaign's start, where the node's applier
+    locks the row while it applies the heartbeat). The worker's very statement (pregonctl
+    sql-explain lists its text) runs while the row is locked, as another worker's would."""
+    p = subprocess.run([os.path.join(s.build, "bin", "pregonctl"), "-c",
+                        os.path.join(s.var, "pregon.conf"), "sql-explain"], env=s.env,
+                       capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 0, "list: %s" % p.stderr)
+    stale = [line.split("\t") for line in p.stdout.splitlines()
+             if line.startswith("queue.stale_claims\t")][0]
+    eq(stale[1], "Li", "its arguments: the campaigns, the asking worker")
+    s.sandbox_post("/_sandbox/reset", {})
+    # Answers take 3 s: the worker's claims stay in flight ('sending', armed).
+    s.sandbox_post("/_sandbox/config", {"record_requests": False, "latency_ms": 3000})
+    try:
+        with AccountSettings(s, throughput_mps=20), Workers(s) as w:
+            w.start()
+            owner_log = os.path.join(s.var, "log", "wtest%d.log" % w.n)
+            seen = os.path.getsize(owner_log)
+            cid = make_campaign(s, "Latido", phones("74", 40))
+            owner = s.wait_for("claims in flight", lambda: (lambda r: r[0]["w"] if r else None)(
+                s.query("SELECT MIN(claimed_by) AS w FROM recipients WHERE campaign_id = %s AND "
+                        "status = 'sending' AND armed_at IS NOT NULL HAVING w IS NOT NULL",
+                        (cid,))), timeout=30)
+            sql = (stale[2].replace("%s", "\0").replace("%", "%%").replace("?", "%s")
+                   .replace("\0", "%s"))
+            hb, other = s.db(), s.db()
+            try:
+                with hb.cursor() as h, other.cursor() as o:
+                    h.execute("BEGIN")
+                    h.execute("SELECT id FROM workers WHERE id = %s FOR UPDATE", (owner,))
+                    o.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    o.execute("BEGIN")
+                    o.execute(sql, (cid, owner + 1000))
+                    taken = o.fetchall()
+                    o.execute("ROLLBACK")
+                    h.execute("ROLLBACK")
+            finally:
+                hb.close()
+                other.close()
+            eq(len(taken), 0, "live claims taken as a dead worker's: %r" % (taken[:5],))
+            wait_status(s, cid, ("completed",), timeout=60)
+            got = received(s, cid)
+            eq(len(got), 40, "every recipient sent")
+            eq(max(got.values()), 1, "nothing sent twice")
+            eq(campaign(s, cid)["unknown_count"], 0, "nothing in doubt")
+            check_counters(s, cid)
+            with open(owner_log, "rb") as f:
+                f.seek(seen)
+                check(b"recovered by another worker" not in f.read(), "the owner lost no claim")
     finally:
         s.sandbox_post("/_sandbox/reset", {})
 
