@@ -12,6 +12,7 @@
 #include "db.h"
 #include "msgcat.h"
 #include "parammap.h"
+#include "recipients_import.h"
 
 int api_campaign_refuse(struct refusal *f, int status, const char *code, const char *field,
                         const char *fmt, ...)
@@ -122,6 +123,20 @@ void api_campaign_run_action(struct request *req, action_fn fn, int needs_body)
                 api_campaign_refuse(&f, 500, "database_error", NULL, "could not read the campaign");
             break;
         }
+        if (c.importing) {
+            /* a chunked import holds the draft; one that stopped midway is undone here */
+            campaign_row_free(&c);
+            db_rollback(db);
+            int st = recipients_import_settle(db, req->ids[0]);
+            if (st == RECIPIENTS_SETTLED && attempt < 3)
+                continue;
+            if (st < 0)
+                api_campaign_refuse(&f, 503, "database_unavailable", NULL,
+                                    "the database is not reachable");
+            else
+                api_campaign_refuse_import_running(&f);
+            break;
+        }
         rc = fn(req, in, &c, &f, extra);
         campaign_row_free(&c);
         if (rc == 0 && db_commit(db) == DB_OK)
@@ -198,4 +213,20 @@ void api_campaign_refuse_key(struct refusal *f, const char *prefix, const char *
     f->key = f->keybuf;
     if (!f->params)
         f->params = json_object_new_object();
+}
+
+static const char import_running[] =
+    "recipients are being imported into this campaign; try again when the import ends";
+
+int api_campaign_refuse_import_running(struct refusal *f)
+{
+    api_campaign_refuse(f, 409, "import_running", NULL, "%s", import_running);
+    api_campaign_refuse_key(f, "campaign.refused.", "import_running");
+    return -1;
+}
+
+void api_campaign_fail_import_running(struct request *req)
+{
+    http_fail(req, 409, "import_running", NULL, "campaign.refused.import_running", NULL,
+              import_running);
 }

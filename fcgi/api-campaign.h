@@ -58,6 +58,10 @@ int api_campaign_not_in(const struct campaign_row *c, struct refusal *f, const c
 
 /* Gives f the catalogue key prefix name (and an empty params object when it has none). */
 void api_campaign_refuse_key(struct refusal *f, const char *prefix, const char *name);
+/* 409 import_running: a chunked import holds the draft (lib/recipients_chunks.c). Returns -1. */
+int api_campaign_refuse_import_running(struct refusal *f);
+/* The same answered at once, for the handlers outside api_campaign_run_action. */
+void api_campaign_fail_import_running(struct request *req);
 
 /* What sending needs, checked for start, resume, retry and test sends: the account's flag,
  * its credentials, an APPROVED template that Pregón can send, and a complete mapping. On

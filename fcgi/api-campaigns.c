@@ -14,6 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "parammap.h"
+#include "recipients_import.h"
 
 void api_campaign_answer(struct request *req, long long id, int status)
 {
@@ -503,7 +504,12 @@ void api_campaigns_delete(struct request *req)
         return;
     struct db *db = req->app->db;
     struct campaign_row c;
-    if (db_begin(db) != DB_OK) {
+    int settled = recipients_import_settle(db, req->ids[0]); /* one that stopped midway */
+    if (settled == RECIPIENTS_IMPORTING) {
+        api_campaign_fail_import_running(req);
+        return;
+    }
+    if (settled < 0 || db_begin(db) != DB_OK) {
         http_db_error(req, "begin");
         return;
     }
@@ -514,6 +520,12 @@ void api_campaigns_delete(struct request *req)
             http_error(req, 404, "not_found", "no such campaign", NULL);
         else
             http_db_error(req, "read the campaign");
+        return;
+    }
+    if (c.importing) {
+        db_rollback(db);
+        campaign_row_free(&c);
+        api_campaign_fail_import_running(req);
         return;
     }
     if (strcmp(c.status, "draft") != 0) {

@@ -3,11 +3,13 @@
  * recipients, and the record of imports. These handlers parse the request and answer; the
  * import pipeline is lib/recipients_import.h (checks, batch lookups, the LOAD DATA stream and
  * the INSERT path), the reads lib/recipients_read.h. An import runs in one transaction owned
- * here: the report is answered, nothing is half-written. */
+ * here, or in chunks that a failure undoes (lib/recipients_chunks.c): the report is answered,
+ * nothing is half-written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-campaign.h"
 #include "app.h"
 #include "msgcat.h"
 #include "audit.h"
@@ -47,6 +49,11 @@ static void finish(struct request *req, struct recipients_import *ri, const char
     int status = recipients_import_failure(ri, &code, &field, &msg);
     if (status) {
         db_rollback(db);
+        recipients_import_undo(ri); /* the chunks already committed, if any */
+        if (strcmp(code, "import_running") == 0) {
+            api_campaign_fail_import_running(req);
+            return;
+        }
         const char *state = recipients_import_failed_state(ri);
         json_object *p = state ? json_object_new_object() : NULL;
         if (p) {
@@ -74,11 +81,8 @@ static struct recipients_import *import_begin(struct request *req, enum recipien
         http_error(req, 500, "internal", "out of memory", NULL);
         return NULL;
     }
-    if (db_begin(req->app->db) != DB_OK)
-        recipients_import_fail(ri, 503, "database_unavailable", NULL,
-                               "the database is not reachable");
-    else
-        recipients_import_lock(ri);
+    recipients_import_set_chunk(ri, req->app->cfg.import_chunk_rows);
+    recipients_import_begin(ri);
     return ri;
 }
 
@@ -298,11 +302,16 @@ void api_recipients_clear(struct request *req)
         return;
     struct db *db = req->app->db;
     long long n = 0;
-    enum recipients_clear_rc rc =
-        db_begin(db) != DB_OK ? RECIPIENTS_CLEAR_READ_ERROR : recipients_clear(db, req->ids[0], &n);
+    int settled = recipients_import_settle(db, req->ids[0]); /* one that stopped midway */
+    enum recipients_clear_rc rc = settled == RECIPIENTS_IMPORTING ? RECIPIENTS_CLEAR_IMPORTING
+                                  : settled < 0 || db_begin(db) != DB_OK
+                                      ? RECIPIENTS_CLEAR_READ_ERROR
+                                      : recipients_clear(db, req->ids[0], &n);
     if (rc != RECIPIENTS_CLEARED) {
         db_rollback(db);
-        if (rc == RECIPIENTS_CLEAR_NOT_FOUND)
+        if (rc == RECIPIENTS_CLEAR_IMPORTING)
+            api_campaign_fail_import_running(req);
+        else if (rc == RECIPIENTS_CLEAR_NOT_FOUND)
             http_error(req, 404, "not_found", "no such campaign", NULL);
         else if (rc == RECIPIENTS_CLEAR_NOT_DRAFT)
             http_fail(req, 409, "invalid_state", NULL, "campaign.refused.clear_recipients", NULL,

@@ -386,7 +386,8 @@ enum campaign_row_col {
     CR_RESUMABLE,
     CR_ACCOUNT_EVENT,
     CR_RESTRICTION,
-    CR_WABA
+    CR_WABA,
+    CR_IMPORTING
 };
 
 int campaign_store_load(struct db *db, long long id, int lock, struct campaign_row *c)
@@ -401,7 +402,7 @@ int campaign_store_load(struct db *db, long long id, int lock, struct campaign_r
              "a.app_secret_enc IS NOT NULL, a.is_sandbox, a.default_country, a.throughput_mps, "
              "c.interval_ms, c.daily_cap, a.messaging_tier, a.quality_rating, a.timezone, "
              "c.scheduled_at > NOW(3), c.started_at IS NOT NULL, c.name, c.resumable, "
-             "a.account_event, a.restriction, a.waba_id "
+             "a.account_event, a.restriction, a.waba_id, c.import_token IS NOT NULL "
              "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "
              "JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?%s",
              lock ? " FOR UPDATE" : "");
@@ -442,6 +443,7 @@ int campaign_store_load(struct db *db, long long id, int lock, struct campaign_r
     c->restricted = account_restricted(db_val(&r, 0, CR_ACCOUNT_EVENT),
                                        db_val(&r, 0, CR_RESTRICTION), time(NULL), &until);
     snprintf(c->waba, sizeof c->waba, "%s", db_val(&r, 0, CR_WABA));
+    c->importing = (int)db_int(&r, 0, CR_IMPORTING, 0);
     db_rows_free(&r);
     return 0;
 }
@@ -766,6 +768,32 @@ int campaign_store_add_recipients(struct db *db, long long campaign_id, long lon
                    "UPDATE campaigns SET total_count = total_count + ?, "
                    "pending_count = pending_count + ? WHERE id = ?",
                    DB_ARGS(DB_INT(n), DB_INT(n), DB_INT(campaign_id)), NULL);
+}
+
+int campaign_store_import_mark(struct db *db, long long campaign_id, long long token,
+                               long long floor_id, int lease_s)
+{
+    return db_exec(db,
+                   "UPDATE campaigns SET import_token = ?, import_floor_id = ?, "
+                   "import_lease_until = NOW(3) + INTERVAL ? SECOND WHERE id = ?",
+                   DB_ARGS(DB_INT(token), DB_INT(floor_id), DB_INT(lease_s), DB_INT(campaign_id)),
+                   NULL);
+}
+
+int campaign_store_import_renew(struct db *db, long long campaign_id, long long token, int lease_s)
+{
+    return db_exec(db,
+                   "UPDATE campaigns SET import_token = ?, import_lease_until = NOW(3) + "
+                   "INTERVAL ? SECOND WHERE id = ?",
+                   DB_ARGS(DB_INT(token), DB_INT(lease_s), DB_INT(campaign_id)), NULL);
+}
+
+int campaign_store_import_clear(struct db *db, long long campaign_id)
+{
+    return db_exec(db,
+                   "UPDATE campaigns SET import_token = NULL, import_floor_id = NULL, "
+                   "import_lease_until = NULL WHERE id = ?",
+                   DB_ARGS(DB_INT(campaign_id)), NULL);
 }
 
 int campaign_store_clear_recipients(struct db *db, long long campaign_id)

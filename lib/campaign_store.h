@@ -29,6 +29,7 @@ struct campaign_row {
     int has_cap, scheduled_future, started;
     char name[201];
     int resumable, restricted; /* campaigns.resumable; Meta restricts the account now */
+    int importing;             /* a chunked import holds it (lib/recipients_chunks.c) */
 };
 
 /* Reads (with lock, FOR UPDATE in the caller's transaction) campaign id. Returns 0, 1 when
@@ -107,6 +108,13 @@ int campaign_store_first_recipient_vars(struct db *db, long long id, char *phone
 
 /* Adds n imported recipients to the campaign's total and pending counters. */
 int campaign_store_add_recipients(struct db *db, long long campaign_id, long long n);
+/* The mark of a large import committed in chunks (sql/173, lib/recipients_chunks.c), in the
+ * caller's transaction: set (token, floor, lease), renewed (token, possibly a new one when
+ * another process takes an interrupted import over to undo it, and lease), cleared. */
+int campaign_store_import_mark(struct db *db, long long campaign_id, long long token,
+                               long long floor_id, int lease_s);
+int campaign_store_import_renew(struct db *db, long long campaign_id, long long token, int lease_s);
+int campaign_store_import_clear(struct db *db, long long campaign_id);
 /* Removes every recipient of the campaign and sets its counters to zero (a draft, locked by
  * the caller). */
 int campaign_store_clear_recipients(struct db *db, long long campaign_id);

@@ -89,6 +89,7 @@ static const struct ckey keys[] = {
     S(log_level, "info"),
     S(log_file, ""),
     S(import_dir, "var/imports"),
+    I(import_chunk_rows, "10000"),
 };
 
 static const struct ckey *find_key(const char *name, size_t len)

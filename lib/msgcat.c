@@ -113,6 +113,7 @@ static const struct msgcat_entry cat[] = {
     {"campaign.refused.edit", "La campaña está «{state}»: no se puede editar (un borrador se edita entero; una pausada, solo su ritmo y su ventana de envío).", "The campaign is “{state}”: it cannot be edited (a draft can be edited fully; a paused one only its pace and send window)."},
     {"campaign.refused.edit_paused", "Una campaña pausada solo puede cambiar su ritmo (batch_size, interval_ms, daily_cap) y su ventana de envío (send_window), no {field}.", "A paused campaign can change only its pace (batch_size, interval_ms, daily_cap) and its send window (send_window), not {field}."},
     {"campaign.refused.delete", "La campaña está «{state}»: no se puede eliminar (solo un borrador; cancelala en su lugar).", "The campaign is “{state}”: it cannot be deleted (only a draft can; cancel it instead)."},
+    {"campaign.refused.import_running", "Se están importando destinatarios a esta campaña: probá de nuevo cuando termine la importación.", "Recipients are being imported into this campaign: try again when the import ends."},
     {"campaign.refused.add_recipients", "La campaña está «{state}»: solo se agregan destinatarios a un borrador.", "The campaign is “{state}”: recipients can be added only to a draft."},
     {"campaign.refused.clear_recipients", "Solo se pueden quitar destinatarios de una campaña en borrador.", "Recipients can be removed only from a draft campaign."},
     /* Users and sign-in. */

@@ -252,8 +252,10 @@ static int batch_insert(struct recipients_import *u, size_t n, const int *skip)
     if (rowsin) {
         struct db_res res;
         rc = db_exec(u->db, isql, args, na, &res);
-        if (rc == DB_OK)
+        if (rc == DB_OK) {
             u->accepted += (long long)res.affected;
+            u->since_commit += (long long)res.affected;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         free(u->batch[i].vars);
@@ -283,6 +285,9 @@ static int flush_batch(struct recipients_import *u)
     if (rc == 0)
         rc = u->stream ? ri_stream_rows(u, skip, n) : batch_insert(u, n, skip);
     free(skip);
+    /* the stream commits its chunks between its statements (lib/recipients_stream.c) */
+    if (rc == 0 && !u->stream)
+        rc = ri_chunk_maybe_commit(u);
     return rc;
 }
 
@@ -344,14 +349,23 @@ int ri_commit_row(struct recipients_import *u)
     return 0;
 }
 
-int recipients_import_lock(struct recipients_import *u)
+#define IMPORT_RUNNING_MSG                                                                         \
+    "another import into this campaign is still running; try again when it ends"
+
+int recipients_import_begin(struct recipients_import *u)
 {
     if (u->failed_status)
         return -1;
+    int settled = recipients_import_settle(u->db, u->campaign_id);
+    if (settled == RECIPIENTS_IMPORTING)
+        return ri_fail(u, 409, "import_running", NULL, IMPORT_RUNNING_MSG);
+    if (settled < 0 || db_begin(u->db) != DB_OK)
+        return ri_fail(u, 503, "database_unavailable", NULL, "the database is not reachable");
     struct db_rows rows;
     if (db_query(u->db,
                  "SELECT c.status, a.default_country, c.param_map, c.total_count, "
-                 "(SELECT COUNT(*) FROM contacts LIMIT 1) > 0 FROM campaigns c "
+                 "(SELECT COUNT(*) FROM contacts LIMIT 1) > 0, c.import_token IS NOT NULL "
+                 "FROM campaigns c "
                  "JOIN wa_accounts a ON a.id = c.account_id WHERE c.id = ? FOR UPDATE",
                  DB_ARGS(DB_INT(u->campaign_id)), &rows) != DB_OK)
         return ri_fail(u, 500, "database_error", NULL, "could not read the campaign");
@@ -369,6 +383,10 @@ int recipients_import_lock(struct recipients_import *u)
         db_rows_free(&rows);
         return ri_fail(u, 409, "invalid_state", NULL, msg);
     }
+    if (db_int(&rows, 0, 5, 0)) {
+        db_rows_free(&rows);
+        return ri_fail(u, 409, "import_running", NULL, IMPORT_RUNNING_MSG);
+    }
     snprintf(u->country, sizeof u->country, "%s", db_val(&rows, 0, 1));
     u->map = json_tokener_parse(db_val(&rows, 0, 2));
     u->had_count = db_int(&rows, 0, 3, 0);
@@ -381,6 +399,8 @@ int recipients_import_lock(struct recipients_import *u)
         u->relaxed = 1;
     u->have_contacts = db_int(&rows, 0, 4, 0) != 0;
     db_rows_free(&rows);
+    if (ri_chunk_floor(u) < 0)
+        return -1;
     const char *cols[MAX_PARAMS], *fbs[MAX_PARAMS];
     u->nneeds = parammap_columns(u->map, cols, fbs, MAX_PARAMS);
     for (size_t k = 0; k < u->nneeds; k++) {
@@ -459,6 +479,7 @@ int recipients_import_store(struct recipients_import *u, const char *kind, json_
     const char *reasons = json_object_to_json_string_ext(u->by_reason, JSON_C_TO_STRING_PLAIN);
     struct db_res res;
     if (campaign_store_add_recipients(u->db, u->campaign_id, u->accepted) != DB_OK ||
+        ri_chunk_finish(u) < 0 ||
         db_exec(u->db,
                 "INSERT INTO audience_imports (campaign_id, kind, definition, rows_read, "
                 "accepted, rejected, rejected_by_reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?, "

@@ -3,10 +3,12 @@
  *
  * Every row is accepted or rejected with its line number and reason (invalid number,
  * duplicate, opted out, no consent, missing template value). An import runs in one
- * transaction that the caller owns: begin, recipients_import_lock, one source, then
+ * transaction that the caller owns: recipients_import_begin, one source, then
  * recipients_import_store and the caller's audit row and commit; recipients_import_close, and
- * a rollback when recipients_import_failure says the import failed. Importing the same rows
- * again adds nothing.
+ * a rollback and recipients_import_undo when recipients_import_failure says the import failed.
+ * A large import commits in chunks on the way, with the campaign marked meanwhile
+ * (lib/recipients_chunks.c): the caller's transaction is then the last chunk's. Importing the
+ * same rows again adds nothing.
  *
  * A CSV upload streams its valid rows into the server with LOAD DATA LOCAL INFILE
  * (lib/recipients_stream.c); everything else stores multi-row prepared INSERTs
@@ -33,10 +35,12 @@ struct recipients_import *recipients_import_new(struct db *db, long long campaig
                                                 enum recipients_source src);
 void recipients_import_free(struct recipients_import *ri);
 
-/* Inside the caller's transaction: locks the campaign (imports into one campaign run one at a
- * time), checks it is a draft, and reads what rows are checked against (the account's country,
- * the parameter mapping, the opt-outs). Returns 0, or -1 with the failure on ri. */
-int recipients_import_lock(struct recipients_import *ri);
+/* Begins the caller's transaction and locks the campaign (imports into one campaign run one
+ * at a time), checks it is a draft that no other import holds (an import that stopped midway
+ * is undone first: recipients_import_settle), and reads what rows are checked against (the
+ * account's country, the parameter mapping, the opt-outs). Returns 0, or -1 with the failure
+ * on ri. */
+int recipients_import_begin(struct recipients_import *ri);
 
 /* The sources; each returns 0, or -1 with the failure on ri. */
 /* A CSV body read through fn: content_length (0: unknown) sizes the preloads, body_limit
@@ -64,9 +68,23 @@ void recipients_import_counts(const struct recipients_import *ri, long long *row
  * commits. */
 int recipients_import_store(struct recipients_import *ri, const char *kind, json_object *definition,
                             const char *actor, long long *import_id);
-/* Restores the session's settings (see recipients_import_lock); call after the commit, or
+/* Restores the session's settings (see recipients_import_begin); call after the commit, or
  * before the rollback of a failed import. */
 void recipients_import_close(struct recipients_import *ri);
+
+/* Large imports commit every rows stored rows (lib/recipients_chunks.c; 0, the default: one
+ * transaction). Set before the source. */
+void recipients_import_set_chunk(struct recipients_import *ri, long long rows);
+/* After the rollback of a failed import: undoes the chunks it had committed. Returns 0, or -1
+ * when the database failed (the campaign stays marked; the next action on it undoes them). */
+int recipients_import_undo(struct recipients_import *ri);
+
+enum { RECIPIENTS_SETTLED = 0, RECIPIENTS_IMPORTING = 1 };
+/* Before an action on a draft, outside any transaction: undoes an import that stopped midway
+ * (its process died; its lease ran out). Returns RECIPIENTS_SETTLED (no import runs),
+ * RECIPIENTS_IMPORTING (one runs, or another process is undoing one: refuse with
+ * import_running) or -1 (database error). */
+int recipients_import_settle(struct db *db, long long campaign_id);
 
 /* Fails the import from outside (e.g. the transaction could not begin); returns -1. */
 int recipients_import_fail(struct recipients_import *ri, int status, const char *code,

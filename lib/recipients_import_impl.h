@@ -101,6 +101,13 @@ struct recipients_import {
     json_object *rejected;  /* array, first MAX_REPORTED */
     json_object *by_reason; /* reason -> count */
     long long rejected_total;
+    /* chunks (lib/recipients_chunks.c): rows are committed every chunk_rows (0: one
+     * transaction); once the first chunk is committed the campaign carries the marker */
+    long long chunk_rows, since_commit, stmt_rows;
+    long long floor_id; /* the campaign's highest recipient id before the import */
+    long long token;    /* campaigns.import_token while the marker is ours */
+    int chunked;        /* the marker is set: a failure must undo the committed chunks */
+    int chunks;         /* chunks committed so far */
     /* failure that aborts the upload */
     int failed_status;
     char fail_code[48];
@@ -125,6 +132,16 @@ struct pending_row *ri_take_phone(struct recipients_import *u, size_t line, cons
 int ri_commit_row(struct recipients_import *u);
 /* Stores (or streams) the rows of the batch that pass the batch checks. */
 int ri_flush(struct recipients_import *u);
+
+/* lib/recipients_chunks.c */
+/* Reads the floor (the campaign's highest recipient id) under the campaign's lock. */
+int ri_chunk_floor(struct recipients_import *u);
+/* After a batch: commits the chunk when it is full and begins the next (see the file). */
+int ri_chunk_maybe_commit(struct recipients_import *u);
+/* Commits the rows so far, marking the campaign, and begins the next chunk under its lock. */
+int ri_chunk_commit(struct recipients_import *u);
+/* In the final transaction: clears the marker of a chunked import. */
+int ri_chunk_finish(struct recipients_import *u);
 
 /* lib/recipients_csv.c */
 /* Makes the CSV reader of a CSV import; -1 when out of memory. */

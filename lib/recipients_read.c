@@ -150,9 +150,15 @@ enum recipients_clear_rc recipients_clear(struct db *db, long long campaign_id, 
 {
     struct db_rows r;
     *removed = 0;
-    if (db_query(db, "SELECT status, total_count FROM campaigns WHERE id = ? FOR UPDATE",
+    if (db_query(db,
+                 "SELECT status, total_count, import_token IS NOT NULL FROM campaigns WHERE id = "
+                 "? FOR UPDATE",
                  DB_ARGS(DB_INT(campaign_id)), &r) != DB_OK)
         return RECIPIENTS_CLEAR_READ_ERROR;
+    if (r.nrows == 1 && db_int(&r, 0, 2, 0)) {
+        db_rows_free(&r);
+        return RECIPIENTS_CLEAR_IMPORTING;
+    }
     if (r.nrows == 0 || strcmp(db_val(&r, 0, 0), "draft") != 0) {
         int absent = r.nrows == 0;
         db_rows_free(&r);

@@ -34,7 +34,8 @@ enum recipients_clear_rc {
     RECIPIENTS_CLEAR_READ_ERROR,  /* the campaign could not be read */
     RECIPIENTS_CLEAR_WRITE_ERROR, /* the recipients could not be removed */
     RECIPIENTS_CLEAR_NOT_FOUND,
-    RECIPIENTS_CLEAR_NOT_DRAFT
+    RECIPIENTS_CLEAR_NOT_DRAFT,
+    RECIPIENTS_CLEAR_IMPORTING /* a chunked import holds it (lib/recipients_chunks.c) */
 };
 /* Inside the caller's transaction: locks the campaign, and when it is a draft removes every
  * recipient and zeroes its counters; *removed is how many it had. */

@@ -113,6 +113,7 @@ int ri_stream_rows(struct recipients_import *u, const int *skip, size_t n)
                 o[k++] = '\n';
                 u->out_len = k;
                 u->streamed++;
+                u->stmt_rows++;
             }
         }
         free(p->vars);
@@ -122,7 +123,8 @@ int ri_stream_rows(struct recipients_import *u, const int *skip, size_t n)
     return rc;
 }
 
-/* The LOAD DATA stream: escaped rows, parsing more of the body whenever they run out. */
+/* The LOAD DATA stream: escaped rows, parsing more of the body whenever they run out. A full
+ * chunk ends the statement (the end of its "file"); the next statement goes on from there. */
 static int stream_read(void *ctx, char *buf, unsigned int len)
 {
     struct recipients_import *u = ctx;
@@ -130,6 +132,8 @@ static int stream_read(void *ctx, char *buf, unsigned int len)
         u->out_pos = u->out_len = 0;
         if (u->in_state != IN_MORE)
             return u->in_state == IN_DONE ? 0 : -1;
+        if (u->chunk_rows && u->stmt_rows >= u->chunk_rows)
+            return 0;
         u->in_state = ri_csv_read_more(u);
     }
     size_t n = u->out_len - u->out_pos;
@@ -226,40 +230,52 @@ int ri_stream_choose(struct recipients_import *u)
     return on;
 }
 
-/* Streams the whole body into the server. Returns 0 done (or failed, on u), 1 when the server
- * refused LOAD DATA LOCAL before reading anything: the caller goes the INSERT way. nginx buffers
- * request bodies (fastcgi_request_buffering, on by default), so a slow client never makes the
- * server wait for the stream beyond its net_read_timeout; if it did, the upload fails whole. */
+/* Streams the whole body into the server, a LOAD DATA statement per chunk. Returns 0 done (or
+ * failed, on u), 1 when the server refused LOAD DATA LOCAL before reading anything: the caller
+ * goes the INSERT way. nginx buffers request bodies (fastcgi_request_buffering, on by
+ * default), so a slow client never makes the server wait for the stream beyond its
+ * net_read_timeout; if it did, the upload fails whole. */
 int ri_stream_upload(struct recipients_import *u)
 {
-    struct db_res res;
-    unsigned int warnings = 0;
-    int started = 0;
     u->stream = 1;
     u->in_state = IN_MORE;
-    double t = ri_now();
-    int rc =
-        db_load_stream(u->db, STREAM_SQL, STREAM_NAME, stream_read, u, &res, &warnings, &started);
-    u->db_s += ri_now() - t;
-    if (rc != DB_OK && !started && !u->failed_status && rc != DB_ERR_CONN) {
-        log_warn("campaign %lld: LOAD DATA LOCAL refused (%s), storing with INSERT", u->campaign_id,
-                 db_error(u->db));
-        u->stream = 0;
-        return 1;
+    for (int first = 1;; first = 0) {
+        struct db_res res;
+        unsigned int warnings = 0;
+        int started = 0;
+        u->stmt_rows = 0;
+        double t = ri_now();
+        int rc = db_load_stream(u->db, STREAM_SQL, STREAM_NAME, stream_read, u, &res, &warnings,
+                                &started);
+        u->db_s += ri_now() - t;
+        if (first && rc != DB_OK && !started && !u->failed_status && rc != DB_ERR_CONN) {
+            log_warn("campaign %lld: LOAD DATA LOCAL refused (%s), storing with INSERT",
+                     u->campaign_id, db_error(u->db));
+            u->stream = 0;
+            return 1;
+        }
+        if (u->failed_status)
+            return 0; /* the stream was cut short on purpose; the caller rolls back */
+        if (rc != DB_OK) {
+            log_error("load recipients: %s", db_error(u->db));
+            ri_fail(u, 500, "database_error", NULL, "could not store recipients");
+            return 0;
+        }
+        if (warnings || (long long)res.affected != u->stmt_rows) {
+            log_error("load recipients: %llu of %lld rows stored, %u warnings", res.affected,
+                      u->stmt_rows, warnings);
+            ri_fail(u, 500, "database_error", NULL, "could not store recipients");
+            return 0;
+        }
+        u->accepted += (long long)res.affected;
+        if (u->in_state == IN_DONE)
+            return 0;
+        if (u->in_state != IN_MORE) {
+            ri_fail(u, 500, "internal", NULL, "the upload stream ended in a bad state");
+            return 0;
+        }
+        u->since_commit = u->stmt_rows;
+        if (ri_chunk_commit(u) < 0)
+            return 0;
     }
-    if (u->failed_status)
-        return 0; /* the stream was cut short on purpose; the caller rolls back */
-    if (rc != DB_OK) {
-        log_error("load recipients: %s", db_error(u->db));
-        ri_fail(u, 500, "database_error", NULL, "could not store recipients");
-        return 0;
-    }
-    if (u->in_state != IN_DONE || warnings || (long long)res.affected != u->streamed) {
-        log_error("load recipients: %llu of %lld rows stored, %u warnings", res.affected,
-                  u->streamed, warnings);
-        ri_fail(u, 500, "database_error", NULL, "could not store recipients");
-        return 0;
-    }
-    u->accepted += (long long)res.affected;
-    return 0;
 }

@@ -10,10 +10,12 @@
  *
  * Input: byte 0 chooses the world (bit 0: the server accepts LOAD DATA LOCAL, else INSERT;
  * bit 1: contacts exist; bit 2: the campaign has recipients; bit 3: the mapping needs a column
- * without a fallback), byte 1 the body's chunk size, the rest is the uploaded body.
+ * without a fallback; bit 4: the import commits every 3 rows, lib/recipients_chunks.c), byte 1
+ * the body's chunk size, the rest is the uploaded body.
  *
- * Invariants: an answer is always given, never a 5xx; a refused upload (4xx) commits nothing;
- * an accepted one commits exactly the rows its report counts as accepted. */
+ * Invariants: an answer is always given, never a 5xx; a refused upload (4xx) keeps nothing (its
+ * committed chunks are undone); an accepted one keeps exactly the rows its report counts as
+ * accepted, and leaves the campaign unmarked. */
 #include "../../fcgi/api-recipients.c"
 
 #include "csvin.h"
@@ -27,6 +29,8 @@ static struct fake {
     int local_infile, have_contacts, had_rows, strict_map;
     int in_tx, committed;
     long long stored; /* rows written in the transaction */
+    long long kept;   /* rows committed, less those an undo deleted */
+    long long token;  /* campaigns.import_token (0: NULL) */
     long long answered_accepted;
 } F;
 
@@ -96,6 +100,11 @@ void http_fail(struct request *req, int status, const char *code, const char *fi
     (void)key;
     json_object_put(params);
     http_error(req, status, code, detail ? detail : "failed", field);
+}
+
+void api_campaign_fail_import_running(struct request *req)
+{
+    http_error(req, 409, "import_running", "an import runs", NULL);
 }
 
 void http_localize_items(struct request *req, json_object *arr, const char *code_member,
@@ -228,6 +237,8 @@ int db_commit(struct db *db)
         abort();
     F.in_tx = 0;
     F.committed = 1;
+    F.kept += F.stored;
+    F.stored = 0;
     return DB_OK;
 }
 
@@ -286,15 +297,28 @@ static void check_row(const char *phone, size_t plen, const char *vars, size_t v
 int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_rows *rows)
 {
     (void)db;
+    if (strstr(sql, "import_lease_until < NOW(3), import_floor_id")) {
+        rows_init(rows, 3); /* the settle before the transaction: no import holds it */
+        rows_add(rows, (const char *[]){F.token ? "1" : "0", "0", NULL});
+        return DB_OK;
+    }
     if (!F.in_tx)
-        abort(); /* every read of an upload is inside its transaction */
-    if (strstr(sql, "FROM campaigns c")) {
-        rows_init(rows, 5);
+        abort(); /* every other read of an upload is inside its transaction */
+    if (strstr(sql, "SELECT import_token FROM campaigns")) {
+        char t[24];
+        snprintf(t, sizeof t, "%lld", F.token);
+        rows_init(rows, 1);
+        rows_add(rows, (const char *[]){F.token ? t : NULL});
+    } else if (strstr(sql, "MAX(id)")) {
+        rows_init(rows, 1);
+        rows_add(rows, (const char *[]){F.had_rows ? "7" : "0"});
+    } else if (strstr(sql, "FROM campaigns c")) {
+        rows_init(rows, 6);
         const char *map = F.strict_map ? "[{\"column\":\"name\"},{\"column\":\"day\","
                                          "\"fallback\":\"lunes\"}]"
                                        : "[\"fijo\",{\"column\":\"day\",\"fallback\":\"x\"}]";
         rows_add(rows, (const char *[]){"draft", "AR", map, F.had_rows ? "2" : "0",
-                                        F.have_contacts ? "1" : "0"});
+                                        F.have_contacts ? "1" : "0", F.token ? "1" : "0"});
     } else if (strstr(sql, "FROM opt_outs")) {
         rows_init(rows, 1);
         rows_add(rows, (const char *[]){"+5493875550006"});
@@ -343,6 +367,20 @@ int db_exec(struct db *db, const char *sql, const db_arg *args, size_t nargs, st
         }
         r.affected = nargs / 4;
         F.stored += (long long)r.affected;
+    } else if (strncmp(sql, "UPDATE campaigns SET import_token = ?", 37) == 0) {
+        if (args[0].t != DB_T_INT || args[0].i <= 0)
+            abort();
+        F.token = args[0].i;
+        r.affected = 1;
+    } else if (strncmp(sql, "UPDATE campaigns SET import_token = NULL", 40) == 0) {
+        F.token = 0;
+        r.affected = 1;
+    } else if (strncmp(sql, "DELETE FROM recipients", 22) == 0) {
+        if (!F.token || nargs != 3)
+            abort(); /* an undo runs only under its marker */
+        r.affected =
+            (unsigned long long)(F.kept + F.stored < args[2].i ? F.kept + F.stored : args[2].i);
+        F.stored -= (long long)r.affected; /* counted against what the commit adds */
     } else if (strncmp(sql, "UPDATE campaigns", 16) == 0 ||
                strncmp(sql, "INSERT INTO audience_imports", 28) == 0) {
         r.affected = 1;
@@ -447,6 +485,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     F.had_rows = (data[0] >> 2) & 1;
     F.strict_map = (data[0] >> 3) & 1;
     F.chunk = data[1] < 128 ? (size_t)data[1] + 1 : 65536;
+    app.cfg.import_chunk_rows = (data[0] >> 4) & 1 ? 3 : 0;
     F.body = data + 2;
     F.body_len = size - 2;
     struct request req;
@@ -460,10 +499,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (req.status == 0 || req.status >= 500 || F.in_tx)
         abort(); /* always answered, never a server error, never a transaction left open */
     if (req.status == 200) {
-        if (!F.committed || F.stored != F.answered_accepted)
+        if (!F.committed || F.kept != F.answered_accepted || F.token)
             abort();
-    } else if (F.committed) {
-        abort(); /* a refused upload stores nothing */
+    } else if (F.kept != 0 || F.token) {
+        abort(); /* a refused upload keeps nothing */
     }
     return 0;
 }

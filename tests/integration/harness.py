@@ -103,6 +103,9 @@ class Stack:
             "PREGON_SANDBOX_PORT": str(self.sandbox_port),
             "PREGON_FCGI_PROCS": "3",
             "PREGON_WORKERS": str(workers),
+            # Imports over this many rows commit in chunks (lib/recipients_chunks.c): the
+            # suite's larger imports take that way (test_import_chunks).
+            "PREGON_IMPORT_CHUNK_ROWS": "2500",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:log_path=" + self.var + "/log/asan",
             "UBSAN_OPTIONS": "print_stacktrace=1:log_path=" + self.var + "/log/ubsan",
             # make tsan: every data race is a report (and a failed run), not an exit code.
