@@ -34,6 +34,7 @@ struct db {
     int wsrep;      /* the server is a Galera node (wsrep_on): db_sync_wait means something */
     int sync_wait;  /* the session's wsrep_sync_wait as we last set it */
     int node_index; /* the Galera node's wsrep_local_index when connected, else -1 */
+    int guarded;    /* this transaction runs with autocommit off and TX_SAVEPOINT (db_begin) */
     struct db_cached cache[DB_CACHE];
     /* the stream LOAD DATA LOCAL may read, only during db_load_stream */
     const char *stream_name;
@@ -406,9 +407,41 @@ int db_simple(struct db *db, const char *sql)
     return DB_OK;
 }
 
+/* On a Galera node a transaction can be rolled back under its client by a brute-force abort
+ * (a write set replicated from another node took its locks). The server should answer the
+ * next statement with a deadlock, but some paths lose that answer (array-bound statements,
+ * MDEV-23872), and with autocommit on what follows would then commit statement by statement:
+ * half a transaction (seen in test_galera: a claim's counters kept, its rows gone, the
+ * campaign's counts wrong for good). So there a transaction runs with autocommit off under a
+ * savepoint: what follows a silent rollback lands in a new transaction without it, and the
+ * commit, finding the savepoint gone, rolls that back and asks for the transaction again. */
+#define TX_SAVEPOINT "pregon_tx"
+
+static void tx_unguard(struct db *db)
+{
+    if (db->guarded && db->conn && mysql_autocommit(db->conn, 1) != 0)
+        disconnect(db); /* a fresh connection starts with autocommit on */
+    db->guarded = 0;
+}
+
 int db_begin(struct db *db)
 {
-    int rc = db_simple(db, "START TRANSACTION");
+    int rc = db_ensure(db);
+    if (rc != DB_OK)
+        return rc;
+    if (!db->wsrep) {
+        rc = db_simple(db, "START TRANSACTION");
+    } else {
+        db->guarded = 1;
+        rc = db_simple(db, "SET autocommit = 0");
+        if (rc == DB_OK)
+            rc = db_simple(db, "SAVEPOINT " TX_SAVEPOINT);
+        if (rc != DB_OK) {
+            if (db->conn)
+                mysql_rollback(db->conn);
+            tx_unguard(db);
+        }
+    }
     if (rc == DB_OK)
         db->in_tx = 1;
     return rc;
@@ -418,24 +451,50 @@ int db_commit(struct db *db)
 {
     if (!db->conn) {
         set_err(db, CR_SERVER_LOST, "connection lost before commit");
+        db->guarded = 0;
         return DB_ERR_CONN;
     }
     db->in_tx = 0;
+    if (db->guarded && mysql_query(db->conn, "RELEASE SAVEPOINT " TX_SAVEPOINT) != 0) {
+        unsigned int num = mysql_errno(db->conn);
+        char msg[512], state[8];
+        snprintf(msg, sizeof msg, "%s", mysql_error(db->conn));
+        snprintf(state, sizeof state, "%s", mysql_sqlstate(db->conn));
+        if (num == ER_SP_DOES_NOT_EXIST) {
+            /* rolled back under us: whatever ran since is not the transaction */
+            mysql_rollback(db->conn);
+            tx_unguard(db);
+            return fail_conn(db, "COMMIT (the cluster had rolled the transaction back)",
+                             ER_LOCK_DEADLOCK, "the transaction was rolled back by the cluster",
+                             "40001");
+        }
+        int rc = fail_conn(db, "RELEASE SAVEPOINT", num, msg, state);
+        if (db->conn)
+            mysql_rollback(db->conn);
+        tx_unguard(db);
+        return rc;
+    }
+    int rc = DB_OK;
     if (mysql_commit(db->conn) != 0)
-        return fail_conn(db, "COMMIT", mysql_errno(db->conn), mysql_error(db->conn),
-                         mysql_sqlstate(db->conn));
-    return DB_OK;
+        rc = fail_conn(db, "COMMIT", mysql_errno(db->conn), mysql_error(db->conn),
+                       mysql_sqlstate(db->conn));
+    tx_unguard(db);
+    return rc;
 }
 
 int db_rollback(struct db *db)
 {
     db->in_tx = 0;
-    if (!db->conn)
+    if (!db->conn) {
+        db->guarded = 0;
         return DB_OK; /* the server rolled back when the connection went */
+    }
+    int rc = DB_OK;
     if (mysql_rollback(db->conn) != 0)
-        return fail_conn(db, "ROLLBACK", mysql_errno(db->conn), mysql_error(db->conn),
-                         mysql_sqlstate(db->conn));
-    return DB_OK;
+        rc = fail_conn(db, "ROLLBACK", mysql_errno(db->conn), mysql_error(db->conn),
+                       mysql_sqlstate(db->conn));
+    tx_unguard(db);
+    return rc;
 }
 
 static MYSQL_STMT *stmt_get(struct db *db, const char *sql, int *rc)

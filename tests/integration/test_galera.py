@@ -128,7 +128,12 @@ def test_three_node_cluster_campaign_and_a_killed_node(s):
                 "SELECT id, phone, status FROM recipients WHERE campaign_id = %s", (c2,))}
             sent_phones = {rows[rid]["phone"] for rid in got}
             eq(sent_phones & set(opted), set(), "opted-out numbers reached")
-            eq(len(got), len(numbers) - len(opted), "losses: every other number reached")
+            # A request armed when its node died and never sent is in doubt ('unknown', for
+            # the operator to retry), not lost: the webhooks settle the ones that did leave.
+            never_left = workerkit.settle_unknowns(g, c2, got)
+            check(not set(never_left) & set(got), "an in-doubt recipient that was received")
+            eq(len(got) + len(never_left), len(numbers) - len(opted),
+               "losses: every other number reached or in doubt (%d)" % len(never_left))
             blocked = [r for r in rows.values() if r["status"] == "blocked"]
             eq(len(blocked), len(opted), "opted-out rows blocked")
             stats = g.sandbox_get("/_sandbox/stats").json()

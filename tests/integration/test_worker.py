@@ -11,7 +11,7 @@ import time
 
 from harness import check, eq, throttle_allowance
 from workerkit import (AccountSettings, Workers, campaign, check_counters, make_campaign,
-                       phones, received, wait_status)
+                       phones, received, settle_unknowns, wait_status)
 
 
 def explain(s, name, args):
@@ -128,19 +128,6 @@ def test_two_workers_10000_recipients_each_once(s):
                   "%d answered 130429" % (took, mps, st["rate_limited"]))
     finally:
         s.sandbox_post("/_sandbox/reset", {})
-
-
-def settle_unknowns(s, cid, got):
-    """In-doubt recipients: those the sandbox received are settled by its webhooks; the rest
-    never left, and an operator retries them."""
-    def settled():
-        rows = s.query("SELECT id, status FROM recipients WHERE campaign_id = %s AND "
-                       "status = 'unknown'", (cid,))
-        return [r for r in rows if r["id"] in got] == []
-    s.wait_for("webhooks settle the unknowns the sandbox received", settled, timeout=60)
-    left = s.query("SELECT id FROM recipients WHERE campaign_id = %s AND status = 'unknown'",
-                   (cid,))
-    return [r["id"] for r in left]
 
 
 def quiet(s, cid, still_s=3):
