@@ -1,6 +1,5 @@
 #include "db.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <mysql.h>
 #include <errmsg.h>
@@ -142,6 +141,7 @@ static void disconnect(struct db *db)
         mysql_close(db->conn);
     db->conn = NULL;
     db->in_tx = 0;
+    db->guarded = 0; /* a new connection starts with autocommit on */
 }
 
 /* The value of a one-row SHOW (VARIABLES or STATUS) into buf ("" when absent). */
@@ -407,14 +407,11 @@ int db_simple(struct db *db, const char *sql)
     return DB_OK;
 }
 
-/* On a Galera node a transaction can be rolled back under its client by a brute-force abort
- * (a write set replicated from another node took its locks). The server should answer the
- * next statement with a deadlock, but some paths lose that answer (array-bound statements,
- * MDEV-23872), and with autocommit on what follows would then commit statement by statement:
- * half a transaction (seen in test_galera: a claim's counters kept, its rows gone, the
- * campaign's counts wrong for good). So there a transaction runs with autocommit off under a
- * savepoint: what follows a silent rollback lands in a new transaction without it, and the
- * commit, finding the savepoint gone, rolls that back and asks for the transaction again. */
+/* A Galera node may roll a transaction back under its client (a brute-force abort) without
+ * telling the next statement (MDEV-23872); with autocommit on, what follows would commit as
+ * half a transaction (test_galera: a claim's counters kept, its rows gone). There a
+ * transaction runs with autocommit off under a savepoint: the commit, finding it gone, rolls
+ * back what followed and asks for the transaction again (DB_ERR_RETRY). */
 #define TX_SAVEPOINT "pregon_tx"
 
 static void tx_unguard(struct db *db)
@@ -451,7 +448,6 @@ int db_commit(struct db *db)
 {
     if (!db->conn) {
         set_err(db, CR_SERVER_LOST, "connection lost before commit");
-        db->guarded = 0;
         return DB_ERR_CONN;
     }
     db->in_tx = 0;
@@ -485,10 +481,8 @@ int db_commit(struct db *db)
 int db_rollback(struct db *db)
 {
     db->in_tx = 0;
-    if (!db->conn) {
-        db->guarded = 0;
+    if (!db->conn)
         return DB_OK; /* the server rolled back when the connection went */
-    }
     int rc = DB_OK;
     if (mysql_rollback(db->conn) != 0)
         rc = fail_conn(db, "ROLLBACK", mysql_errno(db->conn), mysql_error(db->conn),
@@ -666,17 +660,6 @@ int db_exec(struct db *db, const char *sql, const db_arg *args, size_t nargs, st
     return DB_OK;
 }
 
-void db_rows_free(struct db_rows *rows)
-{
-    if (!rows)
-        return;
-    free(rows->v);
-    free(rows->len);
-    free(rows->names);
-    free(rows->arena);
-    memset(rows, 0, sizeof *rows);
-}
-
 int db_query(struct db *db, const char *sql, const db_arg *args, size_t nargs, struct db_rows *rows)
 {
     memset(rows, 0, sizeof *rows);
@@ -790,34 +773,6 @@ out:
     if (rc != DB_OK)
         db_rows_free(rows);
     return rc;
-}
-
-const char *db_val(const struct db_rows *rows, size_t r, size_t c)
-{
-    if (r >= rows->nrows || c >= rows->ncols)
-        return NULL;
-    return rows->v[r * rows->ncols + c];
-}
-
-long long db_int(const struct db_rows *rows, size_t r, size_t c, long long dflt)
-{
-    const char *v = db_val(rows, r, c);
-    if (!v)
-        return dflt;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v)
-        return dflt;
-    return x;
-}
-
-int db_col(const struct db_rows *rows, const char *name)
-{
-    for (size_t c = 0; c < rows->ncols; c++)
-        if (strcmp(rows->names[c], name) == 0)
-            return (int)c;
-    return -1;
 }
 
 /* ---- bulk execution (array binding) -------------------------------------------------------- */
