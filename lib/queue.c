@@ -65,15 +65,18 @@
 #define SQL_STILL_CLAIMED                                                                          \
     "SELECT id FROM recipients WHERE id IN (%s) AND claim_token = ? AND "                          \
     "status = 'sending'"
+/* A claim given back (released, recovered unarmed) is due now, no longer at the never-tried
+ * time: its user was counted in the tier at the claim, and a retries-only claim (the tier
+ * spent) must find it (lib/queue.h QUEUE_NEVER_TRIED_AT). */
 #define SQL_RELEASE                                                                                \
     "UPDATE recipients SET status = 'pending', attempts = "                                        \
     "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
-    "lease_until = NULL, armed_at = NULL "                                                         \
+    "lease_until = NULL, armed_at = NULL, next_attempt_at = NOW(3) "                               \
     "WHERE id IN (%s) AND claim_token = ? AND status = 'sending'"
 #define SQL_RELEASE_ORPHAN                                                                         \
     "UPDATE recipients SET status = 'pending', attempts = "                                        \
     "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
-    "lease_until = NULL, armed_at = NULL WHERE campaign_id = ? AND "                               \
+    "lease_until = NULL, armed_at = NULL, next_attempt_at = NOW(3) WHERE campaign_id = ? AND "     \
     "status = 'sending' AND claimed_by = ? AND claim_token = ? AND "                               \
     "armed_at IS NULL"
 #define SQL_RENEW_LOCK                                                                             \
@@ -95,7 +98,7 @@
 #define SQL_REQUEUE                                                                                \
     "UPDATE recipients SET status = 'pending', attempts = "                                        \
     "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
-    "lease_until = NULL, armed_at = NULL WHERE id IN (%s)"
+    "lease_until = NULL, armed_at = NULL, next_attempt_at = NOW(3) WHERE id IN (%s)"
 #define SQL_MARK_UNKNOWN                                                                           \
     "UPDATE recipients SET status = 'unknown', claim_token = NULL, "                               \
     "claimed_by = NULL, lease_until = NULL, armed_at = NULL, "                                     \
@@ -135,8 +138,8 @@
     "WHERE r.claim_token = ? AND r.status = 'sending'"
 #define SQL_RECORD_RELEASE                                                                         \
     "UPDATE recipients SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, "             \
-    "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL "                  \
-    "WHERE id = ? AND claim_token = ? AND status = 'sending'"
+    "claim_token = NULL, claimed_by = NULL, lease_until = NULL, armed_at = NULL, "                 \
+    "next_attempt_at = NOW(3) WHERE id = ? AND claim_token = ? AND status = 'sending'"
 #define SQL_RECORD_OUTCOME                                                                         \
     "UPDATE recipients SET status = ?, wamid = COALESCE(?, wamid), "                               \
     "last_error_code = ?, last_error_text = ?, "                                                   \

@@ -39,7 +39,8 @@ int queue_business_lock(struct db *db, const char *lock_key, int *found);
 int queue_business_lock_create(struct db *db, const char *lock_key);
 
 /* recipients.next_attempt_at's default (sql/001_core.sql): a row never tried keeps it; a
- * retry, a deferral and a 131049 set a later time. */
+ * retry, a deferral, a 131049 and a claim given back (released or recovered unarmed: its
+ * user was counted at the claim) set a later time. */
 #define QUEUE_NEVER_TRIED_AT "2000-01-01 00:00:00.000"
 
 /* Locks up to limit due pending recipients of the campaign (SKIP LOCKED), in queue order on

@@ -546,24 +546,37 @@ def test_messaging_tier_waits_and_resumes(s):
             used = s.query("SELECT COUNT(*) AS n FROM contact_pace WHERE waba_id = %s AND "
                            "last_send_at > NOW(3) - INTERVAL 1 DAY", (waba,))[0]["n"]
             check(used >= 250, "the tier is used up (%d)" % used)
-            # Three new users, and a retry (a 130429 earlier, say) to a user the tier already
-            # counted: the retry goes, the new users wait.
-            nums = phones("66", 4)
+            # Three new users; a retry (a 130429 earlier, say) to a user the tier already
+            # counted; and a claim of a worker that stopped before sending it (never armed), to
+            # a user counted at that claim: the recovery gives it back, and it goes like the
+            # retry (a claim given back kept the never-tried time and waited for the tier's
+            # window, 24 h). The new users wait.
+            nums = phones("66", 5)
             cid = make_campaign(s, "Tier", nums, start=False)
-            s.query("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES "
-                    "(%s, %s, NOW(3)) ON DUPLICATE KEY UPDATE last_send_at = NOW(3)",
-                    (waba, nums[3]), admin=True)
+            for p in nums[3:]:
+                s.query("INSERT INTO contact_pace (waba_id, phone, last_send_at) VALUES "
+                        "(%s, %s, NOW(3)) ON DUPLICATE KEY UPDATE last_send_at = NOW(3)",
+                        (waba, p), admin=True)
             s.query("UPDATE recipients SET attempts = 1, next_attempt_at = NOW(3) - INTERVAL 1 "
                     "SECOND WHERE campaign_id = %s AND phone = %s", (cid, nums[3]), admin=True)
+            gone = s.query("INSERT INTO workers (host, pid, stopped_at) VALUES ('gone', 0, "
+                           "NOW(3)) RETURNING id", admin=True)[0]["id"]
+            s.query("UPDATE recipients SET status = 'sending', attempts = 1, claim_token = 77, "
+                    "claimed_by = %s, lease_until = NOW(3) + INTERVAL 1 HOUR WHERE "
+                    "campaign_id = %s AND phone = %s", (gone, cid, nums[4]), admin=True)
+            s.query("UPDATE campaigns SET pending_count = pending_count - 1, sending_count = "
+                    "sending_count + 1 WHERE id = %s", (cid,), admin=True)
             eq(s.post("/api/campaigns/%d/start" % cid, {"acknowledge_risk": True}).status, 200,
                "start")
             s.wait_for("tier reason", lambda: "messaging tier" in (
                 campaign(s, cid)["wait_reason"] or ""), timeout=15)
-            s.wait_for("the retry sent", lambda: campaign(s, cid)["sent_count"] == 1, timeout=15)
+            s.wait_for("the retry and the claim given back sent",
+                       lambda: campaign(s, cid)["sent_count"] == 2, timeout=15)
             time.sleep(1)
-            eq(campaign(s, cid)["sent_count"], 1, "nothing to a new user over the tier")
-            eq(s.query("SELECT phone FROM recipients WHERE campaign_id = %s AND status <> "
-                       "'pending'", (cid,))[0]["phone"], nums[3], "the retry is what went")
+            eq(campaign(s, cid)["sent_count"], 2, "nothing to a new user over the tier")
+            eq(sorted(r["phone"] for r in s.query(
+                "SELECT phone FROM recipients WHERE campaign_id = %s AND status <> 'pending'",
+                (cid,))), nums[3:], "the retry and the claim given back are what went")
             s.query("UPDATE wa_accounts SET messaging_tier = 'TIER_UNLIMITED' WHERE "
                     "is_sandbox = 1", admin=True)
             wait_status(s, cid, ("completed",), timeout=40)
