@@ -72,7 +72,7 @@ struct recipients_import {
     int stream;
     char *out;
     size_t out_len, out_pos, out_cap;
-    long long streamed;
+    long long stmt_rows; /* rows in the current LOAD DATA statement (one per chunk) */
     struct csvin *csv;
     size_t total; /* bytes of the body read */
     int in_state; /* IN_MORE, IN_DONE, IN_FAIL */
@@ -103,11 +103,12 @@ struct recipients_import {
     long long rejected_total;
     /* chunks (lib/recipients_chunks.c): rows are committed every chunk_rows (0: one
      * transaction); once the first chunk is committed the campaign carries the marker */
-    long long chunk_rows, since_commit, stmt_rows;
-    long long floor_id; /* the campaign's highest recipient id before the import */
-    long long token;    /* campaigns.import_token while the marker is ours */
-    int chunked;        /* the marker is set: a failure must undo the committed chunks */
-    int chunks;         /* chunks committed so far */
+    long long chunk_rows;
+    long long since_commit; /* rows the INSERT way stored since the last commit */
+    long long floor_id;     /* the campaign's highest recipient id before the import */
+    long long token;        /* campaigns.import_token while the marker is ours */
+    int chunked;            /* the marker is set: a failure must undo the committed chunks */
+    int chunks;             /* chunks committed so far */
     /* failure that aborts the upload */
     int failed_status;
     char fail_code[48];

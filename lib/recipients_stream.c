@@ -112,7 +112,6 @@ int ri_stream_rows(struct recipients_import *u, const int *skip, size_t n)
                 out_escaped(o, &k, vars, vlen);
                 o[k++] = '\n';
                 u->out_len = k;
-                u->streamed++;
                 u->stmt_rows++;
             }
         }
@@ -274,7 +273,6 @@ int ri_stream_upload(struct recipients_import *u)
             ri_fail(u, 500, "internal", NULL, "the upload stream ended in a bad state");
             return 0;
         }
-        u->since_commit = u->stmt_rows;
         if (ri_chunk_commit(u) < 0)
             return 0;
     }
