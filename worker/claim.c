@@ -490,13 +490,17 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
      * others would otherwise take their shares for a whole heartbeat. */
     double mono = now_monotonic();
     int part, nparts;
-    if (rc == DB_OK && mono - w->part_checked >= PART_CHECK_S &&
-        queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts) == DB_OK) {
-        w->part_checked = mono;
-        pthread_mutex_lock(&w->mu);
-        w->part = part;
-        w->nparts = nparts;
-        pthread_mutex_unlock(&w->mu);
+    if (rc == DB_OK && mono - w->part_checked >= PART_CHECK_S) {
+        /* an error here may have rolled the transaction back: it ends the claim, since what
+         * ran after it would run outside any transaction */
+        rc = queue_partition(db, w->worker_id, w->cfg.worker_dead_s, &part, &nparts);
+        if (rc == DB_OK) {
+            w->part_checked = mono;
+            pthread_mutex_lock(&w->mu);
+            w->part = part;
+            w->nparts = nparts;
+            pthread_mutex_unlock(&w->mu);
+        }
     }
     pthread_mutex_lock(&w->mu);
     part = w->part;
