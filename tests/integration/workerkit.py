@@ -262,3 +262,13 @@ def check_counters(s, cid):
                     "LIMIT 5", (cid,))
     eq(list(stray), [], "campaign %d: non-pending rows with a next attempt time" % cid)
     return rows
+
+
+def full_speed_start(times, probe=100, least_per_s=500):
+    """The index of the first acceptance from which the next `probe` arrive faster than
+    least_per_s: the worker past its progressive start (10, 20, 40 msg/s, 50 messages each,
+    by default), at the number's rate."""
+    for i in range(len(times) - probe):
+        if times[i + probe] - times[i] <= probe * 1000.0 / least_per_s:
+            return i
+    return 0
