@@ -34,9 +34,11 @@ void api_campaigns_clone(struct request *req)
     }
     if (!mode)
         mode = "none";
-    if (strcmp(mode, "none") && strcmp(mode, "all") && strcmp(mode, "failed")) {
+    int cmode = campaign_clone_mode_parse(mode);
+    if (cmode < 0) {
         http_fail(req, 400, "invalid_field", "recipients", "campaign.clone_recipients", NULL,
-                  "recipients is none, all or failed");
+                  "recipients is none, all, failed, not_delivered, not_read, "
+                  "read_not_replied, replied or clicked_button");
         goto out;
     }
     struct campaign_row c;
@@ -69,11 +71,11 @@ void api_campaigns_clone(struct request *req)
         http_db_error(req, "clone the campaign");
         goto out;
     }
-    if (strcmp(mode, "none") != 0) {
+    if (cmode != CLONE_NONE) {
         json_object *def = json_object_new_object();
         json_object_object_add(def, "from_campaign", json_object_new_int64(req->ids[0]));
         json_object_object_add(def, "recipients", json_object_new_string(mode));
-        int rc = campaign_store_clone_recipients(db, nid, req->ids[0], strcmp(mode, "failed") == 0,
+        int rc = campaign_store_clone_recipients(db, nid, req->ids[0], cmode,
                                                  api_campaign_json_text(def), req->user, &copied);
         json_object_put(def);
         if (rc != DB_OK) {

@@ -608,17 +608,49 @@ int campaign_store_clone(struct db *db, long long from, const char *name, const 
     return rc;
 }
 
-int campaign_store_clone_recipients(struct db *db, long long to, long long from, int failed_only,
-                                    const char *def, const char *user, long long *copied)
+static const struct {
+    const char *name, *where; /* where: a constant condition on the original's row r */
+} clone_modes[CLONE_MODES] = {
+    [CLONE_NONE] = {"none", "0"},
+    [CLONE_ALL] = {"all", "1"},
+    [CLONE_FAILED] = {"failed", "r.status IN ('failed', 'unknown')"},
+    [CLONE_NOT_DELIVERED] =
+        {"not_delivered", "r.status IN ('sent', 'failed', 'unknown') AND r.delivered_at IS NULL"},
+    [CLONE_NOT_READ] = {"not_read", "r.delivered_at IS NOT NULL AND r.read_at IS NULL"},
+    [CLONE_READ_NOT_REPLIED] = {"read_not_replied",
+                                "r.read_at IS NOT NULL AND r.replied_at IS NULL"},
+    [CLONE_REPLIED] = {"replied", "r.replied_at IS NOT NULL"},
+    /* a quick-reply button of the template answers with its context: attributed to r */
+    [CLONE_CLICKED_BUTTON] = {"clicked_button",
+                              "r.id IN (SELECT i.recipient_id FROM inbound_messages i WHERE "
+                              "i.campaign_id = r.campaign_id AND i.recipient_id IS NOT NULL "
+                              "AND i.type IN ('button', 'interactive'))"},
+};
+
+int campaign_clone_mode_parse(const char *name)
 {
+    for (int m = 0; name && m < CLONE_MODES; m++)
+        if (strcmp(name, clone_modes[m].name) == 0)
+            return m;
+    return -1;
+}
+
+int campaign_store_clone_recipients(struct db *db, long long to, long long from,
+                                    enum campaign_clone_mode mode, const char *def,
+                                    const char *user, long long *copied)
+{
+    *copied = 0;
+    if ((int)mode < 0 || mode >= CLONE_MODES)
+        return DB_ERR;
+    /* Opted-out numbers stay behind. The condition is one of the constants above. */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO recipients (campaign_id, phone, contact_id, vars) SELECT ?, "
+             "r.phone, r.contact_id, r.vars FROM recipients r WHERE r.campaign_id = ? "
+             "AND (%s) AND NOT " PERSON_BLOCKED_SQL("r.phone") " ORDER BY r.id",
+             clone_modes[mode].where);
     struct db_res r2;
-    /* Opted-out numbers stay behind. */
-    int rc = db_exec(
-        db,
-        "INSERT INTO recipients (campaign_id, phone, contact_id, vars) SELECT ?, "
-        "r.phone, r.contact_id, r.vars FROM recipients r WHERE r.campaign_id = ? "
-        "AND (? = 0 OR r.status IN ('failed', 'unknown')) AND NOT " PERSON_BLOCKED_SQL("r.phone"),
-        DB_ARGS(DB_INT(to), DB_INT(from), DB_INT(failed_only)), &r2);
+    int rc = db_exec(db, sql, DB_ARGS(DB_INT(to), DB_INT(from)), &r2);
     *copied = rc == DB_OK ? (long long)r2.affected : 0;
     if (rc != DB_OK)
         return rc;

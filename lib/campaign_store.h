@@ -61,20 +61,37 @@ int campaign_store_create(struct db *db, const struct campaign_settings_row *s, 
 /* The edit of draft id (account, template and mapping always written). Returns a db_rc. */
 int campaign_store_update_settings(struct db *db, long long id,
                                    const struct campaign_settings_row *s);
-/* Deletes draft id and its recipients. Returns a db_rc. */
 /* The name of a copy of a campaign named name: "name (copia)", else "name (copia 2)", 3...,
  * the first no campaign has, counted on the original's name (a copy of "X (copia)" is
  * "X (copia 2)", never "X (copia) (copia)"). Returns a db_rc. */
 int campaign_store_copy_name(struct db *db, const char *name, char *out, size_t outlen);
+/* Deletes draft id and its recipients. Returns a db_rc. */
 int campaign_store_delete(struct db *db, long long id);
 /* A copy of campaign from (settings only) named name by user; *id the new one. */
 int campaign_store_clone(struct db *db, long long from, const char *name, const char *user,
                          long long *id);
-/* Copies from's recipients (failed and unknown ones only when failed_only; never blocked
- * numbers) into campaign to, sets its counters and records the audience import by user with
- * definition def (JSON text). *copied how many. Returns a db_rc. */
-int campaign_store_clone_recipients(struct db *db, long long to, long long from, int failed_only,
-                                    const char *def, const char *user, long long *copied);
+/* Which recipients a copy takes (the API's "recipients"; retargeting by what each one's
+ * message did). */
+enum campaign_clone_mode {
+    CLONE_NONE,
+    CLONE_ALL,
+    CLONE_FAILED,           /* failed or unknown */
+    CLONE_NOT_DELIVERED,    /* tried, no delivery known: sent, failed or unknown */
+    CLONE_NOT_READ,         /* delivered, not read */
+    CLONE_READ_NOT_REPLIED, /* read, no reply */
+    CLONE_REPLIED,          /* answered the message */
+    CLONE_CLICKED_BUTTON,   /* pressed one of its buttons */
+    CLONE_MODES
+};
+/* The mode named name ("none", "all", "failed", "not_delivered", "not_read",
+ * "read_not_replied", "replied", "clicked_button"), or -1. */
+int campaign_clone_mode_parse(const char *name);
+/* Copies from's recipients that mode selects (never blocked numbers) into campaign to, sets
+ * its counters and records the audience import by user with definition def (JSON text).
+ * *copied how many. Returns a db_rc. */
+int campaign_store_clone_recipients(struct db *db, long long to, long long from,
+                                    enum campaign_clone_mode mode, const char *def,
+                                    const char *user, long long *copied);
 
 /* Adds d to the counters of campaign_id (same transaction as the recipients it counts). */
 int campaign_store_add_counters(struct db *db, long long campaign_id, const struct msg_delta *d);

@@ -383,8 +383,12 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
   });
 
   it('pauses and resumes another campaign, with the reason shown', async () => {
-    // A copy of the first one with every recipient, slowed down so it can be paused.
+    // A copy of the first one with every recipient, slowed down so it can be paused. The
+    // dialog also offers retargeting by what each message did.
     await page.getByRole('button', { name: 'Duplicar' }).click();
+    for (const l of ['Los no entregados', 'Los entregados que no lo leyeron', 'Los que lo leyeron y no respondieron',
+      'Los que respondieron', 'Los que tocaron un botón']) await page.getByLabel(l).waitFor();
+    await shot('clone-retargeting');
     await page.getByLabel('Todos (menos las bajas)').check();
     await page.locator('dialog').getByRole('button', { name: 'Duplicar' }).click();
     await page.getByRole('heading', { name: 'Ritmo' }).waitFor();

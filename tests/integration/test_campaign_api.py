@@ -43,6 +43,7 @@ def err(r, status, code, field=None):
     eq(e["code"], code, "error code of %r" % r)
     if field is not None:
         eq(e.get("field"), field, "error field of %r" % r)
+    return e
 
 
 def audit_rows(s, action, campaign_id=None):
@@ -780,6 +781,76 @@ def test_clone_and_delete(s):
     eq(s.query("SELECT COUNT(*) AS n FROM recipients WHERE campaign_id = %s", (k["id"],))[0]["n"],
        0, "its recipients too")
     check(audit_rows(s, "campaign.delete", k["id"]), "the audit log outlives it")
+
+
+def _inbound(acct, phone, wamid, kind):
+    """An inbound message from phone answering our message wamid: a text, or a press of
+    one of the template's quick-reply buttons."""
+    wa = phone.lstrip("+")
+    m = {"from": wa, "id": "wamid.IN%s%s" % (kind, wa), "timestamp": "1750030030",
+         "context": {"from": acct["display_phone"], "id": wamid}}
+    if kind == "button":
+        m.update(type="button", button={"payload": "SI", "text": "Sí, voy"})
+    else:
+        m.update(type="text", text={"body": "gracias"})
+    return {"object": "whatsapp_business_account", "entry": [{"id": acct["waba_id"], "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": acct["display_phone"],
+                         "phone_number_id": acct["phone_number_id"]},
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": wa}], "messages": [m]}}]}]}
+
+
+def test_clone_retargets_by_what_each_message_did(s):
+    """Copies that take the recipients by outcome (issue 21): sent through the worker, their
+    statuses and answers through the signed webhook; an opted-out number never copied."""
+    synced(s)
+    acct = s.get("/api/accounts/1").json()
+    p = ["+54938755720%02d" % i for i in range(1, 8)]
+    s.sandbox_post("/_sandbox/config", {"webhooks": False, "errors": [
+        {"to": p[1], "code": 131026, "mode": "sync", "times": -1}]})
+    try:
+        c = campaign(s, "Retargeting")
+        upload(s, c["id"], "phone,name,consent\n" + "".join("%s,N%d,si\n" % (x, i)
+                                                            for i, x in enumerate(p)))
+        eq(s.post("/api/campaigns/%d/start" % c["id"], START).status, 200, "start")
+        wait_status(s, c["id"], "completed")
+    finally:
+        s.sandbox_post("/_sandbox/reset", {})
+    rows = {r["phone"]: r for r in s.query(
+        "SELECT id, phone, status, wamid FROM recipients WHERE campaign_id = %s", (c["id"],))}
+    eq(sorted((x, rows[x]["status"]) for x in p),
+       sorted([(x, "failed" if x == p[1] else "sent") for x in p]), "sent but one")
+    statuses = []
+    for x, sts in ((p[2], ("delivered",)), (p[3], ("delivered", "read")),
+                   (p[4], ("delivered", "read")), (p[5], ("read",)), (p[6], ("read",))):
+        for k, st in enumerate(sts):
+            statuses.append({"id": rows[x]["wamid"], "status": st,
+                             "timestamp": str(1750030010 + k), "recipient_id": x[1:]})
+    eq(s.post_webhook({"object": "whatsapp_business_account", "entry": [{
+        "id": acct["waba_id"], "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {
+                "display_phone_number": acct["display_phone"],
+                "phone_number_id": acct["phone_number_id"]},
+            "statuses": statuses}}]}]}).status, 200, "statuses")
+    eq(s.post_webhook(_inbound(acct, p[4], rows[p[4]]["wamid"], "text")).status, 200, "reply")
+    eq(s.post_webhook(_inbound(acct, p[5], rows[p[5]]["wamid"], "button")).status, 200, "button")
+    eq(s.post("/api/opt-outs", {"phone": p[6], "detail": "pidió la baja"}).status, 201, "opt-out")
+    want = {"all": p[:6], "failed": [p[1]], "not_delivered": p[:2], "not_read": [p[2]],
+            "read_not_replied": [p[3]], "replied": [p[4], p[5]], "clicked_button": [p[5]]}
+    for mode, phones in sorted(want.items()):
+        r = s.post("/api/campaigns/%d/clone" % c["id"], {"recipients": mode})
+        eq(r.status, 201, "clone %s: %r" % (mode, r))
+        k = r.json()
+        got = sorted(x["phone"] for x in s.query(
+            "SELECT phone FROM recipients WHERE campaign_id = %s", (k["id"],)))
+        eq((got, k["counters"]["total"]), (sorted(phones), len(phones)), mode)
+        d = s.query("SELECT definition FROM audience_imports WHERE campaign_id = %s AND "
+                    "kind = 'clone'", (k["id"],))
+        eq(json.loads(d[0]["definition"])["recipients"], mode, "recorded as an import")
+    e = err(s.post("/api/campaigns/%d/clone" % c["id"], {"recipients": "opened"}), 400,
+            "invalid_field", "recipients")
+    check("clicked_button" in e["message"], "the modes named: %r" % e)
 
 
 # --- progress and reports -------------------------------------------------------------------

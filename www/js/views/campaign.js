@@ -129,7 +129,7 @@ export async function render(root, params, ctx) {
         body: {},
         confirm: async (body) => {
           const name = nextId('mode');
-          const opts = ['none', 'all', 'failed'].map((m, i) => {
+          const opts = ['none', 'all', 'failed', 'not_delivered', 'not_read', 'read_not_replied', 'replied', 'clicked_button'].map((m, i) => {
             const r = h('input', { type: 'radio', name, id: nextId('m'), value: m, checked: i === 0 });
             return { r, el: h('div', { class: 'check' }, r, h('label', { for: r.id }, t('camp.clone.' + m))) };
           });
