@@ -314,7 +314,9 @@ static int discard(struct db *db, long long token, long long owner, const char *
     }
 }
 
-int contacts_import_settle(struct db *db)
+/* contacts_import_settle; tries: how many more times to read the record when it changes
+ * between the read and the take-over (another process took it, or renewed it). */
+static int settle(struct db *db, int tries)
 {
     struct db_rows r;
     if (db_query(db,
@@ -344,8 +346,8 @@ int contacts_import_settle(struct db *db)
         db_rollback(db);
         return -1;
     }
-    if (res.affected != 1)
-        return contacts_import_settle(db); /* it changed meanwhile: read it again */
+    if (res.affected != 1) /* it changed meanwhile: read it again */
+        return tries > 0 ? settle(db, tries - 1) : CONTACTS_IMPORT_RUNNING;
     log_warn("contacts import %lld: it stopped midway (its lease ran out); %s", token,
              merging ? "finishing its merge" : "discarding its staged rows");
     long long added = 0;
@@ -357,6 +359,11 @@ int contacts_import_settle(struct db *db)
     if (rc == -2)
         return CONTACTS_IMPORT_RUNNING;
     return rc == 0 ? CONTACTS_IMPORT_SETTLED : -1;
+}
+
+int contacts_import_settle(struct db *db)
+{
+    return settle(db, 3);
 }
 
 void contacts_import_close(struct contacts_import *u)
