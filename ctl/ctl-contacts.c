@@ -147,10 +147,20 @@ int ctl_contacts_import(const struct config *cfg, int argc, char **argv)
         fprintf(stderr, "pregonctl: out of memory\n");
         goto out;
     }
-    if (db_begin(db) != DB_OK) {
+    /* as the API: a chunked import whose process died is finished or discarded first */
+    int st = contacts_import_settle(db);
+    if (st == CONTACTS_IMPORT_RUNNING) {
+        fprintf(stderr, "pregonctl: contacts are being imported by another import; try again "
+                        "when it ends (import_running)\n");
+        goto out;
+    }
+    if (st < 0 || db_begin(db) != DB_OK) {
         fprintf(stderr, "pregonctl: database: %s\n", db_error(db));
         goto out;
     }
+    /* a dry run rolls back at the end: its rows must not commit in chunks */
+    if (!dry)
+        contacts_import_set_chunk(u, cfg->import_chunk_rows);
     static char buf[1 << 16];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, in)) > 0)
@@ -162,6 +172,7 @@ int ctl_contacts_import(const struct config *cfg, int argc, char **argv)
     const char *code, *field, *msg;
     if (contacts_import_failure(u, &code, &field, &msg)) {
         db_rollback(db);
+        contacts_import_close(u);
         fprintf(stderr, "pregonctl: %s: nothing imported: %s (%s)\n", path, msg, code);
         goto out;
     }
@@ -175,10 +186,12 @@ int ctl_contacts_import(const struct config *cfg, int argc, char **argv)
         db_rollback(db);
     } else if (audit(db, rep, path) != DB_OK || db_commit(db) != DB_OK) {
         db_rollback(db);
+        contacts_import_close(u);
         fprintf(stderr, "pregonctl: database: %s; nothing imported\n", db_error(db));
         json_object_put(rep);
         goto out;
     }
+    contacts_import_close(u);
     if (as_json)
         printf("%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE));

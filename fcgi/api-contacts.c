@@ -460,10 +460,21 @@ struct contacts_import *api_contacts_import_begin(struct request *req, struct db
                                                   const struct contacts_import_opts *opts)
 {
     struct contacts_import *u = contacts_import_new(db, opts);
-    if (!u)
+    if (!u) {
         http_error(req, 500, "internal", "out of memory", NULL);
-    else if (db_begin(db) != DB_OK)
+        return NULL;
+    }
+    /* A chunked import whose process died is finished or discarded first; a live one holds
+     * the contacts (lib/contacts_chunks.c). */
+    int st = contacts_import_settle(db);
+    if (st == CONTACTS_IMPORT_RUNNING)
+        contacts_import_fail(u, 409, "import_running", NULL,
+                             "contacts are being imported by another import; try again when it "
+                             "ends");
+    else if (st < 0 || db_begin(db) != DB_OK)
         contacts_import_fail(u, 503, "database_unavailable", NULL, "the database is not reachable");
+    else
+        contacts_import_set_chunk(u, req->app->cfg.import_chunk_rows);
     return u;
 }
 
@@ -494,9 +505,14 @@ void api_contacts_import_end(struct request *req, struct db *db, struct contacts
     int status = contacts_import_failure(u, &code, &field, &msg);
     if (status) {
         db_rollback(db);
-        http_error(req, status, code, msg, field);
+        contacts_import_close(u);
+        if (strcmp(code, "import_running") == 0)
+            http_fail(req, status, code, field, "contact.import_running", NULL, msg);
+        else
+            http_error(req, status, code, msg, field);
         return;
     }
+    contacts_import_close(u);
     json_object *rep = contacts_import_report(u), *rows;
     if (rep && json_object_object_get_ex(rep, "rejected", &rows))
         http_localize_items(req, rows, "reason", "import.");

@@ -75,8 +75,8 @@ struct config {
     char *log_file;
     /* chunked CSV uploads are assembled here (fcgi/api-imports.c) */
     char *import_dir;
-    /* audience imports commit every this many rows (lib/recipients_chunks.c); 0 = one
-     * transaction whatever the size */
+    /* audience and contacts imports commit every this many rows (lib/recipients_chunks.c,
+     * lib/contacts_chunks.c); 0 = one transaction whatever the size */
     int import_chunk_rows;
     char *path; /* where it was read from, NULL if defaults only */
 };

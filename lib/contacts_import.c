@@ -1,6 +1,9 @@
-/* Contacts import from CSV (contacts_import.h): rows are checked as they stream in and
- * stored 500 at a time with one multi-row upsert. */
-#include "contacts_import.h"
+/* Contacts import from CSV (contacts_import.h): rows are checked as they stream in, 500 at a
+ * time against the database, and stored 500 at a time with one multi-row upsert. With chunks
+ * (contacts_import_set_chunk) the checked rows wait in memory until a chunk's worth is there
+ * (at most chunk_rows + 500), then are staged (lib/contacts_chunks.c); a file that never
+ * fills a chunk is stored at the end in the caller's transaction, as without chunks. */
+#include "contacts_import_impl.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -9,53 +12,14 @@
 #include <time.h>
 
 #include "apival.h"
-#include "csvin.h"
-#include "db.h"
-#include "e164.h"
 #include "log.h"
 #include "person.h"
-#include "phoneset.h"
 #include "utf8.h"
 
-#define BATCH        500
 #define MAX_REPORTED 1000
 
-struct crow {
-    char phone[E164_MAX + 1];
-    size_t line;
-    int consent;                         /* 1 yes, 0 not given, 2 on record already */
-    int exists;                          /* the contact is in the database already */
-    char consent_rec[121];               /* what the file said and which import */
-    char *name, *lead_id, *attrs, *tags; /* malloc'd; tags '\n'-separated */
-};
-
-struct contacts_import {
-    struct db *db;
-    char consent_source[121]; /* the import: given, or "import <UTC time>" */
-    char *tags_buf;
-    struct csvin *csv;
-    char country[3];
-    int have_header;
-    int by_fields; /* rows come through contacts_import_add, not CSV */
-    size_t ncols;
-    char **cols;
-    int phone_idx, consent_idx, name_idx, lead_idx, tags_idx;
-    char **extra_tags;
-    size_t nextra;
-    struct phoneset seen;
-    struct crow batch[BATCH];
-    size_t nbatch;
-    long long rows, stored, rejected_total;
-    json_object *rejected, *by_reason;
-    long long added;
-    db_arg args[BATCH * 7];
-    int failed_status;
-    char fail_code[48], fail_msg[512];
-    const char *fail_field;
-};
-
-static int cfail(struct contacts_import *u, int status, const char *code, const char *field,
-                 const char *msg)
+int ci_fail(struct contacts_import *u, int status, const char *code, const char *field,
+            const char *msg)
 {
     u->failed_status = status;
     snprintf(u->fail_code, sizeof u->fail_code, "%s", code);
@@ -81,7 +45,7 @@ static void creject(struct contacts_import *u, size_t line, const char *reason, 
     json_object_array_add(u->rejected, r);
 }
 
-static void crow_free(struct crow *r)
+void crow_free(struct crow *r)
 {
     free(r->name);
     free(r->lead_id);
@@ -90,97 +54,100 @@ static void crow_free(struct crow *r)
     memset(r, 0, sizeof *r);
 }
 
-static int cflush(struct contacts_import *u)
+/* Checks the rows read since the last check against the database: the contact exists (and
+ * has consent on record), the number opted out, the consent rule. Rejected rows are reported
+ * and dropped from u->pend. */
+static int ccheck(struct contacts_import *u)
 {
-    size_t n = u->nbatch;
+    size_t from = u->nchecked, n = u->npend - from;
+    struct crow *b = u->pend + from;
     if (!n)
         return 0;
-    /* The INSERT's row placeholders take 31 bytes each, its ON DUPLICATE clause about 330. */
-    char sql[512 + BATCH * 32];
+    /* The IN list's placeholders take 2 bytes each. */
+    char sql[128 + CI_BATCH * 2];
     db_arg *args = u->args;
     struct db_rows r;
-    int *skip = calloc(n, sizeof *skip);
-    if (!skip)
-        return cfail(u, 500, "internal", NULL, "out of memory");
     int len = snprintf(sql, sizeof sql,
                        "SELECT phone, consent_at IS NOT NULL FROM contacts WHERE phone IN (");
     for (size_t i = 0; i < n; i++) {
         len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
-        args[i] = DB_STR(u->batch[i].phone);
+        args[i] = DB_STR(b[i].phone);
     }
     snprintf(sql + len, sizeof sql - (size_t)len, ")");
-    if (db_query(u->db, sql, args, n, &r) != DB_OK) {
-        free(skip);
-        return cfail(u, 500, "database_error", NULL, "could not read the contacts");
-    }
+    if (db_query(u->db, sql, args, n, &r) != DB_OK)
+        return ci_fail(u, 500, "database_error", NULL, "could not read the contacts");
     for (size_t k = 0; k < r.nrows; k++)
         for (size_t i = 0; i < n; i++)
-            if (!strcmp(db_val(&r, k, 0), u->batch[i].phone)) {
-                u->batch[i].exists = 1;
+            if (!strcmp(db_val(&r, k, 0), b[i].phone)) {
+                b[i].exists = 1;
                 if (db_int(&r, k, 1, 0))
-                    u->batch[i].consent = 2; /* on record already */
+                    b[i].consent = 2; /* on record already */
             }
     db_rows_free(&r);
     const char **phones = calloc(n, sizeof *phones);
     unsigned char *blocked = calloc(n, 1);
     for (size_t i = 0; phones && i < n; i++)
-        phones[i] = u->batch[i].phone;
+        phones[i] = b[i].phone;
     int brc = phones && blocked ? person_blocked_many(u->db, phones, n, blocked) : DB_ERR;
     free(phones);
     if (brc != DB_OK) {
         free(blocked);
-        free(skip);
-        return cfail(u, 500, "database_error", NULL, "could not read the opt-outs");
+        return ci_fail(u, 500, "database_error", NULL, "could not read the opt-outs");
     }
-    for (size_t i = 0; i < n; i++)
-        if (!skip[i] && blocked[i]) {
-            creject(u, u->batch[i].line, "opted_out", "the number opted out");
-            skip[i] = 1;
-        }
-    free(blocked);
-    size_t na = 0, nin = 0, nnew = 0;
-    len = snprintf(sql, sizeof sql,
-                   "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, "
-                   "consent_source) VALUES ");
+    size_t kept = from;
     for (size_t i = 0; i < n; i++) {
-        struct crow *c = &u->batch[i];
-        if (skip[i])
-            continue;
-        if (!c->consent) {
+        struct crow *c = &b[i];
+        if (blocked[i])
+            creject(u, c->line, "opted_out", "the number opted out");
+        else if (!c->consent)
             creject(u, c->line, "no_consent",
                     "no consent: the consent column is empty and the contact has none on record");
-            skip[i] = 1;
+        else {
+            if (&u->pend[kept] != c)
+                u->pend[kept] = *c;
+            kept++;
             continue;
         }
+        crow_free(c);
+    }
+    free(blocked);
+    u->npend = u->nchecked = kept;
+    return 0;
+}
+
+/* Stores the checked rows in the caller's transaction: an import that fits one. */
+static int cwrite_batch(struct contacts_import *u, struct crow *b, size_t n)
+{
+    /* The INSERT's row placeholders take 31 bytes each, its ON DUPLICATE clause about 330. */
+    char sql[512 + CI_BATCH * 32];
+    db_arg *args = u->args;
+    struct db_rows r;
+    size_t na = 0, nnew = 0;
+    int len = snprintf(sql, sizeof sql,
+                       "INSERT INTO contacts (phone, name, lead_id, attributes, consent_at, "
+                       "consent_source) VALUES ");
+    for (size_t i = 0; i < n; i++) {
+        struct crow *c = &b[i];
         len += snprintf(sql + len, sizeof sql - (size_t)len,
-                        nin ? ",(?,?,?,?,IF(?,NOW(3),NULL),?)" : "(?,?,?,?,IF(?,NOW(3),NULL),?)");
+                        i ? ",(?,?,?,?,IF(?,NOW(3),NULL),?)" : "(?,?,?,?,IF(?,NOW(3),NULL),?)");
         args[na++] = DB_STR(c->phone);
         args[na++] = DB_STR(c->name ? c->name : "");
         args[na++] = DB_STR(c->lead_id);
         args[na++] = DB_STR(c->attrs ? c->attrs : "{}");
         args[na++] = DB_INT(c->consent == 1);
         args[na++] = DB_STR(c->consent == 1 ? c->consent_rec : NULL);
-        nin++;
         nnew += !c->exists;
     }
-    int rc = DB_OK;
-    if (nin) {
-        snprintf(sql + len, sizeof sql - (size_t)len,
-                 " ON DUPLICATE KEY UPDATE name = IF(VALUES(name) <> '', VALUES(name), name), "
-                 "lead_id = COALESCE(VALUES(lead_id), lead_id), attributes = "
-                 "JSON_MERGE_PATCH(attributes, VALUES(attributes)), consent_at = "
-                 "COALESCE(consent_at, VALUES(consent_at)), consent_source = "
-                 "COALESCE(consent_source, VALUES(consent_source))");
-        rc = db_exec(u->db, sql, args, na, NULL);
-        if (rc == DB_OK) {
-            u->stored += (long long)nin;
-            u->added += (long long)nnew;
-        }
+    snprintf(sql + len, sizeof sql - (size_t)len, "%s", " ON DUPLICATE KEY UPDATE " CI_UPSERT_SET);
+    int rc = db_exec(u->db, sql, args, na, NULL);
+    if (rc == DB_OK) {
+        u->stored += (long long)n;
+        u->added += (long long)nnew;
     }
     /* Tags: those of the row and those given for the whole import. */
     for (size_t i = 0; i < n && rc == DB_OK; i++) {
-        struct crow *c = &u->batch[i];
-        if (skip[i] || (!c->tags && !u->nextra))
+        struct crow *c = &b[i];
+        if (!c->tags && !u->nextra)
             continue;
         if (db_query(u->db, "SELECT id FROM contacts WHERE phone = ?", DB_ARGS(DB_STR(c->phone)),
                      &r) != DB_OK) {
@@ -203,15 +170,55 @@ static int cflush(struct contacts_import *u)
             rc = db_exec(u->db, "INSERT IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)",
                          DB_ARGS(DB_INT(id), DB_STR(u->extra_tags[k])), NULL);
     }
-    free(skip);
-    for (size_t i = 0; i < n; i++)
-        crow_free(&u->batch[i]);
-    u->nbatch = 0;
     if (rc != DB_OK) {
         log_error("contacts import: %s", db_error(u->db));
-        return cfail(u, 500, "database_error", NULL, "could not store the contacts");
+        return ci_fail(u, 500, "database_error", NULL, "could not store the contacts");
     }
     return 0;
+}
+
+static void cdrop(struct contacts_import *u)
+{
+    for (size_t i = 0; i < u->npend; i++)
+        crow_free(&u->pend[i]);
+    u->npend = u->nchecked = 0;
+}
+
+static int cwrite(struct contacts_import *u)
+{
+    int rc = 0;
+    for (size_t i = 0; i < u->nchecked && rc == 0; i += CI_BATCH)
+        rc = cwrite_batch(u, u->pend + i, u->nchecked - i < CI_BATCH ? u->nchecked - i : CI_BATCH);
+    cdrop(u);
+    return rc;
+}
+
+/* Every CI_BATCH rows read: checked, then stored (one transaction), or staged once a chunk's
+ * worth is checked. */
+static int cbatch(struct contacts_import *u)
+{
+    if (ccheck(u) < 0)
+        return -1;
+    if (!u->chunk_rows)
+        return cwrite(u);
+    if ((long long)u->nchecked < u->chunk_rows)
+        return 0;
+    int rc = contacts_chunks_stage(u, 0);
+    cdrop(u);
+    return rc;
+}
+
+/* The input ended: the last rows checked; an import that never filled a chunk is stored in
+ * the caller's transaction as before, a staged one gets its last chunk and is merged. */
+static int cend(struct contacts_import *u)
+{
+    if (ccheck(u) < 0)
+        return -1;
+    if (!u->token)
+        return cwrite(u);
+    int rc = contacts_chunks_stage(u, 1);
+    cdrop(u);
+    return rc < 0 ? -1 : contacts_chunks_merge(u);
 }
 
 static int by_line(const void *a, const void *b)
@@ -231,14 +238,14 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
         u->have_header = 1;
         char msg[256];
         if (csvin_header_check(f, lens, n, line, msg, sizeof msg) != 0)
-            return cfail(u, 400, "invalid_csv", "body", msg);
+            return ci_fail(u, 400, "invalid_csv", "body", msg);
         u->cols = calloc(n + 1, sizeof *u->cols);
         if (!u->cols)
-            return cfail(u, 500, "internal", NULL, "out of memory");
+            return ci_fail(u, 500, "internal", NULL, "out of memory");
         u->ncols = n;
         for (size_t i = 0; i < n; i++)
             if (!(u->cols[i] = strdup(f[i])))
-                return cfail(u, 500, "internal", NULL, "out of memory");
+                return ci_fail(u, 500, "internal", NULL, "out of memory");
         static const char *ph[] = {"phone",        "telefono", "teléfono",
                                    "phone_number", "numero",   "número",
                                    "celular",      "whatsapp", NULL};
@@ -246,8 +253,8 @@ static int con_row(void *ctx, size_t line, size_t n, char **f, const size_t *len
         for (int a = 0; ph[a] && u->phone_idx < 0; a++)
             u->phone_idx = csvin_header_index(f, n, ph[a]);
         if (u->phone_idx < 0)
-            return cfail(u, 422, "missing_column", "phone",
-                         "line 1: the header has no phone column (phone, telefono, ...)");
+            return ci_fail(u, 422, "missing_column", "phone",
+                           "line 1: the header has no phone column (phone, telefono, ...)");
         u->consent_idx = csvin_header_index(f, n, "consent");
         if (u->consent_idx < 0)
             u->consent_idx = csvin_header_index(f, n, "consentimiento");
@@ -308,7 +315,16 @@ static int row_add(struct contacts_import *u, size_t line, const struct contacts
         creject(u, line, "phone_missing", "the row has no phone number");
         return 0;
     }
-    struct crow *c = &u->batch[u->nbatch];
+    if (u->npend == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : CI_BATCH;
+        struct crow *p = realloc(u->pend, cap * sizeof *p);
+        if (!p)
+            return ci_fail(u, 500, "internal", NULL, "out of memory");
+        u->pend = p;
+        u->cap = cap;
+    }
+    struct crow *c = &u->pend[u->npend];
+    memset(c, 0, sizeof *c);
     int st = e164_normalize(in->phone, in->phone_len, u->country, c->phone);
     if (st != E164_OK) {
         char msg[128];
@@ -318,7 +334,7 @@ static int row_add(struct contacts_import *u, size_t line, const struct contacts
     }
     int added = phoneset_add(&u->seen, phoneset_key(c->phone));
     if (added < 0)
-        return cfail(u, 500, "internal", NULL, "out of memory");
+        return ci_fail(u, 500, "internal", NULL, "out of memory");
     if (!added) {
         creject(u, line, "duplicate", "the number appears earlier in the file");
         return 0;
@@ -347,8 +363,8 @@ static int row_add(struct contacts_import *u, size_t line, const struct contacts
                                            in->attributes,
                                            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                                      : "{}");
-    u->nbatch++;
-    return u->nbatch == BATCH ? cflush(u) : 0;
+    u->npend++;
+    return u->npend - u->nchecked == CI_BATCH ? cbatch(u) : 0;
 }
 
 int contacts_import_add(struct contacts_import *u, size_t line,
@@ -400,8 +416,8 @@ void contacts_import_free(struct contacts_import *u)
 {
     if (!u)
         return;
-    for (size_t i = 0; i < u->nbatch; i++)
-        crow_free(&u->batch[i]);
+    cdrop(u);
+    free(u->pend);
     for (size_t i = 0; u->cols && i < u->ncols; i++)
         free(u->cols[i]);
     free(u->cols);
@@ -420,7 +436,7 @@ int contacts_import_feed(struct contacts_import *u, const char *buf, size_t len)
         return -1;
     int rc = csvin_feed(u->csv, buf, len, con_row, u);
     if (!u->failed_status && rc != 0)
-        cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
+        ci_fail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
     return u->failed_status ? -1 : 0;
 }
 
@@ -429,19 +445,19 @@ int contacts_import_finish(struct contacts_import *u)
     if (u->failed_status)
         return -1;
     if (u->by_fields) {
-        cflush(u);
+        cend(u);
         return u->failed_status ? -1 : 0;
     }
     int rc = csvin_finish(u->csv, con_row, u);
     if (!u->failed_status && rc != 0)
-        cfail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
+        ci_fail(u, 400, "invalid_csv", "body", csvin_error(u->csv));
     if (!u->failed_status && !u->have_header)
-        cfail(u, 400, "invalid_csv", "body", "the upload is empty: a header row is required");
+        ci_fail(u, 400, "invalid_csv", "body", "the upload is empty: a header row is required");
     if (!u->failed_status && u->rows == 0)
-        cfail(u, 422, "no_rows", "body",
-              "the file has a header row but no data rows: nothing to import");
+        ci_fail(u, 422, "no_rows", "body",
+                "the file has a header row but no data rows: nothing to import");
     if (!u->failed_status)
-        cflush(u);
+        cend(u);
     return u->failed_status ? -1 : 0;
 }
 
@@ -461,7 +477,7 @@ int contacts_import_fail(struct contacts_import *u, int status, const char *code
                          const char *message)
 {
     if (!u->failed_status)
-        cfail(u, status, code, field, message);
+        ci_fail(u, status, code, field, message);
     return -1;
 }
 

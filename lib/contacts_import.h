@@ -6,7 +6,16 @@
  * Importing the same file twice adds nothing.
  *
  * The caller owns the transaction: begin before the first feed, commit (or roll back) after
- * finish, so the import and its audit row commit together. One object per import. */
+ * finish, so the import and its audit row commit together, then call contacts_import_close.
+ * One object per import.
+ *
+ * Chunks (issue #23, lib/contacts_chunks.c): with contacts_import_set_chunk, an import with
+ * more checked rows than a chunk commits as it goes. Its rows are staged (each chunk of
+ * checked rows committed to a staging table), and once the file is read whole they are
+ * merged into contacts a chunk per transaction; the last merge chunk stays open for the
+ * caller's commit. A file that fails leaves contacts untouched (close discards the staged
+ * rows); a merge that fails or whose process dies is finished, never undone, by whoever takes
+ * the import over (contacts_import_settle). */
 #ifndef PREGON_CONTACTS_IMPORT_H
 #define PREGON_CONTACTS_IMPORT_H
 
@@ -22,9 +31,25 @@ struct contacts_import_opts {
     const char *consent_source; /* recorded with consent given by the file; NULL: "import" */
 };
 
+/* contacts_import_settle's answers */
+enum { CONTACTS_IMPORT_SETTLED = 0, CONTACTS_IMPORT_RUNNING = 1 };
+
+/* Before an import: finishes or discards a chunked import whose process died (its lease ran
+ * out; merging: merged forward, staging: discarded). Returns CONTACTS_IMPORT_SETTLED (none
+ * left), CONTACTS_IMPORT_RUNNING (a live one holds the contacts: answer 409 import_running) or
+ * -1 (database error). Outside a transaction. */
+int contacts_import_settle(struct db *db);
+
 /* Returns NULL on allocation failure. Free with contacts_import_free(). */
 struct contacts_import *contacts_import_new(struct db *db, const struct contacts_import_opts *o);
 void contacts_import_free(struct contacts_import *ci);
+/* Commits every rows checked rows as a chunk (0, the default: one transaction whatever the
+ * size). Before the first feed; not for a dry run, whose rows must not commit. */
+void contacts_import_set_chunk(struct contacts_import *ci, long long rows);
+/* After the caller's commit or rollback: a chunked import deletes its staged rows (the file
+ * failed: contacts untouched; or merged: done), or, when the merge did not commit whole,
+ * finishes it now. Nothing for an import in one transaction. */
+void contacts_import_close(struct contacts_import *ci);
 
 /* Parses the next chunk of the CSV. Returns 0, or -1 when the import failed as a whole (see
  * contacts_import_failure); later calls then return -1 too. */

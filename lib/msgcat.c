@@ -131,6 +131,7 @@ static const struct msgcat_entry cat[] = {
     {"session.current_password_required", "Escribí tu contraseña actual.", "Type your current password."},
     {"session.new_password_required", "Escribí la contraseña nueva.", "Type the new password."},
     /* Contacts. */
+    {"contact.import_running", "Se están importando contactos: probá de nuevo cuando termine la importación.", "Contacts are being imported: try again when the import ends."},
     {"contact.phone_required", "Escribí el teléfono del contacto.", "Type the contact's phone number."},
     {"contact.phone_taken", "Ya hay un contacto con el número {phone}.", "A contact with the number {phone} exists already."},
     {"contact.phone_other", "El número {phone} es de otro contacto: unilos o eliminá ese contacto primero.", "The number {phone} is another contact's: merge or delete that contact first."},
