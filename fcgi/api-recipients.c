@@ -18,6 +18,7 @@
 #include "msgstatus.h"
 #include "recipients_import.h"
 #include "recipients_read.h"
+#include "segment.h"
 
 #define JSON_LIMIT (8 * 1024 * 1024)
 
@@ -155,64 +156,102 @@ void api_recipients_from_list(struct request *req)
     json_object_put(in);
 }
 
-static int tags_ok(struct request *req, json_object *arr, const char *field)
+/* The import's answer to a definition that does not hold (its field named as given). */
+static void fail_segment(struct request *req, const struct segment_error *e)
 {
-    if (!arr)
-        return 0;
-    if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) > 50) {
-        http_errorf(req, 400, "invalid_field", field, "%s is an array of at most 50 tags", field);
-        return -1;
-    }
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-        json_object *t = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(t, json_type_string) || json_object_get_string_len(t) == 0 ||
-            json_object_get_string_len(t) > 64) {
-            http_errorf(req, 400, "invalid_field", field, "%s[%zu] is a tag of 1 to 64 characters",
-                        field, i);
-            return -1;
-        }
-    }
-    return 0;
+    http_errorf(req, 400, "invalid_field", e->field, "%s", e->detail);
 }
 
-/* {"include_tags": [...], "exclude_tags": [...], "match": "any"|"all"} */
-void api_recipients_from_contacts(struct request *req)
+/* Adds the contacts seg takes; def (taken) is recorded as the import's definition. */
+static void import_segment(struct request *req, const struct segment *seg, const char *kind,
+                           json_object *def)
 {
-    if (app_need_db(req) < 0)
-        return;
-    json_object *in = http_json_body(req, 64 * 1024), *inc = NULL, *exc = NULL;
-    if (!in)
-        return;
-    json_object_object_get_ex(in, "include_tags", &inc);
-    json_object_object_get_ex(in, "exclude_tags", &exc);
-    const char *match = json_str(in, "match");
-    if (tags_ok(req, inc, "include_tags") < 0 || tags_ok(req, exc, "exclude_tags") < 0) {
-        json_object_put(in);
-        return;
-    }
-    if (match && strcmp(match, "any") && strcmp(match, "all")) {
-        json_object_put(in);
-        http_fail(req, 400, "invalid_field", "match", "recipients.match", NULL,
-                  "match is any or all");
-        return;
-    }
-    int all = match && strcmp(match, "all") == 0;
     struct recipients_import *ri = import_begin(req, RECIPIENTS_CONTACTS);
     if (!ri) {
-        json_object_put(in);
+        json_object_put(def);
         return;
     }
     const char *code, *field, *msg;
     if (!recipients_import_failure(ri, &code, &field, &msg))
-        recipients_import_contacts(ri, inc, exc, all);
-    json_object *def = json_object_new_object();
-    json_object_object_add(def, "include_tags",
-                           inc ? json_object_get(inc) : json_object_new_array());
-    json_object_object_add(def, "exclude_tags",
-                           exc ? json_object_get(exc) : json_object_new_array());
-    json_object_object_add(def, "match", json_object_new_string(all ? "all" : "any"));
-    finish(req, ri, "contacts", def);
+        recipients_import_contacts(ri, seg);
+    finish(req, ri, kind, def);
     recipients_import_free(ri);
+}
+
+/* A segment's definition given in place (lib/segment.h): {"include_tags": [...],
+ * "exclude_tags": [...], "match": "any"|"all", "attributes": [...], "consent_since": ...,
+ * "not_in_campaigns": [...]}. */
+void api_recipients_from_contacts(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    json_object *in = http_json_body(req, 64 * 1024);
+    if (!in)
+        return;
+    struct segment seg;
+    struct segment_error e;
+    if (segment_parse(in, &seg, &e) < 0) {
+        fail_segment(req, &e);
+        json_object_put(in);
+        return;
+    }
+    json_object *def = json_object_new_object();
+    json_object_object_foreach(in, k, v) json_object_object_add(def, k, json_object_get(v));
+    if (!json_object_object_get_ex(def, "match", NULL))
+        json_object_object_add(def, "match", json_object_new_string(seg.all ? "all" : "any"));
+    import_segment(req, &seg, "contacts", def);
+    segment_free(&seg);
+    json_object_put(in);
+}
+
+/* {"segment_id": N}: the contacts a saved segment takes now. */
+void api_recipients_from_segment(struct request *req)
+{
+    if (app_need_db(req) < 0)
+        return;
+    json_object *in = http_json_body(req, 4 * 1024), *v;
+    if (!in)
+        return;
+    static const char *const known[] = {"segment_id", NULL};
+    struct db_rows r;
+    int found = 0;
+    long long sid =
+        json_object_object_get_ex(in, "segment_id", &v) && json_object_is_type(v, json_type_int)
+            ? json_object_get_int64(v)
+            : 0;
+    if (http_json_only(req, in, known, "a segment import field") < 0)
+        goto out;
+    if (sid <= 0) {
+        http_fail(req, 400, "invalid_field", "segment_id", "recipients.segment_id", NULL,
+                  "segment_id is the id of a saved segment");
+        goto out;
+    }
+    if (segment_store_get(req->app->db, sid, &r, &found) != DB_OK) {
+        http_db_error(req, "read the segment");
+        goto out;
+    }
+    json_object *sdef = found ? json_tokener_parse(db_val(&r, 0, 2)) : NULL;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "segment_id", json_object_new_int64(sid));
+    if (found)
+        json_object_object_add(d, "name", json_str_or_null(db_val(&r, 0, 1)));
+    db_rows_free(&r);
+    struct segment seg;
+    struct segment_error e;
+    if (!found) {
+        http_error(req, 404, "not_found", "no such segment", "segment_id");
+    } else if (segment_parse(sdef, &seg, &e) < 0) {
+        fail_segment(req, &e);
+    } else {
+        /* the definition as it was used: the segment may be edited later */
+        json_object_object_add(d, "definition", json_object_get(sdef));
+        import_segment(req, &seg, "segment", d);
+        d = NULL;
+        segment_free(&seg);
+    }
+    json_object_put(d);
+    json_object_put(sdef);
+out:
     json_object_put(in);
 }
 

@@ -608,60 +608,30 @@ int recipients_import_list_array(struct recipients_import *u, json_object *phone
 }
 
 /* The contacts query by tags; placeholders only: the tags travel as parameters. */
-static int contacts_by_tags(struct recipients_import *u, json_object *inc, json_object *exc,
-                            int all, struct db_rows *rows)
+/* The segment's contacts in id order (lib/segment.h: the one rule for choosing contacts). */
+static int contacts_of_segment(struct recipients_import *u, const struct segment *seg,
+                               struct db_rows *rows)
 {
-    size_t ni = inc ? json_object_array_length(inc) : 0,
-           ne = exc ? json_object_array_length(exc) : 0;
-    if (ni > 50 || ne > 50)
-        return ri_fail(u, 400, "invalid_field", NULL, "at most 50 tags");
-    char sql[8192];
-    db_arg args[110];
+    char sql[8192] = "SELECT c.id, c.phone, c.name, c.lead_id, c.attributes, c.consent_at IS "
+                     "NOT NULL FROM contacts c WHERE 1 = 1";
+    db_arg args[SEGMENT_MAX_ARGS];
     size_t na = 0;
-    int len = snprintf(sql, sizeof sql,
-                       "SELECT c.id, c.phone, c.name, c.lead_id, c.attributes, c.consent_at IS "
-                       "NOT NULL FROM contacts c WHERE 1 = 1");
-    if (ni) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len,
-                        all ? " AND (SELECT COUNT(DISTINCT t.tag) FROM contact_tags t WHERE "
-                              "t.contact_id = c.id AND t.tag IN ("
-                            : " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = "
-                              "c.id AND t.tag IN (");
-        for (size_t i = 0; i < ni; i++) {
-            len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
-            args[na++] = DB_STR(json_object_get_string(json_object_array_get_idx(inc, i)));
-        }
-        if (all) {
-            len += snprintf(sql + len, sizeof sql - (size_t)len, ")) = ?");
-            args[na++] = DB_INT((long long)ni);
-        } else {
-            len += snprintf(sql + len, sizeof sql - (size_t)len, "))");
-        }
-    }
-    if (ne) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len,
-                        " AND NOT EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id "
-                        "AND t.tag IN (");
-        for (size_t i = 0; i < ne; i++) {
-            len += snprintf(sql + len, sizeof sql - (size_t)len, i ? ",?" : "?");
-            args[na++] = DB_STR(json_object_get_string(json_object_array_get_idx(exc, i)));
-        }
-        len += snprintf(sql + len, sizeof sql - (size_t)len, "))");
-    }
-    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY c.id");
+    if (segment_where(seg, sql, sizeof sql, args, &na) < 0 ||
+        strlen(sql) + sizeof " ORDER BY c.id" > sizeof sql)
+        return ri_fail(u, 400, "invalid_field", "definition", "the segment is too large");
+    strcat(sql, " ORDER BY c.id");
     if (db_query(u->db, sql, args, na, rows) != DB_OK)
         return ri_fail(u, 500, "database_error", NULL, "could not read the contacts");
     return 0;
 }
 
-int recipients_import_contacts(struct recipients_import *u, json_object *inc, json_object *exc,
-                               int all)
+int recipients_import_contacts(struct recipients_import *u, const struct segment *seg)
 {
     if (u->failed_status)
         return -1;
     u->have_contacts = 0; /* rows carry their contact already */
     struct db_rows rows;
-    if (contacts_by_tags(u, inc, exc, all, &rows) < 0)
+    if (contacts_of_segment(u, seg, &rows) < 0)
         return -1;
     for (size_t i = 0; i < rows.nrows && !u->failed_status; i++) {
         u->rows++;

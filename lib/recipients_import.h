@@ -22,6 +22,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "segment.h"
+
 struct db;
 struct recipients_import; /* opaque */
 
@@ -51,10 +53,8 @@ int recipients_import_csv(struct recipients_import *ri, recipients_read_fn fn, v
 int recipients_import_list_text(struct recipients_import *ri, const char *text);
 /* A JSON array of numbers (strings). */
 int recipients_import_list_array(struct recipients_import *ri, json_object *phones);
-/* The contacts with any (all: every) tag of include (an array of strings, or NULL) and none
- * of exclude. */
-int recipients_import_contacts(struct recipients_import *ri, json_object *include,
-                               json_object *exclude, int all);
+/* The contacts the segment takes (lib/segment.h). */
+int recipients_import_contacts(struct recipients_import *ri, const struct segment *seg);
 
 /* A CSV import's definition: {"bytes", "delimiter", "columns"}. Caller owns it. */
 json_object *recipients_import_csv_definition(const struct recipients_import *ri);
