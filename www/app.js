@@ -10,6 +10,7 @@ import * as wizard from './js/views/wizard.js';
 import * as campaign from './js/views/campaign.js';
 import * as templates from './js/views/templates.js';
 import * as contacts from './js/views/contacts.js';
+import * as segments from './js/views/segments.js';
 import * as replies from './js/views/replies.js';
 import * as keys from './js/views/keys.js';
 import * as settings from './js/views/settings.js';
@@ -28,6 +29,7 @@ const routes = [
   { re: /^\/campaigns\/(\d+)$/, view: campaign, nav: 'campaigns', keys: ['id'] },
   { re: /^\/templates$/, view: templates, nav: 'templates' },
   { re: /^\/contacts$/, view: contacts, nav: 'contacts' },
+  { re: /^\/segments$/, view: segments, nav: 'segments' },
   { re: /^\/replies$/, view: replies, nav: 'replies' },
   { re: /^\/keys$/, view: keys, nav: 'keys', role: 'admin' },
   { re: /^\/settings$/, view: settings, nav: 'settings', role: 'superadmin' },

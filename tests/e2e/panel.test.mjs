@@ -533,6 +533,25 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await shot('contacts-import');
   });
 
+  it('keeps a segment of contacts, counted as it is written', async () => {
+    await nav('Segmentos').click();
+    const form = page.locator('form', { has: page.getByRole('heading', { name: 'Nuevo segmento' }) });
+    await form.waitFor();
+    await form.getByLabel('Nombre').fill(`Córdoba ${R}`);
+    await form.getByLabel('Con las etiquetas').fill(`import${R}`);
+    await form.getByRole('button', { name: 'Agregar una condición' }).click();
+    await form.getByLabel('Dato 1').fill('ciudad');
+    await form.getByLabel('Condición 1').selectOption('contains');
+    await form.getByLabel('Valor 1').fill('córdoba');
+    // the two contacts the CSV import above stored, both with consent
+    await form.getByText('Este segmento toma 2 contactos; 2 tienen consentimiento').waitFor();
+    await shot('segment-new');
+    await form.getByRole('button', { name: 'Guardar segmento' }).click();
+    await page.getByRole('cell', { name: `Córdoba ${R}`, exact: true }).waitFor();
+    await page.getByRole('cell', { name: '2 (2 con consentimiento)' }).waitFor();
+    await shot('segments');
+  });
+
   it('shows each account\'s budget of the day as a bar on the dashboard', async () => {
     // The sandbox has no tier limit; give it one for a moment to see the bar.
     const r = await apiCall('PATCH', '/api/accounts/1', { messaging_tier: 'TIER_1K' });

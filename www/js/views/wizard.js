@@ -449,7 +449,7 @@ function step3(panel, st, go, ctx) {
   });
 
   // Tabs: CSV, contacts by tags, pasted list.
-  const tabs = [['csv', t('wiz.aCsv')], ['tags', t('wiz.aTags')], ['list', t('wiz.aList')]];
+  const tabs = [['csv', t('wiz.aCsv')], ['tags', t('wiz.aTags')], ['segment', t('wiz.aSegment')], ['list', t('wiz.aList')]];
   let tab = 'csv';
   const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('wiz.audienceSource') });
   const tabPanel = h('div', { class: 'tab-panel', role: 'tabpanel', tabindex: '0' });
@@ -469,7 +469,7 @@ function step3(panel, st, go, ctx) {
     }));
     tabPanel.id = 'tabpanel-aud';
     tabPanel.setAttribute('aria-labelledby', 'tab-' + tab);
-    tabPanel.replaceChildren(tab === 'csv' ? csvTab() : tab === 'tags' ? tagsTab() : listTab());
+    tabPanel.replaceChildren(tab === 'csv' ? csvTab() : tab === 'tags' ? tagsTab() : tab === 'segment' ? segmentTab() : listTab());
   }
 
   function showReport(r, what, file) {
@@ -569,6 +569,38 @@ function step3(panel, st, go, ctx) {
       } catch (e) { err.textContent = e.message; err.hidden = false; }
     }));
     return h('div', h('p', { class: 'hint' }, t('wiz.tagsHint')), box, err, addBtn);
+  }
+
+  function segmentTab() {
+    const box = h('div', loading());
+    const pick = h('select', {});
+    const count = h('p', { class: 'hint', 'aria-live': 'polite' });
+    const addBtn = h('button', { type: 'button', class: 'btn btn-primary', disabled: true }, t('wiz.addSegment'));
+    const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
+    const showCount = async () => {
+      count.textContent = '';
+      try {
+        const g = await get(`/api/segments/${pick.value}`);
+        if (g.count) count.textContent = t('seg.countLive', { n: num(g.count.contacts), c: num(g.count.with_consent) });
+      } catch (e) { count.textContent = e.message; }
+    };
+    get('/api/segments').then((body) => {
+      const segs = listOf(body, 'segments');
+      if (!segs.length) { box.replaceChildren(empty(t('wiz.segmentNone'))); return; }
+      pick.replaceChildren(...segs.map((x) => h('option', { value: x.id }, x.name)));
+      pick.addEventListener('change', showCount);
+      addBtn.disabled = false;
+      box.replaceChildren(field(t('wiz.segmentPick'), pick, { name: 'segment_id' }).wrap, count);
+      showCount();
+    }).catch((e) => box.replaceChildren(errorBox(e)));
+    addBtn.addEventListener('click', () => busy(addBtn, async () => {
+      err.hidden = true;
+      try {
+        const r = await post(`/api/campaigns/${st.id}/recipients/segment`, { segment_id: Number(pick.value) });
+        showReport(r, pick.options[pick.selectedIndex].textContent);
+      } catch (e) { err.textContent = e.message; err.hidden = false; }
+    }));
+    return h('div', h('p', { class: 'hint' }, t('wiz.segmentHint')), box, err, addBtn);
   }
 
   function listTab() {
