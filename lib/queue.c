@@ -51,7 +51,8 @@
  * oldest of them leaves the window. Straight on the key of contact_sends, like SQL_PAIR_PACE
  * (a person has a row per campaign sent, few within any window). */
 #define SQL_FREQ_COUNT                                                                             \
-    "SELECT STRAIGHT_JOIN s.phone, COUNT(*), CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), "             \
+    "SELECT STRAIGHT_JOIN s.phone, COUNT(DISTINCT s.campaign_id), "                                \
+    "CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), "                                                     \
     "MIN(s.sent_at) + INTERVAL ? SECOND) / 1000000) FROM JSON_TABLE(?, '$[*]' COLUMNS ("           \
     "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "                                          \
     "JOIN contact_sends s FORCE INDEX (PRIMARY) ON s.waba_id = ? AND s.phone = p.phone "           \

@@ -1,7 +1,7 @@
 /* Claiming: a batch of a campaign's due recipients under the business's lock row, checked
  * right before sending (opt-outs, the frequency cap, the pair rate, the messaging tier, the
- * daily cap), taken
- * under a claim token and a lease, their requests built and queued for a slot. */
+ * daily cap), taken under a claim token and a lease, their requests built and queued for a
+ * slot. */
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -327,8 +327,8 @@ static int claim_freq_check(struct db *db, struct claim *k, const struct phone_i
     return DB_OK;
 }
 
-/* Opt-outs, the pair rate and the tier, checked right before sending: k->fate. By number,
- * straight on the keys of opt_outs and contact_pace. */
+/* Opt-outs, the frequency cap, the pair rate and the tier, checked right before sending:
+ * k->fate. By number, straight on the keys of opt_outs, contact_sends and contact_pace. */
 static int claim_check(struct worker *w, struct db *db, struct claim *k)
 {
     size_t n = k->n;
