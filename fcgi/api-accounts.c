@@ -18,6 +18,7 @@
 #include "msgcat.h"
 #include "e164.h"
 #include "log.h"
+#include "queue.h"
 
 #define JSON_LIMIT (64 * 1024)
 
@@ -28,7 +29,8 @@
     "throughput_mps, messaging_tier, quality_rating, campaigns_enabled, "                          \
     TS("created_at") ", " TS("updated_at") ", quality_event, " TS("quality_updated_at") ", "       \
     "account_event, restriction, " TS("account_updated_at") ", "                                   \
-    "autopause_min_failures, autopause_pct, autopause_window, in_doubt_resend_after_s"
+    "autopause_min_failures, autopause_pct, autopause_window, in_doubt_resend_after_s, "           \
+    "freq_cap_count, freq_cap_window_s"
 /* clang-format on */
 
 static json_object *secret_state(struct request *req, const struct db_rows *r, size_t i, size_t c,
@@ -149,6 +151,9 @@ static json_object *account_json(struct request *req, const struct db_rows *r, s
     /* Issue 15: in-doubt recipients resent once after this many seconds; 0 = never. */
     json_object_object_add(o, "in_doubt_resend_after_s",
                            json_object_new_int64(db_int(r, i, 27, 0)));
+    /* Issue 21: at most freq_cap_count messages per person per window (0 = no cap). */
+    json_object_object_add(o, "freq_cap_count", json_object_new_int64(db_int(r, i, 28, 0)));
+    json_object_object_add(o, "freq_cap_window_s", json_object_new_int64(db_int(r, i, 29, 86400)));
     json_object_object_add(o, "created_at", json_str_or_null(db_val(r, i, 17)));
     json_object_object_add(o, "updated_at", json_str_or_null(db_val(r, i, 18)));
     /* seed 003's auto-pause rule for this account's campaigns (lib/campaign_health.h) */
@@ -339,6 +344,17 @@ static int read_numbers(struct request *req, json_object *in, int creating, stru
         return -1;
     if (present)
         set_add(s, "in_doubt_resend_after_s", DB_INT(n), "in_doubt_resend_after_s");
+    /* The frequency cap: a count (0 = none) and its window, 1 s (tests) to the longest the
+     * worker keeps the history for (lib/queue.h). */
+    if (json_int_member(req, in, "freq_cap_count", 0, 1000, &n, &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "freq_cap_count", DB_INT(n), "freq_cap_count");
+    if (json_int_member(req, in, "freq_cap_window_s", 1, QUEUE_FREQ_CAP_MAX_WINDOW_S, &n,
+                        &present) < 0)
+        return -1;
+    if (present)
+        set_add(s, "freq_cap_window_s", DB_INT(n), "freq_cap_window_s");
     if (json_bool_member(req, in, "campaigns_enabled", &b, &present) < 0)
         return -1;
     if (present)
@@ -380,6 +396,8 @@ static int read_fields(struct request *req, json_object *in, int creating, struc
                                         "autopause_pct",
                                         "autopause_window",
                                         "in_doubt_resend_after_s",
+                                        "freq_cap_count",
+                                        "freq_cap_window_s",
                                         NULL};
     if (http_json_only(req, in, known, "a field of an account") < 0)
         return -1;

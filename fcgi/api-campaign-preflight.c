@@ -19,6 +19,7 @@
 #include "msgcat.h"
 #include "parammap.h"
 #include "person.h"
+#include "queue.h"
 #include "sendverdict.h"
 
 static void preflight_push(json_object *arr, const char *code, const char *fmt, ...)
@@ -36,20 +37,32 @@ static void preflight_push(json_object *arr, const char *code, const char *fmt, 
     json_object_array_add(arr, x);
 }
 
-/* Recipients after dedupe (one row per number) and opt-outs (now); *will_send, *opted. */
+/* Recipients after dedupe (one row per number), opt-outs and the frequency cap (now);
+ * *will_send, *opted, *fq (those over the cap wait, or are skipped and not sent). */
 static void preflight_recipients(struct db *db, const struct campaign_row *c, json_object *o,
-                                 long long *will_send, long long *opted)
+                                 long long *will_send, long long *opted,
+                                 struct queue_freq_state *fq)
 {
     *opted = 0;
     if (person_blocked_pending(db, c->id, opted) != DB_OK)
         *opted = 0;
-    *will_send = c->pending - *opted;
+    if (queue_freq_pending(db, c->id, fq) != DB_OK)
+        memset(fq, 0, sizeof *fq);
+    *will_send = c->pending - *opted - (fq->skip ? fq->over : 0);
+    if (*will_send < 0)
+        *will_send = 0;
     json_object *rc = json_object_new_object();
     json_object_object_add(rc, "total", json_object_new_int64(c->total));
     json_object_object_add(rc, "pending", json_object_new_int64(c->pending));
     json_object_object_add(rc, "opted_out_since_added", json_object_new_int64(*opted));
+    json_object_object_add(rc, "over_freq_cap", json_object_new_int64(fq->over));
     json_object_object_add(rc, "will_send", json_object_new_int64(*will_send));
     json_object_object_add(o, "recipients", rc);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "count", json_object_new_int64(fq->cap));
+    json_object_object_add(f, "window_s", json_object_new_int64(fq->window_s));
+    json_object_object_add(f, "action", json_object_new_string(fq->skip ? "skip" : "wait"));
+    json_object_object_add(o, "freq_cap", f);
 }
 
 /* Rows rejected by every import, by reason. */
@@ -238,7 +251,8 @@ void api_campaigns_preflight(struct request *req)
     json_object_object_add(o, "status", json_object_new_string(c.status));
     long long will_send, opted, remaining;
     int marketing, has_stop;
-    preflight_recipients(db, &c, o, &will_send, &opted);
+    struct queue_freq_state fq;
+    preflight_recipients(db, &c, o, &will_send, &opted, &fq);
     preflight_rejected(db, &c, o);
     preflight_template(req, &c, o, errors, &marketing, &has_stop);
     if (c.total == 0)
@@ -249,6 +263,13 @@ void api_campaigns_preflight(struct request *req)
                        "delivery and read counts will not move");
     preflight_budget(db, &c, o, will_send, &remaining);
     preflight_warnings(&c, warnings, will_send, remaining, opted, marketing, has_stop);
+    if (fq.over > 0)
+        preflight_push(warnings, "frequency_cap",
+                       "%lld recipients are over the account's frequency cap (%lld per %lld s) "
+                       "now; they %s",
+                       fq.over, fq.cap, fq.window_s,
+                       fq.skip ? "will be skipped (blocked, reason frequency cap)"
+                               : "will wait until they fit under it");
     preflight_window(db, &c, warnings);
     preflight_localize(req, errors);
     preflight_localize(req, warnings);

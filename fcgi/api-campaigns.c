@@ -48,6 +48,7 @@ struct settings {
     json_object *map; /* owned */
     long long batch, interval, cap;
     int has_batch, has_interval, has_cap, cap_null;
+    const char *freq_action; /* "wait" or "skip"; NULL: not given */
     long long wstart, wend;
     int has_window, window_null;
 };
@@ -58,7 +59,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     static const char *const known[] = {
         "name",        "template_name", "template_language", "phone_number_id",
         "account_id",  "params",        "body_params",       "batch_size",
-        "interval_ms", "daily_cap",     "send_window",       NULL};
+        "interval_ms", "daily_cap",     "send_window",       "freq_cap_action",
+        NULL};
     if (http_json_only(req, in, known, "a setting of a campaign") < 0)
         return -1;
     if (json_object_object_get_ex(in, "name", &v)) {
@@ -95,6 +97,16 @@ static int read_settings(struct request *req, json_object *in, struct settings *
             s->cap_null = 1;
         else if (json_int_member(req, in, "daily_cap", 1, 100000000, &s->cap, NULL) < 0)
             return -1;
+    }
+    if (json_object_object_get_ex(in, "freq_cap_action", &v)) {
+        /* over the account's frequency cap: wait until the person fits, or skip them */
+        s->freq_action = json_str(in, "freq_cap_action");
+        if (!s->freq_action ||
+            (strcmp(s->freq_action, "wait") != 0 && strcmp(s->freq_action, "skip") != 0)) {
+            http_fail(req, 400, "invalid_field", "freq_cap_action", "campaign.freq_cap_action",
+                      NULL, "freq_cap_action is \"wait\" or \"skip\"");
+            return -1;
+        }
     }
     if (json_object_object_get_ex(in, "send_window", &v)) {
         s->has_window = 1;
@@ -221,6 +233,7 @@ static struct campaign_settings_row settings_row(const struct settings *s, long 
                                           .cap_null = s->cap_null,
                                           .has_window = s->has_window,
                                           .window_null = s->window_null,
+                                          .freq_action = s->freq_action,
                                           .batch = s->batch,
                                           .interval = s->interval,
                                           .cap = s->cap,
@@ -424,8 +437,8 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
     if (paused) {
         /* A paused campaign may change how fast and when it sends, nothing else: its
          * recipients were read for this account, template and mapping. */
-        static const char *const pace[] = {"batch_size", "interval_ms", "daily_cap", "send_window",
-                                           NULL};
+        static const char *const pace[] = {"batch_size",  "interval_ms",     "daily_cap",
+                                           "send_window", "freq_cap_action", NULL};
         json_object_object_foreach(in, key, val)
         {
             (void)val;
@@ -435,7 +448,8 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
             if (!fine) {
                 api_campaign_refuse(f, 409, "invalid_state", key,
                                     "a paused campaign can change only batch_size, "
-                                    "interval_ms, daily_cap and send_window, not %s",
+                                    "interval_ms, daily_cap, send_window and "
+                                    "freq_cap_action, not %s",
                                     key);
                 api_campaign_refuse_key(f, "campaign.refused.", "edit_paused");
                 return -1;

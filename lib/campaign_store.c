@@ -510,13 +510,15 @@ int campaign_store_create(struct db *db, const struct campaign_settings_row *s, 
         db,
         "INSERT INTO campaigns (account_id, name, template_name, template_language, body_params, "
         "param_map, batch_size, interval_ms, daily_cap, send_window_start, send_window_end, "
-        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_by, freq_cap_action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "COALESCE(?, 'wait'))",
         DB_ARGS(DB_INT(s->account_id), DB_STR(s->name), DB_STR(s->tname), DB_STR(s->tlang),
                 DB_STR(s->body_params), DB_STR(s->param_map), DB_INT(s->has_batch ? s->batch : 200),
                 DB_INT(s->has_interval ? s->interval : 0),
                 s->has_cap && !s->cap_null ? DB_INT(s->cap) : DB_NULL,
                 s->has_window && !s->window_null ? DB_INT(s->wstart) : DB_NULL,
-                s->has_window && !s->window_null ? DB_INT(s->wend) : DB_NULL, DB_STR(user)),
+                s->has_window && !s->window_null ? DB_INT(s->wend) : DB_NULL, DB_STR(user),
+                DB_STR(s->freq_action)),
         &res);
     *id = rc == DB_OK ? (long long)res.insert_id : 0;
     return rc;
@@ -531,14 +533,14 @@ int campaign_store_update_settings(struct db *db, long long id,
         "template_language = ?, param_map = ?, body_params = ?, batch_size = COALESCE(?, "
         "batch_size), interval_ms = COALESCE(?, interval_ms), daily_cap = IF(?, ?, daily_cap), "
         "send_window_start = IF(?, ?, send_window_start), send_window_end = IF(?, ?, "
-        "send_window_end) WHERE id = ?",
+        "send_window_end), freq_cap_action = COALESCE(?, freq_cap_action) WHERE id = ?",
         DB_ARGS(DB_STR(s->name), DB_INT(s->account_id), DB_STR(s->tname), DB_STR(s->tlang),
                 DB_STR(s->param_map), DB_STR(s->body_params),
                 s->has_batch ? DB_INT(s->batch) : DB_NULL,
                 s->has_interval ? DB_INT(s->interval) : DB_NULL, DB_INT(s->has_cap),
                 s->cap_null ? DB_NULL : DB_INT(s->cap), DB_INT(s->has_window),
                 s->window_null ? DB_NULL : DB_INT(s->wstart), DB_INT(s->has_window),
-                s->window_null ? DB_NULL : DB_INT(s->wend), DB_INT(id)),
+                s->window_null ? DB_NULL : DB_INT(s->wend), DB_STR(s->freq_action), DB_INT(id)),
         NULL);
 }
 
@@ -599,9 +601,10 @@ int campaign_store_clone(struct db *db, long long from, const char *name, const 
     int rc = db_exec(db,
                      "INSERT INTO campaigns (account_id, name, template_name, template_language, "
                      "body_params, param_map, batch_size, interval_ms, daily_cap, "
-                     "send_window_start, send_window_end, created_by, cloned_from) SELECT "
-                     "account_id, ?, template_name, template_language, body_params, param_map, "
-                     "batch_size, interval_ms, daily_cap, send_window_start, send_window_end, ?, "
+                     "send_window_start, send_window_end, freq_cap_action, created_by, "
+                     "cloned_from) SELECT account_id, ?, template_name, template_language, "
+                     "body_params, param_map, batch_size, interval_ms, daily_cap, "
+                     "send_window_start, send_window_end, freq_cap_action, ?, "
                      "id FROM campaigns WHERE id = ?",
                      DB_ARGS(DB_STR(name), DB_STR(user), DB_INT(from)), &res);
     *id = rc == DB_OK ? (long long)res.insert_id : 0;

@@ -46,6 +46,7 @@ struct campaign_settings_row {
     const char *name, *tname, *tlang, *param_map, *body_params; /* JSON texts */
     int has_batch, has_interval, has_cap, cap_null, has_window, window_null;
     long long batch, interval, cap, wstart, wend;
+    const char *freq_action; /* the frequency cap's action, "wait" or "skip"; NULL: unchanged */
 };
 
 /* The account a campaign is for: by phone_number_id (*n matches, *id the first), the only one

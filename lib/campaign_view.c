@@ -73,6 +73,7 @@ enum campaign_view_col {
     CV_RESTRICTION,
     CV_RESEND_AFTER_S,
     CV_RECENT_SPAN_MS,
+    CV_FREQ_ACTION,
 };
 
 /* clang-format off */
@@ -92,7 +93,7 @@ enum campaign_view_col {
     "a.restriction, a.in_doubt_resend_after_s, "                                                   \
     "(SELECT TIMESTAMPDIFF(MICROSECOND, GREATEST(MIN(m.minute), COALESCE(c.started_at, "           \
     "MIN(m.minute))), NOW(3)) DIV 1000 FROM send_minutes m WHERE m.campaign_id = c.id AND "        \
-    "m.minute >= NOW() - INTERVAL 5 MINUTE)"                                                       \
+    "m.minute >= NOW() - INTERVAL 5 MINUTE), c.freq_cap_action"                                    \
     " FROM campaigns c JOIN campaign_totals k ON k.id = c.id "                                     \
     "JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "                          \
     "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
@@ -390,6 +391,7 @@ static json_object *campaign_json(const struct db_rows *r, size_t i, const char 
     json_object_object_add(o, "batch_size", json_object_new_int64(db_int(r, i, CV_BATCH_SIZE, 0)));
     long long interval = db_int(r, i, CV_INTERVAL_MS, 0);
     json_object_object_add(o, "interval_ms", json_object_new_int64(interval));
+    json_object_object_add(o, "freq_cap_action", json_str_or_null(db_val(r, i, CV_FREQ_ACTION)));
     json_object_object_add(
         o, "daily_cap",
         db_val(r, i, CV_DAILY_CAP) ? json_object_new_int64(db_int(r, i, CV_DAILY_CAP, 0)) : NULL);

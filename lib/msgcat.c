@@ -170,6 +170,7 @@ static const struct msgcat_entry cat[] = {
     /* A stored send error (lib/send_explain). */
     {"send.meta_error", "Error {code} de Meta: {explanation}", "Meta error {code}: {explanation}"},
     {"send.opted_out", "No se envió: el número pidió no recibir mensajes.", "Not sent: the number asked not to receive messages."},
+    {"send.frequency_cap", "No se envió: la persona ya recibió el máximo de mensajes permitido por la cuenta en el período (tope de frecuencia).", "Not sent: the person already had the most messages the account allows in the period (frequency cap)."},
     {"send.worker_stopped", "El proceso que lo enviaba se detuvo: no se sabe si WhatsApp lo recibió.", "The process sending it stopped: it is not known whether WhatsApp received it."},
     {"send.resent", "Nada confirmó si llegó en el tiempo configurado: se reenvió una vez.", "Nothing confirmed whether it arrived within the configured time: it was sent again once."},
     {"send.missing_value", "No se envió: una variable de la plantilla no tiene valor para este destinatario.", "Not sent: a template variable has no value for this recipient."},
@@ -180,6 +181,7 @@ static const struct msgcat_entry cat[] = {
     {"campaign.name_length", "El nombre de la campaña lleva de {min} a {max} caracteres.", "The campaign's name has {min} to {max} characters."},
     {"campaign.template_name", "Elegí una plantilla (su nombre lleva letras, números y guiones bajos).", "Choose a template (its name has letters, digits and underscores)."},
     {"campaign.template_language", "Elegí el idioma de la plantilla, por ejemplo es_AR.", "Choose the template's language, e.g. es_AR."},
+    {"campaign.freq_cap_action", "Ante el tope de frecuencia la campaña espera (\"wait\") o salta a la persona (\"skip\").", "Over the frequency cap the campaign waits (\"wait\") or skips the person (\"skip\")."},
     {"campaign.send_window", "La ventana de envío son una hora de inicio y una de fin (de 0 a 23, en la zona horaria de la cuenta), o ninguna.", "The send window is a start and an end hour (0 to 23, in the account's time zone), or none."},
     {"campaign.send_window_hours", "La ventana de envío necesita una hora de inicio y una de fin distintas (de 0 a 23).", "The send window needs different start and end hours (0 to 23)."},
     {"campaign.at_format", "La fecha de inicio lleva día, hora y zona horaria, por ejemplo 2026-03-02T09:00:00-03:00.", "The start time has a date, a time and its UTC offset, e.g. 2026-03-02T09:00:00-03:00."},
@@ -263,6 +265,7 @@ static const struct msgcat_entry cat[] = {
     {"preflight.low_quality", "La calidad del número es media o baja: un envío grande ahora puede causar una restricción.", "The number's quality is medium or low: a large send now may cause a restriction."},
     {"preflight.template_pacing", "Meta puede retener mensajes de una plantilla nueva hasta comprobar la calidad de los primeros ~1000.", "Meta may hold messages of a new template until the first ~1,000 show good quality."},
     {"preflight.sandbox", "Esta cuenta es el sandbox: ningún mensaje llega a un teléfono real.", "This account is the sandbox: no message reaches a real phone."},
+    {"preflight.frequency_cap", "Algunos destinatarios ya recibieron el máximo de mensajes que la cuenta permite en el período (tope de frecuencia); esperarán o se saltarán, según la campaña.", "Some recipients already had the most messages the account allows in the period (frequency cap); they will wait or be skipped, as the campaign says."},
     {"preflight.opted_out", "Algunos destinatarios se dieron de baja desde que se cargaron; no se les enviará.", "Some recipients opted out since they were added; they will not be sent."},
     {"preflight.no_app_secret", "La cuenta no tiene app secret: no se pueden verificar los webhooks y no se actualizarán entregados ni leídos.", "The account has no app secret: webhooks cannot be verified and delivered and read counts will not move."},
     {"preflight.window_closed", "La ventana de envío ({start}:00–{end}:00, {timezone}) está cerrada ahora: la campaña va a esperar hasta las {time} para enviar.", "The send window ({start}:00–{end}:00, {timezone}) is closed now: the campaign will wait until {time} to send."},

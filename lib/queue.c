@@ -46,6 +46,37 @@
     "c.last_send_at > NOW(3) - INTERVAL 1 DAY FROM JSON_TABLE(?, '$[*]' COLUMNS ("                 \
     "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "                                          \
     "JOIN contact_pace c FORCE INDEX (PRIMARY) ON c.waba_id = ? AND c.phone = p.phone"
+/* The frequency cap (sql/175): of a claim's numbers (a JSON array), those the business sent
+ * to from other campaigns within the window: column 0 phone, 1 how many, 2 seconds until the
+ * oldest of them leaves the window. Straight on the key of contact_sends, like SQL_PAIR_PACE
+ * (a person has a row per campaign sent, few within any window). */
+#define SQL_FREQ_COUNT                                                                             \
+    "SELECT STRAIGHT_JOIN s.phone, COUNT(DISTINCT s.campaign_id), "                                \
+    "CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3), "                                                     \
+    "MIN(s.sent_at) + INTERVAL ? SECOND) / 1000000) FROM JSON_TABLE(?, '$[*]' COLUMNS ("           \
+    "phone VARCHAR(16) CHARACTER SET ascii PATH '$')) p "                                          \
+    "JOIN contact_sends s FORCE INDEX (PRIMARY) ON s.waba_id = ? AND s.phone = p.phone "           \
+    "WHERE s.campaign_id <> ? AND s.sent_at > NOW(3) - INTERVAL ? SECOND GROUP BY s.phone"
+/* The rows that go: one row per person and campaign, the latest claim. */
+#define SQL_FREQ_NOTE                                                                              \
+    "INSERT INTO contact_sends (waba_id, phone, campaign_id, sent_at) VALUES (?, ?, ?, NOW(3)) "   \
+    "ON DUPLICATE KEY UPDATE sent_at = VALUES(sent_at)"
+/* Rows older than the longest window count for nobody (a slice at a time). */
+#define SQL_FREQ_PURGE                                                                             \
+    "DELETE FROM contact_sends WHERE sent_at < NOW(3) - INTERVAL ? SECOND LIMIT 5000"
+/* The preflight: the account's cap, the campaign's action and how many of its pending
+ * recipients are over the cap now (each looked up on the key of contact_sends). */
+#define SQL_FREQ_PENDING                                                                           \
+    "SELECT a.freq_cap_count, a.freq_cap_window_s, c.freq_cap_action, "                            \
+    "(SELECT COUNT(*) FROM recipients r WHERE r.campaign_id = c.id AND r.status = 'pending' "      \
+    "AND a.freq_cap_count > 0 AND (SELECT COUNT(*) FROM contact_sends s WHERE "                    \
+    "s.waba_id = a.waba_id AND s.phone = r.phone AND s.campaign_id <> c.id AND "                   \
+    "s.sent_at > NOW(3) - INTERVAL a.freq_cap_window_s SECOND) >= a.freq_cap_count) "              \
+    "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id WHERE c.id = ?"
+#define SQL_FREQ_SKIP                                                                              \
+    "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "                               \
+    "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
+    "last_error_text = '" QUEUE_FREQ_CAP_TEXT "' WHERE id IN (%s)"
 #define SQL_BLOCK                                                                                  \
     "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "                               \
     "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
@@ -158,6 +189,11 @@ const struct sql_statement queue_statements[] = {
     {"queue.claim_part_after", SQL_CLAIM_PART_AFTER, "iiisssi"},
     {"queue.partitions", SQL_PARTITIONS, "i"},
     {"queue.pair_pace", SQL_PAIR_PACE, "iss"},
+    {"queue.freq_count", SQL_FREQ_COUNT, "issii"},
+    {"queue.freq_note", SQL_FREQ_NOTE, "ssi"},
+    {"queue.freq_purge", SQL_FREQ_PURGE, "i"},
+    {"queue.freq_skip", SQL_FREQ_SKIP, "L"},
+    {"queue.freq_pending", SQL_FREQ_PENDING, "i"},
     {"queue.block", SQL_BLOCK, "L"},
     {"queue.defer", SQL_DEFER, "iL"},
     {"queue.take", SQL_TAKE, "iiiiL"},
@@ -258,6 +294,63 @@ int queue_pair_pace(struct db *db, int gap_s, const char *phones_json, size_t le
 {
     return db_query(db, SQL_PAIR_PACE,
                     DB_ARGS(DB_INT(gap_s), DB_STRN(phones_json, len), DB_STR(waba_id)), rows);
+}
+
+int queue_freq_count(struct db *db, const char *phones_json, size_t len, const char *waba_id,
+                     long long campaign_id, int window_s, struct db_rows *rows)
+{
+    return db_query(db, SQL_FREQ_COUNT,
+                    DB_ARGS(DB_INT(window_s), DB_STRN(phones_json, len), DB_STR(waba_id),
+                            DB_INT(campaign_id), DB_INT(window_s)),
+                    rows);
+}
+
+int queue_freq_note(struct db *db, const char *waba_id, long long campaign_id,
+                    const char *const *phones, size_t n)
+{
+    if (!n)
+        return DB_OK;
+    db_arg *args = calloc(n * 3, sizeof *args);
+    if (!args)
+        return DB_ERR;
+    for (size_t i = 0; i < n; i++) {
+        args[i * 3] = DB_STR(waba_id);
+        args[i * 3 + 1] = DB_STR(phones[i]);
+        args[i * 3 + 2] = DB_INT(campaign_id);
+    }
+    int rc = db_exec_bulk(db, SQL_FREQ_NOTE, args, 3, n, NULL);
+    free(args);
+    return rc;
+}
+
+int queue_freq_purge(struct db *db, int older_s, unsigned long long *affected)
+{
+    struct db_res res = {0, 0};
+    int rc = db_exec(db, SQL_FREQ_PURGE, DB_ARGS(DB_INT(older_s)), &res);
+    *affected = res.affected;
+    return rc;
+}
+
+int queue_freq_pending(struct db *db, long long campaign_id, struct queue_freq_state *out)
+{
+    struct db_rows r;
+    memset(out, 0, sizeof *out);
+    int rc = db_query(db, SQL_FREQ_PENDING, DB_ARGS(DB_INT(campaign_id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    if (r.nrows) {
+        out->cap = db_int(&r, 0, 0, 0);
+        out->window_s = db_int(&r, 0, 1, 0);
+        out->skip = db_val(&r, 0, 2) && strcmp(db_val(&r, 0, 2), "skip") == 0;
+        out->over = db_int(&r, 0, 3, 0);
+    }
+    db_rows_free(&r);
+    return DB_OK;
+}
+
+int queue_freq_skip(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_FREQ_SKIP, NULL, 0, ids, n, NULL, 0, NULL, NULL);
 }
 
 int queue_block(struct db *db, const long long *ids, size_t n)

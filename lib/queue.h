@@ -67,6 +67,31 @@ int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int np
  * business: column 0 phone, 1 sent within gap_s, 2 sent within a day. */
 int queue_pair_pace(struct db *db, int gap_s, const char *phones_json, size_t len,
                     const char *waba_id, struct db_rows *rows);
+/* The frequency cap (sql/175_freq_cap.sql): at most an account's freq_cap_count messages per
+ * person per window, over every campaign of the business. contact_sends holds one row per
+ * business, person and campaign with the latest claim's time, written by the claim for the
+ * rows that go (a claim that went counts, whatever its outcome, like the tier). */
+#define QUEUE_FREQ_CAP_TEXT "frequency cap: not sent"
+/* The longest window an account may set, and so how long contact_sends keeps a row. */
+#define QUEUE_FREQ_CAP_MAX_WINDOW_S (90 * 86400)
+/* Of the numbers in phones_json, those sent to by other campaigns than campaign_id within
+ * window_s: column 0 phone, 1 how many, 2 seconds until the oldest leaves the window. */
+int queue_freq_count(struct db *db, const char *phones_json, size_t len, const char *waba_id,
+                     long long campaign_id, int window_s, struct db_rows *rows);
+/* Notes the n phones as sent now by campaign_id (one row each, the latest claim). */
+int queue_freq_note(struct db *db, const char *waba_id, long long campaign_id,
+                    const char *const *phones, size_t n);
+/* Deletes up to 5000 rows older than older_s seconds; *affected how many. */
+int queue_freq_purge(struct db *db, int older_s, unsigned long long *affected);
+/* For the preflight: the campaign's account's cap and how many pending recipients are over
+ * it now (they would wait, or be skipped when skip). */
+struct queue_freq_state {
+    long long cap, window_s, over;
+    int skip;
+};
+int queue_freq_pending(struct db *db, long long campaign_id, struct queue_freq_state *out);
+/* Over the cap and the campaign skips: blocked, last_error_text QUEUE_FREQ_CAP_TEXT. */
+int queue_freq_skip(struct db *db, const long long *ids, size_t n);
 /* Opted out: blocked and never sent. */
 int queue_block(struct db *db, const long long *ids, size_t n);
 /* Not now (pair rate, tier): due again in seconds. */

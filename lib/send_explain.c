@@ -12,6 +12,7 @@ static const struct {
     const char *prefix, *key;
 } fixed[] = {
     {"opted out", "send.opted_out"},
+    {"frequency cap", "send.frequency_cap"},
     {"the worker sending it stopped", "send.worker_stopped"},
     {"in doubt for", "send.resent"},
     {"a template parameter has no value", "send.missing_value"},

@@ -1,6 +1,7 @@
 /* Claiming: a batch of a campaign's due recipients under the business's lock row, checked
- * right before sending (opt-outs, the pair rate, the messaging tier, the daily cap), taken
- * under a claim token and a lease, their requests built and queued for a slot. */
+ * right before sending (opt-outs, the frequency cap, the pair rate, the messaging tier, the
+ * daily cap), taken under a claim token and a lease, their requests built and queued for a
+ * slot. */
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -65,25 +66,29 @@ static json_object *phones_json(const struct phone_ix *ix, size_t n)
 #define PART_CHECK_S 0.25
 
 /* What the checks right before sending decide for each claimed row. */
-enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER };
+enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER, LATER_FREQ, SKIP_FREQ };
 
 /* One claim in the making. */
 struct claim {
     struct camp *c;
     struct acct *a;
     unsigned long long token;
-    char date[16]; /* the account's local day (daily cap) */
-    long lim;      /* the tier's limit, -1 none */
+    char date[16];  /* the account's local day (daily cap) */
+    long lim;       /* the tier's limit, -1 none */
+    long long fcap; /* the account's frequency cap (sql/175), read under the lock; 0 none */
+    int fwin;       /* its window, seconds */
     struct job **v;
     unsigned char *fate;
+    int *fwait; /* LATER_FREQ: seconds until the person fits under the cap */
     size_t n, ngo;
     int arm_now;
     struct msg_delta d;
 };
 
-/* Opted-out rows in the send log, outcome blocked. */
+/* Rows blocked at the claim (opted out, skipped by the frequency cap) in the send log,
+ * outcome blocked, with text saying why. */
 static int claim_log_blocked(struct worker *w, struct db *db, const struct claim *k, struct job **v,
-                             size_t n)
+                             size_t n, const char *text)
 {
     struct sendlog_row *rows = calloc(n + 1, sizeof *rows);
     if (!rows)
@@ -97,7 +102,7 @@ static int claim_log_blocked(struct worker *w, struct db *db, const struct claim
             .template_name = k->c->template_name,
             .template_language = k->c->language,
             .attempt = v[i]->attempt,
-            .error_text = "opted out: not sent",
+            .error_text = text,
             .worker_id = w->worker_id,
             .claim_token = k->token,
         };
@@ -128,6 +133,16 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
         a->tier_used = used;
         a->tier_checked = now_monotonic();
     }
+    /* The frequency cap as it is now (an edit counts from the next claim, on every worker). */
+    rc = db_query(db, "SELECT freq_cap_count, freq_cap_window_s FROM wa_accounts WHERE id = ?",
+                  DB_ARGS(DB_INT(a->id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    k->fcap = r.nrows ? db_int(&r, 0, 0, 0) : 0;
+    k->fwin = r.nrows ? (int)db_int(&r, 0, 1, 0) : 0;
+    db_rows_free(&r);
+    if (k->fwin <= 0)
+        k->fcap = 0;
     if (c->daily_cap > 0) {
         /* The day's row serializes the claims of every worker for this campaign. */
         rc = db_exec(db, "INSERT IGNORE INTO campaign_days (campaign_id, day) VALUES (?, ?)",
@@ -258,8 +273,62 @@ static int claim_pace_check(struct worker *w, struct db *db, struct claim *k,
     return DB_OK;
 }
 
-/* Opt-outs, the pair rate and the tier, checked right before sending: k->fate. By number,
- * straight on the keys of opt_outs and contact_pace. */
+/* The frequency cap: the rows still going whose person had fcap messages from the business's
+ * other campaigns within the window wait (LATER_FREQ, until the oldest leaves it) or are
+ * skipped (SKIP_FREQ), as the campaign says. One statement on the key of contact_sends for
+ * the claim's numbers; pix is sorted, so rows of one number (never two in one campaign, but
+ * counted right anyway) are adjacent and each one that goes counts for the next. */
+static int claim_freq_check(struct db *db, struct claim *k, const struct phone_ix *pix,
+                            const char *pjs, size_t pjl)
+{
+    if (k->fcap <= 0)
+        return DB_OK;
+    struct db_rows r;
+    int rc = queue_freq_count(db, pjs, pjl, k->a->waba_id, k->c->id, k->fwin, &r);
+    if (rc != DB_OK)
+        return rc;
+    long long *cnt = calloc(k->n, sizeof *cnt);
+    k->fwait = calloc(k->n, sizeof *k->fwait);
+    if (!cnt || !k->fwait) {
+        free(cnt);
+        db_rows_free(&r);
+        return DB_ERR;
+    }
+    for (size_t x = 0; x < r.nrows; x++) {
+        long i = phone_ix_find(pix, k->n, db_val(&r, x, 0));
+        if (i < 0)
+            continue;
+        cnt[i] = db_int(&r, x, 1, 0);
+        long long wait = db_int(&r, x, 2, 1);
+        k->fwait[i] = (int)(wait < 1 ? 1 : wait > k->fwin ? k->fwin : wait);
+    }
+    db_rows_free(&r);
+    long long run = 0;
+    int run_wait = 0;
+    for (size_t x = 0; x < k->n; x++) {
+        size_t i = pix[x].i;
+        if (x == 0 || strcmp(pix[x].phone, pix[x - 1].phone) != 0) {
+            long i0 = phone_ix_find(pix, k->n, pix[x].phone); /* the row the count went to */
+            run = i0 >= 0 ? cnt[i0] : 0;
+            run_wait = i0 >= 0 ? k->fwait[i0] : 0;
+        }
+        if (k->fate[i] != GO)
+            continue;
+        if (run < k->fcap) {
+            run++;
+            if (!run_wait)
+                run_wait = k->fwin; /* this claim's own send is then the oldest */
+            continue;
+        }
+        k->fate[i] = k->c->freq_skip ? SKIP_FREQ : LATER_FREQ;
+        k->fwait[i] = run_wait > 0 ? run_wait : 1;
+    }
+    free(cnt);
+    return DB_OK;
+}
+
+/* Opt-outs, the frequency cap, the pair rate and the tier, checked right before sending:
+ * k->fate. By number, straight on the keys of opt_outs, contact_sends and contact_pace. */
 static int claim_check(struct worker *w, struct db *db, struct claim *k)
 {
     size_t n = k->n;
@@ -286,6 +355,9 @@ static int claim_check(struct worker *w, struct db *db, struct claim *k)
                 k->fate[i] = BLOCK;
         }
         db_rows_free(&r);
+        rc = claim_freq_check(db, k, pix, pjs, pjl);
+    }
+    if (rc == DB_OK) {
         rc = claim_pace_check(w, db, k, pix, pjs, pjl);
     }
     json_object_put(pj);
@@ -293,27 +365,57 @@ static int claim_check(struct worker *w, struct db *db, struct claim *k)
     return rc;
 }
 
-/* The rows that do not go now: opted-out ones blocked (and logged), the others deferred. */
+/* The rows waiting for the frequency cap, deferred by their own time: a claim's waits come
+ * from a few moments (the other campaigns' claims), so a statement per distinct wait. */
+static int claim_defer_freq(struct db *db, const struct claim *k, long long *grp)
+{
+    unsigned char *done = calloc(k->n, 1);
+    if (!done)
+        return DB_ERR;
+    int rc = DB_OK;
+    for (size_t i = 0; i < k->n && rc == DB_OK; i++) {
+        if (k->fate[i] != LATER_FREQ || done[i])
+            continue;
+        size_t m = 0;
+        for (size_t j = i; j < k->n; j++)
+            if (k->fate[j] == LATER_FREQ && !done[j] && k->fwait[j] == k->fwait[i]) {
+                grp[m++] = k->v[j]->id;
+                done[j] = 1;
+            }
+        rc = queue_defer(db, grp, m, k->fwait[i]);
+    }
+    free(done);
+    return rc;
+}
+
+/* The rows that do not go now: opted-out ones and those the frequency cap skips blocked (and
+ * logged), the others deferred. */
 static int claim_set_aside(struct worker *w, struct db *db, struct claim *k, long long *grp,
                            struct job **bl)
 {
     int rc = DB_OK;
-    for (int f = BLOCK; f <= LATER_TIER && rc == DB_OK; f++) {
+    for (int f = BLOCK; f <= SKIP_FREQ && rc == DB_OK; f++) {
+        if (f == LATER_FREQ) {
+            rc = claim_defer_freq(db, k, grp);
+            continue;
+        }
         size_t m = 0, nbl = 0;
+        int blocks = f == BLOCK || f == SKIP_FREQ;
         for (size_t i = 0; i < k->n; i++)
             if (k->fate[i] == f) {
                 grp[m++] = k->v[i]->id;
-                if (f == BLOCK)
+                if (blocks)
                     bl[nbl++] = k->v[i];
             }
         if (!m)
             continue;
-        if (f == BLOCK) {
-            rc = queue_block(db, grp, m);
+        if (blocks) {
+            rc = f == BLOCK ? queue_block(db, grp, m) : queue_freq_skip(db, grp, m);
             k->d.pending -= (int)m;
             k->d.blocked += (int)m;
             if (rc == DB_OK)
-                rc = claim_log_blocked(w, db, k, bl, nbl);
+                rc = claim_log_blocked(w, db, k, bl, nbl,
+                                       f == BLOCK ? "opted out: not sent" : QUEUE_FREQ_CAP_TEXT);
         } else {
             rc = queue_defer(db, grp, m, f == LATER_PAIR ? w->cfg.worker_pair_gap_s + 2 : 60);
         }
@@ -352,6 +454,22 @@ static int claim_note_pace(struct db *db, const struct claim *k)
     return rc;
 }
 
+/* The rows that go, for the frequency cap: written whether or not the account has a cap, so
+ * a cap set later counts the sends before it. */
+static int claim_note_freq(struct db *db, const struct claim *k)
+{
+    const char **ph = calloc(k->ngo + 1, sizeof *ph);
+    if (!ph)
+        return DB_ERR;
+    size_t m = 0;
+    for (size_t i = 0; i < k->n; i++)
+        if (k->fate[i] == GO)
+            ph[m++] = k->v[i]->phone;
+    int rc = queue_freq_note(db, k->a->waba_id, k->c->id, ph, m);
+    free(ph);
+    return rc;
+}
+
 /* The rows that go: taken under the token (armed at once when k->arm_now), their numbers'
  * pace noted, the day's count raised. */
 static int claim_take(struct worker *w, struct db *db, struct claim *k, const long long *grp)
@@ -361,6 +479,8 @@ static int claim_take(struct worker *w, struct db *db, struct claim *k, const lo
     k->d.sending += (int)k->ngo;
     if (rc == DB_OK)
         rc = claim_note_pace(db, k);
+    if (rc == DB_OK)
+        rc = claim_note_freq(db, k);
     if (rc == DB_OK && k->c->daily_cap > 0)
         rc = db_exec(db,
                      "UPDATE campaign_days SET used = used + ? WHERE campaign_id = ? AND day = ?",
@@ -432,10 +552,12 @@ static void claim_queue(struct worker *w, struct claim *k)
         a->ep->refs++;
     }
     pthread_mutex_unlock(&w->mu);
-    size_t nbl = 0;
+    size_t nbl = 0, nfreq = 0;
     for (size_t i = 0; i < k->n; i++) {
         if (k->fate[i] == BLOCK)
             nbl++;
+        if (k->fate[i] == SKIP_FREQ || k->fate[i] == LATER_FREQ)
+            nfreq++;
         if (k->fate[i] != GO)
             continue;
         struct job *j = k->v[i];
@@ -450,6 +572,9 @@ static void claim_queue(struct worker *w, struct claim *k)
     }
     if (nbl)
         log_info("campaign %lld: %zu opted-out recipient(s) blocked", c->id, nbl);
+    if (nfreq)
+        log_info("campaign %lld: %zu recipient(s) over the frequency cap %s", c->id, nfreq,
+                 c->freq_skip ? "skipped" : "deferred");
     c->claimed_total += (long long)k->ngo;
 }
 
@@ -522,12 +647,14 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
             job_free(k.v[i]); /* nothing referenced yet: camp and ep are still NULL */
         free(k.v);
         free(k.fate);
+        free(k.fwait);
         return rc < 0 ? rc : DB_ERR;
     }
     if (k.lim >= 0)
         a->tier_used += (long long)k.ngo; /* an upper bound until the next recount */
     claim_queue(w, &k);
     free(k.fate);
+    free(k.fwait);
     free(k.v);
     return (int)k.n; /* rows dealt with (claimed, blocked or deferred) */
 }

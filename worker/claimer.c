@@ -15,6 +15,7 @@
 #include "claimer.h"
 #include "db.h"
 #include "log.h"
+#include "queue.h"
 
 /* SIGHUP: the pace, progressive start, breaker and timeouts follow the file again. */
 static void reload_config(struct worker *w)
@@ -59,8 +60,20 @@ static void reload_config(struct worker *w)
 
 /* When the claimer last did each periodic job (monotonic seconds). */
 struct claimer_clock {
-    double recover, renew, refresh, accounts;
+    double recover, renew, refresh, accounts, freq_purge;
 };
+
+/* How often the frequency cap's history loses the rows older than the longest window. */
+#define FREQ_PURGE_S 300.0
+
+/* contact_sends rows older than any account's window count for nobody (lib/queue.h). A
+ * slice per call, more next time while there is more. */
+static void freq_purge(struct db *db)
+{
+    unsigned long long n = 0;
+    if (queue_freq_purge(db, QUEUE_FREQ_CAP_MAX_WINDOW_S, &n) != DB_OK)
+        log_warn("purging the frequency cap's history: %s", db_error(db));
+}
 
 /* The periodic jobs: accounts, campaigns (and what stopped running), recovery, orphans,
  * leases. */
@@ -83,6 +96,10 @@ static void claimer_periodic(struct worker *w, struct db *db, double mono, struc
         t->recover = mono;
     }
     release_orphans(w, db);
+    if (mono - t->freq_purge >= FREQ_PURGE_S) {
+        freq_purge(db);
+        t->freq_purge = mono;
+    }
     if (mono - t->renew >= w->cfg.worker_lease_s / 3.0) {
         renew_leases(w, db);
         t->renew = mono;

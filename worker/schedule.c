@@ -149,6 +149,8 @@ static void camp_read_pace(struct worker *w, struct camp *c, const struct db_row
     c->batch_size = col_int(r, i, "batch_size", 200);
     c->interval_ms = col_int(r, i, "interval_ms", 0);
     c->daily_cap = col_int(r, i, "daily_cap", 0);
+    const char *fa = col_str(r, i, "freq_cap_action");
+    c->freq_skip = fa && strcmp(fa, "skip") == 0;
     c->win_start = col_str(r, i, "send_window_start") ? col_int(r, i, "send_window_start", -1) : -1;
     c->win_end = col_str(r, i, "send_window_end") ? col_int(r, i, "send_window_end", -1) : -1;
     c->ramp_step = col_int(r, i, "ramp_step", 0);

@@ -51,6 +51,7 @@ struct camp {
     struct cloudapi_prepared prep; /* claimer: the request laid out (send.c) */
     int prep_state;                /* 0 not yet, 1 ready, -1 built one by one */
     int batch_size, interval_ms, daily_cap, win_start, win_end;
+    int freq_skip;        /* over the account's frequency cap: skipped (1) or waits (0) */
     atomic_int ramp_step; /* the claimer reads it from the database, the recorder judges by it */
     int running, seen, refs;
     /* claimer: this campaign's own timeline (interval, progressive start) */

@@ -334,9 +334,12 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await page.getByLabel('Tamaño del lote').fill('2');
     await page.getByLabel('Segundos entre mensajes').fill('0.2');
     await page.getByLabel('Tope diario').fill('1000');
+    // Over the account's frequency cap (issue 21): this campaign skips the person.
+    await page.getByLabel('Si la persona llegó al tope de frecuencia').selectOption('skip');
     await shot('wizard-4-pace');
     await page.getByRole('button', { name: 'Siguiente' }).click();
     await page.getByRole('heading', { name: 'Revisión y envío' }).waitFor();
+    assert.equal((await apiCall('GET', `/api/campaigns/${campaignId}`)).body.freq_cap_action, 'skip');
     await page.locator('.preflight').waitFor({ timeout: SLOW });
     assert.match(await page.locator('.preflight .stats').innerText(), new RegExp(`Se enviarán\\s*${AUDIENCE}`));
     await page.getByText(/Riesgo de bloqueo/).waitFor();
@@ -578,6 +581,15 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     const html = await page.content();
     assert.doesNotMatch(html, /SANDBOX_ACCESS_TOKEN|Bearer /);
     await shot('settings-accounts');
+    // The frequency cap (issue 21): 2 messages per person every 48 h, saved as seconds.
+    const acc = page.locator('form.card.acc-form').first();
+    await acc.getByLabel('Mensajes por persona').fill('2');
+    await acc.getByLabel('En un período de (horas)').fill('48');
+    await acc.getByRole('button', { name: 'Guardar' }).click();
+    await page.getByText('Guardado').first().waitFor();
+    const a1 = (await apiCall('GET', '/api/accounts/1')).body;
+    assert.deepEqual([a1.freq_cap_count, a1.freq_cap_window_s], [2, 172800]);
+    assert.equal((await apiCall('PATCH', '/api/accounts/1', { freq_cap_count: 0, freq_cap_window_s: 86400 })).status, 200);
     await page.getByRole('tab', { name: 'Usuarios y roles' }).click();
     const form = page.locator('form', { has: page.getByRole('heading', { name: 'Nuevo usuario' }) });
     await form.getByLabel('Correo').fill(viewerEmail);

@@ -97,7 +97,10 @@ function accountForm(a, reload) {
     autopause_min_failures: h('input', { type: 'number', min: 0, max: 1000000, value: a.autopause_min_failures ?? 50 }),
     autopause_pct: h('input', { type: 'number', min: 0, max: 100, value: a.autopause_pct ?? 50 }),
     autopause_window: h('input', { type: 'number', min: 10, max: 100000, value: a.autopause_window ?? 1000 }),
+    freq_cap_count: h('input', { type: 'number', min: 0, max: 1000, value: a.freq_cap_count ?? 0 }),
   };
+  // The frequency cap's window in hours here, seconds in the API (freq_cap_window_s).
+  const capHours = h('input', { type: 'number', min: 1, max: 2160, step: 1, value: Math.max(1, Math.round((a.freq_cap_window_s ?? 86400) / 3600)) });
   const flag = h('input', { type: 'checkbox', id: nextId('flag'), checked: a.campaigns_enabled !== false, role: 'switch' });
   const token = secretField(t('settings.accessToken'), 'access_token', cr.access_token);
   const secret = secretField(t('settings.appSecret'), 'app_secret', cr.app_secret);
@@ -134,6 +137,10 @@ function accountForm(a, reload) {
         field(t('settings.autopauseMin'), inputs.autopause_min_failures, { name: 'autopause_min_failures' }).wrap,
         field(t('settings.autopausePct'), inputs.autopause_pct, { name: 'autopause_pct' }).wrap,
         field(t('settings.autopauseWindow'), inputs.autopause_window, { name: 'autopause_window' }).wrap)),
+    h('fieldset', h('legend', t('settings.freqCap')), h('p', { class: 'hint' }, t('settings.freqCapHelp')),
+      h('div', { class: 'inline-fields' },
+        field(t('settings.freqCapCount'), inputs.freq_cap_count, { name: 'freq_cap_count', hint: t('settings.freqCapCountHint') }).wrap,
+        field(t('settings.freqCapHours'), capHours, { name: 'freq_cap_window_s' }).wrap)),
     h('div', { class: 'check switch', dataset: { field: 'campaigns_enabled' } }, flag,
       h('label', { for: flag.id }, h('strong', t('settings.flag')), ' ', h('span', { class: 'muted' }, t('settings.flagHelp'))),
       h('p', { class: 'field-error', role: 'alert', hidden: true })),
@@ -145,11 +152,13 @@ function accountForm(a, reload) {
     const body = {};
     for (const [k, el] of Object.entries(inputs)) {
       let v = el.value.trim();
-      if (k === 'throughput_mps' || k.startsWith('autopause_')) v = Number(v);
+      if (k === 'throughput_mps' || k.startsWith('autopause_') || k === 'freq_cap_count') v = Number(v);
       if (k === 'graph_base_url' && !v) { if (a.graph_base_url) body[k] = null; continue; }
       if (k === 'display_phone' && !v && !a.display_phone) continue;
       if (isNew || v !== (a[k] ?? '')) body[k] = v;
     }
+    const capS = Math.round(Number(capHours.value) * 3600);
+    if (isNew || capS !== (a.freq_cap_window_s ?? 86400)) body.freq_cap_window_s = capS;
     if (isNew || flag.checked !== (a.campaigns_enabled !== false)) body.campaigns_enabled = flag.checked;
     if (token.input.value) body.access_token = token.input.value.trim();
     if (secret.input.value) body.app_secret = secret.input.value.trim();

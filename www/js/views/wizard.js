@@ -704,6 +704,11 @@ function step4(panel, st, go, ctx) {
   const interval = h('input', { type: 'number', min: 0, max: 3600, step: 0.1, value: (pace.interval_ms || 0) / 1000, inputmode: 'decimal' });
   const cap = h('input', { type: 'number', min: 1, step: 1, value: pace.daily_cap ?? '', inputmode: 'numeric', placeholder: t('wiz.noCap') });
   const why = dp ? h('p', { class: 'alert alert-info pace-why', role: 'note' }, paceWhy(acc, dp)) : null;
+  // Over the account's frequency cap: wait until the person fits, or skip them.
+  const freq = h('select', {}, ['wait', 'skip'].map((x) => h('option', { value: x, selected: (c.freq_cap_action || 'wait') === x }, t('wiz.freq.' + x))));
+  const freqHint = acc.freq_cap_count > 0
+    ? t('wiz.freqHint', { n: num(acc.freq_cap_count), hours: num(Math.round((acc.freq_cap_window_s || 86400) / 3600)) })
+    : t('wiz.freqNone');
   const winOn = h('input', { type: 'checkbox', id: nextId('win'), checked: !!c.send_window });
   const hours = (sel) => h('select', {}, Array.from({ length: 24 }, (_, i) => h('option', { value: i, selected: i === sel }, `${String(i).padStart(2, '0')}:00`)));
   const ws = hours(c.send_window ? c.send_window.start : 9);
@@ -737,7 +742,8 @@ function step4(panel, st, go, ctx) {
     h('div', { class: 'inline-fields' },
       field(t('wiz.batch'), batch, { name: 'batch_size', hint: t('wiz.batchHint') }).wrap,
       field(t('wiz.interval'), interval, { name: 'interval_ms', hint: t('wiz.intervalHint') }).wrap,
-      field(t('wiz.cap'), cap, { name: 'daily_cap', hint: t('wiz.capHint') }).wrap),
+      field(t('wiz.cap'), cap, { name: 'daily_cap', hint: t('wiz.capHint') }).wrap,
+      field(t('wiz.freq'), freq, { name: 'freq_cap_action', hint: freqHint }).wrap),
     estimate,
     h('div', { class: 'check', dataset: { field: 'send_window' } }, winOn, h('label', { for: winOn.id }, t('wiz.window')),
       h('p', { class: 'field-error', role: 'alert', hidden: true })),
@@ -759,6 +765,7 @@ function step4(panel, st, go, ctx) {
       interval_ms: Math.round(Number(interval.value) * 1000),
       daily_cap: cap.value === '' ? null : Number(cap.value),
       send_window: winOn.checked ? { start: Number(ws.value), end: Number(we.value) } : null,
+      freq_cap_action: freq.value,
     };
     await busy(nav.next, async () => {
       try {
@@ -873,6 +880,7 @@ export function preflightView(p, st) {
       h('div', { class: 'stat' }, h('dt', t('pf.total')), h('dd', num(rc.total))),
       h('div', { class: ['stat', rej.total ? 'bad' : ''] }, h('dt', t('pf.rejected')), h('dd', num(rej.total || 0))),
       h('div', { class: ['stat', rc.opted_out_since_added ? 'bad' : ''] }, h('dt', t('pf.optedOut')), h('dd', num(rc.opted_out_since_added || 0))),
+      rc.over_freq_cap ? h('div', { class: 'stat bad' }, h('dt', t('pf.overFreqCap')), h('dd', num(rc.over_freq_cap))) : null,
       h('div', { class: 'stat' }, h('dt', t('pf.eta')), h('dd', duration(e.seconds),
         e.days > 1 ? h('span', { class: 'block small' }, t('pf.days', { n: e.days })) : null)),
       h('div', { class: 'stat' }, h('dt', t('pf.budget')), h('dd',
