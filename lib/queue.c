@@ -77,6 +77,17 @@
     "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "                               \
     "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
     "last_error_text = '" QUEUE_FREQ_CAP_TEXT "' WHERE id IN (%s)"
+/* A claim's numbers, noted as sent when their slots come (ahead_ms): the pair rate and the
+ * tier count them from now. The note before this one and the claim's token are kept, so a
+ * message that certainly did not leave takes it back (SQL_PACE_UNDO, sql/178). */
+#define SQL_PACE_NOTE                                                                              \
+    "INSERT INTO contact_pace (waba_id, phone, last_send_at, pace_token) "                         \
+    "VALUES (?, ?, NOW(3) + INTERVAL ? * 1000 MICROSECOND, ?) "                                    \
+    "ON DUPLICATE KEY UPDATE prev_send_at = last_send_at, "                                        \
+    "last_send_at = VALUES(last_send_at), pace_token = VALUES(pace_token)"
+#define SQL_PACE_UNDO                                                                              \
+    "UPDATE contact_pace SET last_send_at = COALESCE(prev_send_at, '2000-01-01 00:00:00'), "       \
+    "prev_send_at = NULL, pace_token = NULL WHERE waba_id = ? AND phone = ? AND pace_token = ?"
 #define SQL_BLOCK                                                                                  \
     "UPDATE recipients SET status = 'blocked', failed_at = NOW(3), "                               \
     "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
@@ -194,6 +205,8 @@ const struct sql_statement queue_statements[] = {
     {"queue.freq_purge", SQL_FREQ_PURGE, "i"},
     {"queue.freq_skip", SQL_FREQ_SKIP, "L"},
     {"queue.freq_pending", SQL_FREQ_PENDING, "i"},
+    {"queue.pace_note", SQL_PACE_NOTE, "ssii"},
+    {"queue.pace_undo", SQL_PACE_UNDO, "ssi"},
     {"queue.block", SQL_BLOCK, "L"},
     {"queue.defer", SQL_DEFER, "iL"},
     {"queue.take", SQL_TAKE, "iiiiL"},
@@ -351,6 +364,42 @@ int queue_freq_pending(struct db *db, long long campaign_id, struct queue_freq_s
 int queue_freq_skip(struct db *db, const long long *ids, size_t n)
 {
     return idlist_exec(db, SQL_FREQ_SKIP, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_pace_note(struct db *db, const char *waba_id, const char *const *phones, size_t n,
+                    long long ahead_ms, unsigned long long token)
+{
+    if (!n)
+        return DB_OK;
+    db_arg *args = calloc(n * 4, sizeof *args);
+    if (!args)
+        return DB_ERR;
+    for (size_t i = 0; i < n; i++) {
+        args[i * 4] = DB_STR(waba_id);
+        args[i * 4 + 1] = DB_STR(phones[i]);
+        args[i * 4 + 2] = DB_INT(ahead_ms);
+        args[i * 4 + 3] = TOKEN(token);
+    }
+    int rc = db_exec_bulk(db, SQL_PACE_NOTE, args, 4, n, NULL);
+    free(args);
+    return rc;
+}
+
+int queue_pace_undo(struct db *db, const struct queue_pace_undo *u, size_t n)
+{
+    if (!n)
+        return DB_OK;
+    db_arg *args = calloc(n * 3, sizeof *args);
+    if (!args)
+        return DB_ERR;
+    for (size_t i = 0; i < n; i++) {
+        args[i * 3] = DB_STR(u[i].waba_id);
+        args[i * 3 + 1] = DB_STR(u[i].phone);
+        args[i * 3 + 2] = TOKEN(u[i].token);
+    }
+    int rc = db_exec_bulk(db, SQL_PACE_UNDO, args, 3, n, NULL);
+    free(args);
+    return rc;
 }
 
 int queue_block(struct db *db, const long long *ids, size_t n)

@@ -92,6 +92,17 @@ struct queue_freq_state {
 int queue_freq_pending(struct db *db, long long campaign_id, struct queue_freq_state *out);
 /* Over the cap and the campaign skips: blocked, last_error_text QUEUE_FREQ_CAP_TEXT. */
 int queue_freq_skip(struct db *db, const long long *ids, size_t n);
+/* Notes phones (n) of waba_id as sent ahead_ms from now by claim token (the pair rate and
+ * the tier read it), keeping the note before. */
+int queue_pace_note(struct db *db, const char *waba_id, const char *const *phones, size_t n,
+                    long long ahead_ms, unsigned long long token);
+/* A message that certainly did not leave: its claim's note taken back. */
+struct queue_pace_undo {
+    const char *waba_id, *phone;
+    unsigned long long token;
+};
+/* Takes back the notes of u (n), each only while it is still that claim's. */
+int queue_pace_undo(struct db *db, const struct queue_pace_undo *u, size_t n);
 /* Opted out: blocked and never sent. */
 int queue_block(struct db *db, const long long *ids, size_t n);
 /* Not now (pair rate, tier): due again in seconds. */

@@ -429,28 +429,19 @@ static int claim_set_aside(struct worker *w, struct db *db, struct claim *k, lon
  * big batch) would eat it. */
 static int claim_note_pace(struct db *db, const struct claim *k)
 {
-    db_arg *args = calloc(k->ngo * 3 + 1, sizeof *args);
-    if (!args)
+    const char **ph = calloc(k->ngo + 1, sizeof *ph);
+    if (!ph)
         return DB_ERR;
     long long iv = acct_interval(k->a);
     long long ahead_ms = (long long)(k->a->waitq.n + k->ngo) * iv / 1000;
     if (ahead_ms > 3600000)
         ahead_ms = 3600000;
-    size_t an = 0, m = 0;
-    for (size_t i = 0; i < k->n; i++) {
-        if (k->fate[i] != GO)
-            continue;
-        args[an++] = DB_STR(k->a->waba_id);
-        args[an++] = DB_STR(k->v[i]->phone);
-        args[an++] = DB_INT(ahead_ms);
-        m++;
-    }
-    int rc = db_exec_bulk(db,
-                          "INSERT INTO contact_pace (waba_id, phone, last_send_at) "
-                          "VALUES (?, ?, NOW(3) + INTERVAL ? * 1000 MICROSECOND) "
-                          "ON DUPLICATE KEY UPDATE last_send_at = VALUES(last_send_at)",
-                          args, 3, m, NULL);
-    free(args);
+    size_t m = 0;
+    for (size_t i = 0; i < k->n; i++)
+        if (k->fate[i] == GO)
+            ph[m++] = k->v[i]->phone;
+    int rc = queue_pace_note(db, k->a->waba_id, ph, m, ahead_ms, k->token);
+    free(ph);
     return rc;
 }
 

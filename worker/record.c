@@ -344,6 +344,27 @@ static int lock_group(struct db *db, struct job **v, size_t n)
     return rc;
 }
 
+/* The pace notes of messages that certainly did not leave (never started, or refused with
+ * 130429) taken back (lib/queue.h queue_pace_undo): their retry does not wait out a pair gap
+ * for a message its person never got, and the tier does not count the person for it. */
+static int record_pace_undo(struct db *db, struct job **v, size_t n)
+{
+    struct queue_pace_undo *u = calloc(n + 1, sizeof *u);
+    if (!u)
+        return DB_ERR;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = v[i];
+        int unsent = j->out.release == 1 || (j->out.status == MSG_PENDING && !j->res.accepted &&
+                                             j->res.action == CLOUDAPI_ACT_RETRY_THROTTLE);
+        if (unsent && j->acct)
+            u[m++] = (struct queue_pace_undo){j->acct->waba_id, j->phone, j->token};
+    }
+    int rc = queue_pace_undo(db, u, m);
+    free(u);
+    return rc;
+}
+
 static int cmp_delta(const void *a, const void *b)
 {
     long long x = ((const struct camp_delta *)a)->c->id, y = ((const struct camp_delta *)b)->c->id;
@@ -398,6 +419,8 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
                 rc = record_optout(db, j);
         }
     }
+    if (rc == DB_OK)
+        rc = record_pace_undo(db, v, n);
     if (rc == DB_OK)
         rc = insert_log(w, db, v, n);
     /* Statuses that arrived before these sends were recorded (lib/webhook_apply.h), in the

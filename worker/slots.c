@@ -29,12 +29,15 @@ static void release_jobs(struct worker *w, struct db *db, struct jobq *q, int tr
         unsigned long long tok = q->head->token;
         struct camp *c = q->head->camp;
         long long ids[MAX_BATCH];
-        size_t n = 0;
+        struct queue_pace_undo und[MAX_BATCH];
+        size_t n = 0, nu = 0;
         struct jobq rest = {0}, mine = {0};
         struct job *j;
         while ((j = jobq_pop(q))) {
             if (j->token == tok && n < MAX_BATCH) {
                 ids[n++] = j->id;
+                if (j->acct) /* never left: its pace note is taken back */
+                    und[nu++] = (struct queue_pace_undo){j->acct->waba_id, j->phone, j->token};
                 jobq_push(&mine, j);
             } else {
                 jobq_push(&rest, j);
@@ -49,6 +52,8 @@ static void release_jobs(struct worker *w, struct db *db, struct jobq *q, int tr
             rc = db_begin(db);
             if (rc == DB_OK)
                 rc = queue_release(db, ids, n, tok, &released);
+            if (rc == DB_OK)
+                rc = queue_pace_undo(db, und, nu);
             if (rc == DB_OK) {
                 struct msg_delta d = {0};
                 d.sending = -(int)released;

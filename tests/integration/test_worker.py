@@ -600,6 +600,37 @@ def test_pair_rate_across_campaigns(s):
         check(gap >= 6, "never two messages to one number within 6 s: %.2fs" % gap)
 
 
+def test_a_throttled_message_is_retried_without_a_pair_gap(s):
+    """A message refused with 130429 never reached its person: its claim's pace note is taken
+    back (sql/178), so the retry does not wait out the pair gap (6 s + 2) for it, and the
+    tier does not count the person for the refused attempt."""
+    s.sandbox_post("/_sandbox/reset", {})
+    n = phones("68", 3)
+    s.sandbox_post("/_sandbox/config", {"errors": [{"to": n[1], "code": 130429, "times": 1}]})
+    try:
+        with Workers(s) as w:
+            w.start()
+            cid = make_campaign(s, "Throttle sin espera", n)
+            wait_status(s, cid, ("completed",), timeout=30)
+            eq(log_rows(s, cid, n[1]), [("retry", 130429), ("sent", None)], "refused, then sent")
+            t = [r["created_at"] for r in s.query(
+                "SELECT created_at FROM send_log WHERE campaign_id = %s AND phone = %s "
+                "ORDER BY id", (cid, n[1]))]
+            gap = (t[1] - t[0]).total_seconds()
+            check(gap < 6, "retried %.2f s after the refusal, not after a pair gap" % gap)
+            p = s.query("SELECT prev_send_at, pace_token FROM contact_pace WHERE phone = %s",
+                        (n[1],))[0]
+            eq(str(p["prev_send_at"]), "2000-01-01 00:00:00",
+               "the retry's note follows the refused one taken back")
+            check(p["pace_token"], "the retry's claim noted it")
+            got = [m["to"] for m in s.sandbox_get("/_sandbox/messages?limit=1000").json()[
+                "messages"]]
+            eq(sorted(got), sorted(n), "each once")
+            check_counters(s, cid)
+    finally:
+        s.sandbox_post("/_sandbox/config", {"errors": []})
+
+
 def test_progressive_start_raises_step_by_step(s):
     with Workers(s, PREGON_WORKER_RAMP_STEPS="5,10", PREGON_WORKER_RAMP_EVERY=10) as w:
         w.start()
