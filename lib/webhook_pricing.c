@@ -79,7 +79,7 @@ int wh_apply_pricing(struct batch *b)
     struct by_rec *ix = malloc((b->nitems + 1) * sizeof *ix);
     db_arg *args = malloc(WH_CHUNK * PER * sizeof *args);
     char(*country)[3] = malloc(WH_CHUNK * sizeof *country);
-    char rows[WH_CHUNK * 80], sql[WH_CHUNK * 80 + 2048];
+    char rows[WH_CHUNK * 80], sql[WH_CHUNK * 80 + 4096];
     int rc = ix && args && country ? DB_OK : DB_ERR;
     for (size_t i = 0; rc == DB_OK && i < b->nitems; i++)
         if (b->items[i].fresh && b->items[i].rec >= 0 && b->items[i].has_pricing) {
