@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "e164.h"
+#include "log.h"
 
 /* Calling-code prefixes of the countries priced by name; longest match wins (1809 before 1). */
 static const struct {
@@ -279,7 +280,9 @@ void costs_preflight_add(struct db *db, long long campaign_id, json_object *o)
     if (json_object_object_get_ex(o, "template", &tp) &&
         json_object_object_get_ex(tp, "category", &cat) && cat &&
         json_object_is_type(cat, json_type_string) &&
-        costs_estimate(db, campaign_id, json_object_get_string(cat), &est) != DB_OK)
+        costs_estimate(db, campaign_id, json_object_get_string(cat), &est) != DB_OK) {
+        log_warn("preflight of campaign %lld: no cost estimate: %s", campaign_id, db_error(db));
         est = NULL;
+    }
     json_object_object_add(o, "cost_estimate", est);
 }
