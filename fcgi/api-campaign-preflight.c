@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "campaign_stats.h"
 #include "campaign_view.h"
+#include "costs.h"
 #include "e164.h"
 #include "graph.h"
 #include "msgcat.h"
@@ -255,6 +256,7 @@ void api_campaigns_preflight(struct request *req)
     preflight_recipients(db, &c, o, &will_send, &opted, &fq);
     preflight_rejected(db, &c, o);
     preflight_template(req, &c, o, errors, &marketing, &has_stop);
+    costs_preflight_add(db, c.id, o); /* the template's category, priced (lib/costs.h) */
     if (c.total == 0)
         preflight_push(errors, "no_recipients", "the campaign has no recipients");
     if (!c.has_secret)

@@ -189,6 +189,12 @@ void api_replies_csv(struct request *req);
 void api_replies_get(struct request *req);
 void api_replies_update(struct request *req);
 void api_replies_answer(struct request *req);
+/* api-costs.c (cost: lib/costs.h) */
+void api_rate_card_list(struct request *req);
+void api_rate_card_create(struct request *req);
+void api_rate_card_delete(struct request *req);
+void api_campaigns_costs(struct request *req);
+void api_campaigns_costs_csv(struct request *req);
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);

@@ -42,6 +42,12 @@ const struct route app_routes[] = {
     {"GET", "/api/campaigns/{id}/failed.csv", ROLE_VIEWER, api_campaigns_failed_csv},
     {"GET", "/api/campaigns/{id}/stats", ROLE_VIEWER, api_campaigns_stats},
     {"GET", "/api/campaigns/{id}/audit", ROLE_ADMIN, api_campaigns_audit},
+    /* cost (issue 21, docs/api.md "Cost") */
+    {"GET", "/api/campaigns/{id}/costs", ROLE_VIEWER, api_campaigns_costs},
+    {"GET", "/api/campaigns/{id}/costs.csv", ROLE_VIEWER, api_campaigns_costs_csv},
+    {"GET", "/api/rate-card", ROLE_ADMIN, api_rate_card_list},
+    {"POST", "/api/rate-card", ROLE_SUPERADMIN, api_rate_card_create},
+    {"DELETE", "/api/rate-card/{id}", ROLE_SUPERADMIN, api_rate_card_delete},
     {"GET", "/api/accounts", ROLE_VIEWER, api_accounts_list},
     {"POST", "/api/accounts", ROLE_SUPERADMIN, api_accounts_create},
     {"GET", "/api/accounts/{id}", ROLE_VIEWER, api_accounts_get},

@@ -29,6 +29,11 @@ struct st_item {
     int fresh;   /* first time we see this (wamid, status) */
     int pending; /* came from message_statuses, waiting for its wamid */
     long rec;    /* index into recs, -1 none */
+    /* Meta's pricing and conversation objects (sql/176), when the status has them; strings
+     * too long for their columns are dropped (NULL). billable: 1, 0, -1 absent. */
+    int has_pricing, billable;
+    const char *p_model, *p_category, *p_type, *conv_id, *conv_origin;
+    long long conv_expires;
 };
 
 struct rec {
@@ -123,6 +128,12 @@ int wh_apply_events(struct db *db, const struct ev *evs, size_t n, struct webhoo
 
 /* ---- webhook_status.c ---- */
 int wh_apply_statuses(struct batch *b);
+
+/* ---- webhook_pricing.c ---- */
+/* Pass 1: the status's pricing and conversation objects into it. */
+void wh_collect_pricing(struct st_item *it, json_object *s);
+/* The latest pricing per message of the batch's fresh, matched statuses (message_pricing). */
+int wh_apply_pricing(struct batch *b);
 
 /* ---- webhook_inbound.c ---- */
 int wh_optout_add(struct batch *b, const char *phone, const char *source, const char *detail,

@@ -273,7 +273,10 @@ static int apply_pending(struct db *db, long long campaign_id, struct webhook_st
     /* A plain read sees the caller's own uncommitted wamids. */
     int rc = db_query(db,
                       "SELECT ms.wamid, ms.status, UNIX_TIMESTAMP(ms.event_at), ms.account_id, "
-                      "ms.callback, ms.error_code, ms.error_text, ms.event_id "
+                      "ms.callback, ms.error_code, ms.error_text, ms.event_id, "
+                      "ms.pricing_model, ms.pricing_category, ms.pricing_billable, "
+                      "ms.pricing_type, ms.conversation_id, ms.conversation_origin, "
+                      "UNIX_TIMESTAMP(ms.conversation_expires_at) "
                       "FROM message_statuses ms JOIN recipients r ON r.wamid = ms.wamid "
                       "WHERE ms.applied_at IS NULL AND (? = 0 OR r.campaign_id = ?) "
                       "ORDER BY ms.wamid, ms.status LIMIT 1000",
@@ -305,6 +308,15 @@ static int apply_pending(struct db *db, long long campaign_id, struct webhook_st
         it->code = (int)db_int(&r, i, 5, 0);
         it->etext = db_val(&r, i, 6);
         it->event_id = db_int(&r, i, 7, 0);
+        /* the pricing stored with the waiting status (sql/176) */
+        it->p_model = db_val(&r, i, 8);
+        it->p_category = db_val(&r, i, 9);
+        it->billable = db_val(&r, i, 10) ? (int)db_int(&r, i, 10, 0) : -1;
+        it->p_type = db_val(&r, i, 11);
+        it->conv_id = db_val(&r, i, 12);
+        it->conv_origin = db_val(&r, i, 13);
+        it->conv_expires = db_int(&r, i, 14, 0);
+        it->has_pricing = it->p_model || it->p_category || it->billable >= 0 || it->conv_id;
         it->pending = 1;
         it->rec = -1;
     }

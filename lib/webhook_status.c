@@ -328,8 +328,8 @@ static int dedupe_statuses(struct batch *b)
         ix[i] = keys[i].ix;
     free(keys);
     int rc = DB_OK;
-    enum { PER = 10 };
-    char rows[WH_CHUNK * 64], sql[WH_CHUNK * 64 + 512];
+    enum { PER = 17 };
+    char rows[WH_CHUNK * 112], sql[WH_CHUNK * 112 + 640];
     char(*etext)[1024] = malloc(WH_CHUNK * sizeof *etext);
     char(*cb)[512] = malloc(WH_CHUNK * sizeof *cb);
     db_arg *args = malloc(WH_CHUNK * PER * sizeof *args);
@@ -355,12 +355,24 @@ static int dedupe_statuses(struct batch *b)
             args[a++] = it->etext ? DB_STR(etext[j]) : DB_NULL;
             args[a++] = it->event_id ? DB_INT(it->event_id) : DB_NULL;
             args[a++] = DB_INT(rid);
+            /* the pricing, kept for a status that waits for its wamid (sql/176) */
+            args[a++] = it->p_model ? DB_STR(it->p_model) : DB_NULL;
+            args[a++] = it->p_category ? DB_STR(it->p_category) : DB_NULL;
+            args[a++] = it->billable >= 0 && it->has_pricing ? DB_INT(it->billable) : DB_NULL;
+            args[a++] = it->p_type ? DB_STR(it->p_type) : DB_NULL;
+            args[a++] = it->conv_id ? DB_STR(it->conv_id) : DB_NULL;
+            args[a++] = it->conv_origin ? DB_STR(it->conv_origin) : DB_NULL;
+            args[a++] = it->conv_expires > 0 ? DB_INT(it->conv_expires) : DB_NULL;
         }
         wh_repeat_sql(rows, sizeof rows,
-                      "(?,?,FROM_UNIXTIME(?),?,?,?,?,?,?,IF(? > 0, NOW(3), NULL))", kb);
+                      "(?,?,FROM_UNIXTIME(?),?,?,?,?,?,?,IF(? > 0, NOW(3), NULL),"
+                      "?,?,?,?,?,?,FROM_UNIXTIME(?))",
+                      kb);
         snprintf(sql, sizeof sql,
                  "INSERT IGNORE INTO message_statuses (wamid, status, event_at, account_id, "
-                 "recipient_id, callback, error_code, error_text, event_id, applied_at) "
+                 "recipient_id, callback, error_code, error_text, event_id, applied_at, "
+                 "pricing_model, pricing_category, pricing_billable, pricing_type, "
+                 "conversation_id, conversation_origin, conversation_expires_at) "
                  "VALUES %s RETURNING wamid, status",
                  rows);
         struct db_rows r;
@@ -648,6 +660,8 @@ int wh_apply_statuses(struct batch *b)
     }
     if (rc == DB_OK)
         rc = update_recs(b);
+    if (rc == DB_OK)
+        rc = wh_apply_pricing(b);
     if (rc == DB_OK)
         rc = health_pauses(b);
     return rc;

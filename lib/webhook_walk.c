@@ -191,6 +191,7 @@ int wh_collect_status(struct batch *b, json_object *s, long long account, long l
     it->account = account;
     it->event_id = event_id;
     it->rec = -1;
+    wh_collect_pricing(it, s);
     json_object *errs = wh_jget(s, "errors", json_type_array);
     if (next == MSG_FAILED && errs && json_object_array_length(errs) > 0) {
         json_object *e = json_object_array_get_idx(errs, 0), *c;

@@ -383,6 +383,14 @@ describe('admin panel', { timeout: 15 * 60 * 1000 }, () => {
     await shot('campaign-completed');
     const csv = await page.evaluate(async (id) => (await fetch(`/api/campaigns/${id}/log.csv`)).text(), campaignId);
     assert.ok(csv.includes(num('1003').slice(1)), 'the log export has the recipients');
+    // Cost: the sandbox's statuses carry Meta's pricing; with no rate in the card, every
+    // billable message is shown without a rate (issue 21).
+    const cost = page.locator('section', { has: page.getByRole('heading', { name: 'Costo', exact: true }) });
+    await cost.getByRole('button', { name: 'Actualizar' }).click();
+    await cost.locator('table').waitFor({ timeout: SLOW });
+    assert.match(await cost.locator('table').innerText(), /sin tarifa/);
+    await cost.getByText(`${AUDIENCE} mensajes facturables no tienen tarifa`).waitFor();
+    assert.ok(await cost.getByRole('link', { name: 'Exportar costo (CSV)' }).isVisible());
   });
 
   it('pauses and resumes another campaign, with the reason shown', async () => {

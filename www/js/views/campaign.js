@@ -20,10 +20,11 @@ export async function render(root, params, ctx) {
   const summary = h('div', { class: 'card camp-summary' }, loading());
   const charts = h('div', { class: 'grid-2' });
   const failures = h('section', { class: 'card', 'aria-labelledby': 'fail-h' });
+  const costsBox = h('section', { class: 'card', 'aria-labelledby': 'cost-h' });
   const recips = h('section', { class: 'card', 'aria-labelledby': 'rec-h' });
   const logBox = h('section', { class: 'card', 'aria-labelledby': 'log-h' });
   const auditBox = ctx.can('admin') ? h('section', { class: 'card', 'aria-labelledby': 'aud-h' }) : null;
-  root.append(head, actions, notice, summary, charts, failures, recips, logBox, auditBox);
+  root.append(head, actions, notice, summary, charts, failures, costsBox, recips, logBox, auditBox);
 
   let c = null, stats = null, stopped = false, timer = null;
 
@@ -338,6 +339,37 @@ export async function render(root, params, ctx) {
   }
   lMore.addEventListener('click', () => loadLog(true));
 
+  // Cost (docs/api.md, Cost): Meta's pricing per message at our rate card's prices. Money
+  // comes as decimal strings computed by the database and is shown as it comes. Loaded on
+  // demand, not on every poll: the report reads every priced message.
+  async function loadCosts() {
+    const title = h('h2', { id: 'cost-h' }, t('cost.title'));
+    const reload = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, t('cost.reload'));
+    reload.addEventListener('click', () => busy(reload, loadCosts));
+    const csvLink = h('a', { class: 'btn btn-ghost btn-sm', href: `/api/campaigns/${id}/costs.csv`, download: `campania-${id}-costos.csv` }, t('cost.export'));
+    try {
+      const r = await get(`/api/campaigns/${id}/costs`);
+      const rows = Array.isArray(r.rows) ? r.rows : [];
+      const tot = r.totals || {};
+      const money = (v, cur) => (v == null ? t('cost.noRate') : `${v} ${cur || ''}`.trim());
+      const notes = [];
+      for (const x of tot.by_currency || []) notes.push(h('p', { class: 'cost-total' }, t('cost.total', { cost: x.cost, currency: x.currency, n: num(x.billable) })));
+      if (tot.billable_without_rate) notes.push(h('p', { class: 'alert alert-warn' }, t('cost.unrated', { n: num(tot.billable_without_rate) })));
+      if (tot.sent_without_pricing) notes.push(h('p', { class: 'muted' }, t('cost.unpriced', { n: num(tot.sent_without_pricing) })));
+      costsBox.replaceChildren(title, rows.length ? table([
+        { label: t('cost.category'), cell: (x) => x.category || '—' },
+        { label: t('cost.country'), cell: (x) => x.country || '—' },
+        { label: t('cost.unitPrice'), class: 'num', cell: (x) => money(x.unit_price, x.currency) },
+        { label: t('cost.since'), cell: (x) => x.rate_effective_from || '—' },
+        { label: t('cost.messages'), class: 'num', cell: (x) => num(x.messages) },
+        { label: t('cost.billable'), class: 'num', cell: (x) => num(x.billable) },
+        { label: t('cost.cost'), class: 'num', cell: (x) => money(x.cost, x.currency) },
+      ], rows, { caption: t('cost.title') }) : empty(t('cost.none')), ...notes, h('div', { class: 'actions' }, reload, csvLink));
+    } catch (e) {
+      costsBox.replaceChildren(title, errorBox(e), h('div', { class: 'actions' }, reload));
+    }
+  }
+
   async function loadAudit() {
     if (!auditBox) return;
     try {
@@ -367,7 +399,7 @@ export async function render(root, params, ctx) {
     head.replaceChildren(h('h1', { id: 'page-title', tabindex: '-1' }, t('camp.notFound')));
     return;
   }
-  await Promise.all([loadStats(), loadRecipients(), loadLog(false), loadAudit()]);
+  await Promise.all([loadStats(), loadRecipients(), loadLog(false), loadAudit(), loadCosts()]);
 
   async function tick() {
     if (stopped) return;

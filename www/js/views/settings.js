@@ -1,8 +1,8 @@
 // Settings for superadmins: WhatsApp accounts (credentials write-only, shown masked), limits,
 // the campaigns feature flag, the webhook URL and verify token for Meta; users and roles;
-// the audit log.
+// the rate card (cost, issue 21); the audit log.
 import { h, field, showFieldError, clearErrors, nextId } from '../dom.js';
-import { get, post, patch, qs, listOf } from '../api.js';
+import { get, post, patch, del, qs, listOf } from '../api.js';
 import { t, has, keysWith } from '../i18n.js';
 import { date } from '../format.js';
 import { pageHead, table, empty, errorBox, loading, toast, busy, dialog, qualityChip } from '../ui.js';
@@ -11,11 +11,11 @@ const TIERS = ['TIER_250', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED']
 const ROLES = ['viewer', 'admin', 'superadmin'];
 
 export async function render(root, params, ctx) {
-  let tab = ['users', 'audit'].includes(params.tab) ? params.tab : 'accounts';
+  let tab = ['users', 'rates', 'audit'].includes(params.tab) ? params.tab : 'accounts';
   const tablist = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('settings.title') });
   const panel = h('div', { class: 'tab-panel', role: 'tabpanel', id: 'settings-panel', tabindex: '0' });
   root.append(pageHead(t('settings.title')), tablist, panel);
-  const tabs = [['accounts', t('settings.accounts')], ['users', t('settings.users')], ['audit', t('settings.audit')]];
+  const tabs = [['accounts', t('settings.accounts')], ['users', t('settings.users')], ['rates', t('rates.title')], ['audit', t('settings.audit')]];
   function drawTabs() {
     tablist.replaceChildren(...tabs.map(([k, label], i) => {
       const b = h('button', { type: 'button', role: 'tab', id: 'stab-' + k, class: 'tab', 'aria-selected': String(k === tab),
@@ -32,7 +32,7 @@ export async function render(root, params, ctx) {
     }));
     panel.setAttribute('aria-labelledby', 'stab-' + tab);
     panel.replaceChildren(loading());
-    (tab === 'accounts' ? accountsTab : tab === 'users' ? usersTab : auditTab)(panel, ctx);
+    (tab === 'accounts' ? accountsTab : tab === 'users' ? usersTab : tab === 'rates' ? ratesTab : auditTab)(panel, ctx);
   }
   drawTabs();
 }
@@ -246,6 +246,62 @@ async function usersTab(panel, ctx, created) {
   panel.replaceChildren(shown, h('section', { class: 'card', 'aria-labelledby': 'ul-h' }, h('h2', { id: 'ul-h' }, t('settings.users')),
     h('p', { class: 'hint' }, t('users.rolesHelp')), list), form);
   if (shown) shown.scrollIntoView({ block: 'nearest' });
+}
+
+/* ---- rate card (docs/api.md, Cost) ------------------------------------------------------- */
+
+const CATEGORIES = ['marketing', 'utility', 'authentication', 'service'];
+
+async function ratesTab(panel, ctx) {
+  let rates;
+  try { rates = listOf(await get('/api/rate-card'), 'rates'); } catch (e) { panel.replaceChildren(errorBox(e)); return; }
+  const reload = () => ratesTab(panel, ctx);
+  const list = rates.length ? table([
+    { label: t('rates.country'), cell: (r) => r.country },
+    { label: t('rates.category'), cell: (r) => r.category },
+    { label: t('rates.price'), class: 'num', cell: (r) => `${r.price} ${r.currency}` },
+    { label: t('rates.from'), cell: (r) => r.effective_from },
+    { label: t('rates.to'), cell: (r) => r.effective_to || '—' },
+    { label: t('common.actions'), cell: (r) => {
+      const b = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': t('rates.deleteOf', { country: r.country, category: r.category, from: r.effective_from }) }, t('rates.delete'));
+      b.addEventListener('click', async () => {
+        try { await del(`/api/rate-card/${r.id}`); toast(t('rates.deleted')); reload(); } catch (e) { toast(e.message, 'error'); }
+      });
+      return b;
+    } },
+  ], rates, { caption: t('rates.title') }) : empty(t('rates.none'));
+  const country = h('input', { type: 'text', maxlength: 2, autocomplete: 'off', placeholder: 'AR' });
+  const category = h('select', {}, CATEGORIES.map((c) => h('option', { value: c }, c)));
+  const currency = h('input', { type: 'text', maxlength: 3, autocomplete: 'off', value: 'USD' });
+  const price = h('input', { type: 'text', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.0618' });
+  const from = h('input', { type: 'date' });
+  const to = h('input', { type: 'date' });
+  const formErr = h('p', { class: 'form-error alert alert-error', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t('rates.add'));
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'nr-h' },
+    h('h2', { id: 'nr-h' }, t('rates.new')),
+    h('div', { class: 'inline-fields' }, field(t('rates.country'), country, { name: 'country', hint: t('rates.countryHint') }).wrap,
+      field(t('rates.category'), category, { name: 'category' }).wrap,
+      field(t('rates.currency'), currency, { name: 'currency' }).wrap,
+      field(t('rates.price'), price, { name: 'price', hint: t('rates.priceHint') }).wrap,
+      field(t('rates.from'), from, { name: 'effective_from' }).wrap,
+      field(t('rates.to'), to, { name: 'effective_to', hint: t('rates.toHint') }).wrap),
+    formErr, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    await busy(submit, async () => {
+      try {
+        await post('/api/rate-card', { country: country.value.trim().toUpperCase(), category: category.value,
+          currency: currency.value.trim().toUpperCase(), price: price.value.trim(),
+          effective_from: from.value, effective_to: to.value || null });
+        toast(t('rates.added'));
+        reload();
+      } catch (e) { showFieldError(form, e, formErr); }
+    });
+  });
+  panel.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'rl-h' }, h('h2', { id: 'rl-h' }, t('rates.title')),
+    h('p', { class: 'hint' }, t('rates.help')), list), form);
 }
 
 /* ---- audit log -------------------------------------------------------------------------- */
