@@ -264,11 +264,15 @@ def check_counters(s, cid):
     return rows
 
 
-def full_speed_start(times, probe=100, least_per_s=500):
-    """The index of the first acceptance from which the next `probe` arrive faster than
-    least_per_s: the worker past its progressive start (10, 20, 40 msg/s, 50 messages each,
-    by default), at the number's rate."""
-    for i in range(len(times) - probe):
-        if times[i + probe] - times[i] <= probe * 1000.0 / least_per_s:
-            return i
+def full_speed_start(times, probe=100, least_per_s=100):
+    """The index of the first acceptance from which each of the next `probe` follows the one
+    before within 1/least_per_s s: the worker past its progressive start (10, 20, 40 msg/s,
+    50 messages each by default, gaps of 25 ms and more), at the number's rate. A window
+    test (the next `probe` within so long) would start inside the last step's tail."""
+    gap = 1000.0 / least_per_s
+    run = 0
+    for i in range(1, len(times)):
+        run = run + 1 if times[i] - times[i - 1] < gap else 0
+        if run >= probe:
+            return i - probe
     return 0
