@@ -56,13 +56,19 @@ def test_every_export_neutralises_formula_cells(s):
                 "template_language, attempt, outcome, http_status, error_code, error_text) "
                 "VALUES (%s, %s, %s, %s, 'es_AR', 1, 'failed', 400, 131026, %s)",
                 (cid, rid, phone, v, v), admin=True)
+        # the value as the pricing category Meta sent for the message (costs.csv)
+        s.query("INSERT INTO message_pricing (recipient_id, campaign_id, wamid, country, "
+                "pricing_model, category, billable, status, status_at, status_rank) VALUES "
+                "(%s, %s, %s, 'AR', 'PMP', %s, 1, 'delivered', NOW(3), 2)",
+                (rid, cid, "wamid.EXPP%d-%d" % (cid, i), v), admin=True)
         # a reply carrying the value as its text and button payload (replies.csv)
         s.query("INSERT INTO inbound_messages (wamid, phone, type, body, payload, campaign_id, "
                 "sent_at) VALUES (%s, %s, 'button', %s, %s, %s, NOW(3))",
                 ("wamid.EXP%d-%d" % (cid, i), phone, v, v, cid), admin=True)
     routes = export_routes(s)
-    eq(routes, ["/api/campaigns/{id}/failed.csv", "/api/campaigns/{id}/log.csv",
-                "/api/replies.csv"], "the exports this test knows (add a new one here)")
+    eq(routes, ["/api/campaigns/{id}/costs.csv", "/api/campaigns/{id}/failed.csv",
+                "/api/campaigns/{id}/log.csv", "/api/replies.csv"],
+       "the exports this test knows (add a new one here)")
     for route in routes:
         r = s.get(route.replace("{id}", str(cid)) + ("?campaign_id=%d" % cid
                                                       if "{id}" not in route else ""))

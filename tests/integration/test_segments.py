@@ -31,7 +31,7 @@ def err(r, status, code, field):
 
 
 def people(s):
-    p = {k: "+54938755800%02d" % i for i, k in enumerate("ABCDEF", 1)}
+    p = {k: "+54938766100%02d" % i for i, k in enumerate("ABCDEF", 1)}
     contact(s, p["A"], ["seg_robotica", "seg_salta"], {"curso": "Robótica I", "turno": "mañana"})
     contact(s, p["B"], ["seg_robotica"], {"curso": "Python", "turno": ""})
     contact(s, p["C"], ["seg_robotica", "seg_ex"], {"curso": "robótica avanzada"})
@@ -65,7 +65,7 @@ def test_definitions_count_what_they_say(s):
 
 
 def test_saved_segment_added_to_a_campaign(s):
-    p = {k: "+54938755800%02d" % i for i, k in enumerate("ABCDEF", 1)}
+    p = {k: "+54938766100%02d" % i for i, k in enumerate("ABCDEF", 1)}
     if not s.query("SELECT 1 FROM contacts WHERE phone = %s", (p["A"],)):
         people(s)
     s.post("/api/templates/sync", {"account_id": 1})
