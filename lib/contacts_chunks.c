@@ -12,11 +12,11 @@
  * so a merge that dies is finished from there by whoever takes it over: the next import
  * (contacts_import_settle), once the lease ran out. The last merge chunk marks it 'done' and
  * commits with the caller's audit row; the staged rows are deleted afterwards. */
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "contacts_import_impl.h"
+#include "lease.h"
 #include "log.h"
 
 /* How long an importer may go without committing a chunk before it counts as dead. nginx
@@ -29,16 +29,6 @@
 #define TAKEN_MSG                                                                                  \
     "the import stopped for too long and another process took it over; upload the file again "     \
     "if its contacts are not there"
-
-static long long new_token(void)
-{
-    unsigned long long t = 0;
-    while (t == 0) {
-        randombytes_buf(&t, sizeof t);
-        t &= 0x7fffffffffffffffULL; /* BIGINT UNSIGNED, and a positive long long */
-    }
-    return (long long)t;
-}
 
 void contacts_import_set_chunk(struct contacts_import *u, long long rows)
 {
@@ -127,7 +117,7 @@ int contacts_chunks_stage(struct contacts_import *u, int last)
 {
     int rc = DB_OK;
     if (!u->token) {
-        u->token = new_token();
+        u->token = lease_token();
         rc = db_exec(u->db,
                      "INSERT INTO contacts_imports (slot, token, owner, state, lease_until, "
                      "chunk_rows) VALUES (1, ?, ?, 'staging', NOW(3) + INTERVAL ? SECOND, ?)",
@@ -334,7 +324,7 @@ static int settle(struct db *db, int tries)
         return CONTACTS_IMPORT_RUNNING;
     /* The importer is gone. Take the record over with an owner and lease of our own, so that
      * it finds the import taken if it ever comes back, and one process settles it. */
-    long long owner = new_token();
+    long long owner = lease_token();
     struct db_res res = {0, 0};
     int rc = db_begin(db);
     if (rc == DB_OK)

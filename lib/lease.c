@@ -54,3 +54,13 @@ int lease_release(struct db *db, const char *name)
                      DB_ARGS(DB_STR(name), DB_STR(lease_holder())), NULL);
     return rc == DB_ERR_RETRY ? DB_OK : rc; /* unreleased, it expires */
 }
+
+long long lease_token(void)
+{
+    unsigned long long t = 0;
+    while (t == 0) {
+        randombytes_buf(&t, sizeof t);
+        t &= 0x7fffffffffffffffULL;
+    }
+    return (long long)t;
+}

@@ -18,4 +18,8 @@ int lease_take(struct db *db, const char *name, int ttl_s);
 /* Lets go of it (only if held by this thread). Returns a db_rc. */
 int lease_release(struct db *db, const char *name);
 
+/* A random token for a row a process marks as its own (an import's marker and owner): never
+ * 0, and positive as both a long long and a BIGINT UNSIGNED. */
+long long lease_token(void);
+
 #endif

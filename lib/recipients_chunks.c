@@ -14,11 +14,11 @@
  * chunks (recipients_import_undo); one whose process died leaves its lease to run out, and the
  * next action on the campaign undoes it (recipients_import_settle). Undoing deletes in chunks
  * too, each checked under the campaign's lock to still hold the marker. */
-#include <sodium.h>
 #include <stdio.h>
 
 #include "campaign_store.h"
 #include "db.h"
+#include "lease.h"
 #include "log.h"
 #include "recipients_import_impl.h"
 
@@ -27,16 +27,6 @@
 #define IMPORT_LEASE_S 120
 /* Rows deleted per transaction when an import is undone. */
 #define UNDO_ROWS 5000
-
-static long long new_token(void)
-{
-    unsigned long long t = 0;
-    while (t == 0) {
-        randombytes_buf(&t, sizeof t);
-        t &= 0x7fffffffffffffffULL; /* BIGINT UNSIGNED, and a positive long long */
-    }
-    return (long long)t;
-}
 
 void recipients_import_set_chunk(struct recipients_import *u, long long rows)
 {
@@ -73,7 +63,7 @@ int ri_chunk_commit(struct recipients_import *u)
 {
     int rc;
     if (!u->chunked) {
-        u->token = new_token();
+        u->token = lease_token();
         rc = campaign_store_import_mark(u->db, u->campaign_id, u->token, u->floor_id,
                                         IMPORT_LEASE_S);
     } else {
@@ -173,7 +163,7 @@ int recipients_import_settle(struct db *db, long long campaign_id)
         return RECIPIENTS_IMPORTING;
     /* The importer is gone. Take the marker over with a token and lease of our own, so that
      * it finds the import undone if it ever comes back, and one process undoes it. */
-    long long token = new_token(), floor = 0;
+    long long token = lease_token(), floor = 0;
     int rc = db_begin(db);
     if (rc == DB_OK)
         rc = db_query(db,

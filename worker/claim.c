@@ -427,38 +427,13 @@ static int claim_set_aside(struct worker *w, struct db *db, struct claim *k, lon
  * it will really leave: after the jobs already waiting for the number's slots. The
  * pair-rate check allows 2 s beyond the gap; a queue of several seconds (a slow number, a
  * big batch) would eat it. */
-static int claim_note_pace(struct db *db, const struct claim *k)
+static int claim_note_pace(struct db *db, const struct claim *k, const char *const *ph)
 {
-    const char **ph = calloc(k->ngo + 1, sizeof *ph);
-    if (!ph)
-        return DB_ERR;
     long long iv = acct_interval(k->a);
     long long ahead_ms = (long long)(k->a->waitq.n + k->ngo) * iv / 1000;
     if (ahead_ms > 3600000)
         ahead_ms = 3600000;
-    size_t m = 0;
-    for (size_t i = 0; i < k->n; i++)
-        if (k->fate[i] == GO)
-            ph[m++] = k->v[i]->phone;
-    int rc = queue_pace_note(db, k->a->waba_id, ph, m, ahead_ms, k->token);
-    free(ph);
-    return rc;
-}
-
-/* The rows that go, for the frequency cap: written whether or not the account has a cap, so
- * a cap set later counts the sends before it. */
-static int claim_note_freq(struct db *db, const struct claim *k)
-{
-    const char **ph = calloc(k->ngo + 1, sizeof *ph);
-    if (!ph)
-        return DB_ERR;
-    size_t m = 0;
-    for (size_t i = 0; i < k->n; i++)
-        if (k->fate[i] == GO)
-            ph[m++] = k->v[i]->phone;
-    int rc = queue_freq_note(db, k->a->waba_id, k->c->id, ph, m);
-    free(ph);
-    return rc;
+    return queue_pace_note(db, k->a->waba_id, ph, k->ngo, ahead_ms, k->token);
 }
 
 /* The rows that go: taken under the token (armed at once when k->arm_now), their numbers'
@@ -468,10 +443,19 @@ static int claim_take(struct worker *w, struct db *db, struct claim *k, const lo
     int rc = queue_take(db, grp, k->ngo, k->token, w->worker_id, w->cfg.worker_lease_s, k->arm_now);
     k->d.pending -= (int)k->ngo;
     k->d.sending += (int)k->ngo;
+    /* the numbers that go: the pair rate's and tier's note, and the frequency cap's, written
+     * whether or not the account has a cap so a cap set later counts the sends before it */
+    const char **ph = rc == DB_OK ? calloc(k->ngo + 1, sizeof *ph) : NULL;
+    if (rc == DB_OK && !ph)
+        rc = DB_ERR;
+    for (size_t i = 0, m = 0; rc == DB_OK && i < k->n; i++)
+        if (k->fate[i] == GO)
+            ph[m++] = k->v[i]->phone;
     if (rc == DB_OK)
-        rc = claim_note_pace(db, k);
+        rc = claim_note_pace(db, k, ph);
     if (rc == DB_OK)
-        rc = claim_note_freq(db, k);
+        rc = queue_freq_note(db, k->a->waba_id, k->c->id, ph, k->ngo);
+    free(ph);
     if (rc == DB_OK && k->c->daily_cap > 0)
         rc = db_exec(db,
                      "UPDATE campaign_days SET used = used + ? WHERE campaign_id = ? AND day = ?",
