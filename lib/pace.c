@@ -179,12 +179,12 @@ int pace_ramp_should_raise(int attempts, int errors, int every, int max_error_pc
     return (long long)errors * 100 <= (long long)max_error_pct * attempts;
 }
 
-enum pace_throttle pace_throttle_judge(int answers, int hits)
+enum pace_throttle pace_throttle_judge(int answers, int hits, int expected)
 {
     if (hits <= 0)
         return PACE_THR_CLEAN;
-    if (hits < PACE_THROTTLE_MIN_HITS ||
-        (long long)hits * 100 <= (long long)PACE_THROTTLE_SPORADIC_PCT * answers)
+    long long of = answers > expected ? answers : expected;
+    if (hits < PACE_THROTTLE_MIN_HITS || (long long)hits * 100 <= PACE_THROTTLE_SPORADIC_PCT * of)
         return PACE_THR_SPORADIC;
     return PACE_THR_LIMIT;
 }

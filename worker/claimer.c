@@ -124,8 +124,10 @@ static size_t claimer_throttle(struct worker *w, struct db *db)
         if (!a->thr_window_us)
             a->thr_window_us = tnow;
         pthread_mutex_lock(&w->mu);
-        enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits);
-        int closed = th == PACE_THR_LIMIT || tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+        int over = tnow - a->thr_window_us >= PACE_THROTTLE_WINDOW_US;
+        int expected = over ? 0 : (int)((a->mps > 0 ? a->mps : 80) * a->factor);
+        enum pace_throttle th = pace_throttle_judge(a->thr_answers, a->thr_hits, expected);
+        int closed = th == PACE_THR_LIMIT || over;
         double limit = pace_throttle_limit(a->factor, a->thr_answers, a->thr_hits);
         if (closed)
             a->thr_answers = a->thr_hits = 0;

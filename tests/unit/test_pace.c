@@ -91,14 +91,21 @@ static void throttle_aimd(void **state)
 {
     (void)state;
     /* 0.5 % random 130429s at 400/s: about 2 in a window of 400 answers, sporadic. */
-    assert_int_equal(pace_throttle_judge(400, 0), PACE_THR_CLEAN);
-    assert_int_equal(pace_throttle_judge(400, 2), PACE_THR_SPORADIC);
-    assert_int_equal(pace_throttle_judge(400, 8), PACE_THR_SPORADIC);
-    assert_int_equal(pace_throttle_judge(3, 3), PACE_THR_SPORADIC); /* too few to tell */
-    /* A real limit refuses a share at once: 200 of 400 configured, 4 of the first 10. */
-    assert_int_equal(pace_throttle_judge(400, 200), PACE_THR_LIMIT);
-    assert_int_equal(pace_throttle_judge(10, 4), PACE_THR_LIMIT);
-    assert_int_equal(pace_throttle_judge(400, 9), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(400, 0, 0), PACE_THR_CLEAN);
+    assert_int_equal(pace_throttle_judge(400, 2, 0), PACE_THR_SPORADIC);
+    assert_int_equal(pace_throttle_judge(400, 8, 0), PACE_THR_SPORADIC);
+    assert_int_equal(pace_throttle_judge(3, 3, 0), PACE_THR_SPORADIC); /* too few to tell */
+    /* A real limit refuses a share at once: 200 of 400 configured, 4 of the first 10 at
+     * 20/s, 9 of the first 30 at 400/s (a window still open). */
+    assert_int_equal(pace_throttle_judge(400, 200, 0), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(10, 4, 20), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(30, 9, 400), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(400, 9, 0), PACE_THR_LIMIT);
+    /* Six bunched at the start of a window at 1,000/s: sporadic until the window shows
+     * more than 2 % of what it holds. */
+    assert_int_equal(pace_throttle_judge(120, 6, 1000), PACE_THR_SPORADIC);
+    assert_int_equal(pace_throttle_judge(120, 21, 1000), PACE_THR_LIMIT);
+    assert_int_equal(pace_throttle_judge(1000, 6, 0), PACE_THR_SPORADIC);
     /* Cut by 20 %, floor 25 %; back to full speed in a few clean windows. */
     double f = 1.0;
     for (int i = 0; i < 20; i++)
