@@ -137,10 +137,15 @@ def test_campaign_cost_report_and_estimate(s):
             cid = workerkit.make_campaign(s, "Costos", numbers)
             workerkit.wait_status(s, cid, ("completed",), timeout=120)
             n = len(numbers)
-            s.wait_for("the sandbox's delivered statuses bring every message's pricing",
-                       lambda: s.query("SELECT COUNT(*) AS n FROM message_pricing WHERE "
-                                       "campaign_id = %s AND status = 'delivered'",
+            s.wait_for("the sandbox's delivered statuses applied, every message priced",
+                       lambda: s.query("SELECT COUNT(*) AS n FROM recipients r JOIN "
+                                       "message_pricing mp ON mp.recipient_id = r.id WHERE "
+                                       "r.campaign_id = %s AND r.status = 'delivered'",
                                        (cid,))[0]["n"] == n, timeout=90)
+        # delivered repeated sent's pricing: the row was written once, by sent
+        eq(s.query("SELECT status, COUNT(*) AS n FROM message_pricing WHERE campaign_id = %s "
+                   "GROUP BY status", (cid,)), [{"status": "sent", "n": n}],
+           "a status repeating the stored pricing writes nothing")
         recs = s.query("SELECT id, phone, wamid FROM recipients WHERE campaign_id = %s "
                        "ORDER BY id", (cid,))
         eq(sorted(_country(r["phone"]) for r in recs), ["AR"] * 6 + ["MX"] * 4 + ["ZZ"] * 2,
