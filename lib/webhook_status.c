@@ -637,6 +637,26 @@ static int status_event(struct batch *b, const struct st_item *it)
     json_object_object_add(d, "at", json_object_new_int64(it->t));
     if (it->next == MSG_FAILED && it->code)
         json_object_object_add(d, "error_code", json_object_new_int(it->code));
+    if (it->has_pricing) {
+        /* what Meta charges for it, as the status said (a CRM books the cost per contact) */
+        json_object *p = json_object_new_object();
+        if (p) {
+            if (it->p_model)
+                json_object_object_add(p, "pricing_model", json_object_new_string(it->p_model));
+            if (it->p_category)
+                json_object_object_add(p, "category", json_object_new_string(it->p_category));
+            if (it->p_type)
+                json_object_object_add(p, "type", json_object_new_string(it->p_type));
+            if (it->billable >= 0)
+                json_object_object_add(p, "billable", json_object_new_boolean(it->billable));
+            if (it->conv_id)
+                json_object_object_add(p, "conversation_id", json_object_new_string(it->conv_id));
+            if (it->conv_origin)
+                json_object_object_add(p, "conversation_origin",
+                                       json_object_new_string(it->conv_origin));
+            json_object_object_add(d, "pricing", p);
+        }
+    }
     return wh_hook_add(b, "recipient.status", c->campaign, d);
 }
 

@@ -214,6 +214,15 @@ def test_hooks_campaign_events_signed_in_order(s):
             eq(len(by), 120, "every recipient's statuses")
             for rid, sts in by.items():
                 eq(sts, ["sent", "delivered", "read"], "statuses of %d" % rid)
+            # Meta's pricing rides along where the status had one (the sandbox: sent and
+            # delivered, PMP, the template's category)
+            priced = {e["data"]["status"]: e["data"].get("pricing") for e in events
+                      if e["type"] == "recipient.status"}
+            eq(priced["read"], None, "read carries no pricing")
+            for st in ("sent", "delivered"):
+                p = priced[st]
+                check(p and p["pricing_model"] == "PMP" and p["billable"] is True and
+                      p["type"] == "regular" and p["category"], "%s pricing: %r" % (st, p))
             # recipient.status: batched, at most one POST a second per hook
             times = [t for t, b, _, _ in rec.posts
                      if any(e["type"] == "recipient.status" for e in b["events"])]
