@@ -263,6 +263,7 @@ static const struct {
     {"messaging tier", "tier"},
     {"its WhatsApp account", "account"},
     {"sending below", "inflight_capped"}, /* still sends, slower: lib/pace.h */
+    {"frequency cap", "freq_cap"},
 };
 #define WAIT_WINDOW_PREFIX "outside the send window"
 

@@ -527,12 +527,15 @@ static void claim_queue(struct worker *w, struct claim *k)
         a->ep->refs++;
     }
     pthread_mutex_unlock(&w->mu);
-    size_t nbl = 0, nfreq = 0;
+    size_t nbl = 0, nfreq = 0, nlater = 0; /* nlater: deferred by the frequency cap */
+    int first_fit = 0;
     for (size_t i = 0; i < k->n; i++) {
         if (k->fate[i] == BLOCK)
             nbl++;
         if (k->fate[i] == SKIP_FREQ || k->fate[i] == LATER_FREQ)
             nfreq++;
+        if (k->fate[i] == LATER_FREQ && (nlater++ == 0 || k->fwait[i] < first_fit))
+            first_fit = k->fwait[i];
         if (k->fate[i] != GO)
             continue;
         struct job *j = k->v[i];
@@ -550,6 +553,14 @@ static void claim_queue(struct worker *w, struct claim *k)
     if (nfreq)
         log_info("campaign %lld: %zu recipient(s) over the frequency cap %s", c->id, nfreq,
                  c->freq_skip ? "skipped" : "deferred");
+    if (nlater) {
+        long long now = (long long)time(NULL), fit = now + first_fit;
+        if (c->freq_wait_until <= now || fit < c->freq_wait_until)
+            c->freq_wait_until = fit;
+        c->freq_cap = k->fcap;
+        c->freq_win_s = k->fwin;
+    }
+    c->freq_idle = 0;
     c->claimed_total += (long long)k->ngo;
 }
 
@@ -610,6 +621,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
         rc = claim_read(db, &k, limit, part, nparts, !c->claimable);
     if (rc == DB_OK && (limit == 0 || k.n == 0)) {
         db_rollback(db);
+        c->freq_idle = k.n == 0; /* nothing due: waits, maybe for the frequency cap */
         return 0;
     }
     if (rc == DB_OK)

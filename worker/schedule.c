@@ -281,6 +281,17 @@ static void camps_sweep(struct worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* A span of seconds for a wait reason: "40 s", "5 min", "24 h" (rounded up). */
+static void span_text(long long s, char *out, size_t len)
+{
+    if (s < 120)
+        snprintf(out, len, "%lld s", s);
+    else if (s < 2 * 3600)
+        snprintf(out, len, "%lld min", (s + 59) / 60);
+    else
+        snprintf(out, len, "%lld h", (s + 3599) / 3600);
+}
+
 /* One running campaign of the list: followed, its pace and wait reason up to date. */
 static void camp_refresh_one(struct worker *w, struct db *db, const struct db_rows *r, size_t i,
                              time_t now)
@@ -313,7 +324,16 @@ static void camp_refresh_one(struct worker *w, struct db *db, const struct db_ro
     if (!paced)
         camp_wait_reason(db, c, a, now, reason, sizeof reason, &budget);
     int claimable = reason[0] == '\0';
-    if (claimable)
+    if (claimable && c->freq_idle && c->freq_wait_until > (long long)now) {
+        /* still claimable: the rows become due by themselves when they fit */
+        char win[32], first[32];
+        span_text(c->freq_win_s, win, sizeof win);
+        span_text(c->freq_wait_until - (long long)now, first, sizeof first);
+        snprintf(reason, sizeof reason,
+                 "frequency cap: recipients who already had %lld message(s) from the account "
+                 "within %s wait until they fit under it (the first in %s)",
+                 c->freq_cap, win, first);
+    } else if (claimable)
         camp_capped_reason(w, c, a, reason, sizeof reason); /* still sends: says why slower */
     set_wait(db, c, reason, col_str(r, i, "wait_reason"));
     pthread_mutex_lock(&w->mu);

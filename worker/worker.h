@@ -57,11 +57,16 @@ struct camp {
     /* claimer: this campaign's own timeline (interval, progressive start) */
     long long cap_interval_us;
     long long cslot_next, cslot_left;
-    int sendable;             /* running and not waiting (a spent budget aside: see claimable) */
-    int claimable;            /* sendable and its budget (tier, daily cap) not spent */
-    int retries_claimable;    /* the tier alone is spent: its retries may still be claimed */
-    int paced;                /* waits for template pacing: its claimed jobs go back too */
-    char wait[256];           /* the wait_reason last written */
+    int sendable;          /* running and not waiting (a spent budget aside: see claimable) */
+    int claimable;         /* sendable and its budget (tier, daily cap) not spent */
+    int retries_claimable; /* the tier alone is spent: its retries may still be claimed */
+    int paced;             /* waits for template pacing: its claimed jobs go back too */
+    char wait[256];        /* the wait_reason last written */
+    /* Recipients over the frequency cap wait (claims deferred some): when the first of them
+     * fits (unix s; 0 none), the cap and its window; freq_idle: the last claim found nothing
+     * due. The claimer's own (camp_refresh_one says so in the wait reason). */
+    long long freq_wait_until, freq_cap;
+    int freq_win_s, freq_idle;
     int wait_want;            /* the in-flight need that reason gave, when it gave one */
     long long claimed_total;  /* for round robin */
     double share_empty_since; /* claimer: since when our share of its queue had nothing due */

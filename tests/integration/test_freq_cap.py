@@ -171,6 +171,12 @@ def test_wait_until_the_window_lets_them_through(s):
             due = (rows[ph]["next_attempt_at"] - ra[ph]["sent_at"]).total_seconds()
             check(due >= window - 2, "%s due %.1f s after A's send (window %d)" % (ph, due, window))
         eq(campaign(s, b)["status"], "running", "not done while they wait")
+        # and it says why (the worker writes its wait reason at its next pass)
+        wt = s.wait_for("the wait reason", lambda: s.get(
+            "/api/campaigns/%d" % b).json().get("waiting"), timeout=10)
+        eq(wt["code"], "freq_cap", "waiting for the cap: %r" % wt)
+        check(wt["message"].startswith("Frequency cap") and "within 20 s" in wt["detail"],
+              "reason: %r" % wt)
         got = sandbox_to(s)
         eq(max(got.get(ph, 0) for ph in a_nums), 1, "none sent twice within the window")
         wait_status(s, b, ("completed",), timeout=60)
