@@ -177,11 +177,13 @@ describe('operator flow', { timeout: 10 * 60 * 1000 }, () => {
     await dlg.getByLabel('Tamaño del lote').fill('7');
     await dlg.getByLabel('Segundos entre mensajes').fill('2');
     await dlg.getByLabel('Enviar solo en una franja horaria').check();
+    await dlg.getByLabel('Si la persona llegó al tope de frecuencia').selectOption('skip');
     await shot('campaign-paused-pace-dialog', { fullPage: false });
     await dlg.getByRole('button', { name: 'Guardar' }).click();
     await page.locator('details.pace dd', { hasText: /^7$/ }).waitFor({ state: 'attached' });
     const c = (await apiCall('GET', `/api/campaigns/${id}`)).body;
-    assert.deepEqual([c.status, c.batch_size, c.interval_ms, !!c.send_window], ['paused', 7, 2000, true]);
+    assert.deepEqual([c.status, c.batch_size, c.interval_ms, !!c.send_window, c.freq_cap_action],
+      ['paused', 7, 2000, true, 'skip']);
     await page.locator('details.pace summary').click();
     await shot('campaign-paused-pace-saved');
     // The audit trail says it, readably.

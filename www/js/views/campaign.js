@@ -165,6 +165,7 @@ export async function render(root, params, ctx) {
       const batch = h('input', { type: 'number', min: 1, max: 1000, step: 1, value: c.batch_size, id: nextId('pb') });
       const interval = h('input', { type: 'number', min: 0, max: 3600, step: 0.1, value: (c.interval_ms || 0) / 1000, id: nextId('pi') });
       const cap = h('input', { type: 'number', min: 1, step: 1, value: c.daily_cap ?? '', placeholder: t('wiz.noCap'), id: nextId('pc') });
+      const freq = h('select', { id: nextId('pf') }, ['wait', 'skip'].map((x) => h('option', { value: x, selected: (c.freq_cap_action || 'wait') === x }, t('wiz.freq.' + x))));
       const winOn = h('input', { type: 'checkbox', id: nextId('pw'), checked: !!c.send_window });
       const hours = (sel) => h('select', {}, Array.from({ length: 24 }, (_, i) => h('option', { value: i, selected: i === sel }, `${String(i).padStart(2, '0')}:00`)));
       const ws = hours(c.send_window ? c.send_window.start : 9);
@@ -173,7 +174,8 @@ export async function render(root, params, ctx) {
       const body = h('div', { class: 'pace-edit' }, h('p', { class: 'hint' }, t('camp.editPaceHint')),
         h('div', { class: 'inline-fields' }, field(t('wiz.batch'), batch).wrap, field(t('wiz.interval'), interval).wrap, field(t('wiz.cap'), cap).wrap),
         h('div', { class: 'check' }, winOn, h('label', { for: winOn.id }, t('wiz.window'))),
-        h('div', { class: 'inline-fields' }, field(t('wiz.windowStart'), ws).wrap, field(t('wiz.windowEnd'), we).wrap), err);
+        h('div', { class: 'inline-fields' }, field(t('wiz.windowStart'), ws).wrap, field(t('wiz.windowEnd'), we).wrap),
+        field(t('wiz.freq'), freq).wrap, err);
       for (;;) {
         const v = await dialog(t('camp.editPace'), body, [{ label: t('common.cancel'), value: 'cancel', class: 'btn btn-ghost' },
           { label: t('common.save'), value: 'ok', class: 'btn btn-primary' }]);
@@ -183,6 +185,7 @@ export async function render(root, params, ctx) {
             batch_size: Number(batch.value), interval_ms: Math.round(Number(interval.value) * 1000),
             daily_cap: cap.value === '' ? null : Number(cap.value),
             send_window: winOn.checked ? { start: Number(ws.value), end: Number(we.value) } : null,
+            freq_cap_action: freq.value,
           });
           toast(t('camp.paceSaved'));
           await refresh();
@@ -232,6 +235,7 @@ export async function render(root, params, ctx) {
           h('dt', t('wiz.interval')), h('dd', `${num((c.interval_ms || 0) / 1000)} s`),
           h('dt', t('wiz.cap')), h('dd', c.daily_cap != null ? num(c.daily_cap) : t('wiz.noCap')),
           h('dt', t('wiz.window')), h('dd', c.send_window ? `${c.send_window.start}:00–${c.send_window.end}:00 (${c.send_window.timezone || ''})` : '—'),
+          h('dt', t('wiz.freq')), h('dd', t('wiz.freq.' + (c.freq_cap_action || 'wait'))),
           h('dt', t('camp.started')), h('dd', date(c.started_at)),
           h('dt', t('camp.completed')), h('dd', date(c.completed_at || c.cancelled_at)))));
   }
