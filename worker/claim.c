@@ -111,25 +111,22 @@ static int claim_log_blocked(struct worker *w, struct db *db, const struct claim
     return rc;
 }
 
-/* Whether a claim on a Galera node may go without the business's lock row: nothing it
- * decides needs the other workers' claims to wait. The pair rate does not (two claims of one
- * number both write its contact_pace row, and the cluster lets only one of them commit), the
- * tier does not while its room exceeds what the claims of every worker could take at once
- * (nparts + 1: one that started a moment ago, MAX_BATCH each, new users at most), and the
- * frequency cap does (its rows are per campaign: two campaigns' claims never meet). On one
- * server the lock costs a row lock held for the claim; on a cluster every claim writing the
- * same row was the claims' certification conflicts (bench/cluster: 17 per 10,000). */
-static int claim_lock_needed(const struct claim *k, long long used, int nparts)
+/* Whether a claim on a Galera node needs the business's lock row: when what it decides
+ * needs the other workers' claims to wait. The messaging tier does (a count of every
+ * claim's new users: two claims on two nodes could both spend its last room), and so does
+ * the frequency cap (its rows are per campaign: two campaigns' claims never meet). The pair
+ * rate does not: two claims of one number both write its contact_pace row, and the cluster
+ * lets only one of them commit. On one server the lock is a row lock held for the claim; on
+ * a cluster every claim writing the same row made the claims' certification conflicts. */
+static int claim_lock_needed(const struct claim *k)
 {
-    if (k->fcap > 0)
-        return 1;
-    return k->lim >= 0 && k->lim - used < (long long)(nparts + 1) * MAX_BATCH;
+    return k->fcap > 0 || k->lim >= 0;
 }
 
 /* In the transaction: the business's lock row (on a cluster only when claim_lock_needed),
- * the tier's count (exact under the lock) and the day's cap. *limit may shrink (0: nothing
- * to claim today). Returns a db_rc. */
-static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int nparts, int *limit)
+ * the tier's exact count and the day's cap. *limit may shrink (0: nothing to claim today).
+ * Returns a db_rc. */
+static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int *limit)
 {
     struct acct *a = k->a;
     struct camp *c = k->c;
@@ -144,22 +141,19 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
     db_rows_free(&r);
     if (k->fwin <= 0)
         k->fcap = 0;
-    long long used = 0;
-    int cluster = db_is_cluster(db);
-    if (cluster && k->lim >= 0 && (rc = account_tier_used(db, a->waba_id, 0, &used)) != DB_OK)
-        return rc;
-    if (!cluster || claim_lock_needed(k, used, nparts)) {
+    if (!db_is_cluster(db) || claim_lock_needed(k)) {
         int found;
         rc = queue_business_lock(db, lock_key, &found); /* written: serializes across nodes */
         if (rc != DB_OK)
             return rc;
         if (!found)
             a->lock_row = 0; /* deleted meanwhile: created again next time */
-        /* Under the lock the count is exact: every other claim has committed its users. */
-        if (k->lim >= 0 && (rc = account_tier_used(db, a->waba_id, 0, &used)) != DB_OK)
-            return rc;
     }
     if (k->lim >= 0) {
+        /* Under the lock the count is exact: every other claim has committed its users. */
+        long long used;
+        if ((rc = account_tier_used(db, a->waba_id, 0, &used)) != DB_OK)
+            return rc;
         a->tier_used = used;
         a->tier_checked = now_monotonic();
     }
@@ -616,10 +610,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
         rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
-    pthread_mutex_lock(&w->mu);
-    int known_parts = w->nparts;
-    pthread_mutex_unlock(&w->mu);
-    rc = claim_lock(db, &k, lock_key, known_parts, &limit);
+    rc = claim_lock(db, &k, lock_key, &limit);
     /* Our share, read again every PART_CHECK_S: a worker that started a moment before the
      * others would otherwise take their shares for a whole heartbeat. */
     double mono = now_monotonic();
