@@ -93,6 +93,11 @@
     "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
     "last_error_text = 'opted out: not sent' "                                                     \
     "WHERE id IN (%s)"
+/* An A/B campaign's holdout (lib/abvariant.h): final, never sent. */
+#define SQL_HOLDOUT                                                                                \
+    "UPDATE recipients SET status = 'holdout', variant = 0, "                                      \
+    "next_attempt_at = DEFAULT(next_attempt_at) WHERE id IN (%s)"
+#define SQL_SET_VARIANT "UPDATE recipients SET variant = ? WHERE id IN (%s)"
 #define SQL_DEFER                                                                                  \
     "UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL ? SECOND "                          \
     "WHERE id IN (%s)"
@@ -405,6 +410,16 @@ int queue_pace_undo(struct db *db, const struct queue_pace_undo *u, size_t n)
 int queue_block(struct db *db, const long long *ids, size_t n)
 {
     return idlist_exec(db, SQL_BLOCK, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_holdout(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_HOLDOUT, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_set_variant(struct db *db, const long long *ids, size_t n, int variant)
+{
+    return idlist_exec(db, SQL_SET_VARIANT, DB_ARGS(DB_INT(variant)), ids, n, NULL, 0, NULL, NULL);
 }
 
 int queue_defer(struct db *db, const long long *ids, size_t n, int seconds)

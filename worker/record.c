@@ -126,13 +126,15 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
                 strcmp(j->out.log_outcome, outcome) != 0)
                 continue;
             done[i] = 1;
+            const char *tname, *tlang;
+            send_job_template(j->camp, j->variant, &tname, &tlang);
             rows[k++] = (struct sendlog_row){
                 .campaign_id = c->id,
                 .recipient_id = j->id,
                 .lead_id = j->contact_id,
                 .phone = j->phone,
-                .template_name = c->template_name,
-                .template_language = c->language,
+                .template_name = tname,
+                .template_language = tlang,
                 .attempt = j->attempt,
                 .outcome = outcome,
                 .http_status = j->http_status,
@@ -141,6 +143,7 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
                 .wamid = j->res.accepted ? j->res.wamid : NULL,
                 .worker_id = w->worker_id,
                 .claim_token = j->token,
+                .variant = j->variant,
             };
         }
         rc = sendlog_insert(db, rows, k, NULL);
@@ -252,20 +255,21 @@ static int record_pacing(struct worker *w, struct db *db, struct job **v, size_t
         if (!j->res.accepted || !j->res.held || j->out.release == 1)
             continue;
         struct db_res res;
+        const char *tname, *tlang;
+        send_job_template(j->camp, j->variant, &tname, &tlang);
         int rc = db_exec(db,
                          "UPDATE templates SET pacing_wamid = COALESCE(pacing_wamid, ?), "
                          "pacing_until = COALESCE(pacing_until, NOW(3) + INTERVAL ? SECOND) "
                          "WHERE account_id = ? AND name = ? AND language = ?",
                          DB_ARGS(DB_STR(j->res.wamid), DB_INT(w->cfg.worker_pacing_hold_s),
-                                 DB_INT(j->camp->account_id), DB_STR(j->camp->template_name),
-                                 DB_STR(j->camp->language)),
+                                 DB_INT(j->camp->account_id), DB_STR(tname), DB_STR(tlang)),
                          &res);
         if (rc != DB_OK)
             return rc;
         if (res.affected)
             log_warn("template %s (%s): Meta holds it for a quality assessment (template "
                      "pacing); its campaigns wait for the first statuses",
-                     j->camp->template_name, j->camp->language);
+                     tname, tlang);
     }
     return DB_OK;
 }
