@@ -151,6 +151,35 @@ int api_campaign_variants_read(struct request *req, json_object *in, long long a
     return 0;
 }
 
+int api_campaign_variants_sendable(struct request *req, const struct campaign_row *c,
+                                   struct refusal *f)
+{
+    struct abvar_set s;
+    if (abvar_load(req->app->db, c->id, &s) != DB_OK)
+        return api_campaign_refuse(f, 500, "database_error", NULL, "could not read the variants");
+    int rc = 0;
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        struct tmpl_info t;
+        const struct abvar *v = &s.v[i];
+        int lr = templates_lookup(req->app->db, c->account_id, v->template_name,
+                                  v->template_language, &t);
+        if (lr < 0) {
+            rc = api_campaign_refuse(f, 500, "database_error", NULL, "could not read a template");
+            break;
+        }
+        int ok = lr == 0 && !t.missing && strcmp(t.status, "APPROVED") == 0;
+        if (lr == 0)
+            templates_info_free(&t);
+        if (!ok)
+            rc = api_campaign_refuse(f, 409, "template_not_approved", "variants",
+                                     "variant %d's template %s (%s) is not APPROVED (or no longer "
+                                     "in the cache)",
+                                     v->variant, v->template_name, v->template_language);
+    }
+    abvar_set_free(&s);
+    return rc;
+}
+
 void api_campaign_variants_preflight(struct db *db, long long campaign_id, long long pending,
                                      json_object *o, long long *will_send)
 {

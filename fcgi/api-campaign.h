@@ -87,6 +87,10 @@ struct abvar_set;
 int api_campaign_variants_read(struct request *req, json_object *in, long long account_id,
                                struct abvar_set *s, int *given);
 
+/* Each A/B variant's template still APPROVED (start, resume, retry): 0, or -1 with f filled. */
+int api_campaign_variants_sendable(struct request *req, const struct campaign_row *c,
+                                   struct refusal *f);
+
 /* The preflight's A/B split (api-campaign-variants.c): "ab_split" added to o with the expected
  * count of each variant and the holdout among pending; *will_send loses the holdout's. */
 struct db;

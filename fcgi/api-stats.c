@@ -268,10 +268,10 @@ void api_campaigns_stats(struct request *req)
     }
     json_object *o = json_object_new_object(), *f = json_object_new_object();
     static const char *names[] = {"total",  "pending", "sent",      "delivered", "read",
-                                  "failed", "blocked", "cancelled", "unknown"};
-    long long v[9] = {cf.total,  cf.pending, cf.sent,      cf.delivered, cf.read,
-                      cf.failed, cf.blocked, cf.cancelled, cf.unknown};
-    for (size_t k = 0; k < 9; k++)
+                                  "failed", "blocked", "cancelled", "unknown",   "holdout"};
+    long long v[10] = {cf.total,  cf.pending, cf.sent,      cf.delivered, cf.read,
+                       cf.failed, cf.blocked, cf.cancelled, cf.unknown,   cf.holdout};
+    for (size_t k = 0; k < 10; k++)
         json_object_object_add(f, names[k], json_object_new_int64(v[k]));
     json_object_object_add(o, "status", json_object_new_string(cf.status));
     struct db_rows r;
