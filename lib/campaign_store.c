@@ -886,7 +886,7 @@ const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.inflight", SQL_INFLIGHT, "i"},
     {"campaign_store.set_wait_reason", SQL_SET_WAIT, "si"},
     {"campaign_store.raise_ramp", SQL_RAISE_RAMP, "iii"},
-    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiiii"},
+    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiiiii"},
     {NULL, NULL, NULL},
 };
 
