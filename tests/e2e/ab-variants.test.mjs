@@ -58,7 +58,7 @@ describe('A/B variants', { timeout: 5 * 60 * 1000 }, () => {
       template_language: 'es_AR', account_id: 1, params: { body: [{ column: 'name' }, 'Robótica', { column: 'day', fallback: 'lunes' }] } });
     assert.equal(c.status, 201, JSON.stringify(c.body));
     const id = c.body.id;
-    const csv = 'phone,name,consent,monto\n' + Array.from({ length: N }, (_, i) => `+549351${R}7${String(i).padStart(2, '0')},N${i},si,$ ${1000 + i}`).join('\n') + '\n';
+    const csv = 'phone,name,consent,monto\n' + Array.from({ length: N }, (_, i) => `+549351${R}7${String(i).padStart(3, '0')},N${i},si,$ ${1000 + i}`).join('\n') + '\n';
     assert.equal((await apiCall('POST', `/api/campaigns/${id}/recipients`, csv, 'text/csv')).status, 200);
 
     await page.goto(`${BASE}/#/campaigns/${id}/edit?step=4`);
