@@ -94,6 +94,28 @@ describe('A/B variants', { timeout: 5 * 60 * 1000 }, () => {
       if (g.status === 'completed' && g.counters.read + g.counters.holdout === N) break;
       await page.waitForTimeout(500);
     }
+    // a few people answer (signed inbound webhooks the sandbox posts): three of variant 1, one
+    // of variant 2 with a button, and one of the holdout, who got nothing
+    const acct = (await apiCall('GET', '/api/accounts/1')).body;
+    const rs = (await apiCall('GET', `/api/campaigns/${id}/recipients?limit=100`)).body.recipients;
+    const of = (v) => rs.filter((x) => x.variant === v);
+    const answer = [...of(1).slice(0, 3).map((x) => [x, 'text']), ...of(2).slice(0, 1).map((x) => [x, 'button']), ...of(0).slice(0, 1).map((x) => [x, 'text'])];
+    for (const [x, kind] of answer) {
+      const from = x.phone.replace('+', '');
+      const m = { from, id: `wamid.AB${R}${from}`, timestamp: String(Math.floor(Date.now() / 1000)), type: kind };
+      if (kind === 'text') m.text = { body: 'gracias' }; else m.button = { payload: 'OK', text: 'OK' };
+      if (x.wamid) m.context = { from: acct.display_phone, id: x.wamid };
+      const payload = { object: 'whatsapp_business_account', entry: [{ id: acct.waba_id, changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp', metadata: { display_phone_number: acct.display_phone, phone_number_id: acct.phone_number_id },
+        contacts: [{ profile: { name: 'Ana' }, wa_id: from }], messages: [m] } }] }] };
+      const r = await fetch(process.env.PREGON_SANDBOX + '/_sandbox/webhook', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ payload }) });
+      assert.equal((await r.json()).status, 200);
+    }
+    for (let i = 0; i < 60; i++) {
+      const v = (await apiCall('GET', `/api/campaigns/${id}/variants`)).body;
+      if (v.variants[0].replied.count + v.variants[1].replied.count >= Math.min(3, of(1).length) + Math.min(1, of(2).length)) break;
+      await page.waitForTimeout(250);
+    }
     await page.goto(`${BASE}/#/campaigns/${id}`);
     const card = page.locator('section.ab-stats');
     await card.getByRole('heading', { name: 'Resultados por variante' }).waitFor();

@@ -3,7 +3,7 @@
 // campaign page, with an inline SVG bar chart of the rates and their 95 % intervals.
 import { h, field, nextId } from '../dom.js';
 import { get } from '../api.js';
-import { t } from '../i18n.js';
+import { t, getLang } from '../i18n.js';
 import { num } from '../format.js';
 import { table, errorBox, busy } from '../ui.js';
 
@@ -152,12 +152,13 @@ export function splitLine(split) {
   return h('p', { class: 'ab-split' }, h('strong', t('ab.split')), ' ', parts.join(' · '));
 }
 
-const pctText = (x) => (x == null ? '—' : `${(x * 100).toFixed(1)} %`);
-const ciText = (r) => (r.rate == null ? '' : ` [${(r.ci_low * 100).toFixed(1)}–${(r.ci_high * 100).toFixed(1)}]`);
+const one = (x) => (x * 100).toLocaleString(getLang(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const pctText = (x) => (x == null ? '—' : `${one(x)} %`);
+const ciText = (r) => (r.rate == null ? '' : ` [${one(r.ci_low)}–${one(r.ci_high)}]`);
 
 /** Bars of each variant's rate of one metric with the interval as error bars (inline SVG). */
 function chart(groups) {
-  const W = 560, rowH = 18, pad = 150, gap = 10;
+  const W = 640, rowH = 18, pad = 220, gap = 10;
   const lines = [];
   for (const g of groups) for (const b of g.bars) lines.push({ g, b });
   const H = lines.length * rowH + groups.length * gap + 24;

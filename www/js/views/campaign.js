@@ -297,6 +297,8 @@ export async function render(root, params, ctx) {
       rList.replaceChildren(items.length ? table([
         { label: t('camp.phone'), cell: (r) => r.phone || '' },
         { label: t('campaigns.status'), cell: (r) => statusChip(r.status) },
+        ...(c && c.variants && c.variants.length ? [{ label: t('ab.variantCol'), cell: (r) => (r.variant == null ? '—'
+          : r.variant === 0 ? t('ab.holdoutName') : t('ab.variant', { n: r.variant })) }] : []),
         { label: t('camp.attempts'), class: 'num', cell: (r) => num(r.attempts) },
         { label: t('camp.lastChange'), cell: (r) => date(r.read_at || r.delivered_at || r.sent_at || r.failed_at || r.created_at) },
         { label: t('camp.error'), cell: (r) => errorCell(r.error) },
