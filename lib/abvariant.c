@@ -209,7 +209,6 @@ int abvar_figures(struct db *db, long long campaign_id, struct abvar_figures *ou
     if (rc != DB_OK)
         return rc;
     struct abvar_figures hold = {.variant = ABVAR_HOLDOUT};
-    int have_hold = 0;
     for (size_t i = 0; i < r.nrows; i++) {
         struct abvar_figures f = {
             .variant = (int)db_int(&r, i, 0, 0),
@@ -221,15 +220,12 @@ int abvar_figures(struct db *db, long long campaign_id, struct abvar_figures *ou
             .clicked = db_int(&r, i, 6, 0),
             .opted_out = db_int(&r, i, 7, 0),
         };
-        if (f.variant == ABVAR_HOLDOUT) {
+        if (f.variant == ABVAR_HOLDOUT)
             hold = f;
-            have_hold = 1;
-        } else if (*n < ABVAR_MAX) {
+        else if (*n < ABVAR_MAX)
             out[(*n)++] = f;
-        }
     }
     db_rows_free(&r);
-    (void)have_hold;
     out[(*n)++] = hold; /* always there: the baseline, zero before the first claim */
     return DB_OK;
 }
