@@ -183,49 +183,99 @@ int abvar_wilson(long long k, long long n, double z, double *lo, double *hi)
     return 0;
 }
 
-/* Counted from the campaign's own rows (its part of uq_recipients_phone), on request: the
- * campaign page reads it when opened and on refresh, never on the progress poll. Replies of
- * the holdout (who got nothing) are any message of theirs to the account since the start. */
+void abvar_counts_funnel(struct abvar_counts *c, const struct msg_delta *d)
+{
+    c->sent += d->sent;
+    c->delivered += d->delivered;
+    c->read += d->read;
+}
+
+#define SQL_ADD_VARIANT_COUNTS                                                                     \
+    "INSERT INTO campaign_variant_counts (campaign_id, variant, slot, assigned_count, "            \
+    "sent_count, delivered_count, read_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY "      \
+    "UPDATE assigned_count = assigned_count + VALUES(assigned_count), "                            \
+    "sent_count = sent_count + VALUES(sent_count), "                                               \
+    "delivered_count = delivered_count + VALUES(delivered_count), "                                \
+    "read_count = read_count + VALUES(read_count)"
+
+int abvar_counts_add(struct db *db, long long campaign_id, int variant,
+                     const struct abvar_counts *d)
+{
+    if (!d->assigned && !d->sent && !d->delivered && !d->read)
+        return DB_OK;
+    return db_exec(db, SQL_ADD_VARIANT_COUNTS,
+                   DB_ARGS(DB_INT(campaign_id), DB_INT(variant), DB_INT(db_writer_slot(db)),
+                           DB_INT(d->assigned), DB_INT(d->sent), DB_INT(d->delivered),
+                           DB_INT(d->read)),
+                   NULL);
+}
+
+static struct abvar_figures *figures_of(struct abvar_figures *all, int variant)
+{
+    return variant >= 0 && variant <= ABVAR_MAX ? &all[variant] : NULL;
+}
+
+/* Never a count of the campaign's recipient rows: the funnel from campaign_variant_counts
+ * (the writers' slots), replies, buttons and opt-outs from the campaign's inbound messages
+ * (ix_inbound_messages_campaign) joined to their recipient by key. Only the holdout's baseline
+ * reads recipient rows, the holdout's alone (ix_recipients_queue: campaign, status 'holdout',
+ * its numbers in the index), each looked up in the account's inbound messages by number. */
 int abvar_figures(struct db *db, long long campaign_id, struct abvar_figures *out, size_t *n)
 {
-    struct db_rows r;
+    struct abvar_figures all[ABVAR_MAX + 1];
+    memset(all, 0, sizeof all);
+    for (int v = 0; v <= ABVAR_MAX; v++)
+        all[v].variant = v;
     *n = 0;
-    int rc = db_query(
-        db,
-        "SELECT r.variant, COUNT(*), "
-        "SUM(r.sent_at IS NOT NULL OR r.status IN ('sent', 'delivered', 'read')), "
-        "SUM(r.delivered_at IS NOT NULL OR r.status IN ('delivered', 'read')), "
-        "SUM(r.read_at IS NOT NULL OR r.status = 'read'), "
-        "SUM(r.replied_at IS NOT NULL OR (r.status = 'holdout' AND c.started_at IS NOT NULL AND "
-        "EXISTS (SELECT 1 FROM inbound_messages i WHERE i.account_id = c.account_id AND "
-        "i.phone = r.phone AND i.sent_at >= c.started_at))), "
-        "SUM(EXISTS (SELECT 1 FROM inbound_messages i WHERE i.campaign_id = r.campaign_id AND "
-        "i.recipient_id = r.id AND i.type IN ('button', 'interactive'))), "
-        "SUM(EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = r.phone AND o.campaign_id = "
-        "r.campaign_id)) "
-        "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id "
-        "WHERE r.campaign_id = ? AND r.variant IS NOT NULL GROUP BY r.variant",
-        DB_ARGS(DB_INT(campaign_id)), &r);
+    struct db_rows r;
+    int rc = db_query(db,
+                      "SELECT variant, SUM(assigned_count), SUM(sent_count), "
+                      "SUM(delivered_count), SUM(read_count) FROM campaign_variant_counts "
+                      "WHERE campaign_id = ? GROUP BY variant",
+                      DB_ARGS(DB_INT(campaign_id)), &r);
     if (rc != DB_OK)
         return rc;
-    struct abvar_figures hold = {.variant = ABVAR_HOLDOUT};
     for (size_t i = 0; i < r.nrows; i++) {
-        struct abvar_figures f = {
-            .variant = (int)db_int(&r, i, 0, 0),
-            .recipients = db_int(&r, i, 1, 0),
-            .sent = db_int(&r, i, 2, 0),
-            .delivered = db_int(&r, i, 3, 0),
-            .read = db_int(&r, i, 4, 0),
-            .replied = db_int(&r, i, 5, 0),
-            .clicked = db_int(&r, i, 6, 0),
-            .opted_out = db_int(&r, i, 7, 0),
-        };
-        if (f.variant == ABVAR_HOLDOUT)
-            hold = f;
-        else if (*n < ABVAR_MAX)
-            out[(*n)++] = f;
+        struct abvar_figures *f = figures_of(all, (int)db_int(&r, i, 0, -1));
+        if (!f)
+            continue;
+        f->recipients = db_int(&r, i, 1, 0);
+        f->sent = db_int(&r, i, 2, 0);
+        f->delivered = db_int(&r, i, 3, 0);
+        f->read = db_int(&r, i, 4, 0);
     }
     db_rows_free(&r);
-    out[(*n)++] = hold; /* always there: the baseline, zero before the first claim */
+    rc = db_query(db,
+                  "SELECT r.variant, COUNT(DISTINCT i.recipient_id), COUNT(DISTINCT IF(i.type IN "
+                  "('button', 'interactive'), i.recipient_id, NULL)), COUNT(DISTINCT "
+                  "IF(i.opt_out = 1, i.recipient_id, NULL)) FROM inbound_messages i JOIN "
+                  "recipients r ON r.id = i.recipient_id WHERE i.campaign_id = ? AND "
+                  "i.recipient_id IS NOT NULL AND r.variant IS NOT NULL GROUP BY r.variant",
+                  DB_ARGS(DB_INT(campaign_id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows; i++) {
+        struct abvar_figures *f = figures_of(all, (int)db_int(&r, i, 0, -1));
+        if (!f)
+            continue;
+        f->replied = db_int(&r, i, 1, 0);
+        f->clicked = db_int(&r, i, 2, 0);
+        f->opted_out = db_int(&r, i, 3, 0);
+    }
+    db_rows_free(&r);
+    rc = db_query(db,
+                  "SELECT COUNT(*) FROM campaigns c JOIN recipients r FORCE INDEX "
+                  "(ix_recipients_queue) ON r.campaign_id = c.id AND r.status = 'holdout' "
+                  "WHERE c.id = ? AND c.started_at IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                  "inbound_messages i WHERE i.account_id = c.account_id AND i.phone = r.phone "
+                  "AND i.sent_at >= c.started_at)",
+                  DB_ARGS(DB_INT(campaign_id)), &r);
+    if (rc != DB_OK)
+        return rc;
+    all[ABVAR_HOLDOUT].replied = r.nrows ? db_int(&r, 0, 0, 0) : 0;
+    db_rows_free(&r);
+    for (int v = 1; v <= ABVAR_MAX; v++)
+        out[(*n)++] = all[v];
+    out[(*n)++] = all[ABVAR_HOLDOUT]; /* the baseline, last */
     return DB_OK;
 }

@@ -15,6 +15,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "msgstatus.h"
+
 #define ABVAR_MAX         4
 #define ABVAR_MIN         2
 #define ABVAR_HOLDOUT_MAX 50
@@ -76,7 +78,21 @@ void abvar_json_add(const struct abvar_set *s, json_object *o);
  * when k < 0, n < 0 or k > n. */
 int abvar_wilson(long long k, long long n, double z, double *lo, double *hi);
 
-/* Per-variant figures (lib/abvariant_stats.c). */
+/* Changes to one variant's counters (campaign_variant_counts, sql/180). */
+struct abvar_counts {
+    int assigned, sent, delivered, read;
+};
+
+/* Adds the funnel part of a recipient's counter change d (lib/msgstatus.h: sent, delivered,
+ * read) to c. */
+void abvar_counts_funnel(struct abvar_counts *c, const struct msg_delta *d);
+
+/* Adds d to variant's counters of campaign_id, this writer's slot row (db_writer_slot), in the
+ * caller's transaction; nothing when d is zero. Returns a db_rc. */
+int abvar_counts_add(struct db *db, long long campaign_id, int variant,
+                     const struct abvar_counts *d);
+
+/* Per-variant figures. */
 struct abvar_figures {
     int variant; /* 1..4, ABVAR_HOLDOUT */
     long long recipients, sent, delivered, read, replied, clicked, opted_out;

@@ -97,7 +97,8 @@
 #define SQL_HOLDOUT                                                                                \
     "UPDATE recipients SET status = 'holdout', variant = 0, "                                      \
     "next_attempt_at = DEFAULT(next_attempt_at) WHERE id IN (%s)"
-#define SQL_SET_VARIANT "UPDATE recipients SET variant = ? WHERE id IN (%s)"
+/* Set once, at a row's first claim (a retry keeps it): what changed counts as assigned. */
+#define SQL_SET_VARIANT "UPDATE recipients SET variant = ? WHERE id IN (%s) AND variant IS NULL"
 #define SQL_DEFER                                                                                  \
     "UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL ? SECOND "                          \
     "WHERE id IN (%s)"
@@ -417,9 +418,14 @@ int queue_holdout(struct db *db, const long long *ids, size_t n)
     return idlist_exec(db, SQL_HOLDOUT, NULL, 0, ids, n, NULL, 0, NULL, NULL);
 }
 
-int queue_set_variant(struct db *db, const long long *ids, size_t n, int variant)
+int queue_set_variant(struct db *db, const long long *ids, size_t n, int variant,
+                      unsigned long long *assigned)
 {
-    return idlist_exec(db, SQL_SET_VARIANT, DB_ARGS(DB_INT(variant)), ids, n, NULL, 0, NULL, NULL);
+    struct db_res res = {0, 0};
+    int rc =
+        idlist_exec(db, SQL_SET_VARIANT, DB_ARGS(DB_INT(variant)), ids, n, NULL, 0, &res, NULL);
+    *assigned = rc == DB_OK ? res.affected : 0;
+    return rc;
 }
 
 int queue_defer(struct db *db, const long long *ids, size_t n, int seconds)

@@ -413,13 +413,19 @@ static int claim_split(struct db *db, struct claim *k, long long *grp)
                 grp[m++] = k->v[i]->id;
         if (!m)
             continue;
+        struct abvar_counts vc = {0};
         if (v == ABVAR_HOLDOUT) {
             rc = queue_holdout(db, grp, m);
             k->d.pending -= (int)m;
             k->d.holdout += (int)m;
+            vc.assigned = (int)m;
         } else {
-            rc = queue_set_variant(db, grp, m, v);
+            unsigned long long got = 0;
+            rc = queue_set_variant(db, grp, m, v, &got);
+            vc.assigned = (int)got;
         }
+        if (rc == DB_OK)
+            rc = abvar_counts_add(db, k->c->id, v, &vc);
     }
     return rc;
 }
