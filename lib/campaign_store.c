@@ -63,7 +63,10 @@ static const char *state_scope_sql(enum campaign_scope_kind k)
     case CSCOPE_ACCOUNT:
         return "account_id = ?";
     case CSCOPE_TEMPLATE:
-        return "account_id = ? AND template_name = ? AND template_language = ?";
+        /* its own template, or one of its A/B variants' (lib/abvariant.h) */
+        return "account_id = ? AND ((template_name = ? AND template_language = ?) OR id IN "
+               "(SELECT v.campaign_id FROM campaign_variants v WHERE v.template_name = ? AND "
+               "v.template_language = ?))";
     case CSCOPE_DONE:
         return "id = ? AND id IN (SELECT t.id FROM campaign_totals t WHERE t.id = ? AND "
                "t.pending_count = 0 AND t.sending_count = 0)";
@@ -93,7 +96,9 @@ static size_t state_scope_args(const struct campaign_scope *s, db_arg *a)
         a[0] = DB_INT(s->id);
         a[1] = DB_STR(s->template_name);
         a[2] = DB_STR(s->template_language);
-        return 3;
+        a[3] = DB_STR(s->template_name);
+        a[4] = DB_STR(s->template_language);
+        return 5;
     case CSCOPE_DUE:
     case CSCOPE_OVERDUE:
         a[0] = DB_INT(s->margin_s);
@@ -139,7 +144,7 @@ static int state_lock_moving(struct db *db, const struct campaign_scope *s,
              "SELECT id, status FROM campaigns WHERE %s AND status IN (%s)%s ORDER BY id "
              "FOR UPDATE",
              state_scope_sql(s->kind), in, g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "");
-    db_arg args[5];
+    db_arg args[8];
     size_t na = state_scope_args(s, args);
     if (g->effect == CEFF_LIFT)
         args[na++] = DB_STR(g->kind);
@@ -222,7 +227,7 @@ static int state_apply_group(struct db *db, const struct campaign_scope *s,
                     : "");
     char reason[1201];
     snprintf(reason, sizeof reason, "%s", ch && ch->reason ? ch->reason : "");
-    db_arg args[8];
+    db_arg args[12];
     size_t na = 0;
     switch (g->effect) {
     case CEFF_SCHEDULE:

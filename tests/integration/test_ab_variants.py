@@ -242,3 +242,38 @@ def test_clone_keeps_assignment(s):
     eq(again, first, "every person keeps their variant")
     for p, v in first.items():
         eq(v, expected_variant(cid, p, [50, 30], 20), "recomputed for %s" % p)
+
+
+def _template_event(s, acct, name, lang, event):
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": acct["waba_id"], "changes": [{
+        "field": "message_template_status_update",
+        "value": {"event": event, "message_template_id": 1122334455667706,
+                  "message_template_name": name, "message_template_language": lang,
+                  "reason": "NONE"}}]}]}
+    eq(s.post_webhook(payload).status, 200, "template event")
+
+
+def test_a_paused_variant_template_pauses_the_campaign(s):
+    # Meta pausing the template of one variant pauses the campaign like its own template would
+    # (lib/campaign_store.c, CSCOPE_TEMPLATE); resume waits until it is usable again.
+    synced(s)
+    acct = s.get("/api/accounts/1").json()
+    with AccountSettings(s, throughput_mps=2, messaging_tier="TIER_UNLIMITED"):
+        r = create(s, "AB pausa", variants=[V1, V2], holdout_pct=20)
+        eq(r.status, 201, "create: %r" % r)
+        cid = r.json()["id"]
+        csv = "phone,name,consent,monto\n" + "".join(
+            "%s,N%d,si,$ 1\n" % (p, i) for i, p in enumerate(phones("49", 200)))
+        eq(upload(s, cid, csv).status, 200, "upload")
+        eq(s.post("/api/campaigns/%d/start" % cid, START).status, 200, "start")
+        try:
+            _template_event(s, acct, "aviso_pago", "es_AR", "PAUSED")
+            g = wait_status(s, cid, "paused")
+            eq(g["pause_kind"], "template", "paused by the variant's template: %r" % g)
+            eq(g["resumable"], False, "not resumable while Meta holds the template")
+            err(s.post("/api/campaigns/%d/resume" % cid), 409, "not_resumable")
+        finally:
+            _template_event(s, acct, "aviso_pago", "es_AR", "REINSTATED")
+        g = s.post("/api/campaigns/%d/resume" % cid)
+        eq((g.status, g.json().get("status")), (200, "running"), "resumed: %r" % g)
+        eq(s.post("/api/campaigns/%d/cancel" % cid).status, 200, "cancelled")
