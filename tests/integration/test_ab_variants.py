@@ -6,7 +6,9 @@ statistical bounds and equals the assignment recomputed here (BLAKE2b keyed with
 key); a clone keeps every person's variant; the per-variant stats after the sandbox's status
 webhooks and signed replies match what was sent; invalid splits are refused naming the field."""
 
+import csv
 import hashlib
+import io
 
 from harness import check, eq
 from test_campaign_api import START, err, synced, upload, wait_status
@@ -211,6 +213,14 @@ def test_split_template_holdout_and_stats(s):
     h = st["holdout"]
     eq((h["recipients"], h["sent"], h["replied"]["count"]), (n[0], 0, 1), "holdout baseline")
     check(abs(h["replied"]["rate"] - 1.0 / n[0]) < 1e-9, "baseline rate: %r" % h)
+    # the holdout exported, to compare with the CRM
+    r = s.get("/api/campaigns/%d/holdout.csv" % cid)
+    eq(r.status, 200, "holdout.csv: %r" % r)
+    lines = list(csv.reader(io.StringIO(r.body.lstrip("\ufeff"))))
+    eq(lines[0], ["phone", "status", "name", "lead_id"], "header")
+    # a cell starting with + comes out as '+... (lib/csvout.c: no formula runs)
+    eq(sorted(x[0].lstrip("'") for x in lines[1:]),
+       sorted(x["phone"] for x in rows if x["variant"] == 0), "every holdout number once")
     # the recipient list and its filter know the status
     r = s.get("/api/campaigns/%d/recipients?status=holdout&limit=500" % cid)
     eq(r.status, 200, "recipients by status: %r" % r)

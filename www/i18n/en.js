@@ -941,4 +941,5 @@ export default {
   'ab.m.opted_out': 'Opted out',
   'status.holdout': 'Holdout',
   'count.holdout': 'Holdout',
+  'ab.exportHoldout': 'Export the holdout (CSV)',
 };

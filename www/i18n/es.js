@@ -941,4 +941,5 @@ export default {
   'ab.m.opted_out': 'Se dieron de baja',
   'status.holdout': 'Grupo de control',
   'count.holdout': 'Grupo de control',
+  'ab.exportHoldout': 'Exportar el grupo de control (CSV)',
 };

@@ -221,7 +221,8 @@ export async function loadVariantStats(box, id) {
       tbl,
       hold ? h('p', { class: 'ab-baseline' }, t('ab.baseline', { pct: r.holdout_pct, n: num(hold.recipients), replied: num(hold.replied.count), rate: rate(hold.replied) })) : null,
       chart(groups),
-      h('div', { class: 'actions' }, reload));
+      h('div', { class: 'actions' }, reload,
+        h('a', { class: 'btn btn-ghost btn-sm', href: `/api/campaigns/${id}/holdout.csv`, download: `campania-${id}-control.csv` }, t('ab.exportHoldout'))));
   } catch (e) {
     box.replaceChildren(title, errorBox(e), h('div', { class: 'actions' }, reload));
   }
