@@ -117,7 +117,8 @@ int ctl_campaign_status(const struct config *cfg, int argc, char **argv)
         long long n;
     } counts[] = {{"total", s.total},         {"pending", s.pending},     {"sent", s.sent},
                   {"delivered", s.delivered}, {"read", s.read},           {"failed", s.failed},
-                  {"blocked", s.blocked},     {"cancelled", s.cancelled}, {"unknown", s.unknown}};
+                  {"blocked", s.blocked},     {"cancelled", s.cancelled}, {"unknown", s.unknown},
+                  {"holdout", s.holdout}};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
         printf("%-13s %lld\n", counts[c].label, counts[c].n);
     printf("%-13s %s\n%-13s %s\n", "started", s.started, "completed", s.completed);

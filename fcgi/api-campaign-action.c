@@ -40,6 +40,8 @@ int api_campaign_sendable(struct request *req, const struct campaign_row *c, str
                                    "the WhatsApp account has no access token: set it with PATCH "
                                    "/api/accounts/%lld",
                                    c->account_id);
+    if (api_campaign_variants_sendable(req, c, f) < 0)
+        return -1;
     struct tmpl_info t;
     int rc = templates_lookup(req->app->db, c->account_id, c->tname, c->tlang, &t);
     if (rc < 0)

@@ -254,6 +254,7 @@ void api_campaigns_preflight(struct request *req)
     int marketing, has_stop;
     struct queue_freq_state fq;
     preflight_recipients(db, &c, o, &will_send, &opted, &fq);
+    api_campaign_variants_preflight(db, c.id, c.pending, o, &will_send);
     preflight_rejected(db, &c, o);
     preflight_template(req, &c, o, errors, &marketing, &has_stop);
     costs_preflight_add(db, c.id, o); /* the template's category, priced (lib/costs.h) */

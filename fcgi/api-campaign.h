@@ -69,4 +69,32 @@ void api_campaign_fail_import_running(struct request *req);
 int api_campaign_sendable(struct request *req, const struct campaign_row *c, struct refusal *f,
                           struct cloudapi_slots *slots, char **components);
 
+/* Whether s has only letters, digits and characters of extra (template names, languages). */
+int api_campaign_valid_chars(const char *s, const char *extra);
+
+/* Checks the mapping against the template when it is in the cache (approved: it must be
+ * there and APPROVED, as a variant's). Fields are named prefix + "template_name" / "params".
+ * Returns 0 (and the body params for older senders in *body, owned), or answers 422 and
+ * returns -1. */
+int api_campaign_check_mapping(struct request *req, long long account_id, const char *tname,
+                               const char *tlang, json_object *map, json_object **body,
+                               const char *prefix, int approved);
+
+/* The A/B variants of a create or edit body (api-campaign-variants.c): *given 1 when the body
+ * has "variants" (null or [] removes them); then s holds them, checked against the account's
+ * templates and the split rule (lib/abvariant.h). Returns 0, or answers 4xx and returns -1. */
+struct abvar_set;
+int api_campaign_variants_read(struct request *req, json_object *in, long long account_id,
+                               struct abvar_set *s, int *given);
+
+/* Each A/B variant's template still APPROVED (start, resume, retry): 0, or -1 with f filled. */
+int api_campaign_variants_sendable(struct request *req, const struct campaign_row *c,
+                                   struct refusal *f);
+
+/* The preflight's A/B split (api-campaign-variants.c): "ab_split" added to o with the expected
+ * count of each variant and the holdout among pending; *will_send loses the holdout's. */
+struct db;
+void api_campaign_variants_preflight(struct db *db, long long campaign_id, long long pending,
+                                     json_object *o, long long *will_send);
+
 #endif

@@ -11,6 +11,7 @@
 #include "msgcat.h"
 #include "audit.h"
 #include "campaign_view.h"
+#include "abvariant.h"
 #include "db.h"
 #include "log.h"
 #include "parammap.h"
@@ -29,7 +30,7 @@ void api_campaign_answer(struct request *req, long long id, int status)
         http_json(req, status, o);
 }
 
-static int valid_chars(const char *s, const char *extra)
+int api_campaign_valid_chars(const char *s, const char *extra)
 {
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') ||
@@ -57,10 +58,9 @@ static int read_settings(struct request *req, json_object *in, struct settings *
 {
     json_object *v;
     static const char *const known[] = {
-        "name",        "template_name", "template_language", "phone_number_id",
-        "account_id",  "params",        "body_params",       "batch_size",
-        "interval_ms", "daily_cap",     "send_window",       "freq_cap_action",
-        NULL};
+        "name",        "template_name",   "template_language", "phone_number_id", "account_id",
+        "params",      "body_params",     "batch_size",        "interval_ms",     "daily_cap",
+        "send_window", "freq_cap_action", "variants",          "holdout_pct",     NULL};
     if (http_json_only(req, in, known, "a setting of a campaign") < 0)
         return -1;
     if (json_object_object_get_ex(in, "name", &v)) {
@@ -73,7 +73,8 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     }
     if (json_object_object_get_ex(in, "template_name", &v)) {
         s->tname = json_str(in, "template_name");
-        if (!s->tname || !*s->tname || strlen(s->tname) > 512 || !valid_chars(s->tname, "_")) {
+        if (!s->tname || !*s->tname || strlen(s->tname) > 512 ||
+            !api_campaign_valid_chars(s->tname, "_")) {
             http_fail(req, 400, "invalid_field", "template_name", "campaign.template_name", NULL,
                       "template_name is required: letters, digits and underscores");
             return -1;
@@ -82,7 +83,7 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     if (json_object_object_get_ex(in, "template_language", &v)) {
         s->tlang = json_str(in, "template_language");
         if (!s->tlang || strlen(s->tlang) < 2 || strlen(s->tlang) > 16 ||
-            !valid_chars(s->tlang, "_")) {
+            !api_campaign_valid_chars(s->tlang, "_")) {
             http_fail(req, 400, "invalid_field", "template_language", "campaign.template_language",
                       NULL, "template_language is required, e.g. es_AR");
             return -1;
@@ -181,33 +182,44 @@ static int read_settings(struct request *req, json_object *in, struct settings *
     return 0;
 }
 
-/* Checks the mapping against the template when it is in the cache. Returns 0 (and the body
- * params for older senders in *body, owned), or answers 422 and returns -1. */
-static int check_mapping(struct request *req, long long account_id, const char *tname,
-                         const char *tlang, json_object *map, json_object **body)
+int api_campaign_check_mapping(struct request *req, long long account_id, const char *tname,
+                               const char *tlang, json_object *map, json_object **body,
+                               const char *prefix, int approved)
 {
     struct tmpl_info t;
+    char ftmpl[64], fparams[64];
+    snprintf(ftmpl, sizeof ftmpl, "%stemplate_name", prefix);
+    snprintf(fparams, sizeof fparams, "%sparams", prefix);
     int rc = templates_lookup(req->app->db, account_id, tname, tlang, &t);
     if (rc < 0) {
         http_db_error(req, "read the template");
         return -1;
     }
-    if (rc == 1) {
+    if (rc == 1 && !approved) {
         *body = parammap_body_params(map, NULL);
         return 0;
+    }
+    if (rc == 1 || (approved && strcmp(t.status, "APPROVED") != 0)) {
+        if (rc == 0)
+            templates_info_free(&t);
+        http_fail_str(req, 422, "unknown_template", ftmpl, "campaign.variant_template",
+                      "a variant's template must be synced and APPROVED for the campaign's "
+                      "account",
+                      "template", tname);
+        return -1;
     }
     struct cloudapi_slots s;
     char err[256];
     if (cloudapi_template_slots(t.components, &s, err, sizeof err) != 0) {
         templates_info_free(&t);
-        http_errorf(req, 422, "template_unsupported", "template_name",
+        http_errorf(req, 422, "template_unsupported", ftmpl,
                     "the template cannot be sent by Pregón: %s", err);
         return -1;
     }
     templates_info_free(&t);
     if (parammap_check(map, &s, err, sizeof err) != 0) {
         cloudapi_slots_free(&s);
-        http_error(req, 422, "params_mismatch", err, "params");
+        http_error(req, 422, "params_mismatch", err, fparams);
         return -1;
     }
     *body = parammap_body_params(map, &s);
@@ -251,6 +263,8 @@ void api_campaigns_create(struct request *req)
     struct settings s = {0};
     json_object *body = NULL;
     struct db *db = req->app->db;
+    struct abvar_set ab = {0};
+    int ab_given = 0;
     if (read_settings(req, in, &s) < 0)
         goto out;
     if (!s.name) {
@@ -294,7 +308,8 @@ void api_campaigns_create(struct request *req)
     }
     if (!s.map)
         s.map = json_object_new_object();
-    if (check_mapping(req, s.account_id, s.tname, s.tlang, s.map, &body) < 0)
+    if (api_campaign_check_mapping(req, s.account_id, s.tname, s.tlang, s.map, &body, "", 0) < 0 ||
+        api_campaign_variants_read(req, in, s.account_id, &ab, &ab_given) < 0)
         goto out;
     if (db_begin(db) != DB_OK) {
         http_db_error(req, "begin");
@@ -302,8 +317,12 @@ void api_campaigns_create(struct request *req)
     }
     struct campaign_settings_row row =
         settings_row(&s, s.account_id, s.tname, s.tlang, s.map, body);
+    row.has_holdout = ab_given;
+    row.holdout = ab.holdout;
     long long nid = 0;
     int rc = campaign_store_create(db, &row, req->user, &nid);
+    if (rc == DB_OK && ab_given)
+        rc = abvar_store(db, nid, &ab);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "name", json_object_new_string(s.name));
     json_object_object_add(d, "template", json_object_new_string(s.tname));
@@ -316,6 +335,7 @@ void api_campaigns_create(struct request *req)
     log_info("campaign %lld created by %s", nid, req->user);
     api_campaign_answer(req, nid, 201);
 out:
+    abvar_set_free(&ab);
     json_object_put(body);
     json_object_put(s.map);
     json_object_put(in);
@@ -483,12 +503,24 @@ static int do_update(struct request *req, json_object *in, struct campaign_row *
     long long acc = s.has_account ? s.account_id : c->account_id;
     const char *tname = s.tname ? s.tname : c->tname, *tlang = s.tlang ? s.tlang : c->tlang;
     json_object *map = s.map ? s.map : json_object_get(c->map), *body = NULL;
-    if (check_mapping(req, acc, tname, tlang, map, &body) < 0) {
+    if (api_campaign_check_mapping(req, acc, tname, tlang, map, &body, "", 0) < 0) {
+        json_object_put(map);
+        return api_campaign_refuse(f, req->status, "answered", NULL, "answered");
+    }
+    struct abvar_set ab;
+    int ab_given = 0;
+    if (api_campaign_variants_read(req, in, acc, &ab, &ab_given) < 0) {
+        json_object_put(body);
         json_object_put(map);
         return api_campaign_refuse(f, req->status, "answered", NULL, "answered");
     }
     struct campaign_settings_row row = settings_row(&s, acc, tname, tlang, map, body);
+    row.has_holdout = ab_given;
+    row.holdout = ab.holdout;
     int rc = campaign_store_update_settings(req->app->db, c->id, &row);
+    if (rc == DB_OK && ab_given)
+        rc = abvar_store(req->app->db, c->id, &ab);
+    abvar_set_free(&ab);
     json_object_put(body);
     json_object_put(map);
     if (rc != DB_OK)

@@ -272,7 +272,7 @@ void api_recipients_list(struct request *req)
     if (status && msg_status_parse(status) == MSG_INVALID) {
         http_fail(req, 400, "invalid_parameter", "status", "recipients.status", NULL,
                   "status is one of pending, sending, sent, delivered, read, failed, blocked, "
-                  "cancelled, unknown");
+                  "cancelled, unknown, holdout");
         goto out;
     }
     if (phone) {

@@ -246,6 +246,50 @@ void api_campaigns_failed_csv(struct request *req)
     free(lang_s);
 }
 
+/* GET /api/campaigns/{id}/holdout.csv: an A/B campaign's holdout (lib/abvariant.h), the people
+ * never sent anything, to compare with what the CRM knows of them. In index order (status
+ * holdout, then phone: ix_recipients_queue), CHUNK rows a statement. */
+void api_campaigns_holdout_csv(struct request *req)
+{
+    if (app_need_db(req) < 0 || !api_campaign_exists(req))
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "campaign-%lld-holdout.csv", req->ids[0]);
+    struct csvout l = {0};
+    static const char *head[] = {"phone", "status", "name", "lead_id"};
+    char after[20] = "", after_at[32] = "2000-01-01 00:00:00.000";
+    for (int begun = 0;;) {
+        struct db_rows r;
+        if (campaign_stats_failed_chunk(req->app->db, req->ids[0], "holdout", after_at, after,
+                                        CHUNK, &r) != DB_OK) {
+            if (!begun)
+                http_db_error(req, "read the recipients");
+            break;
+        }
+        if (!begun) {
+            csv_begin(req, name);
+            for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
+                cell(&l, head[k]);
+            end_line(req, &l);
+            begun = 1;
+        }
+        for (size_t i = 0; i < r.nrows; i++) {
+            for (size_t k = CFAIL_PHONE; k <= CFAIL_LEAD_ID; k++)
+                cell(&l, db_val(&r, i, k));
+            end_line(req, &l);
+        }
+        size_t n = r.nrows;
+        if (n) {
+            snprintf(after, sizeof after, "%s", db_val(&r, n - 1, CFAIL_PHONE));
+            snprintf(after_at, sizeof after_at, "%s", db_val(&r, n - 1, CFAIL_NEXT_ATTEMPT_AT));
+        }
+        db_rows_free(&r);
+        if (n < CHUNK)
+            break;
+    }
+    csvout_free(&l);
+}
+
 /* GET /api/campaigns/{id}/stats?minutes=N */
 void api_campaigns_stats(struct request *req)
 {
@@ -268,10 +312,10 @@ void api_campaigns_stats(struct request *req)
     }
     json_object *o = json_object_new_object(), *f = json_object_new_object();
     static const char *names[] = {"total",  "pending", "sent",      "delivered", "read",
-                                  "failed", "blocked", "cancelled", "unknown"};
-    long long v[9] = {cf.total,  cf.pending, cf.sent,      cf.delivered, cf.read,
-                      cf.failed, cf.blocked, cf.cancelled, cf.unknown};
-    for (size_t k = 0; k < 9; k++)
+                                  "failed", "blocked", "cancelled", "unknown",   "holdout"};
+    long long v[10] = {cf.total,  cf.pending, cf.sent,      cf.delivered, cf.read,
+                       cf.failed, cf.blocked, cf.cancelled, cf.unknown,   cf.holdout};
+    for (size_t k = 0; k < 10; k++)
         json_object_object_add(f, names[k], json_object_new_int64(v[k]));
     json_object_object_add(o, "status", json_object_new_string(cf.status));
     struct db_rows r;

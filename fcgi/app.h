@@ -195,6 +195,10 @@ void api_rate_card_create(struct request *req);
 void api_rate_card_delete(struct request *req);
 void api_campaigns_costs(struct request *req);
 void api_campaigns_costs_csv(struct request *req);
+/* api-campaign-variants.c: the A/B figures of each variant and the holdout */
+void api_campaign_variants(struct request *req);
+/* api-stats.c: the holdout's people as CSV */
+void api_campaigns_holdout_csv(struct request *req);
 /* webhook.c */
 void webhook_verify(struct request *req);
 void webhook_receive(struct request *req);

@@ -44,6 +44,8 @@ const struct route app_routes[] = {
     {"GET", "/api/campaigns/{id}/audit", ROLE_ADMIN, api_campaigns_audit},
     /* cost (issue 21, docs/api.md "Cost") */
     {"GET", "/api/campaigns/{id}/costs", ROLE_VIEWER, api_campaigns_costs},
+    {"GET", "/api/campaigns/{id}/variants", ROLE_VIEWER, api_campaign_variants},
+    {"GET", "/api/campaigns/{id}/holdout.csv", ROLE_VIEWER, api_campaigns_holdout_csv},
     {"GET", "/api/campaigns/{id}/costs.csv", ROLE_VIEWER, api_campaigns_costs_csv},
     {"GET", "/api/rate-card", ROLE_ADMIN, api_rate_card_list},
     {"POST", "/api/rate-card", ROLE_SUPERADMIN, api_rate_card_create},

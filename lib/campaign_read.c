@@ -115,7 +115,7 @@ int campaign_read_status(struct db *db, long long id, struct campaign_status_row
                       "SELECT c.id, c.name, c.status, COALESCE(c.pause_reason, ''), c.total_count, "
                       "t.pending_count + t.sending_count, t.sent_count, t.delivered_count, "
                       "t.read_count, t.failed_count, t.blocked_count, t.cancelled_count, "
-                      "t.unknown_count, "
+                      "t.unknown_count, t.holdout_count, "
                       "COALESCE(DATE_FORMAT(c.started_at, '%Y-%m-%d %H:%i:%s UTC'), '-'), "
                       "COALESCE(DATE_FORMAT(c.completed_at, '%Y-%m-%d %H:%i:%s UTC'), '-') "
                       "FROM campaigns c JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?",
@@ -126,18 +126,18 @@ int campaign_read_status(struct db *db, long long id, struct campaign_status_row
         db_rows_free(&r);
         return DB_OK;
     }
-    long long *counts[] = {&out->total,     &out->pending,   &out->sent,
-                           &out->delivered, &out->read,      &out->failed,
-                           &out->blocked,   &out->cancelled, &out->unknown};
+    long long *counts[] = {&out->total,   &out->pending, &out->sent,    &out->delivered,
+                           &out->read,    &out->failed,  &out->blocked, &out->cancelled,
+                           &out->unknown, &out->holdout};
     out->id = db_int(&r, 0, 0, 0);
     out->name = strdup(db_val(&r, 0, 1) ? db_val(&r, 0, 1) : "");
     out->status = strdup(db_val(&r, 0, 2) ? db_val(&r, 0, 2) : "");
     out->pause_reason = strdup(db_val(&r, 0, 3) ? db_val(&r, 0, 3) : "");
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
         *counts[k] = db_int(&r, 0, 4 + k, 0);
-    snprintf(out->started, sizeof out->started, "%s", db_val(&r, 0, 13) ? db_val(&r, 0, 13) : "");
+    snprintf(out->started, sizeof out->started, "%s", db_val(&r, 0, 14) ? db_val(&r, 0, 14) : "");
     snprintf(out->completed, sizeof out->completed, "%s",
-             db_val(&r, 0, 14) ? db_val(&r, 0, 14) : "");
+             db_val(&r, 0, 15) ? db_val(&r, 0, 15) : "");
     db_rows_free(&r);
     if (!out->name || !out->status || !out->pause_reason) {
         campaign_status_row_free(out);

@@ -32,7 +32,8 @@ int campaign_read_paused_by_meta(struct db *db, long long account_id, const char
 int campaign_read_count_for_account(struct db *db, long long account_id, long long *n);
 
 struct campaign_status_row {
-    long long id, total, pending, sent, delivered, read, failed, blocked, cancelled, unknown;
+    long long id, total, pending, sent, delivered, read, failed, blocked, cancelled, unknown,
+        holdout;
     char *name, *status, *pause_reason; /* pause_reason "" when none */
     char started[32], completed[32];    /* "YYYY-MM-DD HH:MM:SS UTC" or "-" */
 };

@@ -67,7 +67,7 @@ int campaign_stats_funnel(struct db *db, long long id, struct campaign_funnel *f
     if (db_query(db,
                  "SELECT t.total_count, t.pending_count + t.sending_count, t.sent_count, "
                  "t.delivered_count, t.read_count, t.failed_count, t.blocked_count, "
-                 "t.cancelled_count, t.unknown_count, c.status "
+                 "t.cancelled_count, t.unknown_count, c.status, t.holdout_count "
                  "FROM campaigns c JOIN campaign_totals t ON t.id = c.id WHERE c.id = ?",
                  DB_ARGS(DB_INT(id)), &r) != DB_OK)
         return DB_ERR;
@@ -82,6 +82,7 @@ int campaign_stats_funnel(struct db *db, long long id, struct campaign_funnel *f
         f->blocked = db_int(&r, 0, 6, 0);
         f->cancelled = db_int(&r, 0, 7, 0);
         f->unknown = db_int(&r, 0, 8, 0);
+        f->holdout = db_int(&r, 0, 10, 0);
         snprintf(f->status, sizeof f->status, "%s", db_val(&r, 0, 9) ? db_val(&r, 0, 9) : "");
     }
     db_rows_free(&r);

@@ -54,7 +54,7 @@ int campaign_stats_failed_chunk(struct db *db, long long id, const char *status,
 
 /* The funnel: the campaign's counters (pending includes those being sent). */
 struct campaign_funnel {
-    long long total, pending, sent, delivered, read, failed, blocked, cancelled, unknown;
+    long long total, pending, sent, delivered, read, failed, blocked, cancelled, unknown, holdout;
     char status[16];
 };
 /* *found = 0 when there is no campaign id. Returns a db_rc. */

@@ -1,6 +1,8 @@
 /* The campaigns table (lib/campaign_store.h): each area's statements in its own section. */
 #include "campaign_store.h"
 
+#include "abvariant.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,10 @@ static const char *state_scope_sql(enum campaign_scope_kind k)
     case CSCOPE_ACCOUNT:
         return "account_id = ?";
     case CSCOPE_TEMPLATE:
-        return "account_id = ? AND template_name = ? AND template_language = ?";
+        /* its own template, or one of its A/B variants' (lib/abvariant.h) */
+        return "account_id = ? AND ((template_name = ? AND template_language = ?) OR id IN "
+               "(SELECT v.campaign_id FROM campaign_variants v WHERE v.template_name = ? AND "
+               "v.template_language = ?))";
     case CSCOPE_DONE:
         return "id = ? AND id IN (SELECT t.id FROM campaign_totals t WHERE t.id = ? AND "
                "t.pending_count = 0 AND t.sending_count = 0)";
@@ -91,7 +96,9 @@ static size_t state_scope_args(const struct campaign_scope *s, db_arg *a)
         a[0] = DB_INT(s->id);
         a[1] = DB_STR(s->template_name);
         a[2] = DB_STR(s->template_language);
-        return 3;
+        a[3] = DB_STR(s->template_name);
+        a[4] = DB_STR(s->template_language);
+        return 5;
     case CSCOPE_DUE:
     case CSCOPE_OVERDUE:
         a[0] = DB_INT(s->margin_s);
@@ -137,7 +144,7 @@ static int state_lock_moving(struct db *db, const struct campaign_scope *s,
              "SELECT id, status FROM campaigns WHERE %s AND status IN (%s)%s ORDER BY id "
              "FOR UPDATE",
              state_scope_sql(s->kind), in, g->effect == CEFF_LIFT ? " AND pause_kind = ?" : "");
-    db_arg args[5];
+    db_arg args[8];
     size_t na = state_scope_args(s, args);
     if (g->effect == CEFF_LIFT)
         args[na++] = DB_STR(g->kind);
@@ -220,7 +227,7 @@ static int state_apply_group(struct db *db, const struct campaign_scope *s,
                     : "");
     char reason[1201];
     snprintf(reason, sizeof reason, "%s", ch && ch->reason ? ch->reason : "");
-    db_arg args[8];
+    db_arg args[12];
     size_t na = 0;
     switch (g->effect) {
     case CEFF_SCHEDULE:
@@ -306,8 +313,8 @@ int campaign_state_apply_one(struct db *db, long long id, enum campaign_event ev
  * row, which every writer would share; campaign_totals adds them up. */
 #define SQL_ADD_COUNTS                                                                             \
     "INSERT INTO campaign_counts (campaign_id, slot, pending_count, sending_count, sent_count, "   \
-    "delivered_count, read_count, failed_count, blocked_count, cancelled_count, unknown_count) "   \
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "                            \
+    "delivered_count, read_count, failed_count, blocked_count, cancelled_count, unknown_count, "   \
+    "holdout_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "          \
     "pending_count = pending_count + VALUES(pending_count), "                                      \
     "sending_count = sending_count + VALUES(sending_count), "                                      \
     "sent_count = sent_count + VALUES(sent_count), "                                               \
@@ -316,7 +323,8 @@ int campaign_state_apply_one(struct db *db, long long id, enum campaign_event ev
     "failed_count = failed_count + VALUES(failed_count), "                                         \
     "blocked_count = blocked_count + VALUES(blocked_count), "                                      \
     "cancelled_count = cancelled_count + VALUES(cancelled_count), "                                \
-    "unknown_count = unknown_count + VALUES(unknown_count)"
+    "unknown_count = unknown_count + VALUES(unknown_count), "                                      \
+    "holdout_count = holdout_count + VALUES(holdout_count)"
 
 int campaign_store_add_counters(struct db *db, long long campaign_id, const struct msg_delta *d)
 {
@@ -326,7 +334,7 @@ int campaign_store_add_counters(struct db *db, long long campaign_id, const stru
                    DB_ARGS(DB_INT(campaign_id), DB_INT(db_writer_slot(db)), DB_INT(d->pending),
                            DB_INT(d->sending), DB_INT(d->sent), DB_INT(d->delivered),
                            DB_INT(d->read), DB_INT(d->failed), DB_INT(d->blocked),
-                           DB_INT(d->cancelled), DB_INT(d->unknown)),
+                           DB_INT(d->cancelled), DB_INT(d->unknown), DB_INT(d->holdout)),
                    NULL);
 }
 
@@ -345,6 +353,7 @@ static void api_delta_times(struct msg_delta *d, enum msg_status from, enum msg_
     d->blocked += one.blocked * (int)n;
     d->cancelled += one.cancelled * (int)n;
     d->unknown += one.unknown * (int)n;
+    d->holdout += one.holdout * (int)n;
 }
 
 static json_object *api_parse_json_or(const char *s, json_object *dflt)
@@ -510,15 +519,15 @@ int campaign_store_create(struct db *db, const struct campaign_settings_row *s, 
         db,
         "INSERT INTO campaigns (account_id, name, template_name, template_language, body_params, "
         "param_map, batch_size, interval_ms, daily_cap, send_window_start, send_window_end, "
-        "created_by, freq_cap_action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "COALESCE(?, 'wait'))",
+        "created_by, freq_cap_action, holdout_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "COALESCE(?, 'wait'), ?)",
         DB_ARGS(DB_INT(s->account_id), DB_STR(s->name), DB_STR(s->tname), DB_STR(s->tlang),
                 DB_STR(s->body_params), DB_STR(s->param_map), DB_INT(s->has_batch ? s->batch : 200),
                 DB_INT(s->has_interval ? s->interval : 0),
                 s->has_cap && !s->cap_null ? DB_INT(s->cap) : DB_NULL,
                 s->has_window && !s->window_null ? DB_INT(s->wstart) : DB_NULL,
                 s->has_window && !s->window_null ? DB_INT(s->wend) : DB_NULL, DB_STR(user),
-                DB_STR(s->freq_action)),
+                DB_STR(s->freq_action), DB_INT(s->has_holdout ? s->holdout : 0)),
         &res);
     *id = rc == DB_OK ? (long long)res.insert_id : 0;
     return rc;
@@ -533,14 +542,16 @@ int campaign_store_update_settings(struct db *db, long long id,
         "template_language = ?, param_map = ?, body_params = ?, batch_size = COALESCE(?, "
         "batch_size), interval_ms = COALESCE(?, interval_ms), daily_cap = IF(?, ?, daily_cap), "
         "send_window_start = IF(?, ?, send_window_start), send_window_end = IF(?, ?, "
-        "send_window_end), freq_cap_action = COALESCE(?, freq_cap_action) WHERE id = ?",
+        "send_window_end), freq_cap_action = COALESCE(?, freq_cap_action), holdout_pct = "
+        "COALESCE(?, holdout_pct) WHERE id = ?",
         DB_ARGS(DB_STR(s->name), DB_INT(s->account_id), DB_STR(s->tname), DB_STR(s->tlang),
                 DB_STR(s->param_map), DB_STR(s->body_params),
                 s->has_batch ? DB_INT(s->batch) : DB_NULL,
                 s->has_interval ? DB_INT(s->interval) : DB_NULL, DB_INT(s->has_cap),
                 s->cap_null ? DB_NULL : DB_INT(s->cap), DB_INT(s->has_window),
                 s->window_null ? DB_NULL : DB_INT(s->wstart), DB_INT(s->has_window),
-                s->window_null ? DB_NULL : DB_INT(s->wend), DB_STR(s->freq_action), DB_INT(id)),
+                s->window_null ? DB_NULL : DB_INT(s->wend), DB_STR(s->freq_action),
+                s->has_holdout ? DB_INT(s->holdout) : DB_NULL, DB_INT(id)),
         NULL);
 }
 
@@ -602,12 +613,15 @@ int campaign_store_clone(struct db *db, long long from, const char *name, const 
                      "INSERT INTO campaigns (account_id, name, template_name, template_language, "
                      "body_params, param_map, batch_size, interval_ms, daily_cap, "
                      "send_window_start, send_window_end, freq_cap_action, created_by, "
-                     "cloned_from) SELECT account_id, ?, template_name, template_language, "
-                     "body_params, param_map, batch_size, interval_ms, daily_cap, "
-                     "send_window_start, send_window_end, freq_cap_action, ?, "
-                     "id FROM campaigns WHERE id = ?",
+                     "cloned_from, holdout_pct, ab_key) SELECT account_id, ?, template_name, "
+                     "template_language, body_params, param_map, batch_size, interval_ms, "
+                     "daily_cap, send_window_start, send_window_end, freq_cap_action, ?, "
+                     "id, holdout_pct, COALESCE(ab_key, id) FROM campaigns WHERE id = ?",
                      DB_ARGS(DB_STR(name), DB_STR(user), DB_INT(from)), &res);
     *id = rc == DB_OK ? (long long)res.insert_id : 0;
+    /* The variants too, and the assignment key above: a person keeps their variant. */
+    if (rc == DB_OK)
+        rc = abvar_copy(db, from, *id);
     return rc;
 }
 
@@ -844,7 +858,8 @@ int campaign_store_clear_recipients(struct db *db, long long campaign_id)
     return db_exec(db,
                    "UPDATE campaigns SET total_count = 0, pending_count = 0, sending_count = 0, "
                    "sent_count = 0, delivered_count = 0, read_count = 0, failed_count = 0, "
-                   "blocked_count = 0, cancelled_count = 0, unknown_count = 0 WHERE id = ?",
+                   "blocked_count = 0, cancelled_count = 0, unknown_count = 0, holdout_count = 0 "
+                   "WHERE id = ?",
                    DB_ARGS(DB_INT(campaign_id)), NULL);
 }
 
@@ -876,7 +891,7 @@ const struct sql_statement campaign_store_worker_statements[] = {
     {"campaign_store.inflight", SQL_INFLIGHT, "i"},
     {"campaign_store.set_wait_reason", SQL_SET_WAIT, "si"},
     {"campaign_store.raise_ramp", SQL_RAISE_RAMP, "iii"},
-    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiiii"},
+    {"campaign_store.add_counts", SQL_ADD_COUNTS, "iiiiiiiiiiii"},
     {NULL, NULL, NULL},
 };
 

@@ -47,6 +47,8 @@ struct campaign_settings_row {
     int has_batch, has_interval, has_cap, cap_null, has_window, window_null;
     long long batch, interval, cap, wstart, wend;
     const char *freq_action; /* the frequency cap's action, "wait" or "skip"; NULL: unchanged */
+    int has_holdout;         /* the A/B holdout percentage (lib/abvariant.h) is given */
+    long long holdout;
 };
 
 /* The account a campaign is for: by phone_number_id (*n matches, *id the first), the only one

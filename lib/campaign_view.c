@@ -3,6 +3,8 @@
  * pause may be resumed now. */
 #include "campaign_view.h"
 
+#include "abvariant.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +76,8 @@ enum campaign_view_col {
     CV_RESEND_AFTER_S,
     CV_RECENT_SPAN_MS,
     CV_FREQ_ACTION,
+    CV_HOLDOUT,
+    CV_HOLDOUT_PCT,
 };
 
 /* clang-format off */
@@ -93,7 +97,7 @@ enum campaign_view_col {
     "a.restriction, a.in_doubt_resend_after_s, "                                                   \
     "(SELECT TIMESTAMPDIFF(MICROSECOND, GREATEST(MIN(m.minute), COALESCE(c.started_at, "           \
     "MIN(m.minute))), NOW(3)) DIV 1000 FROM send_minutes m WHERE m.campaign_id = c.id AND "        \
-    "m.minute >= NOW() - INTERVAL 5 MINUTE), c.freq_cap_action"                                    \
+    "m.minute >= NOW() - INTERVAL 5 MINUTE), c.freq_cap_action, k.holdout_count, c.holdout_pct"  \
     " FROM campaigns c JOIN campaign_totals k ON k.id = c.id "                                     \
     "JOIN wa_accounts a ON a.id = c.account_id LEFT JOIN templates t ON "                          \
     "t.account_id = c.account_id AND t.name = c.template_name AND t.language = "                   \
@@ -217,10 +221,10 @@ double campaign_view_pct(long long part, long long total)
  * and read cumulative, the rest current states). A message WhatsApp accepted and that failed
  * later counts in failed only, so sent and failed never overlap: every percentage is of the
  * total, by campaign_view_pct, for the header and the funnel alike. */
-static json_object *figures_json(const long long v[10])
+static json_object *figures_json(const long long v[10], long long holdout)
 {
     long long total = v[0], pending = v[1] + v[2];
-    long long ok_now = total - pending - v[6] - v[7] - v[8] - v[9];
+    long long ok_now = total - pending - v[6] - v[7] - v[8] - v[9] - holdout;
     if (ok_now < 0)
         ok_now = 0;
     long long sent = v[3] < ok_now ? v[3] : ok_now;
@@ -228,9 +232,10 @@ static json_object *figures_json(const long long v[10])
     const struct {
         const char *name;
         long long n;
-    } f[] = {{"sent", sent},    {"delivered", delivered}, {"read", read},
-             {"failed", v[6]},  {"blocked", v[7]},        {"cancelled", v[8]},
-             {"unknown", v[9]}, {"pending", pending},     {"failed_or_blocked", v[6] + v[7]}};
+    } f[] = {{"sent", sent},      {"delivered", delivered}, {"read", read},
+             {"failed", v[6]},    {"blocked", v[7]},        {"cancelled", v[8]},
+             {"unknown", v[9]},   {"pending", pending},     {"failed_or_blocked", v[6] + v[7]},
+             {"holdout", holdout}};
     json_object *o = json_object_new_object();
     json_object_object_add(o, "total", json_object_new_int64(total));
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
@@ -425,11 +430,15 @@ static json_object *campaign_json(const struct db_rows *r, size_t i, const char 
     long long pending = v[1] + v[2]; /* not yet answered by Meta, claimed or not */
     for (size_t k = 0; k < 10; k++)
         json_object_object_add(c, names[k], json_object_new_int64(k == 1 ? pending : v[k]));
+    long long holdout = db_int(r, i, CV_HOLDOUT, 0); /* A/B holdout: final, never sent */
+    json_object_object_add(c, "holdout", json_object_new_int64(holdout));
     json_object_object_add(o, "counters", c);
+    json_object_object_add(o, "holdout_pct",
+                           json_object_new_int64(db_int(r, i, CV_HOLDOUT_PCT, 0)));
     long long wait_s = 0;
     json_object *waiting =
         status && strcmp(status, "running") == 0 ? waiting_json(r, i, lang, &wait_s) : NULL;
-    json_object_object_add(o, "figures", figures_json(v));
+    json_object_object_add(o, "figures", figures_json(v, holdout));
     json_object_object_add(o, "progress", progress_json(r, i, v, status, wait_s));
     json_object_object_add(o, "waiting", waiting);
     json_object_object_add(o, "sandbox", json_object_new_boolean(db_int(r, i, CV_SANDBOX, 0) != 0));
@@ -446,6 +455,16 @@ int campaign_view_one(struct db *db, long long id, const char *lang, json_object
     if (rows.nrows > 0)
         *out = campaign_json(&rows, 0, lang);
     db_rows_free(&rows);
+    if (*out) { /* its A/B variants (lib/abvariant.h) */
+        struct abvar_set ab;
+        if (abvar_load(db, id, &ab) != DB_OK) {
+            json_object_put(*out);
+            *out = NULL;
+            return DB_ERR;
+        }
+        abvar_json_add(&ab, *out);
+        abvar_set_free(&ab);
+    }
     return DB_OK;
 }
 

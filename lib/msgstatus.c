@@ -3,7 +3,7 @@
 #include <string.h>
 
 static const char *names[] = {"pending", "sending", "sent",      "delivered", "read",
-                              "failed",  "blocked", "cancelled", "unknown"};
+                              "failed",  "blocked", "cancelled", "unknown",   "holdout"};
 
 enum msg_status msg_status_parse(const char *s)
 {
@@ -54,6 +54,8 @@ static int *slot(struct msg_delta *d, enum msg_status s)
         return &d->cancelled;
     case MSG_UNKNOWN:
         return &d->unknown;
+    case MSG_HOLDOUT:
+        return &d->holdout;
     default:
         return NULL; /* funnel stages are cumulative, handled apart */
     }
@@ -134,7 +136,7 @@ int msg_transition(enum msg_status cur, enum msg_status next, struct msg_delta *
         funnel_up(d, 1, to);
         return 1;
     default:
-        return 0; /* read is final; pending, blocked, cancelled never had a message */
+        return 0; /* read is final; pending, blocked, cancelled, holdout never had a message */
     }
 }
 
@@ -151,5 +153,5 @@ int msg_transition_counted(enum msg_status cur, enum msg_status next, int alread
 int msg_delta_is_zero(const struct msg_delta *d)
 {
     return !(d->pending || d->sending || d->sent || d->delivered || d->read || d->failed ||
-             d->blocked || d->cancelled || d->unknown);
+             d->blocked || d->cancelled || d->unknown || d->holdout);
 }

@@ -14,12 +14,13 @@ enum msg_status {
     MSG_BLOCKED,
     MSG_CANCELLED,
     MSG_UNKNOWN,
+    MSG_HOLDOUT, /* an A/B campaign's holdout: never sent, final (lib/abvariant.h) */
     MSG_INVALID = -1
 };
 
 /* Changes to apply to the campaign's counters, in the order of the counter columns. */
 struct msg_delta {
-    int pending, sending, sent, delivered, read, failed, blocked, cancelled, unknown;
+    int pending, sending, sent, delivered, read, failed, blocked, cancelled, unknown, holdout;
 };
 
 enum msg_status msg_status_parse(const char *s); /* "delivered" -> MSG_DELIVERED */

@@ -93,6 +93,12 @@
     "next_attempt_at = DEFAULT(next_attempt_at), last_error_code = NULL, "                         \
     "last_error_text = 'opted out: not sent' "                                                     \
     "WHERE id IN (%s)"
+/* An A/B campaign's holdout (lib/abvariant.h): final, never sent. */
+#define SQL_HOLDOUT                                                                                \
+    "UPDATE recipients SET status = 'holdout', variant = 0, "                                      \
+    "next_attempt_at = DEFAULT(next_attempt_at) WHERE id IN (%s)"
+/* Set once, at a row's first claim (a retry keeps it): what changed counts as assigned. */
+#define SQL_SET_VARIANT "UPDATE recipients SET variant = ? WHERE id IN (%s) AND variant IS NULL"
 #define SQL_DEFER                                                                                  \
     "UPDATE recipients SET next_attempt_at = NOW(3) + INTERVAL ? SECOND "                          \
     "WHERE id IN (%s)"
@@ -405,6 +411,21 @@ int queue_pace_undo(struct db *db, const struct queue_pace_undo *u, size_t n)
 int queue_block(struct db *db, const long long *ids, size_t n)
 {
     return idlist_exec(db, SQL_BLOCK, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_holdout(struct db *db, const long long *ids, size_t n)
+{
+    return idlist_exec(db, SQL_HOLDOUT, NULL, 0, ids, n, NULL, 0, NULL, NULL);
+}
+
+int queue_set_variant(struct db *db, const long long *ids, size_t n, int variant,
+                      unsigned long long *assigned)
+{
+    struct db_res res = {0, 0};
+    int rc =
+        idlist_exec(db, SQL_SET_VARIANT, DB_ARGS(DB_INT(variant)), ids, n, NULL, 0, &res, NULL);
+    *assigned = rc == DB_OK ? res.affected : 0;
+    return rc;
 }
 
 int queue_defer(struct db *db, const long long *ids, size_t n, int seconds)

@@ -105,6 +105,12 @@ struct queue_pace_undo {
 int queue_pace_undo(struct db *db, const struct queue_pace_undo *u, size_t n);
 /* Opted out: blocked and never sent. */
 int queue_block(struct db *db, const long long *ids, size_t n);
+/* An A/B campaign's holdout: status holdout, variant 0, final (lib/abvariant.h). */
+int queue_holdout(struct db *db, const long long *ids, size_t n);
+/* The variant the claim gave the rows that go (lib/abvariant.h), set at a row's first claim;
+ * *assigned: how many got it now. */
+int queue_set_variant(struct db *db, const long long *ids, size_t n, int variant,
+                      unsigned long long *assigned);
 /* Not now (pair rate, tier): due again in seconds. */
 int queue_defer(struct db *db, const long long *ids, size_t n, int seconds);
 /* pending -> sending under token, one more attempt, leased for lease_s; armed at once when

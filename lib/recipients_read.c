@@ -16,7 +16,7 @@
     "SELECT r.id, r.phone, r.contact_id, r.vars, r.status, r.attempts, r.wamid, " \
     "r.last_error_code, r.last_error_text, " ISO_TS("r.created_at") ", " ISO_TS("r.sent_at") ", " \
     ISO_TS("r.delivered_at") ", " ISO_TS("r.read_at") ", " ISO_TS("r.failed_at") ", " \
-    ISO_TS("r.next_attempt_at") ", r.next_attempt_at FROM recipients r "
+    ISO_TS("r.next_attempt_at") ", r.next_attempt_at, r.variant FROM recipients r "
 /* clang-format on */
 enum page_col {
     PC_ID,
@@ -29,7 +29,8 @@ enum page_col {
     PC_ERR_CODE,
     PC_ERR_TEXT,
     PC_TIMES,
-    PC_NEXT_AT_RAW = PC_TIMES + 6
+    PC_NEXT_AT_RAW = PC_TIMES + 6,
+    PC_VARIANT
 };
 
 const char RECIPIENTS_PAGE_BY_STATUS_SQL[] =
@@ -61,6 +62,11 @@ static json_object *page_row(const struct db_rows *rows, size_t i, const char *l
     json_object_object_add(o, "status", str_or_null(db_val(rows, i, PC_STATUS)));
     json_object_object_add(o, "attempts", json_object_new_int64(db_int(rows, i, PC_ATTEMPTS, 0)));
     json_object_object_add(o, "wamid", str_or_null(db_val(rows, i, PC_WAMID)));
+    /* an A/B campaign's variant (1-4, 0 the holdout; lib/abvariant.h), null before its claim */
+    json_object_object_add(o, "variant",
+                           db_val(rows, i, PC_VARIANT)
+                               ? json_object_new_int((int)db_int(rows, i, PC_VARIANT, 0))
+                               : NULL);
     json_object_object_add(o, "error",
                            send_explain_json(db_val(rows, i, PC_ERR_CODE) != NULL,
                                              (int)db_int(rows, i, PC_ERR_CODE, 0),

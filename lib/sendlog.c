@@ -10,8 +10,15 @@
 #define SQL_INSERT                                                                                 \
     "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "                     \
     "template_name, template_language, attempt, outcome, http_status, "                            \
-    "error_code, error_text, wamid, worker_id, claim_token) "                                      \
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "error_code, error_text, wamid, worker_id, claim_token, variant) "                             \
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+/* The template a row r of campaign c is sent with: its A/B variant's (lib/abvariant.h), else
+ * the campaign's. */
+#define SQL_VARIANT_OF_ROW                                                                         \
+    "LEFT JOIN campaign_variants v ON v.campaign_id = r.campaign_id AND v.variant = r.variant"
+#define SQL_TEMPLATE_OF_ROW                                                                        \
+    "COALESCE(v.template_name, c.template_name), COALESCE(v.template_language, "                   \
+    "c.template_language)"
 #define SQL_INSERT_BLOCKED                                                                         \
     "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "                            \
     "template_name, template_language, attempt, outcome, error_text, "                             \
@@ -19,21 +26,21 @@
 #define SQL_UNKNOWN_STOPPED                                                                        \
     "INSERT IGNORE INTO send_log (campaign_id, recipient_id, phone, lead_id, "                     \
     "template_name, template_language, attempt, outcome, error_text, "                             \
-    "worker_id, claim_token) SELECT r.campaign_id, r.id, r.phone, "                                \
-    "r.contact_id, c.template_name, c.template_language, r.attempts, "                             \
-    "'unknown', 'the worker sending it stopped', ?, r.claim_token "                                \
-    "FROM recipients r "                                                                           \
-    "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id IN (%s)"
+    "worker_id, claim_token, variant) SELECT r.campaign_id, r.id, r.phone, "                       \
+    "r.contact_id, " SQL_TEMPLATE_OF_ROW ", r.attempts, "                                          \
+    "'unknown', 'the worker sending it stopped', ?, r.claim_token, r.variant "                     \
+    "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id " SQL_VARIANT_OF_ROW               \
+    " WHERE r.id IN (%s)"
 #define SQL_RETRY                                                                                  \
     "INSERT INTO send_log (campaign_id, recipient_id, phone, lead_id, "                            \
     "template_name, template_language, attempt, outcome, error_text, "                             \
-    "worker_id) SELECT r.campaign_id, r.id, r.phone, r.contact_id, "                               \
-    "c.template_name, c.template_language, r.attempts, 'retry', ?, ? "                             \
-    "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id "                                  \
-    "WHERE r.id = ?"
+    "worker_id, variant) SELECT r.campaign_id, r.id, r.phone, r.contact_id, " SQL_TEMPLATE_OF_ROW  \
+    ", r.attempts, 'retry', ?, ?, r.variant "                                                      \
+    "FROM recipients r JOIN campaigns c ON c.id = r.campaign_id " SQL_VARIANT_OF_ROW               \
+    " WHERE r.id = ?"
 
 const struct sql_statement sendlog_statements[] = {
-    {"sendlog.insert", SQL_INSERT, "iisissisiissii"},
+    {"sendlog.insert", SQL_INSERT, "iisissisiissiii"},
     {"sendlog.insert_blocked", SQL_INSERT_BLOCKED, "iisissisii"},
     {"sendlog.unknown_stopped", SQL_UNKNOWN_STOPPED, "iL"},
     {"sendlog.retry", SQL_RETRY, "sii"},
@@ -45,7 +52,7 @@ const struct sql_statement sendlog_statements[] = {
 int sendlog_insert(struct db *db, const struct sendlog_row *rows, size_t n,
                    unsigned long long *inserted)
 {
-    enum { NCOL = 14 };
+    enum { NCOL = 15 };
     if (inserted)
         *inserted = 0;
     if (n == 0)
@@ -70,6 +77,7 @@ int sendlog_insert(struct db *db, const struct sendlog_row *rows, size_t n,
         args[a++] = DB_STR(r->wamid);
         args[a++] = DB_INT(r->worker_id);
         args[a++] = DB_INT((long long)r->claim_token);
+        args[a++] = r->variant > 0 ? DB_INT(r->variant) : DB_NULL;
     }
     struct db_res res;
     int rc = db_exec_bulk(db, SQL_INSERT, args, NCOL, n, &res);

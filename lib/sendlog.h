@@ -23,6 +23,7 @@ struct sendlog_row {
     const char *error_text, *wamid;
     long long worker_id;
     unsigned long long claim_token;
+    int variant; /* the A/B variant sent (lib/abvariant.h); 0: none (SQL NULL) */
 };
 
 /* Rows of ONE campaign and ONE outcome (the minute they count in), one bulk statement;

@@ -102,6 +102,8 @@ int wh_flush_camps(struct batch *b)
         int rc = campaign_store_add_counters(b->db, c->id, &c->d);
         if (rc == DB_OK)
             rc = campaign_store_add_replies(b->db, c->id, c->replies);
+        for (int v = 1; v <= ABVAR_MAX && rc == DB_OK; v++)
+            rc = abvar_counts_add(b->db, c->id, v, &c->vd[v]);
         if (rc != DB_OK)
             return rc;
     }

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "abvariant.h"
 #include "campaign_state.h"
 #include "msgstatus.h"
 #include "person.h"
@@ -48,11 +49,13 @@ struct rec {
     char etext[1024];
     int touched;
     int was_sent; /* sent_at was set when loaded: an earlier attempt is counted as sent */
+    int variant;  /* its A/B variant (lib/abvariant.h), -1 none */
 };
 
 struct camp {
     long long id;
     struct msg_delta d;
+    struct abvar_counts vd[ABVAR_MAX + 1]; /* the funnel by A/B variant (1..4) */
     int replies;
     /* `failed` statuses for the auto-pause (lib/campaign_health): how many, of which
      * parameter errors (100, 132000, 132012), the latest code and its details */

@@ -109,8 +109,8 @@ static long find_rec_by_id(struct batch *b, long long id)
     return -1;
 }
 
-/* Adds the rows (id, campaign_id, status, wamid, phone, sent_at IS NOT NULL) as recipients
- * of the batch. */
+/* Adds the rows (id, campaign_id, status, wamid, phone, sent_at IS NOT NULL, variant) as
+ * recipients of the batch. */
 static int add_recs(struct batch *b, struct db_rows *r)
 {
     for (size_t i = 0; i < r->nrows; i++) {
@@ -130,6 +130,7 @@ static int add_recs(struct batch *b, struct db_rows *r)
         }
         snprintf(c->phone, sizeof c->phone, "%s", db_val(r, i, 4) ? db_val(r, i, 4) : "");
         c->was_sent = db_int(r, i, 5, 0) != 0;
+        c->variant = db_val(r, i, 6) ? (int)db_int(r, i, 6, 0) : -1;
         int rc = index_rec(b, b->nrecs - 1);
         if (rc == DB_OK)
             rc = wh_campaign_account(b->db, c->campaign, &c->account);
@@ -193,7 +194,7 @@ static int lock_recipients_ordered(struct batch *b)
             args[i] = DB_INT(ids[off + (i < k ? i : k - 1)]);
         wh_repeat_sql(ph, sizeof ph, "?", kb);
         snprintf(sql, sizeof sql,
-                 "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM "
+                 "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL, variant FROM "
                  "recipients WHERE id IN (%s) ORDER BY id FOR UPDATE",
                  ph);
         struct db_rows r;
@@ -237,11 +238,11 @@ static int lock_recipients(struct batch *b)
         for (size_t i = 0; i < kb; i++)
             args[i] = DB_STR(w[off + (i < k ? i : k - 1)]);
         wh_repeat_sql(ph, sizeof ph, "?", kb);
-        snprintf(
-            sql, sizeof sql,
-            "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM recipients "
-            "WHERE wamid IN (%s) FOR UPDATE",
-            ph);
+        snprintf(sql, sizeof sql,
+                 "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL, variant FROM "
+                 "recipients "
+                 "WHERE wamid IN (%s) FOR UPDATE",
+                 ph);
         struct db_rows r;
         rc = db_query(b->db, sql, args, kb, &r);
         if (rc == DB_OK) {
@@ -264,12 +265,12 @@ static int lock_recipients(struct batch *b)
             continue;
         }
         struct db_rows r;
-        rc = db_query(
-            b->db,
-            "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL FROM recipients "
-            "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
-            "FOR UPDATE",
-            DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(it->wamid)), &r);
+        rc = db_query(b->db,
+                      "SELECT id, campaign_id, status, wamid, phone, sent_at IS NOT NULL, variant "
+                      "FROM recipients "
+                      "WHERE id = ? AND campaign_id = ? AND (wamid IS NULL OR wamid = ?) "
+                      "FOR UPDATE",
+                      DB_ARGS(DB_INT(rid), DB_INT(cid), DB_STR(it->wamid)), &r);
         if (rc != DB_OK)
             break;
         rc = add_recs(b, &r);
@@ -501,6 +502,8 @@ static int apply_item(struct batch *b, struct st_item *it)
     if (!k)
         return DB_ERR;
     delta_add(&k->d, &d);
+    if (c->variant > 0 && c->variant <= ABVAR_MAX)
+        abvar_counts_funnel(&k->vd[c->variant], &d); /* its A/B variant's funnel */
     b->st->applied++;
     c->st = it->next;
     if (it->next == MSG_FAILED) {

@@ -66,7 +66,7 @@ static json_object *phones_json(const struct phone_ix *ix, size_t n)
 #define PART_CHECK_S 0.25
 
 /* What the checks right before sending decide for each claimed row. */
-enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER, LATER_FREQ, SKIP_FREQ };
+enum claim_fate { GO, BLOCK, LATER_PAIR, LATER_TIER, LATER_FREQ, SKIP_FREQ, HOLDOUT };
 
 /* One claim in the making. */
 struct claim {
@@ -93,19 +93,23 @@ static int claim_log_blocked(struct worker *w, struct db *db, const struct claim
     struct sendlog_row *rows = calloc(n + 1, sizeof *rows);
     if (!rows)
         return DB_ERR;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const char *tname, *tlang;
+        send_job_template(k->c, v[i]->variant, &tname, &tlang);
         rows[i] = (struct sendlog_row){
             .campaign_id = k->c->id,
             .recipient_id = v[i]->id,
             .lead_id = v[i]->contact_id,
             .phone = v[i]->phone,
-            .template_name = k->c->template_name,
-            .template_language = k->c->language,
+            .template_name = tname,
+            .template_language = tlang,
             .attempt = v[i]->attempt,
             .error_text = text,
             .worker_id = w->worker_id,
             .claim_token = k->token,
+            .variant = v[i]->variant,
         };
+    }
     int rc = sendlog_insert_blocked(db, rows, n);
     free(rows);
     return rc;
@@ -355,6 +359,12 @@ static int claim_check(struct worker *w, struct db *db, struct claim *k)
     for (size_t i = 0; i < n; i++)
         pix[i] = (struct phone_ix){k->v[i]->phone, i};
     qsort(pix, n, sizeof *pix, phone_ix_cmp);
+    /* An A/B campaign's split first: the holdout is never sent, whatever else holds. */
+    for (size_t i = 0; k->c->ab.n && i < n; i++) {
+        k->v[i]->variant = abvar_assign(&k->c->ab, k->v[i]->phone);
+        if (k->v[i]->variant == ABVAR_HOLDOUT)
+            k->fate[i] = HOLDOUT;
+    }
     json_object *pj = phones_json(pix, n);
     size_t pjl = 0;
     const char *pjs =
@@ -365,7 +375,7 @@ static int claim_check(struct worker *w, struct db *db, struct claim *k)
     if (rc == DB_OK) {
         for (size_t x = 0; x < r.nrows; x++) {
             long i = phone_ix_find(pix, n, db_val(&r, x, 0));
-            if (i >= 0)
+            if (i >= 0 && k->fate[i] == GO)
                 k->fate[i] = BLOCK;
         }
         db_rows_free(&r);
@@ -399,6 +409,38 @@ static int claim_defer_freq(struct db *db, const struct claim *k, long long *grp
         rc = queue_defer(db, grp, m, k->fwait[i]);
     }
     free(done);
+    return rc;
+}
+
+/* An A/B campaign's rows: the holdout's final (never sent, no send_log row: nothing was
+ * attempted), the variant of each row that goes noted on it (its stats, its send log). */
+static int claim_split(struct db *db, struct claim *k, long long *grp)
+{
+    if (!k->c->ab.n)
+        return DB_OK;
+    int rc = DB_OK;
+    for (int v = ABVAR_HOLDOUT; v <= ABVAR_MAX && rc == DB_OK; v++) {
+        size_t m = 0;
+        for (size_t i = 0; i < k->n; i++)
+            if ((v == ABVAR_HOLDOUT ? k->fate[i] == HOLDOUT : k->fate[i] == GO) &&
+                k->v[i]->variant == v)
+                grp[m++] = k->v[i]->id;
+        if (!m)
+            continue;
+        struct abvar_counts vc = {0};
+        if (v == ABVAR_HOLDOUT) {
+            rc = queue_holdout(db, grp, m);
+            k->d.pending -= (int)m;
+            k->d.holdout += (int)m;
+            vc.assigned = (int)m;
+        } else {
+            unsigned long long got = 0;
+            rc = queue_set_variant(db, grp, m, v, &got);
+            vc.assigned = (int)got;
+        }
+        if (rc == DB_OK)
+            rc = abvar_counts_add(db, k->c->id, v, &vc);
+    }
     return rc;
 }
 
@@ -488,6 +530,8 @@ static int claim_commit(struct worker *w, struct db *db, struct claim *k)
         return DB_ERR;
     }
     int rc = claim_set_aside(w, db, k, grp, bl);
+    if (rc == DB_OK)
+        rc = claim_split(db, k, grp);
     size_t m = 0;
     for (size_t i = 0; i < k->n; i++)
         if (k->fate[i] == GO)
@@ -541,11 +585,13 @@ static void claim_queue(struct worker *w, struct claim *k)
         a->ep->refs++;
     }
     pthread_mutex_unlock(&w->mu);
-    size_t nbl = 0, nfreq = 0, nlater = 0; /* nlater: deferred by the frequency cap */
+    size_t nbl = 0, nfreq = 0, nhold = 0, nlater = 0; /* nlater: deferred by the frequency cap */
     int first_fit = 0;
     for (size_t i = 0; i < k->n; i++) {
         if (k->fate[i] == BLOCK)
             nbl++;
+        if (k->fate[i] == HOLDOUT)
+            nhold++;
         if (k->fate[i] == SKIP_FREQ || k->fate[i] == LATER_FREQ)
             nfreq++;
         if (k->fate[i] == LATER_FREQ && (nlater++ == 0 || k->fwait[i] < first_fit))
@@ -564,6 +610,8 @@ static void claim_queue(struct worker *w, struct claim *k)
     }
     if (nbl)
         log_info("campaign %lld: %zu opted-out recipient(s) blocked", c->id, nbl);
+    if (nhold)
+        log_info("campaign %lld: %zu recipient(s) in the A/B holdout, not sent", c->id, nhold);
     if (nfreq)
         log_info("campaign %lld: %zu recipient(s) over the frequency cap %s", c->id, nfreq,
                  c->freq_skip ? "skipped" : "deferred");

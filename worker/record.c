@@ -39,6 +39,28 @@ struct pause {
     char reason[1200];
 };
 
+/* An A/B campaign's funnel change per variant (lib/abvariant.h, sql/180). */
+struct var_delta {
+    struct camp *c;
+    int variant;
+    struct abvar_counts d;
+};
+
+/* j recorded as to: its variant's funnel moves as the campaign's does (msgstatus). */
+static void var_delta_add(struct var_delta *v, size_t *n, const struct job *j, enum msg_status to)
+{
+    if (j->variant <= 0)
+        return;
+    struct msg_delta one = {0};
+    msg_delta_move_counted(&one, MSG_SENDING, to, j->was_sent);
+    size_t i = 0;
+    while (i < *n && !(v[i].c == j->camp && v[i].variant == j->variant))
+        i++;
+    if (i == *n)
+        v[(*n)++] = (struct var_delta){.c = j->camp, .variant = j->variant};
+    abvar_counts_funnel(&v[i].d, &one);
+}
+
 static struct msg_delta *delta_for(struct camp_delta *v, size_t *n, struct camp *c)
 {
     for (size_t i = 0; i < *n; i++)
@@ -126,13 +148,15 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
                 strcmp(j->out.log_outcome, outcome) != 0)
                 continue;
             done[i] = 1;
+            const char *tname, *tlang;
+            send_job_template(j->camp, j->variant, &tname, &tlang);
             rows[k++] = (struct sendlog_row){
                 .campaign_id = c->id,
                 .recipient_id = j->id,
                 .lead_id = j->contact_id,
                 .phone = j->phone,
-                .template_name = c->template_name,
-                .template_language = c->language,
+                .template_name = tname,
+                .template_language = tlang,
                 .attempt = j->attempt,
                 .outcome = outcome,
                 .http_status = j->http_status,
@@ -141,6 +165,7 @@ static int insert_log(struct worker *w, struct db *db, struct job **v, size_t n)
                 .wamid = j->res.accepted ? j->res.wamid : NULL,
                 .worker_id = w->worker_id,
                 .claim_token = j->token,
+                .variant = j->variant,
             };
         }
         rc = sendlog_insert(db, rows, k, NULL);
@@ -252,20 +277,21 @@ static int record_pacing(struct worker *w, struct db *db, struct job **v, size_t
         if (!j->res.accepted || !j->res.held || j->out.release == 1)
             continue;
         struct db_res res;
+        const char *tname, *tlang;
+        send_job_template(j->camp, j->variant, &tname, &tlang);
         int rc = db_exec(db,
                          "UPDATE templates SET pacing_wamid = COALESCE(pacing_wamid, ?), "
                          "pacing_until = COALESCE(pacing_until, NOW(3) + INTERVAL ? SECOND) "
                          "WHERE account_id = ? AND name = ? AND language = ?",
                          DB_ARGS(DB_STR(j->res.wamid), DB_INT(w->cfg.worker_pacing_hold_s),
-                                 DB_INT(j->camp->account_id), DB_STR(j->camp->template_name),
-                                 DB_STR(j->camp->language)),
+                                 DB_INT(j->camp->account_id), DB_STR(tname), DB_STR(tlang)),
                          &res);
         if (rc != DB_OK)
             return rc;
         if (res.affected)
             log_warn("template %s (%s): Meta holds it for a quality assessment (template "
                      "pacing); its campaigns wait for the first statuses",
-                     j->camp->template_name, j->camp->language);
+                     tname, tlang);
     }
     return DB_OK;
 }
@@ -376,9 +402,10 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
                        const struct pause *p, size_t np)
 {
     struct camp_delta *deltas = calloc(n + 1, sizeof *deltas);
+    struct var_delta *vd = calloc(n + 1, sizeof *vd);
     struct job **grp = calloc(n + 1, sizeof *grp);
-    size_t nd = 0;
-    int rc = deltas && grp ? db_begin(db) : DB_ERR;
+    size_t nd = 0, nvd = 0;
+    int rc = deltas && vd && grp ? db_begin(db) : DB_ERR;
     if (rc == DB_OK)
         rc = lock_group(db, v, n);
     /* Plain sends by claim token in one statement each; when a group does not match as a
@@ -395,8 +422,10 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
             rc = record_sent_group(db, grp, k, tok, &affected);
             if (rc == DB_OK && affected == k) {
                 struct msg_delta *d = delta_for(deltas, &nd, grp[0]->camp);
-                for (size_t x = 0; x < k; x++)
+                for (size_t x = 0; x < k; x++) {
                     msg_delta_move_counted(d, MSG_SENDING, MSG_SENT, grp[x]->was_sent);
+                    var_delta_add(vd, &nvd, grp[x], MSG_SENT);
+                }
                 for (size_t x = 0; x < k; x++)
                     grp[x]->out.release = 2; /* recorded */
             } else if (rc == DB_OK && affected != 0) {
@@ -412,9 +441,11 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
                 continue;
             int matched = 0;
             rc = record_one(db, j, &matched);
-            if (rc == DB_OK && matched)
+            if (rc == DB_OK && matched) {
                 msg_delta_move_counted(delta_for(deltas, &nd, j->camp), MSG_SENDING, j->out.status,
                                        j->was_sent);
+                var_delta_add(vd, &nvd, j, j->out.status);
+            }
             if (rc == DB_OK && matched && j->res.action == CLOUDAPI_ACT_OPTOUT && !j->res.accepted)
                 rc = record_optout(db, j);
         }
@@ -437,6 +468,9 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
         if (rc == DB_OK && deltas[i].d.sending < 0)
             rc = counters_complete_if_done(db, deltas[i].c->id, &deltas[i].completed);
     }
+    /* after the campaign rows, like the webhook applier (lib/webhook_apply.c) */
+    for (size_t i = 0; i < nvd && rc == DB_OK; i++)
+        rc = abvar_counts_add(db, vd[i].c->id, vd[i].variant, &vd[i].d);
     if (rc == DB_OK)
         rc = apply_pauses(db, p, np);
     if (rc == DB_OK)
@@ -455,6 +489,7 @@ static int record_once(struct worker *w, struct db *db, struct job **v, size_t n
         if (deltas[i].completed)
             log_info("campaign %lld completed", deltas[i].c->id);
     free(deltas);
+    free(vd);
     free(grp);
     return rc;
 }

@@ -54,8 +54,11 @@ static void set_wait(struct db *db, struct camp *c, const char *reason, const ch
     }
 }
 
-/* Loads the template's slots when the campaign has a parameter mapping (sql/003). */
-static void camp_load_template(struct db *db, struct camp *c, const char *param_map)
+/* Loads a template's slots for a parameter mapping (sql/003): *map and *slots set and 1 in
+ * *have when the template is in the cache and can be sent. */
+static void camp_load_slots(struct db *db, long long id, long long account_id, const char *tname,
+                            const char *lang, const char *param_map, json_object **map,
+                            struct cloudapi_slots *slots, int *have)
 {
     json_object *pm = param_map ? json_tokener_parse(param_map) : NULL;
     if (!pm || !json_object_is_type(pm, json_type_object) || json_object_object_length(pm) == 0) {
@@ -66,23 +69,46 @@ static void camp_load_template(struct db *db, struct camp *c, const char *param_
     if (db_query(db,
                  "SELECT components FROM templates WHERE account_id = ? AND name = ? AND "
                  "language = ?",
-                 DB_ARGS(DB_INT(c->account_id), DB_STR(c->template_name), DB_STR(c->language)),
-                 &r) != DB_OK) {
+                 DB_ARGS(DB_INT(account_id), DB_STR(tname), DB_STR(lang)), &r) != DB_OK) {
         json_object_put(pm);
         return;
     }
     char err[256];
-    if (r.nrows == 1 &&
-        cloudapi_template_slots(db_val(&r, 0, 0), &c->slots, err, sizeof err) == 0) {
-        c->param_map = pm;
-        c->have_slots = 1;
+    if (r.nrows == 1 && cloudapi_template_slots(db_val(&r, 0, 0), slots, err, sizeof err) == 0) {
+        *map = pm;
+        *have = 1;
     } else {
         if (r.nrows == 1)
-            log_warn("campaign %lld: template %s/%s: %s", c->id, c->template_name, c->language,
-                     err);
+            log_warn("campaign %lld: template %s/%s: %s", id, tname, lang, err);
         json_object_put(pm);
     }
     db_rows_free(&r);
+}
+
+static void camp_load_template(struct db *db, struct camp *c, const char *param_map)
+{
+    camp_load_slots(db, c->id, c->account_id, c->template_name, c->language, param_map,
+                    &c->param_map, &c->slots, &c->have_slots);
+}
+
+/* The A/B variants (lib/abvariant.h), each with its template's slots. A variant whose template
+ * cannot be loaded keeps have_slots 0: its requests fail and say so, never another template. */
+static void camp_load_variants(struct db *db, struct camp *c)
+{
+    if (abvar_load(db, c->id, &c->ab) != DB_OK) {
+        log_warn("campaign %lld: its A/B variants could not be read", c->id);
+        return;
+    }
+    for (size_t i = 0; i < c->ab.n; i++) {
+        struct camp_variant *v = &c->var[i];
+        v->variant = c->ab.v[i].variant;
+        snprintf(v->template_name, sizeof v->template_name, "%s", c->ab.v[i].template_name);
+        snprintf(v->language, sizeof v->language, "%s", c->ab.v[i].template_language);
+        camp_load_slots(db, c->id, c->account_id, v->template_name, v->language,
+                        c->ab.v[i].param_map, &v->param_map, &v->slots, &v->have_slots);
+    }
+    if (c->ab.n)
+        log_info("campaign %lld: %zu A/B variants, holdout %d %%", c->id, c->ab.n, c->ab.holdout);
 }
 
 void camp_free(struct camp *c)
@@ -92,6 +118,13 @@ void camp_free(struct camp *c)
     if (c->have_slots)
         cloudapi_slots_free(&c->slots);
     cloudapi_prepared_free(&c->prep);
+    for (size_t i = 0; i < c->ab.n; i++) {
+        json_object_put(c->var[i].param_map);
+        if (c->var[i].have_slots)
+            cloudapi_slots_free(&c->var[i].slots);
+        cloudapi_prepared_free(&c->var[i].prep);
+    }
+    abvar_set_free(&c->ab);
     free(c);
 }
 
@@ -135,6 +168,7 @@ static struct camp *camp_new(struct worker *w, struct db *db, const struct db_ro
         c->body_params = NULL;
     }
     camp_load_template(db, c, col_str(r, i, "param_map"));
+    camp_load_variants(db, c);
     c->ramp_seen_step = -1;
     pthread_mutex_lock(&w->mu);
     c->next = w->camps;

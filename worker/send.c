@@ -229,36 +229,72 @@ static struct cloudapi_param *body_layout(size_t n, const char *const *values,
     return params;
 }
 
-/* The campaign's request laid out once (claimer thread, like every camp field it writes):
- * 1 ready, -1 not possible (every request then takes the full builder, which says why). */
-static int camp_prepare(struct camp *c, const char *cb)
+/* What a request is built from: the campaign's own template and mapping, or those of the
+ * recipient's A/B variant (lib/abvariant.h), each laid out once. */
+struct layout {
+    long long id;
+    const char *tname, *lang;
+    json_object *map, *body_params;
+    struct cloudapi_slots *slots;
+    int have_slots;
+    struct cloudapi_prepared *prep;
+    int *prep_state;
+};
+
+/* j's layout; -1 when its variant is not the campaign's (cannot happen) or its template is
+ * not loaded: the request fails rather than go with another template. */
+static int job_layout(const struct job *j, struct layout *l)
 {
-    if (c->prep_state != 0)
-        return c->prep_state;
+    struct camp *c = j->camp;
+    if (j->variant <= 0) {
+        *l =
+            (struct layout){c->id,     c->template_name, c->language, c->param_map,  c->body_params,
+                            &c->slots, c->have_slots,    &c->prep,    &c->prep_state};
+        return 0;
+    }
+    for (size_t i = 0; i < c->ab.n; i++) {
+        struct camp_variant *v = &c->var[i];
+        if (v->variant != j->variant)
+            continue;
+        if (!v->have_slots)
+            return -1;
+        *l = (struct layout){c->id, v->template_name, v->language,   v->param_map, NULL, &v->slots,
+                             1,     &v->prep,         &v->prep_state};
+        return 0;
+    }
+    return -1;
+}
+
+/* The request laid out once per campaign or variant (claimer thread, like every camp field it
+ * writes): 1 ready, -1 not possible (every request then takes the full builder, which says
+ * why). */
+static int layout_prepare(struct layout *l, const char *cb)
+{
+    if (*l->prep_state != 0)
+        return *l->prep_state;
     char err[256];
     struct cloudapi_message m = {
-        .template_name = c->template_name, .language = c->language, .callback_data = cb};
+        .template_name = l->tname, .language = l->lang, .callback_data = cb};
     int rc;
-    if (c->have_slots) {
-        rc = cloudapi_prepare_slots(&m, &c->slots, &c->prep, err, sizeof err);
+    if (l->have_slots) {
+        rc = cloudapi_prepare_slots(&m, l->slots, l->prep, err, sizeof err);
     } else {
         struct cloudapi_component comp;
         struct cloudapi_param *params = body_layout(
-            c->body_params ? json_object_array_length(c->body_params) : 0, NULL, &m, &comp);
-        rc = params ? cloudapi_prepare(&m, &c->prep, err, sizeof err) : -1;
+            l->body_params ? json_object_array_length(l->body_params) : 0, NULL, &m, &comp);
+        rc = params ? cloudapi_prepare(&m, l->prep, err, sizeof err) : -1;
         if (!params)
             snprintf(err, sizeof err, "out of memory");
         free(params);
     }
-    c->prep_state = rc == 0 ? 1 : -1;
+    *l->prep_state = rc == 0 ? 1 : -1;
     if (rc != 0)
-        log_warn("campaign %lld: requests built one by one (%s)", c->id, err);
-    return c->prep_state;
+        log_warn("campaign %lld: requests built one by one (%s)", l->id, err);
+    return *l->prep_state;
 }
 
 int send_build(struct job *j)
 {
-    struct camp *c = j->camp;
     json_object *vars = NULL;
     /* The vars travel in resp until the request is built. */
     if (j->resp)
@@ -267,13 +303,19 @@ int send_build(struct job *j)
     j->resp = NULL;
     j->resp_len = j->resp_cap = 0;
 
+    struct layout l;
+    if (job_layout(j, &l) < 0) {
+        json_object_put(vars);
+        set_failed(j, 0, "the template of this recipient's A/B variant is not in the cache");
+        return -1;
+    }
     char cb[64], err[256] = "";
-    webhook_callback_format(cb, sizeof cb, c->id, j->id);
+    webhook_callback_format(cb, sizeof cb, l.id, j->id);
     /* Each value: the full mapping (header, body and button parameters, positional or named)
      * or body_params (positional body parameters only). */
-    size_t n = c->have_slots    ? c->slots.n
-               : c->body_params ? json_object_array_length(c->body_params)
-                                : 0;
+    size_t n = l.have_slots    ? l.slots->n
+               : l.body_params ? json_object_array_length(l.body_params)
+                               : 0;
     const char **values = calloc(n + 1, sizeof *values);
     if (!values) {
         json_object_put(vars);
@@ -282,22 +324,20 @@ int send_build(struct job *j)
     }
     const char *missing = NULL;
     for (size_t i = 0; i < n && !missing; i++) {
-        values[i] = c->have_slots ? param_value(map_item(c->param_map, &c->slots, i), vars)
-                                  : param_value(json_object_array_get_idx(c->body_params, i), vars);
+        values[i] = l.have_slots ? param_value(map_item(l.map, l.slots, i), vars)
+                                 : param_value(json_object_array_get_idx(l.body_params, i), vars);
         if (!values[i])
             missing = "a template parameter has no value for this recipient";
     }
-    if (!missing && camp_prepare(c, cb) > 0) {
-        j->body = cloudapi_prepared_json(&c->prep, j->phone, cb, values, n, &j->body_len, err,
-                                         sizeof err);
+    if (!missing && layout_prepare(&l, cb) > 0) {
+        j->body =
+            cloudapi_prepared_json(l.prep, j->phone, cb, values, n, &j->body_len, err, sizeof err);
     } else if (!missing) {
-        struct cloudapi_message m = {.to = j->phone,
-                                     .template_name = c->template_name,
-                                     .language = c->language,
-                                     .callback_data = cb};
-        if (c->have_slots) {
-            j->body = cloudapi_slots_message_json(&m, &c->slots, values, n, &j->body_len, err,
-                                                  sizeof err);
+        struct cloudapi_message m = {
+            .to = j->phone, .template_name = l.tname, .language = l.lang, .callback_data = cb};
+        if (l.have_slots) {
+            j->body =
+                cloudapi_slots_message_json(&m, l.slots, values, n, &j->body_len, err, sizeof err);
         } else {
             struct cloudapi_component comp;
             struct cloudapi_param *params = body_layout(n, values, &m, &comp);
@@ -315,6 +355,17 @@ int send_build(struct job *j)
         return -1;
     }
     return 0;
+}
+
+void send_job_template(const struct camp *c, int variant, const char **name, const char **lang)
+{
+    *name = c->template_name;
+    *lang = c->language;
+    for (size_t i = 0; variant > 0 && i < c->ab.n; i++)
+        if (c->var[i].variant == variant) {
+            *name = c->var[i].template_name;
+            *lang = c->var[i].language;
+        }
 }
 
 /* ---- the answer ------------------------------------------------------------------------- */

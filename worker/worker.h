@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "abvariant.h"
 #include "accounts.h"
 #include "cloudapi.h"
 #include "config.h"
@@ -39,6 +40,19 @@ struct endpoint {
 
 /* A campaign as the worker knows it. Config fields are written by the claimer only;
  * ramp_* by the recorder only; refs/running under the mutex. */
+/* One A/B variant of a campaign as the claimer sends it (lib/abvariant.h): its template, its
+ * mapping and its request laid out once, like the campaign's own. */
+struct camp_variant {
+    int variant; /* 1..ABVAR_MAX */
+    char template_name[513];
+    char language[17];
+    json_object *param_map;
+    struct cloudapi_slots slots;
+    int have_slots; /* 0: its template is not in the cache; its requests fail */
+    struct cloudapi_prepared prep;
+    int prep_state;
+};
+
 struct camp {
     struct camp *next;
     long long id, account_id;
@@ -51,7 +65,9 @@ struct camp {
     struct cloudapi_prepared prep; /* claimer: the request laid out (send.c) */
     int prep_state;                /* 0 not yet, 1 ready, -1 built one by one */
     int batch_size, interval_ms, daily_cap, win_start, win_end;
-    int freq_skip;        /* over the account's frequency cap: skipped (1) or waits (0) */
+    int freq_skip;       /* over the account's frequency cap: skipped (1) or waits (0) */
+    struct abvar_set ab; /* A/B split (ab.n 0: none), read when the campaign is met */
+    struct camp_variant var[ABVAR_MAX]; /* var[i] is variant ab.v[i].variant */
     atomic_int ramp_step; /* the claimer reads it from the database, the recorder judges by it */
     int running, seen, refs;
     /* claimer: this campaign's own timeline (interval, progressive start) */
@@ -147,6 +163,7 @@ struct job {
     int held;     /* sender: waited for a place in flight (the worker's bound) */
     int solo;     /* record row by row (its group did not match as a whole) */
     int was_sent; /* an earlier attempt was accepted (sent_at set): already counted as sent */
+    int variant;  /* the A/B variant it is sent with (1..4), 0 the campaign's own template */
     long http_status;
     double latency_s; /* the request's total time, for the latency histogram */
     CURLcode curl_rc;
@@ -233,6 +250,9 @@ void send_loop(struct worker *w);
 /* Builds the request of a claimed job (claimer thread); 0, or -1 with the job's outcome set
  * to failed and the reason. */
 int send_build(struct job *j);
+/* The template a recipient of c is sent with: its A/B variant's (1..4), else the campaign's
+ * (borrowed from c). */
+void send_job_template(const struct camp *c, int variant, const char **name, const char **lang);
 void send_wakeup(struct worker *w);
 
 /* queues and the heap (callers hold mu) */

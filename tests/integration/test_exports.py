@@ -61,13 +61,18 @@ def test_every_export_neutralises_formula_cells(s):
                 "pricing_model, category, billable, status, status_at, status_rank) VALUES "
                 "(%s, %s, %s, 'AR', 'PMP', %s, 1, 'delivered', NOW(3), 2)",
                 (rid, cid, "wamid.EXPP%d-%d" % (cid, i), v), admin=True)
+        # an A/B holdout recipient named by the value (holdout.csv)
+        s.query("INSERT INTO recipients (campaign_id, phone, vars, status, variant) VALUES "
+                "(%s, %s, %s, 'holdout', 0)",
+                (cid, "+54938755991%02d" % i, json.dumps({"name": v, "lead_id": v})), admin=True)
         # a reply carrying the value as its text and button payload (replies.csv)
         s.query("INSERT INTO inbound_messages (wamid, phone, type, body, payload, campaign_id, "
                 "sent_at) VALUES (%s, %s, 'button', %s, %s, %s, NOW(3))",
                 ("wamid.EXP%d-%d" % (cid, i), phone, v, v, cid), admin=True)
     routes = export_routes(s)
     eq(routes, ["/api/campaigns/{id}/costs.csv", "/api/campaigns/{id}/failed.csv",
-                "/api/campaigns/{id}/log.csv", "/api/replies.csv"],
+                "/api/campaigns/{id}/holdout.csv", "/api/campaigns/{id}/log.csv",
+                "/api/replies.csv"],
        "the exports this test knows (add a new one here)")
     for route in routes:
         r = s.get(route.replace("{id}", str(cid)) + ("?campaign_id=%d" % cid

@@ -230,7 +230,7 @@ def check_counters(s, cid):
         time.sleep(0.1)
     g = lambda *k: sum(rows.get(x, 0) for x in k)  # noqa: E731
     want = {"pending": g("pending"), "sending": g("sending"), "unknown": g("unknown"),
-            "blocked": g("blocked"), "cancelled": g("cancelled"),
+            "blocked": g("blocked"), "cancelled": g("cancelled"), "holdout": g("holdout"),
             "read": g("read"), "delivered": g("delivered", "read")}
     for k, v in want.items():
         eq(c[k + "_count"], v, "campaign %d %s_count vs rows %r" % (cid, k, rows))

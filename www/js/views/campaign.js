@@ -6,11 +6,12 @@ import { t, has, getLang } from '../i18n.js';
 import { num, date, duration, pct } from '../format.js';
 import { funnel, perMinute, legend } from '../charts.js';
 import { explain } from '../errors.js';
+import { loadVariantStats } from './abvariants.js';
 import { statusChip, campaignChip, progressBar, table, empty, errorBox, loading, toast, busy, dialog, confirmDialog, section } from '../ui.js';
 
 const LIVE = new Set(['running', 'scheduled', 'paused']);
 const POLL_MS = 3000;
-const RSTATES = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled', 'unknown'];
+const RSTATES = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled', 'unknown', 'holdout'];
 
 export async function render(root, params, ctx) {
   const id = Number(params.id);
@@ -21,10 +22,11 @@ export async function render(root, params, ctx) {
   const charts = h('div', { class: 'grid-2' });
   const failures = h('section', { class: 'card', 'aria-labelledby': 'fail-h' });
   const costsBox = h('section', { class: 'card', 'aria-labelledby': 'cost-h' });
+  const abBox = h('section', { class: 'card ab-stats', 'aria-labelledby': 'ab-h', hidden: true });
   const recips = h('section', { class: 'card', 'aria-labelledby': 'rec-h' });
   const logBox = h('section', { class: 'card', 'aria-labelledby': 'log-h' });
   const auditBox = ctx.can('admin') ? h('section', { class: 'card', 'aria-labelledby': 'aud-h' }) : null;
-  root.append(head, actions, notice, summary, charts, failures, costsBox, recips, logBox, auditBox);
+  root.append(head, actions, notice, summary, charts, abBox, failures, costsBox, recips, logBox, auditBox);
 
   let c = null, stats = null, stopped = false, timer = null;
 
@@ -228,6 +230,7 @@ export async function render(root, params, ctx) {
         h('div', { class: 'stat' }, h('dt', t('count.blocked')), h('dd', num(n.blocked))),
         h('div', { class: 'stat' }, h('dt', t('count.cancelled')), h('dd', num(n.cancelled))),
         h('div', { class: 'stat' }, h('dt', t('count.unknown')), h('dd', num(n.unknown))),
+        n.holdout ? h('div', { class: 'stat' }, h('dt', t('count.holdout')), h('dd', num(n.holdout))) : null,
         h('div', { class: 'stat stat-replies' }, h('dt', t('camp.replies')), h('dd', num(c.replies_count ?? 0)))),
       h('details', { class: 'pace' }, h('summary', t('camp.settings')),
         h('dl', { class: 'kv' },
@@ -298,6 +301,8 @@ export async function render(root, params, ctx) {
       rList.replaceChildren(items.length ? table([
         { label: t('camp.phone'), cell: (r) => r.phone || '' },
         { label: t('campaigns.status'), cell: (r) => statusChip(r.status) },
+        ...(c && c.variants && c.variants.length ? [{ label: t('ab.variantCol'), cell: (r) => (r.variant == null ? '—'
+          : r.variant === 0 ? t('ab.holdoutName') : t('ab.variant', { n: r.variant })) }] : []),
         { label: t('camp.attempts'), class: 'num', cell: (r) => num(r.attempts) },
         { label: t('camp.lastChange'), cell: (r) => date(r.read_at || r.delivered_at || r.sent_at || r.failed_at || r.created_at) },
         { label: t('camp.error'), cell: (r) => errorCell(r.error) },
@@ -403,7 +408,13 @@ export async function render(root, params, ctx) {
     head.replaceChildren(h('h1', { id: 'page-title', tabindex: '-1' }, t('camp.notFound')));
     return;
   }
-  await Promise.all([loadStats(), loadRecipients(), loadLog(false), loadAudit(), loadCosts()]);
+  // A/B figures (lib/abvariant.c) are counted on request: on open and with their reload button.
+  const loadAb = async () => {
+    if (!c.variants || !c.variants.length) return;
+    abBox.hidden = false;
+    await loadVariantStats(abBox, id);
+  };
+  await Promise.all([loadStats(), loadRecipients(), loadLog(false), loadAudit(), loadCosts(), loadAb()]);
 
   async function tick() {
     if (stopped) return;

@@ -9,6 +9,7 @@ import { bubble } from '../bubble.js';
 import { peekCsv, rowsAtLines } from '../csv.js';
 import { busy, meter, toast, table, errorBox, empty, loading, confirmDialog, statusChip } from '../ui.js';
 import { explain } from '../errors.js';
+import { abEditor, splitLine } from './abvariants.js';
 
 const CONTACT_FIELDS = ['name', 'lead_id'];
 
@@ -724,6 +725,7 @@ function step4(panel, st, go, ctx) {
   const atField = field(t('wiz.at'), at, { name: 'at' });
   atField.wrap.hidden = st.when !== 'at';
   for (const r of [now, later]) r.addEventListener('change', () => { st.when = later.checked ? 'at' : 'now'; atField.wrap.hidden = st.when !== 'at'; });
+  const ab = abEditor(c, st.templates);
   const estimate = h('p', { class: 'hint', 'aria-live': 'polite' });
   function est() {
     const total = c.counters.total || 0;
@@ -748,6 +750,7 @@ function step4(panel, st, go, ctx) {
     h('div', { class: 'check', dataset: { field: 'send_window' } }, winOn, h('label', { for: winOn.id }, t('wiz.window')),
       h('p', { class: 'field-error', role: 'alert', hidden: true })),
     winBox,
+    ab.el,
     h('fieldset', { class: 'radios' }, h('legend', t('wiz.when')),
       h('div', { class: 'check' }, now, h('label', { for: now.id }, t('wiz.now'))),
       h('div', { class: 'check' }, later, h('label', { for: later.id }, t('wiz.later'))),
@@ -766,6 +769,7 @@ function step4(panel, st, go, ctx) {
       daily_cap: cap.value === '' ? null : Number(cap.value),
       send_window: winOn.checked ? { start: Number(ws.value), end: Number(we.value) } : null,
       freq_cap_action: freq.value,
+      ...ab.value(),
     };
     await busy(nav.next, async () => {
       try {
@@ -887,6 +891,7 @@ export function preflightView(p, st) {
         b.limit != null ? t('pf.budgetVal', { remaining: num(b.remaining), limit: num(b.limit) }) : t('tier.TIER_UNLIMITED'),
         h('span', { class: 'block small' }, [b.messaging_tier && b.limit != null ? t('tier.' + b.messaging_tier) : '',
           b.campaign_daily_cap ? t('pf.cap', { n: num(b.campaign_daily_cap) }) : ''].filter(Boolean).join(' · '))))),
+    splitLine(p.ab_split),
     h('p', t('pf.template'), ' ', h('strong', `${tp.name || ''} (${tp.language || ''})`), ' ',
       tp.status ? statusChip(tp.status) : null, ' ',
       tp.params_ok ? h('span', { class: 'chip chip-ok' }, t('pf.paramsOk')) : h('span', { class: 'chip chip-bad' }, t('pf.paramsBad'))),
