@@ -865,19 +865,23 @@ int campaign_store_clear_recipients(struct db *db, long long campaign_id)
 
 /* ---- worker ---- */
 
-/* Template pacing (worker/record.c): the template's hold, whether it is over (its time passed
- * or a status of the held message came) and until when. */
+/* Template pacing (worker/record.c): the hold of the campaign's template or of one of its A/B
+ * variants' (the first held), whether it is over (its time passed or a status of the held
+ * message came) and until when. */
 #define SQL_RUNNING                                                                                \
     "SELECT c.*, a.campaigns_enabled AS account_enabled, "                                         \
     "k.pending_count AS left_pending, k.sending_count AS left_sending, "                           \
-    "t.pacing_wamid AS pacing_wamid, "                                                             \
+    "t.pacing_wamid AS pacing_wamid, t.name AS pacing_template, t.language AS pacing_language, "   \
     "DATE_FORMAT(t.pacing_until, '%Y-%m-%d %H:%i UTC') AS pacing_until_text, "                     \
     "(t.pacing_until <= NOW(3) OR EXISTS (SELECT 1 FROM message_statuses m "                       \
     "WHERE m.wamid = t.pacing_wamid)) AS pacing_over "                                             \
     "FROM campaigns c JOIN wa_accounts a ON a.id = c.account_id "                                  \
     "JOIN campaign_totals k ON k.id = c.id "                                                       \
-    "LEFT JOIN templates t ON t.account_id = c.account_id AND "                                    \
-    "t.name = c.template_name AND t.language = c.template_language "                               \
+    "LEFT JOIN templates t ON t.id = (SELECT h.id FROM templates h WHERE "                         \
+    "h.account_id = c.account_id AND h.pacing_wamid IS NOT NULL AND "                              \
+    "((h.name = c.template_name AND h.language = c.template_language) OR EXISTS (SELECT 1 "        \
+    "FROM campaign_variants v WHERE v.campaign_id = c.id AND v.template_name = h.name AND "        \
+    "v.template_language = h.language)) ORDER BY h.id LIMIT 1) "                                   \
     "WHERE c.status = 'running' ORDER BY c.id"
 #define SQL_INFLIGHT                                                                               \
     "SELECT c.id FROM campaigns c JOIN campaign_totals t ON t.id = c.id "                          \

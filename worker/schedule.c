@@ -203,22 +203,22 @@ static int camp_paced(struct db *db, struct camp *c, const struct db_rows *r, si
                       char *reason, size_t rlen)
 {
     const char *held = col_str(r, i, "pacing_wamid");
-    if (held && col_int(r, i, "pacing_over", 0)) {
+    /* the held template: the campaign's own or one of its A/B variants' */
+    const char *tname = col_str(r, i, "pacing_template"), *tlang = col_str(r, i, "pacing_language");
+    if (!held || !tname || !tlang)
+        return 0;
+    if (col_int(r, i, "pacing_over", 0)) {
         /* The first statuses came (or the window passed): the hold is over for all. */
         db_exec(db,
                 "UPDATE templates SET pacing_wamid = NULL, pacing_until = NULL "
                 "WHERE account_id = ? AND name = ? AND language = ? AND pacing_wamid = ?",
-                DB_ARGS(DB_INT(c->account_id), DB_STR(c->template_name), DB_STR(c->language),
-                        DB_STR(held)),
-                NULL);
+                DB_ARGS(DB_INT(c->account_id), DB_STR(tname), DB_STR(tlang), DB_STR(held)), NULL);
         return 0;
     }
-    if (!held)
-        return 0;
     snprintf(reason, rlen,
              "template pacing: Meta holds %.60s (%s) for a quality assessment; the rest "
              "of its audience waits for the first statuses (at most until %s)",
-             c->template_name, c->language,
+             tname, tlang,
              col_str(r, i, "pacing_until_text") ? col_str(r, i, "pacing_until_text") : "?");
     return 1;
 }

@@ -13,7 +13,7 @@ import io
 from harness import check, eq
 from test_campaign_api import START, err, synced, upload, wait_status
 from test_replies import _inbound
-from workerkit import AccountSettings, check_counters, phones
+from workerkit import AccountSettings, campaign, check_counters, phones
 
 V1 = {"template_name": "recordatorio_clase", "template_language": "es_AR",
       "params": {"body": [{"column": "name"}, "Robótica", "lunes"]}, "share": 40}
@@ -287,3 +287,40 @@ def test_a_paused_variant_template_pauses_the_campaign(s):
         g = s.post("/api/campaigns/%d/resume" % cid)
         eq((g.status, g.json().get("status")), (200, "running"), "resumed: %r" % g)
         eq(s.post("/api/campaigns/%d/cancel" % cid).status, 200, "cancelled")
+
+
+def test_a_held_variant_template_holds_the_campaign(s):
+    # Meta holding a variant's template for its quality assessment (template pacing) holds the
+    # campaign like its own template would (worker/schedule.c camp_paced): the wait reason
+    # names the variant's template; once the held message's statuses come, it goes on.
+    synced(s)
+    s.sandbox_post("/_sandbox/reset", {})
+    s.sandbox_post("/_sandbox/config", {"statuses": ["sent", "delivered"], "pacing": {
+        "template": "aviso_pago", "hold_ms": 3000}})
+    try:
+        with AccountSettings(s, throughput_mps=20, messaging_tier="TIER_UNLIMITED"):
+            r = create(s, "AB pacing", variants=[V1, V2], holdout_pct=20)
+            eq(r.status, 201, "create: %r" % r)
+            cid = r.json()["id"]
+            nums = phones("48", 80)
+            csv = "phone,name,consent,monto\n" + "".join(
+                "%s,N%d,si,$ 1\n" % (p, i) for i, p in enumerate(nums))
+            eq(upload(s, cid, csv).status, 200, "upload")
+            eq(s.post("/api/campaigns/%d/start" % cid, START).status, 200, "start")
+            g = s.wait_for("held", lambda: (lambda c: c if (c["wait_reason"] or "").startswith(
+                "template pacing") else None)(campaign(s, cid)), timeout=20)
+            check(g["wait_reason"].startswith("template pacing: Meta holds aviso_pago (es_AR)"),
+                  "held by the variant's template: %r" % g["wait_reason"])
+            s.sandbox_post("/_sandbox/config", {"pacing": None})
+            wait_status(s, cid, "completed", timeout=60)
+        mine = [m for m in sandbox_messages(s)
+                if (m.get("callback_data") or "").startswith("pregon:%d:" % cid)]
+        got = [m["wa_id"] for m in mine]
+        eq(len(got), len(set(got)), "nobody sent twice")
+        eq(len(got) + campaign(s, cid)["holdout_count"], len(nums),
+           "every recipient sent once or held out")
+        eq(s.query("SELECT pacing_wamid FROM templates WHERE name = 'aviso_pago' AND "
+                   "language = 'es_AR'")[0]["pacing_wamid"], None, "the hold is over")
+    finally:
+        s.query("UPDATE templates SET pacing_wamid = NULL, pacing_until = NULL", admin=True)
+        s.sandbox_post("/_sandbox/reset", {})
