@@ -135,6 +135,10 @@ int wh_apply_statuses(struct batch *b);
 /* ---- webhook_pricing.c ---- */
 /* Pass 1: the status's pricing and conversation objects into it. */
 void wh_collect_pricing(struct st_item *it, json_object *s);
+/* The same pricing read back from a stored row: columns col.. are pricing model, category,
+ * billable, type, conversation id, origin, expiry (unix s), as message_statuses and
+ * message_pricing keep them. The strings point into r. */
+void wh_pricing_from_row(struct st_item *it, const struct db_rows *r, size_t i, size_t col);
 /* The latest pricing per message of the batch's fresh, matched statuses (message_pricing). */
 int wh_apply_pricing(struct batch *b);
 

@@ -309,14 +309,7 @@ static int apply_pending(struct db *db, long long campaign_id, struct webhook_st
         it->etext = db_val(&r, i, 6);
         it->event_id = db_int(&r, i, 7, 0);
         /* the pricing stored with the waiting status (sql/176) */
-        it->p_model = db_val(&r, i, 8);
-        it->p_category = db_val(&r, i, 9);
-        it->billable = db_val(&r, i, 10) ? (int)db_int(&r, i, 10, 0) : -1;
-        it->p_type = db_val(&r, i, 11);
-        it->conv_id = db_val(&r, i, 12);
-        it->conv_origin = db_val(&r, i, 13);
-        it->conv_expires = db_int(&r, i, 14, 0);
-        it->has_pricing = it->p_model || it->p_category || it->billable >= 0 || it->conv_id;
+        wh_pricing_from_row(it, &r, i, 8);
         it->pending = 1;
         it->rec = -1;
     }

@@ -44,6 +44,18 @@ void wh_collect_pricing(struct st_item *it, json_object *s)
     }
 }
 
+void wh_pricing_from_row(struct st_item *it, const struct db_rows *r, size_t i, size_t col)
+{
+    it->p_model = db_val(r, i, col);
+    it->p_category = db_val(r, i, col + 1);
+    it->billable = db_val(r, i, col + 2) ? (int)db_int(r, i, col + 2, 0) : -1;
+    it->p_type = db_val(r, i, col + 3);
+    it->conv_id = db_val(r, i, col + 4);
+    it->conv_origin = db_val(r, i, col + 5);
+    it->conv_expires = db_int(r, i, col + 6, 0);
+    it->has_pricing = it->p_model || it->p_category || it->billable >= 0 || it->conv_id;
+}
+
 static int status_rank(enum msg_status s)
 {
     return s == MSG_SENT ? 1 : s == MSG_DELIVERED ? 2 : 3; /* read, failed */
@@ -77,8 +89,8 @@ static int same_str(const char *a, const char *b)
     return a ? b && strcmp(a, b) == 0 : b == NULL;
 }
 
-/* Whether two statuses of one message carry the same pricing (b without a conversation
- * keeps a's). */
+/* Whether status b of a message carries the pricing a (a status, or the stored row read
+ * back) already holds (KEEP_CONV: b without a conversation keeps a's). */
 static int same_item_pricing(const struct st_item *a, const struct st_item *b)
 {
     return same_str(b->p_model, a->p_model) && same_str(b->p_category, a->p_category) &&
@@ -86,18 +98,6 @@ static int same_item_pricing(const struct st_item *a, const struct st_item *b)
            (!b->conv_id || same_str(b->conv_id, a->conv_id)) &&
            (!b->conv_origin || same_str(b->conv_origin, a->conv_origin)) &&
            (b->conv_expires <= 0 || b->conv_expires == a->conv_expires);
-}
-
-/* Whether the status's pricing is what row i of stored already says (KEEP_CONV: a status
- * without a conversation keeps the stored one). */
-static int same_pricing(const struct st_item *it, const struct db_rows *r, size_t i)
-{
-    int billable = db_val(r, i, 3) ? (int)db_int(r, i, 3, 0) : -1;
-    return same_str(it->p_model, db_val(r, i, 1)) && same_str(it->p_category, db_val(r, i, 2)) &&
-           it->billable == billable && same_str(it->p_type, db_val(r, i, 4)) &&
-           (!it->conv_id || same_str(it->conv_id, db_val(r, i, 5))) &&
-           (!it->conv_origin || same_str(it->conv_origin, db_val(r, i, 6))) &&
-           (it->conv_expires <= 0 || it->conv_expires == db_int(r, i, 7, 0));
 }
 
 /* Drops from ix[0..*n) (sorted by recipient, then arrival) the statuses whose pricing the
@@ -131,8 +131,12 @@ static int skip_stored(struct batch *b, struct by_rec *ix, size_t *n)
             while (row < r.nrows && db_int(&r, row, 0, 0) < ix[i].id)
                 row++;
             const struct st_item *it = &b->items[ix[i].ix];
-            if (row < r.nrows && db_int(&r, row, 0, 0) == ix[i].id && same_pricing(it, &r, row))
-                continue;
+            if (row < r.nrows && db_int(&r, row, 0, 0) == ix[i].id) {
+                struct st_item stored = {0};
+                wh_pricing_from_row(&stored, &r, row, 1);
+                if (same_item_pricing(&stored, it))
+                    continue;
+            }
             if (kept && ix[kept - 1].id == ix[i].id &&
                 same_item_pricing(&b->items[ix[kept - 1].ix], it))
                 continue;
