@@ -182,23 +182,20 @@ void api_campaigns_log_csv(struct request *req)
     free(lang_s);
 }
 
-void api_campaigns_failed_csv(struct request *req)
+/* One row of a recipients CSV (state: the index of its status in the list read). */
+typedef void (*status_row_fn)(struct csvout *l, const struct db_rows *r, size_t i, int state,
+                              void *ctx);
+
+/* Streams the campaign's recipients of each status in states, in ix_recipients_queue's order
+ * ((next_attempt_at, phone): phone order within a status that is not pending), CHUNK rows a
+ * statement: the header once, then row() for each. */
+static void status_rows_csv(struct request *req, const char *name, const char *const *head,
+                            size_t nhead, const char *const *states, int nstates, status_row_fn row,
+                            void *ctx)
 {
-    if (app_need_db(req) < 0 || !api_campaign_exists(req))
-        return;
-    char *lang_s = NULL;
-    const char *lang = lang_of(req, &lang_s);
-    char name[64];
-    snprintf(name, sizeof name, "campaign-%lld-failed.csv", req->ids[0]);
     struct csvout l = {0};
-    static const char *head[] = {"phone",     "status",     "name",       "lead_id",
-                                 "attempts",  "error_code", "error_text", "explanation",
-                                 "can_retry", "failed_at",  "wamid"};
-    static const char *states[] = {"failed", "blocked"};
     int begun = 0;
-    for (int s = 0; s < 2; s++) {
-        /* (next_attempt_at, phone): ix_recipients_queue's order (sql/091), phone order
-         * within a status that is not pending. */
+    for (int s = 0; s < nstates; s++) {
         char after[20] = "", after_at[32] = "2000-01-01 00:00:00.000";
         for (;;) {
             struct db_rows r;
@@ -206,30 +203,18 @@ void api_campaigns_failed_csv(struct request *req)
                                             CHUNK, &r) != DB_OK) {
                 if (!begun)
                     http_db_error(req, "read the recipients");
-                s = 2;
+                s = nstates;
                 break;
             }
             if (!begun) {
                 csv_begin(req, name);
-                for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
+                for (size_t k = 0; k < nhead; k++)
                     cell(&l, head[k]);
                 end_line(req, &l);
                 begun = 1;
             }
             for (size_t i = 0; i < r.nrows; i++) {
-                for (size_t k = CFAIL_PHONE; k <= CFAIL_ERROR_TEXT; k++)
-                    cell(&l, db_val(&r, i, k));
-                int has = db_val(&r, i, CFAIL_ERROR_CODE) != NULL;
-                int code = (int)db_int(&r, i, CFAIL_ERROR_CODE, 0);
-                char why[1024] = "";
-                if (has || db_val(&r, i, CFAIL_ERROR_TEXT))
-                    send_explain(has, code, db_val(&r, i, CFAIL_ERROR_TEXT), states[s], lang, why,
-                                 sizeof why, NULL);
-                cell(&l, why);
-                int retry = s == 0 && cloudapi_retryable(code);
-                cell(&l, retry ? "yes" : "no");
-                cell(&l, db_val(&r, i, CFAIL_FAILED_AT));
-                cell(&l, db_val(&r, i, CFAIL_WAMID));
+                row(&l, &r, i, s, ctx);
                 end_line(req, &l);
             }
             size_t n = r.nrows;
@@ -243,51 +228,65 @@ void api_campaigns_failed_csv(struct request *req)
         }
     }
     csvout_free(&l);
+}
+
+static const char *const failed_states[] = {"failed", "blocked"};
+
+/* failed.csv's row: the recipient, its error explained in the request's language (ctx), and
+ * whether a retry may send it. */
+static void failed_row(struct csvout *l, const struct db_rows *r, size_t i, int state, void *ctx)
+{
+    const char *lang = ctx;
+    for (size_t k = CFAIL_PHONE; k <= CFAIL_ERROR_TEXT; k++)
+        cell(l, db_val(r, i, k));
+    int has = db_val(r, i, CFAIL_ERROR_CODE) != NULL;
+    int code = (int)db_int(r, i, CFAIL_ERROR_CODE, 0);
+    char why[1024] = "";
+    if (has || db_val(r, i, CFAIL_ERROR_TEXT))
+        send_explain(has, code, db_val(r, i, CFAIL_ERROR_TEXT), failed_states[state], lang, why,
+                     sizeof why, NULL);
+    cell(l, why);
+    int retry = state == 0 && cloudapi_retryable(code);
+    cell(l, retry ? "yes" : "no");
+    cell(l, db_val(r, i, CFAIL_FAILED_AT));
+    cell(l, db_val(r, i, CFAIL_WAMID));
+}
+
+void api_campaigns_failed_csv(struct request *req)
+{
+    if (app_need_db(req) < 0 || !api_campaign_exists(req))
+        return;
+    char *lang_s = NULL;
+    const char *lang = lang_of(req, &lang_s);
+    char name[64];
+    snprintf(name, sizeof name, "campaign-%lld-failed.csv", req->ids[0]);
+    static const char *const head[] = {"phone",     "status",     "name",       "lead_id",
+                                       "attempts",  "error_code", "error_text", "explanation",
+                                       "can_retry", "failed_at",  "wamid"};
+    status_rows_csv(req, name, head, sizeof head / sizeof head[0], failed_states, 2, failed_row,
+                    (void *)lang);
     free(lang_s);
 }
 
+static void holdout_row(struct csvout *l, const struct db_rows *r, size_t i, int state, void *ctx)
+{
+    (void)state;
+    (void)ctx;
+    for (size_t k = CFAIL_PHONE; k <= CFAIL_LEAD_ID; k++)
+        cell(l, db_val(r, i, k));
+}
+
 /* GET /api/campaigns/{id}/holdout.csv: an A/B campaign's holdout (lib/abvariant.h), the people
- * never sent anything, to compare with what the CRM knows of them. In index order (status
- * holdout, then phone: ix_recipients_queue), CHUNK rows a statement. */
+ * never sent anything, to compare with what the CRM knows of them. */
 void api_campaigns_holdout_csv(struct request *req)
 {
     if (app_need_db(req) < 0 || !api_campaign_exists(req))
         return;
     char name[64];
     snprintf(name, sizeof name, "campaign-%lld-holdout.csv", req->ids[0]);
-    struct csvout l = {0};
-    static const char *head[] = {"phone", "status", "name", "lead_id"};
-    char after[20] = "", after_at[32] = "2000-01-01 00:00:00.000";
-    for (int begun = 0;;) {
-        struct db_rows r;
-        if (campaign_stats_failed_chunk(req->app->db, req->ids[0], "holdout", after_at, after,
-                                        CHUNK, &r) != DB_OK) {
-            if (!begun)
-                http_db_error(req, "read the recipients");
-            break;
-        }
-        if (!begun) {
-            csv_begin(req, name);
-            for (size_t k = 0; k < sizeof head / sizeof head[0]; k++)
-                cell(&l, head[k]);
-            end_line(req, &l);
-            begun = 1;
-        }
-        for (size_t i = 0; i < r.nrows; i++) {
-            for (size_t k = CFAIL_PHONE; k <= CFAIL_LEAD_ID; k++)
-                cell(&l, db_val(&r, i, k));
-            end_line(req, &l);
-        }
-        size_t n = r.nrows;
-        if (n) {
-            snprintf(after, sizeof after, "%s", db_val(&r, n - 1, CFAIL_PHONE));
-            snprintf(after_at, sizeof after_at, "%s", db_val(&r, n - 1, CFAIL_NEXT_ATTEMPT_AT));
-        }
-        db_rows_free(&r);
-        if (n < CHUNK)
-            break;
-    }
-    csvout_free(&l);
+    static const char *const head[] = {"phone", "status", "name", "lead_id"};
+    static const char *const states[] = {"holdout"};
+    status_rows_csv(req, name, head, sizeof head / sizeof head[0], states, 1, holdout_row, NULL);
 }
 
 /* GET /api/campaigns/{id}/stats?minutes=N */
