@@ -6,34 +6,18 @@ import { get } from '../api.js';
 import { t, getLang } from '../i18n.js';
 import { num } from '../format.js';
 import { table, errorBox, busy } from '../ui.js';
+import { slotsOf, mappingToParams } from '../mapping.js';
 
 const MAX = 4;
 const METRICS = ['delivered', 'read', 'replied', 'clicked', 'opted_out'];
-
-function slotsOf(tpl) {
-  return (tpl && Array.isArray(tpl.params)) ? tpl.params : [];
-}
 
 function slotName(sl) {
   return sl.component === 'button' ? `button ${sl.index}` : `${sl.component} {{${sl.name || 'media'}}}`;
 }
 
-/** A variant's mapping as the API takes it, from {slot key: {source, value}}. */
+/** A variant's mapping as the API takes it (../mapping.js), from {slot name: {source, value}}. */
 function toParams(tpl, map) {
-  const out = {};
-  for (const sl of slotsOf(tpl)) {
-    const k = slotName(sl);
-    const m = map[k] || { source: 'fixed', value: '' };
-    const item = m.source === 'fixed' ? { value: m.value || '' } : { column: m.value || '' };
-    if (sl.component === 'button') {
-      out.buttons = out.buttons || {};
-      out.buttons[String(sl.index)] = item;
-    } else {
-      out[sl.component] = out[sl.component] || {};
-      out[sl.component][sl.name || 'media'] = item;
-    }
-  }
-  return out;
+  return mappingToParams(tpl, map, slotName);
 }
 
 /** What a stored variant's params say for each slot of its template. */

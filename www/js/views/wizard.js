@@ -10,6 +10,7 @@ import { peekCsv, rowsAtLines } from '../csv.js';
 import { busy, meter, toast, table, errorBox, empty, loading, confirmDialog, statusChip } from '../ui.js';
 import { explain } from '../errors.js';
 import { abEditor, splitLine } from './abvariants.js';
+import { slotsOf, mappingToParams } from '../mapping.js';
 
 const CONTACT_FIELDS = ['name', 'lead_id'];
 
@@ -118,10 +119,6 @@ function slotKey(sl) {
   return sl.component === 'button' ? `button:${sl.index}` : `${sl.component}:${sl.name || 'media'}`;
 }
 
-function slotsOf(tpl) {
-  return (tpl && Array.isArray(tpl.params)) ? tpl.params : [];
-}
-
 function fromParams(st, p) {
   st.mapping = {};
   for (const comp of ['header', 'body']) {
@@ -141,22 +138,9 @@ function itemToMap(v) {
   return { source: 'fixed', value: (v && v.value) || '', fallback: '' };
 }
 
-/** The mapping as the API takes it: {header: {name: I}, body: {name: I}, buttons: {i: I}}. */
+/** The mapping as the API takes it (../mapping.js). */
 function toParams(st) {
-  const out = {};
-  for (const sl of slotsOf(st.template)) {
-    const m = st.mapping[slotKey(sl)] || { source: 'fixed', value: '' };
-    const item = m.source === 'fixed' ? { value: m.value || '' }
-      : (m.fallback ? { column: m.value || '', fallback: m.fallback } : { column: m.value || '' });
-    if (sl.component === 'button') {
-      out.buttons = out.buttons || {};
-      out.buttons[String(sl.index)] = item;
-    } else {
-      out[sl.component] = out[sl.component] || {};
-      out[sl.component][sl.name || 'media'] = item;
-    }
-  }
-  return out;
+  return mappingToParams(st.template, st.mapping, slotKey);
 }
 
 function sampleValue(sl) {
