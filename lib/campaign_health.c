@@ -71,21 +71,23 @@ int campaign_health_add(struct db *db, long long campaign_id, const struct campa
 {
     if (d->attempts == 0 && d->failures == 0 && d->param_failures == 0)
         return DB_OK;
-    /* The writer is this connection on this server: its rows are its own. Only while the
-     * campaign may send (a consistent read of its row, no lock in READ COMMITTED): results
-     * that come in after a pause do not refill the window a resume starts afresh. */
-    return db_exec(db,
-                   "INSERT INTO campaign_health (campaign_id, bucket, writer, attempts, failures, "
-                   "param_failures, last_code) SELECT id, FROM_UNIXTIME(UNIX_TIMESTAMP() DIV 10 "
-                   "* 10), CONCAT(@@hostname, ':', CONNECTION_ID()), ?, ?, ?, ? FROM campaigns "
-                   "WHERE id = ? AND status IN ('running', 'scheduled') "
-                   "ON DUPLICATE KEY UPDATE attempts = attempts + VALUES(attempts), "
-                   "failures = failures + VALUES(failures), "
-                   "param_failures = param_failures + VALUES(param_failures), "
-                   "last_code = COALESCE(VALUES(last_code), last_code)",
-                   DB_ARGS(DB_INT(d->attempts), DB_INT(d->failures), DB_INT(d->param_failures),
-                           last_code ? DB_INT(last_code) : DB_NULL, DB_INT(campaign_id)),
-                   NULL);
+    /* The writer is this connection on this server (the port too: the nodes of a cluster on
+     * one host share its name, and their connection ids overlap): its rows are its own. Only
+     * while the campaign may send (a consistent read of its row, no lock in READ COMMITTED):
+     * results that come in after a pause do not refill the window a resume starts afresh. */
+    return db_exec(
+        db,
+        "INSERT INTO campaign_health (campaign_id, bucket, writer, attempts, failures, "
+        "param_failures, last_code) SELECT id, FROM_UNIXTIME(UNIX_TIMESTAMP() DIV 10 "
+        "* 10), CONCAT(@@hostname, ':', @@port, ':', CONNECTION_ID()), ?, ?, ?, ? FROM campaigns "
+        "WHERE id = ? AND status IN ('running', 'scheduled') "
+        "ON DUPLICATE KEY UPDATE attempts = attempts + VALUES(attempts), "
+        "failures = failures + VALUES(failures), "
+        "param_failures = param_failures + VALUES(param_failures), "
+        "last_code = COALESCE(VALUES(last_code), last_code)",
+        DB_ARGS(DB_INT(d->attempts), DB_INT(d->failures), DB_INT(d->param_failures),
+                last_code ? DB_INT(last_code) : DB_NULL, DB_INT(campaign_id)),
+        NULL);
 }
 
 int campaign_health_check(struct db *db, long long campaign_id, int param_pause, int who,

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "db_infile.h"
 #include "dbhosts.h"
 #include "log.h"
 
@@ -29,60 +31,16 @@ struct db {
     unsigned int errnum;
     char err[512];
     unsigned long long tick, reconnects;
-    size_t host_ix; /* db_host's entry connected last: tried first next time */
-    int wsrep;      /* the server is a Galera node (wsrep_on): db_sync_wait means something */
-    int sync_wait;  /* the session's wsrep_sync_wait as we last set it */
-    int node_index; /* the Galera node's wsrep_local_index when connected, else -1 */
-    int guarded;    /* this transaction runs with autocommit off and TX_SAVEPOINT (db_begin) */
+    size_t host_ix;    /* db_host's entry connected last: tried first next time */
+    int wsrep;         /* the server is a Galera node (wsrep_on): db_sync_wait means something */
+    int sync_wait;     /* the session's wsrep_sync_wait as we last set it */
+    int node_index;    /* the Galera node's wsrep_local_index (node_index_read) */
+    time_t index_read; /* when it was read */
+    int guarded;       /* this transaction runs with autocommit off and TX_SAVEPOINT (db_begin) */
+    char tx_first[72]; /* the transaction's first statement, for a deadlock's log */
     struct db_cached cache[DB_CACHE];
-    /* the stream LOAD DATA LOCAL may read, only during db_load_stream */
-    const char *stream_name;
-    db_stream_fn stream_fn;
-    void *stream_ctx;
-    int stream_started, stream_aborted;
-    char stream_err[256];
+    struct db_infile stream; /* what LOAD DATA LOCAL may read, only during db_load_stream */
 };
-
-/* Connector/C's LOCAL INFILE callbacks: userdata is the struct db. */
-static int infile_init(void **ptr, const char *filename, void *userdata)
-{
-    struct db *db = userdata;
-    *ptr = db;
-    if (!db->stream_fn || db->stream_started || !filename ||
-        strcmp(filename, db->stream_name) != 0) {
-        snprintf(db->stream_err, sizeof db->stream_err,
-                 "LOAD DATA LOCAL refused: the server asked for a file this client does not serve");
-        return 1;
-    }
-    db->stream_started = 1;
-    return 0;
-}
-
-static int infile_read(void *ptr, char *buf, unsigned int len)
-{
-    struct db *db = ptr;
-    if (!db->stream_fn)
-        return -1;
-    int n = db->stream_fn(db->stream_ctx, buf, len);
-    if (n < 0) {
-        db->stream_aborted = 1;
-        snprintf(db->stream_err, sizeof db->stream_err, "the stream was aborted by its producer");
-        return -1;
-    }
-    return n > (int)len ? -1 : n;
-}
-
-static void infile_end(void *ptr)
-{
-    (void)ptr;
-}
-
-static int infile_error(void *ptr, char *msg, unsigned int len)
-{
-    struct db *db = ptr;
-    snprintf(msg, len, "%s", db && db->stream_err[0] ? db->stream_err : "LOAD DATA LOCAL failed");
-    return CR_UNKNOWN_ERROR;
-}
 
 static unsigned long sql_hash(const char *s)
 {
@@ -157,6 +115,17 @@ static void show_value(MYSQL *m, const char *sql, char *buf, size_t len)
     mysql_free_result(res);
 }
 
+/* The node's wsrep_local_index: its rank in the cluster's current membership, which a node
+ * joining or leaving renumbers. db_ensure reads it again every 5 s: read once at connect, a
+ * process connected before the others joined kept its old rank and wrote another node's slot
+ * rows (db_writer_slot), a certification conflict at each of their commits. */
+static int node_index_read(MYSQL *m)
+{
+    char v[32];
+    show_value(m, "SHOW STATUS LIKE 'wsrep_local_index'", v, sizeof v);
+    return v[0] >= '0' && v[0] <= '9' ? atoi(v) : -1;
+}
+
 /* A Galera node (wsrep_on) that is not synced with its cluster answers every query with
  * 1047: it is skipped like a host that is down. Returns 1 when the server has wsrep on, 0
  * when not (or not a Galera build), -1 when the node is not ready; *node_index gets the
@@ -171,9 +140,7 @@ static int wsrep_state(MYSQL *m, int *node_index)
     show_value(m, "SHOW STATUS LIKE 'wsrep_ready'", v, sizeof v);
     if (strcmp(v, "ON") != 0)
         return -1;
-    show_value(m, "SHOW STATUS LIKE 'wsrep_local_index'", v, sizeof v);
-    if (v[0] >= '0' && v[0] <= '9')
-        *node_index = atoi(v);
+    *node_index = node_index_read(m);
     return 1;
 }
 
@@ -196,7 +163,7 @@ static int connect_host(struct db *db, const char *host, int port, MYSQL **out)
     unsigned int local_infile = 1;
     if (mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0)
         log_warn("database: LOCAL INFILE not available (imports use INSERT)");
-    mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end, infile_error, db);
+    db_infile_install(m, &db->stream);
     /* Every session works in UTC and READ COMMITTED: claims use SKIP LOCKED and must not keep
      * gap locks; times are stored in UTC and shown in the account's zone by the UI. */
     mysql_options(m, MYSQL_INIT_COMMAND,
@@ -223,6 +190,7 @@ static int connect_host(struct db *db, const char *host, int port, MYSQL **out)
     }
     db->wsrep = ws;
     db->node_index = node;
+    db->index_read = time(NULL);
     db->sync_wait = 0;
     *out = m;
     return DB_OK;
@@ -343,8 +311,13 @@ void db_counts_get(struct db_counts *out)
 
 int db_ensure(struct db *db)
 {
-    if (db->conn)
+    if (db->conn) {
+        if (db->wsrep && time(NULL) - db->index_read >= 5) {
+            db->node_index = node_index_read(db->conn);
+            db->index_read = time(NULL);
+        }
         return DB_OK;
+    }
     int rc = connect_now(db);
     if (rc == DB_OK) {
         db->reconnects++;
@@ -386,8 +359,9 @@ static int fail_conn(struct db *db, const char *what, unsigned int num, const ch
      * cluster's certification), so a rate above the target can be traced to its rows. The
      * text is the prepared statement's: it holds no user data. */
     if (num == ER_LOCK_DEADLOCK || num == ER_LOCK_WAIT_TIMEOUT)
-        log_info("%s, done again: %.160s",
-                 num == ER_LOCK_DEADLOCK ? "deadlock" : "lock wait timeout", what);
+        log_info("%s, done again: %.160s (transaction: %s)",
+                 num == ER_LOCK_DEADLOCK ? "deadlock" : "lock wait timeout", what,
+                 db->tx_first[0] ? db->tx_first : "none");
     if (rc == DB_ERR_CONN)
         disconnect(db);
     return rc;
@@ -419,6 +393,7 @@ static void tx_unguard(struct db *db)
     if (db->guarded && db->conn && mysql_autocommit(db->conn, 1) != 0)
         disconnect(db); /* a fresh connection starts with autocommit on */
     db->guarded = 0;
+    db->tx_first[0] = 0;
 }
 
 int db_begin(struct db *db)
@@ -441,6 +416,7 @@ int db_begin(struct db *db)
     }
     if (rc == DB_OK)
         db->in_tx = 1;
+    db->tx_first[0] = 0;
     return rc;
 }
 
@@ -459,10 +435,11 @@ int db_commit(struct db *db)
         if (num == ER_SP_DOES_NOT_EXIST) {
             /* rolled back under us: whatever ran since is not the transaction */
             mysql_rollback(db->conn);
-            tx_unguard(db);
-            return fail_conn(db, "COMMIT (the cluster had rolled the transaction back)",
-                             ER_LOCK_DEADLOCK, "the transaction was rolled back by the cluster",
-                             "40001");
+            int rc = fail_conn(db, "COMMIT (the cluster had rolled the transaction back)",
+                               ER_LOCK_DEADLOCK, "the transaction was rolled back by the cluster",
+                               "40001");
+            tx_unguard(db); /* after the log, which names the transaction */
+            return rc;
         }
         int rc = fail_conn(db, "RELEASE SAVEPOINT", num, msg, state);
         if (db->conn)
@@ -496,6 +473,8 @@ static MYSQL_STMT *stmt_get(struct db *db, const char *sql, int *rc)
     unsigned long h = sql_hash(sql);
     int victim = 0;
     db->tick++;
+    if (db->in_tx && !db->tx_first[0])
+        snprintf(db->tx_first, sizeof db->tx_first, "%s", sql);
     for (int i = 0; i < DB_CACHE; i++) {
         struct db_cached *c = &db->cache[i];
         if (c->st && c->hash == h && strcmp(c->sql, sql) == 0) {
@@ -967,17 +946,10 @@ int db_load_stream(struct db *db, const char *sql, const char *name, db_stream_f
     int rc = db_ensure(db);
     if (rc != DB_OK)
         return rc;
-    db->stream_name = name;
-    db->stream_fn = fn;
-    db->stream_ctx = ctx;
-    db->stream_started = db->stream_aborted = 0;
-    db->stream_err[0] = '\0';
+    db->stream = (struct db_infile){.name = name, .fn = fn, .ctx = ctx};
     int bad = mysql_real_query(db->conn, sql, strlen(sql));
-    int was_started = db->stream_started, aborted = db->stream_aborted;
-    db->stream_fn = NULL;
-    db->stream_ctx = NULL;
-    db->stream_name = NULL;
-    db->stream_started = 0;
+    int was_started = db->stream.started, aborted = db->stream.aborted;
+    db->stream = (struct db_infile){0};
     if (started)
         *started = was_started;
     /* The producer's own stop is its answer, not database trouble (the protocol is in step:
