@@ -22,6 +22,17 @@
 /* The same, the worker's partition only (the queue split between live workers by phone hash):
  * workers on different nodes of a cluster rarely take the same rows. The filter is evaluated
  * on the index entries (phone is in ix_recipients_queue). */
+#define SQL_PEEK_PART_FIRST                                                                        \
+    "SELECT id FROM recipients FORCE INDEX (ix_recipients_queue) "                                 \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "AND CRC32(phone) % ? = ? "                                                                    \
+    "ORDER BY next_attempt_at, phone LIMIT ?"
+#define SQL_PEEK_PART_AFTER                                                                        \
+    "SELECT id FROM recipients FORCE INDEX (ix_recipients_queue) "                                 \
+    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
+    "AND CRC32(phone) % ? = ? "                                                                    \
+    "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
+    "ORDER BY next_attempt_at, phone LIMIT ?"
 #define SQL_CLAIM_PART_FIRST                                                                       \
     "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
     "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
@@ -35,6 +46,15 @@
     "AND CRC32(phone) % ? = ? "                                                                    \
     "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
     "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+/* On a Galera cluster the share is read first (SQL_PEEK_PART_*, a plain read) and only its
+ * rows are locked, by key: the locking scan of the index locks, for a moment each, the rows
+ * of the other workers' shares it steps over, and a replicated claim of one of them then
+ * aborts this claim. Rows taken meanwhile fail the status test and are left out. */
+#define SQL_CLAIM_IDS                                                                              \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
+    "next_attempt_at FROM recipients FORCE INDEX (PRIMARY) "                                       \
+    "WHERE id IN (%s) AND status = 'pending' AND next_attempt_at <= NOW(3) "                       \
+    "ORDER BY next_attempt_at, phone FOR UPDATE SKIP LOCKED"
 /* The live workers in id order: a worker's partition is its rank among them. */
 #define SQL_PARTITIONS                                                                             \
     "SELECT id FROM workers WHERE stopped_at IS NULL AND "                                         \
@@ -135,14 +155,20 @@
 /* The owner's liveness is a subquery, not a join: SKIP LOCKED applies to every table a join
  * reads, so a workers row locked by its heartbeat would be skipped and its live claims would
  * look ownerless (LEFT JOIN, w.id IS NULL). The subquery is a plain consistent read. */
-#define SQL_STALE                                                                                  \
-    "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL "                                          \
+#define SQL_STALE_FROM                                                                             \
     "FROM recipients r FORCE INDEX (ix_recipients_queue) "                                         \
     "WHERE r.campaign_id IN (%s) AND r.status = 'sending' AND "                                    \
     "(r.claimed_by IS NULL OR r.claimed_by <> ?) AND "                                             \
     "(r.lease_until < NOW(3) OR NOT EXISTS (SELECT 1 FROM workers w "                              \
-    "WHERE w.id = r.claimed_by AND w.stopped_at IS NULL)) "                                        \
+    "WHERE w.id = r.claimed_by AND w.stopped_at IS NULL)) "
+#define SQL_STALE                                                                                  \
+    "SELECT r.id, r.campaign_id, r.armed_at IS NOT NULL " SQL_STALE_FROM                           \
     "LIMIT 500 FOR UPDATE SKIP LOCKED"
+/* The same as a plain read: whether there is anything to recover at all. The locking scan
+ * locks, for a moment each, every live claim of the other workers it steps over; on a Galera
+ * cluster a replicated commit of one of them then aborts the scan (a certification conflict
+ * at every recovery round while another node sends). */
+#define SQL_STALE_ANY "SELECT r.id " SQL_STALE_FROM "LIMIT 1"
 #define SQL_REQUEUE                                                                                \
     "UPDATE recipients SET status = 'pending', attempts = "                                        \
     "GREATEST(attempts, 1) - 1, claim_token = NULL, claimed_by = NULL, "                           \
@@ -204,6 +230,9 @@ const struct sql_statement queue_statements[] = {
     {"queue.claim_after", SQL_CLAIM_AFTER, "isssi"},
     {"queue.claim_part_first", SQL_CLAIM_PART_FIRST, "iiii"},
     {"queue.claim_part_after", SQL_CLAIM_PART_AFTER, "iiisssi"},
+    {"queue.peek_part_first", SQL_PEEK_PART_FIRST, "iiii"},
+    {"queue.peek_part_after", SQL_PEEK_PART_AFTER, "iiisssi"},
+    {"queue.claim_ids", SQL_CLAIM_IDS, "L"},
     {"queue.partitions", SQL_PARTITIONS, "i"},
     {"queue.pair_pace", SQL_PAIR_PACE, "iss"},
     {"queue.freq_count", SQL_FREQ_COUNT, "issii"},
@@ -223,6 +252,7 @@ const struct sql_statement queue_statements[] = {
     {"queue.renew_lock", SQL_RENEW_LOCK, "Li"},
     {"queue.renew_leases", SQL_RENEW_LEASES, "iL"},
     {"queue.stale_claims", SQL_STALE, "Li"},
+    {"queue.stale_any", SQL_STALE_ANY, "Li"},
     {"queue.requeue", SQL_REQUEUE, "L"},
     {"queue.mark_unknown", SQL_MARK_UNKNOWN, "L"},
     {"queue.in_doubt_due", SQL_IN_DOUBT_DUE, ""},
@@ -275,10 +305,46 @@ int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
     return queue_claim_part_rows(db, campaign_id, 0, 1, after_at, after_phone, limit, rows);
 }
 
+/* The cluster's claim of a share: peek, then lock the rows peeked (SQL_CLAIM_IDS). */
+static int claim_part_peeked(struct db *db, long long campaign_id, int part, int nparts,
+                             const char *after_at, const char *after_phone, int limit,
+                             struct db_rows *rows)
+{
+    struct db_rows p;
+    int rc =
+        after_at && after_at[0]
+            ? db_query(db, SQL_PEEK_PART_AFTER,
+                       DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
+                               DB_STR(after_at), DB_STR(after_phone ? after_phone : ""),
+                               DB_INT(limit)),
+                       &p)
+            : db_query(db, SQL_PEEK_PART_FIRST,
+                       DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_INT(limit)),
+                       &p);
+    if (rc != DB_OK)
+        return rc;
+    memset(rows, 0, sizeof *rows);
+    long long *ids = p.nrows ? calloc(p.nrows, sizeof *ids) : NULL;
+    if (p.nrows && !ids) {
+        db_rows_free(&p);
+        return DB_ERR;
+    }
+    for (size_t i = 0; i < p.nrows; i++)
+        ids[i] = db_int(&p, i, 0, 0);
+    size_t n = p.nrows;
+    db_rows_free(&p);
+    if (n)
+        rc = idlist_exec(db, SQL_CLAIM_IDS, NULL, 0, ids, n, NULL, 0, NULL, rows);
+    free(ids);
+    return rc;
+}
+
 int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int nparts,
                           const char *after_at, const char *after_phone, int limit,
                           struct db_rows *rows)
 {
+    if (nparts > 1 && db_is_cluster(db))
+        return claim_part_peeked(db, campaign_id, part, nparts, after_at, after_phone, limit, rows);
     if (nparts > 1 && after_at && after_at[0])
         return db_query(db, SQL_CLAIM_PART_AFTER,
                         DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
@@ -505,6 +571,19 @@ int queue_renew_leases(struct db *db, const long long *camps, size_t n, long lon
     if (rc != DB_OK)
         db_rollback(db);
     return rc;
+}
+
+int queue_stale_any(struct db *db, const long long *camps, size_t n, long long worker_id, int *any)
+{
+    struct db_rows r;
+    int rc =
+        idlist_exec(db, SQL_STALE_ANY, NULL, 0, camps, n, DB_ARGS(DB_INT(worker_id)), NULL, &r);
+    *any = 0;
+    if (rc != DB_OK)
+        return rc;
+    *any = r.nrows > 0;
+    db_rows_free(&r);
+    return DB_OK;
 }
 
 int queue_stale_claims(struct db *db, const long long *camps, size_t n, long long worker_id,

@@ -144,6 +144,8 @@ struct queue_stale {
     long long id, campaign_id;
     int armed;
 };
+/* Whether there is any such claim (a plain read, no locks: *any 1 or 0). */
+int queue_stale_any(struct db *db, const long long *camps, size_t n, long long worker_id, int *any);
 /* Locks up to 500 such claims in the given campaigns (not this worker's). */
 int queue_stale_claims(struct db *db, const long long *camps, size_t n, long long worker_id,
                        struct db_rows *rows);

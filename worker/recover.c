@@ -97,6 +97,10 @@ void recover(struct worker *w, struct db *db)
     int ncamps = campaign_store_inflight(db, camps, INFLIGHT_CAMPS);
     if (ncamps <= 0)
         return;
+    /* Most rounds find nothing: they take no locks (lib/queue.c SQL_STALE_ANY). */
+    int any = 0;
+    if (queue_stale_any(db, camps, (size_t)ncamps, w->worker_id, &any) != DB_OK || !any)
+        return;
     for (int round = 0; round < 20; round++) {
         if (db_begin(db) != DB_OK)
             return;
