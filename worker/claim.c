@@ -20,6 +20,7 @@
 #include "queue.h"
 #include "sendlog.h"
 #include "claimer.h"
+#include "tier_grant.h"
 #include "db.h"
 #include "log.h"
 #include "pace.h"
@@ -75,12 +76,15 @@ struct claim {
     unsigned long long token;
     char date[16];  /* the account's local day (daily cap) */
     long lim;       /* the tier's limit, -1 none */
+    int locked;     /* the business's lock row is written in this claim */
+    int nworkers;   /* live workers (the queue's partitions) */
     long long fcap; /* the account's frequency cap (sql/175), read under the lock; 0 none */
     int fwin;       /* its window, seconds */
     struct job **v;
     unsigned char *fate;
     int *fwait; /* LATER_FREQ: seconds until the person fits under the cap */
     size_t n, ngo;
+    long long nnew; /* the tier's new users among the rows that go */
     int arm_now;
     struct msg_delta d;
 };
@@ -116,21 +120,35 @@ static int claim_log_blocked(struct worker *w, struct db *db, const struct claim
 }
 
 /* Whether a claim on a Galera node needs the business's lock row: when what it decides
- * needs the other workers' claims to wait. The messaging tier does (a count of every
- * claim's new users: two claims on two nodes could both spend its last room), and so does
- * the frequency cap (its rows are per campaign: two campaigns' claims never meet). The pair
- * rate does not: two claims of one number both write its contact_pace row, and the cluster
- * lets only one of them commit. On one server the lock is a row lock held for the claim; on
- * a cluster every claim writing the same row made the claims' certification conflicts. */
+ * needs the other workers' claims to wait. The frequency cap does (its rows are per
+ * campaign: two campaigns' claims never meet). The messaging tier does only to take a new
+ * grant (claim_tier_room). The pair rate does not: two claims of one number both write its
+ * contact_pace row, and the cluster lets only one of them commit. On one server the lock is
+ * a row lock held for the claim; on a cluster every claim writing the same row made the
+ * claims' certification conflicts. */
 static int claim_lock_needed(const struct claim *k)
 {
-    return k->fcap > 0 || k->lim >= 0;
+    return k->fcap > 0;
+}
+
+static int claim_take_lock(struct db *db, struct claim *k)
+{
+    char lock_key[40];
+    snprintf(lock_key, sizeof lock_key, "w:%s", k->a->waba_id);
+    int found;
+    int rc = queue_business_lock(db, lock_key, &found); /* written: serializes across nodes */
+    if (rc != DB_OK)
+        return rc;
+    if (!found)
+        k->a->lock_row = 0; /* deleted meanwhile: created again next time */
+    k->locked = 1;
+    return DB_OK;
 }
 
 /* In the transaction: the business's lock row (on a cluster only when claim_lock_needed),
  * the tier's exact count and the day's cap. *limit may shrink (0: nothing to claim today).
  * Returns a db_rc. */
-static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int *limit)
+static int claim_lock(struct db *db, struct claim *k, int *limit)
 {
     struct acct *a = k->a;
     struct camp *c = k->c;
@@ -146,14 +164,10 @@ static int claim_lock(struct db *db, struct claim *k, const char *lock_key, int 
     if (k->fwin <= 0)
         k->fcap = 0;
     if (!db_is_cluster(db) || claim_lock_needed(k)) {
-        int found;
-        rc = queue_business_lock(db, lock_key, &found); /* written: serializes across nodes */
-        if (rc != DB_OK)
+        if ((rc = claim_take_lock(db, k)) != DB_OK)
             return rc;
-        if (!found)
-            a->lock_row = 0; /* deleted meanwhile: created again next time */
     }
-    if (k->lim >= 0) {
+    if (k->lim >= 0 && !db_is_cluster(db)) {
         /* Under the lock the count is exact: every other claim has committed its users. */
         long long used;
         if ((rc = account_tier_used(db, a->waba_id, 0, &used)) != DB_OK)
@@ -259,7 +273,86 @@ static int claim_read(struct db *db, struct claim *k, int limit, int part, int n
     return DB_OK;
 }
 
-/* The pair rate and the 24 h window of the rows' numbers (contact_pace, by key). */
+/* A grant lasts 2 to 3 s at the account's pace: the workers' grants, taken at different
+ * sizes, run out at different moments (two takes at once conflict on the lock row). */
+static long long claim_tier_chunk(const struct acct *a)
+{
+    long long mps = a->mps > 0 ? a->mps : 80;
+    return 2 * mps + mps * (long long)randombytes_uniform(1000) / 1000;
+}
+
+/* On a cluster, this worker's tier grant topped up before it runs low, in a short
+ * transaction of its own: the claims that spend it then write no shared row, and the lock
+ * row is held for a few milliseconds instead of a whole claim. A failure is left to the
+ * claim, which takes a grant itself when it must. */
+static void claim_tier_refill(struct worker *w, struct db *db, struct acct *a, long lim,
+                              int nworkers)
+{
+    double mono = now_monotonic();
+    long long chunk = claim_tier_chunk(a);
+    if ((a->grant_room >= chunk / 3 && mono < a->grant_until) || mono < a->grant_retry)
+        return;
+    struct claim k = {.a = a};
+    struct tier_grant_want want = {.limit = lim, .chunk = chunk, .nworkers = nworkers};
+    long long g = 0;
+    int rc = db_begin(db);
+    if (rc == DB_OK && (rc = claim_take_lock(db, &k)) == DB_OK &&
+        (rc = tier_grant_take(db, a->waba_id, w->worker_id, &want, &g)) == DB_OK)
+        rc = db_commit(db);
+    if (rc != DB_OK) {
+        db_rollback(db);
+        return;
+    }
+    a->grant_room = g;
+    a->grant_until = mono + TIER_GRANT_TTL_S - 5;
+    a->grant_retry = g > 0 ? 0 : mono + 1; /* the tier is full: not a take at every claim */
+}
+
+/* On a cluster, how many of the claim's need new users may go: spent from this worker's tier
+ * grant, or from a new grant taken under the business's lock row when the grant has too
+ * little (lib/tier_grant.h). The grant in memory may be behind its row after a claim rolled
+ * back: a spend the row refuses takes a new grant. */
+static int claim_tier_room(struct worker *w, struct db *db, struct claim *k, long long need,
+                           long long *room)
+{
+    struct acct *a = k->a;
+    double mono = now_monotonic();
+    int ok = 0, rc;
+    *room = 0;
+    if (need == 0)
+        return DB_OK;
+    if (a->grant_room >= need && mono < a->grant_until) {
+        if ((rc = tier_grant_spend(db, a->waba_id, w->worker_id, need, &ok)) != DB_OK)
+            return rc;
+        if (ok) {
+            a->grant_room -= need;
+            *room = need;
+            return DB_OK;
+        }
+    }
+    if (!k->locked && (rc = claim_take_lock(db, k)) != DB_OK)
+        return rc;
+    struct tier_grant_want want = {
+        .limit = k->lim, .need = need, .chunk = claim_tier_chunk(a), .nworkers = k->nworkers};
+    long long g;
+    if ((rc = tier_grant_take(db, a->waba_id, w->worker_id, &want, &g)) != DB_OK)
+        return rc;
+    a->grant_room = g;
+    a->grant_until = mono + TIER_GRANT_TTL_S - 5;
+    long long spend = g < need ? g : need;
+    if (spend > 0) {
+        if ((rc = tier_grant_spend(db, a->waba_id, w->worker_id, spend, &ok)) != DB_OK)
+            return rc;
+        if (!ok)
+            return DB_ERR_RETRY; /* its own new grant: only if it expired already */
+        a->grant_room -= spend;
+    }
+    *room = spend;
+    return DB_OK;
+}
+
+/* The pair rate and the 24 h window of the rows' numbers (contact_pace, by key); the tier's
+ * new users (the numbers without a message in 24 h) within its room. */
 static int claim_pace_check(struct worker *w, struct db *db, struct claim *k,
                             const struct phone_ix *pix, const char *pjs, size_t pjl)
 {
@@ -279,13 +372,26 @@ static int claim_pace_check(struct worker *w, struct db *db, struct claim *k,
             seen24[i] = 1;
     }
     db_rows_free(&r);
+    if (!seen24)
+        return DB_ERR;
+    if (tier_room >= 0 && db_is_cluster(db)) {
+        long long need = 0;
+        for (size_t i = 0; i < k->n; i++)
+            need += k->fate[i] == GO && !seen24[i];
+        if ((rc = claim_tier_room(w, db, k, need, &tier_room)) != DB_OK) {
+            free(seen24);
+            return rc;
+        }
+    }
     for (size_t i = 0; i < k->n; i++) {
-        if (k->fate[i] != GO || tier_room < 0 || (seen24 && seen24[i]))
+        if (k->fate[i] != GO || tier_room < 0 || seen24[i])
             continue;
-        if (tier_room > 0)
+        if (tier_room > 0) {
             tier_room--;
-        else
+            k->nnew++;
+        } else {
             k->fate[i] = LATER_TIER;
+        }
     }
     free(seen24);
     return DB_OK;
@@ -654,11 +760,17 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     /* On a Galera node the checks below (opt-outs, the tier, the day's cap) read what every
      * node committed before (wsrep_sync_wait; nothing elsewhere). */
     int rc = db_sync_wait(db, 1);
+    if (rc == DB_OK && k.lim >= 0 && c->claimable && db_is_cluster(db)) {
+        pthread_mutex_lock(&w->mu);
+        int nw = w->nparts;
+        pthread_mutex_unlock(&w->mu);
+        claim_tier_refill(w, db, a, k.lim, nw);
+    }
     if (rc == DB_OK)
         rc = db_begin(db);
     if (rc != DB_OK)
         return rc;
-    rc = claim_lock(db, &k, lock_key, &limit);
+    rc = claim_lock(db, &k, &limit);
     /* Our share, read again every PART_CHECK_S: a worker that started a moment before the
      * others would otherwise take their shares for a whole heartbeat. */
     double mono = now_monotonic();
@@ -679,11 +791,16 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
     part = w->part;
     nparts = w->nparts;
     pthread_mutex_unlock(&w->mu);
+    k.nworkers = nparts;
     if (rc == DB_OK && limit > 0)
         rc = claim_read(db, &k, limit, part, nparts, !c->claimable);
     if (rc == DB_OK && (limit == 0 || k.n == 0)) {
         db_rollback(db);
         c->freq_idle = k.n == 0; /* nothing due: waits, maybe for the frequency cap */
+        /* What is left of the tier's grant would sit unused: free for the other workers. */
+        if (k.n == 0 && a->grant_room > 0 &&
+            tier_grant_release(db, a->waba_id, w->worker_id) == DB_OK)
+            a->grant_room = 0;
         return 0;
     }
     if (rc == DB_OK)
@@ -700,7 +817,7 @@ int claim_batch(struct worker *w, struct db *db, struct camp *c, struct acct *a,
         return rc < 0 ? rc : DB_ERR;
     }
     if (k.lim >= 0)
-        a->tier_used += (long long)k.ngo; /* an upper bound until the next recount */
+        a->tier_used += k.nnew; /* until the next recount */
     claim_queue(w, &k);
     free(k.fate);
     free(k.fwait);

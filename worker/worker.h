@@ -112,6 +112,9 @@ struct acct {
     long long slot_next, slot_left, slot_iv; /* reserved account slots, local clock */
     long long tier_used;                     /* unique users in 24 h (cached) */
     double tier_checked;
+    long long grant_room; /* claimer, on a cluster: this worker's tier grant (lib/tier_grant.h) */
+    double grant_until;   /* ... good until (monotonic; a margin before it expires) */
+    double grant_retry;   /* no new grant before (monotonic): the last found the tier full */
     struct endpoint *ep;
     int seen;
     char pace_key[40];
