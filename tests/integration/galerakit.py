@@ -34,7 +34,8 @@ class Node:
             "gcache.size=256M",
             "evs.keepalive_period=PT0.5S", "evs.inactive_check_period=PT0.5S",
             "evs.suspect_timeout=PT2S", "evs.inactive_timeout=PT4S",
-            "evs.install_timeout=PT4S", "pc.weight=1"])
+            "evs.install_timeout=PT4S", "pc.weight=1"]
+            + (["cert.log_conflicts=YES"] if os.environ.get("PREGON_GALERA_LOG_CONFLICTS") else []))
         return ["--wsrep-on=ON", "--wsrep-provider=" + PROVIDER,
                 "--wsrep-cluster-name=pregon-test", "--wsrep-cluster-address=" + cluster,
                 "--wsrep-node-name=node%d" % self.n,
@@ -43,7 +44,8 @@ class Node:
                 "--wsrep-provider-options=" + prov, "--wsrep-sst-method=rsync",
                 "--wsrep-sst-receive-address=127.0.0.1:%d" % self.sst,
                 "--wsrep-slave-threads=2", "--binlog-format=ROW",
-                "--innodb-autoinc-lock-mode=2"]
+                "--innodb-autoinc-lock-mode=2"] + \
+            (["--wsrep-log-conflicts=ON"] if os.environ.get("PREGON_GALERA_LOG_CONFLICTS") else [])
 
 
 class Cluster:
