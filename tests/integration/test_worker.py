@@ -50,7 +50,11 @@ def test_claim_query_uses_the_index(s):
                        ("queue.claim_after", [cid, "2000-01-01", "2000-01-01", "+5493870", 200]),
                        ("queue.claim_part_first", [cid, 2, 1, 200]),
                        ("queue.claim_part_after", [cid, 2, 1, "2000-01-01", "2000-01-01",
-                                                   "+5493870", 200])):
+                                                   "+5493870", 200]),
+                       # on a cluster: the share's plain read, then its rows locked by key
+                       ("queue.peek_part_first", [cid, 2, 1, 200]),
+                       ("queue.peek_part_after", [cid, 2, 1, "2000-01-01", "2000-01-01",
+                                                  "+5493870", 200])):
         rows = explain(s, name, args)
         eq(len(rows), 1, "one table")
         r = rows[0]
@@ -59,10 +63,13 @@ def test_claim_query_uses_the_index(s):
         check("filesort" not in (r["Extra"] or ""), "no filesort: %r" % r)
     # Recovery and lease renewal find the in-flight ('sending') rows campaign by campaign
     # (sql/091_recipients_queue_index.sql).
-    plan = explain(s, "queue.stale_claims", [[cid, cid + 1], 1])
-    r = [x for x in plan if x["table"] == "r"][0]
-    eq(r["key"], "ix_recipients_queue", "recovery index: %r" % r)
-    check(r["type"] in ("range", "ref"), "recovery: no full scan: %r" % r)
+    r = explain(s, "queue.claim_ids", [[1, 2]])[0]
+    check(r["key"] == "PRIMARY" and r["type"] == "range", "the share locked by key: %r" % r)
+    for name in ("queue.stale_claims", "queue.stale_any"):
+        plan = explain(s, name, [[cid, cid + 1], 1])
+        r = [x for x in plan if x["table"] == "r"][0]
+        eq(r["key"], "ix_recipients_queue", "recovery index (%s): %r" % (name, r))
+        check(r["type"] in ("range", "ref"), "recovery: no full scan: %r" % r)
     # The owner's liveness (a subquery: looked up by key, or the live workers materialized
     # once from an index), never a scan of workers.
     r = [x for x in plan if x["table"] == "w"][0]
