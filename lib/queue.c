@@ -22,39 +22,31 @@
 /* The same, the worker's partition only (the queue split between live workers by phone hash):
  * workers on different nodes of a cluster rarely take the same rows. The filter is evaluated
  * on the index entries (phone is in ix_recipients_queue). */
-#define SQL_PEEK_PART_FIRST                                                                        \
-    "SELECT id FROM recipients FORCE INDEX (ix_recipients_queue) "                                 \
+#define SQL_CLAIM_COLS                                                                             \
+    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, next_attempt_at "
+#define SQL_PART_FIRST_FROM                                                                        \
+    "FROM recipients FORCE INDEX (ix_recipients_queue) "                                           \
     "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
     "AND CRC32(phone) % ? = ? "                                                                    \
     "ORDER BY next_attempt_at, phone LIMIT ?"
-#define SQL_PEEK_PART_AFTER                                                                        \
-    "SELECT id FROM recipients FORCE INDEX (ix_recipients_queue) "                                 \
+#define SQL_PART_AFTER_FROM                                                                        \
+    "FROM recipients FORCE INDEX (ix_recipients_queue) "                                           \
     "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
     "AND CRC32(phone) % ? = ? "                                                                    \
     "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
     "ORDER BY next_attempt_at, phone LIMIT ?"
-#define SQL_CLAIM_PART_FIRST                                                                       \
-    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
-    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
-    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
-    "AND CRC32(phone) % ? = ? "                                                                    \
-    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
-#define SQL_CLAIM_PART_AFTER                                                                       \
-    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
-    "next_attempt_at FROM recipients FORCE INDEX (ix_recipients_queue) "                           \
-    "WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= NOW(3) "                  \
-    "AND CRC32(phone) % ? = ? "                                                                    \
-    "AND (next_attempt_at > ? OR (next_attempt_at = ? AND phone > ?)) "                            \
-    "ORDER BY next_attempt_at, phone LIMIT ? FOR UPDATE SKIP LOCKED"
+#define SQL_CLAIM_PART_FIRST SQL_CLAIM_COLS SQL_PART_FIRST_FROM " FOR UPDATE SKIP LOCKED"
+#define SQL_CLAIM_PART_AFTER SQL_CLAIM_COLS SQL_PART_AFTER_FROM " FOR UPDATE SKIP LOCKED"
+#define SQL_PEEK_PART_FIRST  "SELECT id " SQL_PART_FIRST_FROM
+#define SQL_PEEK_PART_AFTER  "SELECT id " SQL_PART_AFTER_FROM
 /* On a Galera cluster the share is read first (SQL_PEEK_PART_*, a plain read) and only its
  * rows are locked, by key: the locking scan of the index locks, for a moment each, the rows
  * of the other workers' shares it steps over, and a replicated claim of one of them then
  * aborts this claim. Rows taken meanwhile fail the status test and are left out. */
 #define SQL_CLAIM_IDS                                                                              \
-    "SELECT id, phone, vars, attempts, contact_id, sent_at IS NOT NULL, "                          \
-    "next_attempt_at FROM recipients FORCE INDEX (PRIMARY) "                                       \
-    "WHERE id IN (%s) AND status = 'pending' AND next_attempt_at <= NOW(3) "                       \
-    "ORDER BY next_attempt_at, phone FOR UPDATE SKIP LOCKED"
+    SQL_CLAIM_COLS "FROM recipients FORCE INDEX (PRIMARY) "                                        \
+                   "WHERE id IN (%s) AND status = 'pending' AND next_attempt_at <= NOW(3) "        \
+                   "ORDER BY next_attempt_at, phone FOR UPDATE SKIP LOCKED"
 /* The live workers in id order: a worker's partition is its rank among them. */
 #define SQL_PARTITIONS                                                                             \
     "SELECT id FROM workers WHERE stopped_at IS NULL AND "                                         \
@@ -305,22 +297,30 @@ int queue_claim_rows(struct db *db, long long campaign_id, const char *after_at,
     return queue_claim_part_rows(db, campaign_id, 0, 1, after_at, after_phone, limit, rows);
 }
 
+/* A statement on a share of the queue: sql_first, or sql_after past the cursor. */
+static int part_query(struct db *db, const char *sql_first, const char *sql_after,
+                      long long campaign_id, int part, int nparts, const char *after_at,
+                      const char *after_phone, int limit, struct db_rows *rows)
+{
+    if (after_at && after_at[0])
+        return db_query(db, sql_after,
+                        DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
+                                DB_STR(after_at), DB_STR(after_phone ? after_phone : ""),
+                                DB_INT(limit)),
+                        rows);
+    return db_query(db, sql_first,
+                    DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_INT(limit)),
+                    rows);
+}
+
 /* The cluster's claim of a share: peek, then lock the rows peeked (SQL_CLAIM_IDS). */
 static int claim_part_peeked(struct db *db, long long campaign_id, int part, int nparts,
                              const char *after_at, const char *after_phone, int limit,
                              struct db_rows *rows)
 {
     struct db_rows p;
-    int rc =
-        after_at && after_at[0]
-            ? db_query(db, SQL_PEEK_PART_AFTER,
-                       DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
-                               DB_STR(after_at), DB_STR(after_phone ? after_phone : ""),
-                               DB_INT(limit)),
-                       &p)
-            : db_query(db, SQL_PEEK_PART_FIRST,
-                       DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_INT(limit)),
-                       &p);
+    int rc = part_query(db, SQL_PEEK_PART_FIRST, SQL_PEEK_PART_AFTER, campaign_id, part, nparts,
+                        after_at, after_phone, limit, &p);
     if (rc != DB_OK)
         return rc;
     memset(rows, 0, sizeof *rows);
@@ -345,16 +345,9 @@ int queue_claim_part_rows(struct db *db, long long campaign_id, int part, int np
 {
     if (nparts > 1 && db_is_cluster(db))
         return claim_part_peeked(db, campaign_id, part, nparts, after_at, after_phone, limit, rows);
-    if (nparts > 1 && after_at && after_at[0])
-        return db_query(db, SQL_CLAIM_PART_AFTER,
-                        DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_STR(after_at),
-                                DB_STR(after_at), DB_STR(after_phone ? after_phone : ""),
-                                DB_INT(limit)),
-                        rows);
     if (nparts > 1)
-        return db_query(db, SQL_CLAIM_PART_FIRST,
-                        DB_ARGS(DB_INT(campaign_id), DB_INT(nparts), DB_INT(part), DB_INT(limit)),
-                        rows);
+        return part_query(db, SQL_CLAIM_PART_FIRST, SQL_CLAIM_PART_AFTER, campaign_id, part, nparts,
+                          after_at, after_phone, limit, rows);
     if (after_at && after_at[0])
         return db_query(db, SQL_CLAIM_AFTER,
                         DB_ARGS(DB_INT(campaign_id), DB_STR(after_at), DB_STR(after_at),
