@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import time
 
-from harness import ROOT, check, eq, free_port
+from harness import ROOT, check, eq, free_port, strong_password
 
 WABA, PHONE_ID, DISPLAY = "102290129340398", "106540352242922", "15550001111"
 DB_NAME = DB_USER = "u1234_pregon"
@@ -251,7 +251,7 @@ def test_shared_hosting_apache_end_to_end(s):
         for lib in ("libfcgi", "libmariadb", "libjson-c", "libsodium", "libcsv", "libcurl"):
             line = [x for x in r.stdout.splitlines() if lib in x]
             check(line and home + "/bin/../lib/" in line[0], "%s from the bundle: %s" % (lib, line))
-        admin_password = "Pw-" + os.urandom(9).hex()
+        admin_password = strong_password()
         setup_env = dict(env, PREGON_DB_PASSWORD=db_password,
                          PREGON_ADMIN_PASSWORD=admin_password,
                          PREGON_ACCESS_TOKEN=s.secrets["SANDBOX_TOKEN"],
