@@ -362,18 +362,20 @@ static int claim_pace_check(struct worker *w, struct db *db, struct claim *k,
         return rc;
     long long tier_room = k->lim < 0 ? -1 : k->lim - k->a->tier_used;
     unsigned char *seen24 = calloc(k->n, 1);
+    if (!seen24) {
+        db_rows_free(&r);
+        return DB_ERR;
+    }
     for (size_t x = 0; x < r.nrows; x++) {
         long i = phone_ix_find(pix, k->n, db_val(&r, x, 0));
         if (i < 0)
             continue;
         if (k->fate[i] == GO && db_int(&r, x, 1, 0))
             k->fate[i] = LATER_PAIR;
-        if (seen24 && db_int(&r, x, 2, 0))
+        if (db_int(&r, x, 2, 0))
             seen24[i] = 1;
     }
     db_rows_free(&r);
-    if (!seen24)
-        return DB_ERR;
     if (tier_room >= 0 && db_is_cluster(db)) {
         long long need = 0;
         for (size_t i = 0; i < k->n; i++)
