@@ -313,6 +313,18 @@ static int part_query(struct db *db, const char *sql_first, const char *sql_afte
                     rows);
 }
 
+/* The first column of rows (ids) as an array, *ids to free; rows is freed. Returns a db_rc
+ * (DB_ERR: out of memory). */
+static int rows_take_ids(struct db_rows *rows, long long **ids, size_t *n)
+{
+    *n = rows->nrows;
+    *ids = malloc((*n + 1) * sizeof **ids);
+    for (size_t i = 0; *ids && i < *n; i++)
+        (*ids)[i] = db_int(rows, i, 0, 0);
+    db_rows_free(rows);
+    return *ids ? DB_OK : DB_ERR;
+}
+
 /* The cluster's claim of a share: peek, then lock the rows peeked (SQL_CLAIM_IDS). */
 static int claim_part_peeked(struct db *db, long long campaign_id, int part, int nparts,
                              const char *after_at, const char *after_phone, int limit,
@@ -324,16 +336,10 @@ static int claim_part_peeked(struct db *db, long long campaign_id, int part, int
     if (rc != DB_OK)
         return rc;
     memset(rows, 0, sizeof *rows);
-    long long *ids = p.nrows ? calloc(p.nrows, sizeof *ids) : NULL;
-    if (p.nrows && !ids) {
-        db_rows_free(&p);
-        return DB_ERR;
-    }
-    for (size_t i = 0; i < p.nrows; i++)
-        ids[i] = db_int(&p, i, 0, 0);
-    size_t n = p.nrows;
-    db_rows_free(&p);
-    if (n)
+    long long *ids;
+    size_t n;
+    rc = rows_take_ids(&p, &ids, &n);
+    if (rc == DB_OK && n)
         rc = idlist_exec(db, SQL_CLAIM_IDS, NULL, 0, ids, n, NULL, 0, NULL, rows);
     free(ids);
     return rc;
@@ -547,14 +553,10 @@ int queue_renew_leases(struct db *db, const long long *camps, size_t n, long lon
         rc = idlist_exec(db, SQL_RENEW_LOCK, NULL, 0, camps, n, DB_ARGS(DB_INT(worker_id)), NULL,
                          &r);
     if (rc == DB_OK) {
-        size_t k = r.nrows;
-        long long *ids = malloc((k + 1) * sizeof *ids);
-        for (size_t i = 0; ids && i < k; i++)
-            ids[i] = db_int(&r, i, 0, 0);
-        db_rows_free(&r);
-        if (!ids)
-            rc = DB_ERR;
-        else if (k)
+        long long *ids;
+        size_t k;
+        rc = rows_take_ids(&r, &ids, &k);
+        if (rc == DB_OK && k)
             rc = idlist_exec(db, SQL_RENEW_LEASES, DB_ARGS(DB_INT(lease_s)), ids, k, NULL, 0, NULL,
                              NULL);
         free(ids);
